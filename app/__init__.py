@@ -1,0 +1,1 @@
+"""The Flet apps (field and coordinator) and the `fieldvault` command line."""

@@ -1,0 +1,67 @@
+"""The plain record every vault stores: incidents, notes, settings, outbox entries, keys.
+
+A `Record` is a dataclass with a kind, a free-form `data` dict (JSON-compatible), a sync
+`status` and a `version` that the vault bumps on every save. It never holds UI objects.
+
+Statuses follow a record through its life on a device:
+`draft -> ready -> queued -> sent`, or `failed` with `status_reason`. Records that never leave
+the device (settings, keys) stay `local`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import uuid
+from enum import StrEnum
+from typing import Any
+
+
+class Kind(StrEnum):
+    INCIDENT = "incident"
+    NOTE = "note"
+    SETTING = "setting"
+    OUTBOX = "outbox"
+    DEVICE_KEY = "device_key"
+    SERVER = "server"
+    MESSAGE = "message"
+    CASE = "case"
+    CASE_EVENT = "case_event"
+    STUB = "stub"
+
+
+class Status(StrEnum):
+    LOCAL = "local"
+    DRAFT = "draft"
+    READY = "ready"
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+def new_id() -> str:
+    """A random record id (32 lowercase hex digits). Never derived from content or names."""
+    return uuid.uuid4().hex
+
+
+@dataclasses.dataclass(slots=True)
+class Record:
+    kind: str
+    data: dict[str, Any]
+    id: str = dataclasses.field(default_factory=new_id)
+    status: str = Status.DRAFT
+    status_reason: str = ""
+    version: int = 0
+    created_at: float = dataclasses.field(default_factory=time.time)
+    updated_at: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Record:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(raw) - names
+        if unknown:
+            raise ValueError(f"unknown record fields: {sorted(unknown)}")
+        return cls(**raw)

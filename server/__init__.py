@@ -1,0 +1,1 @@
+"""The organisation server: a blind relay and store of ciphertext (FastAPI)."""

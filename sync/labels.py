@@ -1,0 +1,10 @@
+"""Domain-separation labels: every signature and derived key names what it is for.
+
+A signature made for one purpose can never be replayed as another, because each signed message
+starts with its own label.
+"""
+
+ENVELOPE_SIGNATURE = b"fieldvault/envelope/v1\n"
+REQUEST_SIGNATURE = b"fieldvault/request/v1\n"
+ORG_DOCUMENT_SIGNATURE = b"fieldvault/org-document/v1\n"
+COMMAND_SIGNATURE = b"fieldvault/command/v1\n"
