@@ -2,7 +2,7 @@
 
 A client signs each HTTP request with its Ed25519 key (device or coordinator):
 
-    signed = REQUEST_SIGNATURE + METHOD "\n" PATH_AND_QUERY "\n" TIME "\n" NONCE "\n" SHA256HEX(BODY)
+    signed = LABEL + METHOD \n PATH_AND_QUERY \n TIME \n NONCE \n SHA256HEX(BODY)
 
 and sends four headers (see docs/protocol.md). Use `sign_request(...)` on the client and
 `verify_request(...)` on the server; the server must also remember nonces for `WINDOW_SECONDS`
@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 
+from core.crypto.errors import BadSignature
 from core.crypto.hashing import sha256_hex
 from core.crypto.random import random_bytes
-from core.crypto.errors import BadSignature
 from core.crypto.signing import SigningKey, verify
 from sync.encoding import EncodingError, b64u_decode, b64u_encode
 from sync.keys import key_id
@@ -73,8 +73,9 @@ def verify_request(
 ) -> VerifiedRequest:
     """Check the auth headers of one request; raise `AuthError` with a reason if they fail."""
     lowered = {k.lower(): v for k, v in headers.items()}
-    values = [lowered.get(h.lower()) for h in (HEADER_KEY, HEADER_TIME, HEADER_NONCE,
-                                               HEADER_SIGNATURE)]
+    values = [
+        lowered.get(h.lower()) for h in (HEADER_KEY, HEADER_TIME, HEADER_NONCE, HEADER_SIGNATURE)
+    ]
     if any(v is None for v in values):
         raise AuthError("missing_auth")
     raw_key, raw_time, nonce, raw_sig = (str(v) for v in values)
