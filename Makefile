@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 COMPAT_VENV := .venv-crypto43
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck unit test-compat bench bench-quick clean
+.PHONY: install demo test lint typecheck unit test-compat bench bench-quick clean interop-tools
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,12 @@ demo: $(STAMP)
 	$(BIN)/fieldvault demo
 
 ## Every test: style, types, then the whole pytest suite.
-test: $(STAMP) lint typecheck
+test: $(STAMP) interop-tools lint typecheck
 	$(BIN)/pytest
+
+## Reference implementations the interop tests run against (npm's age-encryption, pinned).
+interop-tools:
+	npm ci --prefix tests/interop
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -12,6 +12,7 @@ to refuse replays (verify_request checks time and signature, not nonce memory).
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from core.crypto.errors import BadSignature
 from core.crypto.hashing import sha256_hex
@@ -27,6 +28,8 @@ HEADER_NONCE = "X-FieldVault-Nonce"
 HEADER_SIGNATURE = "X-FieldVault-Signature"
 WINDOW_SECONDS = 120
 NONCE_SIZE = 16
+# Canonical decimal only (ASCII digits, no sign, no leading zeros), so one time has one text.
+_TIME = re.compile(r"\A(?:0|[1-9][0-9]{0,11})\Z")
 
 
 class AuthError(Exception):
@@ -83,7 +86,7 @@ def verify_request(
         public_key = b64u_decode(raw_key, length=32)
         signature = b64u_decode(raw_sig, length=64)
         b64u_decode(nonce, length=NONCE_SIZE)
-        if not raw_time.isdigit() or len(raw_time) > 12:
+        if not _TIME.match(raw_time):
             raise EncodingError("time")
         timestamp = int(raw_time)
     except EncodingError:

@@ -72,7 +72,10 @@ def parse_json_strict(data: bytes | str) -> Any:
             parse_constant=no_constant,
             parse_float=no_float,
         )
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except EncodingError:
+        raise
+    except (ValueError, RecursionError) as exc:
+        # JSONDecodeError, UnicodeDecodeError, over-long integers and too-deep nesting.
         raise EncodingError("malformed JSON") from exc
 
 

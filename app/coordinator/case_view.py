@@ -1,0 +1,370 @@
+"""One case: every field with the form's labels, attachments from memory, revision history,
+the chain-of-custody verdict, the workflow (status, assignee, tags, comments, referrals) and the
+message thread with the reporter.
+
+Attachments are decrypted into memory when asked for and shown with `ft.Image(src=bytes)`;
+audio and other files are offered as downloads. Nothing is written to disk by this screen.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flet as ft
+
+from app.coordinator import widgets as w
+from app.coordinator.context import ViewContext
+from app.services.coordinator_cases import Attachment, CaseDetail
+from app.services.coordinator_types import MessageInfo
+from core.cases import STATUSES
+
+UNASSIGNED = "-"
+
+
+def audio_control() -> Any:
+    """The flet-audio module when installed (playback in the app), else None (download)."""
+    try:
+        import flet_audio
+    except ImportError:
+        return None
+    return flet_audio
+
+
+class CaseView:
+    def __init__(self, ctx: ViewContext, case_id: str) -> None:
+        self.ctx, self.case_id = ctx, case_id
+        t = ctx.t
+        self.detail: CaseDetail | None = None
+        self.messages: list[MessageInfo] = []
+        self.error = w.banner("")
+        self.header = ft.Column([], spacing=6)
+        self.fields = ft.Column([], spacing=6)
+        self.attachments = ft.Column([], spacing=8)
+        self.history = ft.Column([], spacing=4)
+        self.custody = ft.Column([], spacing=4)
+        self.status = ft.Dropdown(
+            label=t("case.status"),
+            width=220,
+            options=[ft.DropdownOption(key=s, text=ctx.status(s)) for s in STATUSES],
+            on_select=self.on_status,
+            key="case-status",
+        )
+        self.assignee = ft.Dropdown(
+            label=t("case.assignee"), width=220, on_select=self.on_assign, key="case-assignee"
+        )
+        self.tags = ft.Row([], wrap=True)
+        self.new_tag = w.sensitive_field(t("case.add_tag"), width=200, on_submit=self.on_tag)
+        self.comments = ft.Column([], spacing=6)
+        self.new_comment = w.sensitive_field(
+            t("case.add_comment"), multiline=True, min_lines=2, key="comment-text"
+        )
+        self.referrals = ft.Column([], spacing=6)
+        self.referral_to = w.sensitive_field(t("case.referral_to"), width=220, key="referral-to")
+        self.referral_note = w.sensitive_field(t("case.referral_note"), key="referral-note")
+        self.thread = ft.Column([], spacing=6)
+        self.message = w.sensitive_field(
+            t("case.message"), multiline=True, min_lines=2, key="message-text"
+        )
+        back = ft.TextButton(
+            t("case.back"), icon=ft.Icons.ARROW_BACK, on_click=self.on_back, key="case-back"
+        )
+        left = ft.Column(
+            [
+                w.card(w.heading(t("case.custody")), self.custody),
+                w.card(w.heading(t("case.report")), self.fields),
+                w.card(w.heading(t("case.attachments")), self.attachments),
+                w.card(w.heading(t("case.history")), self.history),
+            ],
+            spacing=12,
+            expand=3,
+        )
+        right = ft.Column(
+            [
+                w.card(
+                    w.heading(t("case.workflow")),
+                    ft.Row([self.status, self.assignee], wrap=True),
+                    w.muted(t("case.tags")),
+                    self.tags,
+                    ft.Row([self.new_tag, ft.IconButton(ft.Icons.ADD, on_click=self.on_tag)]),
+                ),
+                w.card(
+                    w.heading(t("case.comments")),
+                    self.comments,
+                    self.new_comment,
+                    ft.FilledButton(t("case.comment"), on_click=self.on_comment, key="comment"),
+                ),
+                w.card(
+                    w.heading(t("case.referrals")),
+                    self.referrals,
+                    ft.Row([self.referral_to]),
+                    self.referral_note,
+                    ft.OutlinedButton(t("case.refer"), on_click=self.on_refer, key="refer"),
+                ),
+                w.card(
+                    w.heading(t("case.messages")),
+                    w.muted(t("case.messages_hint")),
+                    self.thread,
+                    self.message,
+                    ft.FilledButton(
+                        t("case.send"), icon=ft.Icons.SEND, on_click=self.on_send, key="send"
+                    ),
+                ),
+            ],
+            spacing=12,
+            expand=2,
+        )
+        self.control = ft.Column(
+            [
+                back,
+                self.header,
+                self.error,
+                ft.Row([left, right], vertical_alignment=ft.CrossAxisAlignment.START),
+            ],
+            spacing=12,
+            scroll=ft.ScrollMode.AUTO,
+            expand=True,
+        )
+
+    # ---- rendering
+    def load(self) -> None:
+        ctx = self.ctx
+        try:
+            self.detail = ctx.service.case(self.case_id, ctx.lang)
+            self.messages = ctx.service.messages(self.case_id)
+        except Exception as exc:
+            self.show_error(exc)
+            return
+        self.render()
+
+    def render(self) -> None:
+        ctx, t, d = self.ctx, self.ctx.t, self.detail
+        if d is None:
+            return
+        s, state = d.summary, d.state
+        self.header.controls = [
+            w.title(s.title or t(f"type.{s.case_type}")),
+            ft.Row(
+                [
+                    w.status_pill(ctx.status(state.status), state.status),
+                    w.verdict_pill(
+                        d.custody.ok,
+                        t("custody.ok_short" if d.custody.ok else "custody.problem_short"),
+                    ),
+                    w.muted(
+                        t(
+                            "case.meta",
+                            case=s.id[:8],
+                            device=ctx.short(s.device),
+                            received=ctx.when(s.received_at),
+                        )
+                    ),
+                ],
+                wrap=True,
+            ),
+        ]
+        self.custody.controls = self._custody(d)
+        self.fields.controls = self._fields(d)
+        self.attachments.controls = [self._attachment(a) for a in d.attachments] or [
+            w.muted(t("case.no_attachments"))
+        ]
+        self.history.controls = [
+            ft.ExpansionTile(
+                title=ft.Text(
+                    t("case.revision", version=rev.version, seq=rev.seq, when=ctx.when(rev.created))
+                ),
+                subtitle=ft.Text(t("case.received_at", when=ctx.when(rev.received_at)), size=12),
+                controls=[
+                    ft.Text(f"{f.label}: {f.value}", selectable=True, size=13) for f in rev.fields
+                ],
+            )
+            for rev in d.revisions
+        ]
+        self.status.value = state.status
+        me = self._me()
+        assignees = {UNASSIGNED: t("case.unassigned")}
+        if me:
+            assignees[me] = t("case.me")
+        for value in ctx.service.facet_values().get("assignee", []):
+            assignees.setdefault(value, ctx.short(value))
+        if state.assignee:
+            assignees.setdefault(state.assignee, ctx.short(state.assignee))
+        self.assignee.options = [ft.DropdownOption(key=k, text=v) for k, v in assignees.items()]
+        self.assignee.value = state.assignee or UNASSIGNED
+        self.tags.controls = [
+            ft.Chip(label=ft.Text(tag), on_delete=lambda _e, tg=tag: self.on_untag(tg))
+            for tag in sorted(state.tags)
+        ] or [w.muted(t("case.no_tags"))]
+        self.comments.controls = [
+            ft.Column(
+                [
+                    w.muted(f"{ctx.when(c.created)} · {ctx.short(c.author)}"),
+                    ft.Text(c.text, selectable=True),
+                ],
+                spacing=2,
+            )
+            for c in state.comments
+        ] or [w.muted(t("case.no_comments"))]
+        self.referrals.controls = [
+            ft.Column(
+                [
+                    w.muted(f"{ctx.when(r.created)} · {r.to}"),
+                    ft.Text(r.note or "—", selectable=True),
+                ],
+                spacing=2,
+            )
+            for r in state.referrals
+        ] or [w.muted(t("case.no_referrals"))]
+        self.thread.controls = [self._message(m) for m in self.messages] or [
+            w.muted(t("case.no_messages"))
+        ]
+
+    def _me(self) -> str:
+        try:
+            return self.ctx.service.info().coordinator_id
+        except Exception:
+            return ""
+
+    def _custody(self, d: CaseDetail) -> list[ft.Control]:
+        t, c = self.ctx.t, d.custody
+        if c.ok:
+            return [w.verdict_pill(True, t("custody.ok")), w.muted(t("custody.ok_explained"))]
+        lines: list[ft.Control] = [w.verdict_pill(False, t("custody.problem"))]
+        lines.append(ft.Text(t(f"custody.signature_{c.signature}")))
+        lines.append(ft.Text(t(f"custody.chain_{c.chain}")))
+        lines.extend(ft.Text(f"• {p}", size=13) for p in c.problems)
+        return lines
+
+    def _fields(self, d: CaseDetail) -> list[ft.Control]:
+        out: list[ft.Control] = []
+        section = None
+        for f in d.fields:
+            if f.section and f.section != section:
+                section = f.section
+                out.append(ft.Text(section, weight=ft.FontWeight.W_600, size=15))
+            label = f.label + (f" · {self.ctx.t('case.sensitive')}" if f.sensitive else "")
+            out.append(
+                ft.Column([w.muted(label), ft.Text(f.value or "—", selectable=True)], spacing=1)
+            )
+        return out or [w.muted(self.ctx.t("case.empty"))]
+
+    def _attachment(self, a: Attachment) -> ft.Control:
+        t = self.ctx.t
+        kib = max(1, a.size // 1024)
+        name = a.name or a.id[:8]
+        is_image = a.media_type.startswith("image/")
+        holder = ft.Column([], spacing=6)
+        open_label = t("case.show_photo") if is_image else t("case.download")
+        row = ft.Row(
+            [
+                ft.Icon(ft.Icons.IMAGE if is_image else ft.Icons.ATTACH_FILE),
+                ft.Text(f"{name} · {a.media_type} · {kib} KiB"),
+                ft.TextButton(open_label, on_click=lambda _e: self.on_attachment(a, holder)),
+            ]
+        )
+        return ft.Column([row, holder], spacing=4)
+
+    def _message(self, m: MessageInfo) -> ft.Control:
+        mine = m.direction == "out"
+        who = self.ctx.t("case.message_out" if mine else "case.message_in")
+        return ft.Row(
+            [
+                ft.Container(
+                    ft.Column(
+                        [
+                            w.muted(f"{who} · {self.ctx.when(m.created)}"),
+                            ft.Text(m.text, selectable=True),
+                        ],
+                        spacing=2,
+                    ),
+                    bgcolor=ft.Colors.PRIMARY_CONTAINER
+                    if mine
+                    else ft.Colors.SURFACE_CONTAINER_HIGH,
+                    padding=10,
+                    border_radius=10,
+                    width=340,
+                )
+            ],
+            alignment=ft.MainAxisAlignment.END if mine else ft.MainAxisAlignment.START,
+        )
+
+    def show_error(self, exc: BaseException) -> None:
+        self.error.content.value = self.ctx.error(exc)  # type: ignore[union-attr]
+        self.error.visible = True
+
+    # ---- handlers
+    def on_back(self, _e: Any = None) -> None:
+        self.ctx.navigate("cases")
+
+    def on_attachment(self, a: Attachment, holder: ft.Column) -> None:
+        ctx = self.ctx
+
+        def done(data: bytes) -> None:
+            if a.media_type.startswith("image/"):
+                holder.controls = [ft.Image(src=data, width=480, fit=ft.BoxFit.CONTAIN)]
+            else:
+                ctx.port.save(a.name or f"{a.id}.bin", data)
+
+        ctx.port.run(lambda: ctx.service.attachment(self.case_id, a.id), done, self.show_error)
+
+    def _act(self, event: dict[str, Any], after: Any = None) -> None:
+        self.error.visible = False
+
+        def done(_r: Any) -> None:
+            if after:
+                after()
+            self.load()
+
+        self.ctx.port.run(lambda: self.ctx.service.act(self.case_id, event), done, self.show_error)
+
+    def on_status(self, _e: Any = None) -> None:
+        value = self.status.value or ""
+        if self.detail and value and value != self.detail.state.status:
+            self._act({"type": "status", "status": value})
+
+    def on_assign(self, _e: Any = None) -> None:
+        value = self.assignee.value or UNASSIGNED
+        assignee = "" if value == UNASSIGNED else value
+        if self.detail and assignee != self.detail.state.assignee:
+            self._act({"type": "assign", "assignee": assignee})
+
+    def on_tag(self, _e: Any = None) -> None:
+        tag = (self.new_tag.value or "").strip()
+        if tag:
+            self._act({"type": "tag", "tag": tag}, after=lambda: setattr(self.new_tag, "value", ""))
+
+    def on_untag(self, tag: str) -> None:
+        self._act({"type": "untag", "tag": tag})
+
+    def on_comment(self, _e: Any = None) -> None:
+        text = (self.new_comment.value or "").strip()
+        if text:
+            self._act(
+                {"type": "comment", "text": text},
+                after=lambda: setattr(self.new_comment, "value", ""),
+            )
+
+    def on_refer(self, _e: Any = None) -> None:
+        to = (self.referral_to.value or "").strip()
+        note = (self.referral_note.value or "").strip()
+        if not to:
+            return
+
+        def clear() -> None:
+            self.referral_to.value = self.referral_note.value = ""
+
+        event = {"type": "referral", "to": to, **({"note": note} if note else {})}
+        self._act(event, after=clear)
+
+    def on_send(self, _e: Any = None) -> None:
+        text = (self.message.value or "").strip()
+        if not text:
+            return
+        self.error.visible = False
+
+        def done(_r: Any) -> None:
+            self.message.value = ""
+            self.load()
+
+        self.ctx.port.run(
+            lambda: self.ctx.service.send_message(self.case_id, text), done, self.show_error
+        )

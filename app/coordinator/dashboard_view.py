@@ -1,0 +1,131 @@
+"""The dashboard: cases by month, violation type, perpetrator type and region (flet-charts),
+computed from the same filters as the case list."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import flet as ft
+import flet_charts as fch
+
+from app.coordinator import widgets as w
+from app.coordinator.context import ViewContext
+from app.coordinator.filters_view import FilterBar
+from app.services.coordinator_dashboard import UNKNOWN, Dashboard
+
+MAX_BARS = 12
+COLOURS = (ft.Colors.BLUE_400, ft.Colors.TEAL_400, ft.Colors.DEEP_ORANGE_400, ft.Colors.PURPLE_400)
+
+
+def bar_chart(
+    items: Sequence[tuple[str, int]], colour: str, label: Callable[[str], str]
+) -> fch.BarChart:
+    shown = list(items)[:MAX_BARS]
+    top = max((c for _, c in shown), default=0)
+    return fch.BarChart(
+        groups=[
+            fch.BarChartGroup(
+                x=i,
+                rods=[
+                    fch.BarChartRod(
+                        from_y=0,
+                        to_y=count,
+                        width=18,
+                        color=colour,
+                        border_radius=3,
+                        tooltip=f"{label(name)}: {count}",
+                    )
+                ],
+            )
+            for i, (name, count) in enumerate(shown)
+        ],
+        bottom_axis=fch.ChartAxis(
+            labels=[
+                fch.ChartAxisLabel(
+                    value=i, label=ft.Container(ft.Text(label(name)[:14], size=10), padding=4)
+                )
+                for i, (name, _) in enumerate(shown)
+            ],
+            label_size=36,
+        ),
+        left_axis=fch.ChartAxis(label_size=32),
+        horizontal_grid_lines=fch.ChartGridLines(color=ft.Colors.OUTLINE_VARIANT, width=1),
+        max_y=max(1, top + max(1, top // 10)),
+        interactive=True,
+        height=240,
+        expand=True,
+    )
+
+
+class DashboardView:
+    def __init__(self, ctx: ViewContext) -> None:
+        self.ctx = ctx
+        t = ctx.t
+        self.board: Dashboard | None = None
+        self.filters = FilterBar(ctx, self.refresh)
+        self.total = w.heading("")
+        self.error = w.banner("")
+        self.grid = ft.ResponsiveRow([], spacing=16, run_spacing=16)
+        self.control = ft.Column(
+            [
+                w.title(t("dashboard.title")),
+                self.filters.control,
+                self.error,
+                self.total,
+                self.grid,
+            ],
+            spacing=12,
+            scroll=ft.ScrollMode.AUTO,
+            expand=True,
+        )
+
+    def load(self) -> None:
+        try:
+            self.filters.load_options()
+        except Exception as exc:
+            self.show_error(exc)
+        self.refresh()
+
+    def show_error(self, exc: BaseException) -> None:
+        self.error.content.value = self.ctx.error(exc)  # type: ignore[union-attr]
+        self.error.visible = True
+
+    def _label(self, facet: str) -> Callable[[str], str]:
+        ctx = self.ctx
+
+        def label(value: str) -> str:
+            if value == UNKNOWN:
+                return ctx.t("dashboard.unknown")
+            if facet == "month":
+                return value
+            return ctx.service.option_label(facet, value, ctx.lang)
+
+        return label
+
+    def refresh(self) -> None:
+        ctx, t = self.ctx, self.ctx.t
+        try:
+            board = ctx.service.dashboard(ctx.filters)
+        except Exception as exc:
+            self.show_error(exc)
+            return
+        self.board = board
+        self.total.value = t("dashboard.total", count=board.total)
+        panels = [
+            ("dashboard.by_month", board.by_month, "month"),
+            ("dashboard.by_violation", board.by_violation_type, "violation_type"),
+            ("dashboard.by_perpetrator", board.by_perpetrator_type, "perpetrator_type"),
+            ("dashboard.by_region", board.by_region, "region"),
+        ]
+        self.grid.controls = [
+            ft.Container(
+                w.card(
+                    w.heading(t(key)),
+                    bar_chart(items, COLOURS[i], self._label(facet))
+                    if items
+                    else w.muted(t("dashboard.empty")),
+                ),
+                col={"sm": 12, "md": 6},
+            )
+            for i, (key, items, facet) in enumerate(panels)
+        ]

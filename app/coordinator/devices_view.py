@@ -1,0 +1,170 @@
+"""Devices: invite (code as text and a QR image made in memory), list, revoke, remote wipe.
+
+Revoking and wiping ask for confirmation first; both are final for the device concerned.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flet as ft
+
+from app.coordinator import widgets as w
+from app.coordinator.context import ViewContext
+from app.services.coordinator_types import DeviceInfo, Invite
+
+EXPIRY_CHOICES = (3600, 86400, 7 * 86400, 30 * 86400)
+
+
+class DevicesView:
+    def __init__(self, ctx: ViewContext) -> None:
+        self.ctx = ctx
+        t = ctx.t
+        self.devices: list[DeviceInfo] = []
+        self.invite: Invite | None = None
+        self.label = w.sensitive_field(t("devices.invite_label"), width=260, key="invite-label")
+        self.expiry = ft.Dropdown(
+            label=t("devices.invite_expires"),
+            value=str(7 * 86400),
+            width=200,
+            options=[
+                ft.DropdownOption(key=str(s), text=t(f"devices.expires_{s}"))
+                for s in EXPIRY_CHOICES
+            ],
+        )
+        self.invite_button = ft.FilledButton(
+            t("devices.invite"), icon=ft.Icons.QR_CODE, on_click=self.on_invite, key="invite"
+        )
+        self.invite_code = ft.TextField(
+            label=t("devices.invite_code"), read_only=True, multiline=True, key="invite-code"
+        )
+        self.invite_qr = ft.Image(src=b"", width=220, height=220, visible=False)
+        self.invite_box = w.card(
+            w.heading(t("devices.invite_ready")),
+            w.muted(t("devices.invite_hint")),
+            ft.Row([self.invite_qr, ft.Container(self.invite_code, expand=True)]),
+        )
+        self.invite_box.visible = False
+        self.error = w.banner("")
+        self.table = ft.DataTable(
+            columns=[
+                ft.DataColumn(label=ft.Text(t(f"devices.col_{c}")))
+                for c in ("device", "label", "last_seen", "envelopes", "chain", "state", "actions")
+            ],
+            rows=[],
+        )
+        self.empty = w.muted(t("devices.none"))
+        self.control = ft.Column(
+            [
+                ft.Row(
+                    [
+                        w.title(t("devices.title")),
+                        ft.IconButton(
+                            ft.Icons.REFRESH, on_click=self.on_refresh, tooltip=t("refresh")
+                        ),
+                    ],
+                    alignment=ft.MainAxisAlignment.SPACE_BETWEEN,
+                ),
+                ft.Row([self.label, self.expiry, self.invite_button]),
+                self.invite_box,
+                self.error,
+                self.empty,
+                ft.Row([self.table], scroll=ft.ScrollMode.AUTO),
+            ],
+            spacing=16,
+            scroll=ft.ScrollMode.AUTO,
+            expand=True,
+        )
+
+    # ---- data
+    def load(self) -> None:
+        self.ctx.port.run(self.ctx.service.devices, self.show_devices, self.show_error)
+
+    def show_devices(self, devices: list[DeviceInfo]) -> None:
+        self.devices = devices
+        self.empty.visible = not devices
+        self.table.rows = [self._row(d) for d in devices]
+
+    def show_error(self, exc: BaseException) -> None:
+        self.error.content.value = self.ctx.error(exc)  # type: ignore[union-attr]
+        self.error.visible = True
+
+    def _row(self, d: DeviceInfo) -> ft.DataRow:
+        ctx, t = self.ctx, self.ctx.t
+        chain_ok = d.chain == "ok" and not d.problems
+        chain_text = t(f"chain.{d.chain}") + (f" ({'; '.join(d.problems)})" if d.problems else "")
+        if d.revoked:
+            state = t("devices.revoked")
+        elif d.wipe != "none":
+            state = t(f"devices.wipe_{d.wipe}")
+        else:
+            state = t("devices.active")
+        actions = ft.Row(
+            [
+                ft.TextButton(
+                    t("devices.revoke"),
+                    on_click=lambda _e, i=d.id: self.on_revoke(i),
+                    disabled=d.revoked,
+                    key=f"revoke-{d.id[:8]}",
+                ),
+                ft.TextButton(
+                    t("devices.wipe"),
+                    on_click=lambda _e, i=d.id: self.on_wipe(i),
+                    disabled=d.wipe != "none",
+                    key=f"wipe-{d.id[:8]}",
+                ),
+            ]
+        )
+        return ft.DataRow(
+            cells=[
+                ft.DataCell(ft.Text(ctx.short(d.id), tooltip=d.id)),
+                ft.DataCell(ft.Text(d.label or "—")),
+                ft.DataCell(ft.Text(ctx.when(d.last_seen))),
+                ft.DataCell(ft.Text(str(d.envelopes))),
+                ft.DataCell(w.verdict_pill(chain_ok, chain_text)),
+                ft.DataCell(ft.Text(state)),
+                ft.DataCell(actions),
+            ]
+        )
+
+    # ---- handlers
+    def on_refresh(self, _e: Any = None) -> None:
+        self.error.visible = False
+        self.load()
+
+    def on_invite(self, _e: Any = None) -> None:
+        expires = int(self.expiry.value or 7 * 86400)
+        label = (self.label.value or "").strip()
+        self.error.visible = False
+
+        def done(invite: Invite) -> None:
+            self.invite = invite
+            self.invite_code.value = invite.code
+            self.invite_qr.src = invite.qr_png
+            self.invite_qr.visible = True
+            self.invite_box.visible = True
+
+        self.ctx.port.run(
+            lambda: self.ctx.service.create_invite(expires, label), done, self.show_error
+        )
+
+    def _confirmed(self, action: str, device_id: str, work: Any) -> None:
+        t = self.ctx.t
+        label = next((d.label for d in self.devices if d.id == device_id), "") or device_id[:8]
+
+        def yes() -> None:
+            self.ctx.port.run(work, lambda _r: self.load(), self.show_error)
+
+        self.ctx.port.confirm(
+            t(f"devices.confirm_{action}_title"),
+            t(f"devices.confirm_{action}", device=label),
+            t(f"devices.{action}"),
+            t("cancel"),
+            yes,
+        )
+
+    def on_revoke(self, device_id: str) -> None:
+        self._confirmed("revoke", device_id, lambda: self.ctx.service.revoke(device_id))
+
+    def on_wipe(self, device_id: str) -> None:
+        self._confirmed("wipe", device_id, lambda: self.ctx.service.wipe(device_id))

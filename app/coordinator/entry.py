@@ -1,0 +1,68 @@
+"""Starting the coordinator app: `run(data_dir, web=..., port=...)` and the Flet `main`.
+
+Web mode binds 127.0.0.1 only (Flet's default would be every interface) and keeps a session
+for `SESSION_TIMEOUT` seconds after the browser goes away; on disconnect the app locks at once,
+so decrypted case text does not linger in a detached session.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import flet as ft
+
+from app.coordinator.port import FletPort
+from app.coordinator.shell import CoordinatorApp
+from app.services.coordinator_api import CoordinatorService
+
+HOST = "127.0.0.1"
+SESSION_TIMEOUT = 60
+
+
+def make_main(service_factory: Callable[[], CoordinatorService]) -> Callable[[ft.Page], None]:
+    def main(page: ft.Page) -> None:
+        page.title = "FieldVault"
+        page.theme_mode = ft.ThemeMode.LIGHT
+        page.theme = ft.Theme(color_scheme_seed=ft.Colors.INDIGO)
+        page.padding = 0
+        page.locale_configuration = ft.LocaleConfiguration(
+            supported_locales=[
+                ft.Locale("ru", "RU"),
+                ft.Locale("ky", "KG"),
+                ft.Locale("kk", "KZ"),
+                ft.Locale("en", "US"),
+            ],
+            current_locale=ft.Locale("ru", "RU"),
+        )
+        port = FletPort(page)
+        app = CoordinatorApp(service_factory(), port)
+        page.session.store.set("coordinator-app", app)
+        page.session.store.set("coordinator-port", port)
+
+        def on_gone(_e: Any = None) -> None:
+            app.lock()
+
+        page.on_disconnect = on_gone
+        page.on_close = on_gone
+        page.add(app.root)
+
+    return main
+
+
+def run(data_dir: Path, *, web: bool = False, port: int = 8551) -> None:
+    from app.services.coordinator import VaultCoordinatorService
+
+    os.environ.setdefault("FLET_SESSION_TIMEOUT", str(SESSION_TIMEOUT))
+    os.environ["FLET_SERVER_IP"] = HOST
+    os.environ.setdefault("FLET_WEB_NO_CDN", "true")
+    main = make_main(lambda: VaultCoordinatorService(data_dir))
+    assets = str(Path(__file__).resolve().parents[2] / "assets")
+    if web:
+        ft.run(
+            main, view=ft.AppView.WEB_BROWSER, host=HOST, port=port, assets_dir=assets, no_cdn=True
+        )
+    else:
+        ft.run(main, host=HOST, port=port, assets_dir=assets)

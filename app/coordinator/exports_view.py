@@ -1,0 +1,197 @@
+"""Exports of the filtered cases (CSV, statistics, PDF, evidence bundle) and bundle checking.
+
+An export holding identifying data shows a warning and is age-encrypted to the coordinators'
+recipients (or a passphrase). Saving it in clear needs an explicit choice and a confirmation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flet as ft
+
+from app.coordinator import widgets as w
+from app.coordinator.context import ViewContext
+from app.exports.protect import needs_protection
+from app.services.coordinator_types import ExportResult
+
+KINDS = ("csv", "stats", "pdf", "bundle")
+PROTECTIONS = ("recipients", "passphrase", "none")
+
+
+class ExportsView:
+    def __init__(self, ctx: ViewContext) -> None:
+        self.ctx = ctx
+        t = ctx.t
+        self.last: ExportResult | None = None
+        self.scope = w.muted("")
+        self.kind = ft.RadioGroup(
+            value="csv",
+            on_change=self.on_options,
+            content=ft.Column(
+                [ft.Radio(value=k, label=t(f"exports.kind_{k}"), key=f"kind-{k}") for k in KINDS]
+            ),
+        )
+        self.identifying = ft.Checkbox(
+            label=t("exports.identifying"),
+            value=False,
+            on_change=self.on_options,
+            key="identifying",
+        )
+        self.protection = ft.RadioGroup(
+            value="recipients",
+            on_change=self.on_options,
+            content=ft.Column(
+                [
+                    ft.Radio(value=p, label=t(f"exports.protect_{p}"), key=f"protect-{p}")
+                    for p in PROTECTIONS
+                ]
+            ),
+        )
+        self.passphrase = ft.TextField(
+            label=t("exports.passphrase"),
+            password=True,
+            can_reveal_password=True,
+            width=320,
+            visible=False,
+            key="export-passphrase",
+        )
+        self.warning = w.banner(t("exports.warning"))
+        self.protect_box = ft.Column(
+            [w.muted(t("exports.protection")), self.protection, self.passphrase]
+        )
+        self.button = ft.FilledButton(
+            t("exports.export"), icon=ft.Icons.SAVE_ALT, on_click=self.on_export, key="export"
+        )
+        self.busy = ft.ProgressRing(visible=False, width=24, height=24)
+        self.result = w.muted("")
+        self.error = w.banner("")
+        self.verify_button = ft.OutlinedButton(
+            t("exports.verify_pick"),
+            icon=ft.Icons.VERIFIED,
+            on_click=self.on_verify_pick,
+            key="verify-pick",
+        )
+        self.verdict = ft.Column([], spacing=4)
+        self.control = ft.Column(
+            [
+                w.title(t("exports.title")),
+                self.scope,
+                ft.Row(
+                    [
+                        w.card(w.heading(t("exports.what")), self.kind, self.identifying),
+                        w.card(self.protect_box),
+                    ],
+                    vertical_alignment=ft.CrossAxisAlignment.START,
+                    wrap=True,
+                ),
+                self.warning,
+                ft.Row([self.button, self.busy]),
+                self.result,
+                self.error,
+                ft.Divider(),
+                w.heading(t("exports.verify_title")),
+                w.muted(t("exports.verify_hint")),
+                self.verify_button,
+                self.verdict,
+            ],
+            spacing=12,
+            scroll=ft.ScrollMode.AUTO,
+            expand=True,
+        )
+        self.on_options()
+
+    def load(self) -> None:
+        try:
+            count = len(self.ctx.service.cases(self.ctx.filters))
+        except Exception as exc:
+            self.show_error(exc)
+            return
+        self.scope.value = self.ctx.t("exports.scope", count=count)
+
+    def show_error(self, exc: BaseException) -> None:
+        self.busy.visible, self.button.disabled = False, False
+        self.error.content.value = self.ctx.error(exc)  # type: ignore[union-attr]
+        self.error.visible = True
+
+    @property
+    def is_identifying(self) -> bool:
+        kind = self.kind.value or "csv"
+        return needs_protection(kind, bool(self.identifying.value)) or (
+            kind == "csv" and bool(self.identifying.value)
+        )
+
+    def on_options(self, _e: Any = None) -> None:
+        kind = self.kind.value or "csv"
+        self.identifying.visible = kind == "csv"
+        identifying = self.is_identifying
+        self.warning.visible = identifying
+        self.protect_box.visible = identifying
+        self.passphrase.visible = identifying and self.protection.value == "passphrase"
+
+    def on_export(self, _e: Any = None) -> None:
+        ctx = self.ctx
+        kind = self.kind.value or "csv"
+        protection = self.protection.value or "recipients"
+        if self.is_identifying and protection == "none":
+            ctx.port.confirm(
+                ctx.t("exports.clear_title"),
+                ctx.t("exports.clear_text"),
+                ctx.t("exports.clear_yes"),
+                ctx.t("cancel"),
+                lambda: self._export(kind, "none"),
+            )
+            return
+        self._export(kind, protection if self.is_identifying else "none")
+
+    def _export(self, kind: str, protection: str) -> None:
+        ctx = self.ctx
+        passphrase = self.passphrase.value or ""
+        identifying = bool(self.identifying.value)
+        self.error.visible = False
+        self.busy.visible, self.button.disabled = True, True
+
+        def work() -> ExportResult:
+            return ctx.service.export(
+                kind,
+                ctx.filters,
+                identifying=identifying,
+                lang=ctx.lang,
+                protection=protection,
+                passphrase=passphrase,
+                t=lambda key: ctx.t(key),
+            )
+
+        def done(result: ExportResult) -> None:
+            self.busy.visible, self.button.disabled = False, False
+            self.last = result
+            key = "exports.done_protected" if result.protected else "exports.done"
+            self.result.value = ctx.t(key, name=result.filename, size=len(result.data))
+            ctx.port.save(result.filename, result.data)
+
+        ctx.port.run(work, done, self.show_error)
+
+    def on_verify_pick(self, _e: Any = None) -> None:
+        self.ctx.port.pick(self.verify)
+
+    def verify(self, name: str, data: bytes) -> None:
+        ctx, t = self.ctx, self.ctx.t
+        verdict = ctx.service.verify_bundle(data)
+        lines: list[ft.Control] = [
+            w.verdict_pill(
+                verdict.ok, t("exports.bundle_valid" if verdict.ok else "exports.bundle_invalid")
+            ),
+            w.muted(
+                t(
+                    "exports.bundle_summary",
+                    name=name,
+                    cases=verdict.cases,
+                    envelopes=verdict.envelopes,
+                )
+            ),
+        ]
+        lines.extend(
+            ft.Text(f"• {t(f'bundle.{p.code}')}: {p.detail}", size=13, key=f"problem-{p.code}")
+            for p in verdict.problems
+        )
+        self.verdict.controls = lines

@@ -1,0 +1,114 @@
+"""The filter bar shared by the case list, the dashboard and exports (one `CaseFilter`)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import flet as ft
+
+from app.coordinator.context import ViewContext
+from core.cases import STATUSES
+
+ANY = "*"
+_DATE = re.compile(r"\A\d{4}-\d{2}-\d{2}\Z")
+FACETS = ("region", "violation_type", "perpetrator_type", "status", "assignee", "device")
+
+
+class FilterBar:
+    def __init__(self, ctx: ViewContext, on_change: Callable[[], None]) -> None:
+        self.ctx, self.on_change = ctx, on_change
+        t = ctx.t
+        flt = ctx.filters
+        self.text = ft.TextField(
+            label=t("filters.search"),
+            value=flt.text,
+            prefix_icon=ft.Icons.SEARCH,
+            on_submit=self.on_apply,
+            on_change=self.on_text,
+            width=280,
+            autocorrect=False,
+            enable_suggestions=False,
+            key="filter-search",
+        )
+        self.date_from = ft.TextField(
+            label=t("filters.date_from"),
+            hint_text="YYYY-MM-DD",
+            width=150,
+            value=flt.date_from,
+            on_submit=self.on_apply,
+            key="filter-from",
+        )
+        self.date_to = ft.TextField(
+            label=t("filters.date_to"),
+            hint_text="YYYY-MM-DD",
+            width=150,
+            value=flt.date_to,
+            on_submit=self.on_apply,
+            key="filter-to",
+        )
+        self.dropdowns: dict[str, ft.Dropdown] = {}
+        for facet in FACETS:
+            self.dropdowns[facet] = ft.Dropdown(
+                label=t(f"filters.{facet}"),
+                width=190,
+                value=getattr(flt, facet) or ANY,
+                options=[ft.DropdownOption(key=ANY, text=t("filters.any"))],
+                on_select=self.on_apply,
+                key=f"filter-{facet}",
+            )
+        self.clear = ft.TextButton(t("filters.clear"), icon=ft.Icons.CLEAR, on_click=self.on_clear)
+        self.date_error = ft.Text("", color=ft.Colors.ERROR, visible=False)
+        self.control = ft.Column(
+            [
+                ft.Row(
+                    [self.text, self.date_from, self.date_to, self.clear, self.date_error],
+                    wrap=True,
+                ),
+                ft.Row(list(self.dropdowns.values()), wrap=True),
+            ],
+            spacing=8,
+        )
+
+    def load_options(self) -> None:
+        """Fill the drop-downs with every value present in the cases (labels in the language)."""
+        ctx = self.ctx
+        values = ctx.service.facet_values()
+        values["status"] = list(STATUSES)
+        for facet, dropdown in self.dropdowns.items():
+            options = [ft.DropdownOption(key=ANY, text=ctx.t("filters.any"))]
+            for value in values.get(facet, []):
+                if facet == "status":
+                    text = ctx.status(value)
+                elif facet in ("assignee", "device"):
+                    text = ctx.short(value)
+                else:
+                    text = ctx.service.option_label(facet, value, ctx.lang)
+                options.append(ft.DropdownOption(key=value, text=text))
+            dropdown.options = options
+
+    def on_text(self, _e: Any = None) -> None:
+        self.on_apply()
+
+    def on_apply(self, _e: Any = None) -> None:
+        start = (self.date_from.value or "").strip()
+        end = (self.date_to.value or "").strip()
+        bad = [d for d in (start, end) if d and not _DATE.match(d)]
+        self.date_error.value = self.ctx.t("filters.bad_date") if bad else ""
+        self.date_error.visible = bool(bad)
+        if bad:
+            return
+        chosen = {
+            f: (d.value if d.value and d.value != ANY else "") for f, d in self.dropdowns.items()
+        }
+        self.ctx.filters = self.ctx.filters.replace(
+            text=(self.text.value or "").strip(), date_from=start, date_to=end, **chosen
+        )
+        self.on_change()
+
+    def on_clear(self, _e: Any = None) -> None:
+        self.text.value = self.date_from.value = self.date_to.value = ""
+        for dropdown in self.dropdowns.values():
+            dropdown.value = ANY
+        self.on_apply()

@@ -1,0 +1,125 @@
+"""Settings: language (switches at once), organisation facts, root key backup, lock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import flet as ft
+
+from app.coordinator import widgets as w
+from app.coordinator.context import ViewContext
+from app.i18n import LANGUAGES
+from app.ui.language import ENDONYMS
+from sync.keys import format_fingerprint
+
+
+class SettingsView:
+    def __init__(
+        self, ctx: ViewContext, on_language: Callable[[str], None], on_lock: Callable[[], None]
+    ) -> None:
+        self.ctx, self.on_language, self.on_lock = ctx, on_language, on_lock
+        t = ctx.t
+        self.languages = ft.Row(
+            [
+                (ft.FilledButton if lang == ctx.lang else ft.OutlinedButton)(
+                    ENDONYMS[lang],
+                    on_click=lambda _e, lg=lang: self.on_pick(lg),
+                    key=f"lang-{lang}",
+                )
+                for lang in LANGUAGES
+            ],
+            wrap=True,
+        )
+        self.facts = ft.Column([], spacing=6)
+        self.backup_passphrase = ft.TextField(
+            label=t("settings.backup_passphrase"),
+            password=True,
+            can_reveal_password=True,
+            width=340,
+            key="backup-passphrase",
+        )
+        self.backup_status = w.banner("")
+        self.control = ft.Column(
+            [
+                w.title(t("settings.title")),
+                w.card(w.heading(t("settings.language")), self.languages),
+                w.card(w.heading(t("settings.organisation")), self.facts),
+                w.card(
+                    w.heading(t("settings.backup")),
+                    w.muted(t("settings.backup_hint")),
+                    ft.Row(
+                        [
+                            self.backup_passphrase,
+                            ft.OutlinedButton(
+                                t("settings.backup_button"),
+                                icon=ft.Icons.KEY,
+                                on_click=self.on_backup,
+                                key="backup",
+                            ),
+                        ],
+                        wrap=True,
+                    ),
+                    self.backup_status,
+                ),
+                w.card(
+                    w.heading(t("settings.session")),
+                    w.muted(t("settings.lock_hint")),
+                    ft.FilledButton(
+                        t("settings.lock"),
+                        icon=ft.Icons.LOCK,
+                        on_click=lambda _e: self.on_lock(),
+                        key="lock",
+                    ),
+                ),
+            ],
+            spacing=12,
+            scroll=ft.ScrollMode.AUTO,
+            expand=True,
+        )
+
+    def load(self) -> None:
+        t = self.ctx.t
+        try:
+            info = self.ctx.service.info()
+        except Exception as exc:
+            self.facts.controls = [ft.Text(self.ctx.error(exc))]
+            return
+        rows = [
+            ("settings.org", info.org),
+            ("settings.server", info.server_url),
+            ("settings.root", format_fingerprint(info.root_fingerprint)),
+            ("settings.me", f"{info.coordinator_name} · {format_fingerprint(info.coordinator_id)}"),
+            ("settings.org_version", str(info.org_version)),
+            ("settings.coordinators", ", ".join(info.coordinators)),
+        ]
+        self.facts.controls = [
+            ft.Row(
+                [
+                    ft.Text(t(k), width=220, weight=ft.FontWeight.W_500),
+                    ft.Text(v or "—", selectable=True),
+                ]
+            )
+            for k, v in rows
+        ]
+
+    def on_pick(self, lang: str) -> None:
+        self.on_language(lang)
+
+    def on_backup(self, _e: Any = None) -> None:
+        ctx = self.ctx
+        passphrase = self.backup_passphrase.value or ""
+        self.backup_passphrase.value = ""
+
+        def done(data: bytes) -> None:
+            self.backup_status.content.value = ctx.t("settings.backup_done")  # type: ignore[union-attr]
+            self.backup_status.bgcolor = ft.Colors.GREEN_100
+            self.backup_status.visible = True
+            ctx.port.save("fieldvault-root-key.age", data)
+
+        def failed(exc: BaseException) -> None:
+            self.backup_status.content.value = ctx.error(exc)  # type: ignore[union-attr]
+            self.backup_status.bgcolor = ft.Colors.ERROR_CONTAINER
+            self.backup_status.visible = True
+
+        ctx.port.run(lambda: ctx.service.backup_root(passphrase), done, failed)

@@ -1,0 +1,215 @@
+"""First run and unlock: a new organisation, joining one with a root key backup, or unlocking.
+
+`SetupView(ctx, on_ready)` offers both first-run paths; `UnlockView(ctx, on_ready)` asks for the
+passphrase. Both run the blocking service call through the port and call `on_ready()` after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import flet as ft
+
+from app.coordinator import widgets as w
+from app.coordinator.context import ViewContext
+
+MODES = ("new", "join")
+
+
+class SetupView:
+    def __init__(self, ctx: ViewContext, on_ready: Callable[[], None]) -> None:
+        self.ctx, self.on_ready = ctx, on_ready
+        t = ctx.t
+        self.mode = "new"
+        self.passphrase = ft.TextField(
+            label=t("setup.passphrase"), password=True, can_reveal_password=True, key="passphrase"
+        )
+        self.confirm = ft.TextField(
+            label=t("setup.passphrase_again"), password=True, key="passphrase-again"
+        )
+        self.name = w.sensitive_field(t("setup.your_name"), key="coordinator-name")
+        self.server = ft.TextField(
+            label=t("setup.server"), hint_text="https://", key="server-url", autocorrect=False
+        )
+        self.org = w.sensitive_field(t("setup.org_name"), key="org-name")
+        self.token = ft.TextField(
+            label=t("setup.bootstrap_token"), password=True, key="bootstrap-token"
+        )
+        self.backup = w.sensitive_field(
+            t("setup.backup_text"), multiline=True, min_lines=3, max_lines=6, key="backup-text"
+        )
+        self.backup_passphrase = ft.TextField(
+            label=t("setup.backup_passphrase"), password=True, key="backup-passphrase"
+        )
+        self.load_backup = ft.OutlinedButton(
+            t("setup.load_backup"), icon=ft.Icons.UPLOAD_FILE, on_click=self.on_load_backup
+        )
+        self.error = w.banner("")
+        self.busy = ft.ProgressRing(visible=False, width=24, height=24)
+        self.submit = ft.FilledButton(t("setup.create"), on_click=self.on_submit, key="setup-go")
+        self.switch = ft.SegmentedButton(
+            segments=[
+                ft.Segment(value="new", label=ft.Text(t("setup.mode_new"))),
+                ft.Segment(value="join", label=ft.Text(t("setup.mode_join"))),
+            ],
+            selected=["new"],
+            on_change=self.on_mode,
+        )
+        self.new_fields = ft.Column([self.org, self.token], spacing=12)
+        self.join_fields = ft.Column(
+            [self.backup, self.load_backup, self.backup_passphrase], spacing=12, visible=False
+        )
+        self.control = ft.Container(
+            ft.Column(
+                [
+                    w.title(t("setup.title")),
+                    w.muted(t("setup.intro")),
+                    self.switch,
+                    self.passphrase,
+                    self.confirm,
+                    self.name,
+                    self.server,
+                    self.new_fields,
+                    self.join_fields,
+                    self.error,
+                    ft.Row([self.submit, self.busy]),
+                ],
+                spacing=12,
+                scroll=ft.ScrollMode.AUTO,
+            ),
+            width=560,
+            padding=24,
+        )
+
+    def set_mode(self, mode: str) -> None:
+        self.mode = mode
+        self.switch.selected = [mode]
+        self.new_fields.visible = mode == "new"
+        self.join_fields.visible = mode == "join"
+        self.submit.content = self.ctx.t("setup.create" if mode == "new" else "setup.join")
+
+    def on_mode(self, e: Any) -> None:
+        selected = list(getattr(e.control, "selected", None) or ["new"])
+        self.set_mode(str(selected[0]))
+
+    def on_load_backup(self, _e: Any = None) -> None:
+        def picked(_name: str, data: bytes) -> None:
+            self.backup.value = data.decode("utf-8", errors="replace")
+
+        self.ctx.port.pick(picked)
+
+    def on_submit(self, _e: Any = None) -> None:
+        t = self.ctx.t
+        self.error.visible = False
+        passphrase = self.passphrase.value or ""
+        if passphrase != (self.confirm.value or ""):
+            return self._fail_text(t("error.passphrase_mismatch"))
+        server = (self.server.value or "").strip()
+        if not server:
+            return self._fail_text(t("setup.need_server"))
+        service = self.ctx.service
+        name = (self.name.value or "").strip()
+        if self.mode == "new":
+            org, token = (self.org.value or "").strip(), (self.token.value or "").strip()
+            if not org or not token:
+                return self._fail_text(t("setup.need_org_and_token"))
+
+            def work() -> Any:
+                return service.setup_new(
+                    passphrase=passphrase,
+                    server_url=server,
+                    bootstrap_token=token,
+                    org_name=org,
+                    coordinator_name=name,
+                )
+        else:
+            backup = (self.backup.value or "").strip().encode("utf-8")
+            backup_pass = self.backup_passphrase.value or ""
+            if not backup or not backup_pass:
+                return self._fail_text(t("setup.need_backup"))
+
+            def work() -> Any:
+                return service.setup_join(
+                    passphrase=passphrase,
+                    server_url=server,
+                    backup=backup + b"\n",
+                    backup_passphrase=backup_pass,
+                    coordinator_name=name,
+                )
+
+        self._busy(True)
+        self.ctx.port.run(work, self._done, self._failed)
+        return None
+
+    def _done(self, _info: Any) -> None:
+        self._busy(False)
+        for field in (
+            self.passphrase,
+            self.confirm,
+            self.token,
+            self.backup,
+            self.backup_passphrase,
+        ):
+            field.value = ""
+        self.on_ready()
+
+    def _failed(self, exc: BaseException) -> None:
+        self._busy(False)
+        self._fail_text(self.ctx.error(exc))
+
+    def _fail_text(self, text: str) -> None:
+        self.error.content.value = text  # type: ignore[union-attr]
+        self.error.visible = True
+
+    def _busy(self, busy: bool) -> None:
+        self.busy.visible = busy
+        self.submit.disabled = busy
+
+
+class UnlockView:
+    def __init__(self, ctx: ViewContext, on_ready: Callable[[], None]) -> None:
+        self.ctx, self.on_ready = ctx, on_ready
+        t = ctx.t
+        self.passphrase = ft.TextField(
+            label=t("unlock.passphrase"),
+            password=True,
+            can_reveal_password=True,
+            autofocus=True,
+            on_submit=self.on_unlock,
+            key="unlock-passphrase",
+        )
+        self.error = w.banner("")
+        self.busy = ft.ProgressRing(visible=False, width=24, height=24)
+        self.button = ft.FilledButton(t("unlock.button"), on_click=self.on_unlock, key="unlock")
+        self.control = ft.Container(
+            ft.Column(
+                [
+                    w.title(t("unlock.title")),
+                    w.muted(t("unlock.intro")),
+                    self.passphrase,
+                    self.error,
+                    ft.Row([self.button, self.busy]),
+                ],
+                spacing=12,
+            ),
+            width=480,
+            padding=24,
+        )
+
+    def on_unlock(self, _e: Any = None) -> None:
+        passphrase = self.passphrase.value or ""
+        self.passphrase.value = ""
+        self.error.visible = False
+        self.busy.visible, self.button.disabled = True, True
+
+        def failed(exc: BaseException) -> None:
+            self.busy.visible, self.button.disabled = False, False
+            self.error.content.value = self.ctx.error(exc)  # type: ignore[union-attr]
+            self.error.visible = True
+
+        def done(_r: Any) -> None:
+            self.busy.visible, self.button.disabled = False, False
+            self.on_ready()
+
+        self.ctx.port.run(lambda: self.ctx.service.unlock(passphrase), done, failed)

@@ -1,0 +1,69 @@
+"""Small building blocks shared by the coordinator screens (no service calls here)."""
+
+from __future__ import annotations
+
+import flet as ft
+
+STATUS_COLOURS = {
+    "new": ft.Colors.BLUE_100,
+    "in_review": ft.Colors.AMBER_100,
+    "verified": ft.Colors.GREEN_100,
+    "referred": ft.Colors.PURPLE_100,
+    "closed": ft.Colors.GREY_300,
+}
+
+
+def title(text: str) -> ft.Text:
+    return ft.Text(text, size=22, weight=ft.FontWeight.BOLD)
+
+
+def heading(text: str) -> ft.Text:
+    return ft.Text(text, size=16, weight=ft.FontWeight.W_600)
+
+
+def muted(text: str) -> ft.Text:
+    return ft.Text(text, size=13, color=ft.Colors.ON_SURFACE_VARIANT)
+
+
+def pill(text: str, colour: str) -> ft.Container:
+    return ft.Container(
+        ft.Text(text, size=12), bgcolor=colour, padding=ft.Padding(8, 2, 8, 2), border_radius=10
+    )
+
+
+def status_pill(label: str, status: str) -> ft.Container:
+    return pill(label, STATUS_COLOURS.get(status, ft.Colors.GREY_200))
+
+
+def verdict_pill(ok: bool, text: str) -> ft.Container:
+    return pill(text, ft.Colors.GREEN_100 if ok else ft.Colors.RED_100)
+
+
+def card(*controls: ft.Control, padding: int = 16) -> ft.Container:
+    return ft.Container(
+        ft.Column(list(controls), spacing=8),
+        padding=padding,
+        border=ft.Border.all(1, ft.Colors.OUTLINE_VARIANT),
+        border_radius=10,
+    )
+
+
+def banner(text: str, *, error: bool = True) -> ft.Container:
+    return ft.Container(
+        ft.Text(text, color=ft.Colors.ON_ERROR_CONTAINER if error else None),
+        bgcolor=ft.Colors.ERROR_CONTAINER if error else ft.Colors.SECONDARY_CONTAINER,
+        padding=12,
+        border_radius=8,
+        visible=bool(text),
+    )
+
+
+def sensitive_field(label: str, **kwargs: object) -> ft.TextField:
+    """A text field that keeps keyboards from learning what is typed."""
+    return ft.TextField(
+        label=label,
+        autocorrect=False,
+        enable_suggestions=False,
+        enable_ime_personalized_learning=False,
+        **kwargs,  # type: ignore[arg-type]
+    )

@@ -1,0 +1,111 @@
+"""The one mapper from typed errors to catalogue keys, for both apps and the command line.
+
+Use `error_key(exc)` to get a key in the `common` catalogue (`error.*`), or
+`error_text(exc, translator)` for the translated sentence. Storage errors are matched by class
+(walking the class hierarchy by name, so this module needs no storage import at start-up); sync
+and service errors by their machine `reason`. Anything unknown maps to `error.unexpected`.
+
+Danger: never show `str(exc)` to a user: it is a developer diagnostic. Show this mapping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+UNEXPECTED = "error.unexpected"
+
+# storage.errors classes (see storage/errors.py), by class name
+STORAGE_KEYS: Mapping[str, str] = {
+    "WrongPassphrase": "error.wrong_passphrase",
+    "VaultInUse": "error.vault_in_use",
+    "VaultCorrupt": "error.vault_corrupt",
+    "VaultNotFound": "error.vault_not_found",
+    "VaultExists": "error.vault_exists",
+    "VaultLocked": "error.locked",
+    "RecordNotFound": "error.not_found",
+    "AttachmentNotFound": "error.not_found",
+    "AttachmentCorrupt": "error.attachment_corrupt",
+    "MetadataStripFailed": "error.metadata_strip_failed",
+    "StorageFull": "error.storage_full",
+    "VaultError": "error.storage",
+}
+
+# machine reasons: sync.errors (`SyncError.reason`), server refusals, and app/services errors
+REASON_KEYS: Mapping[str, str] = {
+    # sync.errors
+    "offline": "error.offline",
+    "timeout": "error.timeout",
+    "server_unavailable": "error.server_unavailable",
+    "tls_pin_mismatch": "error.tls_pin_mismatch",
+    "tls_error": "error.tls_error",
+    "device_revoked": "error.device_revoked",
+    "server_key_changed": "error.server_key_changed",
+    "untrusted_document": "error.untrusted_document",
+    "not_enrolled": "error.not_enrolled",
+    "protocol_error": "error.protocol_error",
+    "server_refused": "error.server_refused",
+    "sync_error": "error.sync",
+    # server machine reasons a person can act on
+    "invalid_token": "error.invalid_token",
+    "body_too_large": "error.too_large",
+    "stale_request": "error.clock",
+    # sync.invite parsing and the field service
+    "invalid_invite": "error.invalid_invite",
+    "weak_passphrase": "error.weak_passphrase",
+    "passphrase_not_digits": "error.passphrase_not_digits",
+    "duress_same_as_passphrase": "error.duress_same",
+    "passphrase_mismatch": "error.passphrase_mismatch",
+    "wrong_passphrase": "error.wrong_passphrase",
+    "wiped": "error.wiped",
+    "locked": "error.locked",
+    "not_found": "error.not_found",
+    "form_invalid": "error.form_invalid",
+    "attachment_too_large": "error.attachment_too_large",
+    "attachment_unreadable": "error.attachment_unreadable",
+    "already_enrolled": "error.already_enrolled",
+    "invalid_proxy": "error.invalid_proxy",
+    "vault_in_use": "error.vault_in_use",
+    "vault_corrupt": "error.vault_corrupt",
+    "storage_full": "error.storage_full",
+    "metadata_strip_failed": "error.metadata_strip_failed",
+}
+
+ALL_KEYS = frozenset({UNEXPECTED, *STORAGE_KEYS.values(), *REASON_KEYS.values()})
+
+
+class _Translates(Protocol):
+    def t(self, key: str, **params: Any) -> str: ...
+
+
+def reason_key(reason: str) -> str:
+    """The catalogue key for a machine reason (unknown server refusals get the generic one)."""
+    return REASON_KEYS.get(reason, "error.server_refused" if reason else UNEXPECTED)
+
+
+def error_key(exc: BaseException) -> str:
+    for cls in type(exc).__mro__:
+        if cls.__module__.startswith("storage") and cls.__name__ in STORAGE_KEYS:
+            return STORAGE_KEYS[cls.__name__]
+    reason = getattr(exc, "reason", None)
+    if isinstance(reason, str) and reason:
+        return REASON_KEYS.get(reason, _fallback(exc))
+    return UNEXPECTED
+
+
+def _fallback(exc: BaseException) -> str:
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    if "ServerRefused" in names:
+        return "error.server_refused"
+    if "SyncError" in names:
+        return "error.sync"
+    return UNEXPECTED
+
+
+def error_text(exc: BaseException, translator: _Translates) -> str:
+    """The translated sentence for `exc`, with `attempts_left` filled in where it applies."""
+    key = error_key(exc)
+    attempts = getattr(exc, "attempts_left", None)
+    if key == "error.wrong_passphrase" and isinstance(attempts, int):
+        return translator.t("error.wrong_passphrase_left", attempts=attempts)
+    return translator.t(key)

@@ -1,0 +1,332 @@
+"""Evidence bundles: the original signed envelopes of some cases, checkable by anyone.
+
+Use `build_bundle(cases, author_keys=..., signer=..., org=..., now=...)` to make the zip and
+`verify_bundle(data)` (or `fieldvault coordinator verify-bundle FILE`) to check one.
+
+A bundle is a zip:
+
+    manifest.json        what is inside, in order, with the SHA-256 of every other file
+    manifest.sig         b64u Ed25519 signature by the exporting coordinator over
+                         EVIDENCE_BUNDLE label || canonical_json(manifest)
+    envelopes/<id>.json  each original wire envelope (header, device signature, age ciphertext)
+    content/<case>.json  the coordinator's decryption of each case (its revisions' records)
+    REPORT.txt           the verification report at export time
+    README.txt           how to verify
+
+`verify_bundle` checks, and reports every failure with a code:
+- `manifest_signature`: the manifest was changed after export (or signed by another key);
+- `missing_file` / `file_altered` / `unexpected_file`: files removed, changed or added;
+- `malformed_envelope`, `wrong_author`, `payload_mismatch`, `bad_signature`: an envelope is not
+  what its device signed (a changed byte in a payload lands here);
+- `reordered`: one device's envelopes are not in increasing sequence order;
+- `chain_broken`: consecutive envelopes of one device do not link (`prev` is not the hash of
+  the one before).
+Sequence numbers skipped between two envelopes of a device belong to that device's other
+records (other cases, replies); they are listed as information, not as failures.
+
+What it proves: each envelope was made by the device key listed for it and not altered since,
+and the bundle is complete as exported. What it does not prove: that a device key belongs to a
+given person (compare the key ids with the organisation's device list), or that the `content/`
+files are the decryption of the ciphertext; that is attested by the coordinator's signature.
+
+Danger: `content/` holds what victims said. Bundles are identifying exports; protect them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import io
+import zipfile
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from core.crypto.errors import BadSignature
+from core.crypto.hashing import sha256_hex
+from core.crypto.signing import SigningKey
+from core.crypto.signing import verify as verify_signature
+from sync import envelope as env
+from sync.encoding import EncodingError, b64u_decode, b64u_encode, canonical_json, parse_json_strict
+from sync.keys import key_id
+from sync.labels import EVIDENCE_BUNDLE_SIGNATURE
+
+FORMAT = "fieldvault-evidence-bundle"
+VERSION = 1
+MAX_BUNDLE_FILES = 100_000
+MAX_BUNDLE_BYTES = 2 * 1024**3
+_FIXED = ("manifest.json", "manifest.sig")
+
+README = """FieldVault evidence bundle
+==========================
+
+This archive holds the original signed envelopes of one or more cases, exactly as the
+reporting devices sent them, and the public keys of those devices.
+
+To verify it, run:
+
+    fieldvault coordinator verify-bundle THIS_FILE.zip
+
+It checks every device signature, every payload hash, the order and chaining of each
+device's envelopes, and that no file was added, removed or changed since export (the
+manifest is signed by the exporting coordinator). Compare the device and coordinator key
+ids in the report with the organisation's own list.
+"""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class BundleProblem:
+    code: str
+    detail: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class BundleVerdict:
+    ok: bool
+    problems: tuple[BundleProblem, ...]
+    notes: tuple[str, ...]
+    signer: str
+    org: str
+    created: int
+    cases: int
+    envelopes: int
+    authors: tuple[str, ...]
+
+    def codes(self) -> set[str]:
+        return {p.code for p in self.problems}
+
+    def report_text(self) -> str:
+        when = (
+            _dt.datetime.fromtimestamp(self.created, _dt.UTC).isoformat() if self.created else "-"
+        )
+        lines = [
+            "FieldVault evidence bundle verification",
+            f"result: {'VALID' if self.ok else 'INVALID'}",
+            f"organisation: {self.org or '-'}",
+            f"exported: {when} by coordinator key {self.signer or '-'}",
+            f"cases: {self.cases}, envelopes checked: {self.envelopes}",
+            "device keys: " + (", ".join(self.authors) or "-"),
+        ]
+        if self.problems:
+            lines.append("problems:")
+            lines.extend(f"  [{p.code}] {p.detail}" for p in self.problems)
+        if self.notes:
+            lines.append("notes:")
+            lines.extend(f"  {n}" for n in self.notes)
+        return "\n".join(lines) + "\n"
+
+
+def _wire_of(revision: Mapping[str, Any]) -> dict[str, Any]:
+    wire = revision.get("wire")
+    if not isinstance(wire, Mapping):
+        raise ValueError("a case revision has no wire envelope to export")
+    return dict(wire)
+
+
+def build_bundle(
+    cases: Sequence[Mapping[str, Any]],
+    *,
+    author_keys: Mapping[str, bytes],
+    signer: SigningKey,
+    org: str,
+    now: int,
+    include_content: bool = True,
+) -> bytes:
+    """A signed evidence bundle for `cases` (the coordinator vault's `case` record data).
+
+    `author_keys` maps device key id -> Ed25519 public key (from the server's device list).
+    Raises `ValueError` when a case has no wire envelope or an author key is unknown.
+    """
+    files: dict[str, bytes] = {}
+    entries: list[dict[str, Any]] = []
+    case_list: list[dict[str, Any]] = []
+    keys: dict[str, str] = {}
+    seen: set[str] = set()
+    for case in cases:
+        case_id = str(case.get("case_id", ""))
+        ids: list[str] = []
+        records = []
+        for rev in case.get("revisions") or []:
+            wire = _wire_of(rev)
+            envelope = env.from_wire(wire)
+            author = envelope.author
+            if author not in author_keys:
+                raise ValueError(f"no public key for device {author}")
+            keys[author] = b64u_encode(author_keys[author])
+            ids.append(envelope.id)
+            records.append(
+                {"envelope_id": envelope.id, "seq": envelope.seq, "record": rev.get("record")}
+            )
+            if envelope.id in seen:
+                continue
+            seen.add(envelope.id)
+            name = f"envelopes/{envelope.id}.json"
+            files[name] = canonical_json(env.to_wire(envelope))
+            entries.append({"id": envelope.id, "author": author, "seq": envelope.seq, "file": name})
+        case_list.append({"case_id": case_id, "envelopes": ids})
+        if include_content:
+            files[f"content/{case_id}.json"] = canonical_json(
+                {"case_id": case_id, "type": case.get("type", ""), "revisions": records}
+            )
+    entries.sort(key=lambda e: (e["author"], e["seq"]))
+    files["README.txt"] = README.encode("utf-8")
+    manifest: dict[str, Any] = {
+        "format": FORMAT,
+        "v": VERSION,
+        "created": now,
+        "org": org,
+        "signer": {"id": key_id(signer.public_bytes()), "key": b64u_encode(signer.public_bytes())},
+        "cases": case_list,
+        "envelopes": entries,
+        "keys": keys,
+        "files": {},
+    }
+    # The export-time report is computed on the bundle as it will be written.
+    draft = _assemble(manifest, files, signer)
+    files["REPORT.txt"] = verify_bundle(draft).report_text().encode("utf-8")
+    return _assemble(manifest, files, signer)
+
+
+def _assemble(manifest: dict[str, Any], files: Mapping[str, bytes], signer: SigningKey) -> bytes:
+    manifest = {**manifest, "files": {name: sha256_hex(data) for name, data in files.items()}}
+    body = canonical_json(manifest)
+    sig = b64u_encode(signer.sign(EVIDENCE_BUNDLE_SIGNATURE + body))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("manifest.json", body)
+        zf.writestr("manifest.sig", sig)
+        for name in sorted(files):
+            zf.writestr(name, files[name])
+    return out.getvalue()
+
+
+class _Verifier:
+    def __init__(self) -> None:
+        self.problems: list[BundleProblem] = []
+        self.notes: list[str] = []
+
+    def fail(self, code: str, detail: str) -> None:
+        self.problems.append(BundleProblem(code, detail))
+
+
+def _read_zip(data: bytes, v: _Verifier) -> dict[str, bytes] | None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            infos = zf.infolist()
+            if len(infos) > MAX_BUNDLE_FILES or sum(i.file_size for i in infos) > MAX_BUNDLE_BYTES:
+                v.fail("not_a_bundle", "the archive is larger than any bundle")
+                return None
+            contents: dict[str, bytes] = {}
+            for info in infos:
+                if info.filename in contents:
+                    v.fail("unexpected_file", f"{info.filename} appears twice")
+                contents[info.filename] = zf.read(info)
+            return contents
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
+        v.fail("not_a_bundle", f"not a readable zip archive ({type(exc).__name__})")
+        return None
+
+
+def verify_bundle(data: bytes) -> BundleVerdict:
+    """Check a bundle completely; never raises for bad input, reports it instead."""
+    v = _Verifier()
+    empty = BundleVerdict(False, (), (), "", "", 0, 0, 0, ())
+    contents = _read_zip(data, v)
+    if contents is None:
+        return dataclasses.replace(empty, problems=tuple(v.problems))
+    try:
+        manifest = parse_json_strict(contents["manifest.json"])
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            raise EncodingError("not a manifest")
+        signer_key = b64u_decode(manifest["signer"]["key"], length=32)
+        signature = b64u_decode(contents["manifest.sig"].decode("ascii").strip(), length=64)
+        entries = list(manifest["envelopes"])
+        keys = {str(k): b64u_decode(val, length=32) for k, val in manifest["keys"].items()}
+        files = {str(k): str(val) for k, val in manifest["files"].items()}
+        cases = list(manifest["cases"])
+    except (KeyError, TypeError, AttributeError, EncodingError, UnicodeDecodeError) as exc:
+        v.fail("not_a_bundle", f"manifest missing or malformed ({type(exc).__name__})")
+        return dataclasses.replace(empty, problems=tuple(v.problems))
+
+    signer_id = key_id(signer_key)
+    if manifest["signer"].get("id") != signer_id:
+        v.fail("manifest_signature", "the signer id does not match the signer key")
+    try:
+        verify_signature(
+            signer_key, signature, EVIDENCE_BUNDLE_SIGNATURE + canonical_json(manifest)
+        )
+    except BadSignature:
+        v.fail("manifest_signature", "the manifest signature does not verify: it was changed")
+
+    listed = set(files) | {e.get("file") for e in entries if isinstance(e, dict)}
+    for name, digest in files.items():
+        if name not in contents:
+            v.fail("missing_file", f"{name} is listed but missing")
+        elif sha256_hex(contents[name]) != digest:
+            v.fail("file_altered", f"{name} was changed after export")
+    for name in sorted(set(contents) - listed - set(_FIXED)):
+        v.fail("unexpected_file", f"{name} was added after export")
+
+    checked = 0
+    last: dict[str, env.Envelope] = {}
+    for position, entry in enumerate(entries):
+        name = str(entry.get("file", "")) if isinstance(entry, dict) else ""
+        if name not in contents:
+            v.fail("missing_file", f"envelope {position + 1} ({name or '?'}) is missing")
+            continue
+        try:
+            envelope = env.from_wire(parse_json_strict(contents[name]))
+        except (env.EnvelopeError, EncodingError) as exc:
+            reason = getattr(exc, "reason", "malformed")
+            v.fail("malformed_envelope", f"{name}: not a valid envelope ({reason})")
+            continue
+        if envelope.id != entry.get("id") or envelope.seq != entry.get("seq"):
+            v.fail("envelope_mismatch", f"{name} is not the envelope the manifest lists there")
+        key = keys.get(envelope.author)
+        if key is None:
+            v.fail("wrong_author", f"{name}: no public key for device {envelope.author}")
+            continue
+        try:
+            env.verify(envelope, key)
+        except env.EnvelopeError as exc:
+            code = exc.reason if exc.reason in ("wrong_author", "payload_mismatch") else None
+            detail = {
+                "payload_mismatch": "its payload is not the one the device signed",
+                "wrong_author": "it names a device key other than the one given",
+            }.get(exc.reason, f"the device signature does not verify ({exc.reason})")
+            v.fail(code or "bad_signature", f"{name}: {detail}")
+            continue
+        checked += 1
+        before = last.get(envelope.author)
+        if before is not None:
+            if envelope.seq <= before.seq:
+                v.fail(
+                    "reordered",
+                    f"device {envelope.author}: seq {envelope.seq} comes after seq {before.seq}",
+                )
+            elif envelope.seq == before.seq + 1:
+                if envelope.header.prev != env.envelope_hash(before):
+                    v.fail(
+                        "chain_broken",
+                        f"device {envelope.author}: seq {envelope.seq} does not link to "
+                        f"seq {before.seq}",
+                    )
+            else:
+                v.notes.append(
+                    f"device {envelope.author}: seq {before.seq + 1}..{envelope.seq - 1} are "
+                    "other records of this device, not part of this bundle"
+                )
+        elif envelope.seq == 1 and envelope.header.prev != env.ZERO_HASH:
+            v.fail("chain_broken", f"device {envelope.author}: seq 1 names a previous envelope")
+        if before is None or envelope.seq > before.seq:
+            last[envelope.author] = envelope
+    return BundleVerdict(
+        ok=not v.problems,
+        problems=tuple(v.problems),
+        notes=tuple(v.notes),
+        signer=signer_id,
+        org=str(manifest.get("org", "")),
+        created=int(manifest.get("created") or 0),
+        cases=len(cases),
+        envelopes=checked,
+        authors=tuple(sorted(keys)),
+    )

@@ -1,0 +1,149 @@
+"""The calculator disguise: a working calculator that is also the lock screen.
+
+Typing the (digits-only) passphrase and "=" unlocks. Any digits-only entry of at least
+`MIN_PASSPHRASE` digits followed by "=" is an unlock attempt and, when wrong, counts toward the
+wipe threshold; the display then shows the number, exactly as a calculator would, so an observer
+sees nothing. Ordinary sums (with an operator) are never attempts.
+
+Long-press "C" starts the panic countdown (the display counts 3, 2, 1; any key cancels), then
+wipes. With no vault (first use, or after a wipe), long-press "=" opens the first-run setup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import flet as ft
+
+from app.field.calc_engine import Calculator
+from app.field.context import FieldContext, Screen
+from app.field.widgets import refresh
+from app.services.field_types import MIN_PASSPHRASE, UnlockFailed
+
+ROWS = (
+    ("C", "⌫", "%", "÷"),
+    ("7", "8", "9", "×"),
+    ("4", "5", "6", "−"),
+    ("1", "2", "3", "+"),
+    ("00", "0", ".", "="),
+)
+PANIC_SECONDS = 3
+
+
+class CalculatorScreen:
+    def __init__(
+        self,
+        ctx: FieldContext,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.ctx = ctx
+        self.calc = Calculator()
+        self.sleep = sleep
+        self.counting = False
+        self.busy = False
+        self.buttons: dict[str, ft.Control] = {}
+
+    def build(self) -> Screen:
+        self.display = ft.Text(
+            self.calc.display,
+            size=44,
+            text_align=ft.TextAlign.RIGHT,
+            key="calc-display",
+            max_lines=1,
+            no_wrap=True,
+        )
+        rows: list[ft.Control] = [
+            ft.Container(self.display, alignment=ft.Alignment.CENTER_RIGHT, padding=16, height=110)
+        ]
+        for row in ROWS:
+            cells: list[ft.Control] = []
+            for key in row:
+                button = ft.Button(
+                    key,
+                    key=f"calc-{key}",
+                    on_click=self._press_handler(key),
+                    on_long_press=self._long_press_handler(key),
+                    expand=True,
+                    height=68,
+                    style=ft.ButtonStyle(
+                        text_style=ft.TextStyle(size=24),
+                        shape=ft.RoundedRectangleBorder(radius=12),
+                    ),
+                )
+                self.buttons[key] = button
+                cells.append(button)
+            rows.append(ft.Row(cells, spacing=8))
+        return Screen(self.ctx.t("calc.title"), rows, chrome=False)
+
+    def _press_handler(self, key: str) -> Callable[[Any], Awaitable[None]]:
+        async def handler(_e: Any = None) -> None:
+            await self.press(key)
+
+        return handler
+
+    def _long_press_handler(self, key: str) -> Callable[[Any], Awaitable[None]] | None:
+        if key == "C":
+            return self.panic
+        if key == "=":
+
+            async def setup(_e: Any = None) -> None:
+                if not self.ctx.service.has_vault():
+                    self.ctx.nav.go("setup")
+
+            return setup
+        return None
+
+    async def press(self, key: str) -> None:
+        if self.counting:
+            self.counting = False  # any key cancels the panic countdown
+            self.calc.press("C")
+            self._show()
+            return
+        for k in ("0", "0") if key == "00" else (key,):
+            typed = self.calc.press(k)
+        self._show()
+        if key == "=" and typed and self._is_attempt(typed):
+            await self._try_unlock(typed)
+
+    def _is_attempt(self, typed: str) -> bool:
+        return typed.isdigit() and len(typed) >= MIN_PASSPHRASE and self.ctx.service.has_vault()
+
+    async def _try_unlock(self, digits: str) -> None:
+        if self.busy:
+            return
+        self.busy = True
+        try:
+            await self.ctx.nav.run(self.ctx.service.unlock, digits)
+        except UnlockFailed as exc:
+            if exc.reason == "wiped":
+                self.ctx.nav.wiped()
+            return
+        except Exception:
+            return  # a calculator shows no errors; the number stays on the display
+        finally:
+            self.busy = False
+        self.calc.press("C")
+        self.ctx.nav.unlocked()
+
+    async def panic(self, _e: Any = None) -> None:
+        if not self.ctx.service.has_vault() or self.counting:
+            return
+        self.counting = True
+        for remaining in range(PANIC_SECONDS, 0, -1):
+            self.calc.show(str(remaining))
+            self._show()
+            refresh(self.display)
+            await self.sleep(1)
+            if not self.counting:
+                return
+        self.counting = False
+        await self.ctx.nav.run(self.ctx.service.wipe)
+        self.calc.press("C")
+        self._show()
+        self.ctx.nav.wiped()
+
+    def _show(self) -> None:
+        self.display.value = self.calc.display

@@ -1,0 +1,111 @@
+"""What every field screen receives: the service, the translator and a small navigation port.
+
+Screens are dumb: they build controls from plain data and call `ctx.service`. Anything that
+needs the page (navigation, pickers, running blocking work off the UI thread, locking) goes
+through `ctx.nav`, a `Navigator` that the app shell implements and tests replace with
+`RecordingNavigator`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
+
+import flet as ft
+
+from app.errors_text import error_text
+from app.i18n import Translator
+from app.services.field_api import FieldService
+
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PickedFile:
+    name: str
+    data: bytes | None  # web and desktop with_data
+    path: str | None  # mobile: a plaintext cached copy the service must delete
+
+
+class Navigator(Protocol):
+    def go(self, route: str, **params: str) -> None: ...
+    def refresh(self) -> None: ...
+    def locked(self) -> None: ...
+    def wiped(self) -> None: ...
+    def unlocked(self) -> None: ...
+    def language_changed(self) -> None: ...
+    def touch(self) -> None: ...
+    async def run(self, fn: Callable[..., T], *args: Any) -> T: ...
+    async def pick_files(self) -> list[PickedFile]: ...
+    def sync_now(self) -> None: ...
+
+
+@dataclasses.dataclass
+class FieldContext:
+    service: FieldService
+    tr: Translator
+    nav: Navigator
+
+    def t(self, key: str, **params: Any) -> str:
+        return self.tr.t(key, **params)
+
+    def error(self, exc: BaseException) -> str:
+        return error_text(exc, self.tr)
+
+
+@dataclasses.dataclass
+class Screen:
+    """What a screen gives the shell: a title, its body, optional app-bar actions and back."""
+
+    title: str
+    body: list[ft.Control]
+    back: str | None = None  # route of the back arrow, None for none
+    back_params: dict[str, str] = dataclasses.field(default_factory=dict)
+    chrome: bool = True  # False: no app bar and no panic control (setup, calculator)
+    actions: list[ft.Control] = dataclasses.field(default_factory=list)
+
+
+class RecordingNavigator:
+    """A `Navigator` for tests: records what screens asked for and runs work inline."""
+
+    def __init__(self, files: list[PickedFile] | None = None) -> None:
+        self.events: list[tuple[str, dict[str, str]]] = []
+        self.files = files or []
+
+    def _log(self, name: str, **params: str) -> None:
+        self.events.append((name, params))
+
+    def go(self, route: str, **params: str) -> None:
+        self._log("go:" + route, **params)
+
+    def refresh(self) -> None:
+        self._log("refresh")
+
+    def locked(self) -> None:
+        self._log("locked")
+
+    def wiped(self) -> None:
+        self._log("wiped")
+
+    def unlocked(self) -> None:
+        self._log("unlocked")
+
+    def language_changed(self) -> None:
+        self._log("language_changed")
+
+    def touch(self) -> None:
+        self._log("touch")
+
+    def sync_now(self) -> None:
+        self._log("sync_now")
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        return fn(*args)
+
+    async def pick_files(self) -> list[PickedFile]:
+        return list(self.files)
+
+    @property
+    def names(self) -> list[str]:
+        return [name for name, _ in self.events if name != "touch"]

@@ -1,0 +1,72 @@
+"""Start the field app: `run(web=..., host=..., port=..., data_dir=...)`, or `main(page)` for
+`flet build` / `flet run`.
+
+The data directory defaults to the app's private storage on a phone (`FLET_APP_STORAGE_DATA`)
+and to `~/.fieldvault/field` elsewhere. Web mode binds 127.0.0.1 unless told otherwise and
+serves the Flutter client from the package (no CDN), so it works offline.
+
+`FIELDVAULT_FIELD_PREVIEW=1` runs the UI on the in-memory fake service (nothing is saved):
+for UI previews and translations review only, never for real use.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import flet as ft
+
+from app.i18n import ASSETS
+
+
+def default_data_dir() -> Path:
+    device = os.environ.get("FLET_APP_STORAGE_DATA")
+    if device:
+        return Path(device) / "fieldvault"
+    return Path.home() / ".fieldvault" / "field"
+
+
+def make_main(data_dir: Path | None = None) -> Callable[[ft.Page], None]:
+    """A `main(page)` bound to one data directory (each web session gets its own shell)."""
+
+    def main(page: ft.Page) -> None:
+        from app.field.shell import AppShell
+        from app.services.field_api import FieldService
+
+        service: FieldService
+        if os.environ.get("FIELDVAULT_FIELD_PREVIEW") == "1":
+            from app.services.fake_field import FakeFieldService
+
+            service = FakeFieldService()
+        else:
+            from app.services.field import VaultFieldService
+
+            service = VaultFieldService(data_dir or default_data_dir())
+        shell = AppShell(page, service)
+        page.data = shell  # keep the shell (and its services) referenced for the session
+        shell.start()
+
+    return main
+
+
+main = make_main()
+
+
+def run(
+    *,
+    web: bool = False,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    data_dir: Path | None = None,
+) -> None:
+    """Run the field app: a desktop window, or with `web=True` a browser app on `host:port`."""
+    view = ft.AppView.WEB_BROWSER if web else ft.AppView.FLET_APP
+    ft.run(
+        make_main(data_dir),
+        view=view,
+        host=host,
+        port=port,
+        assets_dir=str(ASSETS),
+        no_cdn=True,
+    )

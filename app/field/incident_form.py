@@ -1,0 +1,461 @@
+"""A new or existing incident, rendered from the organisation's form definition.
+
+Every field type of `core.forms` has a control here; conditional fields appear and disappear as
+answers change; validation messages come from the catalogue. "Save draft" works at any time
+and never validates; "Send" validates, then queues the incident for the organisation. Locking
+while the form is open saves what was typed as a draft first (it is encrypted like the rest).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+from collections.abc import Callable
+from typing import Any
+
+import flet as ft
+
+from app.field.attachments import AttachmentsPanel
+from app.field.context import FieldContext, Screen
+from app.field.widgets import big_button, heading, hint, status_chip, toggle_row
+from app.services.field_types import FormInvalid
+from app.ui.banner import ErrorBanner
+from app.ui.fields import sensitive_field
+from core import forms
+from core.forms import Field
+
+COUNTRIES = ("kg", "kz", "other")
+
+
+class IncidentFormScreen:
+    def __init__(self, ctx: FieldContext, incident_id: str | None = None) -> None:
+        self.ctx = ctx
+        self.incident_id = incident_id
+        self.form = ctx.service.form()
+        self.status = "draft"
+        self.status_reason = ""
+        self.answers: dict[str, Any] = {}
+        if incident_id is not None:
+            incident = ctx.service.get_incident(incident_id)
+            self.answers = dict(incident.answers)
+            self.status, self.status_reason = incident.status, incident.status_reason
+        self.errors: dict[str, str] = {}
+        self.dirty = False
+        self.confirm_delete = False
+        self.banner = ErrorBanner()
+        self.raw_numbers: dict[str, str] = {}
+        self.date_parts: dict[str, list[str]] = {}
+        self.region_country: dict[str, str] = {}
+        self.panels: dict[str, AttachmentsPanel] = {}
+        self.controls: dict[str, ft.Control] = {}
+        self.fields_column = ft.Column([], spacing=14)
+
+    # ------------------------------------------------------------ build
+    def build(self) -> Screen:
+        t = self.ctx.t
+        self._render_fields()
+        buttons: list[ft.Control] = [
+            big_button(t("form.save_draft"), self.save_draft, key="form-draft", filled=False),
+            big_button(t("form.send"), self.submit, key="form-send", icon=ft.Icons.SEND),
+        ]
+        if self.incident_id is not None:
+            buttons.append(
+                big_button(
+                    t("form.messages"),
+                    self.open_messages,
+                    key="form-messages",
+                    filled=False,
+                    icon=ft.Icons.CHAT_OUTLINED,
+                )
+            )
+            self.delete_row = big_button(
+                t("form.delete_confirm") if self.confirm_delete else t("form.delete"),
+                self.delete,
+                key="form-delete",
+                filled=self.confirm_delete,
+                danger=self.confirm_delete,
+                icon=ft.Icons.DELETE_OUTLINE,
+            )
+            buttons.append(self.delete_row)
+        head: list[ft.Control] = []
+        if self.incident_id is not None:
+            head.append(ft.Row([status_chip(self.ctx, self.status, self.status_reason)]))
+        title = t("form.edit_title") if self.incident_id else t("form.new_title")
+        body = [*head, self.banner, self.fields_column, *buttons]
+        return Screen(title, body, back="incidents")
+
+    def _render_fields(self) -> None:
+        lang = self.ctx.tr.lang
+        controls: list[ft.Control] = []
+        visible = {f.id for f in forms.visible_fields(self.form, self.answers)}
+        for section in self.form.sections:
+            shown = [f for f in section.fields if f.id in visible]
+            if not shown:
+                continue
+            controls.append(heading(forms.label(section.labels, lang)))
+            for field in shown:
+                controls.append(self._field_block(field))
+        self.fields_column.controls = controls
+
+    def _field_block(self, field: Field) -> ft.Control:
+        lang = self.ctx.tr.lang
+        label = forms.label(field.labels, lang) + (" *" if field.required else "")
+        parts: list[ft.Control] = []
+        control = self._control(field, label)
+        self.controls[field.id] = control
+        if field.type not in ("text", "long_text", "number", "single_choice"):
+            parts.append(ft.Text(label, size=16, weight=ft.FontWeight.W_500))
+        parts.append(control)
+        if field.help:
+            parts.append(hint(forms.label(field.help, lang)))
+        error = self.errors.get(field.id)
+        if error:
+            parts.append(
+                ft.Text(
+                    self.ctx.t(error), color=ft.Colors.RED_800, size=14, key=f"error-{field.id}"
+                )
+            )
+        return ft.Column(parts, spacing=4, key=f"field-{field.id}")
+
+    def _control(self, field: Field, label: str) -> ft.Control:
+        value = self.answers.get(field.id)
+        lang = self.ctx.tr.lang
+        t = self.ctx.t
+        fid = field.id
+        if field.type in ("text", "long_text"):
+            long = field.type == "long_text"
+            return sensitive_field(
+                label=label,
+                value=value if isinstance(value, str) else "",
+                multiline=long,
+                min_lines=4 if long else 1,
+                max_lines=12 if long else 1,
+                on_change=self._set_text(fid),
+                key=f"input-{fid}",
+            )
+        if field.type == "number":
+            raw = self.raw_numbers.get(fid, "" if value is None else str(value))
+            return sensitive_field(
+                label=label,
+                value=raw,
+                keyboard_type=ft.KeyboardType.NUMBER,
+                on_change=self._set_number(fid),
+                key=f"input-{fid}",
+            )
+        if field.type in ("date", "datetime"):
+            return self._when_control(field)
+        if field.type == "single_choice":
+            return ft.Dropdown(
+                label=label,
+                value=value if isinstance(value, str) else None,
+                options=[
+                    ft.DropdownOption(key=o.value, text=forms.label(o.labels, lang))
+                    for o in field.options
+                ],
+                on_select=self._set_choice(fid),
+                key=f"input-{fid}",
+                expand=True,
+                menu_height=360,
+            )
+        if field.type == "region":
+            return self._region_control(field)
+        if field.type == "multi_choice":
+            chosen = value if isinstance(value, list) else []
+            return ft.Column(
+                [
+                    toggle_row(
+                        ft.Checkbox(
+                            value=o.value in chosen,
+                            on_change=self._toggle(fid, o.value),
+                            key=f"input-{fid}-{o.value}",
+                        ),
+                        forms.label(o.labels, lang),
+                    )
+                    for o in field.options
+                ],
+                spacing=0,
+            )
+        if field.type == "yes_no":
+            return ft.RadioGroup(
+                ft.Row(
+                    [
+                        ft.Radio(value="yes", label=t("common.yes"), key=f"input-{fid}-yes"),
+                        ft.Radio(value="no", label=t("common.no"), key=f"input-{fid}-no"),
+                    ]
+                ),
+                value=None if value is None else ("yes" if value else "no"),
+                on_change=self._set_yes_no(fid),
+            )
+        if field.type == "consent":
+            given = value if isinstance(value, dict) else {}
+            self.answers[fid] = {o.value: bool(given.get(o.value, False)) for o in field.options}
+            return ft.Column(
+                [
+                    toggle_row(
+                        ft.Switch(
+                            value=self.answers[fid][o.value],
+                            on_change=self._set_consent(fid, o.value),
+                            key=f"input-{fid}-{o.value}",
+                        ),
+                        forms.label(o.labels, lang),
+                    )
+                    for o in field.options
+                ],
+                spacing=4,
+            )
+        if field.type == "attachments":
+            ids = value if isinstance(value, list) else []
+            panel = self.panels.get(fid) or AttachmentsPanel(
+                self.ctx, ids, self._set_attachments(fid)
+            )
+            self.panels[fid] = panel
+            return panel.control
+        return ft.Text(field.type)  # pragma: no cover - parse_form admits only known types
+
+    def _when_control(self, field: Field) -> ft.Control:
+        fid = field.id
+        t = self.ctx.t
+        value = self.answers.get(fid)
+        parts = self.date_parts.get(fid)
+        if parts is None:
+            text = value if isinstance(value, str) else ""
+            parts = [text[:10], text[11:16] if field.type == "datetime" else ""]
+            self.date_parts[fid] = parts
+        row: list[ft.Control] = [
+            sensitive_field(
+                label=t("form.date"),
+                hint_text="2026-11-21",
+                value=parts[0],
+                on_change=self._set_when(fid, 0, field.type),
+                expand=3,
+                key=f"input-{fid}-date",
+                keyboard_type=ft.KeyboardType.DATETIME,
+            )
+        ]
+        if field.type == "datetime":
+            row.append(
+                sensitive_field(
+                    label=t("form.time"),
+                    hint_text="14:30",
+                    value=parts[1],
+                    on_change=self._set_when(fid, 1, field.type),
+                    expand=2,
+                    key=f"input-{fid}-time",
+                    keyboard_type=ft.KeyboardType.DATETIME,
+                )
+            )
+        now = ft.TextButton(
+            t("form.now"), on_click=self._now(fid, field.type), key=f"input-{fid}-now", height=48
+        )
+        return ft.Column([ft.Row(row), now], spacing=2)
+
+    def _region_control(self, field: Field) -> ft.Control:
+        fid = field.id
+        lang = self.ctx.tr.lang
+        t = self.ctx.t
+        value = self.answers.get(fid)
+        selected = field.option(value) if isinstance(value, str) else None
+        country = self.region_country.get(fid) or (selected.group if selected else "")
+        groups = [g for g in COUNTRIES if any(o.group == g for o in field.options)]
+        country_dd = ft.Dropdown(
+            label=t("form.country"),
+            value=country or None,
+            options=[ft.DropdownOption(key=g, text=t(f"country.{g}")) for g in groups],
+            on_select=self._set_country(fid),
+            key=f"input-{fid}-country",
+            expand=True,
+        )
+        controls: list[ft.Control] = [country_dd]
+        if country:
+            controls.append(
+                ft.Dropdown(
+                    label=t("form.region"),
+                    value=selected.value if selected else None,
+                    options=[
+                        ft.DropdownOption(key=o.value, text=forms.label(o.labels, lang))
+                        for o in field.options
+                        if o.group == country
+                    ],
+                    on_select=self._set_choice(fid),
+                    key=f"input-{fid}",
+                    expand=True,
+                    menu_height=360,
+                )
+            )
+        return ft.Column(controls, spacing=8)
+
+    # ------------------------------------------------------------ answer handlers
+    def _changed(self, rerender: bool = False) -> None:
+        self.dirty = True
+        self.ctx.nav.touch()
+        if rerender:
+            self._render_fields()
+
+    def _set_text(self, fid: str) -> Callable[[Any], None]:
+        def handler(e: Any) -> None:
+            self.answers[fid] = str(e.control.value or "")
+            self._changed()
+
+        return handler
+
+    def _set_number(self, fid: str) -> Callable[[Any], None]:
+        def handler(e: Any) -> None:
+            raw = str(e.control.value or "")
+            self.raw_numbers[fid] = raw
+            number = forms.parse_number(raw)
+            self.answers[fid] = number if number is not None else (raw if raw.strip() else None)
+            self._changed()
+
+        return handler
+
+    def _set_when(self, fid: str, index: int, kind: str) -> Callable[[Any], None]:
+        def handler(e: Any) -> None:
+            parts = self.date_parts.setdefault(fid, ["", ""])
+            parts[index] = str(e.control.value or "").strip()
+            self._store_when(fid, kind)
+            self._changed()
+
+        return handler
+
+    def _store_when(self, fid: str, kind: str) -> None:
+        date, time = self.date_parts[fid]
+        if kind == "date":
+            self.answers[fid] = date or None
+        elif date or time:
+            self.answers[fid] = f"{date}T{time}"
+        else:
+            self.answers[fid] = None
+
+    def _now(self, fid: str, kind: str) -> Callable[[Any], None]:
+        def handler(_e: Any = None) -> None:
+            now = _dt.datetime.now()
+            self.date_parts[fid] = [now.strftime("%Y-%m-%d"), now.strftime("%H:%M")]
+            self._store_when(fid, kind)
+            self._changed(rerender=True)
+
+        return handler
+
+    def _set_choice(self, fid: str) -> Callable[[Any], None]:
+        def handler(e: Any) -> None:
+            self.answers[fid] = e.control.value or None
+            self._changed(rerender=True)
+
+        return handler
+
+    def _set_country(self, fid: str) -> Callable[[Any], None]:
+        def handler(e: Any) -> None:
+            self.region_country[fid] = str(e.control.value or "")
+            self.answers[fid] = None
+            self._changed(rerender=True)
+
+        return handler
+
+    def _toggle(self, fid: str, option: str) -> Callable[[Any], None]:
+        def handler(e: Any) -> None:
+            chosen = [v for v in self.answers.get(fid) or [] if v != option]
+            if e.control.value:
+                chosen.append(option)
+            self.answers[fid] = chosen
+            self._changed(rerender=True)
+
+        return handler
+
+    def _set_yes_no(self, fid: str) -> Callable[[Any], None]:
+        def handler(e: Any) -> None:
+            self.answers[fid] = {"yes": True, "no": False}.get(str(e.control.value))
+            self._changed(rerender=True)
+
+        return handler
+
+    def _set_consent(self, fid: str, option: str) -> Callable[[Any], None]:
+        def handler(e: Any) -> None:
+            consent = dict(self.answers.get(fid) or {})
+            consent[option] = bool(e.control.value)
+            self.answers[fid] = consent
+            self._changed()
+
+        return handler
+
+    def _set_attachments(self, fid: str) -> Callable[[list[str]], None]:
+        def handler(ids: list[str]) -> None:
+            self.answers[fid] = ids
+            self._changed()
+
+        return handler
+
+    # ------------------------------------------------------------ actions
+    def _keep_attachments(self) -> None:
+        for panel in self.panels.values():
+            panel.added.clear()
+
+    async def save_draft(self, _e: Any = None) -> None:
+        self.banner.clear()
+        try:
+            self.incident_id = await self.ctx.nav.run(self._save, False)
+        except Exception as exc:
+            self.banner.show(self.ctx.error(exc))
+            return
+        self._keep_attachments()
+        self.dirty = False
+        self.ctx.nav.go("incidents")
+
+    async def submit(self, _e: Any = None) -> None:
+        self.banner.clear()
+        try:
+            self.incident_id = await self.ctx.nav.run(self._save, True)
+        except FormInvalid as exc:
+            self.errors = exc.errors
+            self.banner.show(self.ctx.t("form.fix_errors", count=len(exc.errors)))
+            self._render_fields()
+            return
+        except Exception as exc:
+            self.banner.show(self.ctx.error(exc))
+            return
+        self._keep_attachments()
+        self.dirty = False
+        self.errors = {}
+        self.ctx.nav.go("incidents")
+        self.ctx.nav.sync_now()
+
+    def _save(self, submit: bool) -> str:
+        return self.ctx.service.save_incident(self.incident_id, self.answers, submit=submit)
+
+    def delete(self, _e: Any = None) -> None:
+        if self.incident_id is None:
+            return
+        if not self.confirm_delete:
+            self.confirm_delete = True
+            self.ctx.nav.refresh()
+            return
+        try:
+            self.ctx.service.delete_incident(self.incident_id)
+        except Exception as exc:
+            self.banner.show(self.ctx.error(exc))
+            return
+        self.dirty = False
+        self.ctx.nav.go("incidents")
+
+    def open_messages(self, _e: Any = None) -> None:
+        if self.incident_id is not None:
+            self.ctx.nav.go("messages", id=self.incident_id)
+
+    def leave(self) -> None:
+        """The shell calls this when navigating away without saving: drop new attachments."""
+        if self.dirty:
+            for panel in self.panels.values():
+                panel.abandon()
+
+    def on_lock(self) -> None:
+        """Save what was typed as an encrypted draft before the vault locks, then forget it."""
+        if self.dirty and self.ctx.service.unlocked:
+            # locking must never be blocked by a failed save
+            with contextlib.suppress(Exception):
+                if self.status in ("draft", "failed") or self.incident_id is None:
+                    self.incident_id = self._save(False)
+                    self._keep_attachments()
+        self.answers.clear()
+        self.raw_numbers.clear()
+        self.date_parts.clear()
+        for panel in self.panels.values():
+            panel.forget_previews()
+        self.fields_column.controls = []

@@ -1,0 +1,76 @@
+"""The incident list: newest first, each with its sync state (draft, queued, sent, failed and
+why), the sync status line, and the button for a new incident.
+
+Sent-and-forgotten incidents show only their status: the readable copy is gone from the phone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import flet as ft
+
+from app.field.context import FieldContext, Screen
+from app.field.sync_line import SyncLine
+from app.field.widgets import big_button, hint, status_chip, when
+from app.services.field_types import IncidentSummary
+
+
+class IncidentListScreen:
+    def __init__(self, ctx: FieldContext) -> None:
+        self.ctx = ctx
+        self.sync_line = SyncLine(ctx)
+
+    def build(self) -> Screen:
+        t = self.ctx.t
+        self.items = self.ctx.service.list_incidents()
+        self.sync_line.show(self.ctx.service.sync_status())
+        self.tiles = [self._tile(item) for item in self.items]
+        body: list[ft.Control] = [
+            self.sync_line.control,
+            big_button(t("list.new"), self.new, key="incident-new", icon=ft.Icons.ADD),
+        ]
+        body += self.tiles or [hint(t("list.empty"), key="incident-empty")]
+        return Screen(t("list.title"), body)
+
+    def refresh_sync(self) -> None:
+        self.sync_line.show(self.ctx.service.sync_status())
+
+    def _tile(self, item: IncidentSummary) -> ft.Control:
+        t = self.ctx.t
+        title = t("list.stub_title") if item.stub else (item.title or t("list.untitled"))
+        details = [when(item.created_at)]
+        if item.attachments:
+            details.append(t("list.attachments", count=item.attachments))
+        if item.messages:
+            details.append(t("list.messages", count=item.messages))
+        return ft.Container(
+            ft.Column(
+                [
+                    ft.Text(title, size=16, weight=ft.FontWeight.W_500, max_lines=2),
+                    ft.Row(
+                        [
+                            status_chip(self.ctx, item.status, item.status_reason),
+                            hint(" · ".join(d for d in details if d), expand=True),
+                        ],
+                        wrap=True,
+                    ),
+                ],
+                spacing=6,
+            ),
+            padding=12,
+            border=ft.Border.all(1, ft.Colors.OUTLINE_VARIANT),
+            border_radius=10,
+            on_click=None if item.stub else self._open(item.id),
+            key=f"incident-{item.id}",
+        )
+
+    def _open(self, incident_id: str) -> Callable[[], None]:
+        def handler() -> None:
+            self.ctx.nav.go("incident", id=incident_id)
+
+        return handler
+
+    def new(self, _e: Any = None) -> None:
+        self.ctx.nav.go("incident")

@@ -1,0 +1,141 @@
+"""Quick notes: private by default (they never leave the phone), or shared with the
+organisation (sent like an incident). Encrypted at rest like everything else."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import flet as ft
+
+from app.field.context import FieldContext, Screen
+from app.field.widgets import big_button, hint, status_chip, toggle_row, when
+from app.services.field_types import Note
+from app.ui.banner import ErrorBanner
+from app.ui.fields import sensitive_field
+
+
+class NotesScreen:
+    def __init__(self, ctx: FieldContext) -> None:
+        self.ctx = ctx
+        self.editing: str | None = None
+        self.text = ""
+        self.shared = False
+        self.banner = ErrorBanner()
+
+    def build(self) -> Screen:
+        t = self.ctx.t
+        self.notes = self.ctx.service.list_notes()
+        self.editor = sensitive_field(
+            label=t("notes.text"),
+            value=self.text,
+            multiline=True,
+            min_lines=3,
+            max_lines=8,
+            on_change=self.on_text,
+            key="note-text",
+        )
+        self.share_switch = ft.Switch(value=self.shared, on_change=self.on_share, key="note-share")
+        body: list[ft.Control] = [
+            hint(t("notes.hint")),
+            self.banner,
+            self.editor,
+            toggle_row(self.share_switch, t("notes.share")),
+            big_button(t("notes.save"), self.save, key="note-save"),
+        ]
+        if self.editing:
+            body.append(
+                big_button(t("common.cancel"), self.cancel, key="note-cancel", filled=False)
+            )
+        body += [self._tile(n) for n in self.notes] or [hint(t("notes.empty"))]
+        return Screen(t("notes.title"), body)
+
+    def _tile(self, note: Note) -> ft.Control:
+        t = self.ctx.t
+        label = t("notes.shared") if note.shared else t("notes.private")
+        return ft.Container(
+            ft.Column(
+                [
+                    ft.Text(note.text, max_lines=3, overflow=ft.TextOverflow.ELLIPSIS, size=15),
+                    ft.Row(
+                        [
+                            status_chip(self.ctx, note.status, note.status_reason)
+                            if note.shared
+                            else hint(label),
+                            hint(when(note.updated_at), expand=True),
+                            ft.IconButton(
+                                ft.Icons.EDIT,
+                                tooltip=t("notes.edit"),
+                                on_click=self._edit(note),
+                                key=f"note-edit-{note.id}",
+                            ),
+                            ft.IconButton(
+                                ft.Icons.DELETE_OUTLINE,
+                                tooltip=t("notes.delete"),
+                                on_click=self._delete(note.id),
+                                key=f"note-delete-{note.id}",
+                            ),
+                        ],
+                        wrap=True,
+                    ),
+                ],
+                spacing=4,
+            ),
+            padding=10,
+            border=ft.Border.all(1, ft.Colors.OUTLINE_VARIANT),
+            border_radius=10,
+            key=f"note-{note.id}",
+        )
+
+    def on_text(self, e: Any) -> None:
+        self.text = str(e.control.value or "")
+        self.ctx.nav.touch()
+
+    def on_share(self, e: Any) -> None:
+        self.shared = bool(e.control.value)
+
+    async def save(self, _e: Any = None) -> None:
+        self.banner.clear()
+        if not self.text.strip():
+            self.banner.show(self.ctx.t("notes.empty_text"))
+            return
+        try:
+            await self.ctx.nav.run(self._save)
+        except Exception as exc:
+            self.banner.show(self.ctx.error(exc))
+            return
+        shared = self.shared
+        self.editing, self.text, self.shared = None, "", False
+        self.ctx.nav.refresh()
+        if shared:
+            self.ctx.nav.sync_now()
+
+    def _save(self) -> str:
+        return self.ctx.service.save_note(self.editing, self.text, shared=self.shared)
+
+    def cancel(self, _e: Any = None) -> None:
+        self.editing, self.text, self.shared = None, "", False
+        self.ctx.nav.refresh()
+
+    def _edit(self, note: Note) -> Callable[[Any], None]:
+        def handler(_e: Any = None) -> None:
+            self.editing, self.text, self.shared = note.id, note.text, note.shared
+            self.ctx.nav.refresh()
+
+        return handler
+
+    def _delete(self, note_id: str) -> Callable[[Any], None]:
+        def handler(_e: Any = None) -> None:
+            try:
+                self.ctx.service.delete_note(note_id)
+            except Exception as exc:
+                self.banner.show(self.ctx.error(exc))
+            if self.editing == note_id:
+                self.editing, self.text = None, ""
+            self.ctx.nav.refresh()
+
+        return handler
+
+    def on_lock(self) -> None:
+        self.text = ""
+        self.notes = []

@@ -1,0 +1,207 @@
+"""Settings: language (switches at once), auto-lock, wipe threshold, duress passphrase,
+disguise, send and forget, proxy, the organisation (server, root fingerprint, this device), what
+the panic wipe covers, and the versions of the app, `cryptography` and OpenSSL on this device."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flet as ft
+
+from app.field.context import FieldContext, Screen
+from app.field.widgets import big_button, heading, hint, toggle_row
+from app.services.field_types import AUTO_LOCK_CHOICES, WIPE_THRESHOLD_CHOICES, Settings
+from app.ui.banner import ErrorBanner
+from app.ui.fields import secret_field, sensitive_field
+from app.ui.language import language_picker
+
+
+class SettingsScreen:
+    def __init__(self, ctx: FieldContext) -> None:
+        self.ctx = ctx
+        self.banner = ErrorBanner()
+        self.notice = ft.Text("", color=ft.Colors.GREEN_800, visible=False, key="settings-notice")
+        self.proxy = ""
+        self.current = ""
+        self.duress = ""
+
+    def build(self) -> Screen:
+        t = self.ctx.t
+        s = self.ctx.service.settings()
+        self.proxy = s.proxy
+        org = self.ctx.service.org_info()
+        about = self.ctx.service.about()
+        self.auto_lock = ft.Dropdown(
+            label=t("settings.auto_lock"),
+            value=str(s.auto_lock_seconds),
+            options=[
+                ft.DropdownOption(key=str(v), text=self._duration(v)) for v in AUTO_LOCK_CHOICES
+            ],
+            on_select=self.on_auto_lock,
+            key="settings-auto-lock",
+            expand=True,
+        )
+        self.threshold = ft.Dropdown(
+            label=t("settings.wipe_threshold"),
+            value=str(s.wipe_threshold),
+            options=[
+                ft.DropdownOption(key=str(v), text=t("settings.never") if v == 0 else str(v))
+                for v in WIPE_THRESHOLD_CHOICES
+            ],
+            on_select=self.on_threshold,
+            key="settings-threshold",
+            expand=True,
+        )
+        self.forget = ft.Switch(
+            value=s.send_and_forget,
+            on_change=self.on_forget,
+            key="settings-forget",
+        )
+        self.disguise = ft.Switch(
+            value=s.disguise,
+            on_change=self.on_disguise,
+            key="settings-disguise",
+        )
+        self.proxy_field = sensitive_field(
+            label=t("settings.proxy"),
+            value=s.proxy,
+            hint_text="socks5h://127.0.0.1:9050",
+            on_change=self.on_proxy,
+            key="settings-proxy",
+        )
+        self.current_field = secret_field(
+            label=t("settings.current_passphrase"),
+            on_change=self.on_current,
+            key="settings-current",
+        )
+        self.duress_field = secret_field(
+            label=t("settings.new_duress"), on_change=self.on_duress, key="settings-duress"
+        )
+        body: list[ft.Control] = [
+            self.banner,
+            self.notice,
+            heading(t("settings.language")),
+            language_picker(self.ctx.tr.lang, self.pick_language),
+            heading(t("settings.security")),
+            ft.Row([self.auto_lock]),
+            ft.Row([self.threshold]),
+            hint(t("settings.wipe_threshold_hint")),
+            toggle_row(self.disguise, t("settings.disguise")),
+            hint(t("settings.disguise_hint")),
+            big_button(
+                t("settings.lock_now"),
+                self.lock_now,
+                key="settings-lock",
+                filled=False,
+                icon=ft.Icons.LOCK,
+            ),
+            heading(t("settings.duress")),
+            hint(t("settings.duress_on") if s.has_duress else t("settings.duress_off")),
+            self.current_field,
+            self.duress_field,
+            big_button(
+                t("settings.set_duress"), self.set_duress, key="settings-set-duress", filled=False
+            ),
+            heading(t("settings.wipe_title")),
+            hint(t("settings.wipe_covers")),
+            heading(t("settings.sync")),
+            toggle_row(self.forget, t("settings.send_and_forget")),
+            hint(t("settings.send_and_forget_hint")),
+            self.proxy_field,
+            big_button(
+                t("settings.save_proxy"), self.save_proxy, key="settings-save-proxy", filled=False
+            ),
+            heading(t("settings.org")),
+            *self._org(org),
+            heading(t("settings.about")),
+            ft.Text(t("settings.version", version=about.app_version), key="about-app"),
+            ft.Text(t("settings.crypto", version=about.cryptography_version), key="about-crypto"),
+            ft.Text(t("settings.openssl", version=about.openssl_version), key="about-openssl"),
+        ]
+        return Screen(t("settings.title"), body)
+
+    def _duration(self, seconds: int) -> str:
+        if seconds < 60:
+            return self.ctx.t("unit.seconds", n=seconds)
+        return self.ctx.t("unit.minutes", n=seconds // 60)
+
+    def _org(self, org: Any) -> list[ft.Control]:
+        t = self.ctx.t
+        if org is None:
+            return [
+                hint(t("settings.no_org")),
+                big_button(t("settings.join"), self.join, key="settings-join", filled=False),
+            ]
+        return [
+            hint(t("setup.server")),
+            ft.Text(org.server, selectable=True),
+            hint(t("settings.fingerprint")),
+            ft.Text(
+                org.fingerprint_groups, font_family="monospace", size=16, key="settings-fingerprint"
+            ),
+            hint(t("settings.device")),
+            ft.Text(org.device_id, font_family="monospace", size=13),
+            hint(t("settings.enrolled") if org.enrolled else t("settings.not_enrolled_yet")),
+        ]
+
+    # ---- handlers
+    def _apply(self, **changes: Any) -> Settings | None:
+        self.banner.clear()
+        try:
+            result = self.ctx.service.update_settings(**changes)
+        except Exception as exc:
+            self.banner.show(self.ctx.error(exc))
+            return None
+        self.notice.value = self.ctx.t("settings.saved")
+        self.notice.visible = True
+        return result
+
+    def pick_language(self, lang: str) -> None:
+        self.ctx.service.set_language(lang)
+        self.ctx.nav.language_changed()
+
+    def on_auto_lock(self, e: Any) -> None:
+        self._apply(auto_lock_seconds=int(e.control.value))
+
+    def on_threshold(self, e: Any) -> None:
+        self._apply(wipe_threshold=int(e.control.value))
+
+    def on_forget(self, e: Any) -> None:
+        self._apply(send_and_forget=bool(e.control.value))
+
+    def on_disguise(self, e: Any) -> None:
+        if self._apply(disguise=bool(e.control.value)) is None:
+            self.disguise.value = not bool(e.control.value)
+
+    def on_proxy(self, e: Any) -> None:
+        self.proxy = str(e.control.value or "")
+
+    def save_proxy(self, _e: Any = None) -> None:
+        self._apply(proxy=self.proxy.strip())
+
+    def on_current(self, e: Any) -> None:
+        self.current = str(e.control.value or "")
+
+    def on_duress(self, e: Any) -> None:
+        self.duress = str(e.control.value or "")
+
+    async def set_duress(self, _e: Any = None) -> None:
+        self.banner.clear()
+        current, duress = self.current, self.duress or None
+        self.current = self.duress = ""
+        self.current_field.value = self.duress_field.value = ""
+        try:
+            await self.ctx.nav.run(self.ctx.service.set_duress, current, duress)
+        except Exception as exc:
+            self.banner.show(self.ctx.error(exc))
+            return
+        self.ctx.nav.refresh()
+
+    def join(self, _e: Any = None) -> None:
+        self.ctx.nav.go("join")
+
+    def lock_now(self, _e: Any = None) -> None:
+        self.ctx.nav.locked()
+
+    def on_lock(self) -> None:
+        self.current = self.duress = ""

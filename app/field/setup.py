@@ -1,0 +1,248 @@
+"""First run: language, passphrase (with strength and short-PIN warning), optional duress
+passphrase and calculator disguise, then joining the organisation with an invite code.
+
+The `join` step is also reachable later from settings (`SetupScreen(ctx, step="org")`).
+The root fingerprint is shown in groups of four so it can be read aloud with a coordinator.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flet as ft
+
+from app.field.context import FieldContext, Screen
+from app.field.widgets import big_button, button_of, heading, hint, toggle_row
+from app.services.field_types import (
+    FieldServiceError,
+    InvitePreview,
+    check_new_passphrase,
+    passphrase_strength,
+)
+from app.ui.banner import ErrorBanner
+from app.ui.fields import secret_field, sensitive_field
+from app.ui.language import language_picker
+
+STRENGTH_COLOURS = (
+    ft.Colors.RED_700,
+    ft.Colors.ORANGE_700,
+    ft.Colors.AMBER_700,
+    ft.Colors.LIGHT_GREEN_700,
+    ft.Colors.GREEN_700,
+)
+
+
+class SetupScreen:
+    STEPS = ("language", "passphrase", "org")
+
+    def __init__(self, ctx: FieldContext, step: str = "language") -> None:
+        self.ctx = ctx
+        self.step = step
+        self.passphrase = ""
+        self.confirm = ""
+        self.duress_on = False
+        self.duress = ""
+        self.disguise = False
+        self.invite = ""
+        self.preview: InvitePreview | None = None
+        self.busy = False
+        self.banner = ErrorBanner()
+
+    # ------------------------------------------------------------ build
+    def build(self) -> Screen:
+        t = self.ctx.t
+        body = {"language": self._language, "passphrase": self._passphrase, "org": self._org}[
+            self.step
+        ]()
+        back = "settings" if self.step == "org" and self.ctx.service.unlocked else None
+        return Screen(t("setup.title"), [self.banner, *body], back=back, chrome=False)
+
+    def _language(self) -> list[ft.Control]:
+        t = self.ctx.t
+        return [
+            heading(t("setup.welcome")),
+            hint(t("setup.language_hint")),
+            language_picker(self.ctx.tr.lang, self.pick_language),
+            big_button(t("common.next"), self.to_passphrase, key="setup-next"),
+        ]
+
+    def _passphrase(self) -> list[ft.Control]:
+        t = self.ctx.t
+        self.pass_field = secret_field(
+            label=t("setup.passphrase"),
+            value=self.passphrase,
+            on_change=self.on_passphrase,
+            key="setup-passphrase",
+        )
+        self.confirm_field = secret_field(
+            label=t("setup.confirm"),
+            value=self.confirm,
+            on_change=self.on_confirm,
+            key="setup-confirm",
+        )
+        self.strength_bar = ft.ProgressBar(value=0, height=8, border_radius=4)
+        self.strength_text = ft.Text("", size=14)
+        self.warnings = ft.Column([], spacing=2)
+        self.disguise_switch = ft.Switch(value=self.disguise, on_change=self.on_disguise)
+        self.duress_switch = ft.Switch(value=self.duress_on, on_change=self.on_duress_switch)
+        self.duress_field = secret_field(
+            label=t("setup.duress_passphrase"),
+            value=self.duress,
+            on_change=self.on_duress,
+            visible=self.duress_on,
+            key="setup-duress",
+        )
+        self.create_row = big_button(t("setup.create"), self.create, key="setup-create")
+        self._update_strength()
+        return [
+            heading(t("setup.passphrase_title")),
+            hint(t("setup.passphrase_hint")),
+            self.pass_field,
+            self.strength_bar,
+            self.strength_text,
+            self.warnings,
+            self.confirm_field,
+            toggle_row(self.disguise_switch, t("setup.disguise"), key="setup-disguise"),
+            hint(t("setup.disguise_hint")),
+            toggle_row(self.duress_switch, t("setup.duress"), key="setup-duress-switch"),
+            hint(t("setup.duress_hint")),
+            self.duress_field,
+            self.create_row,
+        ]
+
+    def _org(self) -> list[ft.Control]:
+        t = self.ctx.t
+        self.invite_field = sensitive_field(
+            label=t("setup.invite"),
+            value=self.invite,
+            multiline=True,
+            min_lines=2,
+            max_lines=4,
+            on_change=self.on_invite,
+            key="setup-invite",
+        )
+        controls: list[ft.Control] = [
+            heading(t("setup.org_title")),
+            hint(t("setup.org_hint")),
+            self.invite_field,
+            big_button(t("setup.check_invite"), self.check_invite, key="setup-check"),
+        ]
+        if self.preview is not None:
+            controls += [
+                hint(t("setup.server")),
+                ft.Text(self.preview.server, size=15, selectable=True),
+                hint(t("setup.fingerprint_hint")),
+                ft.Text(
+                    self.preview.fingerprint_groups,
+                    size=22,
+                    weight=ft.FontWeight.BOLD,
+                    font_family="monospace",
+                    key="setup-fingerprint",
+                ),
+                big_button(t("setup.join"), self.join, key="setup-join"),
+            ]
+        controls.append(big_button(t("setup.skip"), self.skip, key="setup-skip", filled=False))
+        return controls
+
+    # ------------------------------------------------------------ handlers
+    def pick_language(self, lang: str) -> None:
+        self.ctx.service.set_language(lang)
+        self.ctx.nav.language_changed()
+
+    def to_passphrase(self, _e: Any = None) -> None:
+        self.step = "passphrase"
+        self.banner.clear()
+        self.ctx.nav.refresh()
+
+    def on_passphrase(self, e: Any) -> None:
+        self.passphrase = str(e.control.value or "")
+        self._update_strength()
+
+    def on_confirm(self, e: Any) -> None:
+        self.confirm = str(e.control.value or "")
+
+    def on_duress(self, e: Any) -> None:
+        self.duress = str(e.control.value or "")
+
+    def on_duress_switch(self, e: Any) -> None:
+        self.duress_on = bool(e.control.value)
+        self.duress_field.visible = self.duress_on
+
+    def on_disguise(self, e: Any) -> None:
+        self.disguise = bool(e.control.value)
+        self._update_strength()
+
+    def _update_strength(self) -> None:
+        t = self.ctx.t
+        strength = passphrase_strength(self.passphrase)
+        self.strength_bar.value = (strength.score + 1) / 5 if self.passphrase else 0
+        self.strength_bar.color = STRENGTH_COLOURS[strength.score]
+        self.strength_text.value = t(f"setup.strength.{strength.score}") if self.passphrase else ""
+        warnings = list(strength.warnings) if self.passphrase else []
+        if self.disguise and self.passphrase and not self.passphrase.isdigit():
+            warnings.append("setup.warn_digits_for_disguise")
+        self.warnings.controls = [
+            ft.Text(t(w), color=ft.Colors.RED_800, size=14, key=w) for w in warnings
+        ]
+
+    async def create(self, _e: Any = None) -> None:
+        if self.busy:
+            return
+        self.banner.clear()
+        if self.passphrase != self.confirm:
+            self.banner.show(self.ctx.t("error.passphrase_mismatch"))
+            return
+        duress = self.duress if self.duress_on else None
+        try:
+            check_new_passphrase(self.passphrase, duress, disguise=self.disguise)
+        except FieldServiceError as exc:
+            self.banner.show(self.ctx.error(exc))
+            return
+        self.busy = True
+        button_of(self.create_row).disabled = True
+        button_of(self.create_row).content = self.ctx.t("setup.creating")
+        try:
+            await self.ctx.nav.run(
+                self._create, self.passphrase, duress, self.ctx.tr.lang, self.disguise
+            )
+        except Exception as exc:
+            self.banner.show(self.ctx.error(exc))
+            button_of(self.create_row).disabled = False
+            button_of(self.create_row).content = self.ctx.t("setup.create")
+            return
+        finally:
+            self.busy = False
+        self.passphrase = self.confirm = self.duress = ""
+        self.step = "org"
+        self.ctx.nav.refresh()
+
+    def _create(self, passphrase: str, duress: str | None, lang: str, disguise: bool) -> None:
+        self.ctx.service.create(passphrase, duress=duress, language=lang, disguise=disguise)
+
+    def on_invite(self, e: Any) -> None:
+        self.invite = str(e.control.value or "")
+        self.preview = None
+
+    def check_invite(self, _e: Any = None) -> None:
+        self.banner.clear()
+        try:
+            self.preview = self.ctx.service.preview_invite(self.invite)
+        except Exception as exc:
+            self.preview = None
+            self.banner.show(self.ctx.error(exc))
+        self.ctx.nav.refresh()
+
+    async def join(self, _e: Any = None) -> None:
+        self.banner.clear()
+        try:
+            await self.ctx.nav.run(self.ctx.service.join, self.invite)
+        except Exception as exc:
+            self.banner.show(self.ctx.error(exc))
+            return
+        self.invite = ""
+        self.ctx.nav.unlocked()
+        self.ctx.nav.sync_now()
+
+    def skip(self, _e: Any = None) -> None:
+        self.invite = ""
+        self.ctx.nav.unlocked()

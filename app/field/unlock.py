@@ -1,0 +1,68 @@
+"""The passphrase screen shown when the app is locked and not disguised.
+
+Wrong passphrases are counted by the vault toward the wipe threshold; the screen says how many
+attempts are left. Reaching the threshold wipes, and the app returns to its first-run state.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flet as ft
+
+from app.field.context import FieldContext, Screen
+from app.field.widgets import big_button, button_of, heading
+from app.services.field_types import UnlockFailed
+from app.ui.banner import ErrorBanner
+from app.ui.fields import secret_field
+
+
+class UnlockScreen:
+    def __init__(self, ctx: FieldContext) -> None:
+        self.ctx = ctx
+        self.banner = ErrorBanner()
+        self.busy = False
+
+    def build(self) -> Screen:
+        t = self.ctx.t
+        self.field = secret_field(
+            label=t("unlock.passphrase"),
+            on_submit=self.unlock,
+            autofocus=True,
+            key="unlock-passphrase",
+        )
+        self.button_row = big_button(t("unlock.button"), self.unlock, key="unlock-button")
+        body: list[ft.Control] = [
+            ft.Container(height=40),
+            heading(t("unlock.title")),
+            self.banner,
+            self.field,
+            self.button_row,
+        ]
+        return Screen(t("app.title"), body, chrome=False)
+
+    async def unlock(self, _e: Any = None) -> None:
+        if self.busy:
+            return
+        passphrase = str(self.field.value or "")
+        self.field.value = ""
+        if not passphrase:
+            return
+        self.busy = True
+        button_of(self.button_row).disabled = True
+        try:
+            await self.ctx.nav.run(self.ctx.service.unlock, passphrase)
+        except UnlockFailed as exc:
+            if exc.reason == "wiped":
+                self.ctx.nav.wiped()
+                return
+            self.banner.show(self.ctx.error(exc))
+            return
+        except Exception as exc:
+            self.banner.show(self.ctx.error(exc))
+            return
+        finally:
+            self.busy = False
+            button_of(self.button_row).disabled = False
+        self.banner.clear()
+        self.ctx.nav.unlocked()

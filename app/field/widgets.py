@@ -1,0 +1,108 @@
+"""Small building blocks the field screens share: headings, big buttons, status chips, times.
+
+Everything returns plain controls; nothing here calls a service.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+from collections.abc import Callable
+from typing import Any
+
+import flet as ft
+
+from app.field.context import FieldContext
+
+STATUS_COLOURS = {
+    "draft": ft.Colors.GREY_700,
+    "queued": ft.Colors.AMBER_900,
+    "sent": ft.Colors.GREEN_800,
+    "failed": ft.Colors.RED_800,
+    "local": ft.Colors.BLUE_GREY_700,
+}
+
+
+def refresh(control: ft.Control) -> None:
+    """`control.update()` when it is on a page (from tasks and threads); a no-op in tests."""
+    with contextlib.suppress(RuntimeError, AssertionError):
+        control.update()
+
+
+def heading(text: str) -> ft.Text:
+    return ft.Text(text, size=20, weight=ft.FontWeight.BOLD)
+
+
+def hint(text: str, **kwargs: Any) -> ft.Text:
+    return ft.Text(text, size=14, color=ft.Colors.ON_SURFACE_VARIANT, **kwargs)
+
+
+def big_button(
+    text: str,
+    on_click: Callable[..., Any] | None,
+    *,
+    key: str,
+    filled: bool = True,
+    icon: Any = None,
+    danger: bool = False,
+) -> ft.Row:
+    kind = ft.FilledButton if filled else ft.OutlinedButton
+    button = kind(text, icon=icon, on_click=on_click, key=key, height=52, expand=True)
+    if danger:
+        button.style = ft.ButtonStyle(bgcolor=ft.Colors.RED_700, color=ft.Colors.WHITE)
+    return ft.Row([button])
+
+
+def button_of(row: ft.Row) -> ft.Button:
+    """The button inside a `big_button` row (for tests and for enabling/disabling)."""
+    control = row.controls[0]
+    assert isinstance(control, ft.Button)
+    return control
+
+
+def status_chip(ctx: FieldContext, status: str, reason: str = "") -> ft.Container:
+    text = ctx.t(f"status.{status}")
+    if status == "failed" and reason:
+        from app.errors_text import reason_key
+
+        text = f"{text}: {ctx.t(reason_key(reason))}"
+    return ft.Container(
+        ft.Text(text, color=ft.Colors.WHITE, size=13),
+        bgcolor=STATUS_COLOURS.get(status, ft.Colors.GREY_700),
+        padding=ft.Padding.symmetric(horizontal=8, vertical=4),
+        border_radius=12,
+        key=f"status-{status}",
+    )
+
+
+def when(ts: float | None) -> str:
+    """A local date and time for lists ("2026-11-21 14:05"); "" for None."""
+    if not ts:
+        return ""
+    return _dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
+
+
+def size_text(ctx: FieldContext, size: int) -> str:
+    if size >= 1024 * 1024:
+        return ctx.t("unit.mb", n=f"{size / (1024 * 1024):.1f}")
+    if size >= 1024:
+        return ctx.t("unit.kb", n=f"{size / 1024:.0f}")
+    return ctx.t("unit.bytes", n=size)
+
+
+def toggle_row(control: ft.Switch | ft.Checkbox, label: str, *, key: str | None = None) -> ft.Row:
+    """A switch or checkbox with a label that wraps (built-in labels are cut off on phones).
+
+    Tapping the label toggles the control, as with a built-in label."""
+
+    def flip(_e: Any = None) -> None:
+        control.value = not bool(control.value)
+        if control.on_change is not None:
+            control.on_change(ft.ControlEvent(name="change", data=None, control=control))
+
+    text = ft.Container(ft.Text(label, size=15), expand=True, on_click=flip, padding=4)
+    if isinstance(control, ft.Checkbox):
+        control.semantics_label = label
+    return ft.Row(
+        [control, text], key=key, vertical_alignment=ft.CrossAxisAlignment.CENTER, spacing=4
+    )

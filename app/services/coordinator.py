@@ -1,0 +1,296 @@
+"""The real coordinator service: the coordinator's vault, `sync.coordinator` and the server.
+
+Use `VaultCoordinatorService(data_dir)` and call the `CoordinatorService` methods (see
+`app.services.coordinator_api`). One instance serves one coordinator; the Flet app and the CLI
+both build it through `app.coordinator.entry` / `app.cli_coordinator`.
+
+Setup paths:
+- `setup_new`: creates the vault, the organisation's root key, this coordinator's keys, and
+  registers them with a fresh server's bootstrap token (org document v1 with the default forms).
+  If the server refuses, the half-made vault is wiped so the coordinator can simply retry.
+- `setup_join`: creates the vault and this coordinator's keys, imports the root key from an
+  age-encrypted backup another coordinator made, and signs itself into the org document as a
+  second coordinator (devices encrypt to both from their next sync).
+
+Errors from storage (`WrongPassphrase` ...) and sync (`SyncError` with a `reason`) pass through
+unchanged, except a wrong passphrase, which becomes `CoordinatorError("wrong_passphrase")`.
+
+Danger: the vault holds the root key. `lock()` forgets it and every decrypted attachment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from app.i18n import LANGUAGES
+from app.services.coordinator_api import CoordinatorBase, load_default_forms, qr_png
+from app.services.coordinator_types import (
+    CoordinatorError,
+    CoordinatorInfo,
+    DeviceInfo,
+    Invite,
+    PullSummary,
+)
+from core.crypto.signing import SigningKey
+from core.records import Kind, Record, Status
+from sync import coordinator as sc
+from sync.encoding import EncodingError, b64u_decode
+
+UI_SETTINGS_ID = "coordinator-ui-settings"
+MIN_PASSPHRASE = 10
+
+
+def device_info(raw: Mapping[str, Any]) -> DeviceInfo:
+    return DeviceInfo(
+        id=str(raw.get("id", "")),
+        label=str(raw.get("label") or ""),
+        enrolled_at=int(raw.get("enrolled_at") or 0),
+        last_seen=int(raw.get("last_seen") or 0),
+        envelopes=int(raw.get("envelopes") or 0),
+        last_seq=int(raw.get("last_seq") or 0),
+        chain=str(raw.get("chain") or "ok"),
+        problems=tuple(str(p) for p in raw.get("problems") or ()),
+        revoked=bool(raw.get("revoked")),
+        wipe=str(raw.get("wipe") or "none"),
+    )
+
+
+class VaultCoordinatorService(CoordinatorBase):
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        clock: Callable[[], int] | None = None,
+        vault_class: Any = None,
+    ) -> None:
+        super().__init__(clock=clock)
+        if vault_class is None:
+            from storage import Vault
+
+            vault_class = Vault
+        self._vault_class = vault_class
+        self._dir = Path(data_dir)
+        self._vault: Any = None
+        self._lang = "ru"
+        self._blobs: dict[str, bytes] = {}
+
+    # ---- session
+    def is_set_up(self) -> bool:
+        return bool(self._vault_class.exists(self._dir))
+
+    @property
+    def unlocked(self) -> bool:
+        return self._vault is not None
+
+    def _require_unlocked(self) -> None:
+        if self._vault is None:
+            raise CoordinatorError("locked")
+
+    @property
+    def vault(self) -> Any:
+        self._require_unlocked()
+        return self._vault
+
+    def _create_vault(self, passphrase: str) -> Any:
+        if self.is_set_up():
+            raise CoordinatorError("already_set_up")
+        if len(passphrase) < MIN_PASSPHRASE:
+            raise CoordinatorError("weak_passphrase")
+        self._dir.mkdir(parents=True, exist_ok=True)
+        return self._vault_class.create(self._dir, passphrase)
+
+    def setup_new(
+        self,
+        *,
+        passphrase: str,
+        server_url: str,
+        bootstrap_token: str,
+        org_name: str,
+        coordinator_name: str,
+    ) -> CoordinatorInfo:
+        vault = self._create_vault(passphrase)
+        try:
+            sc.create_organisation(
+                vault,
+                server_url,
+                bootstrap_token,
+                org_name,
+                forms=load_default_forms(),
+                coordinator_name=coordinator_name,
+            )
+        except BaseException:
+            vault.wipe()
+            raise
+        self._opened(vault)
+        return self.info()
+
+    def setup_join(
+        self,
+        *,
+        passphrase: str,
+        server_url: str,
+        backup: bytes,
+        backup_passphrase: str,
+        coordinator_name: str,
+    ) -> CoordinatorInfo:
+        vault = self._create_vault(passphrase)
+        try:
+            me = sc.join_organisation(vault, server_url, name=coordinator_name, root_fingerprint="")
+            sc.import_root_key_backup(vault, backup, backup_passphrase)
+            sc.publish_org_document(vault, add_coordinator=me)
+        except BaseException:
+            vault.wipe()
+            raise
+        self._opened(vault)
+        return self.info()
+
+    def unlock(self, passphrase: str) -> None:
+        from storage import WrongPassphrase
+
+        try:
+            vault = self._vault_class.open(self._dir, passphrase)
+        except WrongPassphrase as exc:
+            error = CoordinatorError("wrong_passphrase")
+            error.attempts_left = getattr(exc, "attempts_left", None)  # type: ignore[attr-defined]
+            raise error from None
+        self._opened(vault)
+
+    def _opened(self, vault: Any) -> None:
+        self._vault = vault
+        self._invalidate()
+        settings = self._get(UI_SETTINGS_ID)
+        if settings is not None and settings.data.get("language") in LANGUAGES:
+            self._lang = settings.data["language"]
+
+    def lock(self) -> None:
+        vault, self._vault = self._vault, None
+        self._blobs.clear()
+        self._invalidate()
+        if vault is not None:
+            with contextlib.suppress(Exception):
+                vault.lock()
+
+    def _get(self, record_id: str) -> Record | None:
+        from storage import RecordNotFound
+
+        try:
+            return self.vault.get(record_id)  # type: ignore[no-any-return,unused-ignore]
+        except RecordNotFound:
+            return None
+
+    def info(self) -> CoordinatorInfo:
+        facts = sc.coordinator_info(self.vault)
+        doc = sc.org_document(self.vault)
+        return CoordinatorInfo(
+            org=doc.org if doc else "",
+            coordinator_id=str(facts["id"]),
+            coordinator_name=str(facts.get("name", "")),
+            root_fingerprint=str(facts.get("root_fingerprint", "")),
+            server_url=str(facts.get("server_url", "")),
+            org_version=doc.version if doc else 0,
+            coordinators=tuple(c.name or c.id for c in doc.coordinators) if doc else (),
+        )
+
+    def backup_root(self, passphrase: str) -> bytes:
+        if len(passphrase) < MIN_PASSPHRASE:
+            raise CoordinatorError("weak_passphrase")
+        return sc.export_root_key_backup(self.vault, passphrase)
+
+    # ---- devices
+    def create_invite(self, expires_in: int = 7 * 86400, label: str = "") -> Invite:
+        invite = sc.create_invite(self.vault, expires_in=expires_in, label=label or None)
+        code = invite.encode()
+        return Invite(code=code, expires_at=self._clock() + expires_in, qr_png=qr_png(code))
+
+    def devices(self) -> list[DeviceInfo]:
+        return [device_info(d) for d in sc.list_devices(self.vault)]
+
+    def _known_device(self, device_id: str) -> None:
+        if device_id not in {d.id for d in self.devices()}:
+            raise CoordinatorError("unknown_device")
+
+    def revoke(self, device_id: str) -> None:
+        self._known_device(device_id)
+        sc.revoke_device(self.vault, device_id)
+
+    def wipe(self, device_id: str) -> None:
+        self._known_device(device_id)
+        sc.order_wipe(self.vault, device_id, now=self._clock)
+
+    # ---- cases
+    def pull(self) -> PullSummary:
+        report = sc.pull(self.vault)
+        sc.push_pending(self.vault)
+        self._invalidate()
+        return PullSummary(
+            envelopes=report.fetched,
+            stored=report.stored,
+            cases=report.cases_touched,
+            problems=tuple(f"{eid[:8]}: {reason}" for eid, reason in report.problems),
+        )
+
+    def attachment(self, case_id: str, blob_id: str) -> bytes:
+        detail = self.case(case_id)
+        if blob_id not in {a.id for a in detail.attachments}:
+            raise CoordinatorError("not_found")
+        if blob_id not in self._blobs:
+            self._blobs[blob_id] = sc.fetch_blob(self.vault, blob_id)
+        return self._blobs[blob_id]
+
+    # ---- hooks
+    def _records(self, kind: str) -> list[Record]:
+        return list(self.vault.list(kind=kind))
+
+    def _push_event(self, case_id: str, event: dict[str, Any]) -> None:
+        sc.push_case_event(self.vault, case_id, event, now=self._clock)
+
+    def _push_message(self, case_id: str, device: str, text: str) -> None:
+        sc.send_message(self.vault, device, case_id, text, now=self._clock)
+
+    def _device_keys(self) -> dict[str, bytes]:
+        keys = {}
+        for raw in sc.list_devices(self.vault):
+            with contextlib.suppress(EncodingError):
+                keys[str(raw["id"])] = b64u_decode(str(raw.get("signing_key")), length=32)
+        return keys
+
+    def _bundle_signer(self) -> SigningKey:
+        return sc.load_identity(self.vault).signing_key
+
+    def _recipients(self) -> list[str]:
+        doc = sc.org_document(self.vault)
+        return list(doc.recipients) if doc else []
+
+    # ---- forms
+    def forms(self) -> list[dict[str, Any]]:
+        doc = sc.org_document(self.vault)
+        if doc is not None and doc.forms:
+            return [dict(f) for f in doc.forms]
+        return load_default_forms()
+
+    def publish_forms(self, forms: Sequence[Mapping[str, Any]]) -> int:
+        checked = self._check_forms(forms)
+        doc = sc.publish_org_document(self.vault, forms=checked)
+        self._invalidate()
+        return int(doc.version)
+
+    # ---- settings
+    def language(self) -> str:
+        return self._lang
+
+    def set_language(self, lang: str) -> None:
+        if lang not in LANGUAGES:
+            raise CoordinatorError("unsupported", f"language {lang}")
+        self._lang = lang
+        if self._vault is not None:
+            self._vault.put(
+                Record(
+                    kind=Kind.SETTING,
+                    id=UI_SETTINGS_ID,
+                    status=Status.LOCAL,
+                    data={"language": lang},
+                )
+            )

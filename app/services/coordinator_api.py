@@ -1,0 +1,395 @@
+"""The coordinator service interface: everything the coordinator's screens and CLI may ask for.
+
+Two implementations pass one contract suite (tests/app/coordinator/test_service_contract.py):
+`app.services.coordinator.VaultCoordinatorService` (the coordinator vault, `sync.coordinator`
+and the server) and `app.services.coordinator_fake.FakeCoordinatorService` (in memory, for
+view tests). Both inherit the case logic from `CoordinatorBase`: the index over `case` and
+`case_event` records, filters, dashboard, exports and form validation; they differ only in the
+`_`-prefixed storage and network hooks.
+
+Methods marked *blocking* derive keys or talk HTTP: call them off the UI thread. Everything but
+`is_set_up`, `setup_new`, `setup_join`, `unlock` raises `CoordinatorError("locked")` while locked.
+
+Danger: case details, messages and exports hold decrypted content. Keep them in memory; the
+only way out to a file is `export`, which age-encrypts identifying exports unless told not to.
+"""
+
+from __future__ import annotations
+
+import abc
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from app.exports import bundle, csv_export, pdf_report, protect, stats
+from app.services.coordinator_cases import CaseDetail, CaseFilter, CaseIndex, CaseSummary
+from app.services.coordinator_dashboard import Dashboard, aggregate
+from app.services.coordinator_types import (
+    CoordinatorError,
+    CoordinatorInfo,
+    DeviceInfo,
+    ExportResult,
+    Invite,
+    MessageInfo,
+    PullSummary,
+)
+from core.cases import InvalidCaseEvent, validate_event
+from core.forms import FormDefinition, FormDefinitionError, parse_form
+from core.records import Kind, Record
+
+DEFAULT_FORMS_DIR = "forms"
+ANY_CASE = CaseFilter()
+MAX_MESSAGE = 4000
+
+
+def qr_png(text: str) -> bytes:
+    """A QR code of `text` as PNG bytes, made in memory."""
+    import io
+
+    import segno
+
+    out = io.BytesIO()
+    segno.make(text, error="m").save(out, kind="png", scale=6, border=2)
+    return out.getvalue()
+
+
+def load_default_forms() -> list[dict[str, Any]]:
+    """The form definitions shipped in assets/forms (*.json), valid ones only."""
+    from app.i18n import ASSETS
+
+    forms = []
+    for path in sorted((ASSETS / DEFAULT_FORMS_DIR).glob("*.json")):
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            parse_form(raw)
+        except (ValueError, FormDefinitionError):
+            continue
+        forms.append(raw)
+    return forms
+
+
+class CoordinatorService(abc.ABC):
+    """What screens call. See the module docstring for the two implementations."""
+
+    # ---- session
+    @abc.abstractmethod
+    def is_set_up(self) -> bool: ...
+
+    @property
+    @abc.abstractmethod
+    def unlocked(self) -> bool: ...
+
+    @abc.abstractmethod
+    def setup_new(
+        self,
+        *,
+        passphrase: str,
+        server_url: str,
+        bootstrap_token: str,
+        org_name: str,
+        coordinator_name: str,
+    ) -> CoordinatorInfo:
+        """*Blocking.* New vault, root key, bootstrap the server, publish the first org doc."""
+
+    @abc.abstractmethod
+    def setup_join(
+        self,
+        *,
+        passphrase: str,
+        server_url: str,
+        backup: bytes,
+        backup_passphrase: str,
+        coordinator_name: str,
+    ) -> CoordinatorInfo:
+        """*Blocking.* New vault from a root key backup; signs this coordinator into the org."""
+
+    @abc.abstractmethod
+    def unlock(self, passphrase: str) -> None:
+        """*Blocking.* Raises CoordinatorError('wrong_passphrase')."""
+
+    @abc.abstractmethod
+    def lock(self) -> None: ...
+
+    @abc.abstractmethod
+    def info(self) -> CoordinatorInfo: ...
+
+    @abc.abstractmethod
+    def backup_root(self, passphrase: str) -> bytes:
+        """*Blocking.* The root key (and org settings) age-encrypted to `passphrase`."""
+
+    # ---- devices
+    @abc.abstractmethod
+    def create_invite(self, expires_in: int = 7 * 86400, label: str = "") -> Invite: ...
+
+    @abc.abstractmethod
+    def devices(self) -> list[DeviceInfo]: ...
+
+    @abc.abstractmethod
+    def revoke(self, device_id: str) -> None: ...
+
+    @abc.abstractmethod
+    def wipe(self, device_id: str) -> None: ...
+
+    # ---- cases
+    @abc.abstractmethod
+    def pull(self) -> PullSummary: ...
+
+    @abc.abstractmethod
+    def cases(self, flt: CaseFilter = ANY_CASE) -> list[CaseSummary]: ...
+
+    @abc.abstractmethod
+    def facet_values(self) -> dict[str, list[str]]: ...
+
+    @abc.abstractmethod
+    def option_label(self, facet: str, value: str, lang: str) -> str: ...
+
+    @abc.abstractmethod
+    def case(self, case_id: str, lang: str = "en") -> CaseDetail: ...
+
+    @abc.abstractmethod
+    def attachment(self, case_id: str, blob_id: str) -> bytes:
+        """*Blocking.* The decrypted attachment, in memory only."""
+
+    @abc.abstractmethod
+    def act(self, case_id: str, event: Mapping[str, Any]) -> None:
+        """Validate, sign, encrypt and share one workflow event (status, assign, tag, ...)."""
+
+    @abc.abstractmethod
+    def messages(self, case_id: str) -> list[MessageInfo]: ...
+
+    @abc.abstractmethod
+    def send_message(self, case_id: str, text: str) -> None: ...
+
+    @abc.abstractmethod
+    def dashboard(self, flt: CaseFilter = ANY_CASE) -> Dashboard: ...
+
+    @abc.abstractmethod
+    def export(
+        self,
+        kind: str,
+        flt: CaseFilter = ANY_CASE,
+        *,
+        identifying: bool = False,
+        lang: str = "en",
+        case_ids: Sequence[str] = (),
+        protection: str = "recipients",
+        passphrase: str = "",
+        t: Callable[[str], str] | None = None,
+    ) -> ExportResult:
+        """kind: csv | stats | pdf | bundle. protection: recipients | passphrase | none."""
+
+    # ---- forms
+    @abc.abstractmethod
+    def forms(self) -> list[dict[str, Any]]: ...
+
+    @abc.abstractmethod
+    def validate_form(self, raw: Any) -> FormDefinition:
+        """Raises CoordinatorError('form_invalid', where: reason)."""
+
+    @abc.abstractmethod
+    def publish_forms(self, forms: Sequence[Mapping[str, Any]]) -> int:
+        """*Blocking.* Sign a new org document with these forms; returns its version."""
+
+    # ---- checking exports (no vault needed)
+    @staticmethod
+    def verify_bundle(data: bytes) -> bundle.BundleVerdict:
+        """Check an evidence bundle (see `app.exports.bundle`); never raises for bad input."""
+        return bundle.verify_bundle(data)
+
+    # ---- settings
+    @abc.abstractmethod
+    def language(self) -> str: ...
+
+    @abc.abstractmethod
+    def set_language(self, lang: str) -> None: ...
+
+
+class CoordinatorBase(CoordinatorService):
+    """Case logic shared by both implementations, over the `_` hooks below."""
+
+    def __init__(self, *, clock: Callable[[], int] | None = None) -> None:
+        self._clock = clock or (lambda: int(time.time()))
+        self._index: CaseIndex | None = None
+
+    # ---- hooks for implementations
+    @abc.abstractmethod
+    def _records(self, kind: str) -> list[Record]: ...
+
+    @abc.abstractmethod
+    def _push_event(self, case_id: str, event: dict[str, Any]) -> None:
+        """Sign, encrypt, send and store one case event (a `case_event` record)."""
+
+    @abc.abstractmethod
+    def _push_message(self, case_id: str, device: str, text: str) -> None: ...
+
+    @abc.abstractmethod
+    def _device_keys(self) -> dict[str, bytes]: ...
+
+    @abc.abstractmethod
+    def _bundle_signer(self) -> Any: ...
+
+    @abc.abstractmethod
+    def _recipients(self) -> list[str]: ...
+
+    @abc.abstractmethod
+    def _require_unlocked(self) -> None: ...
+
+    # ---- shared behaviour
+    def _invalidate(self) -> None:
+        self._index = None
+
+    def _form_definitions(self) -> list[FormDefinition]:
+        out = []
+        for raw in self.forms():
+            try:
+                out.append(parse_form(raw))
+            except FormDefinitionError:
+                continue
+        return out
+
+    def index(self) -> CaseIndex:
+        self._require_unlocked()
+        if self._index is None:
+            self._index = CaseIndex.build(
+                self._records(Kind.CASE), self._records(Kind.CASE_EVENT), self._form_definitions()
+            )
+        return self._index
+
+    def cases(self, flt: CaseFilter = ANY_CASE) -> list[CaseSummary]:
+        return self.index().query(flt)
+
+    def facet_values(self) -> dict[str, list[str]]:
+        return self.index().facet_values()
+
+    def option_label(self, facet: str, value: str, lang: str) -> str:
+        return self.index().option_label(facet, value, lang)
+
+    def case(self, case_id: str, lang: str = "en") -> CaseDetail:
+        try:
+            return self.index().detail(case_id, lang)
+        except KeyError:
+            raise CoordinatorError("not_found") from None
+
+    def act(self, case_id: str, event: Mapping[str, Any]) -> None:
+        self.case(case_id)
+        try:
+            clean = validate_event(event)
+        except InvalidCaseEvent as exc:
+            raise CoordinatorError("invalid_event", str(exc)) from None
+        self._push_event(case_id, clean)
+        self._invalidate()
+
+    def messages(self, case_id: str) -> list[MessageInfo]:
+        self._require_unlocked()
+        out = []
+        for rec in self._records(Kind.MESSAGE):
+            d = rec.data
+            if d.get("case_id") != case_id:
+                continue
+            out.append(
+                MessageInfo(
+                    id=rec.id,
+                    case_id=case_id,
+                    device=str(d.get("device", "")),
+                    direction=str(d.get("direction", "in")),
+                    text=str(d.get("text", "")),
+                    created=int(d.get("created") or 0),
+                )
+            )
+        return sorted(out, key=lambda m: (m.created, m.id))
+
+    def send_message(self, case_id: str, text: str) -> None:
+        detail = self.case(case_id)
+        if not text.strip():
+            raise CoordinatorError("empty_message")
+        if len(text) > MAX_MESSAGE:
+            raise CoordinatorError("message_too_long")
+        self._push_message(case_id, detail.summary.device, text)
+
+    def dashboard(self, flt: CaseFilter = ANY_CASE) -> Dashboard:
+        return aggregate(self.cases(flt))
+
+    def validate_form(self, raw: Any) -> FormDefinition:
+        if isinstance(raw, str | bytes):
+            try:
+                raw = json.loads(raw)
+            except ValueError as exc:
+                raise CoordinatorError("form_invalid", f"not JSON: {exc}") from None
+        try:
+            return parse_form(raw)
+        except FormDefinitionError as exc:
+            raise CoordinatorError("form_invalid", f"{exc.where}: {exc.reason}") from None
+
+    def _check_forms(self, forms: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        ids = set()
+        for raw in forms:
+            form = self.validate_form(raw)
+            if form.id in ids:
+                raise CoordinatorError("form_invalid", f"duplicate form id {form.id}")
+            ids.add(form.id)
+        if not forms:
+            raise CoordinatorError("form_invalid", "at least one form is required")
+        return [dict(f) for f in forms]
+
+    def export(
+        self,
+        kind: str,
+        flt: CaseFilter = ANY_CASE,
+        *,
+        identifying: bool = False,
+        lang: str = "en",
+        case_ids: Sequence[str] = (),
+        protection: str = "recipients",
+        passphrase: str = "",
+        t: Callable[[str], str] | None = None,
+    ) -> ExportResult:
+        if kind not in protect.EXPORT_KINDS:
+            raise CoordinatorError("unsupported", f"export kind {kind}")
+        if protection not in ("recipients", "passphrase", "none"):
+            raise CoordinatorError("unsupported", f"protection {protection}")
+        index = self.index()
+        summaries = (
+            [index.summary(c) for c in case_ids if c in index.ids()]
+            if case_ids
+            else index.query(flt)
+        )
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(self._clock()))
+        identifying = identifying or kind in ("pdf", "bundle")
+        if kind == "csv":
+            data = csv_export.cases_csv(index, summaries, identifying=identifying, lang=lang)
+            name, media = f"cases-{stamp}.csv", "text/csv"
+        elif kind == "stats":
+            data = stats.stats_csv(stats.statistics(summaries, index=index, lang=lang))
+            name, media, identifying = f"statistics-{stamp}.csv", "text/csv", False
+        elif kind == "pdf":
+            details = [index.detail(s.id, lang) for s in summaries]
+            if t is None:
+                data = pdf_report.cases_report(details)
+            else:
+                tr = t
+                data = pdf_report.cases_report(
+                    details, t=tr, status_label=lambda s: tr(f"status.{s}")
+                )
+            name, media = f"cases-{stamp}.pdf", "application/pdf"
+        else:
+            data = bundle.build_bundle(
+                [index.raw(s.id) for s in summaries],
+                author_keys=self._device_keys(),
+                signer=self._bundle_signer(),
+                org=self.info().org,
+                now=self._clock(),
+            )
+            name, media = f"evidence-{stamp}.zip", "application/zip"
+        if protection == "none" or not protect.needs_protection(kind, identifying):
+            return ExportResult(name, data, False, media, identifying)
+        if protection == "passphrase":
+            if len(passphrase) < 8:
+                raise CoordinatorError("needs_passphrase")
+            sealed = protect.protect(data, passphrase=passphrase)
+        else:
+            recipients = self._recipients()
+            if not recipients:
+                raise CoordinatorError("no_recipients")
+            sealed = protect.protect(data, recipients=recipients)
+        return ExportResult(name + ".age", sealed, True, "application/octet-stream", identifying)

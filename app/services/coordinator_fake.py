@@ -1,0 +1,298 @@
+"""An in-memory coordinator service for view tests and the screenshot tour.
+
+`FakeCoordinatorService` passes the same contract suite as the real one; nothing is encrypted,
+nothing leaves the process. Test helpers (not part of the interface) stand in for the outside
+world: `add_device(label)`, `receive_case(data)` (a `case` record's data, as the pull stores
+it), `receive_reply(case_id, text)`, `receive_event(case_id, author, created, event)`.
+
+Danger: never use it with real data; it exists so screens can be tested without a server.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from app.i18n import LANGUAGES
+from app.services.coordinator_api import CoordinatorBase, load_default_forms, qr_png
+from app.services.coordinator_types import (
+    CoordinatorError,
+    CoordinatorInfo,
+    DeviceInfo,
+    Invite,
+    PullSummary,
+)
+from core.crypto.signing import SigningKey
+from core.records import Kind, Record, Status
+from sync.age.keys import generate_identity
+from sync.keys import key_id
+
+MIN_PASSPHRASE = 10
+
+
+class FakeCoordinatorService(CoordinatorBase):
+    def __init__(self, *, clock: Callable[[], int] | None = None) -> None:
+        super().__init__(clock=clock)
+        self._passphrase: str | None = None
+        self._unlocked = False
+        self._records_by_id: dict[str, Record] = {}
+        self._device_table: dict[str, dict[str, Any]] = {}
+        self._device_key_table: dict[str, bytes] = {}
+        self._blob_table: dict[str, bytes] = {}
+        self._forms: list[dict[str, Any]] = load_default_forms()
+        self._org = ""
+        self._name = ""
+        self._server = ""
+        self._version = 0
+        self._signer = SigningKey.generate()
+        self._identity, self._recipient = generate_identity()
+        self._lang = "ru"
+        self._pending: list[Record] = []
+
+    # ---- session
+    def is_set_up(self) -> bool:
+        return self._passphrase is not None
+
+    @property
+    def unlocked(self) -> bool:
+        return self._unlocked
+
+    def _require_unlocked(self) -> None:
+        if not self._unlocked:
+            raise CoordinatorError("locked")
+
+    def _start(self, passphrase: str, server_url: str, name: str) -> None:
+        if self.is_set_up():
+            raise CoordinatorError("already_set_up")
+        if len(passphrase) < MIN_PASSPHRASE:
+            raise CoordinatorError("weak_passphrase")
+        self._passphrase = passphrase
+        self._server = server_url.rstrip("/")
+        self._name = name
+        self._unlocked = True
+        self._version = 1
+
+    def setup_new(
+        self,
+        *,
+        passphrase: str,
+        server_url: str,
+        bootstrap_token: str,
+        org_name: str,
+        coordinator_name: str,
+    ) -> CoordinatorInfo:
+        if not bootstrap_token:
+            raise CoordinatorError("invalid_token")
+        self._start(passphrase, server_url, coordinator_name)
+        self._org = org_name
+        return self.info()
+
+    def setup_join(
+        self,
+        *,
+        passphrase: str,
+        server_url: str,
+        backup: bytes,
+        backup_passphrase: str,
+        coordinator_name: str,
+    ) -> CoordinatorInfo:
+        if not backup.startswith(b"fake-backup:") or not backup_passphrase:
+            raise CoordinatorError("wrong_passphrase")
+        self._start(passphrase, server_url, coordinator_name)
+        self._org = backup.split(b":", 1)[1].decode("utf-8")
+        self._version = 2
+        return self.info()
+
+    def unlock(self, passphrase: str) -> None:
+        if self._passphrase is None:
+            raise CoordinatorError("not_set_up")
+        if passphrase != self._passphrase:
+            raise CoordinatorError("wrong_passphrase")
+        self._unlocked = True
+
+    def lock(self) -> None:
+        self._unlocked = False
+        self._invalidate()
+
+    def info(self) -> CoordinatorInfo:
+        self._require_unlocked()
+        me = key_id(self._signer.public_bytes())
+        return CoordinatorInfo(
+            org=self._org,
+            coordinator_id=me,
+            coordinator_name=self._name,
+            root_fingerprint=key_id(b"r" * 32),
+            server_url=self._server,
+            org_version=self._version,
+            coordinators=(self._name or me,),
+        )
+
+    def backup_root(self, passphrase: str) -> bytes:
+        self._require_unlocked()
+        if len(passphrase) < MIN_PASSPHRASE:
+            raise CoordinatorError("weak_passphrase")
+        return b"fake-backup:" + self._org.encode("utf-8")
+
+    # ---- devices
+    def create_invite(self, expires_in: int = 7 * 86400, label: str = "") -> Invite:
+        self._require_unlocked()
+        code = "FV1-" + uuid.uuid4().hex.upper()
+        return Invite(code=code, expires_at=self._clock() + expires_in, qr_png=qr_png(code))
+
+    def devices(self) -> list[DeviceInfo]:
+        self._require_unlocked()
+        from app.services.coordinator import device_info
+
+        return [device_info(d) for d in self._device_table.values()]
+
+    def _device(self, device_id: str) -> dict[str, Any]:
+        self._require_unlocked()
+        if device_id not in self._device_table:
+            raise CoordinatorError("unknown_device")
+        return self._device_table[device_id]
+
+    def revoke(self, device_id: str) -> None:
+        self._device(device_id)["revoked"] = True
+
+    def wipe(self, device_id: str) -> None:
+        self._device(device_id)["wipe"] = "pending"
+
+    # ---- cases
+    def pull(self) -> PullSummary:
+        self._require_unlocked()
+        arrived = len(self._pending)
+        cases = sum(1 for r in self._pending if r.kind == Kind.CASE)
+        for record in self._pending:
+            self._records_by_id[record.id] = record
+        self._pending.clear()
+        self._invalidate()
+        return PullSummary(envelopes=arrived, stored=arrived, cases=cases)
+
+    def attachment(self, case_id: str, blob_id: str) -> bytes:
+        detail = self.case(case_id)
+        if blob_id not in {a.id for a in detail.attachments} or blob_id not in self._blob_table:
+            raise CoordinatorError("not_found")
+        return self._blob_table[blob_id]
+
+    # ---- hooks
+    def _records(self, kind: str) -> list[Record]:
+        return [r for r in self._records_by_id.values() if r.kind == kind]
+
+    def _push_event(self, case_id: str, event: dict[str, Any]) -> None:
+        self.receive_event(case_id, self.info().coordinator_id, self._clock(), event, now=True)
+
+    def _push_message(self, case_id: str, device: str, text: str) -> None:
+        self._store_message(case_id, device, "out", text)
+
+    def _device_keys(self) -> dict[str, bytes]:
+        return dict(self._device_key_table)
+
+    def _bundle_signer(self) -> SigningKey:
+        return self._signer
+
+    def _recipients(self) -> list[str]:
+        return [self._recipient]
+
+    # ---- forms
+    def forms(self) -> list[dict[str, Any]]:
+        return [dict(f) for f in self._forms]
+
+    def publish_forms(self, forms: Sequence[Mapping[str, Any]]) -> int:
+        self._require_unlocked()
+        self._forms = self._check_forms(forms)
+        self._version += 1
+        self._invalidate()
+        return self._version
+
+    # ---- settings
+    def language(self) -> str:
+        return self._lang
+
+    def set_language(self, lang: str) -> None:
+        if lang not in LANGUAGES:
+            raise CoordinatorError("unsupported", f"language {lang}")
+        self._lang = lang
+
+    # ---- test helpers: the outside world
+    def add_device(
+        self, label: str, *, key: bytes | None = None, envelopes: int = 0, **fields: Any
+    ) -> str:
+        public = key or SigningKey.generate().public_bytes()
+        device_id = key_id(public)
+        self._device_key_table[device_id] = public
+        self._device_table[device_id] = {
+            "id": device_id,
+            "label": label,
+            "enrolled_at": self._clock(),
+            "last_seen": self._clock(),
+            "envelopes": envelopes,
+            "last_seq": envelopes,
+            "chain": "ok",
+            "problems": [],
+            "revoked": False,
+            "wipe": "none",
+            **fields,
+        }
+        return device_id
+
+    def add_blob(self, blob_id: str, data: bytes) -> None:
+        self._blob_table[blob_id] = data
+
+    def receive_case(self, data: Mapping[str, Any]) -> None:
+        """Queue a case record for the next `pull`."""
+        self._pending.append(
+            Record(kind=Kind.CASE, id=str(data["case_id"]), data=dict(data), status=Status.LOCAL)
+        )
+
+    def receive_reply(self, case_id: str, text: str, device: str = "") -> None:
+        record = self._message_record(case_id, device, "in", text)
+        self._pending.append(record)
+
+    def receive_event(
+        self,
+        case_id: str,
+        author: str,
+        created: int,
+        event: Mapping[str, Any],
+        *,
+        now: bool = False,
+    ) -> None:
+        eid = uuid.uuid4().hex
+        record = Record(
+            kind=Kind.CASE_EVENT,
+            id=eid,
+            status=Status.LOCAL,
+            data={
+                "case_id": case_id,
+                "author": author,
+                "created": created,
+                "seq": 0,
+                "envelope_id": eid,
+                "event": dict(event),
+            },
+        )
+        if now:
+            self._records_by_id[eid] = record
+        else:
+            self._pending.append(record)
+
+    def _message_record(self, case_id: str, device: str, direction: str, text: str) -> Record:
+        eid = uuid.uuid4().hex
+        return Record(
+            kind=Kind.MESSAGE,
+            id=eid,
+            status=Status.LOCAL,
+            data={
+                "case_id": case_id,
+                "device": device,
+                "direction": direction,
+                "text": text,
+                "created": self._clock(),
+                "envelope_id": eid,
+            },
+        )
+
+    def _store_message(self, case_id: str, device: str, direction: str, text: str) -> None:
+        record = self._message_record(case_id, device, direction, text)
+        self._records_by_id[record.id] = record

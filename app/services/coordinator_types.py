@@ -1,0 +1,84 @@
+"""Plain data the coordinator service hands to screens and the command line. No Flet, no I/O.
+
+Errors: `CoordinatorError` carries a machine `reason` (mapped to text by `app.errors_text` or
+the coordinator catalogue's `error.*` keys), never secrets or case content:
+
+    CoordinatorError
+      reasons: locked, not_set_up, already_set_up, wrong_passphrase, weak_passphrase,
+               not_found, invalid_event, form_invalid, empty_message, needs_passphrase,
+               no_recipients, unknown_device, unsupported
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+class CoordinatorError(Exception):
+    """A coordinator operation was refused; `reason` says why (machine-readable)."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CoordinatorInfo:
+    org: str
+    coordinator_id: str
+    coordinator_name: str
+    root_fingerprint: str
+    server_url: str
+    org_version: int
+    coordinators: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    id: str
+    label: str
+    enrolled_at: int
+    last_seen: int
+    envelopes: int
+    last_seq: int
+    chain: str  # ok | gap | fork
+    problems: tuple[str, ...]
+    revoked: bool
+    wipe: str  # none | pending | done
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Invite:
+    code: str
+    expires_at: int
+    qr_png: bytes = dataclasses.field(repr=False)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PullSummary:
+    """Envelopes fetched, new ones stored, cases touched, and what was wrong (short text)."""
+
+    envelopes: int
+    stored: int
+    cases: int
+    problems: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MessageInfo:
+    id: str
+    case_id: str
+    device: str
+    direction: str  # out (to the reporter) | in (their reply)
+    text: str
+    created: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ExportResult:
+    filename: str
+    data: bytes = dataclasses.field(repr=False)
+    protected: bool
+    media_type: str
+    identifying: bool

@@ -1,0 +1,399 @@
+"""An in-memory `FieldService` for view tests and UI previews. Keeps nothing on disk.
+
+It follows the same contract as the real service (the contract suite runs on both): the same
+errors, the same wipe threshold behaviour, the same status transitions. Sync is simulated: a
+round marks queued items `sent`, or raises the error set in `next_sync_error`.
+
+Not for production: passphrases are compared in memory, nothing is encrypted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from app.services.field_api import FieldService, about_info, default_form
+from app.services.field_types import (
+    MAX_ATTACHMENT_BYTES,
+    About,
+    AttachmentInfo,
+    AttachmentRefused,
+    FormInvalid,
+    Incident,
+    IncidentSummary,
+    InvitePreview,
+    InviteRefused,
+    LaunchPrefs,
+    Locked,
+    Message,
+    Note,
+    NotFound,
+    OrgInfo,
+    PassphraseRefused,
+    Settings,
+    SyncStatus,
+    UnlockFailed,
+    check_new_passphrase,
+)
+from core import forms
+from core.forms import FormDefinition
+
+FAKE_INVITE_PREFIX = "FV1-"
+
+
+def fake_invite(server: str = "https://org.example", root: str = "ab" * 16) -> str:
+    """An invite code only the fake accepts: `FV1-<root fingerprint>-<server>`."""
+    return f"{FAKE_INVITE_PREFIX}{root}-{server}"
+
+
+@dataclasses.dataclass
+class _Incident:
+    id: str
+    answers: dict[str, Any]
+    status: str = "draft"
+    reason: str = ""
+    version: int = 1
+    created: float = 0.0
+    updated: float = 0.0
+    stub: bool = False
+
+
+class FakeFieldService(FieldService):
+    def __init__(self, *, clock: Any = time.time) -> None:
+        self._clock = clock
+        self._prefs = LaunchPrefs()
+        self._passphrase: str | None = None
+        self._duress: str | None = None
+        self._open = False
+        self._failures = 0
+        self._wipe_count = 0
+        self._reset_data()
+        self.next_sync_error: BaseException | None = None
+        self.calls: list[str] = []
+
+    def _reset_data(self) -> None:
+        self._incidents: dict[str, _Incident] = {}
+        self._notes: dict[str, Note] = {}
+        self._attachments: dict[str, tuple[AttachmentInfo, bytes]] = {}
+        self._messages: list[Message] = []
+        self._settings = Settings(language=self._prefs.language or "ru")
+        self._org: OrgInfo | None = None
+        self._last_sync: float | None = None
+        self._last_error = ""
+
+    def _need_open(self) -> None:
+        if not self._open:
+            raise Locked()
+
+    # ---- before unlock
+    def launch_prefs(self) -> LaunchPrefs:
+        return self._prefs
+
+    def set_language(self, lang: str) -> None:
+        self._prefs = dataclasses.replace(self._prefs, language=lang)
+        if self._open:
+            self._settings = dataclasses.replace(self._settings, language=lang)
+
+    def has_vault(self) -> bool:
+        return self._passphrase is not None
+
+    @property
+    def unlocked(self) -> bool:
+        return self._open
+
+    def create(
+        self, passphrase: str, *, duress: str | None = None, language: str, disguise: bool = False
+    ) -> None:
+        check_new_passphrase(passphrase, duress, disguise=disguise)
+        self.calls.append("create")
+        self._reset_data()
+        self._passphrase, self._duress = passphrase, duress
+        self._prefs = LaunchPrefs(language=language, disguise=disguise)
+        self._settings = Settings(language=language, disguise=disguise, has_duress=bool(duress))
+        self._failures = 0
+        self._open = True
+
+    def unlock(self, passphrase: str) -> None:
+        self.calls.append("unlock")
+        if self._passphrase is None:
+            raise UnlockFailed("wiped")
+        if self._duress is not None and passphrase == self._duress:
+            lang, disguise = self._prefs.language, self._prefs.disguise
+            self._reset_data()
+            self._passphrase, self._duress = passphrase, None
+            self._settings = Settings(language=lang, disguise=disguise)
+            self._open, self._failures = True, 0
+            return
+        if passphrase != self._passphrase:
+            self._failures += 1
+            threshold = self._settings.wipe_threshold
+            if threshold and self._failures >= threshold:
+                self.wipe()
+                raise UnlockFailed("wiped", attempts_left=0)
+            left = threshold - self._failures if threshold else None
+            raise UnlockFailed("wrong_passphrase", attempts_left=left)
+        self._failures = 0
+        self._open = True
+
+    def lock(self) -> None:
+        self.calls.append("lock")
+        self._open = False
+
+    def wipe(self) -> None:
+        self.calls.append("wipe")
+        self._wipe_count += 1
+        self._open = False
+        self._passphrase = self._duress = None
+        self._prefs = LaunchPrefs(disguise=self._prefs.disguise)
+        self._reset_data()
+
+    # ---- organisation
+    def preview_invite(self, code: str) -> InvitePreview:
+        code = code.strip()
+        if not code.startswith(FAKE_INVITE_PREFIX):
+            raise InviteRefused("invalid_invite")
+        root, _, server = code[len(FAKE_INVITE_PREFIX) :].partition("-")
+        if len(root) != 32 or not server.startswith(("http://", "https://")):
+            raise InviteRefused("invalid_invite")
+        return InvitePreview(server=server, root_fingerprint=root)
+
+    def join(self, code: str) -> OrgInfo:
+        self._need_open()
+        if self._org is not None:
+            raise InviteRefused("already_enrolled")
+        preview = self.preview_invite(code)
+        self._org = OrgInfo(preview.server, preview.root_fingerprint, "cd" * 16, "", False)
+        return self._org
+
+    def org_info(self) -> OrgInfo | None:
+        self._need_open()
+        return self._org
+
+    def form(self) -> FormDefinition:
+        self._need_open()
+        return default_form()
+
+    # ---- incidents
+    def list_incidents(self) -> list[IncidentSummary]:
+        self._need_open()
+        form = default_form()
+        out = []
+        for i in self._incidents.values():
+            refs = i.answers.get("evidence", [])
+            out.append(
+                IncidentSummary(
+                    id=i.id,
+                    title="" if i.stub else forms.summary(form, i.answers, self._settings.language),
+                    status=i.status,
+                    status_reason=i.reason,
+                    created_at=i.created,
+                    updated_at=i.updated,
+                    attachments=len(refs) if isinstance(refs, list) else 0,
+                    messages=sum(1 for m in self._messages if m.incident_id == i.id),
+                    stub=i.stub,
+                )
+            )
+        return sorted(out, key=lambda s: (s.created_at, s.id), reverse=True)
+
+    def _incident(self, incident_id: str) -> _Incident:
+        self._need_open()
+        try:
+            return self._incidents[incident_id]
+        except KeyError:
+            raise NotFound() from None
+
+    def get_incident(self, incident_id: str) -> Incident:
+        i = self._incident(incident_id)
+        if i.stub:
+            raise NotFound()
+        refs = i.answers.get("evidence", [])
+        infos = tuple(self._attachments[a][0] for a in refs if a in self._attachments)
+        return Incident(i.id, dict(i.answers), i.status, i.reason, i.version, i.created, infos)
+
+    def save_incident(
+        self, incident_id: str | None, answers: Mapping[str, Any], *, submit: bool
+    ) -> str:
+        self._need_open()
+        form = default_form()
+        if submit:
+            errors = forms.validate(form, answers)
+            if errors:
+                raise FormInvalid(errors)
+        now = self._clock()
+        cleaned = forms.clean_answers(form, answers) if submit else dict(answers)
+        if incident_id is None:
+            record = _Incident(uuid.uuid4().hex, cleaned, created=now, updated=now)
+            self._incidents[record.id] = record
+        else:
+            record = self._incident(incident_id)
+            record.answers, record.version, record.updated = cleaned, record.version + 1, now
+        record.status, record.reason = ("queued" if submit else "draft"), ""
+        return record.id
+
+    def delete_incident(self, incident_id: str) -> None:
+        record = self._incident(incident_id)
+        for ref in record.answers.get("evidence", []) or []:
+            self._attachments.pop(ref, None)
+        del self._incidents[incident_id]
+
+    # ---- attachments
+    def attach_bytes(
+        self, data: bytes, *, name: str, media_type: str = "", keep_metadata: bool = False
+    ) -> AttachmentInfo:
+        self._need_open()
+        if len(data) > MAX_ATTACHMENT_BYTES:
+            raise AttachmentRefused("attachment_too_large")
+        info = AttachmentInfo(uuid.uuid4().hex, name, media_type or guess_type(name), len(data))
+        self._attachments[info.id] = (info, bytes(data))
+        return info
+
+    def attach_path(
+        self, path: Path, *, name: str = "", media_type: str = "", remove_source: bool = True
+    ) -> AttachmentInfo:
+        self._need_open()
+        try:
+            data = path.read_bytes()
+        except OSError:
+            raise AttachmentRefused("attachment_unreadable") from None
+        info = self.attach_bytes(data, name=name or path.name, media_type=media_type)
+        if remove_source:
+            path.unlink(missing_ok=True)
+        return info
+
+    def attachment(self, attachment_id: str) -> AttachmentInfo:
+        self._need_open()
+        try:
+            return self._attachments[attachment_id][0]
+        except KeyError:
+            raise NotFound() from None
+
+    def attachment_bytes(self, attachment_id: str) -> bytes:
+        self._need_open()
+        try:
+            return self._attachments[attachment_id][1]
+        except KeyError:
+            raise NotFound() from None
+
+    def remove_attachment(self, attachment_id: str) -> None:
+        self._need_open()
+        if self._attachments.pop(attachment_id, None) is None:
+            raise NotFound()
+
+    # ---- notes
+    def list_notes(self) -> list[Note]:
+        self._need_open()
+        return sorted(self._notes.values(), key=lambda n: (n.created_at, n.id), reverse=True)
+
+    def save_note(self, note_id: str | None, text: str, *, shared: bool) -> str:
+        self._need_open()
+        now = self._clock()
+        status = "queued" if shared else "local"
+        if note_id is None:
+            note = Note(uuid.uuid4().hex, text, shared, status, "", now, now)
+        else:
+            if note_id not in self._notes:
+                raise NotFound()
+            old = self._notes[note_id]
+            note = dataclasses.replace(old, text=text, shared=shared, status=status, updated_at=now)
+        self._notes[note.id] = note
+        return note.id
+
+    def delete_note(self, note_id: str) -> None:
+        self._need_open()
+        if self._notes.pop(note_id, None) is None:
+            raise NotFound()
+
+    # ---- messages
+    def add_coordinator_message(self, incident_id: str, text: str) -> Message:
+        """Test hook: a message as if it had arrived from a coordinator at sync."""
+        message = Message(uuid.uuid4().hex, incident_id, text, True, self._clock())
+        self._messages.append(message)
+        return message
+
+    def messages(self, incident_id: str | None = None) -> list[Message]:
+        self._need_open()
+        return [m for m in self._messages if incident_id in (None, m.incident_id)]
+
+    def reply(self, incident_id: str, text: str) -> str:
+        self._incident(incident_id)
+        message = Message(uuid.uuid4().hex, incident_id, text, False, self._clock())
+        self._messages.append(message)
+        return message.id
+
+    # ---- sync
+    def _waiting(self) -> int:
+        incidents = sum(1 for i in self._incidents.values() if i.status in ("queued", "failed"))
+        notes = sum(1 for n in self._notes.values() if n.status == "queued")
+        return incidents + notes
+
+    def sync_status(self) -> SyncStatus:
+        self._need_open()
+        enrolled = self._org is not None and self._org.enrolled
+        return SyncStatus(enrolled, self._last_sync, self._waiting(), self._last_error)
+
+    def sync_round(self) -> SyncStatus:
+        self._need_open()
+        self.calls.append("sync")
+        if self.next_sync_error is not None:
+            error, self.next_sync_error = self.next_sync_error, None
+            self._last_error = str(getattr(error, "reason", "sync_error"))
+            for i in self._incidents.values():
+                if i.status == "queued":
+                    i.status, i.reason = "failed", self._last_error
+            raise error
+        if self._org is None:
+            from sync.errors import NotEnrolled
+
+            raise NotEnrolled()
+        self._org = dataclasses.replace(self._org, enrolled=True)
+        for i in self._incidents.values():
+            if i.status in ("queued", "failed"):
+                i.status, i.reason = "sent", ""
+                if self._settings.send_and_forget:
+                    for ref in i.answers.get("evidence", []) or []:
+                        self._attachments.pop(ref, None)
+                    i.answers, i.stub = {}, True
+        for note_id, note in list(self._notes.items()):
+            if note.status == "queued":
+                self._notes[note_id] = dataclasses.replace(note, status="sent")
+        self._last_sync, self._last_error = self._clock(), ""
+        return self.sync_status()
+
+    # ---- settings
+    def settings(self) -> Settings:
+        self._need_open()
+        return self._settings
+
+    def update_settings(self, **changes: Any) -> Settings:
+        self._need_open()
+        allowed = {"auto_lock_seconds", "wipe_threshold", "send_and_forget", "proxy", "disguise"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise ValueError(f"unknown settings {sorted(unknown)}")
+        if changes.get("disguise") and not (self._passphrase or "").isdigit():
+            raise PassphraseRefused("passphrase_not_digits")
+        self._settings = dataclasses.replace(self._settings, **changes)
+        if "disguise" in changes:
+            self._prefs = dataclasses.replace(self._prefs, disguise=bool(changes["disguise"]))
+        return self._settings
+
+    def set_duress(self, passphrase: str, duress: str | None) -> None:
+        self._need_open()
+        if passphrase != self._passphrase:
+            raise UnlockFailed("wrong_passphrase")
+        check_new_passphrase(passphrase, duress, disguise=self._prefs.disguise)
+        self._duress = duress
+        self._settings = dataclasses.replace(self._settings, has_duress=duress is not None)
+
+    def about(self) -> About:
+        return about_info()
+
+
+def guess_type(name: str) -> str:
+    import mimetypes
+
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"

@@ -1,0 +1,674 @@
+"""The field app's service layer on the real pieces: `storage.Vault` and the sync engine.
+
+Use `VaultFieldService(data_dir)`; screens see only `app.services.field_api.FieldService`.
+The data directory holds two things:
+- `vault/`: the encrypted vault (everything about cases, the device keys, settings);
+- `launch.json`: the language and whether the calculator disguise is on, the only facts the app
+  needs before unlock. It names no case, no person and no organisation. A wipe deletes it, or,
+  when disguised, leaves only `{"disguise": true}` so the phone still opens as a calculator.
+
+Storage errors are translated here into the service's typed errors; sync errors pass through.
+Blocking methods (create, unlock, saves, attachments, sync_round, set_duress) are called by the
+app off the UI thread.
+
+Danger: passphrases are passed straight to the vault and never kept; `lock()` forgets the vault
+object and with it every key and decrypted record held here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from app.services.fake_field import guess_type
+from app.services.field_api import FieldService, about_info, default_form
+from app.services.field_types import (
+    MAX_ATTACHMENT_BYTES,
+    About,
+    AttachmentInfo,
+    AttachmentRefused,
+    FieldServiceError,
+    FormInvalid,
+    Incident,
+    IncidentSummary,
+    InvitePreview,
+    InviteRefused,
+    LaunchPrefs,
+    Locked,
+    Message,
+    Note,
+    NotFound,
+    OrgInfo,
+    PassphraseRefused,
+    Settings,
+    SyncStatus,
+    UnlockFailed,
+    check_new_passphrase,
+)
+from core import forms
+from core.forms import FormDefinition, FormDefinitionError, parse_form
+from core.records import Kind, Record, Status
+from storage import errors as storage_errors
+from storage.vault import Vault
+from sync import device as device_mod
+from sync import outbox
+from sync.invite import Invite, InviteError
+
+APP_SETTINGS_ID = device_mod.fixed_id("field-app-settings")
+LAUNCH_FILE = "launch.json"
+VAULT_DIR = "vault"
+WAITING = (Status.READY, Status.QUEUED, Status.FAILED)
+
+
+def _translate(exc: storage_errors.VaultError) -> Exception:
+    """Storage errors that a screen can act on, as service errors."""
+    if isinstance(exc, storage_errors.VaultLocked):
+        return Locked()
+    if isinstance(exc, storage_errors.RecordNotFound | storage_errors.AttachmentNotFound):
+        return NotFound()
+    if isinstance(exc, storage_errors.MetadataStripFailed):
+        return AttachmentRefused("metadata_strip_failed")
+    return exc
+
+
+class VaultFieldService(FieldService):
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        kdf_log_n: int | None = None,
+        extra_dirs: Sequence[Path] = (),
+        engine_factory: Callable[..., Any] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.vault_dir = self.data_dir / VAULT_DIR
+        self.kdf_log_n = kdf_log_n
+        self.extra_dirs = tuple(extra_dirs)
+        self._engine_factory = engine_factory
+        self._clock = clock
+        self._vault: Vault | None = None
+        self._engine: Any = None
+        self._digits = False
+        self._progress: tuple[int, int] | None = None
+        self._last_error = ""
+        self._mutex = threading.RLock()
+
+    # ------------------------------------------------------------ launch preferences
+    @property
+    def _launch_path(self) -> Path:
+        return self.data_dir / LAUNCH_FILE
+
+    def launch_prefs(self) -> LaunchPrefs:
+        try:
+            raw = json.loads(self._launch_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return LaunchPrefs()
+        if not isinstance(raw, dict):
+            return LaunchPrefs()
+        lang = raw.get("language")
+        return LaunchPrefs(
+            language=lang if isinstance(lang, str) else "", disguise=raw.get("disguise") is True
+        )
+
+    def _save_launch(self, prefs: LaunchPrefs) -> None:
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        data: dict[str, Any] = {}
+        if prefs.language:
+            data["language"] = prefs.language
+        if prefs.disguise:
+            data["disguise"] = True
+        tmp = self._launch_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data), encoding="utf-8")
+        os.replace(tmp, self._launch_path)
+
+    def set_language(self, lang: str) -> None:
+        self._save_launch(dataclasses.replace(self.launch_prefs(), language=lang))
+        if self._vault is not None:
+            self._put_app_settings(language=lang)
+
+    def has_vault(self) -> bool:
+        return Vault.exists(self.vault_dir)
+
+    @property
+    def unlocked(self) -> bool:
+        return self._vault is not None and not self._vault.locked
+
+    # ------------------------------------------------------------ create, unlock, lock, wipe
+    def create(
+        self, passphrase: str, *, duress: str | None = None, language: str, disguise: bool = False
+    ) -> None:
+        check_new_passphrase(passphrase, duress, disguise=disguise)
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            vault = Vault.create(
+                self.vault_dir,
+                passphrase,
+                duress,
+                kdf_log_n=self.kdf_log_n,
+                extra_dirs=self.extra_dirs,
+            )
+        except ValueError as exc:  # storage refuses a duress equal to the passphrase
+            raise PassphraseRefused("duress_same_as_passphrase") from exc
+        with self._mutex:
+            self._vault, self._digits = vault, passphrase.isdigit()
+        self._save_launch(LaunchPrefs(language=language, disguise=disguise))
+        self._put_app_settings(language=language, has_duress=duress is not None)
+
+    def unlock(self, passphrase: str) -> None:
+        if self.unlocked:
+            return
+        try:
+            vault = Vault.open(self.vault_dir, passphrase, extra_dirs=self.extra_dirs)
+        except storage_errors.WrongPassphrase as exc:
+            if exc.attempts_left == 0:
+                self._after_wipe()
+                raise UnlockFailed("wiped", attempts_left=0) from None
+            raise UnlockFailed("wrong_passphrase", attempts_left=exc.attempts_left) from None
+        except storage_errors.VaultNotFound:
+            raise UnlockFailed("wiped") from None
+        except storage_errors.VaultInUse:
+            raise UnlockFailed("vault_in_use") from None
+        except storage_errors.VaultCorrupt:
+            raise UnlockFailed("vault_corrupt") from None
+        except ValueError:  # an empty or unusable passphrase: counted as nothing, refused
+            raise UnlockFailed("wrong_passphrase") from None
+        with self._mutex:
+            self._vault, self._digits = vault, passphrase.isdigit()
+            self._engine, self._progress, self._last_error = None, None, ""
+        lang = self._app_settings().get("language")
+        if isinstance(lang, str) and lang and lang != self.launch_prefs().language:
+            self._save_launch(dataclasses.replace(self.launch_prefs(), language=lang))
+
+    def lock(self) -> None:
+        with self._mutex:
+            vault, self._vault, self._engine = self._vault, None, None
+            self._progress = None
+        if vault is not None and not vault.locked:
+            vault.lock()
+
+    def wipe(self) -> None:
+        with self._mutex:
+            vault, self._vault, self._engine = self._vault, None, None
+        if vault is not None and not vault.locked:
+            vault.wipe()
+        else:
+            from storage.wipe import wipe_directory
+
+            wipe_directory(self.vault_dir, self.extra_dirs)
+        self._after_wipe()
+
+    def _after_wipe(self) -> None:
+        """Leave the first-run state (or only the calculator flag, when disguised)."""
+        disguise = self.launch_prefs().disguise
+        with contextlib.suppress(FileNotFoundError):
+            self._launch_path.unlink()
+        if disguise:
+            self._save_launch(LaunchPrefs(disguise=True))
+
+    # ------------------------------------------------------------ helpers
+    def _v(self) -> Vault:
+        vault = self._vault
+        if vault is None or vault.locked:
+            raise Locked()
+        return vault
+
+    def _get(self, record_id: str, *kinds: str) -> Record:
+        try:
+            record = self._v().get(record_id)
+        except storage_errors.RecordNotFound:
+            raise NotFound() from None
+        if kinds and record.kind not in kinds:
+            raise NotFound()
+        return record
+
+    def _app_settings(self) -> dict[str, Any]:
+        record = device_mod.get_or_none(self._v(), APP_SETTINGS_ID)
+        return dict(record.data) if record is not None else {}
+
+    def _put_app_settings(self, **changes: Any) -> None:
+        data = self._app_settings()
+        data.update(changes)
+        self._v().put(Record(kind=Kind.SETTING, id=APP_SETTINGS_ID, status=Status.LOCAL, data=data))
+
+    # ------------------------------------------------------------ organisation
+    def preview_invite(self, code: str) -> InvitePreview:
+        try:
+            invite = Invite.parse(code)
+        except InviteError:
+            raise InviteRefused("invalid_invite") from None
+        return InvitePreview(server=invite.server_url, root_fingerprint=invite.root_fingerprint)
+
+    def join(self, code: str) -> OrgInfo:
+        vault = self._v()
+        if device_mod.DeviceIdentity.load(vault) is not None:
+            raise InviteRefused("already_enrolled")
+        try:
+            invite = Invite.parse(code)
+        except InviteError:
+            raise InviteRefused("invalid_invite") from None
+        proxy = str(self._app_settings().get("proxy") or "") or None
+        device_mod.create_identity(
+            vault,
+            server_url=invite.server_url,
+            root_fingerprint=invite.root_fingerprint,
+            invite_token=invite.token,
+            tls_pin=invite.tls_pin,
+            proxy=proxy,
+        )
+        self._engine = None
+        info = self.org_info()
+        assert info is not None
+        return info
+
+    def org_info(self) -> OrgInfo | None:
+        identity = device_mod.DeviceIdentity.load(self._v())
+        if identity is None:
+            return None
+        document = device_mod.load_sync_state(self._v()).org_document or {}
+        name = str(document.get("doc", {}).get("org", ""))
+        return OrgInfo(
+            server=identity.server_url,
+            root_fingerprint=identity.root_fingerprint,
+            device_id=identity.device_id,
+            org_name=name,
+            enrolled=identity.enrolled,
+        )
+
+    def form(self) -> FormDefinition:
+        document = device_mod.load_sync_state(self._v()).org_document or {}
+        for raw in document.get("doc", {}).get("forms") or []:
+            with contextlib.suppress(FormDefinitionError):
+                return parse_form(raw)
+        return default_form()
+
+    # ------------------------------------------------------------ incidents
+    def list_incidents(self) -> list[IncidentSummary]:
+        vault = self._v()
+        form = self.form()
+        lang = self.launch_prefs().language or "ru"
+        messages = [r for r in vault.list(kind=Kind.MESSAGE)]
+        out: list[IncidentSummary] = []
+        for record in vault.list(kind=Kind.INCIDENT):
+            answers = record.data.get("answers") or {}
+            out.append(
+                IncidentSummary(
+                    id=record.id,
+                    title=forms.summary(form, answers, lang),
+                    status=_shown_status(record.status),
+                    status_reason=record.status_reason,
+                    created_at=record.created_at,
+                    updated_at=record.updated_at,
+                    attachments=len(record.data.get("attachments") or []),
+                    messages=sum(1 for m in messages if m.data.get("case_id") == record.id),
+                )
+            )
+        for record in vault.list(kind=Kind.STUB):
+            out.append(
+                IncidentSummary(
+                    id=record.id,
+                    title="",
+                    status=_shown_status(record.status),
+                    status_reason=record.status_reason,
+                    created_at=record.created_at,
+                    updated_at=record.updated_at,
+                    messages=sum(1 for m in messages if m.data.get("case_id") == record.id),
+                    stub=True,
+                )
+            )
+        return sorted(out, key=lambda s: (s.created_at, s.id), reverse=True)
+
+    def get_incident(self, incident_id: str) -> Incident:
+        record = self._get(incident_id, Kind.INCIDENT)
+        infos = []
+        for item in record.data.get("attachments") or []:
+            with contextlib.suppress(NotFound):
+                infos.append(self.attachment(str(item["id"])))
+        return Incident(
+            id=record.id,
+            answers=dict(record.data.get("answers") or {}),
+            status=_shown_status(record.status),
+            status_reason=record.status_reason,
+            version=record.version,
+            created_at=record.created_at,
+            attachments=tuple(infos),
+        )
+
+    def save_incident(
+        self, incident_id: str | None, answers: Mapping[str, Any], *, submit: bool
+    ) -> str:
+        vault = self._v()
+        form = self.form()
+        if submit:
+            errors = forms.validate(form, answers)
+            if errors:
+                raise FormInvalid(errors)
+            answers = forms.clean_answers(form, answers)
+        refs = []
+        for field in form.fields:
+            if field.type == "attachments":
+                for attachment_id in answers.get(field.id) or []:
+                    info = self.attachment(str(attachment_id))
+                    refs.append({"id": info.id, "media_type": info.media_type, "name": info.name})
+        data = {
+            "form": form.id,
+            "form_version": form.version,
+            "answers": dict(answers),
+            "attachments": refs,
+        }
+        if incident_id is None:
+            record = Record(kind=Kind.INCIDENT, data=data, status=Status.DRAFT)
+        else:
+            record = self._get(incident_id, Kind.INCIDENT)
+            record.data = data
+        try:
+            if not submit:
+                if record.status not in (Status.QUEUED, Status.SENT):
+                    record.status, record.status_reason = Status.DRAFT, ""
+                return vault.put(record).id
+            if device_mod.DeviceIdentity.load(vault) is None:
+                record.status, record.status_reason = Status.READY, ""
+                return vault.put(record).id
+            return outbox.queue_record(vault, record).id
+        except storage_errors.VaultError as exc:
+            raise _translate(exc) from exc
+
+    def delete_incident(self, incident_id: str) -> None:
+        vault = self._v()
+        record = self._get(incident_id, Kind.INCIDENT, Kind.STUB)
+        for item in record.data.get("attachments") or []:
+            with contextlib.suppress(storage_errors.AttachmentNotFound):
+                vault.delete_attachment(str(item["id"]))
+        vault.delete(record.id)
+
+    # ------------------------------------------------------------ attachments
+    def _info(self, attachment: Any) -> AttachmentInfo:
+        return AttachmentInfo(
+            attachment.id, attachment.name, attachment.media_type, attachment.size
+        )
+
+    def attach_bytes(
+        self, data: bytes, *, name: str, media_type: str = "", keep_metadata: bool = False
+    ) -> AttachmentInfo:
+        if len(data) > MAX_ATTACHMENT_BYTES:
+            raise AttachmentRefused("attachment_too_large")
+        try:
+            stored = self._v().attach(
+                bytes(data),
+                media_type=media_type or guess_type(name),
+                name=name,
+                keep_metadata=keep_metadata,
+            )
+        except storage_errors.VaultError as exc:
+            raise _translate(exc) from exc
+        return self._info(stored)
+
+    def attach_path(
+        self, path: Path, *, name: str = "", media_type: str = "", remove_source: bool = True
+    ) -> AttachmentInfo:
+        try:
+            size = path.stat().st_size
+        except OSError:
+            raise AttachmentRefused("attachment_unreadable") from None
+        if size > MAX_ATTACHMENT_BYTES:
+            if remove_source:
+                path.unlink(missing_ok=True)
+            raise AttachmentRefused("attachment_too_large")
+        name = name or path.name
+        try:
+            stored = self._v().attach(
+                path,
+                media_type=media_type or guess_type(name),
+                name=name,
+                remove_source=remove_source,
+            )
+        except storage_errors.VaultError as exc:
+            if remove_source:
+                path.unlink(missing_ok=True)
+            raise _translate(exc) from exc
+        except OSError:
+            raise AttachmentRefused("attachment_unreadable") from None
+        return self._info(stored)
+
+    def attachment(self, attachment_id: str) -> AttachmentInfo:
+        try:
+            return self._info(self._v().attachment_info(attachment_id))
+        except storage_errors.VaultError as exc:
+            raise _translate(exc) from exc
+
+    def attachment_bytes(self, attachment_id: str) -> bytes:
+        try:
+            return self._v().read_attachment(attachment_id)
+        except storage_errors.VaultError as exc:
+            raise _translate(exc) from exc
+
+    def remove_attachment(self, attachment_id: str) -> None:
+        try:
+            self._v().delete_attachment(attachment_id)
+        except storage_errors.VaultError as exc:
+            raise _translate(exc) from exc
+
+    # ------------------------------------------------------------ notes
+    def list_notes(self) -> list[Note]:
+        notes = [
+            Note(
+                id=r.id,
+                text=str(r.data.get("text", "")),
+                shared=bool(r.data.get("shared")),
+                status=_shown_status(r.status),
+                status_reason=r.status_reason,
+                created_at=r.created_at,
+                updated_at=r.updated_at,
+            )
+            for r in self._v().list(kind=Kind.NOTE)
+        ]
+        return sorted(notes, key=lambda n: (n.created_at, n.id), reverse=True)
+
+    def save_note(self, note_id: str | None, text: str, *, shared: bool) -> str:
+        vault = self._v()
+        if note_id is None:
+            record = Record(kind=Kind.NOTE, data={}, status=Status.LOCAL)
+        else:
+            record = self._get(note_id, Kind.NOTE)
+        record.data = {"text": text, "shared": shared, "attachments": []}
+        if not shared:
+            record.status, record.status_reason = Status.LOCAL, ""
+            return vault.put(record).id
+        if device_mod.DeviceIdentity.load(vault) is None:
+            record.status = Status.READY
+            return vault.put(record).id
+        return outbox.queue_record(vault, record).id
+
+    def delete_note(self, note_id: str) -> None:
+        self._get(note_id, Kind.NOTE)
+        self._v().delete(note_id)
+
+    # ------------------------------------------------------------ messages
+    def messages(self, incident_id: str | None = None) -> list[Message]:
+        out = [
+            Message(
+                id=r.id,
+                incident_id=str(r.data.get("case_id", "")),
+                text=str(r.data.get("text", "")),
+                from_coordinator=r.data.get("direction", "in") == "in",
+                created_at=float(r.data.get("created") or r.created_at),
+            )
+            for r in self._v().list(kind=Kind.MESSAGE)
+        ]
+        out = [m for m in out if incident_id in (None, m.incident_id)]
+        return sorted(out, key=lambda m: (m.created_at, m.id))
+
+    def reply(self, incident_id: str, text: str) -> str:
+        vault = self._v()
+        thread = self.messages(incident_id)
+        incoming = [m for m in thread if m.from_coordinator]
+        in_reply_to = incoming[-1].id if incoming else ""
+        envelope_id = outbox.queue_reply(vault, incident_id, text, in_reply_to)
+        vault.put(
+            Record(
+                kind=Kind.MESSAGE,
+                id=envelope_id,
+                status=Status.QUEUED,
+                data={
+                    "case_id": incident_id,
+                    "text": text,
+                    "direction": "out",
+                    "created": int(self._clock()),
+                    "envelope_id": envelope_id,
+                },
+            )
+        )
+        return envelope_id
+
+    # ------------------------------------------------------------ sync
+    def sync_status(self) -> SyncStatus:
+        vault = self._v()
+        identity = device_mod.DeviceIdentity.load(vault)
+        state = device_mod.load_sync_state(vault)
+        waiting = sum(
+            1
+            for kind in (Kind.INCIDENT, Kind.NOTE)
+            for r in vault.list(kind=kind)
+            if r.status in WAITING
+        )
+        return SyncStatus(
+            enrolled=bool(identity and identity.enrolled),
+            last_sync=float(state.last_sync) if state.last_sync else None,
+            waiting=waiting,
+            last_error=self._last_error,
+            revoked=state.revoked,
+            progress=self._progress,
+        )
+
+    def _make_engine(self) -> Any:
+        if self._engine is None:
+            from sync.engine import SyncEngine
+
+            factory = self._engine_factory or SyncEngine
+            self._engine = factory(self._v(), progress=self._on_progress)
+        return self._engine
+
+    def _on_progress(self, _blob_id: str, sent: int, total: int) -> None:
+        self._progress = (sent, total) if sent < total else None
+
+    def sync_round(self) -> SyncStatus:
+        from sync.errors import SyncError
+
+        engine = self._make_engine()
+        try:
+            report = engine.run_once()
+        except SyncError as exc:
+            self._last_error = exc.reason
+            self._mark_failed(exc.reason)
+            raise
+        finally:
+            self._progress = None
+        if getattr(report, "wiped", False):
+            with self._mutex:
+                self._vault, self._engine = None, None
+            self._after_wipe()
+            return SyncStatus(False, None, 0)
+        self._last_error = ""
+        self._unfail()
+        return self.sync_status()
+
+    def _mark_failed(self, reason: str) -> None:
+        """Show a non-retryable failure on what is waiting (it stays queued underneath)."""
+        if not self.unlocked or reason in ("offline", "timeout", "server_unavailable"):
+            return
+        self._put_app_settings(sync_failure=reason)
+
+    def _unfail(self) -> None:
+        if self.unlocked and self._app_settings().get("sync_failure"):
+            self._put_app_settings(sync_failure="")
+
+    def cancel_sync(self) -> None:
+        engine = self._engine
+        if engine is not None:
+            engine.cancel()
+
+    # ------------------------------------------------------------ settings
+    def settings(self) -> Settings:
+        vault = self._v()
+        app = self._app_settings()
+        identity = device_mod.DeviceIdentity.load(vault)
+        proxy = identity.proxy if identity is not None else app.get("proxy")
+        return Settings(
+            language=self.launch_prefs().language or str(app.get("language") or "ru"),
+            auto_lock_seconds=int(app.get("auto_lock_seconds", 120)),
+            wipe_threshold=vault.settings.wipe_threshold,
+            send_and_forget=device_mod.load_settings(vault).send_and_forget,
+            proxy=str(proxy or ""),
+            has_duress=bool(app.get("has_duress")),
+            disguise=self.launch_prefs().disguise,
+        )
+
+    def update_settings(self, **changes: Any) -> Settings:
+        vault = self._v()
+        allowed = {"auto_lock_seconds", "wipe_threshold", "send_and_forget", "proxy", "disguise"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise ValueError(f"unknown settings {sorted(unknown)}")
+        if changes.get("disguise") and not self._digits:
+            raise PassphraseRefused("passphrase_not_digits")
+        if "auto_lock_seconds" in changes:
+            self._put_app_settings(auto_lock_seconds=int(changes["auto_lock_seconds"]))
+        if "wipe_threshold" in changes:
+            vault.settings.wipe_threshold = int(changes["wipe_threshold"])
+        if "send_and_forget" in changes:
+            device_mod.save_settings(
+                vault, device_mod.SyncSettings(send_and_forget=bool(changes["send_and_forget"]))
+            )
+        if "proxy" in changes:
+            proxy = _check_proxy(str(changes["proxy"]))
+            self._put_app_settings(proxy=proxy)
+            with device_mod.state_lock(vault):
+                identity = device_mod.DeviceIdentity.load(vault)
+                if identity is not None:
+                    identity.proxy = proxy or None
+                    identity.save(vault)
+            self._engine = None
+        if "disguise" in changes:
+            self._save_launch(
+                dataclasses.replace(self.launch_prefs(), disguise=bool(changes["disguise"]))
+            )
+        return self.settings()
+
+    def set_duress(self, passphrase: str, duress: str | None) -> None:
+        vault = self._v()
+        check_new_passphrase(passphrase, duress, disguise=self.launch_prefs().disguise)
+        try:
+            vault.change_passphrase(passphrase, passphrase)  # proves the current passphrase
+            vault.set_duress_passphrase(duress)
+        except storage_errors.WrongPassphrase:
+            raise UnlockFailed("wrong_passphrase") from None
+        except ValueError:
+            raise PassphraseRefused("duress_same_as_passphrase") from None
+        self._put_app_settings(has_duress=duress is not None)
+
+    def about(self) -> About:
+        return about_info()
+
+
+def _shown_status(status: str) -> str:
+    """Statuses as a documenter sees them: `ready` (sealed at next sync) is waiting too."""
+    return Status.QUEUED if status == Status.READY else str(status)
+
+
+def _check_proxy(proxy: str) -> str:
+    proxy = proxy.strip()
+    if not proxy:
+        return ""
+    from sync.client import normalise_proxy
+
+    try:
+        return normalise_proxy(proxy)
+    except ValueError:
+        raise FieldServiceError("invalid_proxy") from None

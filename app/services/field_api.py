@@ -1,0 +1,188 @@
+"""The field service interface: everything the field app's screens may ask for.
+
+Two implementations pass the same contract suite (tests/app/field/test_service_contract.py):
+`app.services.field.VaultFieldService` (the real one: storage.Vault and the sync engine) and
+`app.services.fake_field.FakeFieldService` (in memory, for view tests).
+
+Methods marked *blocking* derive keys, encrypt or talk HTTP: call them off the UI thread
+(`asyncio.to_thread` / `page.run_thread`). Everything except the launch preferences, `has_vault`,
+`create`, `unlock` and `wipe` raises `Locked` while the vault is locked.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from app.services.field_types import (
+    About,
+    AttachmentInfo,
+    Incident,
+    IncidentSummary,
+    InvitePreview,
+    LaunchPrefs,
+    Message,
+    Note,
+    OrgInfo,
+    Settings,
+    SyncStatus,
+)
+from core.forms import FormDefinition
+
+
+class FieldService(abc.ABC):
+    # ---- before unlock
+    @abc.abstractmethod
+    def launch_prefs(self) -> LaunchPrefs: ...
+
+    @abc.abstractmethod
+    def set_language(self, lang: str) -> None:
+        """Remember the language before and after unlock (also in settings when unlocked)."""
+
+    @abc.abstractmethod
+    def has_vault(self) -> bool: ...
+
+    @property
+    @abc.abstractmethod
+    def unlocked(self) -> bool: ...
+
+    @abc.abstractmethod
+    def create(
+        self, passphrase: str, *, duress: str | None = None, language: str, disguise: bool = False
+    ) -> None:
+        """*Blocking.* A new vault, opened. Raises `PassphraseRefused`."""
+
+    @abc.abstractmethod
+    def unlock(self, passphrase: str) -> None:
+        """*Blocking.* Raises `UnlockFailed` (counted toward the wipe threshold)."""
+
+    @abc.abstractmethod
+    def lock(self) -> None:
+        """Forget keys and decrypted data. Safe to call twice."""
+
+    @abc.abstractmethod
+    def wipe(self) -> None:
+        """Panic wipe: keys first, then every file. Leaves the first-run (or calculator) state."""
+
+    # ---- organisation
+    @abc.abstractmethod
+    def preview_invite(self, code: str) -> InvitePreview:
+        """Parse an invite code strictly (raises `InviteRefused`)."""
+
+    @abc.abstractmethod
+    def join(self, code: str) -> OrgInfo:
+        """Remember the invite and create this device's keys; enrolment happens at next sync."""
+
+    @abc.abstractmethod
+    def org_info(self) -> OrgInfo | None: ...
+
+    @abc.abstractmethod
+    def form(self) -> FormDefinition:
+        """The organisation's incident form, or the default one before enrolment."""
+
+    # ---- incidents
+    @abc.abstractmethod
+    def list_incidents(self) -> list[IncidentSummary]:
+        """Newest first."""
+
+    @abc.abstractmethod
+    def get_incident(self, incident_id: str) -> Incident: ...
+
+    @abc.abstractmethod
+    def save_incident(
+        self, incident_id: str | None, answers: Mapping[str, Any], *, submit: bool
+    ) -> str:
+        """*Blocking.* Save a draft (`submit=False`, never validated) or validate and queue it
+        for sending (`submit=True`, raises `FormInvalid`). Returns the incident id."""
+
+    @abc.abstractmethod
+    def delete_incident(self, incident_id: str) -> None: ...
+
+    # ---- attachments
+    @abc.abstractmethod
+    def attach_bytes(
+        self, data: bytes, *, name: str, media_type: str = "", keep_metadata: bool = False
+    ) -> AttachmentInfo:
+        """*Blocking.* Encrypt at once (photo metadata stripped unless kept)."""
+
+    @abc.abstractmethod
+    def attach_path(
+        self, path: Path, *, name: str = "", media_type: str = "", remove_source: bool = True
+    ) -> AttachmentInfo:
+        """*Blocking.* Encrypt a picker's cached copy and delete that plaintext copy."""
+
+    @abc.abstractmethod
+    def attachment(self, attachment_id: str) -> AttachmentInfo: ...
+
+    @abc.abstractmethod
+    def attachment_bytes(self, attachment_id: str) -> bytes:
+        """Decrypted into memory for a preview; never written anywhere."""
+
+    @abc.abstractmethod
+    def remove_attachment(self, attachment_id: str) -> None: ...
+
+    # ---- notes
+    @abc.abstractmethod
+    def list_notes(self) -> list[Note]: ...
+
+    @abc.abstractmethod
+    def save_note(self, note_id: str | None, text: str, *, shared: bool) -> str: ...
+
+    @abc.abstractmethod
+    def delete_note(self, note_id: str) -> None: ...
+
+    # ---- messages
+    @abc.abstractmethod
+    def messages(self, incident_id: str | None = None) -> list[Message]:
+        """Oldest first; all incidents when `incident_id` is None."""
+
+    @abc.abstractmethod
+    def reply(self, incident_id: str, text: str) -> str: ...
+
+    # ---- sync
+    @abc.abstractmethod
+    def sync_status(self) -> SyncStatus: ...
+
+    @abc.abstractmethod
+    def sync_round(self) -> SyncStatus:
+        """*Blocking.* One full sync round; raises `sync.errors.SyncError`."""
+
+    def cancel_sync(self) -> None:  # noqa: B027 - optional hook
+        """Ask a running round to stop at the next safe point."""
+
+    # ---- settings
+    @abc.abstractmethod
+    def settings(self) -> Settings: ...
+
+    @abc.abstractmethod
+    def update_settings(self, **changes: Any) -> Settings:
+        """Change `auto_lock_seconds`, `wipe_threshold`, `send_and_forget`, `proxy`, `disguise`."""
+
+    @abc.abstractmethod
+    def set_duress(self, passphrase: str, duress: str | None) -> None:
+        """*Blocking.* Set or clear the duress passphrase (needs the main passphrase)."""
+
+    @abc.abstractmethod
+    def about(self) -> About: ...
+
+
+DEFAULT_FORM_PATH = Path(__file__).resolve().parents[2] / "assets" / "forms" / "default.json"
+
+
+def default_form() -> FormDefinition:
+    """The bundled incident form, used until the organisation's signed document arrives."""
+    import json
+
+    from core.forms import parse_form
+
+    return parse_form(json.loads(DEFAULT_FORM_PATH.read_text(encoding="utf-8")))
+
+
+def about_info() -> About:
+    """Versions for the settings screen: what runs on this device, not what a desktop has."""
+    from app.version import __version__
+    from core.crypto import info
+
+    return About(__version__, info.cryptography_version(), info.openssl_version())

@@ -1,0 +1,240 @@
+"""What the field app's screens exchange with its service: plain data and typed errors.
+
+`FieldService` (app/services/field.py) and `FakeFieldService` (app/services/fake_field.py) both
+speak these types; screens never see a `Record`, a vault or a socket. Every error carries a
+machine `reason` that `app.errors_text` maps to a catalogue key.
+
+    FieldServiceError(reason)
+    ├── PassphraseRefused     weak_passphrase | passphrase_not_digits |
+    │                         duress_same_as_passphrase
+    ├── UnlockFailed          wrong_passphrase (attempts_left) | wiped | vault_in_use |
+    │                         vault_corrupt
+    ├── Locked                the vault is locked: unlock first
+    ├── NotFound              no incident, note, message or attachment with that id
+    ├── FormInvalid           `errors` = {field_id: message key}; nothing was queued
+    ├── AttachmentRefused     attachment_too_large | attachment_unreadable | metadata_strip_failed
+    └── InviteRefused         invalid_invite | already_enrolled
+
+Sync failures (`sync.errors.SyncError`) pass through unchanged: they already carry a reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+AUTO_LOCK_CHOICES = (30, 60, 120, 300, 900)  # seconds
+WIPE_THRESHOLD_CHOICES = (0, 3, 5, 10, 20)  # 0 = never wipe on wrong passphrases
+MIN_PASSPHRASE = 6
+SHORT_PIN = 8
+MAX_ATTACHMENT_BYTES = 200 * 1024 * 1024
+
+
+class FieldServiceError(Exception):
+    """Base of the field service's errors; `reason` is machine-readable."""
+
+    reason = "field_error"
+
+    def __init__(self, reason: str | None = None, detail: str = "") -> None:
+        if reason is not None:
+            self.reason = reason
+        super().__init__(f"{self.reason}: {detail}" if detail else self.reason)
+
+
+class PassphraseRefused(FieldServiceError):
+    reason = "weak_passphrase"
+
+
+class UnlockFailed(FieldServiceError):
+    """Unlock did not succeed. `attempts_left` counts down to the wipe threshold (None: none)."""
+
+    reason = "wrong_passphrase"
+
+    def __init__(self, reason: str = "wrong_passphrase", attempts_left: int | None = None) -> None:
+        super().__init__(reason)
+        self.attempts_left = attempts_left
+
+
+class Locked(FieldServiceError):
+    reason = "locked"
+
+
+class NotFound(FieldServiceError):
+    reason = "not_found"
+
+
+class FormInvalid(FieldServiceError):
+    reason = "form_invalid"
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        super().__init__("form_invalid", f"{len(errors)} fields")
+        self.errors = dict(errors)
+
+
+class AttachmentRefused(FieldServiceError):
+    reason = "attachment_unreadable"
+
+
+class InviteRefused(FieldServiceError):
+    reason = "invalid_invite"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LaunchPrefs:
+    """What the app must know before unlock. Stored unencrypted: nothing about any case."""
+
+    language: str = ""
+    disguise: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AttachmentInfo:
+    id: str
+    name: str
+    media_type: str
+    size: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class IncidentSummary:
+    id: str
+    title: str
+    status: str  # draft | queued | sent | failed
+    status_reason: str
+    created_at: float
+    updated_at: float
+    attachments: int = 0
+    messages: int = 0
+    stub: bool = False  # sent and forgotten: only the status remains on this phone
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Incident:
+    id: str
+    answers: Mapping[str, Any]
+    status: str
+    status_reason: str
+    version: int
+    created_at: float
+    attachments: tuple[AttachmentInfo, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Note:
+    id: str
+    text: str
+    shared: bool
+    status: str
+    status_reason: str
+    created_at: float
+    updated_at: float
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Message:
+    id: str
+    incident_id: str
+    text: str
+    from_coordinator: bool
+    created_at: float
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SyncStatus:
+    enrolled: bool
+    last_sync: float | None
+    waiting: int
+    last_error: str = ""  # machine reason of the last failure, "" after a good round
+    revoked: bool = False
+    progress: tuple[int, int] | None = None  # bytes sent, bytes total of the current upload
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class InvitePreview:
+    server: str
+    root_fingerprint: str
+
+    @property
+    def fingerprint_groups(self) -> str:
+        """The fingerprint in groups of four for reading aloud over the phone."""
+        fp = self.root_fingerprint
+        return " ".join(fp[i : i + 4] for i in range(0, len(fp), 4))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OrgInfo:
+    server: str
+    root_fingerprint: str
+    device_id: str
+    org_name: str
+    enrolled: bool
+
+    @property
+    def fingerprint_groups(self) -> str:
+        fp = self.root_fingerprint
+        return " ".join(fp[i : i + 4] for i in range(0, len(fp), 4))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Settings:
+    language: str
+    auto_lock_seconds: int = 120
+    wipe_threshold: int = 10
+    send_and_forget: bool = True
+    proxy: str = ""
+    has_duress: bool = False
+    disguise: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class About:
+    app_version: str
+    cryptography_version: str
+    openssl_version: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Strength:
+    """Passphrase strength: `score` 0 (very weak) .. 4 (strong) and warning catalogue keys."""
+
+    score: int
+    warnings: tuple[str, ...]
+
+
+def passphrase_strength(passphrase: str) -> Strength:
+    """A rough, offline estimate: length and character variety; warns on short PINs."""
+    warnings: list[str] = []
+    n = len(passphrase)
+    classes = sum(
+        (
+            any(c.islower() for c in passphrase),
+            any(c.isupper() for c in passphrase),
+            any(c.isdigit() for c in passphrase),
+            any(not c.isalnum() for c in passphrase),
+        )
+    )
+    if n < MIN_PASSPHRASE:
+        warnings.append("setup.warn_too_short")
+    if passphrase.isdigit() and n < SHORT_PIN:
+        warnings.append("setup.warn_short_pin")
+    if n and len(set(passphrase)) <= 2:
+        warnings.append("setup.warn_repetitive")
+    bits = n * {0: 0, 1: 3.3, 2: 4.7, 3: 5.5, 4: 6.0}[classes]
+    if len(set(passphrase)) <= 2:
+        bits = min(bits, 10)
+    score = 0 if bits < 20 else 1 if bits < 35 else 2 if bits < 50 else 3 if bits < 70 else 4
+    return Strength(score, tuple(warnings))
+
+
+def check_new_passphrase(passphrase: str, duress: str | None, *, disguise: bool) -> None:
+    """Refuse passphrases the app cannot accept (raises `PassphraseRefused`)."""
+    for p in (passphrase, duress):
+        if p is None:
+            continue
+        if len(p) < MIN_PASSPHRASE:
+            raise PassphraseRefused("weak_passphrase")
+        if disguise and not p.isdigit():
+            raise PassphraseRefused("passphrase_not_digits")
+    if duress is not None and duress == passphrase:
+        raise PassphraseRefused("duress_same_as_passphrase")

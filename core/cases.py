@@ -1,0 +1,204 @@
+"""Case state on the coordinator side: status, assignee, tags, comments and referrals.
+
+Use `apply_events(events)` to fold every case event of one case into a `CaseState`, and
+`validate_event(event)` to check an event dict before it is signed and sent. Both are pure.
+
+Workflow: a case starts `new` and moves through `in_review`, `verified`, `referred`, `closed`.
+Any status may follow any other (a closed case can be reopened); the history keeps every step.
+
+Deterministic merge, so that coordinators acting at the same time converge on the same state
+whatever order their events arrive in:
+
+1. Events are put in one total order by `(created, author, envelope_id)`. Every coordinator holds
+   the same set of events after a pull, so every coordinator computes the same order.
+2. `status` and `assign` are last-writer-wins in that order.
+3. Tags are a set: `tag` adds, `untag` removes, applied in that order (so an add and a remove of
+   the same tag at the same second resolve the same way everywhere).
+4. Comments and referrals are appended in that order; nothing is ever lost.
+5. Duplicate events (same envelope id) count once.
+
+Danger: `created` comes from the coordinator's clock. A coordinator with a clock far in the
+future wins every last-writer-wins race until the others catch up; the history shows who did it.
+Events are signed, so authorship is proven by the envelope layer, not here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+STATUSES: tuple[str, ...] = ("new", "in_review", "verified", "referred", "closed")
+INITIAL_STATUS = "new"
+EVENT_TYPES: tuple[str, ...] = ("status", "assign", "tag", "untag", "comment", "referral")
+
+MAX_TEXT = 10_000
+MAX_TAG = 64
+MAX_ID = 128
+
+# The fields each event type carries besides "type": name -> (required, max length).
+_EVENT_FIELDS: dict[str, dict[str, tuple[bool, int]]] = {
+    "status": {"status": (True, 32)},
+    "assign": {"assignee": (True, MAX_ID)},
+    "tag": {"tag": (True, MAX_TAG)},
+    "untag": {"tag": (True, MAX_TAG)},
+    "comment": {"text": (True, MAX_TEXT)},
+    "referral": {"to": (True, 200), "note": (False, MAX_TEXT)},
+}
+
+
+class InvalidCaseEvent(ValueError):
+    """An event dict is not one of the case event shapes. The message names the field."""
+
+
+def validate_event(event: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a clean copy of `event` or raise `InvalidCaseEvent`.
+
+    Shapes: {"type": "status", "status": one of STATUSES}; {"type": "assign", "assignee": key id
+    or "" to unassign}; {"type": "tag"|"untag", "tag": non-empty}; {"type": "comment", "text":
+    non-empty}; {"type": "referral", "to": non-empty, "note"?: str}. Unknown fields are refused.
+    """
+    if not isinstance(event, Mapping):
+        raise InvalidCaseEvent("a case event must be an object")
+    kind = event.get("type")
+    if kind not in _EVENT_FIELDS:
+        raise InvalidCaseEvent(f"unknown case event type: {kind!r}")
+    fields = _EVENT_FIELDS[kind]
+    unknown = set(event) - set(fields) - {"type"}
+    if unknown:
+        raise InvalidCaseEvent(f"unknown fields in {kind} event: {sorted(unknown)}")
+    clean: dict[str, Any] = {"type": kind}
+    for name, (required, limit) in fields.items():
+        if name not in event:
+            if required:
+                raise InvalidCaseEvent(f"{kind} event needs {name!r}")
+            continue
+        value = event[name]
+        if not isinstance(value, str):
+            raise InvalidCaseEvent(f"{kind} event field {name!r} must be text")
+        if kind != "assign" and required and not value.strip():
+            raise InvalidCaseEvent(f"{kind} event field {name!r} must not be empty")
+        if len(value) > limit:
+            raise InvalidCaseEvent(f"{kind} event field {name!r} is longer than {limit}")
+        clean[name] = value.strip() if name == "tag" else value
+    if kind == "status" and clean["status"] not in STATUSES:
+        raise InvalidCaseEvent(f"unknown status: {clean['status']!r}")
+    return clean
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CaseEvent:
+    """One signed workflow step, as stored after a pull (the `case_event` record's data)."""
+
+    case_id: str
+    author: str
+    created: int
+    envelope_id: str
+    event: Mapping[str, Any]
+
+    @property
+    def order_key(self) -> tuple[int, str, str]:
+        return (self.created, self.author, self.envelope_id)
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> CaseEvent:
+        """Read a `case_event` record's data; raises `InvalidCaseEvent` when it is malformed."""
+        try:
+            case_id, author = str(raw["case_id"]), str(raw["author"])
+            envelope_id, created = str(raw["envelope_id"]), raw["created"]
+        except (KeyError, TypeError) as exc:
+            raise InvalidCaseEvent(f"case event record lacks {exc}") from None
+        if not isinstance(created, int) or isinstance(created, bool):
+            raise InvalidCaseEvent("case event 'created' must be integer seconds")
+        return cls(case_id, author, created, envelope_id, validate_event(raw.get("event", {})))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Comment:
+    author: str
+    created: int
+    text: str
+    envelope_id: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Referral:
+    author: str
+    created: int
+    to: str
+    note: str
+    envelope_id: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CaseState:
+    """The merged workflow state of one case. `history` is every applied event, in order."""
+
+    case_id: str
+    status: str = INITIAL_STATUS
+    assignee: str = ""
+    tags: frozenset[str] = frozenset()
+    comments: tuple[Comment, ...] = ()
+    referrals: tuple[Referral, ...] = ()
+    history: tuple[CaseEvent, ...] = ()
+    updated: int = 0
+
+
+def order_events(events: Iterable[CaseEvent]) -> list[CaseEvent]:
+    """The one total order every coordinator agrees on, duplicates (same envelope id) removed."""
+    unique: dict[str, CaseEvent] = {}
+    for event in events:
+        unique.setdefault(event.envelope_id, event)
+    return sorted(unique.values(), key=lambda e: e.order_key)
+
+
+def apply_events(events: Iterable[CaseEvent | Mapping[str, Any]], case_id: str = "") -> CaseState:
+    """Fold the events of ONE case into its state. Raises `InvalidCaseEvent` on a mixed case."""
+    parsed = [e if isinstance(e, CaseEvent) else CaseEvent.from_dict(e) for e in events]
+    ids = {e.case_id for e in parsed}
+    if case_id:
+        ids.add(case_id)
+    if len(ids) > 1:
+        raise InvalidCaseEvent("events of several cases passed to apply_events")
+    state_id = next(iter(ids)) if ids else ""
+    status, assignee = INITIAL_STATUS, ""
+    tags: set[str] = set()
+    comments: list[Comment] = []
+    referrals: list[Referral] = []
+    ordered = order_events(parsed)
+    for item in ordered:
+        ev = item.event
+        kind = ev["type"]
+        if kind == "status":
+            status = ev["status"]
+        elif kind == "assign":
+            assignee = ev["assignee"]
+        elif kind == "tag":
+            tags.add(ev["tag"])
+        elif kind == "untag":
+            tags.discard(ev["tag"])
+        elif kind == "comment":
+            comments.append(Comment(item.author, item.created, ev["text"], item.envelope_id))
+        elif kind == "referral":
+            referrals.append(
+                Referral(item.author, item.created, ev["to"], ev.get("note", ""), item.envelope_id)
+            )
+    return CaseState(
+        case_id=state_id,
+        status=status,
+        assignee=assignee,
+        tags=frozenset(tags),
+        comments=tuple(comments),
+        referrals=tuple(referrals),
+        history=tuple(ordered),
+        updated=ordered[-1].created if ordered else 0,
+    )
+
+
+def apply_all(events: Iterable[CaseEvent | Mapping[str, Any]]) -> dict[str, CaseState]:
+    """Group events by case and fold each group: {case_id: CaseState}."""
+    groups: dict[str, list[CaseEvent]] = {}
+    for raw in events:
+        event = raw if isinstance(raw, CaseEvent) else CaseEvent.from_dict(raw)
+        groups.setdefault(event.case_id, []).append(event)
+    return {cid: apply_events(group, cid) for cid, group in groups.items()}

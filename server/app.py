@@ -1,0 +1,69 @@
+"""The application factory: `create_app(config)` wires the database, blob store and routers.
+
+For uvicorn: `create_app(ServerConfig.for_data_dir(...))`, or the factory `server.app:from_env`
+(`uvicorn --factory server.app:from_env`), which reads `FIELDVAULT_DATA` and `FIELDVAULT_DB`
+so several worker processes can be started on one PostgreSQL database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import AsyncIterator, Callable
+
+from fastapi import FastAPI
+
+from app.version import __version__
+from server.blobs import DirectoryBlobStore
+from server.config import ServerConfig
+from server.context import Services
+from server.db import open_repository
+from server.errors import install_error_handlers
+from server.limits import BodyLimitMiddleware
+from server.logs import AccessLogMiddleware
+from server.routers import blobs, commands, devices, envelopes, health, org
+
+DESCRIPTION = """The FieldVault organisation server: a blind relay and store of ciphertext.
+
+Every request except `/v1/health` and `/v1/bootstrap` is signed with the caller's Ed25519 key
+(headers `X-FieldVault-Key`, `-Time`, `-Nonce`, `-Signature`; see docs/protocol.md). Every
+refusal is a 4xx with `{"error": reason, "detail": text}`.
+"""
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+def create_app(config: ServerConfig, *, clock: Callable[[], int] = _now) -> FastAPI:
+    config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    repo = open_repository(config.db_url)
+    ctx = Services(repo=repo, blobs=DirectoryBlobStore(config.blob_dir), clock=clock)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        repo.close()
+
+    app = FastAPI(
+        title="FieldVault server",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.services = ctx
+    install_error_handlers(app)
+    for module in (health, org, devices, commands, envelopes, blobs):
+        app.include_router(module.router)
+    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(AccessLogMiddleware)
+    return app
+
+
+def from_env() -> FastAPI:
+    """Factory for `uvicorn --factory`: FIELDVAULT_DATA (required) and FIELDVAULT_DB."""
+    data = os.environ.get("FIELDVAULT_DATA")
+    if not data:
+        raise RuntimeError("set FIELDVAULT_DATA to the server's data directory")
+    return create_app(ServerConfig.for_data_dir(data, os.environ.get("FIELDVAULT_DB") or None))

@@ -1,0 +1,131 @@
+"""Who is asking: request signatures checked, keys mapped to roles, nonces remembered.
+
+Route dependencies, strongest first:
+
+- `coordinator`: a key listed in the current org document's `coordinators[].signing_key`.
+- `device`: an enrolled, unrevoked device.
+- `member`: either of the above.
+- `device_even_revoked`: an enrolled device, revoked or not. Only fetching and acknowledging
+  commands use it, so a wipe ordered for a seized, revoked phone still reaches it.
+- `new_key`: any correctly signed key (enrolment).
+
+Every check happens before anything is written: a refused request leaves no trace, not even its
+nonce. The nonce is then stored in the database (not in process memory) until the request's time
+window has passed, so a replay is refused by every server process sharing the database.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated, Literal
+
+from fastapi import Depends
+from starlette.requests import Request
+
+from server.context import Services, services
+from server.db.base import Device
+from server.errors import ApiError
+from sync.auth import WINDOW_SECONDS, AuthError, VerifiedRequest, verify_request
+from sync.encoding import b64u_encode
+
+Ctx = Annotated[Services, Depends(services)]
+
+_AUTH_DETAILS = {
+    "missing_auth": "this request must carry the X-FieldVault signature headers",
+    "malformed_auth": "the X-FieldVault signature headers are malformed",
+    "stale_request": f"the request time is more than {WINDOW_SECONDS} s off the server's clock",
+    "bad_signature": "the request signature does not verify",
+}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Caller:
+    key_id: str
+    public_key: bytes
+    role: Literal["coordinator", "device", "new"]
+    device: Device | None = None
+
+
+def path_and_query(request: Request) -> str:
+    """The request target exactly as the client sent (and signed) it."""
+    raw = request.scope.get("raw_path") or request.scope["path"].encode("utf-8")
+    target = bytes(raw).decode("latin-1")
+    query = request.scope.get("query_string", b"")
+    return f"{target}?{query.decode('latin-1')}" if query else target
+
+
+async def signed(request: Request, ctx: Ctx) -> VerifiedRequest:
+    body = await request.body()
+    try:
+        return verify_request(
+            dict(request.headers), request.method, path_and_query(request), body, now=ctx.clock()
+        )
+    except AuthError as exc:
+        raise ApiError(401, exc.reason, _AUTH_DETAILS.get(exc.reason, "refused")) from None
+
+
+def _identify(
+    ctx: Services,
+    verified: VerifiedRequest,
+    *,
+    allow: frozenset[str],
+    allow_revoked: bool = False,
+) -> Caller:
+    repo = ctx.repo
+    public = b64u_encode(verified.public_key)
+    caller: Caller | None = None
+    if repo.coordinator_key(verified.key_id) == public:
+        caller = Caller(verified.key_id, verified.public_key, "coordinator")
+    else:
+        device = repo.device(verified.key_id)
+        if device is not None and device.signing_key == public:
+            if device.revoked and not allow_revoked:
+                raise ApiError(403, "device_revoked", "this device has been revoked")
+            caller = Caller(verified.key_id, verified.public_key, "device", device)
+    if caller is None:
+        if "new" not in allow:
+            raise ApiError(403, "unknown_key", "this key is not enrolled")
+        caller = Caller(verified.key_id, verified.public_key, "new")
+    if caller.role not in allow:
+        if allow == {"coordinator"}:
+            raise ApiError(403, "not_coordinator", "only a coordinator may do this")
+        raise ApiError(403, "not_device", "only an enrolled device may do this")
+    now = ctx.clock()
+    if not repo.remember_nonce(verified.nonce, verified.timestamp + WINDOW_SECONDS + 1, now):
+        raise ApiError(401, "replayed_request", "this request was already received")
+    if caller.device is not None and caller.device.last_seen < now - 60:
+        repo.touch_device(caller.key_id, now)
+    return caller
+
+
+_COORDINATOR = frozenset({"coordinator"})
+_DEVICE = frozenset({"device"})
+_MEMBER = frozenset({"coordinator", "device"})
+_ANY = frozenset({"coordinator", "device", "new"})
+
+
+def coordinator(verified: Annotated[VerifiedRequest, Depends(signed)], ctx: Ctx) -> Caller:
+    return _identify(ctx, verified, allow=_COORDINATOR)
+
+
+def device(verified: Annotated[VerifiedRequest, Depends(signed)], ctx: Ctx) -> Caller:
+    return _identify(ctx, verified, allow=_DEVICE)
+
+
+def member(verified: Annotated[VerifiedRequest, Depends(signed)], ctx: Ctx) -> Caller:
+    return _identify(ctx, verified, allow=_MEMBER)
+
+
+def device_even_revoked(verified: Annotated[VerifiedRequest, Depends(signed)], ctx: Ctx) -> Caller:
+    return _identify(ctx, verified, allow=_DEVICE, allow_revoked=True)
+
+
+def new_key(verified: Annotated[VerifiedRequest, Depends(signed)], ctx: Ctx) -> Caller:
+    return _identify(ctx, verified, allow=_ANY)
+
+
+AsCoordinator = Annotated[Caller, Depends(coordinator)]
+AsDevice = Annotated[Caller, Depends(device)]
+AsMember = Annotated[Caller, Depends(member)]
+AsDeviceEvenRevoked = Annotated[Caller, Depends(device_even_revoked)]
+AsNewKey = Annotated[Caller, Depends(new_key)]

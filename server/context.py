@@ -1,0 +1,27 @@
+"""What every request handler works with: the repository, the blob store and the clock.
+
+`create_app` builds one `Services` and keeps it on `app.state`; handlers get it with
+`Depends(services)`. Tests pass their own clock to move time without sleeping.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+from starlette.requests import Request
+
+from server.blobs import BlobStore
+from server.db.base import Repository
+
+
+@dataclasses.dataclass
+class Services:
+    repo: Repository
+    blobs: BlobStore
+    clock: Callable[[], int]
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found

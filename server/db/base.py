@@ -1,0 +1,262 @@
+"""The server's repository interface: the records it keeps and the one contract both databases meet.
+
+Use `server.db.open_repository(url)` to get a `Repository` (SQLite or PostgreSQL); every method
+is one transaction, so nothing half-written is ever visible, and several server processes may
+share one PostgreSQL database (no state that matters lives in a process).
+
+The repository stores what docs/server.md lists and nothing else: public keys, hashes of
+tokens, envelope headers and ciphertext, blob bookkeeping, commands, the signed org document.
+
+Error tree:
+
+    RepositoryError
+    └── Refused      a rule said no; `reason` is the protocol's machine-readable reason
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from typing import Any
+
+ZERO_HASH = "0" * 64
+
+
+class RepositoryError(Exception):
+    """Base of every repository failure."""
+
+
+class Refused(RepositoryError):
+    """The operation broke a rule (bad token, stale version, …). Nothing was written."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OrgDocument:
+    root: str
+    version: int
+    document: str
+    """The signed document as canonical JSON text."""
+    coordinators: dict[str, str]
+    """Coordinator key id -> b64u Ed25519 signing key."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Device:
+    id: str
+    signing_key: str
+    recipient: str
+    label: str
+    enrolled_at: int
+    last_seen: int
+    revoked_at: int | None = None
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Problem:
+    kind: str
+    """`gap` (sequence numbers missing), `break` (prev does not match), `fork` (seq reused)."""
+    seq: int
+    envelope_id: str
+    detected_at: int
+    detail: str
+
+    def as_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DeviceSummary:
+    device: Device
+    envelopes: int
+    last_seq: int
+    chain: str
+    """`ok`, `gap` or `fork`."""
+    problems: list[Problem]
+    wipe: str
+    """`none`, `pending` or `done`."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class IncomingEnvelope:
+    """A verified envelope, ready to store. The router has checked its signature and author."""
+
+    id: str
+    hash: str
+    author: str
+    seq: int
+    prev: str
+    kind: str
+    to: str | None
+    created: int
+    header: str
+    """The header as canonical JSON text."""
+    sig: str
+    payload: bytes
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class IngestResult:
+    id: str
+    status: str
+    """`stored`, `duplicate` or `rejected`."""
+    reason: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        answer: dict[str, Any] = {"id": self.id, "status": self.status}
+        if self.reason is not None:
+            answer["reason"] = self.reason
+        return answer
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FeedItem:
+    cursor: int
+    received_at: int
+    header: str
+    sig: str
+    payload: bytes
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Blob:
+    id: str
+    owner: str
+    size: int
+    sha256: str
+    offset: int
+    storage_name: str
+    complete: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Command:
+    id: str
+    device_id: str
+    document: str
+    """The signed command as canonical JSON text."""
+    acked_at: int | None
+
+
+class Repository(abc.ABC):
+    """Everything the server reads and writes. Each method is atomic."""
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def migrate(self) -> int:
+        """Bring the schema up to date (safe to run from several processes); return its version."""
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    @abc.abstractmethod
+    def row_counts(self) -> dict[str, int]:
+        """Rows per table: for tests and operators, never for request handling."""
+
+    # -- organisation ---------------------------------------------------------------------------
+    @abc.abstractmethod
+    def set_bootstrap_token(self, token_hash: str) -> None:
+        """Remember the hash of a new one-time bootstrap token (refused once bootstrapped)."""
+
+    @abc.abstractmethod
+    def bootstrap(self, token_hash: str, org: OrgDocument, now: int) -> None:
+        """Store the first org document if `token_hash` matches; the token is then spent."""
+
+    @abc.abstractmethod
+    def org_document(self) -> OrgDocument | None: ...
+
+    @abc.abstractmethod
+    def replace_org_document(self, org: OrgDocument, now: int) -> None:
+        """Store a newer document with the same root (`stale_version`, `bad_document`)."""
+
+    @abc.abstractmethod
+    def coordinator_key(self, key_id: str) -> str | None:
+        """The b64u signing key of a coordinator in the current org document, if any."""
+
+    # -- authentication -------------------------------------------------------------------------
+    @abc.abstractmethod
+    def remember_nonce(self, nonce: str, expires_at: int, now: int) -> bool:
+        """Record a request nonce; False if it was already seen and has not expired."""
+
+    @abc.abstractmethod
+    def touch_device(self, device_id: str, now: int) -> None:
+        """Note that a device was seen (coarse: at most once a minute is written)."""
+
+    # -- invites and devices --------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_invite(
+        self, token_hash: str, label: str, created_by: str, now: int, expires_at: int
+    ) -> None: ...
+
+    @abc.abstractmethod
+    def enrol(self, token_hash: str, device: Device, now: int) -> Device:
+        """Spend an invite and register a device (`invalid_token`, `already_enrolled`)."""
+
+    @abc.abstractmethod
+    def device(self, device_id: str) -> Device | None: ...
+
+    @abc.abstractmethod
+    def devices(self) -> list[DeviceSummary]: ...
+
+    @abc.abstractmethod
+    def revoke(self, device_id: str, now: int) -> Device:
+        """Revoke a device (idempotent); `not_found` if unknown."""
+
+    # -- commands -------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def add_command(
+        self, command_id: str, device_id: str, kind: str, document: str, now: int
+    ) -> None:
+        """Store a signed command for a device (`not_found`, `duplicate_command`)."""
+
+    @abc.abstractmethod
+    def pending_commands(self, device_id: str) -> list[Command]: ...
+
+    @abc.abstractmethod
+    def ack_command(self, device_id: str, command_id: str, now: int) -> None:
+        """Mark a device's command done (idempotent); `not_found` if it is not that device's."""
+
+    # -- envelopes ------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def ingest(
+        self, author: str, envelopes: list[IncomingEnvelope], now: int
+    ) -> list[IngestResult]:
+        """Store one author's verified envelopes in order, idempotently, recording chain problems.
+
+        Same id and hash again: `duplicate`. Same id, other hash: `rejected`/`id_conflict`.
+        A seq already held by another envelope: `rejected`/`fork` (recorded). A seq past the
+        next one, or a `prev` that does not match: stored and recorded as `gap`/`break`.
+        """
+
+    @abc.abstractmethod
+    def feed(
+        self, after: int, limit: int, max_bytes: int, to_device: str | None = None
+    ) -> list[FeedItem]:
+        """Envelopes with cursor > `after` in cursor order; with `to_device`, its messages only."""
+
+    # -- blobs ----------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def begin_blob(self, blob: Blob, now: int) -> Blob:
+        """Create the blob record, or return the existing one if it matches (`blob_conflict`)."""
+
+    @abc.abstractmethod
+    def blob(self, blob_id: str) -> Blob | None: ...
+
+    @abc.abstractmethod
+    def advance_blob(self, blob_id: str, old_offset: int, new_offset: int) -> bool:
+        """Move the offset if it is still `old_offset` (compare and set)."""
+
+    @abc.abstractmethod
+    def finish_blob(self, blob_id: str, storage_name: str, now: int) -> None: ...
+
+    @abc.abstractmethod
+    def reset_blob(self, blob_id: str) -> None:
+        """Put an upload back to offset 0 (after a hash mismatch)."""

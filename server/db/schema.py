@@ -1,0 +1,69 @@
+"""Schema migrations, numbered and applied in order at start-up.
+
+`MIGRATIONS[n]` is the list of statements taking the schema from version n to n+1. The current
+version lives in the `schema_version` table. `{bytes}` and `{serial}` are filled in per database
+(BLOB / BYTEA, INTEGER PRIMARY KEY AUTOINCREMENT / BIGSERIAL PRIMARY KEY). Never edit a
+migration that has shipped: append a new one.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[list[str]] = [
+    [
+        "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        """CREATE TABLE org_document (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            root TEXT NOT NULL, version BIGINT NOT NULL,
+            document TEXT NOT NULL, updated_at BIGINT NOT NULL)""",
+        "CREATE TABLE coordinators (key_id TEXT PRIMARY KEY, signing_key TEXT NOT NULL)",
+        "CREATE TABLE nonces (nonce TEXT PRIMARY KEY, expires_at BIGINT NOT NULL)",
+        "CREATE INDEX nonces_expiry ON nonces (expires_at)",
+        """CREATE TABLE invites (
+            token_hash TEXT PRIMARY KEY, label TEXT NOT NULL, created_by TEXT NOT NULL,
+            created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL,
+            used_at BIGINT, device_id TEXT)""",
+        """CREATE TABLE devices (
+            id TEXT PRIMARY KEY, signing_key TEXT NOT NULL UNIQUE, recipient TEXT NOT NULL,
+            label TEXT NOT NULL, enrolled_at BIGINT NOT NULL, last_seen BIGINT NOT NULL,
+            revoked_at BIGINT)""",
+        """CREATE TABLE chains (
+            author TEXT PRIMARY KEY, stored BIGINT NOT NULL, max_seq BIGINT NOT NULL,
+            last_hash TEXT NOT NULL, forks BIGINT NOT NULL, breaks BIGINT NOT NULL)""",
+        """CREATE TABLE chain_problems (
+            id {serial}, author TEXT NOT NULL, kind TEXT NOT NULL, seq BIGINT NOT NULL,
+            envelope_id TEXT NOT NULL, detected_at BIGINT NOT NULL, detail TEXT NOT NULL)""",
+        "CREATE INDEX chain_problems_author ON chain_problems (author, id)",
+        "CREATE TABLE counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
+        "INSERT INTO counters (name, value) VALUES ('feed', 0)",
+        """CREATE TABLE envelopes (
+            cursor_id BIGINT PRIMARY KEY, id TEXT NOT NULL UNIQUE, hash TEXT NOT NULL,
+            author TEXT NOT NULL, seq BIGINT NOT NULL, prev TEXT NOT NULL, kind TEXT NOT NULL,
+            recipient TEXT, created BIGINT NOT NULL, received_at BIGINT NOT NULL,
+            header TEXT NOT NULL, sig TEXT NOT NULL, payload {bytes} NOT NULL,
+            UNIQUE (author, seq))""",
+        "CREATE INDEX envelopes_recipient ON envelopes (recipient, cursor_id)",
+        """CREATE TABLE commands (
+            id TEXT PRIMARY KEY, device_id TEXT NOT NULL, kind TEXT NOT NULL,
+            document TEXT NOT NULL, created_at BIGINT NOT NULL, acked_at BIGINT)""",
+        "CREATE INDEX commands_device ON commands (device_id, created_at)",
+        """CREATE TABLE blobs (
+            id TEXT PRIMARY KEY, owner TEXT NOT NULL, size BIGINT NOT NULL,
+            sha256 TEXT NOT NULL, received BIGINT NOT NULL, storage_name TEXT NOT NULL,
+            complete INTEGER NOT NULL, created_at BIGINT NOT NULL, completed_at BIGINT)""",
+    ],
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+TABLES = (
+    "meta",
+    "org_document",
+    "coordinators",
+    "nonces",
+    "invites",
+    "devices",
+    "chains",
+    "chain_problems",
+    "envelopes",
+    "commands",
+    "blobs",
+)

@@ -1,0 +1,92 @@
+"""SQLite in WAL mode: the default store, one file in the data directory.
+
+One connection per thread (uvicorn serves synchronous endpoints from a thread pool). Writes use
+`BEGIN IMMEDIATE`, so writers queue on SQLite's lock instead of failing halfway; reads use a
+deferred transaction and see one consistent snapshot.
+
+`synchronous=NORMAL` in WAL mode: a commit is durable once the WAL is checkpointed or the next
+sync happens; a power cut can lose the last transactions but never corrupts the database. The
+server answers a push only after commit, so a lost transaction means the device still holds the
+envelope as unacknowledged and sends it again (ingest is idempotent). Set
+`FIELDVAULT_SQLITE_SYNCHRONOUS=FULL` to fsync every commit instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from server.db.sql import SqlRepository, Tx
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+class _SqliteTx:
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self._conn.execute(sql, params).rowcount
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._conn.execute(sql, params).fetchall()
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = self._conn.execute(sql, params).fetchone()
+        return row
+
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._conn.executemany(sql, rows)
+
+
+class SqliteRepository(SqlRepository):
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._synchronous = os.environ.get("FIELDVAULT_SQLITE_SYNCHRONOUS", "NORMAL").upper()
+        if self._synchronous not in {"NORMAL", "FULL"}:
+            raise ValueError("FIELDVAULT_SQLITE_SYNCHRONOUS must be NORMAL or FULL")
+
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=30
+            )
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    @contextlib.contextmanager
+    def _transaction(self, write: bool) -> Iterator[Tx]:
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        try:
+            yield _SqliteTx(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def _migration_lock(self, tx: Tx) -> None:
+        """BEGIN IMMEDIATE already excludes every other writer."""
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()

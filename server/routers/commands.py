@@ -1,0 +1,63 @@
+"""Signed commands (remote wipe): a coordinator posts, the device fetches and acknowledges.
+
+The server checks that the command is signed by the coordinator making the request and that
+this coordinator is in the current org document; the device checks all of it again against the
+document it verified itself, so the server can relay a command but never forge one.
+"""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Path
+
+from server import verify
+from server.auth import AsCoordinator, AsDeviceEvenRevoked, Ctx
+from server.db.base import Refused
+from server.errors import ApiError
+from server.models import CommandsAnswer, CommandStored, Done, SignedCommandBody
+from server.routers import REFUSALS
+from server.routers.org import refusal
+from sync.encoding import canonical_json
+
+router = APIRouter(tags=["commands"], responses=REFUSALS)
+
+_STATUS = {"not_found": 404, "duplicate_command": 409}
+CommandId = Path(pattern=r"^[0-9a-f]{32}$")
+
+
+@router.post("/v1/commands", status_code=201, response_model=CommandStored)
+def post_command(body: SignedCommandBody, caller: AsCoordinator, ctx: Ctx) -> CommandStored:
+    org = ctx.repo.org_document()
+    if org is None:
+        raise ApiError(404, "not_bootstrapped", "the organisation is not set up yet")
+    wire = body.model_dump()
+    command = verify.command(wire, org.document)
+    if command.by != caller.key_id:
+        raise ApiError(422, "bad_command", "the command must be signed by the requester")
+    try:
+        ctx.repo.add_command(
+            command.id,
+            command.device,
+            command.type,
+            canonical_json(wire).decode("ascii"),
+            ctx.clock(),
+        )
+    except Refused as exc:
+        raise refusal(exc, _STATUS) from None
+    return CommandStored(id=command.id)
+
+
+@router.get("/v1/commands", response_model=CommandsAnswer)
+def pending_commands(caller: AsDeviceEvenRevoked, ctx: Ctx) -> CommandsAnswer:
+    commands = ctx.repo.pending_commands(caller.key_id)
+    return CommandsAnswer(commands=[json.loads(c.document) for c in commands])
+
+
+@router.post("/v1/commands/{command_id}/ack", response_model=Done)
+def ack_command(caller: AsDeviceEvenRevoked, ctx: Ctx, command_id: str = CommandId) -> Done:
+    try:
+        ctx.repo.ack_command(caller.key_id, command_id, ctx.clock())
+    except Refused as exc:
+        raise refusal(exc, _STATUS) from None
+    return Done(status="ok")

@@ -1,0 +1,99 @@
+"""Low-level file operations the vault builds on: full writes, fsync, atomic replace.
+
+Use `write_all`, `sync_data`, `atomic_write` and `fsync_dir`; wrap write paths in
+`translating_os_errors()` so disk-full and read-only failures become `StorageFull`.
+They call `os.write` / `os.fsync` / `os.fdatasync` through the `os` module at call time, so tests
+can inject faults by monkeypatching those functions.
+
+Danger: `atomic_write` is only atomic when the temporary file and the target are on the same
+file system; the vault keeps its `tmp/` directory inside the data directory for that reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from core.crypto.random import random_bytes
+from storage.errors import StorageFull
+
+_FULL_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EFBIG}
+
+
+def is_full_error(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS
+
+
+@contextlib.contextmanager
+def translating_os_errors() -> Iterator[None]:
+    """Turn disk-full / read-only `OSError`s into `StorageFull` (chained)."""
+    try:
+        yield
+    except OSError as exc:
+        if is_full_error(exc):
+            raise StorageFull(os.strerror(exc.errno or errno.ENOSPC)) from exc
+        raise
+
+
+def write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
+    """Write every byte of `data` to `fd`, looping over short writes."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError(errno.EIO, "short write")
+        view = view[written:]
+
+
+def sync_data(fd: int) -> None:
+    """Flush file contents (and the size) to stable storage."""
+    if hasattr(os, "fdatasync"):
+        os.fdatasync(fd)
+    else:  # pragma: no cover - macOS / Windows
+        os.fsync(fd)
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename or unlink inside `path` durable. A no-op where directories can't be opened."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - Windows
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def temp_name(tmp_dir: Path, prefix: str = "") -> Path:
+    return tmp_dir / f"{prefix}{random_bytes(12).hex()}.tmp"
+
+
+def atomic_write(target: Path, data: bytes, tmp_dir: Path, *, prefix: str = "") -> None:
+    """Replace `target` with `data`: write a temp file, fsync, rename, fsync the directory.
+
+    Raises `StorageFull` on a full or read-only disk, leaving `target` as it was.
+    """
+    tmp = temp_name(tmp_dir, prefix)
+    with translating_os_errors():
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                write_all(fd, data)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        fsync_dir(target.parent)
+
+
+def read_file(path: Path) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read()

@@ -1,0 +1,125 @@
+"""The panic wipe. Works on a locked vault: it needs no passphrase and no key.
+
+Use `wipe_directory(path, extra_dirs=())`. Order matters:
+
+1. Destroy the key material: overwrite the key file (and any half-written key file left in
+   `tmp/` by a crash) with random bytes, fsync, unlink, fsync the directory. From this instant
+   every other byte is undecryptable. This step is timed on its own (`key_destroyed_s`).
+2. Delete the journal, the attachments, the spool, the temp directory, the attempt counter,
+   every directory in `extra_dirs` (caches and temp dirs the app uses) and the lock file.
+3. Remove the data directory itself if the vault created it and nothing else is left in it,
+   so no marker remains that a vault existed.
+
+The wipe never stops half-way: a failure on one file is counted in `WipeReport.failures` and
+the rest is still deleted.
+
+Danger: on flash storage, overwriting is not a guaranteed erase; the security of the wipe rests
+on the key file being the only copy of the wrapped master key (it is: the key file is rewritten
+only when a passphrase changes), and on scrypt for any stale copy the flash may keep.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from core.crypto.random import random_bytes
+from storage.attempts import Attempts
+from storage.files import fsync_dir, write_all
+from storage.keyfile import FILE_SIZE as KEY_FILE_SIZE
+from storage.layout import Layout
+
+KEY_TEMP_PREFIX = "key-"
+
+
+@dataclasses.dataclass(frozen=True)
+class WipeReport:
+    key_destroyed_s: float
+    total_s: float
+    failures: int = 0
+
+
+def _overwrite_and_unlink(path: Path) -> bool:
+    """Overwrite `path` with random bytes, fsync and unlink. False if it did not exist."""
+    try:
+        fd = os.open(path, os.O_WRONLY)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        return True
+    try:
+        size = max(os.fstat(fd).st_size, KEY_FILE_SIZE)
+        write_all(fd, random_bytes(size))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.unlink(path)
+    return True
+
+
+def destroy_keys(layout: Layout) -> int:
+    """Step 1 of the wipe. Returns the number of failures (0 when the keys are gone)."""
+    failures = 0
+    targets = [layout.key]
+    with contextlib.suppress(OSError):
+        targets += [
+            Path(entry.path)
+            for entry in os.scandir(layout.tmp)
+            if entry.name.startswith(KEY_TEMP_PREFIX)
+        ]
+    for target in targets:
+        try:
+            _overwrite_and_unlink(target)
+        except OSError:
+            failures += 1
+    with contextlib.suppress(OSError):
+        fsync_dir(layout.root)
+    return failures
+
+
+def _remove(path: Path) -> int:
+    """Delete a file or a directory tree; returns the number of entries that resisted."""
+    try:
+        if not (path.is_dir() and not path.is_symlink()):
+            path.unlink()
+            return 0
+        failures = 0
+        with os.scandir(path) as entries:
+            children = [Path(entry.path) for entry in entries]
+        for child in children:
+            failures += _remove(child)
+        path.rmdir()
+        return failures
+    except FileNotFoundError:
+        return 0
+    except OSError:
+        return 1
+
+
+def wipe_directory(
+    path: str | os.PathLike[str], extra_dirs: Iterable[str | os.PathLike[str]] = ()
+) -> WipeReport:
+    """Panic-wipe the vault at `path` (and `extra_dirs`). Safe to call when nothing is there."""
+    started = time.perf_counter()
+    layout = Layout.at(path)
+    created_dir = Attempts.load(layout.attempts).created_dir
+    failures = destroy_keys(layout)
+    key_destroyed = time.perf_counter() - started
+    for directory in layout.dirs():
+        failures += _remove(directory)
+    for extra in extra_dirs:
+        failures += _remove(Path(extra))
+    for file in layout.files():
+        failures += _remove(file)
+    with contextlib.suppress(OSError):
+        fsync_dir(layout.root)
+    if created_dir:
+        with contextlib.suppress(OSError):
+            layout.root.rmdir()  # only succeeds if nothing else is in it
+    return WipeReport(key_destroyed, time.perf_counter() - started, failures)

@@ -1,0 +1,72 @@
+"""age v1 (age-encryption.org/v1) on `cryptography` primitives, interoperable with `age`/`rage`.
+
+Common case:
+
+    identity, recipient = generate_identity()            # ("AGE-SECRET-KEY-1…", "age1…")
+    ciphertext = encrypt(b"report", [recipient])          # armor=True for text
+    plaintext = decrypt(ciphertext, [identity])           # armored input is detected
+
+Files of any size, in constant memory: `encrypt_stream(src, dst, recipients)` and
+`decrypt_stream(src, dst, identities)` with binary file objects. Passphrases:
+`encrypt_with_passphrase` / `decrypt_with_passphrase`, or a `Passphrase(...)` object anywhere a
+recipient or identity is accepted. Post-quantum hybrid keys (`generate_identity(pq=True)`,
+`age1pq1…`) work where `pq_supported()`; elsewhere they raise `UnsupportedRecipient`.
+
+Errors (all `AgeError`): `HeaderError`, `NoIdentityMatch`, `HmacError`, `PayloadError`,
+`ArmorError`, `UnsupportedRecipient`. Caller mistakes raise `ValueError`/`TypeError`.
+
+Danger: `decrypt_stream` writes each chunk as soon as it authenticates; after a `PayloadError`
+the destination holds a verified but incomplete prefix, which callers must discard. Identity
+strings are secret keys: never log them or put them in an error message.
+"""
+
+from __future__ import annotations
+
+from sync.age.api import (
+    decrypt,
+    decrypt_stream,
+    decrypt_with_passphrase,
+    encrypt,
+    encrypt_stream,
+    encrypt_with_passphrase,
+)
+from sync.age.errors import (
+    AgeError,
+    ArmorError,
+    HeaderError,
+    HmacError,
+    NoIdentityMatch,
+    PayloadError,
+    UnsupportedRecipient,
+)
+from sync.age.keys import generate_identity as _generate
+from sync.age.keys import parse_identity_file, recipient_of
+from sync.age.pq import supported as pq_supported
+from sync.age.scrypt import Passphrase
+
+
+def generate_identity(*, pq: bool = False) -> tuple[str, str]:
+    """A new identity and its recipient, X25519 by default or post-quantum hybrid with `pq`."""
+    return _generate(pq_hybrid=pq)
+
+
+__all__ = [
+    "AgeError",
+    "ArmorError",
+    "HeaderError",
+    "HmacError",
+    "NoIdentityMatch",
+    "Passphrase",
+    "PayloadError",
+    "UnsupportedRecipient",
+    "decrypt",
+    "decrypt_stream",
+    "decrypt_with_passphrase",
+    "encrypt",
+    "encrypt_stream",
+    "encrypt_with_passphrase",
+    "generate_identity",
+    "parse_identity_file",
+    "pq_supported",
+    "recipient_of",
+]

@@ -1,0 +1,120 @@
+"""Post-quantum hybrid recipients (`age1pq1…`) and identities (`AGE-SECRET-KEY-PQ-1…`).
+
+The `mlkem768x25519` stanza of age 1.3 and later:
+
+    -> mlkem768x25519 base64(enc, 1120 bytes)
+    base64(HPKE SealBase ciphertext of the file key, 32 bytes)
+
+with HPKE KEM MLKEM768-X25519, HKDF-SHA-256, ChaCha20-Poly1305 and `info = LABEL`. Available
+only where `cryptography` provides ML-KEM and HPKE (`supported()`); elsewhere parsing a PQ key
+works but using it raises `UnsupportedRecipient`, and PQ stanzas are simply not ours.
+"""
+
+from __future__ import annotations
+
+from core.crypto import pq as kem
+from core.crypto.errors import InvalidCiphertext
+from core.crypto.random import random_bytes
+from sync.age import b64, bech32
+from sync.age.errors import HeaderError, UnsupportedRecipient
+from sync.age.format import Stanza
+
+STANZA_TYPE = "mlkem768x25519"
+LABEL = b"age-encryption.org/mlkem768x25519"
+RECIPIENT_HRP = "age1pq"
+IDENTITY_HRP = "AGE-SECRET-KEY-PQ-"
+_BODY_SIZE = 32
+
+
+def supported() -> bool:
+    return kem.available()
+
+
+def _require() -> None:
+    if not kem.available():
+        raise UnsupportedRecipient(
+            "post-quantum (mlkem768x25519) keys need ML-KEM, not available on this platform"
+        )
+
+
+class HybridRecipient:
+    __slots__ = ("public_key",)
+
+    def __init__(self, public_key: bytes) -> None:
+        if len(public_key) != kem.PUBLIC_SIZE:
+            raise ValueError("hybrid recipient must be 1216 bytes")
+        self.public_key = public_key
+
+    def encode(self) -> str:
+        return bech32.encode(RECIPIENT_HRP, self.public_key)
+
+    def wrap(self, file_key: bytes) -> list[Stanza]:
+        _require()
+        enc, body = kem.seal(self.public_key, LABEL, file_key)
+        return [Stanza(STANZA_TYPE, (b64.encode(enc).decode(),), body)]
+
+
+class HybridIdentity:
+    __slots__ = ("_seed",)
+
+    def __init__(self, seed: bytes) -> None:
+        if len(seed) != kem.SEED_SIZE:
+            raise ValueError("hybrid identity must be 32 bytes")
+        self._seed = seed
+
+    @classmethod
+    def generate(cls) -> HybridIdentity:
+        _require()
+        return cls(random_bytes(kem.SEED_SIZE))
+
+    def encode(self) -> str:
+        return bech32.encode(IDENTITY_HRP, self._seed).upper()
+
+    def recipient(self) -> HybridRecipient:
+        _require()
+        return HybridRecipient(kem.public_from_seed(self._seed))
+
+    def unwrap(self, stanza: Stanza) -> bytes | None:
+        """The file key if `stanza` is addressed to this identity, else None."""
+        if stanza.type != STANZA_TYPE:
+            return None
+        if len(stanza.args) != 1:
+            raise HeaderError("mlkem768x25519 stanza needs exactly one argument")
+        try:
+            enc = b64.decode(stanza.args[0].encode())
+        except ValueError:
+            raise HeaderError("mlkem768x25519 enc is not canonical base64") from None
+        if len(enc) != kem.ENC_SIZE:
+            raise HeaderError("mlkem768x25519 enc has the wrong length")
+        if len(stanza.body) != _BODY_SIZE:
+            raise HeaderError("mlkem768x25519 stanza body has the wrong length")
+        _require()
+        try:
+            return kem.open_(self._seed, enc, stanza.body, LABEL)
+        except InvalidCiphertext:
+            return None
+        except ValueError:
+            raise HeaderError("mlkem768x25519 share is a low-order point") from None
+
+    def __repr__(self) -> str:
+        return "HybridIdentity(<secret>)"
+
+
+def parse_recipient(text: str) -> HybridRecipient:
+    try:
+        hrp, data = bech32.decode(text)
+    except ValueError:
+        raise ValueError("malformed age recipient") from None
+    if hrp != RECIPIENT_HRP or len(data) != kem.PUBLIC_SIZE:
+        raise ValueError("malformed age post-quantum recipient")
+    return HybridRecipient(data)
+
+
+def parse_identity(text: str) -> HybridIdentity:
+    try:
+        hrp, data = bech32.decode(text)
+    except ValueError:
+        raise ValueError("malformed age identity") from None
+    if hrp != IDENTITY_HRP or len(data) != kem.SEED_SIZE:
+        raise ValueError("malformed age post-quantum identity")
+    return HybridIdentity(data)

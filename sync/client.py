@@ -1,0 +1,335 @@
+"""The HTTP client every device and coordinator uses to talk to the organisation server.
+
+Use `Client(server_url, signing_key=key, tls_pin=pin, proxy=proxy)` and its verbs
+(`push_envelopes`, `blob_chunk`, `commands`, ...). It signs every request with
+`sync.auth.sign_request`, puts a (connect, read) timeout on every request, and turns every
+failure (network, TLS, HTTP status, malformed answer) into one of the typed errors of
+`sync.errors`; nothing from `requests` or `urllib3` escapes.
+
+Network settings:
+- `proxy`: `http://host:port` (HTTP CONNECT / forward proxy) or `socks5h://host:port` (SOCKS5
+  with DNS resolved by the proxy, as Tor via Orbot needs). Environment proxy variables and
+  `.netrc` are ignored on purpose (`trust_env=False`): traffic goes exactly where configured.
+- `tls_pin`: SHA-256 hex of the server certificate (DER). When set, the certificate must match
+  it byte for byte and ordinary chain validation is skipped, so self-signed certificates work:
+  **the pin is then the only trust**. Without a pin, normal CA validation applies.
+
+Danger: the client never logs bodies or headers; keep it that way (bodies are ciphertext, but
+headers carry signatures and keys that identify the device).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from core.crypto.signing import SigningKey
+from sync.auth import sign_request
+from sync.encoding import EncodingError, canonical_json, parse_json_strict
+from sync.errors import (
+    DeviceRevoked,
+    Offline,
+    OffsetMismatch,
+    ProtocolError,
+    ServerRefused,
+    ServerUnavailable,
+    SyncError,
+    Timeout,
+    TlsError,
+    TlsPinMismatch,
+)
+
+CONNECT_TIMEOUT = 15.0
+READ_TIMEOUT = 60.0
+_PIN_HEX_LENGTH = 64
+
+
+def normalise_pin(pin: str) -> str:
+    """Accept `AB:CD:...` or plain hex; return 64 lowercase hex digits or raise ValueError."""
+    cleaned = pin.replace(":", "").strip().lower()
+    if len(cleaned) != _PIN_HEX_LENGTH or any(c not in "0123456789abcdef" for c in cleaned):
+        raise ValueError("a TLS pin is the SHA-256 of the certificate as 64 hex digits")
+    return cleaned
+
+
+def normalise_proxy(proxy: str) -> str:
+    """Check a proxy URL: `http://host:port`, `socks5://` or `socks5h://`. Raise ValueError."""
+    parts = urlsplit(proxy.strip())
+    if parts.scheme not in ("http", "socks5", "socks5h") or not parts.hostname:
+        raise ValueError("proxy must be http://host:port or socks5h://host:port")
+    return proxy.strip()
+
+
+class _PinnedAdapter(HTTPAdapter):
+    """An adapter that makes urllib3 check the server certificate's SHA-256 fingerprint."""
+
+    def __init__(self, pin: str, **kwargs: Any) -> None:
+        self._pin = pin
+        super().__init__(**kwargs)
+
+    def build_connection_pool_key_attributes(
+        self, request: Any, verify: Any, cert: Any = None
+    ) -> Any:
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(
+            request, False, cert
+        )
+        extended: dict[str, Any] = dict(pool_kwargs)
+        extended["assert_fingerprint"] = self._pin
+        return host_params, extended
+
+
+class Client:
+    """A signed, timed, optionally proxied and pinned connection to one organisation server."""
+
+    def __init__(
+        self,
+        server_url: str,
+        *,
+        signing_key: SigningKey | None = None,
+        tls_pin: str | None = None,
+        proxy: str | None = None,
+        connect_timeout: float = CONNECT_TIMEOUT,
+        read_timeout: float = READ_TIMEOUT,
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        parts = urlsplit(server_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("server address must be http(s)://host[:port]")
+        self.server_url = server_url.rstrip("/")
+        self._prefix = parts.path.rstrip("/")
+        self.signing_key = signing_key
+        self.timeout = (connect_timeout, read_timeout)
+        self._now = now
+        self._session = requests.Session()
+        self._session.trust_env = False
+        if tls_pin:
+            self._session.verify = False
+            self._session.mount("https://", _PinnedAdapter(normalise_pin(tls_pin)))
+        if proxy:
+            url = normalise_proxy(proxy)
+            self._session.proxies = {"http": url, "https": url}
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the low level ---------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        raw_body: bytes | None = None,
+        signed: bool = True,
+        stream: bool = False,
+    ) -> requests.Response:
+        """Send one request and return the 2xx response; raise a `SyncError` otherwise."""
+        path_and_query = self._prefix + path
+        if query:
+            path_and_query += "?" + urlencode(query)
+        headers: dict[str, str] = {}
+        if json_body is not None:
+            body = canonical_json(json_body)
+            headers["Content-Type"] = "application/json"
+        elif raw_body is not None:
+            body = raw_body
+            headers["Content-Type"] = "application/octet-stream"
+        else:
+            body = b""
+        if signed:
+            if self.signing_key is None:
+                raise ValueError("this request must be signed but the client has no key")
+            headers.update(
+                sign_request(self.signing_key, method, path_and_query, body, now=int(self._now()))
+            )
+        url = self.server_url[: len(self.server_url) - len(self._prefix)] + path_and_query
+        try:
+            response = self._session.request(
+                method,
+                url,
+                data=body if body else None,
+                headers=headers,
+                timeout=self.timeout,
+                allow_redirects=False,
+                stream=stream,
+            )
+        except requests.exceptions.RequestException as exc:
+            raise _translate(exc) from exc
+        if response.status_code >= 300:
+            raise _refusal(response)
+        return response
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Send one request and parse its JSON answer strictly."""
+        response = self.request(method, path, **kwargs)
+        try:
+            return parse_json_strict(response.content)
+        except requests.exceptions.RequestException as exc:
+            raise _translate(exc) from exc
+        except EncodingError as exc:
+            raise ProtocolError("the server's answer is not valid JSON") from exc
+
+    # -- the API (docs/protocol.md) ----------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        return _obj(self.call("GET", "/v1/health", signed=False))
+
+    def bootstrap(self, token: str, org_document: dict[str, Any]) -> dict[str, Any]:
+        body = {"token": token, "org_document": org_document}
+        return _obj(self.call("POST", "/v1/bootstrap", json_body=body, signed=False))
+
+    def org_document(self) -> dict[str, Any]:
+        return _obj(self.call("GET", "/v1/org-document"))
+
+    def put_org_document(self, document: dict[str, Any]) -> None:
+        self.call("PUT", "/v1/org-document", json_body=document)
+
+    def create_invite(self, *, expires_in: int, label: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"expires_in": int(expires_in)}
+        if label:
+            body["label"] = label
+        return _obj(self.call("POST", "/v1/invites", json_body=body))
+
+    def enrol(self, token: str, recipient: str, label: str | None = None) -> dict[str, Any]:
+        body = {"token": token, "recipient": recipient}
+        if label:
+            body["label"] = label
+        return _obj(self.call("POST", "/v1/enrol", json_body=body))
+
+    def devices(self) -> list[dict[str, Any]]:
+        return _list(_obj(self.call("GET", "/v1/devices")).get("devices"))
+
+    def revoke_device(self, device_id: str) -> None:
+        self.call("POST", f"/v1/devices/{_segment(device_id)}/revoke")
+
+    def post_command(self, command: dict[str, Any]) -> None:
+        self.call("POST", "/v1/commands", json_body=command)
+
+    def commands(self) -> list[dict[str, Any]]:
+        return _list(_obj(self.call("GET", "/v1/commands")).get("commands"))
+
+    def ack_command(self, command_id: str) -> None:
+        self.call("POST", f"/v1/commands/{_segment(command_id)}/ack")
+
+    def push_envelopes(self, envelopes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Push up to 100 envelopes; return the server's per-envelope results in order."""
+        answer = _obj(self.call("POST", "/v1/envelopes", json_body={"envelopes": envelopes}))
+        results = _list(answer.get("results"))
+        if len(results) != len(envelopes):
+            raise ProtocolError("the server answered for a different number of envelopes")
+        return results
+
+    def envelopes(self, after: int, limit: int) -> dict[str, Any]:
+        return _obj(self.call("GET", "/v1/envelopes", query={"after": after, "limit": limit}))
+
+    def messages(self, after: int, limit: int) -> dict[str, Any]:
+        return _obj(self.call("GET", "/v1/messages", query={"after": after, "limit": limit}))
+
+    def blob_begin(self, blob_id: str, size: int, sha256: str) -> int:
+        """Announce a blob (idempotent); return how many bytes the server already holds."""
+        body = {"id": blob_id, "size": size, "sha256": sha256}
+        return _int(_obj(self.call("POST", "/v1/blobs", json_body=body)).get("offset"))
+
+    def blob_status(self, blob_id: str) -> dict[str, Any]:
+        return _obj(self.call("GET", f"/v1/blobs/{_segment(blob_id)}/status"))
+
+    def blob_chunk(self, blob_id: str, offset: int, data: bytes) -> tuple[int, bool]:
+        """Send bytes at `offset`; return (server offset, complete). `OffsetMismatch` if off."""
+        answer = _obj(
+            self.call(
+                "PUT",
+                f"/v1/blobs/{_segment(blob_id)}/chunks",
+                query={"offset": offset},
+                raw_body=data,
+            )
+        )
+        return _int(answer.get("offset")), bool(answer.get("complete"))
+
+    def blob_download(self, blob_id: str) -> bytes:
+        response = self.request("GET", f"/v1/blobs/{_segment(blob_id)}", stream=True)
+        try:
+            return response.content
+        except requests.exceptions.RequestException as exc:
+            raise _translate(exc) from exc
+
+
+def _segment(value: str) -> str:
+    if not value or not all(c.isalnum() or c in "-_" for c in value):
+        raise ValueError("an id in a URL path must be alphanumeric")
+    return value
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ProtocolError("expected a JSON object from the server")
+    return value
+
+
+def _list(value: Any) -> list[dict[str, Any]]:
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ProtocolError("expected a list of objects from the server")
+    return value
+
+
+def _int(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ProtocolError("expected a non-negative integer from the server")
+    return value
+
+
+def _translate(exc: requests.exceptions.RequestException) -> SyncError:
+    """Map a `requests` failure to our error tree (messages stay free of URLs and bodies)."""
+    text = str(exc)
+    if isinstance(exc, requests.exceptions.SSLError):
+        if "ingerprint" in text:
+            return TlsPinMismatch("the server certificate does not match the pin")
+        return TlsError("TLS handshake failed")
+    if isinstance(exc, requests.exceptions.Timeout):
+        return Timeout("the server did not answer in time")
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return Offline("the proxy could not be reached", reason="proxy_unreachable")
+    if isinstance(
+        exc, requests.exceptions.ConnectionError | requests.exceptions.ChunkedEncodingError
+    ):
+        if "timed out" in text.lower():
+            return Timeout("the connection timed out")
+        return Offline("the server could not be reached")
+    if isinstance(exc, requests.exceptions.ContentDecodingError):
+        return ProtocolError("the server's answer could not be decoded")
+    return Offline(type(exc).__name__)
+
+
+def _refusal(response: requests.Response) -> SyncError:
+    status = response.status_code
+    reason, detail, payload = "", "", {}
+    try:
+        body = parse_json_strict(response.content)
+        if isinstance(body, dict):
+            payload = body
+            reason = str(body.get("error", ""))
+            detail = str(body.get("detail", ""))[:300]
+    except (EncodingError, requests.exceptions.RequestException):
+        pass
+    if status >= 500 or status in (408, 429) or not reason or status < 400:
+        return ServerUnavailable(f"HTTP {status}")
+    if reason == "device_revoked":
+        return DeviceRevoked()
+    if reason == "offset_mismatch":
+        offset = payload.get("offset")
+        if isinstance(offset, int) and not isinstance(offset, bool) and offset >= 0:
+            return OffsetMismatch(offset, detail=detail)
+        return ProtocolError("offset_mismatch without the server's offset")
+    return ServerRefused(reason, status=status, detail=detail)

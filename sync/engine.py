@@ -1,0 +1,506 @@
+"""One full sync round for a field device: `SyncEngine(vault).run_once() -> SyncReport`.
+
+A round, in this order:
+1. **Pending wipe**: if a verified wipe command was recorded but not finished (a crash after
+   its acknowledgement), wipe now.
+2. **Enrol** with the invite token if the device has not enrolled yet.
+3. **Org document**: fetch it and accept it only if its root is the pinned root fingerprint
+   (else `ServerKeyChanged`), the root signature verifies and its version is not older than the
+   last accepted (else `UntrustedDocument`). Records saved before the first sync are sealed now.
+4. **Commands**: each must be signed by a coordinator of the accepted org document, name this
+   device and never have been executed (a replay is refused). A wipe is recorded as pending in
+   the vault, acknowledged with a short timeout (best effort, while the key still exists), then
+   carried out with `vault.wipe()`: the keys are destroyed first, and the round ends.
+5. **Envelopes**: pushed in chain order, in batches of at most 100. An outbox entry becomes
+   `sent` only when the server answers `stored` or `duplicate` for its id; a crash before that
+   resends it and the server deduplicates by id. `rejected` marks it `failed` with the reason.
+6. **Blobs**: each asks the server for its offset, then sends the rest from the spool in
+   chunks; a cut connection resumes from the server's offset next time (`offset_mismatch`
+   answers carry it). A blob is `sent` when the server says it is complete.
+7. **Messages** from coordinators: verified against the coordinator's key in the org document,
+   decrypted with the device's own age identity, stored as `Kind.MESSAGE` records, cursor saved
+   in the same `put_many`.
+8. **Send and forget** (setting, on by default): an incident whose envelopes and blobs are all
+   acknowledged is replaced by a `Kind.STUB` record (id, status, sent time, no title), and its
+   attachments and spool files are deleted.
+
+Errors are those of `sync.errors`. `DeviceRevoked` is remembered in the vault, and every later
+round refuses to start (`SyncState.revoked`). Call `cancel()` from another thread to stop a
+round between batches and chunks (the loop does this before the vault is locked).
+
+Danger: a round needs the unlocked vault (keys and outbox live inside it). Never keep an engine
+running across `vault.lock()`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from core.records import Kind, Record, Status
+from sync import commands as commands_mod
+from sync import envelope, orgdoc
+from sync.client import Client
+from sync.device import (
+    DeviceIdentity,
+    fixed_id,
+    get_or_none,
+    load_settings,
+    load_sync_state,
+    save_sync_state,
+    state_lock,
+)
+from sync.errors import (
+    DeviceRevoked,
+    NotEnrolled,
+    OffsetMismatch,
+    ServerKeyChanged,
+    ServerRefused,
+    SyncError,
+    UntrustedDocument,
+)
+from sync.outbox import pending_blobs, pending_envelopes, seal_ready
+from sync.payload import PayloadError, parse_payload
+
+BATCH_SIZE = 100
+CHUNK_SIZE = 4 * 1024 * 1024
+MESSAGE_PAGE = 100
+ACK_TIMEOUT = 5.0
+
+ProgressCallback = Callable[[str, int, int], None]
+
+
+@dataclasses.dataclass(slots=True)
+class SyncReport:
+    """What one round did. `problems` lists refused items as (id, reason)."""
+
+    enrolled: bool = False
+    org_version: int = 0
+    envelopes_sent: int = 0
+    envelopes_duplicate: int = 0
+    envelopes_rejected: int = 0
+    blobs_sent: int = 0
+    bytes_uploaded: int = 0
+    commands_executed: list[str] = dataclasses.field(default_factory=list)
+    commands_refused: int = 0
+    messages_received: int = 0
+    forgotten: int = 0
+    wiped: bool = False
+    cancelled: bool = False
+    problems: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+
+
+def default_client_factory(identity: DeviceIdentity) -> Client:
+    return Client(
+        identity.server_url,
+        signing_key=identity.signing_key,
+        tls_pin=identity.tls_pin,
+        proxy=identity.proxy,
+    )
+
+
+class _Cancelled(Exception):
+    pass
+
+
+class SyncEngine:
+    def __init__(
+        self,
+        vault: Any,
+        *,
+        now: Callable[[], float] = time.time,
+        client_factory: Callable[[DeviceIdentity], Client] = default_client_factory,
+        batch_size: int = BATCH_SIZE,
+        chunk_size: int = CHUNK_SIZE,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        self.vault = vault
+        self._now = now
+        self._client_factory = client_factory
+        self.batch_size = batch_size
+        self.chunk_size = chunk_size
+        self.progress = progress
+        self._cancel = threading.Event()
+        self._round_lock = threading.Lock()
+
+    def cancel(self) -> None:
+        """Ask a running round to stop at the next batch or chunk boundary."""
+        self._cancel.set()
+
+    def _check_cancel(self) -> None:
+        if self._cancel.is_set():
+            raise _Cancelled()
+
+    def run_once(self) -> SyncReport:
+        """Do one full round; raise a `SyncError` if it cannot finish."""
+        with self._round_lock:
+            self._cancel.clear()
+            report = SyncReport()
+            state = load_sync_state(self.vault)
+            if state.revoked:
+                raise DeviceRevoked()
+            identity = DeviceIdentity.load(self.vault)
+            if identity is None:
+                raise NotEnrolled("this device has no identity; set it up with an invite")
+            client = self._client_factory(identity)
+            try:
+                if _pending_wipe(self.vault):
+                    self._wipe(client, None, report)
+                    return report
+                self._round(client, identity, report)
+            except _Cancelled:
+                report.cancelled = True
+            except DeviceRevoked:
+                with state_lock(self.vault):
+                    state = load_sync_state(self.vault)
+                    state.revoked = True
+                    save_sync_state(self.vault, state)
+                raise
+            finally:
+                client.close()
+            return report
+
+    # -- the steps -----------------------------------------------------------------------
+
+    def _round(self, client: Client, identity: DeviceIdentity, report: SyncReport) -> None:
+        if not identity.enrolled:
+            self._enrol(client, identity)
+            report.enrolled = True
+        document = self._accept_org_document(client, identity)
+        report.org_version = document.version
+        seal_ready(self.vault, now=self._now)
+        self._check_cancel()
+        if self._run_commands(client, identity, document, report):
+            return
+        self._push_envelopes(client, report)
+        self._upload_blobs(client, report)
+        self._fetch_messages(client, identity, document, report)
+        report.forgotten = self._forget_sent()
+        with state_lock(self.vault):
+            state = load_sync_state(self.vault)
+            state.last_sync = int(self._now())
+            save_sync_state(self.vault, state)
+
+    def _enrol(self, client: Client, identity: DeviceIdentity) -> None:
+        if not identity.invite_token:
+            raise NotEnrolled("no invite to enrol with")
+        try:
+            client.enrol(identity.invite_token, identity.recipient, identity.label)
+        except ServerRefused as exc:
+            # A crash after a successful enrolment but before it was saved leaves the token
+            # spent: the server then knows our key ("already_enrolled"), and we are enrolled.
+            if exc.reason != "already_enrolled":
+                raise
+        identity.enrolled = True
+        identity.invite_token = None
+        identity.save(self.vault)
+
+    def _accept_org_document(self, client: Client, identity: DeviceIdentity) -> orgdoc.OrgDocument:
+        wire = client.org_document()
+        state = load_sync_state(self.vault)
+        try:
+            signed = orgdoc.from_wire(wire)
+            document = orgdoc.verify_org_document(
+                signed, identity.root_fingerprint, min_version=state.org_version
+            )
+        except orgdoc.UntrustedRoot:
+            raise ServerKeyChanged(
+                "the organisation document is not signed by the pinned root key"
+            ) from None
+        except orgdoc.OrgDocumentError as exc:
+            raise UntrustedDocument(f"organisation document refused ({exc.reason})") from None
+        if document.version != state.org_version or state.org_document is None:
+            with state_lock(self.vault):
+                state = load_sync_state(self.vault)
+                state.org_document = orgdoc.to_wire(signed)
+                state.org_version = document.version
+                save_sync_state(self.vault, state)
+        return document
+
+    def _run_commands(
+        self,
+        client: Client,
+        identity: DeviceIdentity,
+        document: orgdoc.OrgDocument,
+        report: SyncReport,
+    ) -> bool:
+        """Verify and execute pending commands; return True if the vault was wiped."""
+        state = load_sync_state(self.vault)
+        for raw in client.commands():
+            try:
+                command = commands_mod.verify_command(
+                    commands_mod.from_wire(raw),
+                    document,
+                    identity.device_id,
+                    executed_ids=frozenset(state.executed_commands),
+                )
+            except commands_mod.CommandError as exc:
+                report.commands_refused += 1
+                report.problems.append((_raw_id(raw), exc.reason))
+                continue
+            if command.type == "wipe":
+                with state_lock(self.vault):
+                    state = load_sync_state(self.vault)
+                    state.executed_commands.append(command.id)
+                    self.vault.put_many([state.to_record(), _wipe_marker(command.id)])
+                self._wipe(client, command.id, report)
+                return True
+            report.problems.append((command.id, "unknown_command"))
+        return False
+
+    def _wipe(self, client: Client, command_id: str | None, report: SyncReport) -> None:
+        """Acknowledge (best effort, short timeout) while the key exists, then wipe."""
+        if command_id is None:
+            marker = get_or_none(self.vault, _WIPE_MARKER_ID)
+            command_id = marker.data.get("command") if marker is not None else None
+        if command_id:
+            client.timeout = (ACK_TIMEOUT, ACK_TIMEOUT)
+            with contextlib.suppress(SyncError):
+                client.ack_command(command_id)
+            report.commands_executed.append(command_id)
+        self.vault.wipe()
+        report.wiped = True
+
+    def _push_envelopes(self, client: Client, report: SyncReport) -> None:
+        entries = pending_envelopes(self.vault)
+        for start in range(0, len(entries), self.batch_size):
+            self._check_cancel()
+            batch = entries[start : start + self.batch_size]
+            results = client.push_envelopes([e.data["wire"] for e in batch])
+            updates: list[Record] = []
+            for entry, result in zip(batch, results, strict=True):
+                if result.get("id") != entry.id:
+                    raise SyncError(
+                        "the server answered for another envelope", reason="protocol_error"
+                    )
+                status = result.get("status")
+                if status in ("stored", "duplicate"):
+                    entry.status = Status.SENT
+                    entry.data["sent_at"] = int(self._now())
+                    if status == "stored":
+                        report.envelopes_sent += 1
+                    else:
+                        report.envelopes_duplicate += 1
+                elif status == "rejected":
+                    reason = str(result.get("reason", "rejected"))[:100]
+                    entry.status = Status.FAILED
+                    entry.status_reason = reason
+                    report.envelopes_rejected += 1
+                    report.problems.append((entry.id, reason))
+                else:
+                    continue
+                updates.append(entry)
+            if updates:
+                updates.extend(self._record_updates(updates))
+                self.vault.put_many(updates)
+
+    def _record_updates(self, entries: list[Record]) -> list[Record]:
+        """The field records whose status changes because of these outbox entries."""
+        changed: dict[str, Record] = {}
+        pending = {e.id: e for e in entries}
+        outbox = [pending.get(r.id, r) for r in self.vault.list(kind=Kind.OUTBOX)]
+        for record_id in {e.data.get("record_id") for e in entries if e.data.get("record_id")}:
+            record = get_or_none(self.vault, str(record_id))
+            if record is None or record.kind not in (Kind.INCIDENT, Kind.NOTE):
+                continue
+            mine = [r for r in outbox if r.data.get("record_id") == record_id]
+            failed = [r for r in mine if r.status == Status.FAILED]
+            if failed:
+                record.status = Status.FAILED
+                record.status_reason = failed[0].status_reason
+            elif all(r.status == Status.SENT for r in mine):
+                record.status = Status.SENT
+                record.status_reason = ""
+            else:
+                continue
+            changed[record.id] = record
+        return list(changed.values())
+
+    def _upload_blobs(self, client: Client, report: SyncReport) -> None:
+        for entry in pending_blobs(self.vault):
+            self._check_cancel()
+            sent = self._upload_one(client, entry, report)
+            if sent:
+                entry.status = Status.SENT
+                entry.data["sent_at"] = int(self._now())
+                updates = [entry, *self._record_updates([entry])]
+                self.vault.put_many(updates)
+                report.blobs_sent += 1
+
+    def _upload_one(self, client: Client, entry: Record, report: SyncReport) -> bool:
+        size = int(entry.data["size"])
+        digest = str(entry.data["sha256"])
+        offset = client.blob_begin(entry.id, size, digest)
+        if offset >= size:
+            return bool(client.blob_status(entry.id).get("complete", offset == size))
+        with self.vault.spool_reader(entry.data["spool"]) as source:
+            position = 0
+            while True:
+                self._check_cancel()
+                if position != offset:
+                    position = _seek(source, position, offset)
+                chunk = source.read(self.chunk_size)
+                if not chunk and offset < size:
+                    raise SyncError(
+                        "the spooled blob is shorter than queued", reason="spool_damaged"
+                    )
+                try:
+                    offset, complete = client.blob_chunk(entry.id, offset, chunk)
+                except OffsetMismatch as exc:
+                    offset = exc.offset
+                    continue
+                except ServerRefused as exc:
+                    if exc.reason == "hash_mismatch":
+                        offset = 0
+                        continue
+                    raise
+                position += len(chunk)
+                report.bytes_uploaded += len(chunk)
+                if self.progress is not None:
+                    self.progress(entry.id, offset, size)
+                if complete:
+                    return True
+                if offset >= size:
+                    return bool(client.blob_status(entry.id).get("complete"))
+
+    def _fetch_messages(
+        self,
+        client: Client,
+        identity: DeviceIdentity,
+        document: orgdoc.OrgDocument,
+        report: SyncReport,
+    ) -> None:
+        state = load_sync_state(self.vault)
+        cursor = state.message_cursor
+        while True:
+            self._check_cancel()
+            page = client.messages(cursor, MESSAGE_PAGE)
+            items = page.get("items") or []
+            records: list[Record] = []
+            for item in items:
+                message = self._open_message(item, identity, document, report)
+                if message is not None:
+                    records.append(message)
+            next_cursor = page.get("next")
+            if not isinstance(next_cursor, int) or next_cursor < cursor:
+                next_cursor = max([cursor] + [int(i.get("cursor", 0)) for i in items])
+            with state_lock(self.vault):
+                state = load_sync_state(self.vault)
+                state.message_cursor = next_cursor
+                self.vault.put_many([*records, state.to_record()])
+            report.messages_received += len(records)
+            if not items or next_cursor == cursor:
+                return
+            cursor = next_cursor
+
+    def _open_message(
+        self,
+        item: dict[str, Any],
+        identity: DeviceIdentity,
+        document: orgdoc.OrgDocument,
+        report: SyncReport,
+    ) -> Record | None:
+        try:
+            sealed = envelope.from_wire(item.get("envelope"))
+            author = document.coordinator(sealed.author)
+            if author is None:
+                raise envelope.ForgedEnvelope("unknown_author", envelope_id=sealed.id)
+            envelope.verify(sealed, author.signing_key)
+            if sealed.header.kind != "message" or sealed.header.to != identity.device_id:
+                raise envelope.EnvelopeFormatError("not_a_message_for_me", envelope_id=sealed.id)
+            payload = parse_payload(envelope.open_(sealed, [identity.age_identity]))
+            if payload.type != "message":
+                raise PayloadError("wrong_type")
+        except (envelope.EnvelopeError, PayloadError) as exc:
+            report.problems.append((_raw_id(item.get("envelope")), exc.reason))
+            return None
+        if get_or_none(self.vault, sealed.id) is not None:
+            return None
+        return Record(
+            kind=Kind.MESSAGE,
+            id=sealed.id,
+            status=Status.LOCAL,
+            data={
+                "case_id": str(payload.record.get("case_id", "")),
+                "text": str(payload.record.get("text", "")),
+                "author": sealed.author,
+                "author_name": author.name,
+                "created": sealed.header.created,
+                "envelope_id": sealed.id,
+                "direction": "in",
+                "read": False,
+            },
+        )
+
+    def _forget_sent(self) -> int:
+        """Send and forget: replace acknowledged incidents by title-less stubs."""
+        if not load_settings(self.vault).send_and_forget:
+            return 0
+        forgotten = 0
+        for record in self.vault.list(kind=Kind.INCIDENT):
+            if record.status != Status.SENT:
+                continue
+            entries = [
+                r for r in self.vault.list(kind=Kind.OUTBOX) if r.data.get("record_id") == record.id
+            ]
+            if any(r.status != Status.SENT for r in entries):
+                continue
+            sent_at = max((int(r.data.get("sent_at", 0)) for r in entries), default=0)
+            stub = Record(
+                kind=Kind.STUB,
+                id=record.id,
+                status=Status.SENT,
+                data={"sent_at": sent_at or int(self._now()), "record_kind": "incident"},
+                created_at=record.created_at,
+            )
+            self.vault.put(stub)
+            for item in record.data.get("attachments") or []:
+                with contextlib.suppress(Exception):
+                    self.vault.delete_attachment(str(item["id"]))
+            for entry in entries:
+                if entry.data.get("type") == "blob":
+                    with contextlib.suppress(Exception):
+                        self.vault.spool_delete(str(entry.data["spool"]))
+            self.vault.delete_many([e.id for e in entries])
+            forgotten += 1
+        return forgotten
+
+
+_WIPE_MARKER_ID = fixed_id("wipe-pending")
+
+
+def _wipe_marker(command_id: str) -> Record:
+    return Record(
+        kind=Kind.SETTING, id=_WIPE_MARKER_ID, status=Status.LOCAL, data={"command": command_id}
+    )
+
+
+def _pending_wipe(vault: Any) -> bool:
+    return get_or_none(vault, _WIPE_MARKER_ID) is not None
+
+
+def _seek(source: Any, position: int, offset: int) -> int:
+    """Move a spool reader to `offset` (seek if it can, else reopen is the caller's job)."""
+    if hasattr(source, "seek") and getattr(source, "seekable", lambda: False)():
+        source.seek(offset)
+        return offset
+    if offset < position:
+        raise SyncError("cannot rewind the spooled blob", reason="spool_not_seekable")
+    while position < offset:
+        skipped = source.read(min(1 << 20, offset - position))
+        if not skipped:
+            break
+        position += len(skipped)
+    return position
+
+
+def _raw_id(raw: Any) -> str:
+    try:
+        value = raw.get("cmd", raw.get("header", {})).get("id", "")
+        return str(value)[:64]
+    except AttributeError:
+        return ""

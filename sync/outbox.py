@@ -1,0 +1,301 @@
+"""The outbox: saving a finished incident or note seals it and queues it, in one atomic step.
+
+Use `queue_record(vault, record)` when the user finishes an incident or note (and again after
+each later edit: every call produces a new *revision* envelope with the next chain position;
+nothing already sent is ever overwritten). `queue_reply(vault, case_id, text, in_reply_to)`
+queues a reply to a coordinator's message. Both run off the UI thread (attachments are
+encrypted here).
+
+What one call does:
+1. Each attachment named in `record.data["attachments"]` (a list of `{"id", "media_type",
+   "name"}` where `id` is the vault attachment id) is read from the vault as a stream, age-
+   encrypted to the organisation's recipients straight into the vault's spool, and hashed on the
+   way, in constant memory. A revision reuses the blob already queued for the same attachment.
+2. The payload (`sync.payload`) names the record and each blob by id, SHA-256 and size; it is
+   sealed into an envelope (`sync.envelope.seal`): encrypted to the current recipients of the
+   verified org document, signed with the device key, chained after the previous envelope.
+3. One `vault.put_many` saves the record (status `queued`), the envelope's outbox entry, the
+   blob entries and the advanced chain head: all of it or nothing, so a crash can neither lose a
+   sealed envelope nor reuse a chain position.
+
+Before the first sync the device does not yet know the organisation's recipients; the record is
+then saved `ready` and sealed by the engine (`seal_ready`) as soon as the org document arrives.
+
+Outbox entries are `Kind.OUTBOX` records: `data["type"]` is `"envelope"` (with the wire
+envelope, its seq and record id) or `"blob"` (spool name, size, SHA-256). Status `queued` until
+the server acknowledges, then `sent`.
+
+Danger: the payload bytes are plaintext and exist only in memory; never write them anywhere.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, BinaryIO
+
+from core.crypto.hashing import sha256_hex
+from core.records import Kind, Record, Status, new_id
+from sync import age, envelope
+from sync.device import (
+    DeviceIdentity,
+    get_or_none,
+    load_chain,
+    load_sync_state,
+    state_lock,
+)
+from sync.errors import NotEnrolled
+from sync.payload import KIND_FOR_TYPE, BlobRef, build_payload
+
+SEALABLE = (Kind.INCIDENT, Kind.NOTE)
+
+
+class _HashingWriter:
+    """Pass bytes through to `sink` while counting them and hashing them with SHA-256."""
+
+    def __init__(self, sink: BinaryIO) -> None:
+        import hashlib
+
+        self._sink = sink
+        self._hash = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self._hash.update(data)
+        self.size += len(data)
+        self._sink.write(data)
+        return len(data)
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
+
+
+def current_recipients(vault: Any) -> list[str] | None:
+    """The age recipients of the accepted org document, or None before the first sync."""
+    document = load_sync_state(vault).org_document
+    if not document:
+        return None
+    recipients = document.get("doc", {}).get("recipients")
+    return list(recipients) if recipients else None
+
+
+def queue_record(vault: Any, record: Record, *, now: Callable[[], float] = time.time) -> Record:
+    """Seal and queue an incident or note (or mark it `ready` if the org is not yet known)."""
+    if record.kind not in SEALABLE:
+        raise ValueError("only incidents and notes are sent")
+    identity = DeviceIdentity.load(vault)
+    if identity is None:
+        raise NotEnrolled("this device has not been set up with an invite")
+    recipients = current_recipients(vault)
+    if recipients is None:
+        record.status = Status.READY
+        record.status_reason = ""
+        return vault.put(record)
+    return _seal(vault, identity, record, recipients, now)
+
+
+def seal_ready(vault: Any, *, now: Callable[[], float] = time.time) -> int:
+    """Seal every record left `ready` (saved before the org document was known)."""
+    identity = DeviceIdentity.load(vault)
+    recipients = current_recipients(vault)
+    if identity is None or recipients is None:
+        return 0
+    count = 0
+    for kind in SEALABLE:
+        for record in vault.list(kind=kind):
+            if record.status == Status.READY:
+                _seal(vault, identity, record, recipients, now)
+                count += 1
+    return count
+
+
+def queue_reply(
+    vault: Any,
+    case_id: str,
+    text: str,
+    in_reply_to: str,
+    *,
+    now: Callable[[], float] = time.time,
+) -> str:
+    """Seal and queue a reply to a coordinator's message; return the envelope id."""
+    identity = DeviceIdentity.load(vault)
+    recipients = current_recipients(vault)
+    if identity is None or recipients is None:
+        raise NotEnrolled("replies need an enrolled device that has synced once")
+    plaintext = build_payload(
+        "reply", {"case_id": case_id, "text": text, "in_reply_to": in_reply_to}
+    )
+    with state_lock(vault):
+        entry, chain = _seal_envelope(identity, plaintext, recipients, "reply", vault, now)
+        entry.data["record_id"] = ""
+        vault.put_many([entry, chain])
+    return entry.id
+
+
+def pending_envelopes(vault: Any) -> list[Record]:
+    """Queued envelope entries in chain order (the order the server must receive them)."""
+    entries = [
+        r
+        for r in vault.list(kind=Kind.OUTBOX)
+        if r.data.get("type") == "envelope" and r.status == Status.QUEUED
+    ]
+    return sorted(entries, key=lambda r: int(r.data["seq"]))
+
+
+def pending_blobs(vault: Any) -> list[Record]:
+    entries = [
+        r
+        for r in vault.list(kind=Kind.OUTBOX)
+        if r.data.get("type") == "blob" and r.status == Status.QUEUED
+    ]
+    return sorted(entries, key=lambda r: (r.created_at, r.id))
+
+
+def _seal(
+    vault: Any,
+    identity: DeviceIdentity,
+    record: Record,
+    recipients: list[str],
+    now: Callable[[], float],
+) -> Record:
+    blob_entries, refs = _queue_attachments(vault, record, recipients)
+    record.status = Status.QUEUED
+    record.status_reason = ""
+    plaintext = build_payload(str(record.kind), wire_record(record), refs)
+    with state_lock(vault):
+        entry, chain = _seal_envelope(
+            identity, plaintext, recipients, KIND_FOR_TYPE[str(record.kind)], vault, now
+        )
+        entry.data["record_id"] = record.id
+        entry.data["blobs"] = [ref.id for ref in refs]
+        saved = vault.put_many([record, entry, chain, *blob_entries])
+    return saved[0]
+
+
+def wire_record(record: Record) -> dict[str, Any]:
+    """The record as signed JSON allows it: no floats (times become whole seconds; any other
+    fractional number in the data becomes its decimal text)."""
+    return _no_floats(record.to_dict())
+
+
+def _no_floats(value: Any) -> Any:
+    if isinstance(value, float):
+        return int(value) if value.is_integer() or abs(value) > 1e15 else repr(value)
+    if isinstance(value, dict):
+        return {k: _no_floats(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_no_floats(v) for v in value]
+    return value
+
+
+def _seal_envelope(
+    identity: DeviceIdentity,
+    plaintext: bytes,
+    recipients: list[str],
+    kind: str,
+    vault: Any,
+    now: Callable[[], float],
+) -> tuple[Record, Record]:
+    """Seal at the next chain position; return the outbox entry and the new chain head."""
+    chain = load_chain(vault)
+    sealed = envelope.seal(
+        plaintext,
+        signer=identity.signing_key,
+        recipients=recipients,
+        seq=chain.seq + 1,
+        prev=chain.last_hash,
+        kind=kind,
+        now=int(now()),
+    )
+    chain.seq = sealed.seq
+    chain.last_hash = envelope.envelope_hash(sealed)
+    entry = Record(
+        kind=Kind.OUTBOX,
+        id=sealed.id,
+        status=Status.QUEUED,
+        data={"type": "envelope", "seq": sealed.seq, "wire": envelope.to_wire(sealed)},
+    )
+    return entry, chain.to_record()
+
+
+def _queue_attachments(
+    vault: Any, record: Record, recipients: list[str]
+) -> tuple[list[Record], list[BlobRef]]:
+    attachments = record.data.get("attachments") or []
+    existing = {
+        (r.data.get("record_id"), r.data.get("attachment_id")): r
+        for r in vault.list(kind=Kind.OUTBOX)
+        if r.data.get("type") == "blob"
+    }
+    entries: list[Record] = []
+    refs: list[BlobRef] = []
+    for item in attachments:
+        attachment_id = str(item["id"])
+        media_type = str(item.get("media_type", "application/octet-stream"))[:255]
+        name = str(item.get("name", ""))[:255]
+        known = existing.get((record.id, attachment_id))
+        if known is not None:
+            refs.append(
+                BlobRef(known.id, known.data["sha256"], known.data["size"], media_type, name)
+            )
+            continue
+        blob_id = new_id()
+        size, digest = encrypt_to_spool(vault, attachment_id, blob_id, recipients)
+        entries.append(
+            Record(
+                kind=Kind.OUTBOX,
+                id=blob_id,
+                status=Status.QUEUED,
+                data={
+                    "type": "blob",
+                    "record_id": record.id,
+                    "attachment_id": attachment_id,
+                    "spool": blob_id,
+                    "size": size,
+                    "sha256": digest,
+                },
+            )
+        )
+        refs.append(BlobRef(blob_id, digest, size, media_type, name))
+    return entries, refs
+
+
+def encrypt_to_spool(
+    vault: Any, attachment_id: str, spool_name: str, recipients: list[str]
+) -> tuple[int, str]:
+    """Age-encrypt an attachment from the vault into the spool; return (size, sha256 hex)."""
+    with vault.open_attachment(attachment_id) as source, vault.spool_writer(spool_name) as sink:
+        writer = _HashingWriter(sink)
+        age.encrypt_stream(source, writer, recipients)
+    return writer.size, writer.hexdigest()
+
+
+def entry_for_record(vault: Any, record_id: str) -> list[Record]:
+    """Every outbox entry (envelopes and blobs) belonging to one record."""
+    return [r for r in vault.list(kind=Kind.OUTBOX) if r.data.get("record_id") == record_id]
+
+
+def spool_hash(vault: Any, spool_name: str) -> str:
+    """SHA-256 of a spooled blob (used to re-check a blob before upload)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with vault.spool_reader(spool_name) as source:
+        while chunk := source.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+__all__ = [
+    "current_recipients",
+    "encrypt_to_spool",
+    "entry_for_record",
+    "get_or_none",
+    "pending_blobs",
+    "pending_envelopes",
+    "queue_record",
+    "queue_reply",
+    "seal_ready",
+    "sha256_hex",
+    "spool_hash",
+]

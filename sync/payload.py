@@ -1,0 +1,126 @@
+"""The plaintext inside an envelope's age payload: one record and the blobs it names.
+
+    {"type": "incident|note|case_event|message|reply", "record": {...},
+     "blobs": [{"id", "sha256", "size", "media_type", "name"}]}
+
+Use `build_payload(type_, record, blobs)` before `sync.envelope.seal`, and `parse_payload` after
+`sync.envelope.open_`. The outer shape and blob references are strict; the `record` object is
+kept as it is (it was authenticated and decrypted, so newer fields from a newer app are kept and
+ignored rather than refused). `KIND_FOR_TYPE` gives the envelope `kind` for each payload type.
+
+Danger: the bytes built here are plaintext. Never write them to disk or a log; encrypt them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from sync.encoding import EncodingError, canonical_json, parse_json_strict
+
+TYPES = frozenset({"incident", "note", "case_event", "message", "reply"})
+KIND_FOR_TYPE = {
+    "incident": "report",
+    "note": "report",
+    "case_event": "event",
+    "message": "message",
+    "reply": "reply",
+}
+MAX_TEXT = 255
+MAX_BLOBS = 1000
+
+_BLOB_ID = re.compile(r"\A[A-Za-z0-9_-]{1,64}\Z")
+_HEX64 = re.compile(r"\A[0-9a-f]{64}\Z")
+_OUTER = frozenset({"type", "record", "blobs"})
+_BLOB_FIELDS = frozenset({"id", "sha256", "size", "media_type", "name"})
+
+
+class PayloadError(ValueError):
+    """A payload does not have the documented shape. `reason` is machine-readable."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class BlobRef:
+    """An encrypted attachment uploaded separately, named by id and the SHA-256 of its bytes."""
+
+    id: str
+    sha256: str
+    size: int
+    media_type: str
+    name: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Payload:
+    type: str
+    record: dict[str, Any]
+    blobs: tuple[BlobRef, ...] = ()
+
+
+def build_payload(
+    type_: str, record: dict[str, Any], blobs: Iterable[BlobRef | dict[str, Any]] = ()
+) -> bytes:
+    """Canonical JSON of a payload. Raises `PayloadError` for a bad type, record or blob."""
+    refs = tuple(b if isinstance(b, BlobRef) else _parse_blob(b) for b in blobs)
+    for ref in refs:
+        _parse_blob(ref.to_dict())
+    payload = Payload(type_, record, refs)
+    _check(payload)
+    try:
+        return canonical_json(
+            {"type": type_, "record": record, "blobs": [ref.to_dict() for ref in refs]}
+        )
+    except (EncodingError, TypeError, ValueError):
+        raise PayloadError("record_not_json") from None
+
+
+def parse_payload(data: bytes) -> Payload:
+    """Parse decrypted payload bytes. Strict on the outer shape, tolerant inside `record`."""
+    try:
+        obj = parse_json_strict(data)
+    except EncodingError:
+        raise PayloadError("malformed_json") from None
+    if not isinstance(obj, dict):
+        raise PayloadError("wrong_type")
+    if set(obj) != _OUTER:
+        raise PayloadError("unknown_field" if set(obj) - _OUTER else "missing_field")
+    if not isinstance(obj["blobs"], list):
+        raise PayloadError("wrong_type")
+    payload = Payload(obj["type"], obj["record"], tuple(_parse_blob(b) for b in obj["blobs"]))
+    _check(payload)
+    return payload
+
+
+def _check(payload: Payload) -> None:
+    if not isinstance(payload.type, str) or payload.type not in TYPES:
+        raise PayloadError("unknown_type")
+    if not isinstance(payload.record, dict):
+        raise PayloadError("wrong_type")
+    if len(payload.blobs) > MAX_BLOBS:
+        raise PayloadError("too_many_blobs")
+
+
+def _parse_blob(obj: Any) -> BlobRef:
+    if not isinstance(obj, dict):
+        raise PayloadError("wrong_type")
+    if set(obj) != _BLOB_FIELDS:
+        raise PayloadError("unknown_field" if set(obj) - _BLOB_FIELDS else "missing_field")
+    if not isinstance(obj["id"], str) or not _BLOB_ID.match(obj["id"]):
+        raise PayloadError("bad_blob_id")
+    if not isinstance(obj["sha256"], str) or not _HEX64.match(obj["sha256"]):
+        raise PayloadError("bad_blob_hash")
+    if type(obj["size"]) is not int or obj["size"] < 0:
+        raise PayloadError("bad_blob_size")
+    for name in ("media_type", "name"):
+        if not isinstance(obj[name], str) or len(obj[name]) > MAX_TEXT:
+            raise PayloadError("bad_blob_text")
+    return BlobRef(obj["id"], obj["sha256"], obj["size"], obj["media_type"], obj["name"])

@@ -1,0 +1,1 @@
+"""Child processes the reliability suite kills, starves or floods (run with `python -m`)."""

@@ -1,0 +1,141 @@
+"""Resumable blob upload: offsets, resume, hash check, download, and what lands on disk."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+from tests.server.conftest import Server
+from tests.server.helpers import Actor
+
+BLOB_ID = "0123456789abcdef0123456789abcdef"
+
+
+def _begin(server: Server, actor: Actor, data: bytes, blob_id: str = BLOB_ID) -> int:
+    answer = server.api.call(
+        "POST",
+        "/v1/blobs",
+        actor,
+        json={"id": blob_id, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()},
+    )
+    assert answer.status_code in (200, 201), answer.text
+    offset: int = answer.json()["offset"]
+    return offset
+
+
+def _chunk(server: Server, actor: Actor, offset: int, data: bytes, blob_id: str = BLOB_ID):  # type: ignore[no-untyped-def]
+    return server.api.call(
+        "PUT", f"/v1/blobs/{blob_id}/chunks", actor, body=data, query=f"offset={offset}"
+    )
+
+
+def test_upload_resumes_at_the_servers_offset_and_downloads_intact(
+    org_server: Server, device: Actor
+) -> None:
+    data = os.urandom(300_000)
+    assert _begin(org_server, device, data) == 0
+    first = _chunk(org_server, device, 0, data[:100_000])
+    assert first.json() == {"offset": 100_000, "complete": False}
+    # The connection "drops"; the device asks again where to resume.
+    assert _begin(org_server, device, data) == 100_000
+    wrong = _chunk(org_server, device, 0, data[:100_000])
+    assert wrong.status_code == 409
+    assert wrong.json()["error"] == "offset_mismatch"
+    assert wrong.json()["offset"] == 100_000
+    last = _chunk(org_server, device, 100_000, data[100_000:])
+    assert last.json() == {"offset": 300_000, "complete": True}
+    status = org_server.api.call("GET", f"/v1/blobs/{BLOB_ID}/status", org_server.org.coordinator)
+    assert status.json() == {"offset": 300_000, "size": 300_000, "complete": True}
+    download = org_server.api.call("GET", f"/v1/blobs/{BLOB_ID}", org_server.org.coordinator)
+    assert download.status_code == 200
+    assert download.content == data
+
+
+def test_hash_mismatch_restarts_the_upload(org_server: Server, device: Actor) -> None:
+    data = os.urandom(5000)
+    _begin(org_server, device, data)
+    answer = _chunk(org_server, device, 0, bytes(5000))
+    assert answer.status_code == 422
+    assert answer.json()["error"] == "hash_mismatch"
+    assert _begin(org_server, device, data) == 0
+    assert _chunk(org_server, device, 0, data).json()["complete"] is True
+
+
+def test_incomplete_blob_cannot_be_downloaded(org_server: Server, device: Actor) -> None:
+    data = os.urandom(1000)
+    _begin(org_server, device, data)
+    _chunk(org_server, device, 0, data[:10])
+    answer = org_server.api.call("GET", f"/v1/blobs/{BLOB_ID}", org_server.org.coordinator)
+    assert answer.status_code == 409
+    assert answer.json()["error"] == "blob_incomplete"
+
+
+def test_only_the_uploader_may_write_chunks(org_server: Server, device: Actor) -> None:
+    data = os.urandom(1000)
+    _begin(org_server, device, data)
+    other = org_server.api.enrol(org_server.org, "other")
+    answer = _chunk(org_server, other, 0, data)
+    assert answer.status_code == 404
+    assert org_server.repo.blob(BLOB_ID).offset == 0  # type: ignore[union-attr]
+
+
+def test_devices_cannot_download_blobs(org_server: Server, device: Actor) -> None:
+    data = os.urandom(10)
+    _begin(org_server, device, data)
+    _chunk(org_server, device, 0, data)
+    answer = org_server.api.call("GET", f"/v1/blobs/{BLOB_ID}", device)
+    assert answer.status_code == 403
+
+
+def test_declaring_a_different_blob_under_a_taken_id_is_refused(
+    org_server: Server, device: Actor
+) -> None:
+    _begin(org_server, device, b"one")
+    answer = org_server.api.call(
+        "POST", "/v1/blobs", device, json={"id": BLOB_ID, "size": 3, "sha256": "f" * 64}
+    )
+    assert answer.status_code == 409
+    assert answer.json()["error"] == "blob_conflict"
+
+
+def test_chunk_past_the_declared_size_is_refused(org_server: Server, device: Actor) -> None:
+    _begin(org_server, device, b"abc")
+    answer = _chunk(org_server, device, 0, b"abcd")
+    assert answer.status_code == 422
+    assert org_server.repo.blob(BLOB_ID).offset == 0  # type: ignore[union-attr]
+
+
+def test_chunk_over_four_mebibytes_is_refused(org_server: Server, device: Actor) -> None:
+    data = bytes(4 * 1024 * 1024 + 1)
+    _begin(org_server, device, data)
+    answer = _chunk(org_server, device, 0, data)
+    assert answer.status_code == 413
+    assert answer.json()["error"] == "body_too_large"
+
+
+def test_blob_id_must_be_32_hex_digits(org_server: Server, device: Actor) -> None:
+    for bad in ("..%2F..%2Fetc", "ABCDEF0123456789ABCDEF0123456789", "abc"):
+        answer = org_server.api.call("GET", f"/v1/blobs/{bad}/status", device)
+        assert answer.status_code in (404, 422), bad
+    answer = org_server.api.call(
+        "POST", "/v1/blobs", device, json={"id": "../x", "size": 1, "sha256": "f" * 64}
+    )
+    assert answer.status_code == 422
+
+
+def test_blob_files_have_random_names_unrelated_to_the_blob_id(
+    org_server: Server, device: Actor
+) -> None:
+    data = os.urandom(100)
+    _begin(org_server, device, data)
+    _chunk(org_server, device, 0, data)
+    files = [p for p in org_server.config.blob_dir.rglob("*") if p.is_file()]
+    assert len(files) == 1
+    assert files[0].read_bytes() == data
+    assert BLOB_ID not in str(files[0])
+    assert device.id not in str(files[0])
+
+
+def test_empty_blob_completes_with_an_empty_chunk(org_server: Server, device: Actor) -> None:
+    _begin(org_server, device, b"")
+    assert _chunk(org_server, device, 0, b"").json() == {"offset": 0, "complete": True}

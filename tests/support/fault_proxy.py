@@ -1,0 +1,348 @@
+"""A fault-injecting HTTP proxy on loopback, for reliability tests.
+
+    proxy = FaultProxy(upstream=("127.0.0.1", port), plan=FaultPlan(seed=7, rate=0.3))
+    proxy.start(); client = Client(proxy.url, ...); ...; proxy.stop()
+
+It speaks just enough HTTP/1.1 to act per request: it reads each request (head and
+Content-Length body), forces `Connection: close` so every request has its own upstream
+connection, then applies one `Fault` chosen by the plan:
+
+    PASS           forward untouched
+    DROP           reset the client connection before anything reaches the server
+    RESET_BODY     forward the head and part of the body, then reset both sides
+    STALL          swallow the request and stay silent for `stall_seconds`, then close
+    ERROR_5XX      answer 503 without contacting the server
+    SLOW           forward the request body and the answer in small pieces with delays
+    LOSE_RESPONSE  forward the whole request, read the server's answer, then reset the client
+                   (the "crash between send and acknowledgement" case)
+    DUPLICATE      send the request to the server twice, return the first answer
+
+With `forward=True` it is also a plain forward proxy (absolute-URI requests and CONNECT
+tunnels), so a client configured with `proxy="http://127.0.0.1:PORT"` can be shown to route
+through it (`requests_seen`, `tunnels`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import enum
+import random
+import socket
+import struct
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+_MAX_HEAD = 64 * 1024
+
+
+class Fault(enum.Enum):
+    PASS = "pass"
+    DROP = "drop"
+    RESET_BODY = "reset_body"
+    STALL = "stall"
+    ERROR_5XX = "error_5xx"
+    SLOW = "slow"
+    LOSE_RESPONSE = "lose_response"
+    DUPLICATE = "duplicate"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RequestInfo:
+    method: str
+    path: str
+    body_size: int
+    number: int  # 1-based count of requests seen by the proxy
+
+
+class FaultPlan:
+    """Choose a fault per request: with probability `rate`, one of `faults` at random."""
+
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        rate: float = 0.0,
+        faults: tuple[Fault, ...] = tuple(f for f in Fault if f is not Fault.PASS),
+        max_faults: int | None = None,
+        paths: tuple[str, ...] = ("/v1/",),
+    ) -> None:
+        self._random = random.Random(seed)
+        self._rate = rate
+        self._faults = faults
+        self._remaining = max_faults
+        self._paths = paths
+        self._lock = threading.Lock()
+
+    def __call__(self, info: RequestInfo) -> Fault:
+        with self._lock:
+            if not any(p in info.path for p in self._paths):
+                return Fault.PASS
+            if self._remaining is not None and self._remaining <= 0:
+                return Fault.PASS
+            if self._random.random() >= self._rate:
+                return Fault.PASS
+            if self._remaining is not None:
+                self._remaining -= 1
+            return self._random.choice(self._faults)
+
+
+class FaultProxy:
+    def __init__(
+        self,
+        upstream: tuple[str, int] | None = None,
+        *,
+        plan: Callable[[RequestInfo], Fault] | None = None,
+        forward: bool = False,
+        stall_seconds: float = 3.0,
+        slow_piece: int = 4096,
+        slow_delay: float = 0.001,
+    ) -> None:
+        if upstream is None and not forward:
+            raise ValueError("a proxy needs an upstream or forward=True")
+        self.upstream = upstream
+        self.plan = plan or (lambda info: Fault.PASS)
+        self.forward = forward
+        self.stall_seconds = stall_seconds
+        self.slow_piece = slow_piece
+        self.slow_delay = slow_delay
+        self.faults: Counter[str] = Counter()
+        self.requests_seen: list[tuple[str, str]] = []
+        self.tunnels: list[str] = []
+        self.bytes_from_client = 0
+        self._count = 0
+        self._lock = threading.Lock()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.2)
+        self.port = self._listener.getsockname()[1]
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> FaultProxy:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join(timeout=5)
+        self._listener.close()
+
+    def __enter__(self) -> FaultProxy:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- connection handling ----------------------------------------------------------------
+
+    def _accept_loop(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        client.settimeout(30)
+        try:
+            self._serve_requests(client)
+        except OSError:
+            pass
+        finally:
+            _close(client)
+
+    def _serve_requests(self, client: socket.socket) -> None:
+        buffer = b""
+        while not self._stopped.is_set():
+            head, buffer = _read_head(client, buffer)
+            if head is None:
+                return
+            request_line, headers = _parse_head(head)
+            method, target, version = request_line.split(" ", 2)
+            if method == "CONNECT":
+                self._tunnel(client, target, buffer)
+                return
+            upstream = self.upstream
+            path = target
+            if target.startswith("http://"):
+                parts = urlsplit(target)
+                upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
+                path = parts.path + (f"?{parts.query}" if parts.query else "")
+            if upstream is None:
+                return
+            length = int(_header(headers, "content-length") or 0)
+            body, buffer = _read_exact(client, buffer, length)
+            with self._lock:
+                self._count += 1
+                self.bytes_from_client += len(head) + len(body)
+                self.requests_seen.append((method, path))
+                info = RequestInfo(method, path, length, self._count)
+            fault = self.plan(info)
+            self.faults[fault.value] += 1
+            kept = [
+                (k, v)
+                for k, v in headers
+                if k.lower() not in ("connection", "keep-alive", "proxy-connection")
+            ]
+            kept.append(("Connection", "close"))
+            raw_head = (
+                f"{method} {path} {version}\r\n"
+                + "".join(f"{k}: {v}\r\n" for k, v in kept)
+                + "\r\n"
+            ).encode("latin-1")
+            if not self._apply(fault, client, upstream, raw_head, body):
+                return
+
+    def _apply(
+        self,
+        fault: Fault,
+        client: socket.socket,
+        upstream: tuple[str, int],
+        head: bytes,
+        body: bytes,
+    ) -> bool:
+        """Carry out one request with `fault`; return False when the client connection ends."""
+        if fault is Fault.DROP:
+            _reset(client)
+            return False
+        if fault is Fault.ERROR_5XX:
+            client.sendall(
+                b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+                b"Connection: close\r\n\r\n"
+            )
+            return False
+        if fault is Fault.STALL:
+            self._stopped.wait(self.stall_seconds)
+            return False
+        with socket.create_connection(upstream, timeout=60) as server:
+            if fault is Fault.RESET_BODY:
+                server.sendall(head + body[: len(body) // 2])
+                time.sleep(0.01)
+                _reset(server)
+                _reset(client)
+                return False
+            if fault is Fault.SLOW:
+                for piece in _pieces(head + body, self.slow_piece):
+                    server.sendall(piece)
+                    time.sleep(self.slow_delay)
+            else:
+                server.sendall(head + body)
+            response = _drain(server)
+            if fault is Fault.DUPLICATE:
+                with socket.create_connection(upstream, timeout=60) as second:
+                    second.sendall(head + body)
+                    _drain(second)
+        if fault is Fault.LOSE_RESPONSE:
+            _reset(client)
+            return False
+        if fault is Fault.SLOW:
+            for piece in _pieces(response, self.slow_piece):
+                client.sendall(piece)
+                time.sleep(self.slow_delay)
+        else:
+            client.sendall(response)
+        return False  # we forced Connection: close
+
+    def _tunnel(self, client: socket.socket, target: str, early: bytes) -> None:
+        host, _, port = target.rpartition(":")
+        with self._lock:
+            self.tunnels.append(target)
+        server = socket.create_connection((host.strip("[]"), int(port)), timeout=60)
+        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        if early:
+            server.sendall(early)
+
+        def pump(src: socket.socket, dst: socket.socket) -> None:
+            try:
+                while True:
+                    data = src.recv(65536)
+                    if not data:
+                        break
+                    dst.sendall(data)
+            except OSError:
+                pass
+            finally:
+                for s in (src, dst):
+                    with contextlib.suppress(OSError):
+                        s.shutdown(socket.SHUT_RDWR)
+
+        other = threading.Thread(target=pump, args=(server, client), daemon=True)
+        other.start()
+        pump(client, server)
+        other.join(timeout=60)
+        _close(server)
+
+
+def _read_head(sock: socket.socket, buffer: bytes) -> tuple[bytes | None, bytes]:
+    while b"\r\n\r\n" not in buffer:
+        if len(buffer) > _MAX_HEAD:
+            return None, b""
+        data = sock.recv(65536)
+        if not data:
+            return None, b""
+        buffer += data
+    head, _, rest = buffer.partition(b"\r\n\r\n")
+    return head, rest
+
+
+def _parse_head(head: bytes) -> tuple[str, list[tuple[str, str]]]:
+    lines = head.decode("latin-1").split("\r\n")
+    headers = []
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers.append((name.strip(), value.strip()))
+    return lines[0], headers
+
+
+def _header(headers: list[tuple[str, str]], name: str) -> str | None:
+    for key, value in headers:
+        if key.lower() == name:
+            return value
+    return None
+
+
+def _read_exact(sock: socket.socket, buffer: bytes, length: int) -> tuple[bytes, bytes]:
+    chunks = [buffer]
+    have = len(buffer)
+    while have < length:
+        data = sock.recv(min(1 << 20, length - have))
+        if not data:
+            raise ConnectionError("client closed mid-body")
+        chunks.append(data)
+        have += len(data)
+    whole = b"".join(chunks)
+    return whole[:length], whole[length:]
+
+
+def _drain(sock: socket.socket) -> bytes:
+    chunks = []
+    while True:
+        data = sock.recv(65536)
+        if not data:
+            return b"".join(chunks)
+        chunks.append(data)
+
+
+def _pieces(data: bytes, size: int) -> list[bytes]:
+    return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+def _reset(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    _close(sock)
+
+
+def _close(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.close()
