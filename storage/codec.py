@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any
 
 from core.crypto import aead
-from core.crypto.errors import InvalidCiphertext
 from core.crypto.kdf import hkdf_sha256
 from core.records import Record
 
@@ -51,14 +49,13 @@ def encode_record(record: Record) -> bytes:
     ).encode("utf-8", "surrogatepass")
 
 
-def seal_record(key: bytes, record: Record) -> bytes:
-    return aead.seal(key, encode_record(record), record_aad(record.id))
+def seal_record(key: bytes, record: Record) -> tuple[bytes, bytes]:
+    """(JSON bytes, sealed bytes) of `record`."""
+    plain = encode_record(record)
+    return plain, aead.seal(key, plain, record_aad(record.id))
 
 
-def open_record(key: bytes, record_id: str, sealed: bytes) -> dict[str, Any]:
-    """The record's dict; raises `InvalidCiphertext` or `ValueError` if damaged or misplaced."""
-    plain = aead.open_(key, sealed, record_aad(record_id))
-    raw = json.loads(plain.decode("utf-8", "surrogatepass"))
-    if not isinstance(raw, dict) or raw.get("id") != record_id:
-        raise InvalidCiphertext()
-    return raw
+def open_record(key: bytes, record_id: str, sealed: bytes) -> bytes:
+    """The record's JSON bytes; raises `InvalidCiphertext` if damaged or stored under another
+    id."""
+    return aead.open_(key, sealed, record_aad(record_id))

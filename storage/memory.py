@@ -26,6 +26,7 @@ from core.records import Record, new_id
 from storage import photos
 from storage.attempts import DEFAULT_WIPE_THRESHOLD
 from storage.blobs import Attachment
+from storage.codec import encode_record
 from storage.errors import (
     AttachmentNotFound,
     RecordNotFound,
@@ -34,7 +35,7 @@ from storage.errors import (
     WrongPassphrase,
 )
 from storage.spool import check_name
-from storage.table import RecordTable, Where, clone
+from storage.table import RecordTable, Where, decode, to_record
 from storage.wipe import WipeReport
 
 
@@ -188,25 +189,22 @@ class MemoryVault:
         with self._mutex:
             self._check()
             now = time.time()
-            saved = []
+            plains = []
             for record in records:
                 if not isinstance(record, Record):
                     raise TypeError("put() takes a core.records.Record")
-                saved.append(
-                    dataclasses.replace(
-                        record, data=clone(record.data), version=record.version + 1, updated_at=now
-                    )
-                )
-            for record in saved:
-                self._table.put(record.id, record.to_dict(), b"")
-            return [dataclasses.replace(r, data=clone(r.data)) for r in saved]
+                saved = dataclasses.replace(record, version=record.version + 1, updated_at=now)
+                plains.append(encode_record(saved))
+            for plain in plains:
+                self._table.put(decode(plain)["id"], plain, b"")
+            return [to_record(plain) for plain in plains]
 
     def get(self, record_id: str) -> Record:
         self._check()
-        doc = self._table.doc(record_id)
-        if doc is None:
+        record = self._table.get(record_id)
+        if record is None:
             raise RecordNotFound(record_id)
-        return Record.from_dict(clone(doc))
+        return record
 
     def list(self, kind: str | None = None, where: Where | None = None) -> builtins.list[Record]:
         self._check()

@@ -11,11 +11,14 @@ own write path (which re-serialises the whole database per insert) is deliberate
 includes TinyDB queries (`Query().data.region == "Osh"`), or a mapping of top-level fields to
 required values (`{"status": "queued"}`).
 
-Danger: the dicts inside are live; `search` and `get` return fresh `Record` copies.
+Danger: the dicts inside are live and never leave this class; `search` and `get` build fresh
+`Record`s from the stored JSON bytes.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
@@ -52,17 +55,20 @@ class _VaultTinyDB(TinyDB):
     default_table_name = TABLE_NAME
 
 
-def clone(value: Any) -> Any:
-    """A deep copy of JSON-shaped data (dicts, lists, scalars); much faster than deepcopy."""
-    if isinstance(value, dict):
-        return {k: clone(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [clone(v) for v in value]
-    return value
+RECORD_FIELDS = frozenset(f.name for f in dataclasses.fields(Record))
 
 
-def to_record(doc: Mapping[str, Any]) -> Record:
-    return Record.from_dict(clone(dict(doc)))
+def decode(plain: bytes) -> dict[str, Any]:
+    """A record's dict from its JSON bytes; `ValueError` unless it has exactly Record's fields."""
+    raw = json.loads(plain.decode("utf-8", "surrogatepass"))
+    if not isinstance(raw, dict) or raw.keys() != RECORD_FIELDS:
+        raise ValueError("not a record")
+    return raw
+
+
+def to_record(plain: bytes) -> Record:
+    """A fresh `Record` (sharing nothing with the table) from its JSON bytes."""
+    return Record(**json.loads(plain.decode("utf-8", "surrogatepass")))
 
 
 def make_condition(kind: str | None, where: Where | None) -> Callable[[Mapping[str, Any]], bool]:
@@ -84,51 +90,71 @@ def sort_key(record: Record) -> tuple[float, str]:
 
 
 class RecordTable:
-    """Decrypted records by id, with their sealed bytes, queryable through TinyDB."""
+    """Decrypted records by id, queryable through TinyDB, with their JSON bytes (to hand out
+    fresh copies quickly) and sealed bytes (for compaction)."""
 
     def __init__(self) -> None:
         self._docs: dict[str, dict[str, Any]] = {}
+        self._plain: dict[str, bytes] = {}
         self._sealed: dict[str, bytes] = {}
+        self._undecoded: set[str] = set()
         self._db = _VaultTinyDB(self._docs, storage=UnlockedStorage)
         self._table = self._db.table(TABLE_NAME, cache_size=0)
         self.live_bytes = 0
 
     def __len__(self) -> int:
-        return len(self._docs)
+        return len(self._plain)
 
     def __contains__(self, record_id: object) -> bool:
-        return record_id in self._docs
+        return record_id in self._plain
 
-    def put(self, record_id: str, doc: dict[str, Any], sealed: bytes) -> None:
+    def put(self, record_id: str, plain: bytes, sealed: bytes) -> None:
+        """Store one record's JSON and sealed bytes. Its query dict is decoded lazily, on the
+        first query that needs it, so opening and saving stay cheap."""
         old = self._sealed.get(record_id)
         if old is not None:
             self.live_bytes -= len(old)
-        self._docs[record_id] = doc
+        self._docs.pop(record_id, None)
+        self._undecoded.add(record_id)
+        self._plain[record_id] = plain
         self._sealed[record_id] = sealed
         self.live_bytes += len(sealed)
 
     def remove(self, record_id: str) -> None:
         self._docs.pop(record_id, None)
+        self._plain.pop(record_id, None)
+        self._undecoded.discard(record_id)
         old = self._sealed.pop(record_id, None)
         if old is not None:
             self.live_bytes -= len(old)
 
-    def doc(self, record_id: str) -> dict[str, Any] | None:
-        return self._docs.get(record_id)
+    def get(self, record_id: str) -> Record | None:
+        plain = self._plain.get(record_id)
+        return None if plain is None else to_record(plain)
 
     def sealed_items(self) -> list[tuple[str, bytes]]:
         return list(self._sealed.items())
 
+    def _decode_pending(self) -> None:
+        for record_id in self._undecoded:
+            self._docs[record_id] = decode(self._plain[record_id])
+        self._undecoded.clear()
+
     def search(self, kind: str | None = None, where: Where | None = None) -> list[Record]:
         if kind is None and where is None:
-            records = [to_record(doc) for doc in self._docs.values()]
+            records = [to_record(plain) for plain in self._plain.values()]
         else:
+            self._decode_pending()
             condition = cast(Any, make_condition(kind, where))
-            records = [to_record(doc) for doc in self._table.search(condition)]
+            plain = self._plain
+            found = self._table.search(condition)
+            records = [to_record(plain[cast(str, doc.doc_id)]) for doc in found]
         records.sort(key=sort_key)
         return records
 
     def clear(self) -> None:
+        self._undecoded.clear()
         self._docs.clear()
+        self._plain.clear()
         self._sealed.clear()
         self.live_bytes = 0

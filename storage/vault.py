@@ -68,7 +68,7 @@ from storage.keyfile import (
 from storage.layout import Layout
 from storage.lock import VaultLock
 from storage.spool import Spool, SpoolWriter
-from storage.table import RecordTable, Where, clone
+from storage.table import RecordTable, Where, to_record
 from storage.wipe import KEY_TEMP_PREFIX, WipeReport, wipe_directory
 
 PathLike = str | os.PathLike[str]
@@ -442,30 +442,30 @@ class Vault:
 
     # --- records --------------------------------------------------------------------------
 
-    def _prepare(self, record: Record, now: float) -> tuple[Record, Op]:
+    def _prepare(self, record: Record, now: float) -> tuple[bytes, Op]:
         if not isinstance(record, Record):
             raise TypeError("put() takes a core.records.Record")
-        saved = dataclasses.replace(
-            record, data=clone(record.data), version=record.version + 1, updated_at=now
-        )
+        saved = dataclasses.replace(record, version=record.version + 1, updated_at=now)
         assert self._keys is not None
-        return saved, Op(OP_PUT, saved.id, seal_record(self._keys.record, saved))
+        plain, sealed = seal_record(self._keys.record, saved)
+        return plain, Op(OP_PUT, saved.id, sealed)
 
-    def _commit(self, ops: Sequence[Op], saved: Sequence[Record] = ()) -> None:
+    def _commit(self, ops: Sequence[Op], plains: Sequence[bytes] = ()) -> None:
         assert self._journal is not None
         self._journal.append(ops)
-        for record, op in zip(saved, ops, strict=False):
-            self._table.put(record.id, record.to_dict(), op.sealed)
-        for op in ops[len(saved) :]:
+        for plain, op in zip(plains, ops, strict=False):
+            self._table.put(op.record_id, plain, op.sealed)
+        for op in ops[len(plains) :]:
             self._table.remove(op.record_id)
         self._maybe_compact()
 
     @_unlocked
     def put(self, record: Record) -> Record:
-        """Save `record` (fsync'd before returning). Returns it with `version` bumped."""
-        saved, op = self._prepare(record, time.time())
-        self._commit([op], [saved])
-        return dataclasses.replace(saved, data=clone(saved.data))
+        """Save `record` (fsync'd before returning). Returns a copy with `version` bumped and
+        `updated_at` set; `record` itself is not modified."""
+        plain, op = self._prepare(record, time.time())
+        self._commit([op], [plain])
+        return to_record(plain)
 
     @_unlocked
     def put_many(self, records: Iterable[Record]) -> builtins.list[Record]:
@@ -474,15 +474,16 @@ class Vault:
         prepared = [self._prepare(record, now) for record in records]
         if not prepared:
             return []
-        self._commit([op for _, op in prepared], [saved for saved, _ in prepared])
-        return [dataclasses.replace(saved, data=clone(saved.data)) for saved, _ in prepared]
+        plains = [plain for plain, _ in prepared]
+        self._commit([op for _, op in prepared], plains)
+        return [to_record(plain) for plain in plains]
 
     @_unlocked
     def get(self, record_id: str) -> Record:
-        doc = self._table.doc(record_id)
-        if doc is None:
+        record = self._table.get(record_id)
+        if record is None:
             raise RecordNotFound(record_id)
-        return Record.from_dict(clone(doc))
+        return record
 
     @_unlocked
     def list(self, kind: str | None = None, where: Where | None = None) -> builtins.list[Record]:
@@ -656,15 +657,14 @@ def _replay(state: ReadResult, record_key: bytes, recover: bool) -> RecordTable:
             table.remove(op.record_id)
             continue
         try:
-            doc = open_record(record_key, op.record_id, op.sealed)
-            Record.from_dict(dict(doc))
-        except (InvalidCiphertext, ValueError, TypeError):
+            plain = open_record(record_key, op.record_id, op.sealed)
+        except InvalidCiphertext:
             what = f"journal: record operation {number} is unreadable"
             if not recover:
                 raise VaultCorrupt(what) from None
             state.skipped.append(what)
             continue
-        table.put(op.record_id, doc, op.sealed)
+        table.put(op.record_id, plain, op.sealed)
     return table
 
 

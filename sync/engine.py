@@ -39,6 +39,7 @@ import dataclasses
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from core.records import Kind, Record, Status
@@ -58,12 +59,13 @@ from sync.errors import (
     DeviceRevoked,
     NotEnrolled,
     OffsetMismatch,
+    ProtocolError,
     ServerKeyChanged,
     ServerRefused,
     SyncError,
     UntrustedDocument,
 )
-from sync.outbox import pending_blobs, pending_envelopes, seal_ready
+from sync.outbox import entry_for_record, pending_blobs, seal_ready
 from sync.payload import PayloadError, parse_payload
 
 BATCH_SIZE = 100
@@ -266,70 +268,106 @@ class SyncEngine:
         report.wiped = True
 
     def _push_envelopes(self, client: Client, report: SyncReport) -> None:
-        entries = pending_envelopes(self.vault)
-        for start in range(0, len(entries), self.batch_size):
-            self._check_cancel()
-            batch = entries[start : start + self.batch_size]
-            results = client.push_envelopes([e.data["wire"] for e in batch])
-            updates: list[Record] = []
-            for entry, result in zip(batch, results, strict=True):
-                if result.get("id") != entry.id:
-                    raise SyncError(
-                        "the server answered for another envelope", reason="protocol_error"
-                    )
-                status = result.get("status")
-                if status in ("stored", "duplicate"):
-                    entry.status = Status.SENT
-                    entry.data["sent_at"] = int(self._now())
-                    if status == "stored":
-                        report.envelopes_sent += 1
-                    else:
-                        report.envelopes_duplicate += 1
-                elif status == "rejected":
-                    reason = str(result.get("reason", "rejected"))[:100]
-                    entry.status = Status.FAILED
-                    entry.status_reason = reason
-                    report.envelopes_rejected += 1
-                    report.problems.append((entry.id, reason))
-                else:
-                    continue
-                updates.append(entry)
-            if updates:
-                updates.extend(self._record_updates(updates))
-                self.vault.put_many(updates)
+        outbox = self.vault.list(kind=Kind.OUTBOX)
+        entries = sorted(
+            (r for r in outbox if r.data.get("type") == "envelope" and r.status == Status.QUEUED),
+            key=lambda r: int(r.data["seq"]),
+        )
+        blobs_by_record: dict[str, list[Record]] = {}
+        for r in outbox:
+            if r.data.get("type") == "blob":
+                blobs_by_record.setdefault(str(r.data.get("record_id")), []).append(r)
+        # The vault bookkeeping for one batch runs in a worker thread while the next batch is
+        # on the wire: both are needed, neither depends on the other, and order does not matter
+        # (an unsettled batch is simply pushed again and answered `duplicate`).
+        with ThreadPoolExecutor(max_workers=1) as settler:
+            pending: list[Future[None]] = []
+            try:
+                for start in range(0, len(entries), self.batch_size):
+                    self._check_cancel()
+                    batch = entries[start : start + self.batch_size]
+                    acked, failed = self._push_batch(client, batch, report)
+                    pending.append(settler.submit(self._settle, acked, failed, blobs_by_record))
+            finally:
+                for future in pending:
+                    future.result()
 
-    def _record_updates(self, entries: list[Record]) -> list[Record]:
-        """The field records whose status changes because of these outbox entries."""
-        changed: dict[str, Record] = {}
-        pending = {e.id: e for e in entries}
-        outbox = [pending.get(r.id, r) for r in self.vault.list(kind=Kind.OUTBOX)]
-        for record_id in {e.data.get("record_id") for e in entries if e.data.get("record_id")}:
+    def _push_batch(
+        self, client: Client, batch: list[Record], report: SyncReport
+    ) -> tuple[list[Record], list[Record]]:
+        results = client.push_envelopes([e.data["wire"] for e in batch])
+        acked: list[Record] = []
+        failed: list[Record] = []
+        for entry, result in zip(batch, results, strict=True):
+            if result.get("id") != entry.id:
+                raise ProtocolError("the server answered for another envelope")
+            status = result.get("status")
+            if status in ("stored", "duplicate"):
+                acked.append(entry)
+                if status == "stored":
+                    report.envelopes_sent += 1
+                else:
+                    report.envelopes_duplicate += 1
+            elif status == "rejected":
+                reason = str(result.get("reason", "rejected"))[:100]
+                entry.status = Status.FAILED
+                entry.status_reason = reason
+                failed.append(entry)
+                report.envelopes_rejected += 1
+                report.problems.append((entry.id, reason))
+        return acked, failed
+
+    def _settle(
+        self, acked: list[Record], failed: list[Record], blobs_by_record: dict[str, list[Record]]
+    ) -> None:
+        """Record the server's answers: field records first, then drop acknowledged entries.
+
+        A crash between the two steps leaves acknowledged entries queued; they are pushed again
+        and the server answers `duplicate`, so nothing is lost or stored twice.
+        """
+        updates: list[Record] = list(failed)
+        now = int(self._now())
+        for entry in acked + failed:
+            record_id = entry.data.get("record_id")
+            if not record_id:
+                continue
             record = get_or_none(self.vault, str(record_id))
             if record is None or record.kind not in (Kind.INCIDENT, Kind.NOTE):
                 continue
-            mine = [r for r in outbox if r.data.get("record_id") == record_id]
-            failed = [r for r in mine if r.status == Status.FAILED]
-            if failed:
-                record.status = Status.FAILED
-                record.status_reason = failed[0].status_reason
-            elif all(r.status == Status.SENT for r in mine):
-                record.status = Status.SENT
-                record.status_reason = ""
+            if entry.status == Status.FAILED:
+                record.status, record.status_reason = Status.FAILED, entry.status_reason
+            elif all(b.status == Status.SENT for b in blobs_by_record.get(str(record_id), [])):
+                record.status, record.status_reason = Status.SENT, ""
+                record.data.setdefault("sent_at", now)
             else:
                 continue
-            changed[record.id] = record
-        return list(changed.values())
+            updates.append(record)
+        if updates:
+            self.vault.put_many(updates)
+        if acked:
+            self.vault.delete_many([e.id for e in acked])
 
     def _upload_blobs(self, client: Client, report: SyncReport) -> None:
         for entry in pending_blobs(self.vault):
             self._check_cancel()
-            sent = self._upload_one(client, entry, report)
-            if sent:
-                entry.status = Status.SENT
-                entry.data["sent_at"] = int(self._now())
-                updates = [entry, *self._record_updates([entry])]
-                self.vault.put_many(updates)
-                report.blobs_sent += 1
+            if not self._upload_one(client, entry, report):
+                continue
+            entry.status = Status.SENT
+            entry.data["sent_at"] = int(self._now())
+            updates = [entry]
+            record_id = str(entry.data.get("record_id", ""))
+            record = get_or_none(self.vault, record_id) if record_id else None
+            if record is not None and record.kind in (Kind.INCIDENT, Kind.NOTE):
+                siblings = entry_for_record(self.vault, record_id)
+                rest = [r for r in siblings if r.id != entry.id]
+                if all(r.data.get("type") == "blob" and r.status == Status.SENT for r in rest):
+                    record.status, record.status_reason = Status.SENT, ""
+                    record.data.setdefault("sent_at", int(self._now()))
+                    updates.append(record)
+            self.vault.put_many(updates)
+            with contextlib.suppress(Exception):
+                self.vault.spool_delete(str(entry.data["spool"]))
+            report.blobs_sent += 1
 
     def _upload_one(self, client: Client, entry: Record, report: SyncReport) -> bool:
         size = int(entry.data["size"])
@@ -440,32 +478,33 @@ class SyncEngine:
         """Send and forget: replace acknowledged incidents by title-less stubs."""
         if not load_settings(self.vault).send_and_forget:
             return 0
+        by_record: dict[str, list[Record]] = {}
+        for entry in self.vault.list(kind=Kind.OUTBOX):
+            by_record.setdefault(str(entry.data.get("record_id", "")), []).append(entry)
         forgotten = 0
         for record in self.vault.list(kind=Kind.INCIDENT):
-            if record.status != Status.SENT:
+            entries = by_record.get(record.id, [])
+            if record.status != Status.SENT or any(r.status != Status.SENT for r in entries):
                 continue
-            entries = [
-                r for r in self.vault.list(kind=Kind.OUTBOX) if r.data.get("record_id") == record.id
-            ]
-            if any(r.status != Status.SENT for r in entries):
-                continue
-            sent_at = max((int(r.data.get("sent_at", 0)) for r in entries), default=0)
             stub = Record(
                 kind=Kind.STUB,
                 id=record.id,
                 status=Status.SENT,
-                data={"sent_at": sent_at or int(self._now()), "record_kind": "incident"},
+                data={
+                    "sent_at": int(record.data.get("sent_at") or self._now()),
+                    "record_kind": "incident",
+                },
                 created_at=record.created_at,
             )
-            self.vault.put(stub)
+            self.vault.put(stub)  # replaces the readable record under the same id
             for item in record.data.get("attachments") or []:
                 with contextlib.suppress(Exception):
                     self.vault.delete_attachment(str(item["id"]))
             for entry in entries:
-                if entry.data.get("type") == "blob":
-                    with contextlib.suppress(Exception):
-                        self.vault.spool_delete(str(entry.data["spool"]))
-            self.vault.delete_many([e.id for e in entries])
+                with contextlib.suppress(Exception):
+                    self.vault.spool_delete(str(entry.data.get("spool", "")))
+            if entries:
+                self.vault.delete_many([e.id for e in entries])
             forgotten += 1
         return forgotten
 

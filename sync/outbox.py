@@ -102,10 +102,9 @@ def seal_ready(vault: Any, *, now: Callable[[], float] = time.time) -> int:
         return 0
     count = 0
     for kind in SEALABLE:
-        for record in vault.list(kind=kind):
-            if record.status == Status.READY:
-                _seal(vault, identity, record, recipients, now)
-                count += 1
+        for record in vault.list(kind=kind, where={"status": str(Status.READY)}):
+            _seal(vault, identity, record, recipients, now)
+            count += 1
     return count
 
 
@@ -222,6 +221,8 @@ def _queue_attachments(
     vault: Any, record: Record, recipients: list[str]
 ) -> tuple[list[Record], list[BlobRef]]:
     attachments = record.data.get("attachments") or []
+    if not attachments:
+        return [], []
     existing = {
         (r.data.get("record_id"), r.data.get("attachment_id")): r
         for r in vault.list(kind=Kind.OUTBOX)

@@ -1,9 +1,10 @@
-"""A PDF report of one case, with Cyrillic (Kazakh and Kyrgyz letters included).
+"""A PDF report of one or more cases, with Cyrillic (Kazakh and Kyrgyz letters included).
 
 Use `case_report(detail, t=..., identifying=True) -> bytes` (or `cases_report(details)`).
-Text is set in the bundled DejaVu Sans (assets/fonts, Bitstream Vera licence), so no system font is needed. `t(key)` translates
-the report's own headings (catalogue keys `pdf.*`); field labels come already translated in the
-`CaseDetail`. With `identifying=False`, fields marked sensitive are left out.
+Text is set in the bundled DejaVu Sans (assets/fonts, Bitstream Vera licence), so no system
+font is needed. `t(key)` translates the report's own headings (catalogue keys `pdf.*`); field
+labels come already translated in the `CaseDetail`. With `identifying=False`, fields marked
+sensitive and the reporting device are left out.
 
 Danger: with identifying fields the PDF holds what the victim said; protect it
 (`app.exports.protect`) before it leaves the laptop.

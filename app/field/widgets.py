@@ -53,10 +53,12 @@ def big_button(
     return ft.Row([button])
 
 
-def button_of(row: ft.Row) -> ft.Button:
+def button_of(row: ft.Row | ft.Button | ft.OutlinedButton) -> ft.Button | ft.OutlinedButton:
     """The button inside a `big_button` row (for tests and for enabling/disabling)."""
+    if isinstance(row, ft.Button | ft.OutlinedButton):
+        return row
     control = row.controls[0]
-    assert isinstance(control, ft.Button)
+    assert isinstance(control, ft.Button | ft.OutlinedButton)
     return control
 
 

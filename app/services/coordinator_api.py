@@ -297,7 +297,8 @@ class CoordinatorBase(CoordinatorService):
                     created=int(d.get("created") or 0),
                 )
             )
-        return sorted(out, key=lambda m: (m.created, m.id))
+        # same second: a message before the reply it prompted
+        return sorted(out, key=lambda m: (m.created, m.direction != "out", m.id))
 
     def send_message(self, case_id: str, text: str) -> None:
         detail = self.case(case_id)

@@ -512,9 +512,8 @@ class VaultFieldService(FieldService):
         in_reply_to = incoming[-1].id if incoming else ""
         envelope_id = outbox.queue_reply(vault, incident_id, text, in_reply_to)
         vault.put(
-            Record(
+            Record(  # its own id: the outbox entry already uses the envelope id
                 kind=Kind.MESSAGE,
-                id=envelope_id,
                 status=Status.QUEUED,
                 data={
                     "case_id": incident_id,

@@ -9,8 +9,10 @@ Common case:
 Files of any size, in constant memory: `encrypt_stream(src, dst, recipients)` and
 `decrypt_stream(src, dst, identities)` with binary file objects. Passphrases:
 `encrypt_with_passphrase` / `decrypt_with_passphrase`, or a `Passphrase(...)` object anywhere a
-recipient or identity is accepted. Post-quantum hybrid keys (`generate_identity(pq=True)`,
-`age1pq1…`) work where `pq_supported()`; elsewhere they raise `UnsupportedRecipient`.
+recipient or identity is accepted. Opening many files: `parse_identity(text)` once and pass the
+object instead of the string. Post-quantum hybrid keys (`generate_identity(pq=True)`,
+`age1pq1…`) work where `pq_supported()`; elsewhere they raise `UnsupportedRecipient`. A file
+is encrypted either to post-quantum recipients only or to classic ones only (`ValueError`).
 
 Errors (all `AgeError`): `HeaderError`, `NoIdentityMatch`, `HmacError`, `PayloadError`,
 `ArmorError`, `UnsupportedRecipient`. Caller mistakes raise `ValueError`/`TypeError`.
@@ -40,7 +42,7 @@ from sync.age.errors import (
     UnsupportedRecipient,
 )
 from sync.age.keys import generate_identity as _generate
-from sync.age.keys import parse_identity_file, recipient_of
+from sync.age.keys import parse_identity, parse_identity_file, parse_recipient, recipient_of
 from sync.age.pq import supported as pq_supported
 from sync.age.scrypt import Passphrase
 
@@ -66,7 +68,9 @@ __all__ = [
     "encrypt_stream",
     "encrypt_with_passphrase",
     "generate_identity",
+    "parse_identity",
     "parse_identity_file",
+    "parse_recipient",
     "pq_supported",
     "recipient_of",
 ]

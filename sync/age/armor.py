@@ -104,22 +104,44 @@ class ArmorReader:
     def _next_block(self) -> bytes:
         if not self._started:
             self._start()
-        line = self._line()
-        if line == FOOTER:
-            self._finish()
-            return b""
-        if not line or len(line) > COLUMNS_PER_LINE:
-            raise ArmorError("armor line empty or too long")
-        try:
-            data = base64.b64decode(line, validate=True)
-        except (binascii.Error, ValueError):
-            raise ArmorError("invalid base64 in armor") from None
-        if base64.b64encode(data) != line:
-            raise ArmorError("non-canonical base64 in armor")
-        if len(data) < BYTES_PER_LINE:
+        # Fast path: a run of full 64-column lines (no CR, padding or footer) decodes at once.
+        text = self._source.read_whole_lines(_BATCH_LINES * (COLUMNS_PER_LINE + 1))
+        if text and b"\r" not in text and b"=" not in text and b"-" not in text:
+            lines = text.split(b"\n")
+            lines.pop()
+            if set(map(len, lines)) == {COLUMNS_PER_LINE}:
+                try:
+                    return base64.b64decode(b"".join(lines), validate=True)
+                except (binascii.Error, ValueError):
+                    raise ArmorError("invalid base64 in armor") from None
+        self._source.unread(text)
+        return self._next_lines()
+
+    def _next_lines(self) -> bytes:
+        """Decode up to `_BATCH_LINES` lines; only the last line of the armor may be short."""
+        lines: list[bytes] = []
+        while len(lines) < _BATCH_LINES:
+            line = self._line()
+            if line == FOOTER:
+                self._finish()
+                break
+            if len(line) == COLUMNS_PER_LINE and b"=" not in line:
+                lines.append(line)
+                continue
+            if not line or len(line) > COLUMNS_PER_LINE:
+                raise ArmorError("armor line empty or too long")
+            lines.append(line)
             if self._line() != FOOTER:
                 raise ArmorError("invalid armor footer line")
             self._finish()
+            break
+        encoded = b"".join(lines)
+        try:
+            data = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            raise ArmorError("invalid base64 in armor") from None
+        if base64.b64encode(data) != encoded:
+            raise ArmorError("non-canonical base64 in armor")
         return data
 
     def read(self, n: int = -1) -> bytes:

@@ -13,14 +13,22 @@ _GENERATOR = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
 _CHECKSUM_LENGTH = 6
 
 
+def _table_entry(top: int) -> int:
+    value = 0
+    for i in range(5):
+        if (top >> i) & 1:
+            value ^= _GENERATOR[i]
+    return value
+
+
+_POLYMOD_TABLE = tuple(_table_entry(top) for top in range(32))
+
+
 def _polymod(values: list[int]) -> int:
     chk = 1
+    table = _POLYMOD_TABLE
     for value in values:
-        top = chk >> 25
-        chk = (chk & 0x1FFFFFF) << 5 ^ value
-        for i in range(5):
-            if (top >> i) & 1:
-                chk ^= _GENERATOR[i]
+        chk = ((chk & 0x1FFFFFF) << 5) ^ value ^ table[chk >> 25]
     return chk
 
 
@@ -62,7 +70,7 @@ def decode(text: str) -> tuple[str, bytes]:
         raise TypeError("Bech32 text must be a string")
     if text.lower() != text and text.upper() != text:
         raise ValueError("mixed case in Bech32 string")
-    if any(not 33 <= ord(c) <= 126 for c in text):
+    if not text.isascii() or not text.isprintable() or " " in text:
         raise ValueError("invalid character in Bech32 string")
     pos = text.rfind("1")
     if pos < 1 or pos + _CHECKSUM_LENGTH + 1 > len(text):

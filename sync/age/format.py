@@ -12,6 +12,7 @@ Use `read_header(source)` to parse (strictly: any deviation raises `HeaderError`
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from sync.age import b64
 from sync.age.errors import HeaderError
@@ -39,7 +40,7 @@ class Stanza:
 
     def __post_init__(self) -> None:
         for word in (self.type, *self.args):
-            if not word or not all(33 <= ord(c) <= 126 for c in word):
+            if not word.isascii() or not _valid_arg(word.encode("ascii")):
                 raise ValueError("stanza type and arguments must be non-empty printable ASCII")
 
     def encode(self) -> bytes:
@@ -73,8 +74,11 @@ def encode_with_mac(mac_input: bytes, mac: bytes) -> bytes:
     return mac_input + b" " + b64.encode(mac) + b"\n"
 
 
+_ARGUMENT = re.compile(rb"[\x21-\x7e]+")
+
+
 def _valid_arg(word: bytes) -> bool:
-    return len(word) > 0 and all(33 <= c <= 126 for c in word)
+    return _ARGUMENT.fullmatch(word) is not None
 
 
 def _decode_b64(text: bytes, what: str) -> bytes:

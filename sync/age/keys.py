@@ -4,10 +4,15 @@ Recipients: `age1…` (X25519), `age1pq1…` (ML-KEM-768 + X25519 hybrid), or a 
 Identities: `AGE-SECRET-KEY-1…`, `AGE-SECRET-KEY-PQ-1…`, or a `Passphrase`.
 Identity files (as `age-keygen` writes them) hold one identity per line; `#` comments and blank
 lines are ignored.
+
+Parsing an identity string costs about as much as decrypting a small file: callers that open
+many files parse once with `parse_identity` and pass the objects. Recipient strings are cached
+(they are public); identities never are (they are secret and must go when the vault locks).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Protocol
 
@@ -33,7 +38,12 @@ def parse_recipient(text: RecipientLike) -> Recipient:
     recipients on a platform without ML-KEM."""
     if not isinstance(text, str):
         return text
-    text = text.strip()
+    return _parse_recipient_text(text.strip())
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_recipient_text(text: str) -> Recipient:
+    # Cached: recipients are public, and an organisation encrypts to the same few many times.
     if text.startswith(pq.RECIPIENT_HRP + "1"):
         return pq.parse_recipient(text)
     if text.startswith(x25519.RECIPIENT_HRP + "1"):

@@ -74,6 +74,20 @@ class BufferedSource:
         del self._buffer[:n]
         return out
 
+    def read_whole_lines(self, max_bytes: int) -> bytes:
+        """Up to `max_bytes` bytes ending just after a newline (b"" if no full line fits)."""
+        self._fill(max_bytes)
+        end = self._buffer.rfind(b"\n", 0, max_bytes)
+        if end < 0:
+            return b""
+        out = bytes(self._buffer[: end + 1])
+        del self._buffer[: end + 1]
+        return out
+
+    def unread(self, data: bytes) -> None:
+        """Put `data` back in front of the stream."""
+        self._buffer[:0] = data
+
     def at_eof(self) -> bool:
         """True when no byte is left (reads ahead by at most one block)."""
         self._fill(1)

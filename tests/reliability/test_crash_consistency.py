@@ -43,6 +43,7 @@ def _wait_ready(proc: subprocess.Popen[str]) -> None:
     if line.strip() != "ready":
         proc.kill()
         _, err = proc.communicate()
+        proc.stdout.close()
         raise AssertionError(f"writer did not start: {line!r} {err[-2000:]}")
 
 
@@ -67,7 +68,11 @@ def test_sigkill_during_vault_writes_and_compaction_loses_no_acknowledged_record
         _wait_ready(proc)
         time.sleep(rng.uniform(0.0, 0.35))
         proc.send_signal(signal.SIGKILL)
-        out, err = proc.communicate(timeout=30)
+        proc.wait(timeout=30)
+        assert proc.stdout is not None and proc.stderr is not None
+        # read through the same buffered reader as `_wait_ready`, which may hold lines already
+        with proc.stdout, proc.stderr:
+            out, err = proc.stdout.read(), proc.stderr.read()
         assert proc.returncode == -signal.SIGKILL, err[-2000:]
         intent: list[str] = []
         for line in out.splitlines():
@@ -96,6 +101,7 @@ def test_sigkill_during_vault_writes_and_compaction_loses_no_acknowledged_record
         in_flight_new = {i for i in intent if i not in acked}
         assert unacked_new in (set(), in_flight_new), (
             f"kill {kill}: a batch landed partly, or a record appeared that was never written"
+            f" (writer said: {out[-300:]!r})"
         )
         for record_id in unacked_new:  # it landed whole: from now on it must stay
             acked[record_id] = int(present[record_id]["v"])  # type: ignore[call-overload]

@@ -63,7 +63,7 @@ def _server(db: str, tmp: Path) -> Iterator[LiveServer]:
 
 
 def _sync_until_empty(vault: object, errors: list[BaseException], stats: dict[str, int]) -> None:
-    engine = SyncEngine(vault, chunk_size=64 * 1024)
+    engine = SyncEngine(vault, chunk_size=32 * 1024)
     deadline = time.monotonic() + DEADLINE_S
     for _ in range(MAX_ROUNDS):
         if time.monotonic() > deadline:
@@ -88,7 +88,7 @@ def _sync_until_empty(vault: object, errors: list[BaseException], stats: dict[st
 def test_devices_and_coordinator_under_chaos_deliver_every_record_exactly_once(
     db: str, tmp_path: Path
 ) -> None:
-    chaos = Chaos(seed=20261122, rate=0.3)
+    chaos = Chaos(seed=20261122, rate=0.4)
     with _server(db, tmp_path) as server:
         host, port = server.url.removeprefix("http://").split(":")
         with FaultProxy((host, int(port)), plan=chaos, stall_seconds=2, slow_piece=8192) as proxy:
@@ -151,7 +151,7 @@ def _run_chaos(org: Org, chaos: Chaos, proxy: FaultProxy) -> None:
     chaos.on = False
 
     injected = {k: v for k, v in proxy.faults.items() if k != "pass"}
-    assert len(injected) >= 5, injected
+    assert len(injected) >= pick(4, 6), injected  # most kinds of fault really happened
     assert stats.get("device_failures", 0) + pull_failures > 0
 
     assert coordinator.pull(org.coordinator).fetched == 0

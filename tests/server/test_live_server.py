@@ -7,7 +7,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
+from contextlib import nullcontext
 
 import pytest
 import requests
@@ -25,12 +25,15 @@ class RealClock(Clock):
         return int(time.time())
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def live(
-    request: pytest.FixtureRequest, tmp_path: Path
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[LiveServer, Harness, Org]]:
+    """One real server per database for this module (each test enrols its own devices)."""
+    tmp_path = tmp_path_factory.mktemp("live")
+    database = postgres_database() if request.param == "postgres" else nullcontext()
     with (
-        postgres_database() if request.param == "postgres" else _no_database() as db_url,
+        database as db_url,
         start_live_server(
             tmp_path / "server", db_url, workers=2 if request.param == "postgres" else 1
         ) as server,
@@ -41,14 +44,6 @@ def live(
         org = Org.new()
         api.bootstrap(org, server.bootstrap_token)
         yield server, api, org
-
-
-class _no_database:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def test_enrol_push_pull_and_blob_round_trip_over_http(
@@ -123,11 +118,15 @@ def test_concurrent_devices_and_a_reader_lose_and_repeat_nothing(
             except BaseException as exc:
                 errors.append(exc)
 
+    after = 0
+    while page := api.call(
+        "GET", "/v1/envelopes", org.coordinator, query=f"after={after}&limit=100"
+    ).json()["items"]:
+        after = page[-1]["cursor"]
     threads = [threading.Thread(target=pusher, args=(d,)) for d in devices]
     for t in threads:
         t.start()
     seen: list[str] = []
-    after = 0
     while True:
         writers_done = not any(t.is_alive() for t in threads)
         page = api.call(

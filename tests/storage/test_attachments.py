@@ -13,9 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import ExifTags, Image, PngImagePlugin
 
-from storage import AttachmentCorrupt, AttachmentNotFound, MetadataStripFailed, Vault
+from storage import AttachmentCorrupt, AttachmentNotFound, MetadataStripFailed, Vault, photos
 from storage import blobs as bl
-from storage import photos
 
 CHUNK = bl.CHUNK_SIZE
 BOUNDARY_SIZES = [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 2 * CHUNK, 3 * CHUNK + 7]
@@ -92,7 +91,7 @@ def test_reordered_chunks_are_detected(vault: Vault) -> None:
 def test_dropping_the_final_chunk_is_detected(vault: Vault) -> None:
     attachment_id, path, _ = _blob(vault, 2 * CHUNK + 10)
     data = path.read_bytes()
-    start, end = _stream_bounds(path)
+    _start, end = _stream_bounds(path)
     # Remove the last (final) chunk but keep the metadata trailer.
     cut = data[: end - (10 + 16)] + data[end:]
     path.write_bytes(cut)
@@ -190,7 +189,7 @@ def photo(fmt: str) -> bytes:
         extra["pnginfo"] = info
     if fmt == "WEBP":
         extra["xmp"] = f"<x>{MARKER}</x>".encode()
-    img.save(out, format=fmt, **extra)  # type: ignore[arg-type]
+    img.save(out, format=fmt, **extra)
     data = out.getvalue()
     assert MARKER.encode() in data
     return data

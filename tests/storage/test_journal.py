@@ -146,7 +146,7 @@ def test_entries_reordered_in_the_journal_are_detected(vault: Vault, vault_path:
         vault.put(note(i))
     vault.lock()
     journal = vault_path / "journal"
-    offsets = entry_offsets(journal) + [journal.stat().st_size]
+    offsets = [*entry_offsets(journal), journal.stat().st_size]
     data = journal.read_bytes()
     first = data[offsets[0] : offsets[1]]
     second = data[offsets[1] : offsets[2]]

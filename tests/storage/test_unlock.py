@@ -38,7 +38,9 @@ def test_key_file_has_the_same_size_with_and_without_a_duress_passphrase(tmp_pat
     assert len(a) == len(b) == kf.FILE_SIZE
     # Same header layout; every slot is opaque and differs between files.
     assert a[:8] == b[:8] == kf.MAGIC
-    assert all(x != y for x, y in zip(kf.KeyFile.parse(a).slots, kf.KeyFile.parse(b).slots))
+    assert all(
+        x != y for x, y in zip(kf.KeyFile.parse(a).slots, kf.KeyFile.parse(b).slots, strict=True)
+    )
 
 
 def test_only_the_right_passphrase_opens_a_slot_and_its_role_is_inside_the_ciphertext() -> None:

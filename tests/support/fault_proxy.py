@@ -113,6 +113,7 @@ class FaultProxy:
         self.requests_seen: list[tuple[str, str]] = []
         self.tunnels: list[str] = []
         self.bytes_from_client = 0
+        self.bodies: list[tuple[str, int]] = []  # (path, body bytes received from the client)
         self._count = 0
         self._lock = threading.Lock()
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -120,6 +121,11 @@ class FaultProxy:
         self.port = self._listener.getsockname()[1]
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._accept_loop, daemon=True)
+
+    def body_bytes_from_client_for(self, fragment: str) -> int:
+        """Request body bytes the client sent on paths containing `fragment`."""
+        with self._lock:
+            return sum(size for path, size in self.bodies if fragment in path)
 
     @property
     def url(self) -> str:
@@ -186,6 +192,7 @@ class FaultProxy:
                 self._count += 1
                 self.bytes_from_client += len(head) + len(body)
                 self.requests_seen.append((method, path))
+                self.bodies.append((path, len(body)))
                 info = RequestInfo(method, path, length, self._count)
             fault = self.plan(info)
             self.faults[fault.value] += 1

@@ -1,4 +1,4 @@
-"""Helpers for the age tests: reading the C2SP CCTV vectors and finding reference tools."""
+"""Support code for the age tests: reading the C2SP CCTV vectors, finding reference tools."""
 
 from __future__ import annotations
 

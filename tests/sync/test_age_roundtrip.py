@@ -113,3 +113,17 @@ def test_arbitrary_input_raises_only_typed_errors(garbage: bytes) -> None:
     for candidate in (garbage, b"age-encryption.org/v1\n" + garbage):
         with pytest.raises(age.AgeError):
             age.decrypt(candidate, [IDENTITY])
+
+
+def test_large_armored_file_with_crlf_line_endings_decrypts() -> None:
+    plaintext = _plaintext(3 * CHUNK_SIZE + 5)
+    armored = age.encrypt(plaintext, [RECIPIENT], armor=True)
+    assert age.decrypt(armored.replace(b"\n", b"\r\n"), [IDENTITY]) == plaintext
+
+
+def test_armor_with_a_short_line_in_the_middle_is_rejected() -> None:
+    armored = age.encrypt(_plaintext(CHUNK_SIZE), [RECIPIENT], armor=True)
+    lines = armored.split(b"\n")
+    lines[500] = lines[500][:-4]
+    with pytest.raises(age.ArmorError):
+        age.decrypt(b"\n".join(lines), [IDENTITY])

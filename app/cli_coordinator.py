@@ -1,0 +1,382 @@
+"""`fieldvault coordinator`: the coordinator app, and headless commands for scripts and lawyers.
+
+    fieldvault coordinator [--web] [--port N] [--data DIR]     start the app (127.0.0.1 only)
+    fieldvault coordinator init --server URL --bootstrap TOKEN [--org NAME] [--name NAME]
+    fieldvault coordinator join --server URL --backup FILE [--name NAME]
+    fieldvault coordinator backup-root -o FILE
+    fieldvault coordinator invite [--expires-in S] [--label L] [--qr FILE]
+    fieldvault coordinator devices | revoke ID | wipe ID | pull
+    fieldvault coordinator cases [--text T] [--from D] [--to D] [--region R] [--violation V]
+                                 [--perpetrator P] [--status S] [--assignee K] [--device K]
+                                 [--sort KEY] [--asc]
+    fieldvault coordinator export --format csv|stats|pdf|bundle [--identifying]
+                                 [--passphrase-protect | --no-encrypt] [-o FILE] [filters]
+    fieldvault coordinator verify-bundle FILE                   (no vault needed)
+
+Every verb takes `--data DIR` and `--json`. Passphrases come from environment variables or an
+interactive prompt, never from arguments (the process list shows arguments to every user):
+`FIELDVAULT_PASSPHRASE` (the workspace), `FIELDVAULT_BACKUP_PASSPHRASE` (root key backup),
+`FIELDVAULT_EXPORT_PASSPHRASE` (`--passphrase-protect`).
+
+Exports that hold identifying data (CSV with `--identifying`, PDF, bundle) are age-encrypted to
+the coordinators' recipients unless `--passphrase-protect` or `--no-encrypt` is given.
+
+Exit codes: 0 done; 1 usage, vault or refused operation; 2 network problem that may pass
+(offline, timeout, server busy); 3 refused for good; 4 `verify-bundle` found the bundle invalid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import getpass
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+PASSPHRASE_ENV = "FIELDVAULT_PASSPHRASE"  # noqa: S105 - variable names, not secrets
+BACKUP_PASSPHRASE_ENV = "FIELDVAULT_BACKUP_PASSPHRASE"  # noqa: S105
+EXPORT_PASSPHRASE_ENV = "FIELDVAULT_EXPORT_PASSPHRASE"  # noqa: S105
+DEFAULT_DATA = os.path.join(os.path.expanduser("~"), ".fieldvault", "coordinator")
+DEFAULT_PORT = 8551
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("coordinator", help="the coordinator app and its commands")
+    parser.add_argument("--data", default=DEFAULT_DATA, help="data directory")
+    parser.add_argument("--web", action="store_true", help="serve the app on 127.0.0.1")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port for the app")
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
+    parser.set_defaults(func=_run_app)
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB")
+
+    def verb(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = verbs.add_parser(name, help=help_text)
+        sub.add_argument("--data", default=argparse.SUPPRESS, help="data directory")
+        sub.add_argument("--json", action="store_true", help="print JSON")
+        return sub
+
+    init = verb("init", "create the organisation on a fresh server")
+    init.add_argument("--server", required=True, help="server URL")
+    init.add_argument("--bootstrap", required=True, help="bootstrap token from `server init`")
+    init.add_argument("--org", default="FieldVault", help="organisation name")
+    init.add_argument("--name", default="", help="your name, shown to other coordinators")
+    init.set_defaults(func=_init)
+
+    join = verb("join", "join as a second coordinator with a root key backup")
+    join.add_argument("--server", required=True, help="server URL")
+    join.add_argument("--backup", required=True, type=Path, help="root key backup file")
+    join.add_argument("--name", default="", help="your name, shown to other coordinators")
+    join.set_defaults(func=_join)
+
+    backup = verb("backup-root", "write the root key backup (passphrase-encrypted)")
+    backup.add_argument("-o", "--output", required=True, type=Path)
+    backup.set_defaults(func=_backup)
+
+    invite = verb("invite", "create an invite code for a new device")
+    invite.add_argument("--expires-in", type=int, default=7 * 86400, help="seconds")
+    invite.add_argument("--label", default="", help="a label for the device")
+    invite.add_argument("--qr", type=Path, default=None, help="also write the QR code (PNG)")
+    invite.set_defaults(func=_invite)
+
+    verb("devices", "list enrolled devices").set_defaults(func=_devices)
+    for name, help_text, func in (
+        ("revoke", "revoke a device (its pushes are refused from now on)", _revoke),
+        ("wipe", "order a device to wipe itself at its next sync", _wipe),
+    ):
+        sub = verb(name, help_text)
+        sub.add_argument("device_id")
+        sub.set_defaults(func=func)
+    verb("pull", "fetch, verify and decrypt new envelopes").set_defaults(func=_pull)
+
+    cases = verb("cases", "list cases (with filters)")
+    _filter_args(cases)
+    cases.set_defaults(func=_cases)
+
+    export = verb("export", "export the filtered cases")
+    export.add_argument("--format", required=True, choices=("csv", "stats", "pdf", "bundle"))
+    export.add_argument("--identifying", action="store_true", help="include identifying fields")
+    export.add_argument("--lang", default="en", choices=("en", "ru", "ky", "kk"))
+    protect = export.add_mutually_exclusive_group()
+    protect.add_argument("--passphrase-protect", action="store_true")
+    protect.add_argument("--no-encrypt", action="store_true", help="write identifying data clear")
+    export.add_argument("-o", "--output", type=Path, default=None)
+    _filter_args(export)
+    export.set_defaults(func=_export)
+
+    check = verb("verify-bundle", "verify an evidence bundle")
+    check.add_argument("file", type=Path)
+    check.set_defaults(func=_verify_bundle)
+
+
+def _filter_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--text", default="", help="full-text search")
+    parser.add_argument("--from", dest="date_from", default="", help="YYYY-MM-DD")
+    parser.add_argument("--to", dest="date_to", default="", help="YYYY-MM-DD")
+    for name in ("region", "violation", "perpetrator", "status", "assignee", "device"):
+        parser.add_argument(f"--{name}", default="")
+    parser.add_argument("--sort", default="received")
+    parser.add_argument("--asc", action="store_true", help="oldest first")
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _secret(env: str, prompt: str, *, confirm: bool = False) -> str:
+    value = os.environ.get(env)
+    if value:
+        return value
+    if not sys.stdin.isatty():
+        raise SystemExit(f"set {env} or run interactively to enter the {prompt.lower()}")
+    first = getpass.getpass(f"{prompt}: ")
+    if confirm and getpass.getpass(f"Repeat {prompt.lower()}: ") != first:
+        raise SystemExit("the passphrases differ")
+    return first
+
+
+def _emit(args: argparse.Namespace, payload: Any, text: str) -> None:
+    print(json.dumps(payload, ensure_ascii=False, indent=1) if args.json else text)
+
+
+def _fail(args: argparse.Namespace, error: BaseException) -> int:
+    from app.errors_text import error_key
+
+    reason = getattr(error, "reason", "") or error_key(error)
+    _emit(args, {"ok": False, "reason": reason}, f"error: {reason}")
+    names = {c.__name__ for c in type(error).__mro__}
+    if "SyncError" in names:
+        return 2 if getattr(error, "retryable", False) else 3
+    return 1
+
+
+def _service(args: argparse.Namespace, *, unlock: bool = True) -> Any:
+    from app.services.coordinator import VaultCoordinatorService
+
+    service = VaultCoordinatorService(Path(args.data))
+    if unlock:
+        if not service.is_set_up():
+            raise SystemExit("no coordinator workspace here; run `coordinator init` or `join`")
+        service.unlock(_secret(PASSPHRASE_ENV, "Passphrase"))
+    return service
+
+
+def _guarded(func: Any) -> Any:
+    def wrapper(args: argparse.Namespace) -> int:
+        from app.services.coordinator_types import CoordinatorError
+        from storage import VaultError
+        from sync.errors import SyncError
+
+        service = None
+        try:
+            service = _service(args, unlock=func.__name__ not in ("_init", "_join"))
+            result: int = func(args, service)
+            return result
+        except (CoordinatorError, SyncError, VaultError, OSError, ValueError) as exc:
+            return _fail(args, exc)
+        finally:
+            if service is not None:
+                service.lock()
+
+    wrapper.__name__ = func.__name__
+    return wrapper
+
+
+def _filter(args: argparse.Namespace) -> Any:
+    from app.services.coordinator_cases import CaseFilter
+
+    return CaseFilter(
+        text=args.text,
+        date_from=args.date_from,
+        date_to=args.date_to,
+        region=args.region,
+        violation_type=args.violation,
+        perpetrator_type=args.perpetrator,
+        status=args.status,
+        assignee=args.assignee,
+        device=args.device,
+        sort=args.sort,
+        descending=not args.asc,
+    )
+
+
+# -- verbs ------------------------------------------------------------------------------------
+
+
+def _run_app(args: argparse.Namespace) -> int:
+    from app.coordinator.entry import run
+
+    run(Path(args.data), web=args.web, port=args.port)
+    return 0
+
+
+@_guarded
+def _init(args: argparse.Namespace, service: Any) -> int:
+    info = service.setup_new(
+        passphrase=_secret(PASSPHRASE_ENV, "Passphrase", confirm=True),
+        server_url=args.server,
+        bootstrap_token=args.bootstrap,
+        org_name=args.org,
+        coordinator_name=args.name,
+    )
+    _emit(
+        args,
+        {"ok": True, **dataclasses.asdict(info)},
+        f"organisation {info.org!r} created; root fingerprint {info.root_fingerprint}",
+    )
+    return 0
+
+
+@_guarded
+def _join(args: argparse.Namespace, service: Any) -> int:
+    info = service.setup_join(
+        passphrase=_secret(PASSPHRASE_ENV, "Passphrase", confirm=True),
+        server_url=args.server,
+        backup=args.backup.read_bytes(),
+        backup_passphrase=_secret(BACKUP_PASSPHRASE_ENV, "Backup passphrase"),
+        coordinator_name=args.name,
+    )
+    _emit(
+        args,
+        {"ok": True, **dataclasses.asdict(info)},
+        f"joined {info.org!r} as coordinator {info.coordinator_id}",
+    )
+    return 0
+
+
+@_guarded
+def _backup(args: argparse.Namespace, service: Any) -> int:
+    data = service.backup_root(_secret(BACKUP_PASSPHRASE_ENV, "Backup passphrase", confirm=True))
+    args.output.write_bytes(data)
+    _emit(args, {"ok": True, "file": str(args.output)}, f"root key backup written to {args.output}")
+    return 0
+
+
+@_guarded
+def _invite(args: argparse.Namespace, service: Any) -> int:
+    invite = service.create_invite(args.expires_in, args.label)
+    if args.qr is not None:
+        args.qr.write_bytes(invite.qr_png)
+    _emit(args, {"ok": True, "code": invite.code, "expires_at": invite.expires_at}, invite.code)
+    return 0
+
+
+@_guarded
+def _devices(args: argparse.Namespace, service: Any) -> int:
+    devices = service.devices()
+    lines = [
+        f"{d.id}  {d.label or '-':16} last seen {d.last_seen}  envelopes {d.envelopes}  "
+        f"chain {d.chain}{'  REVOKED' if d.revoked else ''}  wipe {d.wipe}"
+        for d in devices
+    ]
+    _emit(args, {"devices": [dataclasses.asdict(d) for d in devices]}, "\n".join(lines))
+    return 0
+
+
+@_guarded
+def _revoke(args: argparse.Namespace, service: Any) -> int:
+    service.revoke(args.device_id)
+    _emit(args, {"ok": True}, f"device {args.device_id} revoked")
+    return 0
+
+
+@_guarded
+def _wipe(args: argparse.Namespace, service: Any) -> int:
+    service.wipe(args.device_id)
+    _emit(args, {"ok": True}, f"wipe ordered for device {args.device_id}")
+    return 0
+
+
+@_guarded
+def _pull(args: argparse.Namespace, service: Any) -> int:
+    summary = service.pull()
+    _emit(
+        args,
+        {"ok": True, **dataclasses.asdict(summary)},
+        f"{summary.envelopes} envelopes fetched, {summary.stored} stored, "
+        f"{summary.cases} cases updated"
+        + (f"; problems: {', '.join(summary.problems)}" if summary.problems else ""),
+    )
+    return 0
+
+
+@_guarded
+def _cases(args: argparse.Namespace, service: Any) -> int:
+    found = service.cases(_filter(args))
+    rows = [
+        {
+            "id": s.id,
+            "date": s.day,
+            "region": s.region,
+            "violation_types": list(s.violation_types),
+            "perpetrator_types": list(s.perpetrator_types),
+            "status": s.status,
+            "assignee": s.assignee,
+            "device": s.device,
+            "custody_ok": s.custody_ok,
+            "attachments": s.attachments,
+        }
+        for s in found
+    ]
+    lines = [
+        f"{r['id']}  {r['date'] or '-':10}  {r['status']:9}  {r['region'] or '-':14}  "
+        f"{','.join(r['violation_types']) or '-'}  {'ok' if r['custody_ok'] else 'CUSTODY?'}"
+        for r in rows
+    ]
+    _emit(args, {"cases": rows}, "\n".join(lines) or "no cases")
+    return 0
+
+
+@_guarded
+def _export(args: argparse.Namespace, service: Any) -> int:
+    protection = "recipients"
+    passphrase = ""
+    if args.no_encrypt:
+        protection = "none"
+    elif args.passphrase_protect:
+        protection = "passphrase"
+        passphrase = _secret(EXPORT_PASSPHRASE_ENV, "Export passphrase", confirm=True)
+    result = service.export(
+        args.format,
+        _filter(args),
+        identifying=args.identifying,
+        lang=args.lang,
+        protection=protection,
+        passphrase=passphrase,
+    )
+    output: Path = args.output or Path(result.filename)
+    if result.protected and not output.name.endswith(".age"):
+        output = output.with_name(output.name + ".age")
+    output.write_bytes(result.data)
+    if result.identifying and not result.protected:
+        print("warning: this file identifies victims and is NOT encrypted", file=sys.stderr)
+    _emit(
+        args,
+        {"ok": True, "file": str(output), "protected": result.protected, "bytes": len(result.data)},
+        f"wrote {output} ({len(result.data)} bytes{', encrypted' if result.protected else ''})",
+    )
+    return 0
+
+
+def _verify_bundle(args: argparse.Namespace) -> int:
+    from app.exports.bundle import verify_bundle
+
+    try:
+        data = args.file.read_bytes()
+    except OSError as exc:
+        _emit(args, {"ok": False, "reason": "unreadable"}, f"cannot read {args.file}: {exc}")
+        return 1
+    verdict = verify_bundle(data)
+    payload = {
+        "ok": verdict.ok,
+        "problems": [dataclasses.asdict(p) for p in verdict.problems],
+        "notes": list(verdict.notes),
+        "signer": verdict.signer,
+        "org": verdict.org,
+        "cases": verdict.cases,
+        "envelopes": verdict.envelopes,
+        "authors": list(verdict.authors),
+    }
+    _emit(args, payload, verdict.report_text().rstrip())
+    return 0 if verdict.ok else 4

@@ -1,0 +1,216 @@
+"""Vault benchmark: saving, opening, attachments and the panic wipe, beside stock TinyDB.
+
+    python -m bench.vault [--quick]        prints JSON
+
+Measures, in one run on one machine:
+- `save`: latency of saving one record (each fsync'd) into vaults holding 100, 1,000 and
+  10,000 records, p50/p95, beside stock TinyDB's `JSONStorage` (unencrypted, no fsync) at the
+  same sizes; `ratio_10000_vs_100` (ours, p50; budget <= 1.5) and `speedup_vs_tinydb_10000`
+  (TinyDB p50 / ours p50; budget >= 20).
+- `open_list_10000_s`: open a vault of 10,000 records and list them all, minus the scrypt time
+  measured separately with the same parameters (budget <= 1 s).
+- `attachment`: encrypt (attach from a file) and decrypt (stream to nowhere) throughput in MB/s
+  for 200 MB (32 MB with --quick), and the peak Python heap growth (tracemalloc) of each.
+- `wipe`: key destroyed / everything gone in ms, with 10,000 records and 500 MB of attachments
+  (64 MB with --quick) (budgets 50 ms / 1,000 ms).
+The scrypt cost is the floor (N=2^15) everywhere: unlock time is not what is measured here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tinydb import TinyDB
+
+from core.records import Record
+from storage import Vault
+from storage.keyfile import derive_kek
+
+MB = 1_000_000
+PASSPHRASE = "benchmark passphrase"
+LOG_N = 15
+
+
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+
+    def pick(p: float) -> float:
+        rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
+        return ordered[rank - 1] * 1000
+
+    return {"n": len(ordered), "p50_ms": pick(50), "p95_ms": pick(95)}
+
+
+def _incident(i: int) -> Record:
+    return Record(
+        kind="incident",
+        data={
+            "title": f"Detention near the bazaar #{i}",
+            "region": ["Chui", "Osh", "Naryn", "Talas"][i % 4],
+            "description": "Officers stopped two people, took their phones, demanded money. " * 5,
+            "victims": [{"label": f"V{i}", "age": 20 + i % 30}],
+            "perpetrators": ["police"],
+            "consent": {"share": True, "publish": False},
+        },
+    )
+
+
+def _timed(action: Callable[[], Any], samples: int) -> list[float]:
+    times = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def _fill(vault: Vault, count: int) -> None:
+    for start in range(0, count, 1000):
+        vault.put_many([_incident(i) for i in range(start, min(count, start + 1000))])
+
+
+def bench_save(root: Path, quick: bool) -> dict[str, Any]:
+    sizes = (100, 1000, 10_000)
+    ours_samples = 50 if quick else 300
+    result: dict[str, Any] = {"sizes": list(sizes)}
+    for size in sizes:
+        vault = Vault.create(root / f"save-{size}", PASSPHRASE, kdf_log_n=LOG_N)
+        _fill(vault, size)
+        counter = iter(range(size, size + ours_samples))
+        ours = _timed(lambda: vault.put(_incident(next(counter))), ours_samples)
+        vault.lock()
+        tiny_samples = max(5, (20 if quick else 100) * 100 // size) if size > 100 else 50
+        db = TinyDB(root / f"tinydb-{size}.json")
+        db.insert_multiple(_incident(i).to_dict() for i in range(size))
+        stock = _timed(lambda: db.insert(_incident(0).to_dict()), tiny_samples)
+        db.close()
+        result[f"ours_{size}"] = _percentiles(ours)
+        result[f"tinydb_{size}"] = _percentiles(stock)
+    result["ratio_10000_vs_100"] = result["ours_10000"]["p50_ms"] / result["ours_100"]["p50_ms"]
+    result["ratio_10000_vs_100_p95"] = (
+        result["ours_10000"]["p95_ms"] / result["ours_100"]["p95_ms"]
+    )
+    result["speedup_vs_tinydb_10000"] = (
+        result["tinydb_10000"]["p50_ms"] / result["ours_10000"]["p50_ms"]
+    )
+    result["note"] = "ours: encrypted and fsync'd per save; stock TinyDB: plaintext, no fsync"
+    return result
+
+
+def bench_open_list(root: Path) -> dict[str, Any]:
+    path = root / "open-list"
+    vault = Vault.create(path, PASSPHRASE, kdf_log_n=LOG_N)
+    _fill(vault, 10_000)
+    params, salt = vault.settings.kdf, vault._keyfile.salt
+    vault.lock()
+    started = time.perf_counter()
+    derive_kek(PASSPHRASE, salt, params)
+    kdf = time.perf_counter() - started
+    started = time.perf_counter()
+    vault = Vault.open(path, PASSPHRASE)
+    records = vault.list()
+    total = time.perf_counter() - started
+    started = time.perf_counter()
+    osh = vault.list(kind="incident", where=lambda doc: doc["data"]["region"] == "Osh")
+    query = time.perf_counter() - started
+    vault.lock()
+    assert len(records) == 10_000 and len(osh) == 2500
+    return {
+        "open_list_10000_s": total - kdf,
+        "open_list_with_kdf_s": total,
+        "kdf_s": kdf,
+        "query_10000_ms": query * 1000,
+    }
+
+
+def _write_random(path: Path, size: int) -> None:
+    block = os.urandom(4 * 1024 * 1024)
+    with open(path, "wb") as out:
+        left = size
+        while left > 0:
+            out.write(block[: min(left, len(block))])
+            left -= len(block)
+
+
+def _drain(vault: Vault, attachment_id: str) -> int:
+    total = 0
+    with vault.open_attachment(attachment_id) as stream:
+        while chunk := stream.read(1024 * 1024):
+            total += len(chunk)
+    return total
+
+
+def bench_attachment(root: Path, quick: bool) -> dict[str, Any]:
+    size = (32 if quick else 200) * MB
+    source = root / "source.bin"
+    _write_random(source, size)
+    vault = Vault.create(root / "attach", PASSPHRASE, kdf_log_n=LOG_N)
+    started = time.perf_counter()
+    info = vault.attach(source, media_type="video/mp4")
+    encrypt = time.perf_counter() - started
+    started = time.perf_counter()
+    assert _drain(vault, info.id) == size
+    decrypt = time.perf_counter() - started
+    tracemalloc.start()
+    vault.attach(source, media_type="video/mp4")
+    _, encrypt_peak = tracemalloc.get_traced_memory()
+    tracemalloc.reset_peak()
+    _drain(vault, info.id)
+    _, decrypt_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    vault.lock()
+    return {
+        "size_mb": size / MB,
+        "encrypt_mb_per_s": size / MB / encrypt,
+        "decrypt_mb_per_s": size / MB / decrypt,
+        "encrypt_peak_heap_mb": encrypt_peak / MB,
+        "decrypt_peak_heap_mb": decrypt_peak / MB,
+        "note": "encrypt includes reading the source and fsync; quick mode uses 32 MB"
+        if quick
+        else "encrypt includes reading the source and fsync",
+    }
+
+
+def bench_wipe(root: Path, quick: bool) -> dict[str, Any]:
+    blob_total = (64 if quick else 500) * MB
+    path = root / "wipe"
+    vault = Vault.create(path, PASSPHRASE, kdf_log_n=LOG_N)
+    _fill(vault, 10_000)
+    piece = 50 * MB if not quick else 16 * MB
+    source = root / "piece.bin"
+    _write_random(source, piece)
+    for _ in range(blob_total // piece):
+        vault.attach(source, media_type="video/mp4")
+    source.unlink()
+    os.sync()
+    report = vault.wipe()
+    assert not path.exists()
+    return {
+        "records": 10_000,
+        "attachments_mb": blob_total / MB,
+        "key_destroyed_ms": report.key_destroyed_s * 1000,
+        "all_gone_ms": report.total_s * 1000,
+    }
+
+
+def run(quick: bool) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="fieldvault-bench-vault-") as tmp:
+        root = Path(tmp)
+        result: dict[str, Any] = {"quick": quick, "scrypt_log_n": LOG_N}
+        result["save"] = bench_save(root / "s", quick) if (root / "s").mkdir() is None else {}
+        result.update(bench_open_list(root))
+        result["attachment"] = bench_attachment(root, quick)
+        result["wipe"] = bench_wipe(root, quick)
+        return result
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(quick="--quick" in sys.argv[1:]), indent=2))

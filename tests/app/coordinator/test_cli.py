@@ -1,0 +1,125 @@
+"""`fieldvault coordinator`: the headless verbs against a real server, and verify-bundle."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pytest
+
+from app.cli import main
+from app.exports.bundle import build_bundle
+from core.crypto.signing import SigningKey
+from tests.app.coordinator import factory
+from tests.app.coordinator.worlds import PASSPHRASE
+
+
+def run(capsys, *argv: str) -> tuple[int, dict]:
+    code = main(["coordinator", *argv, "--json"])
+    out = capsys.readouterr().out
+    return code, json.loads(out)
+
+
+def _bundle(tmp_path, tamper: bool):
+    device = factory.Device()
+    datas = [factory.case_data(device, a) for a in factory.SAMPLE_ANSWERS]
+    data = build_bundle(
+        datas,
+        author_keys={device.id: device.key.public_bytes()},
+        signer=SigningKey.generate(),
+        org="org",
+        now=1,
+    )
+    if tamper:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            files = {i.filename: zf.read(i) for i in zf.infolist()}
+        victim = next(n for n in files if n.startswith("envelopes/"))
+        files.pop(victim)
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w") as zf:
+            for name, content in files.items():
+                zf.writestr(name, content)
+        data = out.getvalue()
+    path = tmp_path / ("bad.zip" if tamper else "good.zip")
+    path.write_bytes(data)
+    return path
+
+
+def test_verify_bundle_exits_zero_for_a_good_bundle_and_four_with_reasons(tmp_path, capsys) -> None:
+    code, good = run(capsys, "verify-bundle", str(_bundle(tmp_path, False)))
+    assert code == 0 and good["ok"] and good["envelopes"] == 3
+    code, bad = run(capsys, "verify-bundle", str(_bundle(tmp_path, True)))
+    assert code == 4 and not bad["ok"]
+    assert "missing_file" in {p["code"] for p in bad["problems"]}
+
+
+def test_verify_bundle_prints_a_human_report(tmp_path, capsys) -> None:
+    assert main(["coordinator", "verify-bundle", str(_bundle(tmp_path, True))]) == 4
+    out = capsys.readouterr().out
+    assert "result: INVALID" in out and "[missing_file]" in out
+
+
+def test_headless_verbs_run_an_organisation_end_to_end(tmp_path, capsys, monkeypatch) -> None:
+    from tests.support.live_server import start_live_server
+
+    monkeypatch.setenv("FIELDVAULT_PASSPHRASE", PASSPHRASE)
+    monkeypatch.setenv("FIELDVAULT_BACKUP_PASSPHRASE", "a long backup passphrase")
+    data = str(tmp_path / "coord")
+    with start_live_server(tmp_path / "server") as server:
+        code, made = run(
+            capsys,
+            "init",
+            "--server",
+            server.url,
+            "--bootstrap",
+            server.bootstrap_token,
+            "--org",
+            "Сеть",
+            "--data",
+            data,
+        )
+        assert code == 0 and made["org"] == "Сеть"
+        code, invite = run(capsys, "invite", "--qr", str(tmp_path / "qr.png"), "--data", data)
+        assert code == 0 and invite["code"] and (tmp_path / "qr.png").read_bytes()[:4] == b"\x89PNG"
+        assert run(capsys, "devices", "--data", data) == (0, {"devices": []})
+        code, pulled = run(capsys, "pull", "--data", data)
+        assert code == 0 and pulled["cases"] == 0
+        assert run(capsys, "cases", "--status", "new", "--data", data) == (0, {"cases": []})
+        out = tmp_path / "stats.csv"
+        code, exported = run(capsys, "export", "--format", "stats", "-o", str(out), "--data", data)
+        assert (
+            code == 0 and not exported["protected"] and out.read_bytes().startswith(b"\xef\xbb\xbf")
+        )
+        code, pdf = run(
+            capsys, "export", "--format", "pdf", "-o", str(tmp_path / "r.pdf"), "--data", data
+        )
+        assert code == 0 and pdf["protected"] and pdf["file"].endswith(".pdf.age")
+        backup = tmp_path / "root.age"
+        assert run(capsys, "backup-root", "-o", str(backup), "--data", data)[0] == 0
+        code, joined = run(
+            capsys,
+            "join",
+            "--server",
+            server.url,
+            "--backup",
+            str(backup),
+            "--data",
+            str(tmp_path / "second"),
+        )
+        assert (
+            code == 0
+            and joined["org_version"] == 2
+            and joined["root_fingerprint"] == made["root_fingerprint"]
+        )
+        code, refused = run(capsys, "revoke", "f" * 32, "--data", data)
+        assert code == 1 and refused["reason"] == "unknown_device"
+    monkeypatch.setenv("FIELDVAULT_PASSPHRASE", "wrong passphrase here")
+    code, wrong = run(capsys, "devices", "--data", data)
+    assert code == 1 and wrong["reason"] == "wrong_passphrase"
+
+
+def test_no_workspace_is_a_clear_message(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("FIELDVAULT_PASSPHRASE", PASSPHRASE)
+    with pytest.raises(SystemExit, match="no coordinator workspace"):
+        main(["coordinator", "devices", "--data", str(tmp_path / "none")])

@@ -1,0 +1,184 @@
+"""One contract for both coordinator services: the in-memory fake and the real one
+(a live server, an encrypted coordinator vault and a real field device)."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from PIL import Image
+
+from app.services.coordinator_cases import CaseFilter
+from app.services.coordinator_types import CoordinatorError
+from tests.app.coordinator.worlds import PASSPHRASE, FakeWorld, RealWorld
+
+
+def _photo() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (32, 16), (200, 30, 60)).save(out, format="PNG")
+    return out.getvalue()
+
+
+PHOTO = _photo()
+ANSWERS = {
+    "occurred_at": "2025-05-02T21:30",
+    "region": "kg.osh",
+    "violation_types": ["detention", "extortion"],
+    "perpetrator_types": ["police"],
+    "description": "Задержали у кафе. ҚОРҚЫТТЫ, требовали деньги.",
+    "victims": "Б.",
+}
+
+
+@pytest.fixture(params=["fake", "real"])
+def world(request, tmp_path):
+    w = FakeWorld(tmp_path) if request.param == "fake" else RealWorld(tmp_path)
+    try:
+        w.setup()
+        yield w
+    finally:
+        w.close()
+
+
+@pytest.fixture
+def reported(world):
+    device = world.enrol_device("Осh phone")
+    case_id = world.report(device, ANSWERS, PHOTO)
+    summary = world.service.pull()
+    assert summary.cases >= 1
+    return world, device, case_id
+
+
+def test_setup_gives_an_unlocked_workspace_that_locks_and_unlocks(world) -> None:
+    service = world.service
+    assert service.is_set_up() and service.unlocked
+    assert service.info().org == "Правозащитная сеть"
+    service.lock()
+    with pytest.raises(CoordinatorError) as wrong:
+        service.unlock("not the passphrase at all")
+    assert wrong.value.reason == "wrong_passphrase"
+    with pytest.raises(CoordinatorError) as locked:
+        service.cases()
+    assert locked.value.reason == "locked"
+    service.unlock(PASSPHRASE)
+    assert service.unlocked and service.cases() == []
+
+
+def test_invite_is_text_and_a_png_qr_and_the_device_is_listed(world) -> None:
+    invite = world.service.create_invite(3600, "x")
+    assert invite.code and invite.qr_png.startswith(b"\x89PNG")
+    device = world.enrol_device()
+    assert device in {d.id for d in world.service.devices()}
+
+
+def test_a_report_arrives_with_labels_search_and_its_attachment(reported) -> None:
+    world, device, case_id = reported
+    service = world.service
+    [summary] = service.cases()
+    assert summary.id == case_id and summary.device == device and summary.custody_ok
+    assert summary.region == "kg.osh" and summary.day == "2025-05-02"
+    assert [s.id for s in service.cases(CaseFilter(text="қорқытты"))] == [case_id]
+    assert service.cases(CaseFilter(region="kg.chuy")) == []
+    detail = service.case(case_id, "ru")
+    labels = {f.field_id: f.label for f in detail.fields}
+    assert labels["description"] != "description"  # the form's own label, not the id
+    [attachment] = detail.attachments
+    shown = Image.open(io.BytesIO(service.attachment(case_id, attachment.id)))
+    assert shown.size == (32, 16) and attachment.media_type == "image/png"
+    with pytest.raises(CoordinatorError):
+        service.case("0" * 32)
+
+
+def test_workflow_events_change_the_state_and_bad_ones_are_refused(reported) -> None:
+    world, _, case_id = reported
+    service = world.service
+    me = service.info().coordinator_id
+    service.act(case_id, {"type": "status", "status": "in_review"})
+    service.act(case_id, {"type": "assign", "assignee": me})
+    service.act(case_id, {"type": "tag", "tag": "срочно"})
+    service.act(case_id, {"type": "comment", "text": "Связаться с юристом"})
+    service.act(case_id, {"type": "referral", "to": "lawyer", "note": "Ош"})
+    state = service.case(case_id).state
+    assert state.status == "in_review" and state.assignee == me
+    assert state.tags == {"срочно"} and state.comments[0].text == "Связаться с юристом"
+    assert state.referrals[0].to == "lawyer"
+    assert [s.id for s in service.cases(CaseFilter(status="in_review"))] == [case_id]
+    with pytest.raises(CoordinatorError) as bad:
+        service.act(case_id, {"type": "status", "status": "done"})
+    assert bad.value.reason == "invalid_event"
+
+
+def test_a_message_reaches_the_device_and_its_reply_comes_back(reported) -> None:
+    world, device, case_id = reported
+    service = world.service
+    service.send_message(case_id, "Можете уточнить номер жетона?")
+    assert "Можете уточнить номер жетона?" in world.device_messages(device)
+    world.reply(device, case_id, "Жетон 1234")
+    service.pull()
+    thread = service.messages(case_id)
+    assert [(m.direction, m.text) for m in thread] == [
+        ("out", "Можете уточнить номер жетона?"),
+        ("in", "Жетон 1234"),
+    ]
+    with pytest.raises(CoordinatorError):
+        service.send_message(case_id, "   ")
+
+
+def test_revoke_and_wipe_show_in_the_device_list(reported) -> None:
+    world, device, _ = reported
+    world.service.wipe(device)
+    assert world.device_state(device)["wipe"] == "pending"
+    world.service.revoke(device)
+    assert world.device_state(device)["revoked"] is True
+    with pytest.raises(CoordinatorError):
+        world.service.revoke("f" * 32)
+
+
+def test_exports_protect_identifying_data_and_bundles_verify(reported) -> None:
+    world, _, case_id = reported
+    service = world.service
+    clear = service.export("csv", identifying=False, protection="recipients")
+    assert (
+        not clear.protected and b"case_id" in clear.data and "Задержали".encode() not in clear.data
+    )
+    sealed = service.export("csv", identifying=True)
+    assert sealed.protected and sealed.data.startswith(b"age-encryption.org/v1")
+    assert "Задержали".encode() not in sealed.data
+    opted_out = service.export("csv", identifying=True, protection="none")
+    assert "Задержали".encode() in opted_out.data.decode("utf-8-sig").encode()
+    with pytest.raises(CoordinatorError):
+        service.export("pdf", protection="passphrase", passphrase="short")
+    bundle = service.export("bundle", protection="none")
+    verdict = service.verify_bundle(bundle.data)
+    assert verdict.ok, verdict.report_text()
+    with zipfile.ZipFile(io.BytesIO(bundle.data)) as zf:
+        assert any(n.startswith("envelopes/") for n in zf.namelist())
+    pdf = service.export("pdf", protection="none", case_ids=[case_id])
+    assert pdf.data.startswith(b"%PDF")
+
+
+def test_forms_are_validated_and_publishing_raises_the_version(world) -> None:
+    service = world.service
+    forms = service.forms()
+    assert forms, "the default forms are offered"
+    with pytest.raises(CoordinatorError) as bad:
+        service.validate_form('{"id": "x"}')
+    assert bad.value.reason == "form_invalid"
+    before = service.info().org_version
+    changed = dict(forms[0], version=forms[0]["version"] + 1)
+    assert service.publish_forms([changed]) == before + 1
+    assert service.forms()[0]["version"] == forms[0]["version"] + 1
+
+
+def test_root_backup_needs_a_long_passphrase(world) -> None:
+    with pytest.raises(CoordinatorError):
+        world.service.backup_root("short")
+    assert world.service.backup_root("a long backup passphrase")
+
+
+def test_language_is_remembered(world) -> None:
+    world.service.set_language("kk")
+    assert world.service.language() == "kk"
+    with pytest.raises(CoordinatorError):
+        world.service.set_language("de")
