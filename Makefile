@@ -42,11 +42,13 @@ test-compat:
 	$(COMPAT_VENV)/bin/python -c "import cryptography; assert cryptography.__version__ == '43.0.1', cryptography.__version__"
 	$(COMPAT_VENV)/bin/pytest tests/core tests/storage tests/sync
 
+## Benchmarks against DESIGN.md's budgets, as JSON: a quick look (under two minutes) ...
 bench-quick: $(STAMP)
 	$(BIN)/fieldvault bench --quick
 
+## ... or the full sizes, also rewriting the summary table in docs/benchmarks.md.
 bench: $(STAMP)
-	$(BIN)/fieldvault bench
+	$(BIN)/fieldvault bench --write-docs
 
 clean:
 	rm -rf $(VENV) $(COMPAT_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

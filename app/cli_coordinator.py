@@ -2,7 +2,8 @@
 
     fieldvault coordinator [--web] [--port N] [--data DIR]     start the app (127.0.0.1 only)
     fieldvault coordinator init --server URL --bootstrap TOKEN [--org NAME] [--name NAME]
-    fieldvault coordinator join --server URL --backup FILE [--name NAME]
+    fieldvault coordinator join --server URL --backup FILE [--name NAME]    (prints a join code)
+    fieldvault coordinator add-coordinator CODE            (a listed coordinator adds the joiner)
     fieldvault coordinator backup-root -o FILE
     fieldvault coordinator invite [--expires-in S] [--label L] [--qr FILE]
     fieldvault coordinator devices | revoke ID | wipe ID | pull
@@ -70,6 +71,10 @@ def register(subparsers: Any) -> None:
     join.add_argument("--backup", required=True, type=Path, help="root key backup file")
     join.add_argument("--name", default="", help="your name, shown to other coordinators")
     join.set_defaults(func=_join)
+
+    add = verb("add-coordinator", "sign a joining coordinator into the org document")
+    add.add_argument("code", help="the join code (FVC1-…) printed by `join`")
+    add.set_defaults(func=_add_coordinator)
 
     backup = verb("backup-root", "write the root key backup (passphrase-encrypted)")
     backup.add_argument("-o", "--output", required=True, type=Path)
@@ -237,11 +242,20 @@ def _join(args: argparse.Namespace, service: Any) -> int:
         backup_passphrase=_secret(BACKUP_PASSPHRASE_ENV, "Backup passphrase"),
         coordinator_name=args.name,
     )
+    code = service.join_request()
     _emit(
         args,
-        {"ok": True, **dataclasses.asdict(info)},
-        f"joined {info.org!r} as coordinator {info.coordinator_id}",
+        {"ok": True, "join_code": code, **dataclasses.asdict(info)},
+        "root key imported. Give this join code to a coordinator already in the organisation\n"
+        f"(`fieldvault coordinator add-coordinator CODE`), then run `pull`:\n{code}",
     )
+    return 0
+
+
+@_guarded
+def _add_coordinator(args: argparse.Namespace, service: Any) -> int:
+    version = service.add_coordinator(args.code)
+    _emit(args, {"ok": True, "org_version": version}, f"org document version {version} published")
     return 0
 
 

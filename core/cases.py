@@ -9,8 +9,10 @@ Any status may follow any other (a closed case can be reopened); the history kee
 Deterministic merge, so that coordinators acting at the same time converge on the same state
 whatever order their events arrive in:
 
-1. Events are put in one total order by `(created, author, envelope_id)`. Every coordinator holds
-   the same set of events after a pull, so every coordinator computes the same order.
+1. Events are put in one total order by `(created, author, seq, envelope_id)`: time, then the
+   coordinator's key id, then that coordinator's own chain position (so two steps one
+   coordinator took in the same second keep their order), then the envelope id. Every
+   coordinator holds the same set of events after a pull, so every one computes the same order.
 2. `status` and `assign` are last-writer-wins in that order.
 3. Tags are a set: `tag` adds, `untag` removes, applied in that order (so an add and a remove of
    the same tag at the same second resolve the same way everywhere).
@@ -95,10 +97,11 @@ class CaseEvent:
     created: int
     envelope_id: str
     event: Mapping[str, Any]
+    seq: int = 0
 
     @property
-    def order_key(self) -> tuple[int, str, str]:
-        return (self.created, self.author, self.envelope_id)
+    def order_key(self) -> tuple[int, str, int, str]:
+        return (self.created, self.author, self.seq, self.envelope_id)
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> CaseEvent:
@@ -108,9 +111,13 @@ class CaseEvent:
             envelope_id, created = str(raw["envelope_id"]), raw["created"]
         except (KeyError, TypeError) as exc:
             raise InvalidCaseEvent(f"case event record lacks {exc}") from None
+        seq = raw.get("seq", 0)
         if not isinstance(created, int) or isinstance(created, bool):
             raise InvalidCaseEvent("case event 'created' must be integer seconds")
-        return cls(case_id, author, created, envelope_id, validate_event(raw.get("event", {})))
+        if not isinstance(seq, int) or isinstance(seq, bool):
+            raise InvalidCaseEvent("case event 'seq' must be an integer")
+        event = validate_event(raw.get("event", {}))
+        return cls(case_id, author, created, envelope_id, event, seq)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -5,8 +5,10 @@ Route dependencies, strongest first:
 - `coordinator`: a key listed in the current org document's `coordinators[].signing_key`.
 - `device`: an enrolled, unrevoked device.
 - `member`: either of the above.
-- `device_even_revoked`: an enrolled device, revoked or not. Only fetching and acknowledging
-  commands use it, so a wipe ordered for a seized, revoked phone still reaches it.
+- `device_even_revoked` / `member_even_revoked`: also a revoked device. Only fetching the org
+  document and fetching and acknowledging commands use them, so a wipe ordered for a seized,
+  revoked phone still reaches it and can be verified there; everything else is refused with
+  `device_revoked`.
 - `new_key`: any correctly signed key (enrolment).
 
 Every check happens before anything is written: a refused request leaves no trace, not even its
@@ -73,15 +75,14 @@ def _identify(
 ) -> Caller:
     repo = ctx.repo
     public = b64u_encode(verified.public_key)
+    coordinator_key, device = repo.lookup_key(verified.key_id)
     caller: Caller | None = None
-    if repo.coordinator_key(verified.key_id) == public:
+    if coordinator_key == public:
         caller = Caller(verified.key_id, verified.public_key, "coordinator")
-    else:
-        device = repo.device(verified.key_id)
-        if device is not None and device.signing_key == public:
-            if device.revoked and not allow_revoked:
-                raise ApiError(403, "device_revoked", "this device has been revoked")
-            caller = Caller(verified.key_id, verified.public_key, "device", device)
+    elif device is not None and device.signing_key == public:
+        if device.revoked and not allow_revoked:
+            raise ApiError(403, "device_revoked", "this device has been revoked")
+        caller = Caller(verified.key_id, verified.public_key, "device", device)
     if caller is None:
         if "new" not in allow:
             raise ApiError(403, "unknown_key", "this key is not enrolled")
@@ -91,10 +92,13 @@ def _identify(
             raise ApiError(403, "not_coordinator", "only a coordinator may do this")
         raise ApiError(403, "not_device", "only an enrolled device may do this")
     now = ctx.clock()
-    if not repo.remember_nonce(verified.nonce, verified.timestamp + WINDOW_SECONDS + 1, now):
+    seen = (
+        caller.key_id if caller.device is not None and caller.device.last_seen < now - 60 else None
+    )
+    if not repo.remember_nonce(
+        verified.nonce, verified.timestamp + WINDOW_SECONDS + 1, now, seen_device=seen
+    ):
         raise ApiError(401, "replayed_request", "this request was already received")
-    if caller.device is not None and caller.device.last_seen < now - 60:
-        repo.touch_device(caller.key_id, now)
     return caller
 
 
@@ -120,6 +124,10 @@ def device_even_revoked(verified: Annotated[VerifiedRequest, Depends(signed)], c
     return _identify(ctx, verified, allow=_DEVICE, allow_revoked=True)
 
 
+def member_even_revoked(verified: Annotated[VerifiedRequest, Depends(signed)], ctx: Ctx) -> Caller:
+    return _identify(ctx, verified, allow=_MEMBER, allow_revoked=True)
+
+
 def new_key(verified: Annotated[VerifiedRequest, Depends(signed)], ctx: Ctx) -> Caller:
     return _identify(ctx, verified, allow=_ANY)
 
@@ -128,4 +136,5 @@ AsCoordinator = Annotated[Caller, Depends(coordinator)]
 AsDevice = Annotated[Caller, Depends(device)]
 AsMember = Annotated[Caller, Depends(member)]
 AsDeviceEvenRevoked = Annotated[Caller, Depends(device_even_revoked)]
+AsMemberEvenRevoked = Annotated[Caller, Depends(member_even_revoked)]
 AsNewKey = Annotated[Caller, Depends(new_key)]

@@ -5,6 +5,15 @@ verified it is renamed, atomically, to `complete/<random>` (a fresh random name,
 says nothing about the blob id or its uploader). The database maps blob ids to names. An
 S3-compatible store would implement the same five verbs (multipart upload for `write_at`).
 
+Writers hold `locked(name)` (an exclusive `flock`) while they check the offset, write and
+record it, so two server processes can never interleave writes to one upload. An upload that
+fails its hash check is restarted in a new file (`create`), never truncated in place.
+
+Hashing: the store keeps, per upload it is writing, a running SHA-256 and the file's inode, size
+and modification time after its own last write. Under the two rules above, a file that still
+matches is exactly what this process hashed; anything else (another process wrote since) falls
+back to re-reading the whole file. It is a cache: losing it costs a re-read, never correctness.
+
 Danger: names are generated here and checked on the way back in; never build a path from
 anything a client sent.
 """
@@ -12,21 +21,31 @@ anything a client sent.
 from __future__ import annotations
 
 import abc
+import contextlib
+import fcntl
 import hashlib
 import os
 import re
 import secrets
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 _NAME = re.compile(r"\A[0-9a-f]{32}\Z")
 READ_SIZE = 1024 * 1024
+HASH_CACHE_ENTRIES = 256
 
 
 class BlobStore(abc.ABC):
     @abc.abstractmethod
     def create(self) -> str:
         """Start an empty upload; return its name."""
+
+    @abc.abstractmethod
+    def locked(self, name: str) -> contextlib.AbstractContextManager[None]:
+        """Exclusive access to one upload, across threads and processes."""
 
     @abc.abstractmethod
     def write_at(self, name: str, offset: int, data: bytes) -> None:
@@ -59,6 +78,28 @@ class DirectoryBlobStore(BlobStore):
         self.complete = self.root / "complete"
         self.partial.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.complete.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._hashes: OrderedDict[str, tuple[tuple[int, int, int], Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _running_hash(self, name: str, fd: int, offset: int) -> Any:
+        """The running hash of the first `offset` bytes, if the file is as we left it."""
+        with self._lock:
+            entry = self._hashes.pop(name, None)
+        if offset == 0:
+            return hashlib.sha256()
+        if entry is None:
+            return None
+        stat = os.fstat(fd)
+        if entry[0] != (stat.st_ino, stat.st_size, stat.st_mtime_ns) or stat.st_size != offset:
+            return None
+        return entry[1]
+
+    def _remember(self, name: str, fd: int, hasher: Any) -> None:
+        stat = os.fstat(fd)
+        with self._lock:
+            self._hashes[name] = ((stat.st_ino, stat.st_size, stat.st_mtime_ns), hasher)
+            while len(self._hashes) > HASH_CACHE_ENTRIES:
+                self._hashes.popitem(last=False)
 
     @staticmethod
     def _check(name: str) -> str:
@@ -72,10 +113,20 @@ class DirectoryBlobStore(BlobStore):
         os.close(fd)
         return name
 
+    @contextlib.contextmanager
+    def locked(self, name: str) -> Iterator[None]:
+        fd = os.open(self.partial / self._check(name), os.O_RDONLY)  # FileNotFoundError
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
     def write_at(self, name: str, offset: int, data: bytes) -> None:
         path = self.partial / self._check(name)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
         try:
+            hasher = self._running_hash(name, fd, offset)
             os.ftruncate(fd, offset)
             view = memoryview(data)
             position = offset
@@ -84,11 +135,23 @@ class DirectoryBlobStore(BlobStore):
                 view = view[written:]
                 position += written
             os.fdatasync(fd)
+            if hasher is not None:
+                hasher.update(data)
+                self._remember(name, fd, hasher)
         finally:
             os.close(fd)
 
     def digest(self, name: str) -> str | None:
         path = self.partial / self._check(name)
+        with self._lock:
+            entry = self._hashes.get(name)
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            return None
+        if entry is not None and entry[0] == (stat.st_ino, stat.st_size, stat.st_mtime_ns):
+            digest: str = entry[1].copy().hexdigest()
+            return digest
         hasher = hashlib.sha256()
         try:
             with path.open("rb") as handle:
@@ -99,6 +162,8 @@ class DirectoryBlobStore(BlobStore):
         return hasher.hexdigest()
 
     def finish(self, name: str) -> str:
+        with self._lock:
+            self._hashes.pop(name, None)
         final = secrets.token_hex(16)
         os.replace(self.partial / self._check(name), self.complete / final)
         fd = os.open(self.complete, os.O_RDONLY)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from core.crypto import aead
 from core.crypto.kdf import hkdf_sha256
+from core.crypto.sealer import Sealer
 from core.records import Record
 
 RECORD_LABEL = b"fieldvault/record/v1\n"
@@ -49,13 +49,13 @@ def encode_record(record: Record) -> bytes:
     ).encode("utf-8", "surrogatepass")
 
 
-def seal_record(key: bytes, record: Record) -> tuple[bytes, bytes]:
-    """(JSON bytes, sealed bytes) of `record`."""
+def seal_record(sealer: Sealer, record: Record) -> tuple[bytes, bytes]:
+    """(JSON bytes, sealed bytes) of `record`, sealed with the record key's `Sealer`."""
     plain = encode_record(record)
-    return plain, aead.seal(key, plain, record_aad(record.id))
+    return plain, sealer.seal(plain, record_aad(record.id))
 
 
-def open_record(key: bytes, record_id: str, sealed: bytes) -> bytes:
+def open_record(sealer: Sealer, record_id: str, sealed: bytes) -> bytes:
     """The record's JSON bytes; raises `InvalidCiphertext` if damaged or stored under another
     id."""
-    return aead.open_(key, sealed, record_aad(record_id))
+    return sealer.open(sealed, record_aad(record_id))

@@ -27,9 +27,9 @@ import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-from core.crypto import aead
 from core.crypto.errors import InvalidCiphertext
 from core.crypto.random import random_bytes
+from core.crypto.sealer import Sealer
 from storage.errors import VaultCorrupt
 from storage.files import (
     fsync_dir,
@@ -113,12 +113,12 @@ def _check(journal_id: bytes, length: int) -> int:
     return zlib.crc32(journal_id + struct.pack(">I", length))
 
 
-def seal_entry(key: bytes, journal_id: bytes, seq: int, ops: Sequence[Op]) -> bytes:
-    body = aead.seal(key, struct.pack(">Q", seq) + encode_ops(ops), ENTRY_LABEL + journal_id)
+def seal_entry(sealer: Sealer, journal_id: bytes, seq: int, ops: Sequence[Op]) -> bytes:
+    body = sealer.seal(struct.pack(">Q", seq) + encode_ops(ops), ENTRY_LABEL + journal_id)
     return _ENTRY_HEAD.pack(len(body), _check(journal_id, len(body))) + body
 
 
-def _try_entry(data: bytes, pos: int, key: bytes, journal_id: bytes) -> tuple[int, bytes] | None:
+def _try_entry(data: bytes, pos: int, key: Sealer, journal_id: bytes) -> tuple[int, bytes] | None:
     """(end offset, plaintext) of a valid entry starting at `pos`, or None."""
     if len(data) - pos < _ENTRY_HEAD.size:
         return None
@@ -129,7 +129,7 @@ def _try_entry(data: bytes, pos: int, key: bytes, journal_id: bytes) -> tuple[in
     if end > len(data):
         return None
     try:
-        plain = aead.open_(key, data[pos + _ENTRY_HEAD.size : end], ENTRY_LABEL + journal_id)
+        plain = key.open(data[pos + _ENTRY_HEAD.size : end], ENTRY_LABEL + journal_id)
     except InvalidCiphertext:
         return None
     if len(plain) < 8:
@@ -137,7 +137,7 @@ def _try_entry(data: bytes, pos: int, key: bytes, journal_id: bytes) -> tuple[in
     return end, plain
 
 
-def _next_valid(data: bytes, start: int, key: bytes, journal_id: bytes) -> int | None:
+def _next_valid(data: bytes, start: int, key: Sealer, journal_id: bytes) -> int | None:
     """Offset of the first valid entry after `start` (slow scan, only on damage)."""
     for pos in range(start + 1, len(data) - _ENTRY_HEAD.size):
         length, check = _ENTRY_HEAD.unpack_from(data, pos)
@@ -155,12 +155,13 @@ def read_journal(path: Path, key: bytes, *, recover: bool = False) -> ReadResult
     if len(data) < HEADER_SIZE or data[: len(MAGIC)] != MAGIC:
         raise VaultCorrupt("journal: header damaged or unknown format")
     journal_id = data[len(MAGIC) : HEADER_SIZE]
+    sealer = Sealer(key)
     result = ReadResult(journal_id, [], HEADER_SIZE, 0, 0)
     pos = HEADER_SIZE
     while pos < len(data):
-        found = _try_entry(data, pos, key, journal_id)
+        found = _try_entry(data, pos, sealer, journal_id)
         if found is None:
-            following = _next_valid(data, pos, key, journal_id)
+            following = _next_valid(data, pos, sealer, journal_id)
             if following is None:
                 result.dropped_tail_bytes = len(data) - pos
                 break
@@ -193,7 +194,7 @@ class Journal:
     def __init__(self, path: Path, fd: int, key: bytes, journal_id: bytes, size: int, seq: int):
         self.path = path
         self._fd: int | None = fd
-        self._key = key
+        self._sealer = Sealer(key)
         self.journal_id = journal_id
         self.size = size
         self.next_seq = seq
@@ -226,7 +227,7 @@ class Journal:
         the error is raised (`StorageFull` for a full or read-only disk).
         """
         fd = self._require_fd()
-        entry = seal_entry(self._key, self.journal_id, self.next_seq, ops)
+        entry = seal_entry(self._sealer, self.journal_id, self.next_seq, ops)
         with translating_os_errors():
             try:
                 os.lseek(fd, self.size, os.SEEK_SET)
@@ -275,6 +276,7 @@ def write_snapshot(
     fsyncs the directory. A crash at any point leaves either the old or the new journal.
     """
     journal_id = random_bytes(JOURNAL_ID_SIZE)
+    sealer = Sealer(key)
     tmp = temp_name(tmp_dir, "journal-")
     with translating_os_errors():
         fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
@@ -282,7 +284,7 @@ def write_snapshot(
             write_all(fd, MAGIC + journal_id)
             size, seq = HEADER_SIZE, 0
             for batch in _batches(records):
-                entry = seal_entry(key, journal_id, seq, batch)
+                entry = seal_entry(sealer, journal_id, seq, batch)
                 write_all(fd, entry)
                 size += len(entry)
                 seq += 1

@@ -25,6 +25,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import dataclasses
+import functools
 import io
 import os
 import re
@@ -37,6 +38,7 @@ from typing import IO, Any, BinaryIO, ParamSpec, TypeVar, cast
 
 from core.crypto.errors import InvalidCiphertext
 from core.crypto.random import random_bytes
+from core.crypto.sealer import Sealer
 from core.records import Record, new_id
 from storage import blobs, photos
 from storage.attempts import DEFAULT_WIPE_THRESHOLD, Attempts
@@ -86,6 +88,7 @@ T = TypeVar("T")
 def _unlocked(method: Callable[P, T]) -> Callable[P, T]:
     """Run under the object's mutex, refusing with `VaultLocked` once locked or wiped."""
 
+    @functools.wraps(method)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
         self = args[0]
         assert isinstance(self, Vault)
@@ -94,9 +97,6 @@ def _unlocked(method: Callable[P, T]) -> Callable[P, T]:
                 raise VaultLocked()
             return method(*args, **kwargs)
 
-    wrapper.__name__ = method.__name__
-    wrapper.__doc__ = method.__doc__
-    wrapper.__qualname__ = method.__qualname__
     return wrapper
 
 
@@ -153,6 +153,7 @@ class Vault:
         self._keyfile = keyfile
         self._master_index = master_index
         self._keys: SubKeys | None = keys
+        self._record_sealer: Sealer | None = Sealer(keys.record)
         self._journal: Journal | None = journal
         self._table = table
         self._attempts = attempts
@@ -281,6 +282,8 @@ class Vault:
             raise VaultNotFound()
         lock = VaultLock.acquire(layout.lock)
         try:
+            with contextlib.suppress(OSError):
+                layout.make_dirs()  # recreate tmp/, blobs/, spool/ if something removed them
             try:
                 keyfile = KeyFile.parse(read_file(layout.key))
             except FileNotFoundError:
@@ -321,7 +324,9 @@ class Vault:
         if attempts.exhausted:
             wipe_directory(layout.root, extra_dirs)
             raise WrongPassphrase(0)
-        attempts.save(layout.attempts, layout.tmp)
+        # On a full or read-only disk the failure cannot be recorded; the answer stays the same.
+        with contextlib.suppress(StorageFull):
+            attempts.save(layout.attempts, layout.tmp)
         raise WrongPassphrase(attempts.attempts_left)
 
     @classmethod
@@ -361,6 +366,7 @@ class Vault:
             if journal is not None:
                 journal.close()
             self._keys = None
+            self._record_sealer = None
             self._table.clear()
             self._lock.release()
 
@@ -447,7 +453,8 @@ class Vault:
             raise TypeError("put() takes a core.records.Record")
         saved = dataclasses.replace(record, version=record.version + 1, updated_at=now)
         assert self._keys is not None
-        plain, sealed = seal_record(self._keys.record, saved)
+        assert self._record_sealer is not None
+        plain, sealed = seal_record(self._record_sealer, saved)
         return plain, Op(OP_PUT, saved.id, sealed)
 
     def _commit(self, ops: Sequence[Op], plains: Sequence[bytes] = ()) -> None:
@@ -530,7 +537,6 @@ class Vault:
 
     # --- attachments ----------------------------------------------------------------------
 
-    @_unlocked
     def attach(
         self,
         source: AttachSource,
@@ -545,9 +551,12 @@ class Vault:
         JPEG, PNG and WebP photos (recognised by content) lose their metadata first unless
         `keep_metadata`. With `remove_source`, a source given by path is deleted after it is
         safely stored (for temp copies such as a file picker's). Memory stays constant except
-        while a photo is being cleaned.
+        while a photo is being cleaned. Other threads may use the vault meanwhile.
         """
-        assert self._keys is not None
+        with self._mutex:
+            if self._keys is None:
+                raise VaultLocked()
+            attachment_key = self._keys.attachment
         attachment_id = new_id()
         with _source_stream(source) as stream:
             head = stream.read(photos.SNIFF_BYTES)
@@ -561,7 +570,7 @@ class Vault:
             info = blobs.write_blob(
                 self._layout.blobs,
                 self._layout.tmp,
-                self._keys.attachment,
+                attachment_key,
                 attachment_id,
                 body,
                 media_type=media_type,
@@ -652,12 +661,13 @@ class Vault:
 
 def _replay(state: ReadResult, record_key: bytes, recover: bool) -> RecordTable:
     table = RecordTable()
+    sealer = Sealer(record_key)
     for number, op in enumerate(state.ops, 1):
         if op.kind == OP_DELETE:
             table.remove(op.record_id)
             continue
         try:
-            plain = open_record(record_key, op.record_id, op.sealed)
+            plain = open_record(sealer, op.record_id, op.sealed)
         except InvalidCiphertext:
             what = f"journal: record operation {number} is unreadable"
             if not recover:

@@ -40,15 +40,15 @@ from typing import Any
 from core.crypto.signing import SigningKey
 from core.records import Kind, Record, Status
 from sync import age, commands, envelope, orgdoc
-from sync.age.keys import parse_identity
 from sync.chain import ChainHead, ChainVerifier, Verdict
 from sync.client import Client
 from sync.device import fixed_id, get_or_none, state_lock
 from sync.encoding import EncodingError, b64u_decode, b64u_encode, canonical_json, parse_json_strict
 from sync.errors import NotEnrolled, ServerKeyChanged, SyncError, UntrustedDocument
+from sync.examine import Examined, Examiner
 from sync.invite import Invite
 from sync.keys import key_id
-from sync.payload import PayloadError, build_payload, parse_payload
+from sync.payload import build_payload, parse_payload
 
 IDENTITY_ID = fixed_id("coordinator-identity")
 STATE_ID = fixed_id("coordinator-state")
@@ -71,10 +71,10 @@ class NoRootKey(CoordinatorError):
 @dataclasses.dataclass(slots=True)
 class CoordinatorIdentity:
     signing_key: SigningKey
-    age_identity: str
+    age_identity: str = dataclasses.field(repr=False)
     server_url: str
     name: str = ""
-    root_key: SigningKey | None = None
+    root_key: SigningKey | None = dataclasses.field(default=None, repr=False)
     root_fingerprint: str = ""
     tls_pin: str | None = None
     proxy: str | None = None
@@ -439,36 +439,57 @@ def order_wipe(vault: Any, device_id: str, *, now: Callable[[], float] = time.ti
 # -- pull -----------------------------------------------------------------------------------
 
 
-def pull(vault: Any, *, page_size: int = PULL_PAGE, max_pages: int | None = None) -> PullReport:
-    """Fetch, verify, decrypt and store every new envelope. Safe to repeat at any time."""
+def pull(
+    vault: Any,
+    *,
+    page_size: int = PULL_PAGE,
+    max_pages: int | None = None,
+    parallel: bool = True,
+) -> PullReport:
+    """Fetch, verify, decrypt and store every new envelope. Safe to repeat at any time.
+
+    Pages are pipelined: while one page is stored, the next is fetched and (for a large
+    backlog, with `parallel`) verified and decrypted in worker processes (`sync.examine`).
+    """
     identity, client = _client(vault)
     report = PullReport()
     with client, state_lock(vault):
         document = _verified_document(vault, identity, client)
         keys = _author_keys(client, document)
         state = load_state(vault)
-        identities = [parse_identity(identity.age_identity)]  # parsed once: 40 % faster opens
         verifier = ChainVerifier(
             {a: ChainHead(int(h[0]), str(h[1])) for a, h in state.heads.items()}
         )
-        pages = 0
-        while max_pages is None or pages < max_pages:
-            answer = client.envelopes(state.cursor, page_size)
-            items = answer.get("items") or []
-            if not items:
-                break
-            pages += 1
-            touched: dict[str, Record] = {}
-            for item in items:
-                report.fetched += 1
-                _ingest(vault, identities, item, keys, client, document, verifier, touched, report)
-            next_cursor = answer.get("next")
-            if not isinstance(next_cursor, int) or next_cursor <= state.cursor:
-                next_cursor = max(int(i.get("cursor", 0)) for i in items)
-            state.cursor = next_cursor
-            state.heads = {a: [h.seq, h.hash] for a, h in verifier.heads().items()}
-            vault.put_many([*touched.values(), state.to_record()])
-            report.cases_touched += sum(1 for r in touched.values() if r.kind == Kind.CASE)
+        with Examiner(identity.age_identity, keys, parallel=parallel) as examiner:
+
+            def fetch(cursor: int) -> tuple[list[dict[str, Any]], int, Any]:
+                answer = client.envelopes(cursor, page_size)
+                items = answer.get("items") or []
+                if not items:
+                    return [], cursor, None
+                next_cursor = answer.get("next")
+                if not isinstance(next_cursor, int) or next_cursor <= cursor:
+                    next_cursor = max(int(i.get("cursor", 0)) for i in items)
+                return items, next_cursor, examiner.submit(items)
+
+            pages = 0
+            items, next_cursor, pending = fetch(state.cursor)
+            while items and (max_pages is None or pages < max_pages):
+                pages += 1
+                more = max_pages is None or pages < max_pages
+                upcoming = fetch(next_cursor) if more else ([], next_cursor, None)
+                touched: dict[str, Record] = {}
+                for item, examined in zip(items, pending(), strict=True):
+                    report.fetched += 1
+                    if examined.signature == "unknown_author":
+                        examiner.keys.update(_author_keys(client, document))
+                        examined = examiner.again(item)
+                    _ingest(vault, item, examined, verifier, touched, report)
+                state.cursor = next_cursor
+                state.heads = {a: [h.seq, h.hash] for a, h in verifier.heads().items()}
+                vault.put_many([*touched.values(), state.to_record()])
+                report.cases_touched += sum(1 for r in touched.values() if r.kind == Kind.CASE)
+                items, next_cursor, pending = upcoming
     return report
 
 
@@ -506,33 +527,21 @@ def _author_keys(client: Client, document: orgdoc.OrgDocument) -> dict[str, byte
 
 def _ingest(
     vault: Any,
-    identities: list[Any],
     item: dict[str, Any],
-    keys: dict[str, bytes],
-    client: Client,
-    document: orgdoc.OrgDocument,
+    examined: Examined,
     verifier: ChainVerifier,
     touched: dict[str, Record],
     report: PullReport,
 ) -> None:
-    try:
-        sealed = envelope.from_wire(item.get("envelope"))
-    except envelope.EnvelopeError as exc:
+    sealed = examined.sealed
+    if sealed is None:
         report.forged += 1
-        report.problems.append(("", exc.reason))
+        report.problems.append(("", examined.reason))
         return
-    if sealed.author not in keys:
-        keys.update(_author_keys(client, document))
-    public = keys.get(sealed.author)
-    signature = "valid"
-    try:
-        if public is None:
-            raise envelope.ForgedEnvelope("unknown_author", envelope_id=sealed.id)
-        envelope.verify(sealed, public)
-    except envelope.EnvelopeError as exc:
+    signature = "valid" if examined.signature == "valid" else "invalid"
+    if signature == "invalid":
         report.forged += 1
-        report.problems.append((sealed.id, exc.reason))
-        signature = "invalid"
+        report.problems.append((sealed.id, examined.reason))
     chain, problem = "ok", ""
     if signature == "valid":
         verdict = verifier.check(sealed)
@@ -549,14 +558,14 @@ def _ingest(
         if chain != "ok":
             report.chain_problems += 1
             problem = f"seq {sealed.seq}: {verdict.reason}"
-    try:
-        payload = parse_payload(envelope.open_(sealed, identities))
-    except envelope.NotForMe:
+    if examined.not_for_me:
         report.not_for_me += 1
         return
-    except (envelope.EnvelopeError, PayloadError) as exc:
-        report.forged += 1
-        report.problems.append((sealed.id, exc.reason))
+    payload = examined.payload
+    if payload is None:
+        if signature == "valid":
+            report.forged += 1
+            report.problems.append((sealed.id, examined.reason))
         return
     received = int(item.get("received_at", 0) or 0)
     if signature == "invalid" and payload.type not in ("incident", "note"):

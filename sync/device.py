@@ -78,13 +78,13 @@ def get_or_none(vault: Any, record_id: str) -> Record | None:
 @dataclasses.dataclass(slots=True)
 class DeviceIdentity:
     signing_key: SigningKey
-    age_identity: str
+    age_identity: str = dataclasses.field(repr=False)
     server_url: str
     root_fingerprint: str
     tls_pin: str | None = None
     proxy: str | None = None
     label: str | None = None
-    invite_token: str | None = None
+    invite_token: str | None = dataclasses.field(default=None, repr=False)
     enrolled: bool = False
 
     @property

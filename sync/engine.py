@@ -72,6 +72,7 @@ BATCH_SIZE = 100
 CHUNK_SIZE = 4 * 1024 * 1024
 MESSAGE_PAGE = 100
 ACK_TIMEOUT = 5.0
+MAX_BLOB_RESTARTS = 2
 
 ProgressCallback = Callable[[str, int, int], None]
 
@@ -375,6 +376,7 @@ class SyncEngine:
         offset = client.blob_begin(entry.id, size, digest)
         if offset >= size:
             return bool(client.blob_status(entry.id).get("complete", offset == size))
+        restarts = 0
         with self.vault.spool_reader(entry.data["spool"]) as source:
             position = 0
             while True:
@@ -392,8 +394,9 @@ class SyncEngine:
                     offset = exc.offset
                     continue
                 except ServerRefused as exc:
-                    if exc.reason == "hash_mismatch":
-                        offset = 0
+                    restarts += 1
+                    if exc.reason == "hash_mismatch" and restarts <= MAX_BLOB_RESTARTS:
+                        offset = 0  # the server dropped what it had; send it all again
                         continue
                     raise
                 position += len(chunk)

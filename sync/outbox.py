@@ -174,12 +174,15 @@ def _seal(
 def wire_record(record: Record) -> dict[str, Any]:
     """The record as signed JSON allows it: no floats (times become whole seconds; any other
     fractional number in the data becomes its decimal text)."""
-    return _no_floats(record.to_dict())
+    wire = record.to_dict()
+    wire["created_at"] = int(record.created_at)
+    wire["updated_at"] = int(record.updated_at)
+    return _no_floats(wire)
 
 
 def _no_floats(value: Any) -> Any:
     if isinstance(value, float):
-        return int(value) if value.is_integer() or abs(value) > 1e15 else repr(value)
+        return int(value) if value.is_integer() else repr(value)
     if isinstance(value, dict):
         return {k: _no_floats(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -105,7 +105,13 @@ class CaseListView:
         return ft.DataRow(
             cells=[
                 ft.DataCell(ft.Text(s.day or "—")),
-                ft.DataCell(ft.Text((s.title or ctx.t(f"type.{s.case_type}"))[:60])),
+                ft.DataCell(
+                    ft.TextButton(
+                        (s.title or ctx.t(f"type.{s.case_type}"))[:60],
+                        on_click=lambda _e, cid=s.id: self.open(cid),
+                        key=f"open-{s.id[:8]}",
+                    )
+                ),
                 ft.DataCell(ft.Text(region)),
                 ft.DataCell(ft.Text(violations[:60] or "—")),
                 ft.DataCell(w.status_pill(ctx.status(s.status), s.status)),

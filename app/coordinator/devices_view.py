@@ -35,14 +35,20 @@ class DevicesView:
         self.invite_button = ft.FilledButton(
             t("devices.invite"), icon=ft.Icons.QR_CODE, on_click=self.on_invite, key="invite"
         )
-        self.invite_code = ft.TextField(
-            label=t("devices.invite_code"), read_only=True, multiline=True, key="invite-code"
-        )
+        self.invite_code = ft.Text("", size=15, key="invite-code", font_family="monospace")
         self.invite_qr = ft.Image(src=b"", width=220, height=220, visible=False)
         self.invite_box = w.card(
             w.heading(t("devices.invite_ready")),
             w.muted(t("devices.invite_hint")),
-            ft.Row([self.invite_qr, ft.Container(self.invite_code, expand=True)]),
+            ft.Row(
+                [
+                    self.invite_qr,
+                    ft.Container(
+                        ft.Column([w.muted(t("devices.invite_code")), self.invite_code]),
+                        expand=True,
+                    ),
+                ]
+            ),
         )
         self.invite_box.visible = False
         self.error = w.banner("")

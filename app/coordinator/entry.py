@@ -19,6 +19,12 @@ from app.coordinator.shell import CoordinatorApp
 from app.services.coordinator_api import CoordinatorService
 
 HOST = "127.0.0.1"
+LOCALES = {
+    "en": ft.Locale("en", "US"),
+    "ru": ft.Locale("ru", "RU"),
+    "ky": ft.Locale("ky", "KG"),
+    "kk": ft.Locale("kk", "KZ"),
+}
 SESSION_TIMEOUT = 60
 
 
@@ -28,17 +34,15 @@ def make_main(service_factory: Callable[[], CoordinatorService]) -> Callable[[ft
         page.theme_mode = ft.ThemeMode.LIGHT
         page.theme = ft.Theme(color_scheme_seed=ft.Colors.INDIGO)
         page.padding = 0
-        page.locale_configuration = ft.LocaleConfiguration(
-            supported_locales=[
-                ft.Locale("ru", "RU"),
-                ft.Locale("ky", "KG"),
-                ft.Locale("kk", "KZ"),
-                ft.Locale("en", "US"),
-            ],
-            current_locale=ft.Locale("ru", "RU"),
-        )
         port = FletPort(page)
-        app = CoordinatorApp(service_factory(), port)
+
+        def follow_language(lang: str) -> None:
+            page.locale_configuration = ft.LocaleConfiguration(
+                supported_locales=list(LOCALES.values()), current_locale=LOCALES[lang]
+            )
+
+        service = service_factory()
+        app = CoordinatorApp(service, port, on_language=follow_language)
         page.session.store.set("coordinator-app", app)
         page.session.store.set("coordinator-port", port)
 
@@ -47,6 +51,7 @@ def make_main(service_factory: Callable[[], CoordinatorService]) -> Callable[[ft
 
         page.on_disconnect = on_gone
         page.on_close = on_gone
+        follow_language(app.ctx.lang)
         page.add(app.root)
 
     return main

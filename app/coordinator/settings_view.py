@@ -40,11 +40,37 @@ class SettingsView:
             key="backup-passphrase",
         )
         self.backup_status = w.banner("")
+        self.join_code = ft.TextField(
+            label=t("settings.join_code"), read_only=True, multiline=True, key="join-code"
+        )
+        self.pending = w.card(
+            w.heading(t("settings.pending_title")),
+            w.muted(t("settings.pending_hint")),
+            self.join_code,
+        )
+        self.pending.visible = False
+        self.add_code = w.sensitive_field(
+            t("settings.add_code"), multiline=True, min_lines=2, key="add-coordinator-code"
+        )
+        self.add_status = w.banner("")
         self.control = ft.Column(
             [
                 w.title(t("settings.title")),
+                self.pending,
                 w.card(w.heading(t("settings.language")), self.languages),
                 w.card(w.heading(t("settings.organisation")), self.facts),
+                w.card(
+                    w.heading(t("settings.add_title")),
+                    w.muted(t("settings.add_hint")),
+                    self.add_code,
+                    ft.OutlinedButton(
+                        t("settings.add_button"),
+                        icon=ft.Icons.PERSON_ADD,
+                        on_click=self.on_add_coordinator,
+                        key="add-coordinator",
+                    ),
+                    self.add_status,
+                ),
                 w.card(
                     w.heading(t("settings.backup")),
                     w.muted(t("settings.backup_hint")),
@@ -85,6 +111,9 @@ class SettingsView:
         except Exception as exc:
             self.facts.controls = [ft.Text(self.ctx.error(exc))]
             return
+        if not info.listed:
+            self.pending.visible = True
+            self.join_code.value = self.ctx.service.join_request()
         rows = [
             ("settings.org", info.org),
             ("settings.server", info.server_url),
@@ -102,6 +131,35 @@ class SettingsView:
             )
             for k, v in rows
         ]
+
+    def on_add_coordinator(self, _e: Any = None) -> None:
+        ctx = self.ctx
+        code = (self.add_code.value or "").strip()
+        if not code:
+            return
+
+        def show(text: str, ok: bool) -> None:
+            self.add_status.content.value = text  # type: ignore[union-attr]
+            self.add_status.bgcolor = ft.Colors.GREEN_100 if ok else ft.Colors.ERROR_CONTAINER
+            self.add_status.visible = True
+
+        def done(version: int) -> None:
+            self.add_code.value = ""
+            show(ctx.t("settings.added", version=version), True)
+            self.load()
+
+        def yes() -> None:
+            ctx.port.run(
+                lambda: ctx.service.add_coordinator(code), done, lambda e: show(ctx.error(e), False)
+            )
+
+        ctx.port.confirm(
+            ctx.t("settings.add_confirm_title"),
+            ctx.t("settings.add_confirm"),
+            ctx.t("settings.add_button"),
+            ctx.t("cancel"),
+            yes,
+        )
 
     def on_pick(self, lang: str) -> None:
         self.on_language(lang)

@@ -15,6 +15,7 @@ from app.coordinator import widgets as w
 from app.coordinator.context import ViewContext
 
 MODES = ("new", "join")
+FIELD_WIDTH = 512
 
 
 class SetupView:
@@ -23,24 +24,48 @@ class SetupView:
         t = ctx.t
         self.mode = "new"
         self.passphrase = ft.TextField(
-            label=t("setup.passphrase"), password=True, can_reveal_password=True, key="passphrase"
+            width=FIELD_WIDTH,
+            label=t("setup.passphrase"),
+            password=True,
+            can_reveal_password=True,
+            key="passphrase",
         )
         self.confirm = ft.TextField(
-            label=t("setup.passphrase_again"), password=True, key="passphrase-again"
+            width=FIELD_WIDTH,
+            label=t("setup.passphrase_again"),
+            password=True,
+            key="passphrase-again",
         )
-        self.name = w.sensitive_field(t("setup.your_name"), key="coordinator-name")
+        self.name = w.sensitive_field(
+            t("setup.your_name"), key="coordinator-name", width=FIELD_WIDTH
+        )
         self.server = ft.TextField(
-            label=t("setup.server"), hint_text="https://", key="server-url", autocorrect=False
+            width=FIELD_WIDTH,
+            label=t("setup.server"),
+            hint_text="https://",
+            key="server-url",
+            autocorrect=False,
         )
-        self.org = w.sensitive_field(t("setup.org_name"), key="org-name")
+        self.org = w.sensitive_field(t("setup.org_name"), key="org-name", width=FIELD_WIDTH)
         self.token = ft.TextField(
-            label=t("setup.bootstrap_token"), password=True, key="bootstrap-token"
+            width=FIELD_WIDTH,
+            label=t("setup.bootstrap_token"),
+            password=True,
+            key="bootstrap-token",
         )
         self.backup = w.sensitive_field(
-            t("setup.backup_text"), multiline=True, min_lines=3, max_lines=6, key="backup-text"
+            t("setup.backup_text"),
+            multiline=True,
+            min_lines=3,
+            max_lines=6,
+            key="backup-text",
+            width=FIELD_WIDTH,
         )
         self.backup_passphrase = ft.TextField(
-            label=t("setup.backup_passphrase"), password=True, key="backup-passphrase"
+            width=FIELD_WIDTH,
+            label=t("setup.backup_passphrase"),
+            password=True,
+            key="backup-passphrase",
         )
         self.load_backup = ft.OutlinedButton(
             t("setup.load_backup"), icon=ft.Icons.UPLOAD_FILE, on_click=self.on_load_backup

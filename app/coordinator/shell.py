@@ -7,6 +7,7 @@ rebuilt on navigation and on a language switch, so every string follows the curr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import flet as ft
@@ -21,8 +22,9 @@ from app.coordinator.forms_view import FormsView
 from app.coordinator.port import UiPort
 from app.coordinator.settings_view import SettingsView
 from app.coordinator.setup_view import SetupView, UnlockView
-from app.i18n import Translator
+from app.i18n import LANGUAGES, Translator
 from app.services.coordinator_api import CoordinatorService
+from app.ui.language import ENDONYMS
 
 SCREENS = ("cases", "dashboard", "devices", "exports", "forms", "settings")
 ICONS = {
@@ -36,8 +38,15 @@ ICONS = {
 
 
 class CoordinatorApp:
-    def __init__(self, service: CoordinatorService, port: UiPort, lang: str = "") -> None:
+    def __init__(
+        self,
+        service: CoordinatorService,
+        port: UiPort,
+        lang: str = "",
+        on_language: Callable[[str], None] = lambda _lang: None,
+    ) -> None:
         self.service = service
+        self.on_language = on_language
         self.ctx = ViewContext(
             service=service,
             port=port,
@@ -64,12 +73,29 @@ class CoordinatorApp:
 
     def _centre(self, view: Any, name: str) -> None:
         self.view, self.screen = view, name
+        languages = ft.Row(
+            [
+                ft.TextButton(
+                    ENDONYMS[lang],
+                    on_click=lambda _e, lg=lang: self.set_language(lg),
+                    key=f"lang-{lang}",
+                    style=ft.ButtonStyle(
+                        text_style=ft.TextStyle(
+                            weight=ft.FontWeight.BOLD if lang == self.ctx.lang else None
+                        )
+                    ),
+                )
+                for lang in LANGUAGES
+            ],
+            alignment=ft.MainAxisAlignment.CENTER,
+        )
         self.root.content = ft.Column(
             [
                 ft.Row(
                     [ft.Icon(ft.Icons.SHIELD, size=28), ft.Text("FieldVault", size=20)],
                     alignment=ft.MainAxisAlignment.CENTER,
                 ),
+                languages,
                 ft.Row([view.control], alignment=ft.MainAxisAlignment.CENTER),
             ],
             horizontal_alignment=ft.CrossAxisAlignment.CENTER,
@@ -78,6 +104,7 @@ class CoordinatorApp:
 
     def on_ready(self) -> None:
         self.ctx.translator = Translator(self.service.language(), NAMESPACE)
+        self.on_language(self.ctx.lang)
         self.navigate("cases")
 
     def navigate(self, screen: str, arg: str = "") -> None:
@@ -131,7 +158,11 @@ class CoordinatorApp:
     def set_language(self, lang: str) -> None:
         self.service.set_language(lang)
         self.ctx.translator = Translator(lang, NAMESPACE)
-        self.navigate(self.screen if self.screen in SCREENS else "settings")
+        self.on_language(lang)
+        if not self.service.unlocked:
+            self.start()
+        else:
+            self.navigate(self.screen if self.screen in SCREENS else "settings")
 
     def lock(self) -> None:
         """Forget every decrypted thing on screen and in the service, then ask to unlock."""

@@ -36,7 +36,8 @@ from typing import Any
 FIELD_PASSPHRASE = "demo field passphrase"  # noqa: S105 (printed to the user on purpose)
 COORDINATOR_PASSPHRASE = "demo coordinator passphrase"  # noqa: S105
 ORG_NAME = "Demo Human Rights Group"
-FORM_ID = "default-incident"
+FORM_ID = "default-incident"  # assets/forms/default.json, as the field app saves incidents
+FORM_VERSION = 1
 STEP_TIMEOUT_S = 180.0
 START_TIMEOUT_S = 90.0
 
@@ -75,7 +76,8 @@ class Orchestra:
     def __init__(self, root: Path, *, log: Any = None) -> None:
         self.root = root
         self.server_dir = root / "server"
-        self.field_dir = root / "field"
+        self.field_dir = root / "field"  # the field app's data directory ...
+        self.field_vault = self.field_dir / "vault"  # ... which keeps its vault here
         self.coordinator_dir = root / "coordinator"
         self.tmp_dir = root / "tmp"
         self.media_dir = root / "media"
@@ -207,10 +209,11 @@ class Orchestra:
 
     def setup_organisation(self) -> None:
         self.say("· creating the organisation and its first coordinator")
+        # `--bootstrap=TOKEN` in one word: a token may start with "-"
         self.command(
             [
                 "coordinator", "init", "--data", str(self.coordinator_dir),
-                "--server", self.server_url, "--bootstrap", self._bootstrap_token,
+                "--server", self.server_url, f"--bootstrap={self._bootstrap_token}",
                 "--org", ORG_NAME,
             ],
             passphrase=COORDINATOR_PASSPHRASE,
@@ -224,7 +227,7 @@ class Orchestra:
         self.invite = _invite_code(out)
         self.say("· enrolling a field device with the invite")
         self.command(
-            ["field", "init", "--data", str(self.field_dir), "--invite", self.invite],
+            ["field", "init", "--data", str(self.field_vault), "--invite", self.invite],
             passphrase=FIELD_PASSPHRASE,
             what="field init",
         )
@@ -238,7 +241,7 @@ class Orchestra:
         attach: Sequence[Path] = (),
     ) -> None:
         """Save an incident (form answers) or a note (`{"text": ...}`) on the field device."""
-        args = ["field", "add", "--data", str(self.field_dir), "--kind", kind]
+        args = ["field", "add", "--data", str(self.field_vault), "--kind", kind]
         files = list(attach)
         if photo is not None:
             path = self.media_dir / f"photo-{len(list(self.media_dir.iterdir()))}.png"
@@ -246,7 +249,11 @@ class Orchestra:
             files.append(path)
         for path in files:
             args += ["--attach", str(path)]
-        data = {"form_id": FORM_ID, "answers": dict(answers)} if kind == "incident" else answers
+        data = (
+            {"form": FORM_ID, "form_version": FORM_VERSION, "answers": dict(answers)}
+            if kind == "incident"
+            else answers
+        )
         self.command(
             args,
             passphrase=FIELD_PASSPHRASE,
@@ -257,7 +264,7 @@ class Orchestra:
     def sync(self) -> None:
         self.say("· syncing the field device, then pulling into the coordinator vault")
         self.command(
-            ["field", "sync", "--data", str(self.field_dir)],
+            ["field", "sync", "--data", str(self.field_vault)],
             passphrase=FIELD_PASSPHRASE,
             what="field sync",
         )

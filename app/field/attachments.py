@@ -42,7 +42,7 @@ class AttachmentsPanel:
         self.busy = ft.ProgressRing(visible=False, width=24, height=24)
         t = ctx.t
         self.add_button = ft.OutlinedButton(
-            t("att.add"), icon=ft.Icons.ATTACH_FILE, on_click=self.add, key="att-add", height=48
+            t("att.add"), icon=ft.Icons.ATTACH_FILE, on_click=self.add, data="att-add", height=48
         )
         self.control = ft.Column(
             [
@@ -96,17 +96,17 @@ class AttachmentsPanel:
                             ft.Icons.VISIBILITY,
                             tooltip=self.ctx.t("att.preview"),
                             on_click=self._preview(attachment_id),
-                            key=f"att-preview-{info.id}",
+                            data=f"att-preview-{info.id}",
                             visible=info.media_type in PREVIEW_TYPES and data is None,
                         ),
                         ft.IconButton(
                             ft.Icons.DELETE_OUTLINE,
                             tooltip=self.ctx.t("att.remove"),
                             on_click=self._remove(attachment_id),
-                            key=f"att-remove-{info.id}",
+                            data=f"att-remove-{info.id}",
                         ),
                     ],
-                    key=f"att-{info.id}",
+                    data=f"att-{info.id}",
                 )
             )
         self.list.controls = tiles

@@ -51,7 +51,7 @@ class CalculatorScreen:
             self.calc.display,
             size=44,
             text_align=ft.TextAlign.RIGHT,
-            key="calc-display",
+            data="calc-display",
             max_lines=1,
             no_wrap=True,
         )
@@ -63,7 +63,7 @@ class CalculatorScreen:
             for key in row:
                 button = ft.Button(
                     key,
-                    key=f"calc-{key}",
+                    data=f"calc-{key}",
                     on_click=self._press_handler(key),
                     on_long_press=self._long_press_handler(key),
                     expand=True,

@@ -49,21 +49,22 @@ class IncidentFormScreen:
         self.panels: dict[str, AttachmentsPanel] = {}
         self.controls: dict[str, ft.Control] = {}
         self.fields_column = ft.Column([], spacing=14)
+        self.controllers = {f.show_if.field for f in self.form.fields if f.show_if is not None}
 
     # ------------------------------------------------------------ build
     def build(self) -> Screen:
         t = self.ctx.t
         self._render_fields()
         buttons: list[ft.Control] = [
-            big_button(t("form.save_draft"), self.save_draft, key="form-draft", filled=False),
-            big_button(t("form.send"), self.submit, key="form-send", icon=ft.Icons.SEND),
+            big_button(t("form.save_draft"), self.save_draft, data="form-draft", filled=False),
+            big_button(t("form.send"), self.submit, data="form-send", icon=ft.Icons.SEND),
         ]
         if self.incident_id is not None:
             buttons.append(
                 big_button(
                     t("form.messages"),
                     self.open_messages,
-                    key="form-messages",
+                    data="form-messages",
                     filled=False,
                     icon=ft.Icons.CHAT_OUTLINED,
                 )
@@ -71,7 +72,7 @@ class IncidentFormScreen:
             self.delete_row = big_button(
                 t("form.delete_confirm") if self.confirm_delete else t("form.delete"),
                 self.delete,
-                key="form-delete",
+                data="form-delete",
                 filled=self.confirm_delete,
                 danger=self.confirm_delete,
                 icon=ft.Icons.DELETE_OUTLINE,
@@ -112,10 +113,10 @@ class IncidentFormScreen:
         if error:
             parts.append(
                 ft.Text(
-                    self.ctx.t(error), color=ft.Colors.RED_800, size=14, key=f"error-{field.id}"
+                    self.ctx.t(error), color=ft.Colors.RED_800, size=14, data=f"error-{field.id}"
                 )
             )
-        return ft.Column(parts, spacing=4, key=f"field-{field.id}")
+        return ft.Column(parts, spacing=4, data=f"field-{field.id}")
 
     def _control(self, field: Field, label: str) -> ft.Control:
         value = self.answers.get(field.id)
@@ -131,7 +132,7 @@ class IncidentFormScreen:
                 min_lines=4 if long else 1,
                 max_lines=12 if long else 1,
                 on_change=self._set_text(fid),
-                key=f"input-{fid}",
+                data=f"input-{fid}",
             )
         if field.type == "number":
             raw = self.raw_numbers.get(fid, "" if value is None else str(value))
@@ -140,20 +141,22 @@ class IncidentFormScreen:
                 value=raw,
                 keyboard_type=ft.KeyboardType.NUMBER,
                 on_change=self._set_number(fid),
-                key=f"input-{fid}",
+                data=f"input-{fid}",
             )
         if field.type in ("date", "datetime"):
             return self._when_control(field)
         if field.type == "single_choice":
             return ft.Dropdown(
                 label=label,
+                editable=True,
+                enable_filter=True,
                 value=value if isinstance(value, str) else None,
                 options=[
                     ft.DropdownOption(key=o.value, text=forms.label(o.labels, lang))
                     for o in field.options
                 ],
                 on_select=self._set_choice(fid),
-                key=f"input-{fid}",
+                data=f"input-{fid}",
                 expand=True,
                 menu_height=360,
             )
@@ -167,7 +170,7 @@ class IncidentFormScreen:
                         ft.Checkbox(
                             value=o.value in chosen,
                             on_change=self._toggle(fid, o.value),
-                            key=f"input-{fid}-{o.value}",
+                            data=f"input-{fid}-{o.value}",
                         ),
                         forms.label(o.labels, lang),
                     )
@@ -179,8 +182,8 @@ class IncidentFormScreen:
             return ft.RadioGroup(
                 ft.Row(
                     [
-                        ft.Radio(value="yes", label=t("common.yes"), key=f"input-{fid}-yes"),
-                        ft.Radio(value="no", label=t("common.no"), key=f"input-{fid}-no"),
+                        ft.Radio(value="yes", label=t("common.yes"), data=f"input-{fid}-yes"),
+                        ft.Radio(value="no", label=t("common.no"), data=f"input-{fid}-no"),
                     ]
                 ),
                 value=None if value is None else ("yes" if value else "no"),
@@ -195,7 +198,7 @@ class IncidentFormScreen:
                         ft.Switch(
                             value=self.answers[fid][o.value],
                             on_change=self._set_consent(fid, o.value),
-                            key=f"input-{fid}-{o.value}",
+                            data=f"input-{fid}-{o.value}",
                         ),
                         forms.label(o.labels, lang),
                     )
@@ -228,7 +231,7 @@ class IncidentFormScreen:
                 value=parts[0],
                 on_change=self._set_when(fid, 0, field.type),
                 expand=3,
-                key=f"input-{fid}-date",
+                data=f"input-{fid}-date",
                 keyboard_type=ft.KeyboardType.DATETIME,
             )
         ]
@@ -240,12 +243,12 @@ class IncidentFormScreen:
                     value=parts[1],
                     on_change=self._set_when(fid, 1, field.type),
                     expand=2,
-                    key=f"input-{fid}-time",
+                    data=f"input-{fid}-time",
                     keyboard_type=ft.KeyboardType.DATETIME,
                 )
             )
         now = ft.TextButton(
-            t("form.now"), on_click=self._now(fid, field.type), key=f"input-{fid}-now", height=48
+            t("form.now"), on_click=self._now(fid, field.type), data=f"input-{fid}-now", height=48
         )
         return ft.Column([ft.Row(row), now], spacing=2)
 
@@ -259,10 +262,12 @@ class IncidentFormScreen:
         groups = [g for g in COUNTRIES if any(o.group == g for o in field.options)]
         country_dd = ft.Dropdown(
             label=t("form.country"),
+            editable=True,
+            enable_filter=True,
             value=country or None,
             options=[ft.DropdownOption(key=g, text=t(f"country.{g}")) for g in groups],
             on_select=self._set_country(fid),
-            key=f"input-{fid}-country",
+            data=f"input-{fid}-country",
             expand=True,
         )
         controls: list[ft.Control] = [country_dd]
@@ -270,6 +275,8 @@ class IncidentFormScreen:
             controls.append(
                 ft.Dropdown(
                     label=t("form.region"),
+                    editable=True,
+                    enable_filter=True,
                     value=selected.value if selected else None,
                     options=[
                         ft.DropdownOption(key=o.value, text=forms.label(o.labels, lang))
@@ -277,7 +284,7 @@ class IncidentFormScreen:
                         if o.group == country
                     ],
                     on_select=self._set_choice(fid),
-                    key=f"input-{fid}",
+                    data=f"input-{fid}",
                     expand=True,
                     menu_height=360,
                 )
@@ -285,10 +292,11 @@ class IncidentFormScreen:
         return ft.Column(controls, spacing=8)
 
     # ------------------------------------------------------------ answer handlers
-    def _changed(self, rerender: bool = False) -> None:
+    def _changed(self, fid: str = "", *, rerender: bool = False) -> None:
+        """Remember an edit; redraw the fields only if another field's `show_if` depends on it."""
         self.dirty = True
         self.ctx.nav.touch()
-        if rerender:
+        if rerender or fid in self.controllers:
             self._render_fields()
 
     def _set_text(self, fid: str) -> Callable[[Any], None]:
@@ -338,7 +346,7 @@ class IncidentFormScreen:
     def _set_choice(self, fid: str) -> Callable[[Any], None]:
         def handler(e: Any) -> None:
             self.answers[fid] = e.control.value or None
-            self._changed(rerender=True)
+            self._changed(fid)
 
         return handler
 
@@ -346,7 +354,7 @@ class IncidentFormScreen:
         def handler(e: Any) -> None:
             self.region_country[fid] = str(e.control.value or "")
             self.answers[fid] = None
-            self._changed(rerender=True)
+            self._changed(fid, rerender=True)
 
         return handler
 
@@ -356,14 +364,14 @@ class IncidentFormScreen:
             if e.control.value:
                 chosen.append(option)
             self.answers[fid] = chosen
-            self._changed(rerender=True)
+            self._changed(fid)
 
         return handler
 
     def _set_yes_no(self, fid: str) -> Callable[[Any], None]:
         def handler(e: Any) -> None:
             self.answers[fid] = {"yes": True, "no": False}.get(str(e.control.value))
-            self._changed(rerender=True)
+            self._changed(fid)
 
         return handler
 

@@ -29,9 +29,9 @@ class IncidentListScreen:
         self.tiles = [self._tile(item) for item in self.items]
         body: list[ft.Control] = [
             self.sync_line.control,
-            big_button(t("list.new"), self.new, key="incident-new", icon=ft.Icons.ADD),
+            big_button(t("list.new"), self.new, data="incident-new", icon=ft.Icons.ADD),
         ]
-        body += self.tiles or [hint(t("list.empty"), key="incident-empty")]
+        body += self.tiles or [hint(t("list.empty"), data="incident-empty")]
         return Screen(t("list.title"), body)
 
     def refresh_sync(self) -> None:
@@ -49,13 +49,8 @@ class IncidentListScreen:
             ft.Column(
                 [
                     ft.Text(title, size=16, weight=ft.FontWeight.W_500, max_lines=2),
-                    ft.Row(
-                        [
-                            status_chip(self.ctx, item.status, item.status_reason),
-                            hint(" · ".join(d for d in details if d), expand=True),
-                        ],
-                        wrap=True,
-                    ),
+                    ft.Row([status_chip(self.ctx, item.status, item.status_reason)], wrap=True),
+                    hint(" · ".join(d for d in details if d)),
                 ],
                 spacing=6,
             ),
@@ -63,7 +58,7 @@ class IncidentListScreen:
             border=ft.Border.all(1, ft.Colors.OUTLINE_VARIANT),
             border_radius=10,
             on_click=None if item.stub else self._open(item.id),
-            key=f"incident-{item.id}",
+            data=f"incident-{item.id}",
         )
 
     def _open(self, incident_id: str) -> Callable[[], None]:

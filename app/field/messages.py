@@ -25,7 +25,7 @@ class MessagesScreen:
         t = self.ctx.t
         self.items = self.ctx.service.messages(self.incident_id)
         body: list[ft.Control] = [self.banner]
-        body += [self._bubble(m) for m in self.items] or [hint(t("msg.empty"), key="msg-empty")]
+        body += [self._bubble(m) for m in self.items] or [hint(t("msg.empty"), data="msg-empty")]
         if self.incident_id is not None:
             self.reply_field = sensitive_field(
                 label=t("msg.reply"),
@@ -34,9 +34,9 @@ class MessagesScreen:
                 min_lines=2,
                 max_lines=6,
                 on_change=self.on_draft,
-                key="msg-reply",
+                data="msg-reply",
             )
-            body += [self.reply_field, big_button(t("msg.send"), self.send, key="msg-send")]
+            body += [self.reply_field, big_button(t("msg.send"), self.send, data="msg-send")]
         if self.incident_id is None:
             return Screen(t("msg.title"), body)
         return Screen(t("msg.title"), body, back="incident", back_params={"id": self.incident_id})
@@ -58,7 +58,7 @@ class MessagesScreen:
             border_radius=10,
             width=280,
             on_click=None if self.incident_id else self._open(message.incident_id),
-            key=f"msg-{message.id}",
+            data=f"msg-{message.id}",
         )
         align = ft.MainAxisAlignment.END if mine else ft.MainAxisAlignment.START
         return ft.Row([bubble], alignment=align)

@@ -33,19 +33,19 @@ class NotesScreen:
             min_lines=3,
             max_lines=8,
             on_change=self.on_text,
-            key="note-text",
+            data="note-text",
         )
-        self.share_switch = ft.Switch(value=self.shared, on_change=self.on_share, key="note-share")
+        self.share_switch = ft.Switch(value=self.shared, on_change=self.on_share, data="note-share")
         body: list[ft.Control] = [
             hint(t("notes.hint")),
             self.banner,
             self.editor,
             toggle_row(self.share_switch, t("notes.share")),
-            big_button(t("notes.save"), self.save, key="note-save"),
+            big_button(t("notes.save"), self.save, data="note-save"),
         ]
         if self.editing:
             body.append(
-                big_button(t("common.cancel"), self.cancel, key="note-cancel", filled=False)
+                big_button(t("common.cancel"), self.cancel, data="note-cancel", filled=False)
             )
         body += [self._tile(n) for n in self.notes] or [hint(t("notes.empty"))]
         return Screen(t("notes.title"), body)
@@ -57,26 +57,26 @@ class NotesScreen:
             ft.Column(
                 [
                     ft.Text(note.text, max_lines=3, overflow=ft.TextOverflow.ELLIPSIS, size=15),
+                    hint(when(note.updated_at)),
                     ft.Row(
                         [
                             status_chip(self.ctx, note.status, note.status_reason)
                             if note.shared
                             else hint(label),
-                            hint(when(note.updated_at), expand=True),
+                            ft.Container(expand=True),
                             ft.IconButton(
                                 ft.Icons.EDIT,
                                 tooltip=t("notes.edit"),
                                 on_click=self._edit(note),
-                                key=f"note-edit-{note.id}",
+                                data=f"note-edit-{note.id}",
                             ),
                             ft.IconButton(
                                 ft.Icons.DELETE_OUTLINE,
                                 tooltip=t("notes.delete"),
                                 on_click=self._delete(note.id),
-                                key=f"note-delete-{note.id}",
+                                data=f"note-delete-{note.id}",
                             ),
                         ],
-                        wrap=True,
                     ),
                 ],
                 spacing=4,
@@ -84,7 +84,7 @@ class NotesScreen:
             padding=10,
             border=ft.Border.all(1, ft.Colors.OUTLINE_VARIANT),
             border_radius=10,
-            key=f"note-{note.id}",
+            data=f"note-{note.id}",
         )
 
     def on_text(self, e: Any) -> None:

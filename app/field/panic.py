@@ -42,7 +42,7 @@ class PanicControl:
             tooltip=t("panic.tooltip"),
             on_click=self.explain,
             on_long_press=self.start,
-            key="panic",
+            data="panic",
             width=52,
             height=52,
         )
@@ -50,7 +50,7 @@ class PanicControl:
         self.cancel_button = ft.FilledButton(
             t("panic.cancel"),
             on_click=self.cancel,
-            key="panic-cancel",
+            data="panic-cancel",
             height=48,
             style=ft.ButtonStyle(bgcolor=ft.Colors.WHITE, color=ft.Colors.RED_800),
         )

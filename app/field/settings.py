@@ -20,7 +20,7 @@ class SettingsScreen:
     def __init__(self, ctx: FieldContext) -> None:
         self.ctx = ctx
         self.banner = ErrorBanner()
-        self.notice = ft.Text("", color=ft.Colors.GREEN_800, visible=False, key="settings-notice")
+        self.notice = ft.Text("", color=ft.Colors.GREEN_800, visible=False, data="settings-notice")
         self.proxy = ""
         self.current = ""
         self.duress = ""
@@ -38,7 +38,7 @@ class SettingsScreen:
                 ft.DropdownOption(key=str(v), text=self._duration(v)) for v in AUTO_LOCK_CHOICES
             ],
             on_select=self.on_auto_lock,
-            key="settings-auto-lock",
+            data="settings-auto-lock",
             expand=True,
         )
         self.threshold = ft.Dropdown(
@@ -49,33 +49,33 @@ class SettingsScreen:
                 for v in WIPE_THRESHOLD_CHOICES
             ],
             on_select=self.on_threshold,
-            key="settings-threshold",
+            data="settings-threshold",
             expand=True,
         )
         self.forget = ft.Switch(
             value=s.send_and_forget,
             on_change=self.on_forget,
-            key="settings-forget",
+            data="settings-forget",
         )
         self.disguise = ft.Switch(
             value=s.disguise,
             on_change=self.on_disguise,
-            key="settings-disguise",
+            data="settings-disguise",
         )
         self.proxy_field = sensitive_field(
             label=t("settings.proxy"),
             value=s.proxy,
             hint_text="socks5h://127.0.0.1:9050",
             on_change=self.on_proxy,
-            key="settings-proxy",
+            data="settings-proxy",
         )
         self.current_field = secret_field(
             label=t("settings.current_passphrase"),
             on_change=self.on_current,
-            key="settings-current",
+            data="settings-current",
         )
         self.duress_field = secret_field(
-            label=t("settings.new_duress"), on_change=self.on_duress, key="settings-duress"
+            label=t("settings.new_duress"), on_change=self.on_duress, data="settings-duress"
         )
         body: list[ft.Control] = [
             self.banner,
@@ -91,7 +91,7 @@ class SettingsScreen:
             big_button(
                 t("settings.lock_now"),
                 self.lock_now,
-                key="settings-lock",
+                data="settings-lock",
                 filled=False,
                 icon=ft.Icons.LOCK,
             ),
@@ -100,7 +100,7 @@ class SettingsScreen:
             self.current_field,
             self.duress_field,
             big_button(
-                t("settings.set_duress"), self.set_duress, key="settings-set-duress", filled=False
+                t("settings.set_duress"), self.set_duress, data="settings-set-duress", filled=False
             ),
             heading(t("settings.wipe_title")),
             hint(t("settings.wipe_covers")),
@@ -109,14 +109,14 @@ class SettingsScreen:
             hint(t("settings.send_and_forget_hint")),
             self.proxy_field,
             big_button(
-                t("settings.save_proxy"), self.save_proxy, key="settings-save-proxy", filled=False
+                t("settings.save_proxy"), self.save_proxy, data="settings-save-proxy", filled=False
             ),
             heading(t("settings.org")),
             *self._org(org),
             heading(t("settings.about")),
-            ft.Text(t("settings.version", version=about.app_version), key="about-app"),
-            ft.Text(t("settings.crypto", version=about.cryptography_version), key="about-crypto"),
-            ft.Text(t("settings.openssl", version=about.openssl_version), key="about-openssl"),
+            ft.Text(t("settings.version", version=about.app_version), data="about-app"),
+            ft.Text(t("settings.crypto", version=about.cryptography_version), data="about-crypto"),
+            ft.Text(t("settings.openssl", version=about.openssl_version), data="about-openssl"),
         ]
         return Screen(t("settings.title"), body)
 
@@ -130,14 +130,17 @@ class SettingsScreen:
         if org is None:
             return [
                 hint(t("settings.no_org")),
-                big_button(t("settings.join"), self.join, key="settings-join", filled=False),
+                big_button(t("settings.join"), self.join, data="settings-join", filled=False),
             ]
         return [
             hint(t("setup.server")),
             ft.Text(org.server, selectable=True),
             hint(t("settings.fingerprint")),
             ft.Text(
-                org.fingerprint_groups, font_family="monospace", size=16, key="settings-fingerprint"
+                org.fingerprint_groups,
+                font_family="monospace",
+                size=16,
+                data="settings-fingerprint",
             ),
             hint(t("settings.device")),
             ft.Text(org.device_id, font_family="monospace", size=13),

@@ -63,7 +63,7 @@ class SetupScreen:
             heading(t("setup.welcome")),
             hint(t("setup.language_hint")),
             language_picker(self.ctx.tr.lang, self.pick_language),
-            big_button(t("common.next"), self.to_passphrase, key="setup-next"),
+            big_button(t("common.next"), self.to_passphrase, data="setup-next"),
         ]
 
     def _passphrase(self) -> list[ft.Control]:
@@ -72,13 +72,13 @@ class SetupScreen:
             label=t("setup.passphrase"),
             value=self.passphrase,
             on_change=self.on_passphrase,
-            key="setup-passphrase",
+            data="setup-passphrase",
         )
         self.confirm_field = secret_field(
             label=t("setup.confirm"),
             value=self.confirm,
             on_change=self.on_confirm,
-            key="setup-confirm",
+            data="setup-confirm",
         )
         self.strength_bar = ft.ProgressBar(value=0, height=8, border_radius=4)
         self.strength_text = ft.Text("", size=14)
@@ -90,9 +90,9 @@ class SetupScreen:
             value=self.duress,
             on_change=self.on_duress,
             visible=self.duress_on,
-            key="setup-duress",
+            data="setup-duress",
         )
-        self.create_row = big_button(t("setup.create"), self.create, key="setup-create")
+        self.create_row = big_button(t("setup.create"), self.create, data="setup-create")
         self._update_strength()
         return [
             heading(t("setup.passphrase_title")),
@@ -102,9 +102,9 @@ class SetupScreen:
             self.strength_text,
             self.warnings,
             self.confirm_field,
-            toggle_row(self.disguise_switch, t("setup.disguise"), key="setup-disguise"),
+            toggle_row(self.disguise_switch, t("setup.disguise"), data="setup-disguise"),
             hint(t("setup.disguise_hint")),
-            toggle_row(self.duress_switch, t("setup.duress"), key="setup-duress-switch"),
+            toggle_row(self.duress_switch, t("setup.duress"), data="setup-duress-switch"),
             hint(t("setup.duress_hint")),
             self.duress_field,
             self.create_row,
@@ -119,13 +119,13 @@ class SetupScreen:
             min_lines=2,
             max_lines=4,
             on_change=self.on_invite,
-            key="setup-invite",
+            data="setup-invite",
         )
         controls: list[ft.Control] = [
             heading(t("setup.org_title")),
             hint(t("setup.org_hint")),
             self.invite_field,
-            big_button(t("setup.check_invite"), self.check_invite, key="setup-check"),
+            big_button(t("setup.check_invite"), self.check_invite, data="setup-check"),
         ]
         if self.preview is not None:
             controls += [
@@ -137,11 +137,11 @@ class SetupScreen:
                     size=22,
                     weight=ft.FontWeight.BOLD,
                     font_family="monospace",
-                    key="setup-fingerprint",
+                    data="setup-fingerprint",
                 ),
-                big_button(t("setup.join"), self.join, key="setup-join"),
+                big_button(t("setup.join"), self.join, data="setup-join"),
             ]
-        controls.append(big_button(t("setup.skip"), self.skip, key="setup-skip", filled=False))
+        controls.append(big_button(t("setup.skip"), self.skip, data="setup-skip", filled=False))
         return controls
 
     # ------------------------------------------------------------ handlers
@@ -182,7 +182,7 @@ class SetupScreen:
         if self.disguise and self.passphrase and not self.passphrase.isdigit():
             warnings.append("setup.warn_digits_for_disguise")
         self.warnings.controls = [
-            ft.Text(t(w), color=ft.Colors.RED_800, size=14, key=w) for w in warnings
+            ft.Text(t(w), color=ft.Colors.RED_800, size=14, data=w) for w in warnings
         ]
 
     async def create(self, _e: Any = None) -> None:

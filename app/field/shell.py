@@ -141,7 +141,7 @@ class AppShell:
                     ft.Icons.ARROW_BACK,
                     on_click=lambda _e: self._back(),
                     tooltip=self.ctx.t("common.back"),
-                    key="back",
+                    data="back",
                 )
             view.appbar = ft.AppBar(
                 title=ft.Text(screen.title),

@@ -15,14 +15,14 @@ from app.services.field_types import SyncStatus
 class SyncLine:
     def __init__(self, ctx: FieldContext) -> None:
         self.ctx = ctx
-        self.text = ft.Text("", size=14, key="sync-status", expand=True)
+        self.text = ft.Text("", size=14, data="sync-status", expand=True)
         self.error = ft.Text("", size=14, color=ft.Colors.RED_800, visible=False)
         self.progress = ft.ProgressBar(value=0, visible=False, height=6)
         self.button = ft.OutlinedButton(
             ctx.t("sync.now"),
             icon=ft.Icons.SYNC,
             on_click=self.sync_now,
-            key="sync-now",
+            data="sync-now",
             height=48,
         )
         self.control = ft.Container(

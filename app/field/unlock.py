@@ -29,9 +29,9 @@ class UnlockScreen:
             label=t("unlock.passphrase"),
             on_submit=self.unlock,
             autofocus=True,
-            key="unlock-passphrase",
+            data="unlock-passphrase",
         )
-        self.button_row = big_button(t("unlock.button"), self.unlock, key="unlock-button")
+        self.button_row = big_button(t("unlock.button"), self.unlock, data="unlock-button")
         body: list[ft.Control] = [
             ft.Container(height=40),
             heading(t("unlock.title")),

@@ -41,13 +41,13 @@ def big_button(
     text: str,
     on_click: Callable[..., Any] | None,
     *,
-    key: str,
+    data: str,
     filled: bool = True,
     icon: Any = None,
     danger: bool = False,
 ) -> ft.Row:
     kind = ft.FilledButton if filled else ft.OutlinedButton
-    button = kind(text, icon=icon, on_click=on_click, key=key, height=52, expand=True)
+    button = kind(text, icon=icon, on_click=on_click, data=data, height=52, expand=True)
     if danger:
         button.style = ft.ButtonStyle(bgcolor=ft.Colors.RED_700, color=ft.Colors.WHITE)
     return ft.Row([button])
@@ -73,7 +73,7 @@ def status_chip(ctx: FieldContext, status: str, reason: str = "") -> ft.Containe
         bgcolor=STATUS_COLOURS.get(status, ft.Colors.GREY_700),
         padding=ft.Padding.symmetric(horizontal=8, vertical=4),
         border_radius=12,
-        key=f"status-{status}",
+        data=f"status-{status}",
     )
 
 
@@ -92,19 +92,20 @@ def size_text(ctx: FieldContext, size: int) -> str:
     return ctx.t("unit.bytes", n=size)
 
 
-def toggle_row(control: ft.Switch | ft.Checkbox, label: str, *, key: str | None = None) -> ft.Row:
+def toggle_row(control: ft.Switch | ft.Checkbox, label: str, *, data: str | None = None) -> ft.Row:
     """A switch or checkbox with a label that wraps (built-in labels are cut off on phones).
 
     Tapping the label toggles the control, as with a built-in label."""
 
     def flip(_e: Any = None) -> None:
         control.value = not bool(control.value)
-        if control.on_change is not None:
-            control.on_change(ft.ControlEvent(name="change", data=None, control=control))
+        handler: Any = control.on_change
+        if handler is not None:
+            handler(ft.ControlEvent(name="change", data=None, control=control))
 
     text = ft.Container(ft.Text(label, size=15), expand=True, on_click=flip, padding=4)
     if isinstance(control, ft.Checkbox):
         control.semantics_label = label
     return ft.Row(
-        [control, text], key=key, vertical_alignment=ft.CrossAxisAlignment.CENTER, spacing=4
+        [control, text], data=data, vertical_alignment=ft.CrossAxisAlignment.CENTER, spacing=4
     )

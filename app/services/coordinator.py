@@ -8,9 +8,12 @@ Setup paths:
 - `setup_new`: creates the vault, the organisation's root key, this coordinator's keys, and
   registers them with a fresh server's bootstrap token (org document v1 with the default forms).
   If the server refuses, the half-made vault is wiped so the coordinator can simply retry.
-- `setup_join`: creates the vault and this coordinator's keys, imports the root key from an
-  age-encrypted backup another coordinator made, and signs itself into the org document as a
-  second coordinator (devices encrypt to both from their next sync).
+- `setup_join`: creates the vault and this coordinator's keys and imports the root key from an
+  age-encrypted backup another coordinator made. The server only talks to listed coordinators,
+  so the new one then hands `join_request()` (public keys only) to a listed coordinator, whose
+  `add_coordinator(code)` signs it into the org document; from the next `pull` on it works,
+  and devices encrypt to both from their next sync. Reports and events sealed before that
+  moment were encrypted to the coordinators of the time and stay unreadable to the new one.
 
 Errors from storage (`WrongPassphrase` ...) and sync (`SyncError` with a `reason`) pass through
 unchanged, except a wrong passphrase, which becomes `CoordinatorError("wrong_passphrase")`.
@@ -26,7 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from app.i18n import LANGUAGES
-from app.services.coordinator_api import CoordinatorBase, load_default_forms, qr_png
+from app.services.coordinator_api import (
+    CoordinatorBase,
+    decode_join_request,
+    encode_join_request,
+    load_default_forms,
+    qr_png,
+)
 from app.services.coordinator_types import (
     CoordinatorError,
     CoordinatorInfo,
@@ -38,6 +47,7 @@ from core.crypto.signing import SigningKey
 from core.records import Kind, Record, Status
 from sync import coordinator as sc
 from sync.encoding import EncodingError, b64u_decode
+from sync.errors import SyncError, UntrustedDocument
 
 UI_SETTINGS_ID = "coordinator-ui-settings"
 MIN_PASSPHRASE = 10
@@ -138,14 +148,30 @@ class VaultCoordinatorService(CoordinatorBase):
     ) -> CoordinatorInfo:
         vault = self._create_vault(passphrase)
         try:
-            me = sc.join_organisation(vault, server_url, name=coordinator_name, root_fingerprint="")
+            sc.join_organisation(vault, server_url, name=coordinator_name, root_fingerprint="")
             sc.import_root_key_backup(vault, backup, backup_passphrase)
-            sc.publish_org_document(vault, add_coordinator=me)
+        except UntrustedDocument:
+            vault.wipe()
+            raise CoordinatorError("wrong_passphrase") from None
         except BaseException:
             vault.wipe()
             raise
         self._opened(vault)
         return self.info()
+
+    def join_request(self) -> str:
+        facts = sc.coordinator_info(self.vault)
+        return encode_join_request(facts)
+
+    def add_coordinator(self, code: str) -> int:
+        info = decode_join_request(code)
+        doc = sc.publish_org_document(self.vault, add_coordinator=info)
+        return int(doc.version)
+
+    def _refresh_document(self) -> None:
+        """Fetch the org document if the server lets us (it does once we are listed)."""
+        with contextlib.suppress(SyncError):
+            sc.refresh_org_document(self.vault)
 
     def unlock(self, passphrase: str) -> None:
         from storage import WrongPassphrase
@@ -184,6 +210,9 @@ class VaultCoordinatorService(CoordinatorBase):
     def info(self) -> CoordinatorInfo:
         facts = sc.coordinator_info(self.vault)
         doc = sc.org_document(self.vault)
+        if doc is None:
+            self._refresh_document()
+            doc = sc.org_document(self.vault)
         return CoordinatorInfo(
             org=doc.org if doc else "",
             coordinator_id=str(facts["id"]),
@@ -192,6 +221,7 @@ class VaultCoordinatorService(CoordinatorBase):
             server_url=str(facts.get("server_url", "")),
             org_version=doc.version if doc else 0,
             coordinators=tuple(c.name or c.id for c in doc.coordinators) if doc else (),
+            listed=doc is not None and any(c.id == facts["id"] for c in doc.coordinators),
         )
 
     def backup_root(self, passphrase: str) -> bytes:

@@ -109,6 +109,15 @@ class CoordinatorService(abc.ABC):
         """*Blocking.* Raises CoordinatorError('wrong_passphrase')."""
 
     @abc.abstractmethod
+    def join_request(self) -> str:
+        """This coordinator's public keys as a code (`FVC1-…`) for `add_coordinator`."""
+
+    @abc.abstractmethod
+    def add_coordinator(self, code: str) -> int:
+        """*Blocking.* Sign the coordinator in a join request into the org document (needs
+        the root key); devices encrypt to them from their next sync. Returns the new version."""
+
+    @abc.abstractmethod
     def lock(self) -> None: ...
 
     @abc.abstractmethod
@@ -203,6 +212,38 @@ class CoordinatorService(abc.ABC):
 
     @abc.abstractmethod
     def set_language(self, lang: str) -> None: ...
+
+
+JOIN_PREFIX = "FVC1-"
+
+
+def encode_join_request(info: Mapping[str, Any]) -> str:
+    """A coordinator's public info (`id`, `name`, `signing_key`, `recipient`) as a code."""
+    from sync.encoding import b64u_encode, canonical_json
+
+    fields = {k: str(info[k]) for k in ("id", "name", "signing_key", "recipient")}
+    return JOIN_PREFIX + b64u_encode(canonical_json(fields))
+
+
+def decode_join_request(code: str) -> dict[str, str]:
+    """Parse a join request; raises CoordinatorError('invalid_join_request')."""
+    from sync.encoding import EncodingError, b64u_decode, parse_json_strict
+    from sync.keys import key_id
+
+    text = "".join(code.split())
+    try:
+        if not text.startswith(JOIN_PREFIX):
+            raise ValueError("prefix")
+        raw = parse_json_strict(b64u_decode(text[len(JOIN_PREFIX) :]))
+        if not isinstance(raw, dict) or set(raw) != {"id", "name", "signing_key", "recipient"}:
+            raise ValueError("fields")
+        if key_id(b64u_decode(raw["signing_key"], length=32)) != raw["id"]:
+            raise ValueError("id")
+        if not str(raw["recipient"]).startswith("age1"):
+            raise ValueError("recipient")
+    except (ValueError, EncodingError, TypeError):
+        raise CoordinatorError("invalid_join_request") from None
+    return {k: str(v) for k, v in raw.items()}
 
 
 class CoordinatorBase(CoordinatorService):

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from core.cases import STATUSES, CaseEvent, CaseState, InvalidCaseEvent, apply_events
-from core.forms import FormDefinition, label, summary
+from core.forms import FormDefinition, label
 
 SORT_KEYS = ("received", "occurred", "status", "region", "title", "device")
 STATUS_ORDER = {s: i for i, s in enumerate(STATUSES)}
@@ -218,16 +218,6 @@ def _flatten(value: Any) -> Iterable[str]:
             yield from _flatten(v)
 
 
-def _option_labels(form: FormDefinition | None, field_id: str, value: str) -> list[str]:
-    if form is None:
-        return []
-    try:
-        option = form.field(field_id).option(value)
-    except KeyError:
-        return []
-    return list(option.labels.values()) if option else []
-
-
 def display_value(form: FormDefinition | None, field_id: str, value: Any, lang: str) -> str:
     """An answer as text in `lang`: option labels for choices, "✓/✗" for yes/no and consent."""
     field = None
@@ -269,6 +259,9 @@ class CaseIndex:
         self._states = dict(states)
         self._forms = dict(forms)
         self._default_form = default_form
+        self._option_cache: dict[tuple[str, str, str], Any] = {}
+        self._facet_cache: dict[str, Facets] = {}
+        self._field_cache: dict[str, dict[str, Any]] = {}
         self._summaries = {cid: self._summarise(cid, data) for cid, data in self._cases.items()}
 
     @classmethod
@@ -313,11 +306,29 @@ class CaseIndex:
         latest = data.get("latest")
         return {"data": latest} if isinstance(latest, Mapping) else {}
 
+    def _fields_by_id(self, form: FormDefinition) -> dict[str, Any]:
+        fields = self._field_cache.get(form.id)
+        if fields is None:
+            fields = self._field_cache[form.id] = {f.id: f for f in form.fields}
+        return fields
+
+    def _option(self, form: FormDefinition | None, field_id: str, value: str) -> Any:
+        """The form's option for an answer value, or None (cached: used for every case)."""
+        if form is None:
+            return None
+        key = (form.id, field_id, value)
+        if key not in self._option_cache:
+            field = self._fields_by_id(form).get(field_id)
+            self._option_cache[key] = field.option(value) if field is not None else None
+        return self._option_cache[key]
+
     def _summarise(self, cid: str, data: Mapping[str, Any]) -> CaseSummary:
         record = self._latest_record(data)
         answers = answers_of(record)
         form = self.form_for(data)
-        facets = Facets.for_form(form)
+        facets = self._facet_cache.get(form.id if form else "")
+        if facets is None:
+            facets = self._facet_cache[form.id if form else ""] = Facets.for_form(form)
         state = self._states.get(cid) or apply_events([], cid)
         revisions = [r for r in data.get("revisions") or [] if isinstance(r, Mapping)]
         received = min((int(r.get("received_at") or 0) for r in revisions), default=0)
@@ -325,11 +336,12 @@ class CaseIndex:
         occurred = occurred_raw[:10] if isinstance(occurred_raw, str) else ""
         region = _values(_facet(answers, facets.region, "region"))
         title = ""
-        if form is not None:
-            try:
-                title = summary(form, answers, "en")
-            except (KeyError, TypeError):
-                title = ""
+        if form is not None and facets.title:
+            shown = []
+            for v in _values(answers.get(facets.title)):
+                option = self._option(form, facets.title, v)
+                shown.append(option.labels.get("en", v) if option else v)
+            title = ", ".join(shown)
         if not title:
             title = next((v for v in _flatten(answers.get(facets.title or "title")) if v), "")
         custody = data.get("custody") or {}
@@ -337,7 +349,9 @@ class CaseIndex:
         for key, value in answers.items():
             words.extend(_flatten(value))
             for v in _values(value):
-                words.extend(_option_labels(form, key, v))
+                option = self._option(form, key, v)
+                if option is not None:
+                    words.extend(option.labels.values())
         words.extend(c.text for c in state.comments)
         words.extend(f"{r.to} {r.note}" for r in state.referrals)
         blobs = {

@@ -15,7 +15,13 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from app.i18n import LANGUAGES
-from app.services.coordinator_api import CoordinatorBase, load_default_forms, qr_png
+from app.services.coordinator_api import (
+    CoordinatorBase,
+    decode_join_request,
+    encode_join_request,
+    load_default_forms,
+    qr_png,
+)
 from app.services.coordinator_types import (
     CoordinatorError,
     CoordinatorInfo,
@@ -23,9 +29,11 @@ from app.services.coordinator_types import (
     Invite,
     PullSummary,
 )
+from core.crypto.hashing import sha256_hex
 from core.crypto.signing import SigningKey
 from core.records import Kind, Record, Status
 from sync.age.keys import generate_identity
+from sync.encoding import b64u_encode
 from sync.keys import key_id
 
 MIN_PASSPHRASE = 10
@@ -49,6 +57,9 @@ class FakeCoordinatorService(CoordinatorBase):
         self._identity, self._recipient = generate_identity()
         self._lang = "ru"
         self._pending: list[Record] = []
+        self._listed = True
+        self._others: list[str] = []
+        self._event_seq = 0
 
     # ---- session
     def is_set_up(self) -> bool:
@@ -97,12 +108,35 @@ class FakeCoordinatorService(CoordinatorBase):
         backup_passphrase: str,
         coordinator_name: str,
     ) -> CoordinatorInfo:
-        if not backup.startswith(b"fake-backup:") or not backup_passphrase:
+        expected = b"fake-backup:" + sha256_hex(backup_passphrase.encode("utf-8")).encode()
+        if not backup.startswith(expected):
             raise CoordinatorError("wrong_passphrase")
         self._start(passphrase, server_url, coordinator_name)
-        self._org = backup.split(b":", 1)[1].decode("utf-8")
-        self._version = 2
+        self._org = ""
+        self._listed = False
         return self.info()
+
+    def join_request(self) -> str:
+        self._require_unlocked()
+        return encode_join_request(
+            {
+                "id": key_id(self._signer.public_bytes()),
+                "name": self._name,
+                "signing_key": b64u_encode(self._signer.public_bytes()),
+                "recipient": self._recipient,
+            }
+        )
+
+    def add_coordinator(self, code: str) -> int:
+        self._require_unlocked()
+        info = decode_join_request(code)
+        self._others.append(info["name"] or info["id"])
+        self._version += 1
+        return self._version
+
+    def mark_listed(self, org: str, version: int) -> None:
+        """Test helper: an existing coordinator has added this one."""
+        self._org, self._version, self._listed = org, version, True
 
     def unlock(self, passphrase: str) -> None:
         if self._passphrase is None:
@@ -125,14 +159,16 @@ class FakeCoordinatorService(CoordinatorBase):
             root_fingerprint=key_id(b"r" * 32),
             server_url=self._server,
             org_version=self._version,
-            coordinators=(self._name or me,),
+            coordinators=(self._name or me, *self._others),
+            listed=self._listed,
         )
 
     def backup_root(self, passphrase: str) -> bytes:
         self._require_unlocked()
         if len(passphrase) < MIN_PASSPHRASE:
             raise CoordinatorError("weak_passphrase")
-        return b"fake-backup:" + self._org.encode("utf-8")
+        digest = sha256_hex(passphrase.encode("utf-8")).encode()
+        return b"fake-backup:" + digest + b":" + self._org.encode("utf-8")
 
     # ---- devices
     def create_invite(self, expires_in: int = 7 * 86400, label: str = "") -> Invite:
@@ -259,6 +295,7 @@ class FakeCoordinatorService(CoordinatorBase):
         now: bool = False,
     ) -> None:
         eid = uuid.uuid4().hex
+        self._event_seq += 1
         record = Record(
             kind=Kind.CASE_EVENT,
             id=eid,
@@ -267,7 +304,7 @@ class FakeCoordinatorService(CoordinatorBase):
                 "case_id": case_id,
                 "author": author,
                 "created": created,
-                "seq": 0,
+                "seq": self._event_seq,
                 "envelope_id": eid,
                 "event": dict(event),
             },

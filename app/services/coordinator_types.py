@@ -32,6 +32,7 @@ class CoordinatorInfo:
     server_url: str
     org_version: int
     coordinators: tuple[str, ...] = ()
+    listed: bool = True  # False until an existing coordinator has added this one
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

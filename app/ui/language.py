@@ -21,6 +21,8 @@ def language_picker(current: str, on_pick: Callable[[str], object]) -> ft.Column
     for lang in LANGUAGES:
         kind = ft.FilledButton if lang == current else ft.OutlinedButton
         buttons.append(
-            kind(ENDONYMS[lang], key=f"lang-{lang}", on_click=handler(lang), height=48, expand=True)
+            kind(
+                ENDONYMS[lang], data=f"lang-{lang}", on_click=handler(lang), height=48, expand=True
+            )
         )
     return ft.Column([ft.Row([b]) for b in buttons], spacing=8)

@@ -177,18 +177,20 @@ class Repository(abc.ABC):
     def replace_org_document(self, org: OrgDocument, now: int) -> None:
         """Store a newer document with the same root (`stale_version`, `bad_document`)."""
 
-    @abc.abstractmethod
-    def coordinator_key(self, key_id: str) -> str | None:
-        """The b64u signing key of a coordinator in the current org document, if any."""
-
     # -- authentication -------------------------------------------------------------------------
     @abc.abstractmethod
-    def remember_nonce(self, nonce: str, expires_at: int, now: int) -> bool:
-        """Record a request nonce; False if it was already seen and has not expired."""
+    def lookup_key(self, key_id: str) -> tuple[str | None, Device | None]:
+        """(coordinator signing key, device) registered under a key id, in one read."""
 
     @abc.abstractmethod
-    def touch_device(self, device_id: str, now: int) -> None:
-        """Note that a device was seen (coarse: at most once a minute is written)."""
+    def remember_nonce(
+        self, nonce: str, expires_at: int, now: int, *, seen_device: str | None = None
+    ) -> bool:
+        """Record a request nonce; False if it was already seen and has not expired.
+
+        With `seen_device`, also note that this device was seen (written at most once a
+        minute), in the same transaction.
+        """
 
     # -- invites and devices --------------------------------------------------------------------
     @abc.abstractmethod
@@ -258,5 +260,5 @@ class Repository(abc.ABC):
     def finish_blob(self, blob_id: str, storage_name: str, now: int) -> None: ...
 
     @abc.abstractmethod
-    def reset_blob(self, blob_id: str) -> None:
-        """Put an upload back to offset 0 (after a hash mismatch)."""
+    def reset_blob(self, blob_id: str, storage_name: str) -> None:
+        """Restart an upload at offset 0 in a new file (after a hash mismatch)."""

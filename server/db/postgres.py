@@ -81,10 +81,12 @@ class PostgresRepository(SqlRepository):
         self._slots.release()
 
     @contextlib.contextmanager
-    def _transaction(self, write: bool) -> Iterator[Tx]:
+    def _transaction(self, write: bool, durable: bool = True) -> Iterator[Tx]:
         conn = self._acquire()
         try:
             with conn.transaction(), conn.cursor() as cur:
+                if not durable:
+                    cur.execute("SET LOCAL synchronous_commit = off")
                 yield _PgTx(cur)
         finally:
             self._release(conn)

@@ -81,14 +81,17 @@ class SqlRepository(Repository):
     serial_type = "INTEGER PRIMARY KEY AUTOINCREMENT"
 
     @abc.abstractmethod
-    def _transaction(self, write: bool) -> contextlib.AbstractContextManager[Tx]: ...
+    def _transaction(
+        self, write: bool, durable: bool = True
+    ) -> contextlib.AbstractContextManager[Tx]:
+        """A transaction; `durable=False` may skip the flush to disk at commit (nonces only)."""
 
     @abc.abstractmethod
     def _migration_lock(self, tx: Tx) -> None: ...
 
     @contextlib.contextmanager
-    def _write(self) -> Iterator[Tx]:
-        with self._transaction(True) as tx:
+    def _write(self, durable: bool = True) -> Iterator[Tx]:
+        with self._transaction(True, durable) as tx:
             yield tx
 
     @contextlib.contextmanager
@@ -177,14 +180,19 @@ class SqlRepository(Repository):
                 raise Refused("stale_version", f"version must be higher than {int(row[1])}")
             self._store_org(tx, org, now, insert=False)
 
-    def coordinator_key(self, key_id: str) -> str | None:
+    # -- authentication -------------------------------------------------------------------------
+    def lookup_key(self, key_id: str) -> tuple[str | None, Device | None]:
         with self._read() as tx:
             row = tx.one("SELECT signing_key FROM coordinators WHERE key_id = ?", (key_id,))
-        return None if row is None else str(row[0])
+            device = tx.one(f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE id = ?", (key_id,))
+        return (None if row is None else str(row[0])), (None if device is None else _device(device))
 
-    # -- authentication -------------------------------------------------------------------------
-    def remember_nonce(self, nonce: str, expires_at: int, now: int) -> bool:
-        with self._write() as tx:
+    def remember_nonce(
+        self, nonce: str, expires_at: int, now: int, *, seen_device: str | None = None
+    ) -> bool:
+        # Not flushed on its own: losing the last nonces in a power cut only reopens a replay
+        # window of two minutes for requests nobody could read (TLS), and ingest is idempotent.
+        with self._write(durable=False) as tx:
             if secrets.randbelow(64) == 0:
                 tx.run("DELETE FROM nonces WHERE expires_at < ?", (now,))
             else:
@@ -194,14 +202,12 @@ class SqlRepository(Repository):
                 " ON CONFLICT (nonce) DO NOTHING",
                 (nonce, expires_at),
             )
+            if added == 1 and seen_device is not None:
+                tx.run(
+                    "UPDATE devices SET last_seen = ? WHERE id = ? AND last_seen < ?",
+                    (now, seen_device, now - TOUCH_INTERVAL),
+                )
         return added == 1
-
-    def touch_device(self, device_id: str, now: int) -> None:
-        with self._write() as tx:
-            tx.run(
-                "UPDATE devices SET last_seen = ? WHERE id = ? AND last_seen < ?",
-                (now, device_id, now - TOUCH_INTERVAL),
-            )
 
     # -- invites and devices --------------------------------------------------------------------
     def create_invite(
@@ -424,9 +430,12 @@ class SqlRepository(Repository):
                 (storage_name, now, blob_id),
             )
 
-    def reset_blob(self, blob_id: str) -> None:
+    def reset_blob(self, blob_id: str, storage_name: str) -> None:
         with self._write() as tx:
-            tx.run("UPDATE blobs SET received = 0 WHERE id = ? AND complete = 0", (blob_id,))
+            tx.run(
+                "UPDATE blobs SET received = 0, storage_name = ? WHERE id = ? AND complete = 0",
+                (storage_name, blob_id),
+            )
 
 
 class _Ingest:

@@ -4,11 +4,12 @@ One connection per thread (uvicorn serves synchronous endpoints from a thread po
 `BEGIN IMMEDIATE`, so writers queue on SQLite's lock instead of failing halfway; reads use a
 deferred transaction and see one consistent snapshot.
 
-`synchronous=NORMAL` in WAL mode: a commit is durable once the WAL is checkpointed or the next
-sync happens; a power cut can lose the last transactions but never corrupts the database. The
-server answers a push only after commit, so a lost transaction means the device still holds the
-envelope as unacknowledged and sends it again (ingest is idempotent). Set
-`FIELDVAULT_SQLITE_SYNCHRONOUS=FULL` to fsync every commit instead.
+Durability: `synchronous=FULL`, so every acknowledged envelope, invite or command is on disk
+before the answer leaves (a device may delete its copy once the server acknowledged it). Only
+nonce bookkeeping commits with `synchronous=NORMAL` (the WAL is flushed by the next durable
+commit; a power cut may lose a few nonces, never corrupt the database). Operators who accept
+losing the last acknowledged transactions in a power cut may set
+`FIELDVAULT_SQLITE_SYNCHRONOUS=NORMAL` for everything.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ class SqliteRepository(SqlRepository):
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        self._synchronous = os.environ.get("FIELDVAULT_SQLITE_SYNCHRONOUS", "NORMAL").upper()
+        self._synchronous = os.environ.get("FIELDVAULT_SQLITE_SYNCHRONOUS", "FULL").upper()
         if self._synchronous not in {"NORMAL", "FULL"}:
             raise ValueError("FIELDVAULT_SQLITE_SYNCHRONOUS must be NORMAL or FULL")
 
@@ -71,8 +72,13 @@ class SqliteRepository(SqlRepository):
         return conn
 
     @contextlib.contextmanager
-    def _transaction(self, write: bool) -> Iterator[Tx]:
+    def _transaction(self, write: bool, durable: bool = True) -> Iterator[Tx]:
         conn = self._connection()
+        if write:
+            wanted = self._synchronous if durable else "NORMAL"
+            if getattr(self._local, "synchronous", None) != wanted:
+                conn.execute(f"PRAGMA synchronous = {wanted}")
+                self._local.synchronous = wanted
         conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         try:
             yield _SqliteTx(conn)

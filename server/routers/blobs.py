@@ -89,27 +89,42 @@ def _write_chunk(ctx: Services, caller: Caller, blob_id: str, offset: int, data:
     blob = _owned(ctx, blob_id, caller)
     if blob.complete:
         return ChunkAnswer(offset=blob.size, complete=True)
-    if offset != blob.offset:
-        raise ApiError(
-            409, "offset_mismatch", f"the upload is at {blob.offset}", offset=blob.offset
-        )
-    end = offset + len(data)
-    if end > blob.size:
-        raise ApiError(422, "chunk_too_long", "the chunk goes past the declared size")
-    if data:
-        ctx.blobs.write_at(blob.storage_name, offset, data)
-        if not ctx.repo.advance_blob(blob_id, offset, end):
-            current = ctx.repo.blob(blob_id)
-            at = current.offset if current else 0
-            raise ApiError(409, "offset_mismatch", f"the upload is at {at}", offset=at)
-    if end < blob.size:
-        return ChunkAnswer(offset=end, complete=False)
-    if ctx.blobs.digest(blob.storage_name) != blob.sha256:
-        ctx.blobs.write_at(blob.storage_name, 0, b"")
-        ctx.repo.reset_blob(blob_id)
-        raise ApiError(422, "hash_mismatch", "the bytes do not match the declared SHA-256")
-    final = ctx.blobs.finish(blob.storage_name)
-    ctx.repo.finish_blob(blob_id, final, ctx.clock())
+    try:
+        return _write_locked(ctx, caller, blob, offset, data)
+    except FileNotFoundError:
+        # Finished by another request meanwhile, or the file was lost: start a fresh one.
+        blob = _owned(ctx, blob_id, caller)
+        if blob.complete:
+            return ChunkAnswer(offset=blob.size, complete=True)
+        ctx.repo.reset_blob(blob_id, ctx.blobs.create())
+        raise ApiError(409, "offset_mismatch", "the upload restarts", offset=0) from None
+
+
+def _write_locked(ctx: Services, caller: Caller, blob: Blob, offset: int, data: bytes) -> Any:
+    blob_id, locked_name = blob.id, blob.storage_name
+    with ctx.blobs.locked(locked_name):
+        blob = _owned(ctx, blob_id, caller)  # as it is now that we hold the lock
+        if blob.complete:
+            return ChunkAnswer(offset=blob.size, complete=True)
+        if offset != blob.offset or blob.storage_name != locked_name:
+            raise ApiError(
+                409, "offset_mismatch", f"the upload is at {blob.offset}", offset=blob.offset
+            )
+        end = offset + len(data)
+        if end > blob.size:
+            raise ApiError(422, "chunk_too_long", "the chunk goes past the declared size")
+        if data:
+            ctx.blobs.write_at(blob.storage_name, offset, data)
+            if not ctx.repo.advance_blob(blob_id, offset, end):
+                raise ApiError(409, "offset_mismatch", "the upload moved", offset=offset)
+        if end < blob.size:
+            return ChunkAnswer(offset=end, complete=False)
+        if ctx.blobs.digest(blob.storage_name) != blob.sha256:
+            ctx.repo.reset_blob(blob_id, ctx.blobs.create())
+            ctx.blobs.discard(blob.storage_name)
+            raise ApiError(422, "hash_mismatch", "the bytes do not match the declared SHA-256")
+        final = ctx.blobs.finish(blob.storage_name)
+        ctx.repo.finish_blob(blob_id, final, ctx.clock())
     return ChunkAnswer(offset=end, complete=True)
 
 

@@ -15,7 +15,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from server import verify
-from server.auth import AsCoordinator, AsMember, Ctx
+from server.auth import AsCoordinator, AsMemberEvenRevoked, Ctx
 from server.db.base import Refused
 from server.errors import ApiError
 from server.models import BootstrapAnswer, BootstrapBody, SignedOrgDocumentBody, VersionAnswer
@@ -52,7 +52,7 @@ def bootstrap(body: BootstrapBody, ctx: Ctx) -> BootstrapAnswer:
     response_model=SignedOrgDocumentBody,
     responses={200: {"description": "The signed org document, exactly as stored"}},
 )
-def get_org_document(caller: AsMember, ctx: Ctx) -> Any:
+def get_org_document(caller: AsMemberEvenRevoked, ctx: Ctx) -> Any:
     org = ctx.repo.org_document()
     if org is None:
         raise ApiError(404, "not_found", "the organisation is not set up yet")

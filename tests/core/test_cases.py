@@ -45,6 +45,12 @@ def test_same_second_conflict_is_broken_by_author_then_envelope_id() -> None:
     assert apply_events([b, c, a]).assignee == "bob"
 
 
+def test_one_coordinators_steps_in_the_same_second_keep_their_chain_order() -> None:
+    tag = CaseEvent("c1", "a", 5, "ffff", {"type": "tag", "tag": "x"}, seq=1)
+    untag = CaseEvent("c1", "a", 5, "0000", {"type": "untag", "tag": "x"}, seq=2)
+    assert apply_events([untag, tag]).tags == frozenset()
+
+
 def test_tags_are_a_set_and_untag_removes() -> None:
     events = [
         ev(1, "a", "e1", type="tag", tag="urgent"),
@@ -96,6 +102,8 @@ def test_case_event_records_are_parsed_and_malformed_ones_refused() -> None:
     assert apply_events([raw]).status == "closed"
     with pytest.raises(InvalidCaseEvent, match="integer"):
         CaseEvent.from_dict({**raw, "created": "7"})
+    with pytest.raises(InvalidCaseEvent, match="seq"):
+        CaseEvent.from_dict({**raw, "seq": "1"})
     with pytest.raises(InvalidCaseEvent, match="lacks"):
         CaseEvent.from_dict({"case_id": "c1"})
 
@@ -122,7 +130,7 @@ _events = st.lists(
     max_size=12,
 ).map(
     lambda items: [
-        CaseEvent("c1", author, created, f"e{i:03d}", body)
+        CaseEvent("c1", author, created, f"e{i:03d}", body, seq=i)
         for i, (created, author, body) in enumerate(items)
     ]
 )

@@ -20,8 +20,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.reliability.profile import pick
 from tests.reliability.workers.vault_writer import PASSPHRASE
+
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 KILLS = pick(12, 200)
@@ -80,10 +84,10 @@ def test_sigkill_during_vault_writes_and_compaction_loses_no_acknowledged_record
             if word == "intent":
                 intent = rest.split()
             elif word == "ack":
-                record_id, version = rest.split()
-                acked[record_id] = int(version)
-                if record_id in intent:
-                    intent.remove(record_id)
+                acked_id, acked_version = rest.split()
+                acked[acked_id] = int(acked_version)
+                if acked_id in intent:
+                    intent.remove(acked_id)
             elif word == "compacted":
                 compactions += 1
 
@@ -94,7 +98,7 @@ def test_sigkill_during_vault_writes_and_compaction_loses_no_acknowledged_record
             vault.lock()
         for record_id, version in acked.items():
             assert record_id in present, f"acknowledged record lost after kill {kill}"
-            assert int(present[record_id]["v"]) >= version  # type: ignore[call-overload]
+            assert int(present[record_id]["v"]) >= version
         for record_id, data in present.items():
             _check_record(record_id, data)
         unacked_new = {i for i in present if i not in acked}
@@ -104,6 +108,6 @@ def test_sigkill_during_vault_writes_and_compaction_loses_no_acknowledged_record
             f" (writer said: {out[-300:]!r})"
         )
         for record_id in unacked_new:  # it landed whole: from now on it must stay
-            acked[record_id] = int(present[record_id]["v"])  # type: ignore[call-overload]
+            acked[record_id] = int(present[record_id]["v"])
     assert len(acked) > KILLS, "the writer barely wrote anything; the test proves too little"
     assert compactions > 0, "no compaction ever finished; the kills never met one"

@@ -19,40 +19,36 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from core.records import Kind, Record
+from storage import StorageFull, Vault
 
 PASSPHRASE = "disk full passphrase"
 RECORD_BYTES = 16 * 1024
 
 
-def _note(i: int) -> object:
-    from core.records import Kind, Record
-
+def _note(i: int) -> Record:
     return Record(kind=Kind.NOTE, data={"i": i, "blob": os.urandom(RECORD_BYTES // 2).hex()})
 
 
-def _fill_until_full(vault: object, limit: int = 100_000) -> dict[str, object]:
-    from storage import StorageFull
-
-    saved: dict[str, object] = {}
+def _fill_until_full(vault: Vault, limit: int = 100_000) -> tuple[dict[str, Any], str]:
+    """Save records until the vault refuses; return what was saved and the refused id."""
+    saved: dict[str, Any] = {}
     for i in range(limit):
         record = _note(i)
         try:
-            stored = vault.put(record)  # type: ignore[attr-defined]
+            stored = vault.put(record)
         except StorageFull as exc:
             assert "passphrase" not in str(exc).lower()
-            assert record.id not in saved  # type: ignore[attr-defined]
-            return saved | {"__refused__": record.id}  # type: ignore[attr-defined]
+            return saved, record.id
         saved[stored.id] = stored.data
     raise AssertionError("the disk never filled up")
 
 
-def _check_intact(path: Path, saved: dict[str, object]) -> None:
-    from core.records import Kind
-    from storage import Vault
-
-    refused = saved.pop("__refused__")
+def _check_intact(path: Path, saved: dict[str, Any], refused: str | None) -> None:
     vault = Vault.open(path, PASSPHRASE)
     try:
         present = {r.id: r.data for r in vault.list(kind=Kind.NOTE)}
@@ -85,19 +81,17 @@ def tmpfs(tmp_path: Path) -> Iterator[Path]:
 def test_a_real_full_disk_refuses_with_storage_full_and_keeps_every_saved_record(
     tmpfs: Path,
 ) -> None:
-    from storage import Vault
-
     ballast = tmpfs / "ballast"
     ballast.write_bytes(os.urandom(256 * 1024))
     path = tmpfs / "vault"
     vault = Vault.create(path, PASSPHRASE, kdf_log_n=15)
     try:
-        saved = _fill_until_full(vault)
+        saved, refused = _fill_until_full(vault)
         assert len(saved) > 10
     finally:
         vault.lock()
     ballast.unlink()  # space comes back, as when the user deletes a video
-    _check_intact(path, saved)
+    _check_intact(path, saved, refused)
 
 
 class SimulatedDisk:
@@ -123,33 +117,25 @@ class SimulatedDisk:
 def test_a_simulated_full_disk_refuses_with_storage_full_and_keeps_every_saved_record(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from storage import Vault
-
     path = tmp_path / "vault"
     vault = Vault.create(path, PASSPHRASE, kdf_log_n=15)
     try:
         with monkeypatch.context() as patch:
             SimulatedDisk(patch, budget=600 * 1024)
-            saved = _fill_until_full(vault)
+            saved, refused = _fill_until_full(vault)
         assert len(saved) > 10
     finally:
         vault.lock()
-    _check_intact(path, saved)
+    _check_intact(path, saved, refused)
 
 
 def test_compaction_on_a_full_disk_fails_cleanly_and_changes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from core.records import Kind
-    from storage import StorageFull, Vault
-
     path = tmp_path / "vault"
     vault = Vault.create(path, PASSPHRASE, kdf_log_n=15)
-    if not hasattr(vault, "compact"):
-        vault.lock()
-        pytest.fail("Vault has no compact(); this test needs a way to force compaction")
     try:
-        saved = {}
+        saved: dict[str, Any] = {}
         for i in range(40):
             stored = vault.put(_note(i))
             saved[stored.id] = stored.data
@@ -165,6 +151,5 @@ def test_compaction_on_a_full_disk_fails_cleanly_and_changes_nothing(
         vault.lock()
     leftovers = [p for p in path.rglob("*") if p.is_file() and "tmp" in p.relative_to(path).parts]
     assert leftovers == [], "a failed compaction left a temporary file behind"
-    saved["__refused__"] = "none"
-    _check_intact(path, saved)
+    _check_intact(path, saved, None)
     shutil.rmtree(path)

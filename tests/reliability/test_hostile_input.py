@@ -6,14 +6,21 @@ added, a list shortened). Whatever comes out must be a parse result or the parse
 error: never a KeyError, TypeError, IndexError, UnicodeDecodeError, RecursionError or a raw
 library exception, which is what an attacker would use to crash a server or a phone.
 
+Parsers: envelope (wire, canonical bytes, and parse+verify), age (binary and armored), org
+document (parse+verify), command (parse+verify), decrypted payload, form definition, invite code,
+record journal, key file. The server's HTTP API is fuzzed from its OpenAPI document by
+`tests/server/test_schemathesis.py`.
+
 Set FIELDVAULT_RELIABILITY=full for many more examples.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import dataclasses
 import json
+import shutil
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -215,6 +222,65 @@ def invite_code() -> Target:
     )
 
 
+_JOURNAL_KEY = bytes(range(32))
+
+
+def journal() -> Target:
+    """The record journal as found on disk: damage must be VaultCorrupt, or a dropped torn tail."""
+    import tempfile
+    from pathlib import Path
+
+    from storage.errors import VaultError
+    from storage.journal import OP_DELETE, OP_PUT, Journal, Op, read_journal
+
+    work = Path(tempfile.mkdtemp(prefix="fieldvault-fuzz-"))
+    atexit.register(shutil.rmtree, work, True)
+    path = work / "journal"
+    log = Journal.create(path, _JOURNAL_KEY, work)
+    log.append([Op(OP_PUT, "r1", b"sealed-one" * 8)])
+    log.append([Op(OP_PUT, "r2", b"sealed-two" * 3), Op(OP_DELETE, "r1")])
+    log.append([Op(OP_PUT, "r3", b"\x00\xff" * 40)])
+    log.close()
+    sample = path.read_bytes()
+    damaged_path = work / "damaged"
+
+    def parse(data: bytes) -> object:
+        damaged_path.write_bytes(data)
+        for recover in (False, True):
+            result = read_journal(damaged_path, _JOURNAL_KEY, recover=recover)
+            assert all(op.kind in (OP_PUT, OP_DELETE) for op in result.ops)
+        return result
+
+    return Target(sample, parse, (VaultError,))
+
+
+def key_file() -> Target:
+    """The key file: damage must be VaultCorrupt, never a crash in the parser."""
+    from storage.errors import VaultError
+    from storage.keyfile import KdfParams, KeyFile
+
+    sample = _key_file_bytes()
+
+    def parse(data: bytes) -> object:
+        parsed = KeyFile.parse(data)
+        assert isinstance(parsed.params, KdfParams)
+        return parsed
+
+    return Target(sample, parse, (VaultError,))
+
+
+def _key_file_bytes() -> bytes:
+    import tempfile
+    from pathlib import Path
+
+    from storage import Vault
+
+    with tempfile.TemporaryDirectory(prefix="fieldvault-fuzz-") as tmp:
+        path = Path(tmp) / "vault"
+        Vault.create(path, "hostile input passphrase", kdf_log_n=15).lock()
+        return (path / "key").read_bytes()
+
+
 TARGETS: dict[str, Callable[[], Target]] = {
     "envelope_wire": envelope_wire,
     "envelope_bytes": envelope_bytes,
@@ -226,6 +292,8 @@ TARGETS: dict[str, Callable[[], Target]] = {
     "payload": payload,
     "form_definition": form_definition,
     "invite_code": invite_code,
+    "journal": journal,
+    "key_file": key_file,
 }
 
 

@@ -25,7 +25,9 @@ import pytest
 from bench.harness import summarize
 from tests.reliability.org import Device, Organisation
 from tests.reliability.profile import pick
-from tests.support.live_server import postgres_database, start_live_server
+from tests.support.live_server import LiveServer, postgres_database, start_live_server
+
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 DEVICES = pick(10, 50)
@@ -33,7 +35,7 @@ SECONDS = pick(4.0, 30.0)
 
 
 @contextlib.contextmanager
-def _server(db: str, data_dir: Path) -> Iterator[object]:
+def _server(db: str, data_dir: Path) -> Iterator[LiveServer]:
     if db == "sqlite":
         with start_live_server(data_dir) as server:
             yield server
@@ -67,7 +69,7 @@ def test_concurrent_devices_push_without_errors_and_every_envelope_is_stored_onc
     db: str, tmp_path: Path
 ) -> None:
     with _server(db, tmp_path / "server") as server:
-        org = Organisation.bootstrap(server.url, server.bootstrap_token)  # type: ignore[attr-defined]
+        org = Organisation.bootstrap(server.url, server.bootstrap_token)
         devices = [org.enrol(f"load-{i}") for i in range(DEVICES)]
         latencies: list[list[float]] = [[] for _ in devices]
         pushed = [0] * len(devices)

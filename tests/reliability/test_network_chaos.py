@@ -34,6 +34,8 @@ from tests.reliability.profile import pick
 from tests.support.fault_proxy import Fault, FaultPlan, FaultProxy, RequestInfo
 from tests.support.live_server import LiveServer, postgres_database, start_live_server
 
+pytestmark = pytest.mark.slow
+
 DEVICES = pick(3, 8)
 NOTES = pick(25, 150)
 BLOB_BYTES = pick(256 * 1024, 3 * 1024 * 1024)

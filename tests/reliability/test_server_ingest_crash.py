@@ -30,7 +30,9 @@ from sync.client import Client
 from sync.errors import SyncError
 from tests.reliability.org import Organisation
 from tests.reliability.profile import pick
-from tests.support.live_server import postgres_database, start_live_server
+from tests.support.live_server import LiveServer, postgres_database, start_live_server
+
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 KILLS = pick(4, 50)
@@ -69,7 +71,7 @@ class Restartable:
 
 
 @contextlib.contextmanager
-def _live(db: str, data_dir: Path) -> Iterator[object]:
+def _live(db: str, data_dir: Path) -> Iterator[LiveServer]:
     if db == "sqlite":
         with start_live_server(data_dir) as server:
             yield server
@@ -84,13 +86,13 @@ def test_server_killed_mid_batch_and_restarted_stores_every_envelope_exactly_onc
 ) -> None:
     data_dir = tmp_path / "server"
     with _live(db, data_dir) as live:
-        org = Organisation.bootstrap(live.url, live.bootstrap_token)  # type: ignore[attr-defined]
+        org = Organisation.bootstrap(live.url, live.bootstrap_token)
         device = org.enrol("crash")
         sent = device.seal_many(ENVELOPES)
         wire = {e.header.id: envelope.to_wire(e) for e in sent}
-        live.process.send_signal(signal.SIGKILL)  # type: ignore[attr-defined]
-        live.process.wait(timeout=10)  # type: ignore[attr-defined]
-        server = Restartable(data_dir, live.db_url, live.url)  # type: ignore[attr-defined]
+        live.process.send_signal(signal.SIGKILL)
+        live.process.wait(timeout=10)
+        server = Restartable(data_dir, live.db_url, live.url)
         server.start()
         try:
             pusher = Pusher(Client(live.url, signing_key=device.key, read_timeout=15.0), sent)

@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -18,13 +19,36 @@ from tests.server.helpers import Actor, Clock, Harness, Org
 from tests.support.live_server import postgres_database
 
 
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """One PostgreSQL database for the whole run, created and dropped here."""
+    with postgres_database() as url:
+        yield url
+
+
+def _empty(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "SELECT table_name FROM information_schema.tables"
+                " WHERE table_schema = 'public' AND table_name <> 'schema_version'"
+            ).fetchall()
+        ]
+        if tables:
+            conn.execute("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY")
+            conn.execute("INSERT INTO counters (name, value) VALUES ('feed', 0)")
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each test starts from an empty database: a new SQLite file, or the emptied PostgreSQL."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'server.sqlite3'}"
     else:
-        with postgres_database() as url:
-            yield url
+        url = request.getfixturevalue("postgres_url")
+        _empty(url)
+        yield url
 
 
 @dataclasses.dataclass

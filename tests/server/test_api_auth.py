@@ -106,7 +106,6 @@ def test_revoked_device_is_refused_and_nothing_stored(org_server: Server, device
     for method, path, body in (
         ("POST", "/v1/envelopes", {"envelopes": [device.envelope()]}),
         ("GET", "/v1/messages", None),
-        ("GET", "/v1/org-document", None),
         ("POST", "/v1/blobs", {"id": "a" * 32, "size": 1, "sha256": "b" * 64}),
     ):
         answer = api.call(method, path, device, json=body)

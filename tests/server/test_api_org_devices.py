@@ -182,6 +182,8 @@ def test_revoked_device_still_receives_its_wipe(org_server: Server, device: Acto
     api.call("POST", f"/v1/devices/{device.id}/revoke", coordinator)
     command = _wipe(org_server, device)
     assert api.call("POST", "/v1/commands", coordinator, json=command).status_code == 201
+    # It can verify the command against the org document, and fetch and acknowledge it.
+    assert api.call("GET", "/v1/org-document", device).status_code == 200
     assert api.call("GET", "/v1/commands", device).json()["commands"] == [command]
     assert api.call("POST", f"/v1/commands/{command['cmd']['id']}/ack", device).status_code == 200
 

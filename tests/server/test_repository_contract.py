@@ -72,6 +72,17 @@ def test_nonce_is_accepted_once_until_it_expires(repo: Repository) -> None:
     assert repo.remember_nonce("n1", NOW + 30, NOW + 11) is True
 
 
+def test_seen_device_is_touched_with_its_nonce_at_most_once_a_minute(repo: Repository) -> None:
+    repo.create_invite("t", "", "c" * 32, NOW, NOW + 60)
+    repo.enrol("t", _device(), NOW)
+    repo.remember_nonce("a", NOW + 200, NOW + 30, seen_device="d" * 32)
+    assert repo.device("d" * 32).last_seen == NOW  # type: ignore[union-attr]
+    repo.remember_nonce("b", NOW + 200, NOW + 61, seen_device="d" * 32)
+    assert repo.device("d" * 32).last_seen == NOW + 61  # type: ignore[union-attr]
+    assert repo.remember_nonce("b", NOW + 200, NOW + 200, seen_device="d" * 32) is False
+    assert repo.device("d" * 32).last_seen == NOW + 61  # type: ignore[union-attr]
+
+
 def test_bootstrap_spends_the_token_and_refuses_a_second_time(repo: Repository) -> None:
     repo.set_bootstrap_token("hash")
     with pytest.raises(Refused) as wrong:
@@ -81,7 +92,7 @@ def test_bootstrap_spends_the_token_and_refuses_a_second_time(repo: Repository) 
     with pytest.raises(Refused) as again:
         repo.bootstrap("hash", _org(), NOW)
     assert again.value.reason == "already_bootstrapped"
-    assert repo.coordinator_key("c" * 32) == "key"
+    assert repo.lookup_key("c" * 32) == ("key", None)
 
 
 def test_org_document_only_moves_forward_under_the_same_root(repo: Repository) -> None:
@@ -95,14 +106,15 @@ def test_org_document_only_moves_forward_under_the_same_root(repo: Repository) -
     assert other.value.reason == "bad_document"
     repo.replace_org_document(OrgDocument("r" * 32, 2, "{}", {"e" * 32: "k2"}), NOW)
     assert repo.org_document().version == 2  # type: ignore[union-attr]
-    assert repo.coordinator_key("c" * 32) is None
-    assert repo.coordinator_key("e" * 32) == "k2"
+    assert repo.lookup_key("c" * 32) == (None, None)
+    assert repo.lookup_key("e" * 32) == ("k2", None)
 
 
 def test_enrolment_spends_the_invite_atomically(repo: Repository) -> None:
     repo.create_invite("t", "label", "c" * 32, NOW, NOW + 60)
     device = repo.enrol("t", _device(), NOW)
     assert repo.device(device.id) == device
+    assert repo.lookup_key(device.id) == (None, device)
     with pytest.raises(Refused) as spent:
         repo.enrol("t", _device("f" * 32), NOW)
     assert spent.value.reason == "invalid_token"
@@ -186,8 +198,9 @@ def test_blob_offset_moves_only_by_compare_and_set(repo: Repository) -> None:
     assert repo.begin_blob(blob, NOW) == blob
     assert repo.advance_blob(blob.id, 0, 5) is True
     assert repo.advance_blob(blob.id, 0, 7) is False
-    repo.reset_blob(blob.id)
-    assert repo.blob(blob.id).offset == 0  # type: ignore[union-attr]
+    repo.reset_blob(blob.id, "o" * 32)
+    restarted = repo.blob(blob.id)
+    assert restarted is not None and (restarted.offset, restarted.storage_name) == (0, "o" * 32)
     repo.advance_blob(blob.id, 0, 10)
     repo.finish_blob(blob.id, "m" * 32, NOW)
     done = repo.blob(blob.id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -298,3 +299,19 @@ def test_disk_full_on_create_raises_storage_full(
         Vault.create(tmp_path / "v", PASSPHRASE, kdf_log_n=FAST_LOG_N)
     monkeypatch.undo()
     assert not Vault.exists(tmp_path / "v")
+
+
+def test_saves_from_several_threads_are_all_kept(vault: Vault, vault_path: Path) -> None:
+    def writer(base: int) -> None:
+        for i in range(25):
+            vault.put(note(base + i))
+
+    threads = [threading.Thread(target=writer, args=(n * 100,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    vault.lock()
+    reopened = Vault.open(vault_path, PASSPHRASE)
+    assert len(reopened.list()) == 100
+    reopened.lock()

@@ -310,3 +310,14 @@ def test_locked_vault_refuses_use_and_context_manager_locks(vault_path: Path) ->
     with pytest.raises(VaultLocked):
         vault.list()
     assert "key" in {p.name for p in all_files(vault_path)}
+
+
+def test_missing_working_directories_are_recreated_on_open(vault: Vault, vault_path: Path) -> None:
+    vault.lock()
+    for name in ("tmp", "spool"):
+        (vault_path / name).rmdir()
+    reopened = Vault.open(vault_path, PASSPHRASE)
+    reopened.put(Record(kind="note", data={}))
+    with reopened.spool_writer("x") as out:
+        out.write(b"y")
+    reopened.lock()

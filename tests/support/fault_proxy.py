@@ -353,3 +353,95 @@ def _reset(sock: socket.socket) -> None:
 def _close(sock: socket.socket) -> None:
     with contextlib.suppress(OSError):
         sock.close()
+
+
+class Socks5Proxy:
+    """A minimal SOCKS5 proxy (no authentication, CONNECT only) on loopback.
+
+    `connects` lists the `host:port` each client asked for: with `socks5h://` the host is the
+    name the client wanted (resolved here, as Tor does), not an address it resolved itself.
+    """
+
+    def __init__(self) -> None:
+        self.connects: list[str] = []
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.2)
+        self.port = self._listener.getsockname()[1]
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"socks5h://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Socks5Proxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stopped.set()
+        self._thread.join(timeout=5)
+        self._listener.close()
+
+    def _accept_loop(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        client.settimeout(30)
+        try:
+            version, count = _recv_exact(client, 2)
+            _recv_exact(client, count)
+            client.sendall(bytes([5, 0]))  # no authentication
+            _, command, _, address_type = _recv_exact(client, 4)
+            if address_type == 3:
+                host = _recv_exact(client, _recv_exact(client, 1)[0]).decode("ascii")
+            elif address_type == 1:
+                host = socket.inet_ntoa(_recv_exact(client, 4))
+            else:
+                client.sendall(bytes([5, 8, 0, 1, 0, 0, 0, 0, 0, 0]))
+                return
+            port = struct.unpack(">H", _recv_exact(client, 2))[0]
+            if version != 5 or command != 1:
+                client.sendall(bytes([5, 7, 0, 1, 0, 0, 0, 0, 0, 0]))
+                return
+            self.connects.append(f"{host}:{port}")
+            server = socket.create_connection((host, port), timeout=30)
+            client.sendall(bytes([5, 0, 0, 1, 127, 0, 0, 1, 0, 0]))
+        except (OSError, ValueError):
+            _close(client)
+            return
+
+        def pump(src: socket.socket, dst: socket.socket) -> None:
+            try:
+                while data := src.recv(65536):
+                    dst.sendall(data)
+            except OSError:
+                pass
+            finally:
+                for s in (src, dst):
+                    with contextlib.suppress(OSError):
+                        s.shutdown(socket.SHUT_RDWR)
+
+        other = threading.Thread(target=pump, args=(server, client), daemon=True)
+        other.start()
+        pump(client, server)
+        other.join(timeout=30)
+        _close(server)
+        _close(client)
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        part = sock.recv(n - len(data))
+        if not part:
+            raise ValueError("connection closed during the SOCKS handshake")
+        data += part
+    return data

@@ -33,12 +33,13 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from tests.conftest import require
 
+T = TypeVar("T")
 CHROMIUM = os.environ.get("FIELDVAULT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -109,11 +110,11 @@ class FletWebApp:
             "PYTHONPATH": str(self.cwd),
             **self.env,
         }
-        log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(
-            self.argv, cwd=self.cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        with self.log_path.open("wb") as log:  # the child keeps its own descriptor
+            self.proc = subprocess.Popen(
+                self.argv, cwd=self.cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         try:
             wait_http(self.url, self.startup_timeout, self.proc)
         except Exception:
@@ -124,9 +125,11 @@ class FletWebApp:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:]
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object = None, *exc: object) -> None:
         if self.proc is None:
             return
+        if exc_type is not None:  # show the app's own log next to the failure
+            sys.stderr.write(f"--- app log ---\n{self.log()}\n--- end of app log ---\n")
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGTERM)
         try:
@@ -186,9 +189,22 @@ class FletPage:
     def close(self) -> None:
         self.context.close()
 
+    @contextlib.contextmanager
+    def screenshot_on_failure(self, path: Path) -> Iterator[FletPage]:
+        """Save what the screen showed when the block failed (for CI artifacts)."""
+        try:
+            yield self
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self.screenshot(path, settle_ms=0)
+            raise
+
     # ---- finding
-    def button(self, name: str | re.Pattern[str]) -> Any:
-        return self.page.get_by_role("button", name=name).first
+    def button(self, name: str | re.Pattern[str], *, exact: bool = False) -> Any:
+        """A button, or a navigation tab, by its accessible name."""
+        page = self.page
+        by_role = page.get_by_role("button", name=name, exact=exact)
+        return by_role.or_(page.get_by_role("tab", name=name, exact=exact)).first
 
     def text(self, text: str | re.Pattern[str]) -> Any:
         return self.page.locator("flt-semantics").filter(has_text=text).last
@@ -197,21 +213,81 @@ class FletPage:
         return self.page.get_by_role("textbox", name=label).first
 
     # ---- acting
-    def click(self, name: str | re.Pattern[str]) -> None:
-        target = self.button(name)
-        target.wait_for(state="visible")
-        target.scroll_into_view_if_needed()
-        target.click()
+    def retry(self, action: Callable[[], T], attempts: int = 6) -> T:
+        """Run a Playwright action again when Flutter rebuilt the node under it."""
+        from playwright.sync_api import Error
+
+        for attempt in range(attempts):
+            try:
+                return action()
+            except Error as exc:
+                transient = "not attached" in str(exc) or "detached" in str(exc)
+                if not transient or attempt == attempts - 1:
+                    raise
+                self.page.wait_for_timeout(250)
+        raise AssertionError("unreachable")
+
+    def click_locator(self, locator: Any) -> None:
+        def act() -> None:
+            locator.wait_for(state="visible")
+            locator.scroll_into_view_if_needed()
+            locator.click()
+
+        self.retry(act)
+
+    def click(self, name: str | re.Pattern[str], *, exact: bool = False) -> None:
+        self.click_locator(self.button(name, exact=exact))
+
+    def toggle(self, label: str) -> None:
+        """Flip the switch or checkbox whose (wrapping) label text is `label`; checks it flipped."""
+        checked = self.page.locator(
+            "flt-semantics[role=switch][aria-checked=true], "
+            "flt-semantics[role=checkbox][aria-checked=true]"
+        )
+        before = checked.count()
+        for _ in range(3):
+            self.click(label)
+            self.page.wait_for_timeout(300)
+            if checked.count() != before:
+                return
+        raise AssertionError(f"the toggle labelled {label!r} did not change")
+
+    def check(self, name: str) -> None:
+        """Tick a checkbox by its exact label."""
+        self.click_locator(self.page.get_by_role("checkbox", name=name, exact=True).first)
+
+    def choose(self, label: str, option: str) -> None:
+        """Open a dropdown by its label and pick the option with exactly this text."""
+        self.click_locator(self.textbox(label))
+        self.page.wait_for_timeout(300)
+        exact = re.compile("^" + re.escape(option) + "$")
+        self.click_locator(self.page.locator("flt-semantics").filter(has_text=exact).last)
+        self.page.wait_for_timeout(300)
 
     def fill(self, label: str | re.Pattern[str], value: str) -> None:
-        box = self.textbox(label)
-        box.wait_for(state="visible")
-        box.scroll_into_view_if_needed()
-        box.click()
-        self.page.keyboard.type(value)
+        """Focus the text field with this label and type `value`, checking it arrived."""
+        for _ in range(3):
+
+            def act() -> None:
+                box = self.textbox(label)
+                box.wait_for(state="visible")
+                box.scroll_into_view_if_needed()
+                box.click()
+
+            self.retry(act)
+            self.page.wait_for_timeout(150)
+            self.page.keyboard.press("Control+A")
+            self.page.keyboard.press("Backspace")
+            self.page.keyboard.type(value)
+            self.page.wait_for_timeout(150)
+            with contextlib.suppress(Exception):
+                if self.textbox(label).input_value(timeout=2000) == value:
+                    return
+        raise AssertionError(f"could not type into the field labelled {label!r}")
 
     def long_press(self, name: str | re.Pattern[str], seconds: float = 1.2) -> None:
-        target = self.button(name)
+        """Press and hold the control whose accessible name (text, label or tooltip) is `name`."""
+        target = self.page.get_by_label(name).or_(self.button(name)).first
         target.wait_for(state="visible")
         box = target.bounding_box()
         assert box is not None

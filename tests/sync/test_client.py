@@ -266,3 +266,13 @@ def test_pins_and_proxies_are_validated() -> None:
     assert normalise_proxy("socks5h://127.0.0.1:9050") == "socks5h://127.0.0.1:9050"
     with pytest.raises(ValueError):
         normalise_proxy("ftp://x")
+
+
+def test_socks5h_proxy_carries_requests_and_resolves_the_name_itself(serve) -> None:
+    from tests.support.fault_proxy import Socks5Proxy
+
+    server = serve(_json(200, {"status": "ok"}))
+    with Socks5Proxy() as proxy:
+        client = Client(f"http://localhost:{server.port}", proxy=proxy.url)
+        assert client.health()["status"] == "ok"
+    assert proxy.connects == [f"localhost:{server.port}"]

@@ -97,21 +97,17 @@ def test_headless_verbs_run_an_organisation_end_to_end(tmp_path, capsys, monkeyp
         assert code == 0 and pdf["protected"] and pdf["file"].endswith(".pdf.age")
         backup = tmp_path / "root.age"
         assert run(capsys, "backup-root", "-o", str(backup), "--data", data)[0] == 0
+        second = str(tmp_path / "second")
         code, joined = run(
-            capsys,
-            "join",
-            "--server",
-            server.url,
-            "--backup",
-            str(backup),
-            "--data",
-            str(tmp_path / "second"),
+            capsys, "join", "--server", server.url, "--backup", str(backup), "--data", second
         )
-        assert (
-            code == 0
-            and joined["org_version"] == 2
-            and joined["root_fingerprint"] == made["root_fingerprint"]
-        )
+        assert code == 0 and joined["root_fingerprint"] == made["root_fingerprint"]
+        assert joined["listed"] is False and joined["join_code"].startswith("FVC1-")
+        code, added = run(capsys, "add-coordinator", joined["join_code"], "--data", data)
+        assert code == 0 and added["org_version"] == 2
+        assert run(capsys, "pull", "--data", second)[0] == 0
+        code, bad = run(capsys, "add-coordinator", "FVC1-nonsense", "--data", data)
+        assert code == 1 and bad["reason"] == "invalid_join_request"
         code, refused = run(capsys, "revoke", "f" * 32, "--data", data)
         assert code == 1 and refused["reason"] == "unknown_device"
     monkeypatch.setenv("FIELDVAULT_PASSPHRASE", "wrong passphrase here")

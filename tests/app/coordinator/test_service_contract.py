@@ -182,3 +182,31 @@ def test_language_is_remembered(world) -> None:
     assert world.service.language() == "kk"
     with pytest.raises(CoordinatorError):
         world.service.set_language("de")
+
+
+def test_a_second_coordinator_joins_with_the_root_backup_and_is_added(world, tmp_path) -> None:
+    first = world.service
+    backup = first.backup_root("a long backup passphrase")
+    second = world.second_service(tmp_path)
+    with pytest.raises(CoordinatorError) as wrong:
+        second.setup_join(
+            passphrase=PASSPHRASE,
+            server_url=first.info().server_url,
+            backup=backup,
+            backup_passphrase="not it",
+            coordinator_name="Бек",
+        )
+    assert wrong.value.reason == "wrong_passphrase" and not second.is_set_up()
+    info = second.setup_join(
+        passphrase=PASSPHRASE,
+        server_url=first.info().server_url,
+        backup=backup,
+        backup_passphrase="a long backup passphrase",
+        coordinator_name="Бек",
+    )
+    assert not info.listed
+    version = first.add_coordinator(second.join_request())
+    assert version == first.info().org_version and "Бек" in first.info().coordinators
+    with pytest.raises(CoordinatorError) as bad:
+        first.add_coordinator("FVC1-AAAA")
+    assert bad.value.reason == "invalid_join_request"

@@ -34,6 +34,9 @@ class FakeWorld:
     def close(self) -> None:
         pass
 
+    def second_service(self, tmp_path: Path) -> CoordinatorService:
+        return FakeCoordinatorService()
+
     def setup(self) -> None:
         self.service.setup_new(
             passphrase=PASSPHRASE,
@@ -95,10 +98,17 @@ class RealWorld:
         self.server = self._stack.enter_context(start_live_server(tmp_path / "server"))
         self.service = VaultCoordinatorService(tmp_path / "coordinator")
         self.devices: dict[str, Any] = {}
+        self._others: list[VaultCoordinatorService] = []
 
     def close(self) -> None:
-        self.service.lock()
+        for service in (self.service, *self._others):
+            service.lock()
         self._stack.close()
+
+    def second_service(self, tmp_path: Path) -> CoordinatorService:
+        service = VaultCoordinatorService(tmp_path / "second-coordinator")
+        self._others.append(service)
+        return service
 
     def setup(self) -> None:
         self.service.setup_new(

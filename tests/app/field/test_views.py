@@ -75,7 +75,7 @@ def find(root: Any, key: str) -> Any:
     roots = root if isinstance(root, list) else [root]
     for r in roots:
         for c in walk(r):
-            if getattr(c, "key", None) == key:
+            if getattr(c, "data", None) == key:
                 return c
     raise AssertionError(f"no control with key {key!r}")
 
@@ -129,7 +129,7 @@ def test_a_short_pin_is_warned_about_and_strength_is_shown() -> None:
     screen = SetupScreen(ctx, step="passphrase")
     screen.build()
     change(screen.pass_field, "123456")
-    warnings = [c.key for c in screen.warnings.controls]
+    warnings = [c.data for c in screen.warnings.controls]
     assert "setup.warn_short_pin" in warnings
     assert screen.strength_text.value == "Very weak"
     change(screen.pass_field, "Tall-Maple-Quietly-91")
@@ -143,7 +143,7 @@ def test_disguise_asks_for_a_digits_only_passphrase() -> None:
     screen.build()
     change(screen.disguise_switch, True)
     change(screen.pass_field, "letters 12345")
-    assert "setup.warn_digits_for_disguise" in [c.key for c in screen.warnings.controls]
+    assert "setup.warn_digits_for_disguise" in [c.data for c in screen.warnings.controls]
 
 
 def test_mismatched_passphrases_create_nothing() -> None:

@@ -1,0 +1,308 @@
+"""End to end: the coordinator app in real headless Chromium, a real server, a real field device
+(driven through its sync engine), and a second coordinator joining with the root key backup.
+
+Screenshots of every screen go to artifacts/screenshots/coordinator/<screen>.png.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from app.services.coordinator import VaultCoordinatorService
+from core.records import Kind, Record, Status
+from tests.conftest import require
+from tests.support.flet_web import FletPage, FletWebApp, chromium_browser
+from tests.support.live_server import start_live_server
+
+pytestmark = [pytest.mark.chromium, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
+SHOTS = REPO / "artifacts" / "screenshots" / "coordinator"
+DESKTOP = {"width": 1280, "height": 800}
+PASSPHRASE = "coordinator passphrase one"
+BACKUP_PASSPHRASE = "root backup passphrase"
+
+
+class Device:
+    """A real field device: MemoryVault + outbox + SyncEngine, as the field app uses them."""
+
+    def __init__(self, code: str) -> None:
+        from storage.memory import MemoryVault
+        from sync.device import create_identity
+        from sync.engine import SyncEngine
+        from sync.invite import Invite
+
+        invite = Invite.parse(code)
+        self.vault = MemoryVault()
+        self.identity = create_identity(
+            self.vault,
+            server_url=invite.server_url,
+            root_fingerprint=invite.root_fingerprint,
+            invite_token=invite.token,
+            label="Osh phone",
+        )
+        self.engine = SyncEngine(self.vault)
+        self.sync()
+
+    def sync(self) -> None:
+        report = self.engine.run_once()
+        assert not getattr(report, "error", None), report
+
+    def report(self, answers: dict, photo: bytes = b"") -> str:
+        from sync.outbox import queue_record
+
+        attachments = []
+        if photo:
+            att = self.vault.attach(io.BytesIO(photo), media_type="image/png", name="bruise.png")
+            attachments.append({"id": att.id, "media_type": "image/png", "name": "bruise.png"})
+        record = Record(
+            kind=Kind.INCIDENT,
+            status=Status.READY,
+            data={
+                "form": "default-incident",
+                "form_version": 1,
+                "answers": answers,
+                "attachments": attachments,
+            },
+        )
+        queue_record(self.vault, record)
+        self.sync()
+        return record.id
+
+    def messages(self) -> list[Record]:
+        self.sync()
+        return self.vault.list(kind=Kind.MESSAGE)
+
+    def reply(self, case_id: str, text: str) -> None:
+        from sync.outbox import queue_reply
+
+        last = [m for m in self.vault.list(kind=Kind.MESSAGE) if m.data["case_id"] == case_id]
+        queue_reply(self.vault, case_id, text, last[-1].id)
+        self.sync()
+
+
+def _photo() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (150, 40, 90)).save(out, format="PNG")
+    return out.getvalue()
+
+
+FIRST = {
+    "occurred_at": "2025-03-14T22:10",
+    "region": "kg.osh",
+    "violation_types": ["detention", "extortion"],
+    "perpetrator_types": ["police"],
+    "description": "Задержали после встречи, ҚОРҚЫТТЫ и требовали 20 000 сом.",
+    "victims": "А.",
+}
+SECOND = {
+    "occurred_at": "2025-06-02T13:00",
+    "region": "kg.bishkek",
+    "violation_types": ["beating"],
+    "perpetrator_types": ["family"],
+    "description": "Үй-бүлөсү уруп, үйдөн кууп чыкты.",
+}
+
+
+def download(ui: FletPage, click) -> bytes:
+    with ui.page.expect_download(timeout=60_000) as info:
+        click()
+    path = info.value.path()
+    return Path(path).read_bytes()
+
+
+def shot(ui: FletPage, name: str) -> None:
+    ui.screenshot(SHOTS / f"{name}.png", settle_ms=900)
+
+
+def test_coordinator_workspace_end_to_end(tmp_path) -> None:
+    with (
+        start_live_server(tmp_path / "server") as server,
+        FletWebApp(
+            [
+                sys.executable,
+                "-m",
+                "app.cli",
+                "coordinator",
+                "--web",
+                "--port",
+                "{port}",
+                "--data",
+                str(tmp_path / "coordinator-a"),
+            ],
+        ) as app,
+        chromium_browser() as browser,
+    ):
+        ui = FletPage.open(browser, app.url, viewport=DESKTOP)
+        ui.wait_text("Русский")
+        ui.click("English")
+        ui.wait_text("Set up the coordinator workspace")
+        shot(ui, "setup")
+
+        # ---- a new organisation
+        ui.fill("Passphrase for this workspace", PASSPHRASE)
+        ui.fill("Passphrase again", PASSPHRASE)
+        ui.fill("Your name (shown to other coordinators)", "Aida")
+        ui.fill("Server address", server.url)
+        ui.fill("Organisation name", "Kyrgyz Pride Network")
+        ui.fill("Bootstrap token from the server", server.bootstrap_token)
+        ui.click("Create organisation")
+        ui.wait_text("Pull new reports", timeout=60)
+
+        # ---- invite and enrol a device
+        ui.click("Devices")
+        ui.click("Create invite")
+        ui.wait_text("Invite ready")
+        code = str(ui.text(re.compile(r"^FV1-")).text_content()).strip()
+        assert code.startswith("FV")
+        device = Device(code)
+        shot(ui, "devices-debug")
+        print("BUTTONS", ui.page.evaluate("Array.from(document.querySelectorAll('flt-semantics[role=button], [role=button]')).map(e => (e.getAttribute('aria-label')||'') + '|' + e.textContent)"))
+        ui.click("Refresh")
+        ui.wait_text("Osh phone")
+        shot(ui, "devices")
+
+        # ---- incidents arrive
+        first_id = device.report(FIRST, _photo())
+        device.report(SECOND)
+        ui.click("Cases")
+        ui.click("Pull new reports")
+        ui.wait_text(re.compile("2 cases"))
+        shot(ui, "cases")
+        ui.fill("Search (any language)", "қорқытты")
+        ui.wait_text(re.compile("^1 cases$"))
+        shot(ui, "cases-search")
+        ui.fill("Search (any language)", "")
+        ui.wait_text(re.compile("2 cases"))
+
+        # ---- the case: fields, attachment from memory, custody, workflow, messages
+        ui.click(re.compile("Detention"))
+        ui.wait_text("Signature valid, chain intact")
+        ui.wait_text(re.compile("Задержали после встречи"))
+        ui.click("Show")
+        ui.page.wait_for_timeout(1500)
+        ui.choose("Status", "Verified")
+        ui.wait_text("Verified")
+        ui.fill("Message", "Можете уточнить номер жетона?")
+        ui.click("Send")
+        ui.wait_text("Можете уточнить номер жетона?")
+        shot(ui, "case")
+        assert any(m.data["text"] == "Можете уточнить номер жетона?" for m in device.messages())
+        device.reply(first_id, "Жетон 4471")
+        ui.click("Back to cases")
+        ui.click("Pull new reports")
+        ui.wait_text(re.compile("envelopes received"))
+        ui.click(re.compile("Detention"))
+        ui.wait_text("Жетон 4471")
+
+        # ---- a second coordinator joins with the root key backup
+        ui.click("Settings")
+        ui.fill("Backup passphrase (at least 10 characters)", BACKUP_PASSPHRASE)
+        backup = download(ui, lambda: ui.click("Save backup"))
+        second = VaultCoordinatorService(tmp_path / "coordinator-b")
+        second.setup_join(
+            passphrase=PASSPHRASE,
+            server_url=server.url,
+            backup=backup,
+            backup_passphrase=BACKUP_PASSPHRASE,
+            coordinator_name="Bek",
+        )
+        ui.fill("Join code (FVC1-…)", second.join_request())
+        ui.click("Add coordinator")
+        ui.click_locator(ui.page.get_by_role("button", name="Add coordinator").last)
+        ui.wait_text(re.compile("Added: organisation document version 2"))
+        shot(ui, "settings")
+        device.sync()  # the device learns the second recipient
+        shared_id = device.report({**SECOND, "description": "Повторное нападение, Бишкек"})
+        second.pull()
+        assert shared_id in {s.id for s in second.cases()}
+
+        # ---- both coordinators act on the same case at once, and converge
+        ui.click("Cases")
+        ui.click("Pull new reports")
+        ui.wait_text(re.compile("3 cases"))
+        second.act(shared_id, {"type": "status", "status": "in_review"})
+        second.act(shared_id, {"type": "tag", "tag": "urgent"})
+        ui.click_locator(ui.page.get_by_role("button", name=re.compile("Повторное|Beating")).first)
+        ui.choose("Status", "Referred")
+        ui.page.wait_for_timeout(500)
+        second.pull()
+        ui.click("Back to cases")
+        ui.click("Pull new reports")
+        ui.page.wait_for_timeout(1000)
+        both = second.case(shared_id).state
+        ui.click_locator(ui.page.get_by_role("button", name=re.compile("Повторное|Beating")).first)
+        ui.wait_text("urgent")
+        ui.wait_text(re.compile({"referred": "Referred", "in_review": "In review"}[both.status]))
+        second.lock()
+
+        # ---- dashboard, forms
+        ui.click("Dashboard")
+        ui.wait_text("Cases by month")
+        shot(ui, "dashboard")
+        ui.click("Forms")
+        ui.wait_text(re.compile("The form is valid"))
+        shot(ui, "forms")
+
+        # ---- exports: CSV, PDF, evidence bundle
+        ui.click("Exports")
+        ui.wait_text("What to export")
+        csv_data = download(ui, lambda: ui.click("Export"))
+        text = csv_data.decode("utf-8-sig")
+        assert "case_id" in text and "Задержали" not in text and text.count("\n") == 4
+        ui.click_locator(ui.page.get_by_role("radio", name="Case reports (PDF)"))
+        ui.wait_text(re.compile("identifying information"))
+        ui.click_locator(ui.page.get_by_role("radio", name="Do not encrypt"))
+        shot(ui, "exports")
+        ui.click("Export")
+        pdf = download(ui, lambda: ui.click("Save unencrypted"))
+        assert pdf.startswith(b"%PDF")
+        if shutil.which("pdftotext"):
+            (tmp_path / "r.pdf").write_bytes(pdf)
+            out = subprocess.run(
+                ["pdftotext", "-enc", "UTF-8", str(tmp_path / "r.pdf"), "-"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            assert "Қорқытты".casefold() in out.casefold() and "Жетон" not in out
+        ui.click_locator(ui.page.get_by_role("radio", name="Evidence bundle (ZIP)"))
+        ui.click("Export")
+        bundle = download(ui, lambda: ui.click("Save unencrypted"))
+        path = tmp_path / "evidence.zip"
+        path.write_bytes(bundle)
+        cli = [sys.executable, "-m", "app.cli", "coordinator", "verify-bundle", str(path)]
+        good = subprocess.run(cli, capture_output=True, text=True, cwd=REPO)
+        assert good.returncode == 0 and "result: VALID" in good.stdout
+        with zipfile.ZipFile(path) as zf:
+            files = {i.filename: zf.read(i) for i in zf.infolist()}
+        victim = next(n for n in files if n.startswith("envelopes/"))
+        raw = bytearray(files[victim])
+        at = raw.index(b'"payload":"') + 20
+        raw[at] = ord("A") if raw[at] != ord("A") else ord("B")
+        files[victim] = bytes(raw)
+        with zipfile.ZipFile(path, "w") as zf:
+            for name, content in files.items():
+                zf.writestr(name, content)
+        bad = subprocess.run(cli, capture_output=True, text=True, cwd=REPO)
+        assert bad.returncode == 4 and "[payload_mismatch]" in bad.stdout
+
+        # ---- language at run time, then lock
+        ui.click("Settings")
+        ui.click("Қазақша")
+        ui.wait_text("Баптаулар")
+        shot(ui, "settings-kk")
+        ui.click("Қазір құлыптау")
+        ui.wait_text("Құлыпты ашу")
+        shot(ui, "unlock")
+        ui.close()
+    require(True, "")

@@ -1,0 +1,152 @@
+"""Helpers for sync unit tests: an organisation in memory and a fake server with the real contract.
+
+`FakeServer` keeps what the real server keeps (envelopes by id, blobs with offsets, commands,
+messages) and answers like it (`stored`/`duplicate`, `offset_mismatch` with the offset). Unit
+tests use it with `storage.memory.MemoryVault`; the end-to-end tests in tests/integration use the
+real server and real vaults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import time
+from typing import Any
+
+from core.crypto.signing import SigningKey
+from storage.memory import MemoryVault
+from sync import age, orgdoc
+from sync.device import DeviceIdentity, SyncState, create_identity
+from sync.errors import OffsetMismatch, ServerRefused
+from sync.keys import key_id
+
+
+@dataclasses.dataclass
+class FakeOrg:
+    root: SigningKey
+    coordinator_key: SigningKey
+    coordinator_identity: str
+    signed: orgdoc.SignedOrgDocument
+
+    @classmethod
+    def create(cls, version: int = 1) -> FakeOrg:
+        root, key = SigningKey.generate(), SigningKey.generate()
+        identity, recipient = age.generate_identity()
+        doc = orgdoc.OrgDocument(
+            v=1,
+            org="Org",
+            version=version,
+            issued=int(time.time()),
+            root=root.public_bytes(),
+            coordinators=(
+                orgdoc.Coordinator(key_id(key.public_bytes()), "C", key.public_bytes(), recipient),
+            ),
+            recipients=(recipient,),
+            forms=(),
+            settings={},
+        )
+        return cls(root, key, identity, orgdoc.sign_org_document(doc, root))
+
+    @property
+    def fingerprint(self) -> str:
+        return key_id(self.root.public_bytes())
+
+    def wire(self) -> dict[str, Any]:
+        return orgdoc.to_wire(self.signed)
+
+
+def enrolled_device(org: FakeOrg, *, knows_org: bool = True) -> MemoryVault:
+    """A device vault with keys, marked enrolled, optionally already holding the org document."""
+    vault = MemoryVault()
+    identity = create_identity(
+        vault, server_url="http://127.0.0.1:1", root_fingerprint=org.fingerprint, invite_token="t"
+    )
+    identity.enrolled = True
+    identity.invite_token = None
+    identity.save(vault)
+    if knows_org:
+        vault.put(SyncState(org_document=org.wire(), org_version=1).to_record())
+    return vault
+
+
+class FakeServer:
+    def __init__(self, org: FakeOrg) -> None:
+        self.org = org
+        self.envelopes: dict[str, dict[str, Any]] = {}
+        self.batches: list[list[int]] = []
+        self.blobs: dict[str, dict[str, Any]] = {}
+        self.chunks: list[tuple[str, int, int]] = []
+        self.commands: list[dict[str, Any]] = []
+        self.acked: list[str] = []
+        self.messages: list[dict[str, Any]] = []
+        self.reject: dict[str, str] = {}
+        self.hash_mismatch_once: set[str] = set()
+
+    def client(self, identity: DeviceIdentity) -> FakeClient:
+        return FakeClient(self, identity)
+
+
+class FakeClient:
+    """Implements the `sync.client.Client` verbs the engine uses, against a `FakeServer`."""
+
+    def __init__(self, server: FakeServer, identity: DeviceIdentity) -> None:
+        self.server = server
+        self.identity = identity
+        self.timeout = (1.0, 1.0)
+
+    def close(self) -> None:
+        pass
+
+    def enrol(self, token: str, recipient: str, label: str | None = None) -> dict[str, Any]:
+        return {"device_id": self.identity.device_id, "enrolled_at": 0}
+
+    def org_document(self) -> dict[str, Any]:
+        return self.server.org.wire()
+
+    def commands(self) -> list[dict[str, Any]]:
+        return list(self.server.commands)
+
+    def ack_command(self, command_id: str) -> None:
+        self.server.acked.append(command_id)
+
+    def push_envelopes(self, envelopes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        self.server.batches.append([e["header"]["seq"] for e in envelopes])
+        results = []
+        for wire in envelopes:
+            eid = wire["header"]["id"]
+            if eid in self.server.reject:
+                results.append({"id": eid, "status": "rejected", "reason": self.server.reject[eid]})
+            elif eid in self.server.envelopes:
+                results.append({"id": eid, "status": "duplicate"})
+            else:
+                self.server.envelopes[eid] = wire
+                results.append({"id": eid, "status": "stored"})
+        return results
+
+    def blob_begin(self, blob_id: str, size: int, sha256: str) -> int:
+        blob = self.server.blobs.setdefault(blob_id, {"size": size, "sha256": sha256, "data": b""})
+        return len(blob["data"])
+
+    def blob_status(self, blob_id: str) -> dict[str, Any]:
+        blob = self.server.blobs[blob_id]
+        done = len(blob["data"]) == blob["size"]
+        return {"offset": len(blob["data"]), "size": blob["size"], "complete": done}
+
+    def blob_chunk(self, blob_id: str, offset: int, data: bytes) -> tuple[int, bool]:
+        blob = self.server.blobs[blob_id]
+        self.server.chunks.append((blob_id, offset, len(data)))
+        if offset != len(blob["data"]):
+            raise OffsetMismatch(len(blob["data"]))
+        blob["data"] += data
+        if len(blob["data"]) == blob["size"]:
+            if blob_id in self.server.hash_mismatch_once:
+                self.server.hash_mismatch_once.discard(blob_id)
+                blob["data"] = b""
+                raise ServerRefused("hash_mismatch", status=422)
+            assert hashlib.sha256(blob["data"]).hexdigest() == blob["sha256"]
+            return len(blob["data"]), True
+        return len(blob["data"]), False
+
+    def messages(self, after: int, limit: int) -> dict[str, Any]:
+        items = [m for m in self.server.messages if m["cursor"] > after][:limit]
+        return {"items": items, "next": items[-1]["cursor"] if items else after}

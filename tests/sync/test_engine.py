@@ -1,0 +1,209 @@
+"""The sync engine's rules, with `MemoryVault` and a fake server that keeps the real contract."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import pytest
+
+from core.records import Kind, Record, Status
+from sync import commands, envelope
+from sync.device import DeviceIdentity, SyncSettings, load_sync_state, save_settings
+from sync.engine import SyncEngine
+from sync.errors import NotEnrolled, ServerKeyChanged
+from sync.outbox import pending_blobs, pending_envelopes, queue_record
+from sync.payload import build_payload
+from tests.sync.sync_fakes import FakeOrg, FakeServer, enrolled_device
+
+
+def _setup(**kwargs: object) -> tuple[FakeOrg, FakeServer, object]:
+    org = FakeOrg.create()
+    return org, FakeServer(org), enrolled_device(org, **kwargs)  # type: ignore[arg-type]
+
+
+def _engine(vault: object, server: FakeServer, **kwargs: object) -> SyncEngine:
+    return SyncEngine(vault, client_factory=server.client, **kwargs)  # type: ignore[arg-type]
+
+
+def _incident_with_blob(vault: object, size: int) -> Record:
+    stored = vault.attach(io.BytesIO(b"v" * size), media_type="video/mp4", name="v")  # type: ignore[attr-defined]
+    return queue_record(
+        vault, Record(kind=Kind.INCIDENT, data={"title": "t", "attachments": [stored.to_dict()]})
+    )
+
+
+def test_envelopes_are_pushed_in_chain_order_in_bounded_batches() -> None:
+    _, server, vault = _setup()
+    for i in range(7):
+        queue_record(vault, Record(kind=Kind.NOTE, data={"text": str(i)}))
+    report = _engine(vault, server, batch_size=3).run_once()
+    assert server.batches == [[1, 2, 3], [4, 5, 6], [7]]
+    assert report.envelopes_sent == 7 and pending_envelopes(vault) == []
+    assert all(r.status == Status.SENT for r in vault.list(kind=Kind.NOTE))
+
+
+def test_an_envelope_the_server_already_has_is_acknowledged_not_stored_again() -> None:
+    _, server, vault = _setup()
+    queue_record(vault, Record(kind=Kind.NOTE, data={"text": "x"}))
+    wire = pending_envelopes(vault)[0].data["wire"]
+    server.envelopes[wire["header"]["id"]] = wire  # stored, but the answer was lost
+    report = _engine(vault, server).run_once()
+    assert (report.envelopes_sent, report.envelopes_duplicate) == (0, 1)
+    assert pending_envelopes(vault) == [] and len(server.envelopes) == 1
+
+
+def test_a_rejected_envelope_marks_its_record_failed_with_the_reason() -> None:
+    _, server, vault = _setup()
+    saved = queue_record(vault, Record(kind=Kind.NOTE, data={"text": "x"}))
+    server.reject[pending_envelopes(vault)[0].id] = "fork"
+    report = _engine(vault, server).run_once()
+    assert report.envelopes_rejected == 1
+    record = vault.get(saved.id)
+    assert (record.status, record.status_reason) == (Status.FAILED, "fork")
+
+
+def test_a_blob_resumes_from_the_servers_offset_and_sends_only_the_rest() -> None:
+    _, server, vault = _setup()
+    _incident_with_blob(vault, 300_000)
+    (blob,) = pending_blobs(vault)
+    with vault.spool_reader(blob.data["spool"]) as spooled:
+        ciphertext = spooled.read()
+    server.blobs[blob.id] = {
+        "size": blob.data["size"],
+        "sha256": blob.data["sha256"],
+        "data": ciphertext[:100_000],
+    }
+    seen: list[int] = []
+    engine = _engine(
+        vault, server, chunk_size=64 * 1024, progress=lambda _id, done, total: seen.append(done)
+    )
+    report = engine.run_once()
+    assert report.blobs_sent == 1
+    assert server.chunks[0][1] == 100_000
+    assert report.bytes_uploaded == len(ciphertext) - 100_000
+    assert seen == sorted(seen) and seen[-1] == len(ciphertext)
+    assert server.blobs[blob.id]["data"] == ciphertext
+
+
+def test_an_offset_mismatch_continues_from_the_offset_the_server_names() -> None:
+    _, server, vault = _setup()
+    _incident_with_blob(vault, 200_000)
+    (blob,) = pending_blobs(vault)
+    engine = _engine(vault, server, chunk_size=64 * 1024)
+    client = server.client(DeviceIdentity.load(vault))  # type: ignore[arg-type]
+    client.blob_begin(blob.id, blob.data["size"], blob.data["sha256"])
+    original = client.blob_begin
+    client.blob_begin = lambda *a: 0  # a stale answer: the server already holds 64 KiB
+    with vault.spool_reader(blob.data["spool"]) as spooled:
+        server.blobs[blob.id]["data"] = spooled.read(64 * 1024)
+    engine._client_factory = lambda identity: client
+    assert engine.run_once().blobs_sent == 1
+    offsets = [offset for _, offset, _ in server.chunks]
+    assert offsets[:2] == [0, 64 * 1024]
+    client.blob_begin = original
+
+
+def test_a_blob_with_a_bad_hash_restarts_from_zero() -> None:
+    _, server, vault = _setup()
+    _incident_with_blob(vault, 100_000)
+    (blob,) = pending_blobs(vault)
+    server.hash_mismatch_once.add(blob.id)
+    assert _engine(vault, server, chunk_size=32 * 1024).run_once().blobs_sent == 1
+    offsets = [offset for _, offset, _ in server.chunks]
+    assert offsets.count(0) == 2
+
+
+def test_send_and_forget_keeps_only_a_stub_once_the_incident_and_blobs_are_acknowledged() -> None:
+    _, server, vault = _setup()
+    saved = _incident_with_blob(vault, 50_000)
+    report = _engine(vault, server).run_once()
+    assert report.forgotten == 1
+    stub = vault.get(saved.id)
+    assert stub.kind == Kind.STUB and set(stub.data) == {"sent_at", "record_kind"}
+    assert vault.attachments() == [] and vault.list(kind=Kind.OUTBOX) == []
+
+
+def test_with_send_and_forget_off_the_readable_record_stays() -> None:
+    _, server, vault = _setup()
+    save_settings(vault, SyncSettings(send_and_forget=False))
+    saved = _incident_with_blob(vault, 50_000)
+    _engine(vault, server).run_once()
+    record = vault.get(saved.id)
+    assert record.kind == Kind.INCIDENT and record.status == Status.SENT
+    assert len(vault.attachments()) == 1
+
+
+def test_an_incident_is_not_forgotten_while_its_blob_is_still_uploading() -> None:
+    _, server, vault = _setup()
+    saved = _incident_with_blob(vault, 400_000)
+    engine = _engine(vault, server, chunk_size=64 * 1024)
+    engine.progress = lambda *args: engine.cancel()
+    report = engine.run_once()
+    assert report.cancelled and report.envelopes_sent == 1 and report.blobs_sent == 0
+    assert vault.get(saved.id).kind == Kind.INCIDENT
+    assert vault.get(saved.id).status == Status.QUEUED
+    engine.progress = None
+    assert engine.run_once().forgotten == 1
+
+
+def test_a_changed_root_key_is_refused_and_nothing_is_pushed() -> None:
+    _, server, vault = _setup()
+    queue_record(vault, Record(kind=Kind.NOTE, data={"text": "x"}))
+    server.org = FakeOrg.create()
+    with pytest.raises(ServerKeyChanged):
+        _engine(vault, server).run_once()
+    assert server.batches == []
+
+
+def test_messages_are_verified_decrypted_and_stored_once() -> None:
+    org, server, vault = _setup()
+    identity = DeviceIdentity.load(vault)
+    assert identity is not None
+
+    def message(seq: int, signer: object, text: str) -> dict:
+        sealed = envelope.seal(
+            build_payload("message", {"case_id": "c1", "text": text}),
+            signer=signer,  # type: ignore[arg-type]
+            recipients=[identity.recipient],
+            seq=seq,
+            prev=envelope.ZERO_HASH if seq == 1 else "1" * 64,
+            kind="message",
+            to=identity.device_id,
+            now=int(time.time()),
+        )
+        return {"cursor": seq, "received_at": 0, "envelope": envelope.to_wire(sealed)}
+
+    from core.crypto.signing import SigningKey
+
+    server.messages = [
+        message(1, org.coordinator_key, "hello"),
+        message(2, SigningKey.generate(), "forged"),
+    ]
+    report = _engine(vault, server).run_once()
+    assert report.messages_received == 1
+    assert [reason for _, reason in report.problems] == ["unknown_author"]
+    (stored,) = vault.list(kind=Kind.MESSAGE)
+    assert stored.data["text"] == "hello" and stored.data["direction"] == "in"
+    assert load_sync_state(vault).message_cursor == 2
+    assert _engine(vault, server).run_once().messages_received == 0
+
+
+def test_a_wipe_is_recorded_acknowledged_then_carried_out() -> None:
+    org, server, vault = _setup()
+    identity = DeviceIdentity.load(vault)
+    assert identity is not None
+    signed = commands.sign_command(
+        identity.device_id, "wipe", coordinator_key=org.coordinator_key, now=1
+    )
+    server.commands = [commands.to_wire(signed)]
+    report = _engine(vault, server).run_once()
+    assert report.wiped and server.acked == [signed.cmd.id]
+    assert vault.locked  # type: ignore[attr-defined]
+
+
+def test_a_device_without_keys_cannot_sync() -> None:
+    from storage.memory import MemoryVault
+
+    with pytest.raises(NotEnrolled):
+        SyncEngine(MemoryVault()).run_once()
