@@ -159,10 +159,14 @@ The coordinator already holds {ready["cases"]} cases sent from the field device.
 What to try:
   - Coordinator: open the cases (Russian, Kyrgyz, Kazakh, English), filter by region or type of
     violation, check a case's chain of custody, look at the dashboard, switch the language.
+  - Field app: the five incidents show only as "sent and deleted from the phone": once the
+    server has a report, the phone keeps nothing readable (send and forget, on by default).
   - Field app: record a new incident and sync; then pull in the coordinator app and find it.
   - Coordinator: send a message on a case; read and answer it in the field app after a sync.
   - Coordinator: export anonymised statistics or a PDF report.
-  - Field app: the panic action wipes the device's vault at once; you land on first run.
+  - Field app: hold the red panic button: the device's vault is wiped at once.
+  - Both apps start in Russian: switch to English, Kyrgyz or Kazakh in Settings (the
+    coordinator app also on its unlock screen).
 """,
         flush=True,
     )

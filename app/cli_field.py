@@ -87,9 +87,15 @@ def _emit(args: argparse.Namespace, obj: dict[str, Any], text: str) -> None:
 
 
 def _open(args: argparse.Namespace) -> Any:
+    """Open the vault, or print why not (wrong passphrase, in use, missing) and exit 1."""
     from storage import Vault
+    from storage.errors import VaultError
 
-    return Vault.open(Path(args.data), _passphrase())
+    try:
+        return Vault.open(Path(args.data), _passphrase())
+    except VaultError as exc:
+        _emit(args, {"ok": False, "reason": type(exc).__name__, "detail": str(exc)}, str(exc))
+        raise SystemExit(1) from None
 
 
 def _fail(args: argparse.Namespace, error: Exception, code: int) -> int:
@@ -114,6 +120,7 @@ def _run_app(args: argparse.Namespace) -> int:
 
 def _init(args: argparse.Namespace) -> int:
     from storage import Vault
+    from sync.client import normalise_proxy
     from sync.device import create_identity
     from sync.engine import SyncEngine
     from sync.errors import SyncError
@@ -121,7 +128,9 @@ def _init(args: argparse.Namespace) -> int:
 
     try:
         invite = Invite.parse(args.invite)
-    except InviteError as exc:
+        if args.proxy:
+            normalise_proxy(args.proxy)
+    except (InviteError, ValueError) as exc:
         return _fail(args, exc, 1)
     if Vault.exists(Path(args.data)):
         _emit(args, {"ok": False, "reason": "vault_exists"}, "a vault already exists there")

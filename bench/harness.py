@@ -16,18 +16,19 @@ that reason; absolute times are reported beside them for context only.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as _dt
 import json
 import math
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -278,7 +279,7 @@ def run_area(area: str, *, quick: bool, timeout: float) -> AreaOutcome:
     if area not in AREAS:
         raise ValueError(f"unknown benchmark area {area!r}; choose from {', '.join(AREAS)}")
     if not (ROOT / "bench" / f"{area}.py").is_file():
-        return AreaOutcome(area, 0.0, error="not written yet: bench/" + area + ".py is absent")
+        return AreaOutcome(area, 0.0, error=f"bench/{area}.py is missing")
     with tempfile.TemporaryDirectory(prefix="fieldvault-bench-") as tmp:
         out = Path(tmp) / "result.json"
         argv = [sys.executable, "-m", "bench.harness", "--child", area, str(out)]
@@ -286,26 +287,32 @@ def run_area(area: str, *, quick: bool, timeout: float) -> AreaOutcome:
             argv.append("--quick")
         env = dict(os.environ, PYTHONPATH=_pythonpath())
         started = time.perf_counter()
-        try:
-            proc = subprocess.run(
-                argv,
-                cwd=ROOT,
-                env=env,
-                stdout=sys.stderr,
-                stderr=subprocess.PIPE,
-                text=True,
-                timeout=timeout,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            return AreaOutcome(
-                area, time.perf_counter() - started, error=f"timed out after {timeout:.0f} s"
-            )
+        # its own process group, so a timeout also stops the servers an area started
+        with subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=env,
+            stdout=sys.stderr,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        ) as proc:
+            try:
+                _, stderr = proc.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.communicate()
+                elapsed = time.perf_counter() - started
+                return AreaOutcome(area, elapsed, error=f"timed out after {timeout:.0f} s")
+            except BaseException:  # Ctrl-C: the child is in its own session, stop it too
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                raise
         seconds = time.perf_counter() - started
-        if proc.stderr:
-            sys.stderr.write(proc.stderr)
+        if stderr:
+            sys.stderr.write(stderr)
         if proc.returncode != 0 or not out.is_file():
-            tail = proc.stderr.strip().splitlines()[-1:] if proc.stderr else []
+            tail = stderr.strip().splitlines()[-1:] if stderr else []
             reason = tail[0] if tail else f"exit status {proc.returncode}"
             return AreaOutcome(area, seconds, error=reason)
         result = json.loads(out.read_text(encoding="utf-8"))
@@ -390,7 +397,7 @@ def _fmt_memory(mb: int | None) -> str:
 # --- small helpers an area may use -------------------------------------------------------------
 
 
-@contextmanager
+@contextlib.contextmanager
 def timed() -> Iterator[list[float]]:
     """`with timed() as t: ...` then `t[0]` is the elapsed wall time in seconds."""
     box: list[float] = []

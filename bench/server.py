@@ -10,7 +10,9 @@ Measures, per database:
 - `blob.<db>`: one attachment uploaded in 4 MiB chunks (signed, hashed, written, fsynced)
   against the same bytes sent to a trivial endpoint that discards them, once in the same 4 MiB
   requests and once as a single request; `ratio_vs_raw` divides by the single request.
-PostgreSQL runs only when it answers at 127.0.0.1:5432 (`"postgres": "unavailable"` otherwise).
+`sqlite` is the default (`synchronous=FULL`: every acknowledgement flushed), `sqlite_normal` the
+same with `FIELDVAULT_SQLITE_SYNCHRONOUS=NORMAL`. PostgreSQL runs only when it answers at
+127.0.0.1:5432 (`"postgres": "unavailable"` otherwise).
 """
 
 from __future__ import annotations
@@ -214,24 +216,27 @@ def _one_database(name: str, quick: bool, sink_url: str, tmp: Path) -> dict[str,
     )
     per_batch50 = 1000 if quick else 5000
     per_batch1 = 300 if quick else 1000
-    with database as db_url, start_live_server(tmp / name, db_url) as server:
-        with requests.Session() as session:
-            api = Harness(session, server.url, _Clock())  # type: ignore[arg-type]
-            org = Org.new()
-            api.bootstrap(org, server.bootstrap_token)
-            many = _enrol_many(api, org, 50)
-            one = _enrol_many(api, org, 1)
-            ingest = {
-                "batch50_1dev": _ingest(server.url, one, per_batch50, 50),
-                "batch50_50dev": _ingest(server.url, many, max(50, per_batch50 // 50) * 2, 50),
-            }
-            one = _enrol_many(api, org, 1)
-            many = _enrol_many(api, org, 50)
-            ingest["batch1_1dev"] = _ingest(server.url, one, per_batch1, 1)
-            ingest["batch1_50dev"] = _ingest(server.url, many, max(4, per_batch1 // 50), 1)
-            blob_device = _enrol_many(api, org, 1)[0]
-            data = os.urandom((32 if quick else 200) * MB)
-            blob = _blob(server.url, blob_device, data, sink_url)
+    with (
+        database as db_url,
+        start_live_server(tmp / name, db_url) as server,
+        requests.Session() as session,
+    ):
+        api = Harness(session, server.url, _Clock())  # type: ignore[arg-type]
+        org = Org.new()
+        api.bootstrap(org, server.bootstrap_token)
+        many = _enrol_many(api, org, 50)
+        one = _enrol_many(api, org, 1)
+        ingest = {
+            "batch50_1dev": _ingest(server.url, one, per_batch50, 50),
+            "batch50_50dev": _ingest(server.url, many, max(50, per_batch50 // 50) * 2, 50),
+        }
+        one = _enrol_many(api, org, 1)
+        many = _enrol_many(api, org, 50)
+        ingest["batch1_1dev"] = _ingest(server.url, one, per_batch1, 1)
+        ingest["batch1_50dev"] = _ingest(server.url, many, max(4, per_batch1 // 50), 1)
+        blob_device = _enrol_many(api, org, 1)[0]
+        data = os.urandom((32 if quick else 200) * MB)
+        blob = _blob(server.url, blob_device, data, sink_url)
     flat = {f"{k}_per_s": v["per_s"] for k, v in ingest.items()}
     return {**flat, "detail": ingest, "blob": blob}
 
@@ -241,11 +246,17 @@ def run(quick: bool) -> dict[str, Any]:
     try:
         with tempfile.TemporaryDirectory(prefix="fv-bench-server-") as tmp:
             results: dict[str, Any] = {"ingest": {}, "blob": {}}
-            for name in ("sqlite", "postgres"):
+            for name in ("sqlite", "sqlite_normal", "postgres"):
                 if name == "postgres" and not postgres_available():
                     results["ingest"][name] = "unavailable"
                     continue
-                measured = _one_database(name, quick, sink_url, Path(tmp))
+                os.environ["FIELDVAULT_SQLITE_SYNCHRONOUS"] = (
+                    "NORMAL" if name == "sqlite_normal" else "FULL"
+                )
+                try:
+                    measured = _one_database(name, quick, sink_url, Path(tmp))
+                finally:
+                    os.environ.pop("FIELDVAULT_SQLITE_SYNCHRONOUS", None)
                 results["blob"][name] = measured.pop("blob")
                 results["ingest"][name] = measured
     finally:

@@ -127,7 +127,7 @@ class _Sink(http.server.BaseHTTPRequestHandler):
 
     def _body(self) -> bytes:
         left = int(self.headers.get("Content-Length") or 0)
-        parts = []
+        parts: list[bytes] = []
         while left:
             part = self.rfile.read(min(left, 1 << 20))
             left -= len(part)

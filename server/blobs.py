@@ -5,6 +5,10 @@ verified it is renamed, atomically, to `complete/<random>` (a fresh random name,
 says nothing about the blob id or its uploader). The database maps blob ids to names. An
 S3-compatible store would implement the same five verbs (multipart upload for `write_at`).
 
+Chunks are not flushed one by one: a power cut may leave an upload shorter or different than its
+recorded offset, which the final hash check catches (the upload then restarts). A finished blob
+is flushed, then renamed into `complete/`, then the directory is flushed.
+
 Writers hold `locked(name)` (an exclusive `flock`) while they check the offset, write and
 record it, so two server processes can never interleave writes to one upload. An upload that
 fails its hash check is restarted in a new file (`create`), never truncated in place.
@@ -49,7 +53,7 @@ class BlobStore(abc.ABC):
 
     @abc.abstractmethod
     def write_at(self, name: str, offset: int, data: bytes) -> None:
-        """Make the upload exactly `offset` bytes long, append `data`, and make it durable."""
+        """Make the upload exactly `offset` bytes long and append `data` (not flushed yet)."""
 
     @abc.abstractmethod
     def digest(self, name: str) -> str | None:
@@ -57,7 +61,7 @@ class BlobStore(abc.ABC):
 
     @abc.abstractmethod
     def finish(self, name: str) -> str:
-        """Make a verified upload permanent under a new name; return that name."""
+        """Flush a verified upload and make it permanent under a new name; return that name."""
 
     @abc.abstractmethod
     def read(self, name: str) -> Iterator[bytes]:
@@ -134,7 +138,6 @@ class DirectoryBlobStore(BlobStore):
                 written = os.pwrite(fd, view, position)
                 view = view[written:]
                 position += written
-            os.fdatasync(fd)
             if hasher is not None:
                 hasher.update(data)
                 self._remember(name, fd, hasher)
@@ -165,7 +168,12 @@ class DirectoryBlobStore(BlobStore):
         with self._lock:
             self._hashes.pop(name, None)
         final = secrets.token_hex(16)
-        os.replace(self.partial / self._check(name), self.complete / final)
+        fd = os.open(self.partial / self._check(name), os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(self.partial / name, self.complete / final)
         fd = os.open(self.complete, os.O_RDONLY)
         try:
             os.fsync(fd)

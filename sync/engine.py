@@ -98,12 +98,15 @@ class SyncReport:
 
 
 def default_client_factory(identity: DeviceIdentity) -> Client:
-    return Client(
-        identity.server_url,
-        signing_key=identity.signing_key,
-        tls_pin=identity.tls_pin,
-        proxy=identity.proxy,
-    )
+    try:
+        return Client(
+            identity.server_url,
+            signing_key=identity.signing_key,
+            tls_pin=identity.tls_pin,
+            proxy=identity.proxy,
+        )
+    except ValueError as exc:  # a server address, pin or proxy setting that cannot work
+        raise SyncError(str(exc), reason="bad_network_settings") from None
 
 
 class _Cancelled(Exception):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -105,3 +106,22 @@ def test_bench_refuses_an_unknown_area_before_running_anything() -> None:
     assert proc.returncode == 2
     assert "unknown area(s): nosuch" in proc.stderr
     assert proc.stdout == ""
+
+
+def test_bench_runs_an_area_in_a_child_process_and_prints_one_json_document() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "app.cli", "bench", "--quick", "--only", "envelope"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    report = json.loads(proc.stdout)  # the whole of stdout is one document
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert report["quick"] is True
+    assert set(report["machine"]) >= {"cores", "memory_mb", "python", "cryptography", "openssl"}
+    area = report["areas"]["envelope"]
+    assert area["error"] is None
+    assert isinstance(area["result"], dict) and area["result"]
+    assert report["figures"] == []  # DESIGN.md sets no budget on this area

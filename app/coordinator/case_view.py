@@ -36,6 +36,7 @@ class CaseView:
         t = ctx.t
         self.detail: CaseDetail | None = None
         self.messages: list[MessageInfo] = []
+        self.previews: dict[str, bytes] = {}  # decrypted photos, in memory only
         self.error = w.banner("")
         self.header = ft.Column([], spacing=6)
         self.fields = ft.Column([], spacing=6)
@@ -43,6 +44,8 @@ class CaseView:
         self.history = ft.Column([], spacing=4)
         self.custody = ft.Column([], spacing=4)
         self.status = ft.Dropdown(
+            editable=True,
+            enable_filter=True,
             label=t("case.status"),
             width=220,
             options=[ft.DropdownOption(key=s, text=ctx.status(s)) for s in STATUSES],
@@ -50,7 +53,12 @@ class CaseView:
             key="case-status",
         )
         self.assignee = ft.Dropdown(
-            label=t("case.assignee"), width=220, on_select=self.on_assign, key="case-assignee"
+            editable=True,
+            enable_filter=True,
+            label=t("case.assignee"),
+            width=220,
+            on_select=self.on_assign,
+            key="case-assignee",
         )
         self.tags = ft.Row([], wrap=True)
         self.new_tag = w.sensitive_field(t("case.add_tag"), width=200, on_submit=self.on_tag)
@@ -77,6 +85,7 @@ class CaseView:
             ],
             spacing=12,
             expand=3,
+            horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
         )
         right = ft.Column(
             [
@@ -112,6 +121,7 @@ class CaseView:
             ],
             spacing=12,
             expand=2,
+            horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
         )
         self.control = ft.Column(
             [
@@ -170,14 +180,12 @@ class CaseView:
         self.history.controls = [
             ft.ExpansionTile(
                 title=ft.Text(
-                    t("case.revision", version=rev.version, seq=rev.seq, when=ctx.when(rev.created))
+                    t("case.revision", version=n, seq=rev.seq, when=ctx.when(rev.created))
                 ),
                 subtitle=ft.Text(t("case.received_at", when=ctx.when(rev.received_at)), size=12),
-                controls=[
-                    ft.Text(f"{f.label}: {f.value}", selectable=True, size=13) for f in rev.fields
-                ],
+                controls=[ft.Text(f"{f.label}: {f.value}", size=13) for f in rev.fields],
             )
-            for rev in d.revisions
+            for n, rev in enumerate(d.revisions, start=1)
         ]
         self.status.value = state.status
         me = self._me()
@@ -198,7 +206,7 @@ class CaseView:
             ft.Column(
                 [
                     w.muted(f"{ctx.when(c.created)} · {ctx.short(c.author)}"),
-                    ft.Text(c.text, selectable=True),
+                    ft.Text(c.text),
                 ],
                 spacing=2,
             )
@@ -208,7 +216,7 @@ class CaseView:
             ft.Column(
                 [
                     w.muted(f"{ctx.when(r.created)} · {r.to}"),
-                    ft.Text(r.note or "—", selectable=True),
+                    ft.Text(r.note or "—"),
                 ],
                 spacing=2,
             )
@@ -242,9 +250,7 @@ class CaseView:
                 section = f.section
                 out.append(ft.Text(section, weight=ft.FontWeight.W_600, size=15))
             label = f.label + (f" · {self.ctx.t('case.sensitive')}" if f.sensitive else "")
-            out.append(
-                ft.Column([w.muted(label), ft.Text(f.value or "—", selectable=True)], spacing=1)
-            )
+            out.append(ft.Column([w.muted(label), ft.Text(f.value or "—")], spacing=1))
         return out or [w.muted(self.ctx.t("case.empty"))]
 
     def _attachment(self, a: Attachment) -> ft.Control:
@@ -253,6 +259,8 @@ class CaseView:
         name = a.name or a.id[:8]
         is_image = a.media_type.startswith("image/")
         holder = ft.Column([], spacing=6)
+        if a.id in self.previews:
+            holder.controls = [self._image(self.previews[a.id])]
         open_label = t("case.show_photo") if is_image else t("case.download")
         row = ft.Row(
             [
@@ -263,6 +271,10 @@ class CaseView:
         )
         return ft.Column([row, holder], spacing=4)
 
+    @staticmethod
+    def _image(data: bytes) -> ft.Image:
+        return ft.Image(src=data, width=420, fit=ft.BoxFit.CONTAIN)
+
     def _message(self, m: MessageInfo) -> ft.Control:
         mine = m.direction == "out"
         who = self.ctx.t("case.message_out" if mine else "case.message_in")
@@ -272,7 +284,7 @@ class CaseView:
                     ft.Column(
                         [
                             w.muted(f"{who} · {self.ctx.when(m.created)}"),
-                            ft.Text(m.text, selectable=True),
+                            ft.Text(m.text),
                         ],
                         spacing=2,
                     ),
@@ -300,7 +312,8 @@ class CaseView:
 
         def done(data: bytes) -> None:
             if a.media_type.startswith("image/"):
-                holder.controls = [ft.Image(src=data, width=480, fit=ft.BoxFit.CONTAIN)]
+                self.previews[a.id] = data
+                holder.controls = [self._image(data)]
             else:
                 ctx.port.save(a.name or f"{a.id}.bin", data)
 

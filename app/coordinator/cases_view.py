@@ -107,13 +107,13 @@ class CaseListView:
                 ft.DataCell(ft.Text(s.day or "—")),
                 ft.DataCell(
                     ft.TextButton(
-                        (s.title or ctx.t(f"type.{s.case_type}"))[:60],
+                        (s.title or ctx.t(f"type.{s.case_type}"))[:40],
                         on_click=lambda _e, cid=s.id: self.open(cid),
                         key=f"open-{s.id[:8]}",
                     )
                 ),
                 ft.DataCell(ft.Text(region)),
-                ft.DataCell(ft.Text(violations[:60] or "—")),
+                ft.DataCell(ft.Text(violations[:32] or "—")),
                 ft.DataCell(w.status_pill(ctx.status(s.status), s.status)),
                 ft.DataCell(ft.Text(ctx.short(s.assignee) if s.assignee else "—")),
                 ft.DataCell(ft.Text(ctx.short(s.device))),

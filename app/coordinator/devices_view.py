@@ -24,6 +24,8 @@ class DevicesView:
         self.invite: Invite | None = None
         self.label = w.sensitive_field(t("devices.invite_label"), width=260, key="invite-label")
         self.expiry = ft.Dropdown(
+            editable=True,
+            enable_filter=True,
             label=t("devices.invite_expires"),
             value=str(7 * 86400),
             width=200,
@@ -65,8 +67,8 @@ class DevicesView:
                 ft.Row(
                     [
                         w.title(t("devices.title")),
-                        ft.IconButton(
-                            ft.Icons.REFRESH, on_click=self.on_refresh, tooltip=t("refresh")
+                        ft.TextButton(
+                            t("refresh"), icon=ft.Icons.REFRESH, on_click=self.on_refresh
                         ),
                     ],
                     alignment=ft.MainAxisAlignment.SPACE_BETWEEN,

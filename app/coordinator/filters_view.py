@@ -51,6 +51,8 @@ class FilterBar:
         self.dropdowns: dict[str, ft.Dropdown] = {}
         for facet in FACETS:
             self.dropdowns[facet] = ft.Dropdown(
+                editable=True,
+                enable_filter=True,
                 label=t(f"filters.{facet}"),
                 width=190,
                 value=getattr(flt, facet) or ANY,

@@ -33,7 +33,13 @@ class FormsView:
         t = ctx.t
         self.forms: list[dict[str, Any]] = []
         self.selected = 0
-        self.picker = ft.Dropdown(label=t("forms.form"), width=320, on_select=self.on_pick_form)
+        self.picker = ft.Dropdown(
+            editable=True,
+            enable_filter=True,
+            label=t("forms.form"),
+            width=320,
+            on_select=self.on_pick_form,
+        )
         self.editor = ft.TextField(
             label=t("forms.json"),
             multiline=True,

@@ -126,7 +126,7 @@ class SettingsView:
             ft.Row(
                 [
                     ft.Text(t(k), width=220, weight=ft.FontWeight.W_500),
-                    ft.Text(v or "—", selectable=True),
+                    ft.Text(v or "—"),
                 ]
             )
             for k, v in rows

@@ -102,8 +102,8 @@ class SqlRepository(Repository):
     # -- lifecycle ------------------------------------------------------------------------------
     def migrate(self) -> int:
         with self._write() as tx:
-            tx.run("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
             self._migration_lock(tx)
+            tx.run("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
             row = tx.one("SELECT version FROM schema_version")
             if row is None:
                 tx.run("INSERT INTO schema_version (version) VALUES (0)")

@@ -36,7 +36,12 @@ def _owned(ctx: Services, blob_id: str, caller: Caller) -> Blob:
     return blob
 
 
-@router.post("/v1/blobs", status_code=201, response_model=BlobOffset)
+@router.post(
+    "/v1/blobs",
+    status_code=201,
+    response_model=BlobOffset,
+    responses={200: {"model": BlobOffset, "description": "Already declared: resume here"}},
+)
 def begin(body: BlobBegin, caller: AsMember, ctx: Ctx) -> Any:
     existing = ctx.repo.blob(body.id)
     if existing is None:

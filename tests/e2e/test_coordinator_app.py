@@ -19,7 +19,6 @@ from PIL import Image
 
 from app.services.coordinator import VaultCoordinatorService
 from core.records import Kind, Record, Status
-from tests.conftest import require
 from tests.support.flet_web import FletPage, FletWebApp, chromium_browser
 from tests.support.live_server import start_live_server
 
@@ -143,166 +142,172 @@ def test_coordinator_workspace_end_to_end(tmp_path) -> None:
         chromium_browser() as browser,
     ):
         ui = FletPage.open(browser, app.url, viewport=DESKTOP)
-        ui.wait_text("Русский")
-        ui.click("English")
-        ui.wait_text("Set up the coordinator workspace")
-        shot(ui, "setup")
-
-        # ---- a new organisation
-        ui.fill("Passphrase for this workspace", PASSPHRASE)
-        ui.fill("Passphrase again", PASSPHRASE)
-        ui.fill("Your name (shown to other coordinators)", "Aida")
-        ui.fill("Server address", server.url)
-        ui.fill("Organisation name", "Kyrgyz Pride Network")
-        ui.fill("Bootstrap token from the server", server.bootstrap_token)
-        ui.click("Create organisation")
-        ui.wait_text("Pull new reports", timeout=60)
-
-        # ---- invite and enrol a device
-        ui.click("Devices")
-        ui.click("Create invite")
-        ui.wait_text("Invite ready")
-        code = str(ui.text(re.compile(r"^FV1-")).text_content()).strip()
-        assert code.startswith("FV")
-        device = Device(code)
-        shot(ui, "devices-debug")
-        print("BUTTONS", ui.page.evaluate("Array.from(document.querySelectorAll('flt-semantics[role=button], [role=button]')).map(e => (e.getAttribute('aria-label')||'') + '|' + e.textContent)"))
-        ui.click("Refresh")
-        ui.wait_text("Osh phone")
-        shot(ui, "devices")
-
-        # ---- incidents arrive
-        first_id = device.report(FIRST, _photo())
-        device.report(SECOND)
-        ui.click("Cases")
-        ui.click("Pull new reports")
-        ui.wait_text(re.compile("2 cases"))
-        shot(ui, "cases")
-        ui.fill("Search (any language)", "қорқытты")
-        ui.wait_text(re.compile("^1 cases$"))
-        shot(ui, "cases-search")
-        ui.fill("Search (any language)", "")
-        ui.wait_text(re.compile("2 cases"))
-
-        # ---- the case: fields, attachment from memory, custody, workflow, messages
-        ui.click(re.compile("Detention"))
-        ui.wait_text("Signature valid, chain intact")
-        ui.wait_text(re.compile("Задержали после встречи"))
-        ui.click("Show")
-        ui.page.wait_for_timeout(1500)
-        ui.choose("Status", "Verified")
-        ui.wait_text("Verified")
-        ui.fill("Message", "Можете уточнить номер жетона?")
-        ui.click("Send")
-        ui.wait_text("Можете уточнить номер жетона?")
-        shot(ui, "case")
-        assert any(m.data["text"] == "Можете уточнить номер жетона?" for m in device.messages())
-        device.reply(first_id, "Жетон 4471")
-        ui.click("Back to cases")
-        ui.click("Pull new reports")
-        ui.wait_text(re.compile("envelopes received"))
-        ui.click(re.compile("Detention"))
-        ui.wait_text("Жетон 4471")
-
-        # ---- a second coordinator joins with the root key backup
-        ui.click("Settings")
-        ui.fill("Backup passphrase (at least 10 characters)", BACKUP_PASSPHRASE)
-        backup = download(ui, lambda: ui.click("Save backup"))
-        second = VaultCoordinatorService(tmp_path / "coordinator-b")
-        second.setup_join(
-            passphrase=PASSPHRASE,
-            server_url=server.url,
-            backup=backup,
-            backup_passphrase=BACKUP_PASSPHRASE,
-            coordinator_name="Bek",
-        )
-        ui.fill("Join code (FVC1-…)", second.join_request())
-        ui.click("Add coordinator")
-        ui.click_locator(ui.page.get_by_role("button", name="Add coordinator").last)
-        ui.wait_text(re.compile("Added: organisation document version 2"))
-        shot(ui, "settings")
-        device.sync()  # the device learns the second recipient
-        shared_id = device.report({**SECOND, "description": "Повторное нападение, Бишкек"})
-        second.pull()
-        assert shared_id in {s.id for s in second.cases()}
-
-        # ---- both coordinators act on the same case at once, and converge
-        ui.click("Cases")
-        ui.click("Pull new reports")
-        ui.wait_text(re.compile("3 cases"))
-        second.act(shared_id, {"type": "status", "status": "in_review"})
-        second.act(shared_id, {"type": "tag", "tag": "urgent"})
-        ui.click_locator(ui.page.get_by_role("button", name=re.compile("Повторное|Beating")).first)
-        ui.choose("Status", "Referred")
-        ui.page.wait_for_timeout(500)
-        second.pull()
-        ui.click("Back to cases")
-        ui.click("Pull new reports")
-        ui.page.wait_for_timeout(1000)
-        both = second.case(shared_id).state
-        ui.click_locator(ui.page.get_by_role("button", name=re.compile("Повторное|Beating")).first)
-        ui.wait_text("urgent")
-        ui.wait_text(re.compile({"referred": "Referred", "in_review": "In review"}[both.status]))
-        second.lock()
-
-        # ---- dashboard, forms
-        ui.click("Dashboard")
-        ui.wait_text("Cases by month")
-        shot(ui, "dashboard")
-        ui.click("Forms")
-        ui.wait_text(re.compile("The form is valid"))
-        shot(ui, "forms")
-
-        # ---- exports: CSV, PDF, evidence bundle
-        ui.click("Exports")
-        ui.wait_text("What to export")
-        csv_data = download(ui, lambda: ui.click("Export"))
-        text = csv_data.decode("utf-8-sig")
-        assert "case_id" in text and "Задержали" not in text and text.count("\n") == 4
-        ui.click_locator(ui.page.get_by_role("radio", name="Case reports (PDF)"))
-        ui.wait_text(re.compile("identifying information"))
-        ui.click_locator(ui.page.get_by_role("radio", name="Do not encrypt"))
-        shot(ui, "exports")
-        ui.click("Export")
-        pdf = download(ui, lambda: ui.click("Save unencrypted"))
-        assert pdf.startswith(b"%PDF")
-        if shutil.which("pdftotext"):
-            (tmp_path / "r.pdf").write_bytes(pdf)
-            out = subprocess.run(
-                ["pdftotext", "-enc", "UTF-8", str(tmp_path / "r.pdf"), "-"],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
-            assert "Қорқытты".casefold() in out.casefold() and "Жетон" not in out
-        ui.click_locator(ui.page.get_by_role("radio", name="Evidence bundle (ZIP)"))
-        ui.click("Export")
-        bundle = download(ui, lambda: ui.click("Save unencrypted"))
-        path = tmp_path / "evidence.zip"
-        path.write_bytes(bundle)
-        cli = [sys.executable, "-m", "app.cli", "coordinator", "verify-bundle", str(path)]
-        good = subprocess.run(cli, capture_output=True, text=True, cwd=REPO)
-        assert good.returncode == 0 and "result: VALID" in good.stdout
-        with zipfile.ZipFile(path) as zf:
-            files = {i.filename: zf.read(i) for i in zf.infolist()}
-        victim = next(n for n in files if n.startswith("envelopes/"))
-        raw = bytearray(files[victim])
-        at = raw.index(b'"payload":"') + 20
-        raw[at] = ord("A") if raw[at] != ord("A") else ord("B")
-        files[victim] = bytes(raw)
-        with zipfile.ZipFile(path, "w") as zf:
-            for name, content in files.items():
-                zf.writestr(name, content)
-        bad = subprocess.run(cli, capture_output=True, text=True, cwd=REPO)
-        assert bad.returncode == 4 and "[payload_mismatch]" in bad.stdout
-
-        # ---- language at run time, then lock
-        ui.click("Settings")
-        ui.click("Қазақша")
-        ui.wait_text("Баптаулар")
-        shot(ui, "settings-kk")
-        ui.click("Қазір құлыптау")
-        ui.wait_text("Құлыпты ашу")
-        shot(ui, "unlock")
+        try:
+            _journey(ui, server, tmp_path)
+        except Exception:
+            shot(ui, "failure")
+            raise
         ui.close()
-    require(True, "")
+
+
+def _journey(ui: FletPage, server, tmp_path: Path) -> None:
+    ui.wait_text("Русский")
+    ui.click("English")
+    ui.wait_text("Set up the coordinator workspace")
+    shot(ui, "setup")
+
+    # ---- a new organisation
+    ui.fill("Passphrase for this workspace", PASSPHRASE)
+    ui.fill("Passphrase again", PASSPHRASE)
+    ui.fill("Your name (shown to other coordinators)", "Aida")
+    ui.fill("Server address", server.url)
+    ui.fill("Organisation name", "Kyrgyz Pride Network")
+    ui.fill("Bootstrap token from the server", server.bootstrap_token)
+    ui.click("Create organisation")
+    ui.wait_text("Pull new reports", timeout=60)
+
+    # ---- invite and enrol a device
+    ui.click("Devices")
+    ui.click("Create invite")
+    ui.wait_text("Invite ready")
+    code = str(ui.text(re.compile(r"^FV1-")).text_content()).strip()
+    assert code.startswith("FV")
+    device = Device(code)
+    ui.click("Refresh")
+    ui.wait_text("Osh phone")
+    shot(ui, "devices")
+
+    # ---- incidents arrive
+    first_id = device.report(FIRST, _photo())
+    device.report(SECOND)
+    ui.click("Cases")
+    ui.click("Pull new reports")
+    ui.wait_text(re.compile("2 cases"))
+    shot(ui, "cases")
+    ui.fill("Search (any language)", "қорқытты")
+    ui.wait_text(re.compile("^1 cases$"))
+    shot(ui, "cases-search")
+    ui.fill("Search (any language)", "")
+    ui.wait_text(re.compile("2 cases"))
+
+    # ---- the case: fields, attachment from memory, custody, workflow, messages
+    ui.click(re.compile("Detention"))
+    ui.wait_text("Signature valid, chain intact")
+    ui.wait_text(re.compile("Задержали после встречи"))
+    shot(ui, "case")
+    ui.click("Show")
+    ui.page.wait_for_timeout(1500)
+    ui.choose("Status", "Verified")
+    ui.wait_text("Verified")
+    ui.fill("Message", "Можете уточнить номер жетона?")
+    ui.click("Send")
+    ui.wait_text("Можете уточнить номер жетона?")
+    shot(ui, "case-messages")
+    assert any(m.data["text"] == "Можете уточнить номер жетона?" for m in device.messages())
+    device.reply(first_id, "Жетон 4471")
+    ui.click("Back to cases")
+    ui.click("Pull new reports")
+    ui.wait_text(re.compile("envelopes received"))
+    ui.click(re.compile("Detention"))
+    ui.wait_text("Жетон 4471")
+
+    # ---- a second coordinator joins with the root key backup
+    ui.click("Settings")
+    ui.fill("Backup passphrase (at least 10 characters)", BACKUP_PASSPHRASE)
+    backup = download(ui, lambda: ui.click("Save backup"))
+    second = VaultCoordinatorService(tmp_path / "coordinator-b")
+    second.setup_join(
+        passphrase=PASSPHRASE,
+        server_url=server.url,
+        backup=backup,
+        backup_passphrase=BACKUP_PASSPHRASE,
+        coordinator_name="Bek",
+    )
+    ui.fill("Join code (FVC1-…)", second.join_request())
+    ui.click("Add coordinator")
+    ui.click_locator(ui.page.get_by_role("button", name="Add coordinator").last)
+    ui.wait_text(re.compile("Added: organisation document version 2"))
+    shot(ui, "settings")
+    device.sync()  # the device learns the second recipient
+    shared_id = device.report({**SECOND, "description": "Повторное нападение, Бишкек"})
+    second.pull()
+    assert shared_id in {s.id for s in second.cases()}
+
+    # ---- both coordinators act on the same case at once, and converge
+    ui.click("Cases")
+    ui.click("Pull new reports")
+    ui.wait_text(re.compile("3 cases"))
+    second.act(shared_id, {"type": "status", "status": "in_review"})
+    second.act(shared_id, {"type": "tag", "tag": "urgent"})
+    ui.click_locator(ui.page.get_by_role("button", name=re.compile("Повторное|Beating")).first)
+    ui.choose("Status", "Referred")
+    ui.page.wait_for_timeout(500)
+    second.pull()
+    ui.click("Back to cases")
+    ui.click("Pull new reports")
+    ui.page.wait_for_timeout(1000)
+    both = second.case(shared_id).state
+    ui.click_locator(ui.page.get_by_role("button", name=re.compile("Повторное|Beating")).first)
+    ui.wait_text("urgent")
+    ui.wait_text(re.compile({"referred": "Referred", "in_review": "In review"}[both.status]))
+    second.lock()
+
+    # ---- dashboard, forms
+    ui.click("Dashboard")
+    ui.wait_text("Cases by month")
+    shot(ui, "dashboard")
+    ui.click("Forms")
+    ui.wait_text(re.compile("The form is valid"))
+    shot(ui, "forms")
+
+    # ---- exports: CSV, PDF, evidence bundle
+    ui.click("Exports")
+    ui.wait_text("What to export")
+    csv_data = download(ui, lambda: ui.click("Export"))
+    text = csv_data.decode("utf-8-sig")
+    assert "case_id" in text and "Задержали" not in text and text.count("\n") == 4
+    ui.click_locator(ui.page.get_by_role("radio", name="Case reports (PDF)"))
+    ui.wait_text(re.compile("identifying information"))
+    ui.click_locator(ui.page.get_by_role("radio", name="Do not encrypt"))
+    shot(ui, "exports")
+    ui.click("Export")
+    pdf = download(ui, lambda: ui.click("Save unencrypted"))
+    assert pdf.startswith(b"%PDF")
+    if shutil.which("pdftotext"):
+        (tmp_path / "r.pdf").write_bytes(pdf)
+        out = subprocess.run(
+            ["pdftotext", "-enc", "UTF-8", str(tmp_path / "r.pdf"), "-"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert "Қорқытты".casefold() in out.casefold() and "Жетон" not in out
+    ui.click_locator(ui.page.get_by_role("radio", name="Evidence bundle (ZIP)"))
+    ui.click("Export")
+    bundle = download(ui, lambda: ui.click("Save unencrypted"))
+    path = tmp_path / "evidence.zip"
+    path.write_bytes(bundle)
+    cli = [sys.executable, "-m", "app.cli", "coordinator", "verify-bundle", str(path)]
+    good = subprocess.run(cli, capture_output=True, text=True, cwd=REPO)
+    assert good.returncode == 0 and "result: VALID" in good.stdout
+    with zipfile.ZipFile(path) as zf:
+        files = {i.filename: zf.read(i) for i in zf.infolist()}
+    victim = next(n for n in files if n.startswith("envelopes/"))
+    raw = bytearray(files[victim])
+    at = raw.index(b'"payload":"') + 20
+    raw[at] = ord("A") if raw[at] != ord("A") else ord("B")
+    files[victim] = bytes(raw)
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, content in files.items():
+            zf.writestr(name, content)
+    bad = subprocess.run(cli, capture_output=True, text=True, cwd=REPO)
+    assert bad.returncode == 4 and "[payload_mismatch]" in bad.stdout
+
+    # ---- language at run time, then lock
+    ui.click("Settings")
+    ui.click("Қазақша")
+    ui.wait_text("Баптаулар")
+    shot(ui, "settings-kk")
+    ui.click("Қазір құлыптау")
+    ui.wait_text("Құлыпты ашу")
+    shot(ui, "unlock")

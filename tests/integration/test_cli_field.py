@@ -94,3 +94,13 @@ def test_a_bad_invite_code_is_refused_without_creating_a_vault(tmp_path: Path) -
     result = _field(data, "init", "--invite", "FV1-NOT-AN-INVITE")
     assert result.returncode == 1
     assert not (data.exists() and any(data.iterdir()))
+
+
+def test_a_wrong_passphrase_is_reported_without_a_traceback(org: Org, tmp_path: Path) -> None:
+    data = tmp_path / "phone"
+    invite = coordinator.create_invite(org.coordinator, expires_in=600).encode()
+    assert _field(data, "init", "--invite", invite).returncode == 0
+    result = _field(data, "list", env={"FIELDVAULT_PASSPHRASE": "not the passphrase"})
+    assert result.returncode == 1
+    assert _json(result)["reason"] == "WrongPassphrase"
+    assert b"Traceback" not in result.stderr

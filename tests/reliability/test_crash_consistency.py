@@ -25,30 +25,34 @@ import pytest
 from tests.reliability.profile import pick
 from tests.reliability.workers.vault_writer import PASSPHRASE
 
-pytestmark = pytest.mark.slow
-
 ROOT = Path(__file__).resolve().parents[2]
 KILLS = pick(12, 200)
 
-
-def _start_writer(data_dir: Path, seed: int) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.reliability.workers.vault_writer", str(data_dir), str(seed)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(pick(300, 3600))]
 
 
-def _wait_ready(proc: subprocess.Popen[str]) -> None:
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if line.strip() != "ready":
-        proc.kill()
-        _, err = proc.communicate()
-        proc.stdout.close()
-        raise AssertionError(f"writer did not start: {line!r} {err[-2000:]}")
+def _run_and_kill(data_dir: Path, seed: int, delay: float) -> str:
+    """Start a writer, SIGKILL it `delay` seconds after it is ready; return what it printed."""
+    argv = [sys.executable, "-m", "tests.reliability.workers.vault_writer", str(data_dir)]
+    with subprocess.Popen(
+        [*argv, str(seed)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        try:
+            line = proc.stdout.readline()
+            if line.strip() != "ready":
+                proc.kill()
+                raise AssertionError(f"writer did not start: {line!r} {proc.stderr.read()[-2000:]}")
+            time.sleep(delay)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+            # read through the buffered reader that readline() used: it may hold lines already
+            out, err = proc.stdout.read(), proc.stderr.read()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == -signal.SIGKILL, err[-2000:]
+    return out
 
 
 def _check_record(record_id: str, data: dict[str, object]) -> None:
@@ -68,16 +72,7 @@ def test_sigkill_during_vault_writes_and_compaction_loses_no_acknowledged_record
     rng = random.Random(20261121)
     compactions = 0
     for kill in range(KILLS):
-        proc = _start_writer(data_dir, seed=kill)
-        _wait_ready(proc)
-        time.sleep(rng.uniform(0.0, 0.35))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-        assert proc.stdout is not None and proc.stderr is not None
-        # read through the same buffered reader as `_wait_ready`, which may hold lines already
-        with proc.stdout, proc.stderr:
-            out, err = proc.stdout.read(), proc.stderr.read()
-        assert proc.returncode == -signal.SIGKILL, err[-2000:]
+        out = _run_and_kill(data_dir, seed=kill, delay=rng.uniform(0.0, 0.35))
         intent: list[str] = []
         for line in out.splitlines():
             word, _, rest = line.partition(" ")

@@ -27,7 +27,7 @@ from tests.reliability.org import Device, Organisation
 from tests.reliability.profile import pick
 from tests.support.live_server import LiveServer, postgres_database, start_live_server
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(pick(300, 1800))]
 
 ROOT = Path(__file__).resolve().parents[2]
 DEVICES = pick(10, 50)

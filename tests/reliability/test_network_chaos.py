@@ -34,7 +34,7 @@ from tests.reliability.profile import pick
 from tests.support.fault_proxy import Fault, FaultPlan, FaultProxy, RequestInfo
 from tests.support.live_server import LiveServer, postgres_database, start_live_server
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(pick(300, 1800))]
 
 DEVICES = pick(3, 8)
 NOTES = pick(25, 150)

@@ -159,7 +159,8 @@ class Harness:
             sent.update(sign_request(actor.key, method, target, data, now=when))
         if isinstance(self.client, TestClient):
             return self.client.request(method, self.base + target, content=data, headers=sent)
-        return self.client.request(method, self.base + target, data=data, headers=sent, timeout=30)
+        session: requests.Session = self.client
+        return session.request(method, self.base + target, data=data, headers=sent, timeout=30)
 
     # -- conveniences --------------------------------------------------------------------------
     def bootstrap(self, org: Org, token: str) -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+from fastapi.testclient import TestClient
+
 from sync.auth import sign_request
 from sync.encoding import canonical_json
 from tests.server.conftest import Server
@@ -148,11 +152,12 @@ def test_oversize_body_without_length_is_refused_while_streaming(
 ) -> None:
     client = org_server.api.client
 
-    def pieces():  # type: ignore[no-untyped-def]
+    def pieces() -> Iterator[bytes]:
         for _ in range(3):
             yield b" " * (512 * 1024)
 
-    answer = client.post("/v1/invites", content=pieces())  # type: ignore[union-attr]
+    assert isinstance(client, TestClient)
+    answer = client.post("/v1/invites", content=pieces())
     assert answer.status_code == 413
     assert answer.json()["error"] == "body_too_large"
     assert org_server.repo.row_counts()["invites"] == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from typing import Any
 
 from tests.server.conftest import Server
 from tests.server.helpers import Actor
@@ -23,7 +24,7 @@ def _begin(server: Server, actor: Actor, data: bytes, blob_id: str = BLOB_ID) ->
     return offset
 
 
-def _chunk(server: Server, actor: Actor, offset: int, data: bytes, blob_id: str = BLOB_ID):  # type: ignore[no-untyped-def]
+def _chunk(server: Server, actor: Actor, offset: int, data: bytes, blob_id: str = BLOB_ID) -> Any:
     return server.api.call(
         "PUT", f"/v1/blobs/{blob_id}/chunks", actor, body=data, query=f"offset={offset}"
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sync import commands as sync_commands
 from tests.server.conftest import Server
 from tests.server.helpers import Actor, Org
@@ -155,7 +157,7 @@ def test_revoking_an_unknown_device_is_not_found(org_server: Server) -> None:
     assert answer.status_code == 404
 
 
-def _wipe(server: Server, device: Actor, signer: Actor | None = None) -> dict:  # type: ignore[type-arg]
+def _wipe(server: Server, device: Actor, signer: Actor | None = None) -> dict[str, Any]:
     coordinator = signer or server.org.coordinator
     signed = sync_commands.sign_command(
         device.id, "wipe", coordinator_key=coordinator.key, now=server.clock()

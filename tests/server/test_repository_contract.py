@@ -231,3 +231,27 @@ def test_revocation_is_recorded_once(repo: Repository) -> None:
     assert repo.revoke("d" * 32, NOW + 2).revoked_at == NOW + 1
     with pytest.raises(Refused):
         repo.revoke("a" * 32, NOW)
+
+
+def test_several_processes_starting_at_once_migrate_once(db_url: str) -> None:
+    import threading
+
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            open_repository(db_url).close()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    repo = open_repository(db_url)
+    try:
+        assert repo.row_counts()["envelopes"] == 0
+    finally:
+        repo.close()

@@ -50,6 +50,9 @@ class Fault(enum.Enum):
     DUPLICATE = "duplicate"
 
 
+ALL_FAULTS: tuple[Fault, ...] = tuple(fault for fault in Fault if fault is not Fault.PASS)
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class RequestInfo:
     method: str
@@ -66,7 +69,7 @@ class FaultPlan:
         *,
         seed: int = 0,
         rate: float = 0.0,
-        faults: tuple[Fault, ...] = tuple(f for f in Fault if f is not Fault.PASS),
+        faults: tuple[Fault, ...] = ALL_FAULTS,
         max_faults: int | None = None,
         paths: tuple[str, ...] = ("/v1/",),
     ) -> None:
@@ -332,7 +335,7 @@ def _read_exact(sock: socket.socket, buffer: bytes, length: int) -> tuple[bytes,
 
 
 def _drain(sock: socket.socket) -> bytes:
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         data = sock.recv(65536)
         if not data:

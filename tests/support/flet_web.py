@@ -197,6 +197,13 @@ class FletPage:
         except BaseException:
             with contextlib.suppress(Exception):
                 self.screenshot(path, settle_ms=0)
+                nodes = self.page.locator("flt-semantics").all()
+                lines = [
+                    f"{n.get_attribute('role')}|{n.get_attribute('aria-label')}|"
+                    f"{n.get_attribute('aria-checked')}|{(n.text_content() or '')[:60]}"
+                    for n in nodes
+                ]
+                path.with_suffix(".txt").write_text("\n".join(lines), encoding="utf-8")
             raise
 
     # ---- finding

@@ -21,6 +21,7 @@ from pathlib import Path
 from core.records import Kind, Record
 
 PASSPHRASE = "crash test passphrase"
+MAX_RECORDS = 3000  # beyond this, only overwrites: later kills stay as fast as early ones
 
 
 def body(record_id: str, version: int, rng: random.Random) -> dict[str, object]:
@@ -49,7 +50,7 @@ def main(data_dir: str, seed: int) -> None:
             vault.compact()
             print("compacted", file=out, flush=True)
             continue
-        if roll < 0.3 and versions:
+        if versions and (roll < 0.3 or len(versions) >= MAX_RECORDS):
             record_id = rng.choice(sorted(versions))
             version = versions[record_id] + 1
             records = [Record(id=record_id, kind=Kind.NOTE, data=body(record_id, version, rng))]

@@ -1,0 +1,191 @@
+"""Data written by release 0.1 (tests/fixtures/v0.1, made by `tests/fixtures/make_v0_1.py`)
+opens in this release; data in a newer format is refused without being touched.
+
+The fixtures are copied file by file (as a fresh clone holds them: no empty directories) into a
+temporary directory before use, because opening a vault or starting a server writes to it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import struct
+import subprocess
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.records import Kind, Status
+from server.db.schema import SCHEMA_VERSION
+from storage import Vault
+from storage.errors import VaultCorrupt, WrongPassphrase
+from storage.journal import MAGIC as JOURNAL_MAGIC
+from storage.keyfile import HEADER_SIZE as KEY_HEADER_SIZE
+from sync import coordinator
+from tests.fixtures.make_v0_1 import (
+    ATTACHMENT,
+    COORDINATOR_PASSPHRASE,
+    DURESS_PASSPHRASE,
+    FIELD_PASSPHRASE,
+    INCIDENT_TITLE,
+    NOTES,
+)
+from tests.support.live_server import LiveServer, _cli, _project_env, _wait_healthy, free_port
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "v0.1"
+
+
+def _copy_files(source: Path, target: Path) -> Path:
+    for path in source.rglob("*"):
+        if path.is_file():
+            destination = target / path.relative_to(source)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, destination)
+    return target
+
+
+@pytest.fixture
+def manifest() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((FIXTURES / "manifest.json").read_text(encoding="utf-8"))
+    return data
+
+
+@pytest.fixture
+def old(tmp_path: Path) -> Path:
+    return _copy_files(FIXTURES, tmp_path / "v0.1")
+
+
+@pytest.fixture
+def old_server(old: Path, tmp_path: Path) -> Iterator[LiveServer]:
+    """`fieldvault server run` on a copy of the 0.1 database (no `init`: it already exists)."""
+    data = old / "server"
+    port = free_port()
+    log_path = tmp_path / "server.log"
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            _cli("run", "--data", str(data), "--port", str(port)),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=_project_env(),
+        )
+    server = LiveServer(f"http://127.0.0.1:{port}", "", data, None, log_path, process)
+    try:
+        _wait_healthy(server)
+        yield server
+    finally:
+        server.stop()
+
+
+def test_the_fixtures_were_written_by_release_0_1(manifest: dict[str, Any]) -> None:
+    assert manifest["release"] == "0.1.0"
+    assert manifest["schema_version"] <= SCHEMA_VERSION
+    assert manifest["envelopes_on_server"] == manifest["envelopes_sent"] == len(NOTES)
+
+
+def test_a_field_vault_from_0_1_opens_with_its_records_and_attachment(
+    old: Path, manifest: dict[str, Any]
+) -> None:
+    vault = Vault.open(old / "field", FIELD_PASSPHRASE)
+    try:
+        notes = {r.id: r for r in vault.list(kind=Kind.NOTE)}
+        assert sorted(notes) == sorted(manifest["note_ids"])
+        assert sorted(r.data["text"] for r in notes.values()) == sorted(NOTES)
+        assert {r.status for r in notes.values()} == {Status.SENT}
+        incident = vault.get(manifest["incident_id"])
+        assert incident.data["title"] == INCIDENT_TITLE
+        assert incident.data["attachments"][0]["id"] == manifest["attachment_id"]
+        assert vault.read_attachment(manifest["attachment_id"]) == ATTACHMENT
+    finally:
+        vault.lock()
+
+
+def test_the_duress_passphrase_of_a_0_1_vault_still_destroys_the_real_data(
+    old: Path, manifest: dict[str, Any]
+) -> None:
+    attachment = old / "field" / "blobs" / manifest["attachment_id"]
+    assert attachment.is_file()
+    decoy = Vault.open(old / "field", DURESS_PASSPHRASE)
+    try:
+        assert decoy.list() == []
+    finally:
+        decoy.lock()
+    assert not attachment.exists()
+    with pytest.raises(WrongPassphrase):
+        Vault.open(old / "field", FIELD_PASSPHRASE)
+
+
+def test_a_0_1_server_database_starts_migrates_and_serves_its_envelopes_and_devices(
+    old_server: LiveServer, old: Path, manifest: dict[str, Any]
+) -> None:
+    with sqlite3.connect(old_server.data_dir / "server.sqlite3") as db:
+        assert db.execute("SELECT version FROM schema_version").fetchone() == (SCHEMA_VERSION,)
+
+    coord = Vault.open(old / "coordinator", COORDINATOR_PASSPHRASE)
+    try:
+        identity = coordinator.load_identity(coord)
+        identity.server_url = old_server.url  # the 0.1 server ran on another port
+        coord.put(identity.to_record())
+        assert manifest["device_id"] in {d["id"] for d in coordinator.list_devices(coord)}
+        report = coordinator.pull(coord)
+        assert (report.fetched, report.stored) == (len(NOTES), len(NOTES))
+        cases = coord.list(kind=Kind.CASE)
+        assert sorted(c.data["latest"]["text"] for c in cases) == sorted(NOTES)
+        assert all(c.data["custody"]["chain"] == "ok" for c in cases)
+    finally:
+        coord.lock()
+
+
+def test_a_server_database_from_a_newer_release_is_refused_and_left_unchanged(
+    old: Path,
+) -> None:
+    database = old / "server" / "server.sqlite3"
+    with sqlite3.connect(database) as db:
+        db.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION + 1,))
+    db.close()
+    before = database.read_bytes()
+    done = subprocess.run(
+        _cli("run", "--data", str(old / "server"), "--port", str(free_port())),
+        capture_output=True,
+        env=_project_env(),
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode != 0
+    output = (done.stdout + done.stderr).decode(errors="replace")
+    assert f"database schema {SCHEMA_VERSION + 1} is newer than this server" in output
+    assert database.read_bytes() == before
+
+
+def _bump_key_file_version(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[7] += 1  # the last byte of the magic `FVKEY\0\0\1` is the format version
+    header = bytes(data[: KEY_HEADER_SIZE - 4])
+    data[KEY_HEADER_SIZE - 4 : KEY_HEADER_SIZE] = struct.pack(">I", zlib.crc32(header))
+    path.write_bytes(bytes(data))
+
+
+def test_a_vault_whose_key_file_is_a_newer_format_is_refused_and_not_wiped(old: Path) -> None:
+    _bump_key_file_version(old / "field" / "key")
+    files = {p: p.read_bytes() for p in (old / "field").rglob("*") if p.is_file()}
+    for _ in range(3):
+        with pytest.raises(VaultCorrupt, match="unknown format"):
+            Vault.open(old / "field", FIELD_PASSPHRASE)
+    for path, content in files.items():
+        if path.name != "lock":
+            assert path.read_bytes() == content, path.name
+
+
+def test_a_vault_whose_journal_is_a_newer_format_is_refused_and_not_wiped(old: Path) -> None:
+    journal = old / "field" / "journal"
+    data = bytearray(journal.read_bytes())
+    assert bytes(data[: len(JOURNAL_MAGIC)]) == JOURNAL_MAGIC
+    data[len(JOURNAL_MAGIC) - 1] += 1
+    journal.write_bytes(bytes(data))
+    with pytest.raises(VaultCorrupt, match="unknown format"):
+        Vault.open(old / "field", FIELD_PASSPHRASE)
+    assert journal.read_bytes() == bytes(data)
+    assert (old / "field" / "blobs").is_dir()
