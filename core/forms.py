@@ -303,7 +303,7 @@ def parse_form(raw: Any) -> FormDefinition:
     if version < 1:
         raise FormDefinitionError("form.version", "must be at least 1")
     title_field = m.get("title_field", "")
-    if title_field and title_field not in seen:
+    if title_field and (not isinstance(title_field, str) or title_field not in seen):
         raise FormDefinitionError("form.title_field", "must name a field")
     return FormDefinition(
         id=_ident(m["id"], "form.id"),

@@ -51,6 +51,8 @@ def create_app(config: ServerConfig, *, clock: Callable[[], int] = _now) -> Fast
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # the interactive pages load scripts from a CDN; the document is enough
+        redoc_url=None,
     )
     app.state.services = ctx
     install_error_handlers(app)

@@ -22,6 +22,7 @@ class Services:
     clock: Callable[[], int]
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
+    """Async on purpose: FastAPI runs plain functions in its thread pool, a needless hop here."""
     found: Services = request.app.state.services
     return found

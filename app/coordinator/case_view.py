@@ -3,7 +3,9 @@ the chain-of-custody verdict, the workflow (status, assignee, tags, comments, re
 message thread with the reporter.
 
 Attachments are decrypted into memory when asked for and shown with `ft.Image(src=bytes)`;
-audio and other files are offered as downloads. Nothing is written to disk by this screen.
+audio and other files are offered as downloads (the browser's save dialog; in-app playback
+would need the optional flet-audio package, which is not a dependency). Nothing is written to
+disk by this screen itself.
 """
 
 from __future__ import annotations
@@ -21,15 +23,6 @@ from core.cases import STATUSES
 UNASSIGNED = "-"
 
 
-def audio_control() -> Any:
-    """The flet-audio module when installed (playback in the app), else None (download)."""
-    try:
-        import flet_audio
-    except ImportError:
-        return None
-    return flet_audio
-
-
 class CaseView:
     def __init__(self, ctx: ViewContext, case_id: str) -> None:
         self.ctx, self.case_id = ctx, case_id
@@ -43,18 +36,17 @@ class CaseView:
         self.attachments = ft.Column([], spacing=8)
         self.history = ft.Column([], spacing=4)
         self.custody = ft.Column([], spacing=4)
-        self.status = ft.Dropdown(
-            editable=True,
-            enable_filter=True,
-            label=t("case.status"),
-            width=220,
-            options=[ft.DropdownOption(key=s, text=ctx.status(s)) for s in STATUSES],
-            on_select=self.on_status,
-            key="case-status",
+        self.status = ft.RadioGroup(
+            content=ft.Row(
+                [ft.Radio(value=s, label=ctx.status(s), key=f"status-{s}") for s in STATUSES],
+                wrap=True,
+                spacing=4,
+            ),
+            on_change=self.on_status,
         )
         self.assignee = ft.Dropdown(
             editable=True,
-            enable_filter=True,
+            enable_filter=False,
             label=t("case.assignee"),
             width=220,
             on_select=self.on_assign,
@@ -91,7 +83,9 @@ class CaseView:
             [
                 w.card(
                     w.heading(t("case.workflow")),
-                    ft.Row([self.status, self.assignee], wrap=True),
+                    w.muted(t("case.status")),
+                    self.status,
+                    self.assignee,
                     w.muted(t("case.tags")),
                     self.tags,
                     ft.Row([self.new_tag, ft.IconButton(ft.Icons.ADD, on_click=self.on_tag)]),
@@ -199,7 +193,24 @@ class CaseView:
         self.assignee.options = [ft.DropdownOption(key=k, text=v) for k, v in assignees.items()]
         self.assignee.value = state.assignee or UNASSIGNED
         self.tags.controls = [
-            ft.Chip(label=ft.Text(tag), on_delete=lambda _e, tg=tag: self.on_untag(tg))
+            ft.Container(
+                ft.Row(
+                    [
+                        ft.Text(tag, size=13),
+                        ft.IconButton(
+                            ft.Icons.CLOSE,
+                            icon_size=14,
+                            tooltip=t("case.remove_tag"),
+                            on_click=lambda _e, tg=tag: self.on_untag(tg),
+                        ),
+                    ],
+                    spacing=0,
+                    tight=True,
+                ),
+                bgcolor=ft.Colors.SECONDARY_CONTAINER,
+                border_radius=14,
+                padding=ft.Padding(10, 0, 0, 0),
+            )
             for tag in sorted(state.tags)
         ] or [w.muted(t("case.no_tags"))]
         self.comments.controls = [

@@ -48,6 +48,7 @@ class CaseListView:
             sort_ascending=not ctx.filters.descending,
             show_checkbox_column=False,
             data_row_max_height=64,
+            column_spacing=28,
         )
         self.more = ft.TextButton(t("cases.more"), on_click=self.on_more, visible=False)
         self.empty = w.muted(t("cases.none"))
@@ -107,13 +108,13 @@ class CaseListView:
                 ft.DataCell(ft.Text(s.day or "—")),
                 ft.DataCell(
                     ft.TextButton(
-                        (s.title or ctx.t(f"type.{s.case_type}"))[:40],
+                        (s.title or ctx.t(f"type.{s.case_type}"))[:34],
                         on_click=lambda _e, cid=s.id: self.open(cid),
                         key=f"open-{s.id[:8]}",
                     )
                 ),
                 ft.DataCell(ft.Text(region)),
-                ft.DataCell(ft.Text(violations[:32] or "—")),
+                ft.DataCell(ft.Text(violations[:26] or "—")),
                 ft.DataCell(w.status_pill(ctx.status(s.status), s.status)),
                 ft.DataCell(ft.Text(ctx.short(s.assignee) if s.assignee else "—")),
                 ft.DataCell(ft.Text(ctx.short(s.device))),

@@ -42,13 +42,13 @@ def bar_chart(
         bottom_axis=fch.ChartAxis(
             labels=[
                 fch.ChartAxisLabel(
-                    value=i, label=ft.Container(ft.Text(label(name)[:14], size=10), padding=4)
+                    value=i, label=ft.Container(ft.Text(label(name)[:18], size=10), padding=4)
                 )
                 for i, (name, _) in enumerate(shown)
             ],
             label_size=36,
         ),
-        left_axis=fch.ChartAxis(label_size=32),
+        left_axis=fch.ChartAxis(label_size=32, label_spacing=max(1, top // 5)),
         horizontal_grid_lines=fch.ChartGridLines(color=ft.Colors.OUTLINE_VARIANT, width=1),
         max_y=max(1, top + max(1, top // 10)),
         interactive=True,

@@ -25,7 +25,7 @@ class DevicesView:
         self.label = w.sensitive_field(t("devices.invite_label"), width=260, key="invite-label")
         self.expiry = ft.Dropdown(
             editable=True,
-            enable_filter=True,
+            enable_filter=False,
             label=t("devices.invite_expires"),
             value=str(7 * 86400),
             width=200,

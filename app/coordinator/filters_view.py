@@ -52,7 +52,7 @@ class FilterBar:
         for facet in FACETS:
             self.dropdowns[facet] = ft.Dropdown(
                 editable=True,
-                enable_filter=True,
+                enable_filter=False,
                 label=t(f"filters.{facet}"),
                 width=190,
                 value=getattr(flt, facet) or ANY,

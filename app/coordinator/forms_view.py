@@ -35,7 +35,7 @@ class FormsView:
         self.selected = 0
         self.picker = ft.Dropdown(
             editable=True,
-            enable_filter=True,
+            enable_filter=False,
             label=t("forms.form"),
             width=320,
             on_select=self.on_pick_form,
@@ -114,9 +114,7 @@ class FormsView:
         self.on_validate()
 
     def _say(self, text: str, *, error: bool) -> None:
-        self.status.content.value = text  # type: ignore[union-attr]
-        self.status.bgcolor = ft.Colors.ERROR_CONTAINER if error else ft.Colors.GREEN_100
-        self.status.visible = bool(text)
+        w.show_banner(self.status, text, error=error)
 
     def _parse(self) -> FormDefinition | None:
         try:

@@ -50,7 +50,12 @@ class SettingsView:
         )
         self.pending.visible = False
         self.add_code = w.sensitive_field(
-            t("settings.add_code"), multiline=True, min_lines=2, key="add-coordinator-code"
+            t("settings.add_code"),
+            multiline=True,
+            min_lines=2,
+            max_lines=3,
+            width=520,
+            key="add-coordinator-code",
         )
         self.add_status = w.banner("")
         self.control = ft.Column(
@@ -139,9 +144,7 @@ class SettingsView:
             return
 
         def show(text: str, ok: bool) -> None:
-            self.add_status.content.value = text  # type: ignore[union-attr]
-            self.add_status.bgcolor = ft.Colors.GREEN_100 if ok else ft.Colors.ERROR_CONTAINER
-            self.add_status.visible = True
+            w.show_banner(self.add_status, text, error=not ok)
 
         def done(version: int) -> None:
             self.add_code.value = ""
@@ -170,14 +173,10 @@ class SettingsView:
         self.backup_passphrase.value = ""
 
         def done(data: bytes) -> None:
-            self.backup_status.content.value = ctx.t("settings.backup_done")  # type: ignore[union-attr]
-            self.backup_status.bgcolor = ft.Colors.GREEN_100
-            self.backup_status.visible = True
+            w.show_banner(self.backup_status, ctx.t("settings.backup_done"), error=False)
             ctx.port.save("fieldvault-root-key.age", data)
 
         def failed(exc: BaseException) -> None:
-            self.backup_status.content.value = ctx.error(exc)  # type: ignore[union-attr]
-            self.backup_status.bgcolor = ft.Colors.ERROR_CONTAINER
-            self.backup_status.visible = True
+            w.show_banner(self.backup_status, ctx.error(exc))
 
         ctx.port.run(lambda: ctx.service.backup_root(passphrase), done, failed)

@@ -67,3 +67,13 @@ def sensitive_field(label: str, **kwargs: object) -> ft.TextField:
         enable_ime_personalized_learning=False,
         **kwargs,  # type: ignore[arg-type]
     )
+
+
+def show_banner(box: ft.Container, text: str, *, error: bool = True) -> None:
+    """Fill a `banner` with text, red for an error, green for a success."""
+    label = box.content
+    assert isinstance(label, ft.Text)
+    label.value = text
+    label.color = ft.Colors.ON_ERROR_CONTAINER if error else ft.Colors.GREEN_900
+    box.bgcolor = ft.Colors.ERROR_CONTAINER if error else ft.Colors.GREEN_100
+    box.visible = bool(text)

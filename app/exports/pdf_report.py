@@ -15,8 +15,7 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Callable, Sequence
 from pathlib import Path
-
-from fpdf import FPDF
+from typing import Any
 
 from app.services.coordinator_cases import CaseDetail
 
@@ -69,7 +68,9 @@ def cases_report(
     identifying: bool = True,
     now: int = 0,
 ) -> bytes:
-    """Several cases in one PDF, each starting on a new page."""
+    """Several cases in one PDF, each starting on a new page (needs the `coordinator` extra)."""
+    from fpdf import FPDF
+
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_font(FONT, "", str(FONT_DIR / "DejaVuSans.ttf"))
@@ -88,7 +89,7 @@ def cases_report(
 
 
 def _write_case(
-    pdf: FPDF,
+    pdf: Any,
     detail: CaseDetail,
     t: Callable[[str], str],
     status_label: Callable[[str], str],

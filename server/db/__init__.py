@@ -54,5 +54,9 @@ def open_repository(url: str, *, migrate: bool = True) -> Repository:
     else:
         raise ValueError("database URL must start with sqlite:/// or postgresql://")
     if migrate:
-        repo.migrate()
+        try:
+            repo.migrate()
+        except BaseException:
+            repo.close()
+            raise
     return repo

@@ -415,7 +415,9 @@ class SqlRepository(Repository):
         return None if row is None else _blob(row)
 
     def advance_blob(self, blob_id: str, old_offset: int, new_offset: int) -> bool:
-        with self._write() as tx:
+        # Not flushed on its own, like the chunk it records: after a power cut the offset may
+        # fall back, and the client re-sends from there (the file is truncated to it).
+        with self._write(durable=False) as tx:
             changed = tx.run(
                 "UPDATE blobs SET received = ? WHERE id = ? AND received = ? AND complete = 0",
                 (new_offset, blob_id, old_offset),

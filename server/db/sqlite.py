@@ -1,8 +1,9 @@
 """SQLite in WAL mode: the default store, one file in the data directory.
 
-One connection per thread (uvicorn serves synchronous endpoints from a thread pool). Writes use
-`BEGIN IMMEDIATE`, so writers queue on SQLite's lock instead of failing halfway; reads use a
-deferred transaction and see one consistent snapshot.
+One connection per thread (uvicorn serves synchronous endpoints from a thread pool). Writers of
+one process take turns on a lock, then `BEGIN IMMEDIATE`, so they never fail halfway (other
+processes on the same file wait in SQLite's busy handler); reads use a deferred transaction and
+see one consistent snapshot, in parallel with the writer (WAL).
 
 Durability: `synchronous=FULL`, so every acknowledged envelope, invite or command is on disk
 before the answer leaves (a device may delete its copy once the server acknowledged it). Only
@@ -53,6 +54,7 @@ class SqliteRepository(SqlRepository):
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._writer = threading.Lock()
         self._synchronous = os.environ.get("FIELDVAULT_SQLITE_SYNCHRONOUS", "FULL").upper()
         if self._synchronous not in {"NORMAL", "FULL"}:
             raise ValueError("FIELDVAULT_SQLITE_SYNCHRONOUS must be NORMAL or FULL")
@@ -73,6 +75,17 @@ class SqliteRepository(SqlRepository):
 
     @contextlib.contextmanager
     def _transaction(self, write: bool, durable: bool = True) -> Iterator[Tx]:
+        if not write:
+            with self._run(False, durable) as tx:
+                yield tx
+            return
+        # Writers of this process queue here, in order, instead of in SQLite's busy handler,
+        # which sleeps in growing steps and lets a waiting writer starve for seconds.
+        with self._writer, self._run(True, durable) as tx:
+            yield tx
+
+    @contextlib.contextmanager
+    def _run(self, write: bool, durable: bool) -> Iterator[Tx]:
         conn = self._connection()
         if write:
             wanted = self._synchronous if durable else "NORMAL"

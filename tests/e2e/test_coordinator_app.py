@@ -119,6 +119,10 @@ def download(ui: FletPage, click) -> bytes:
     return Path(path).read_bytes()
 
 
+def exact(ui: FletPage, name: str) -> None:
+    ui.click_locator(ui.page.get_by_role("button", name=name, exact=True).first)
+
+
 def shot(ui: FletPage, name: str) -> None:
     ui.screenshot(SHOTS / f"{name}.png", settle_ms=900)
 
@@ -182,13 +186,13 @@ def _journey(ui: FletPage, server, tmp_path: Path) -> None:
     device.report(SECOND)
     ui.click("Cases")
     ui.click("Pull new reports")
-    ui.wait_text(re.compile("2 cases"))
+    ui.wait_text(re.compile("Cases found: 2"))
     shot(ui, "cases")
     ui.fill("Search (any language)", "қорқытты")
-    ui.wait_text(re.compile("^1 cases$"))
+    ui.wait_text(re.compile("^Cases found: 1$"))
     shot(ui, "cases-search")
     ui.fill("Search (any language)", "")
-    ui.wait_text(re.compile("2 cases"))
+    ui.wait_text(re.compile("Cases found: 2"))
 
     # ---- the case: fields, attachment from memory, custody, workflow, messages
     ui.click(re.compile("Detention"))
@@ -197,8 +201,8 @@ def _journey(ui: FletPage, server, tmp_path: Path) -> None:
     shot(ui, "case")
     ui.click("Show")
     ui.page.wait_for_timeout(1500)
-    ui.choose("Status", "Verified")
-    ui.wait_text("Verified")
+    ui.click_locator(ui.page.get_by_role("radio", name="Verified"))
+    ui.wait_text(re.compile("^Verified$"))
     ui.fill("Message", "Можете уточнить номер жетона?")
     ui.click("Send")
     ui.wait_text("Можете уточнить номер жетона?")
@@ -225,6 +229,8 @@ def _journey(ui: FletPage, server, tmp_path: Path) -> None:
     )
     ui.fill("Join code (FVC1-…)", second.join_request())
     ui.click("Add coordinator")
+    ui.wait_text("Add this coordinator?")
+    ui.page.wait_for_timeout(500)
     ui.click_locator(ui.page.get_by_role("button", name="Add coordinator").last)
     ui.wait_text(re.compile("Added: organisation document version 2"))
     shot(ui, "settings")
@@ -236,11 +242,11 @@ def _journey(ui: FletPage, server, tmp_path: Path) -> None:
     # ---- both coordinators act on the same case at once, and converge
     ui.click("Cases")
     ui.click("Pull new reports")
-    ui.wait_text(re.compile("3 cases"))
+    ui.wait_text(re.compile("Cases found: 3"))
     second.act(shared_id, {"type": "status", "status": "in_review"})
     second.act(shared_id, {"type": "tag", "tag": "urgent"})
     ui.click_locator(ui.page.get_by_role("button", name=re.compile("Повторное|Beating")).first)
-    ui.choose("Status", "Referred")
+    ui.click_locator(ui.page.get_by_role("radio", name="Referred"))
     ui.page.wait_for_timeout(500)
     second.pull()
     ui.click("Back to cases")
@@ -261,16 +267,20 @@ def _journey(ui: FletPage, server, tmp_path: Path) -> None:
     shot(ui, "forms")
 
     # ---- exports: CSV, PDF, evidence bundle
+    def export_button() -> None:
+        exact(ui, "Export")
+
     ui.click("Exports")
     ui.wait_text("What to export")
-    csv_data = download(ui, lambda: ui.click("Export"))
+    csv_data = download(ui, lambda: export_button())
     text = csv_data.decode("utf-8-sig")
     assert "case_id" in text and "Задержали" not in text and text.count("\n") == 4
     ui.click_locator(ui.page.get_by_role("radio", name="Case reports (PDF)"))
     ui.wait_text(re.compile("identifying information"))
     ui.click_locator(ui.page.get_by_role("radio", name="Do not encrypt"))
     shot(ui, "exports")
-    ui.click("Export")
+    export_button()
+    ui.wait_text("Save without encryption?")
     pdf = download(ui, lambda: ui.click("Save unencrypted"))
     assert pdf.startswith(b"%PDF")
     if shutil.which("pdftotext"):
@@ -283,7 +293,8 @@ def _journey(ui: FletPage, server, tmp_path: Path) -> None:
         ).stdout
         assert "Қорқытты".casefold() in out.casefold() and "Жетон" not in out
     ui.click_locator(ui.page.get_by_role("radio", name="Evidence bundle (ZIP)"))
-    ui.click("Export")
+    export_button()
+    ui.wait_text("Save without encryption?")
     bundle = download(ui, lambda: ui.click("Save unencrypted"))
     path = tmp_path / "evidence.zip"
     path.write_bytes(bundle)
@@ -294,7 +305,7 @@ def _journey(ui: FletPage, server, tmp_path: Path) -> None:
         files = {i.filename: zf.read(i) for i in zf.infolist()}
     victim = next(n for n in files if n.startswith("envelopes/"))
     raw = bytearray(files[victim])
-    at = raw.index(b'"payload":"') + 20
+    at = raw.rindex(b'"payload":"') + 20  # the ciphertext, not the header's hash
     raw[at] = ord("A") if raw[at] != ord("A") else ord("B")
     files[victim] = bytes(raw)
     with zipfile.ZipFile(path, "w") as zf:

@@ -19,7 +19,7 @@ from PIL import Image
 
 from core.records import Kind
 from sync import coordinator
-from tests.integration.conftest import running_org
+from tests.integration.conftest import Org, running_org
 from tests.support.flet_web import FletPage, FletWebApp, chromium_browser, python_app
 
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots" / "field"
@@ -62,107 +62,103 @@ def test_a_documenter_records_syncs_locks_unlocks_and_wipes_in_kyrgyz(tmp_path: 
         chromium_browser() as browser,
     ):
         ui = FletPage.open(browser, app.url)
-        # ---- first run: language, passphrase (digits, for the calculator), disguise
-        ui.wait_text("Кыргызча")
-        ui.screenshot(SHOTS / "setup_language.png")
-        ui.click("Кыргызча")
-        ui.click("Кийинки")
-        ui.fill("Сырсөз", PIN)
-        ui.fill("Сырсөздү кайталаңыз", PIN)
-        ui.toggle("Колдонмону калькулятор катары жашыруу")
-        ui.screenshot(SHOTS / "setup_passphrase.png")
-        ui.click("Түзүү")
-        # ---- join the organisation: the fingerprint is shown in groups of four
-        ui.wait_text("Уюмга кошулуу", timeout=60)
-        invite = coordinator.create_invite(org.coordinator, expires_in=3600, label="phone")
-        ui.fill("Чакыруу коду", invite.encode())
-        ui.click("Кодду текшерүү")
-        groups = " ".join(re.findall("....", invite.root_fingerprint))
-        ui.wait_text(groups)
-        ui.screenshot(SHOTS / "setup_org.png")
-        ui.click("Дал келет: кошулуу")
-        ui.wait_text("Окуялар")
-        # ---- a new incident with a photo
-        ui.click("Жаңы окуя")
-        ui.click("Азыр")
-        ui.choose("Өлкө", "Кыргызстан")
-        ui.choose("Аймак", "Ош облусу")
-        ui.check("Кармоо же камакка алуу")
-        ui.check("Опузалап акча талап кылуу же пара талап кылуу")
-        ui.fill("Талап кылынган же төлөнгөн сумма", "15000")
-        ui.fill("Эмне болгонун сүрөттөп бериңиз *", MARKER)
-        ui.check("Милиция")
-        ui.fill("Жабыркагандар (лакап аттар) *", "А1")
-        ui.screenshot(SHOTS / "incident_form.png")
-        with ui.page.expect_file_chooser() as chooser:
-            ui.click("Сүрөт, аудио же файл кошуу")
-        chooser.value.set_files(
-            files=[{"name": "сүрөт.jpg", "mimeType": "image/jpeg", "buffer": photo_with_gps()}]
-        )
-        ui.wait_text("сүрөт.jpg")
-        ui.click_locator(ui.page.get_by_label("Көрсөтүү").first)
-        ui.toggle("уюмга берилишине")
-        ui.screenshot(SHOTS / "incident_attachments.png")
-        ui.click("Уюмга жөнөтүү")
-        # ---- it syncs: send and forget leaves only the status on the phone
-        ui.wait_text("Жөнөтүлдү жана телефондон өчүрүлдү", timeout=90)
-        ui.screenshot(SHOTS / "incidents.png")
-        coordinator.pull(org.coordinator)
-        [case] = org.coordinator.list(kind=Kind.CASE)
-        answers = case.data["latest"]["answers"]
-        assert answers["description"] == MARKER and answers["extortion_amount"] == 15000
-        [blob] = case.data["revisions"][-1]["blobs"]
-        picture = coordinator.fetch_blob(org.coordinator, blob["id"])
-        assert picture[:2] == b"\xff\xd8" and b"MakerZQXJ" not in picture
-        # ---- a coordinator's question arrives and is answered
-        [device] = coordinator.list_devices(org.coordinator)
-        coordinator.send_message(org.coordinator, device["id"], case.id, "Жетон номери барбы?")
-        ui.click("Азыр шайкештөө")
-        ui.click("Билдирүүлөр")
-        ui.wait_text("Жетон номери барбы?", timeout=60)
-        ui.text("Жетон номери барбы?").click()
-        ui.fill("Сиздин жообуңуз", "4471")
-        ui.click("Жоопту жөнөтүү")
-        ui.wait_text("4471")
-        ui.screenshot(SHOTS / "messages.png")
-        # ---- notes and settings
-        ui.click("Жазмалар")
-        ui.fill("Жазма", "Шейшембиде жолугушуу")
-        ui.click("Жазманы сактоо")
-        ui.wait_text("Шейшембиде жолугушуу")
-        ui.screenshot(SHOTS / "notes.png")
-        ui.click("Жөндөөлөр")
-        ui.wait_text("Коопсуздук")
-        ui.screenshot(SHOTS / "settings.png")
-        ui.scroll_to_bottom()
-        ui.wait_text(re.compile(r"cryptography \d+"))
-        ui.screenshot(SHOTS / "settings_about.png")
-        # ---- lock, then unlock through the calculator: sums are not attempts
-        ui.click("Азыр кулпулоо")
-        ui.wait_text("⌫")
-        for key in "12+3=":
-            ui.click(key, exact=True)
-        ui.wait_text("15")
-        ui.screenshot(SHOTS / "calculator.png")
-        for key in [*PIN, "="]:
-            ui.click(key, exact=True)
-        ui.wait_text("Окуялар", timeout=60)
-        coordinator.pull(org.coordinator)
-        replies = [
-            r.data["text"]
-            for r in org.coordinator.list(kind=Kind.MESSAGE)
-            if r.data.get("direction") == "in"
-        ]
-        assert replies == ["4471"]
-        # ---- panic: hold the red control, see the countdown, and everything is gone
-        ui.long_press("Баарын өчүрүү үчүн басып туруңуз")
-        ui.wait_text(re.compile("Баары . секунддан кийин өчөт"))
-        ui.screenshot(SHOTS / "panic_countdown.png", settle_ms=0)
-        ui.wait_text("⌫", timeout=30)  # back to the calculator: the disguise stays
-        assert json.loads((data_dir / "launch.json").read_text()) == {"disguise": True}
-        assert [p.name for p in data_dir.rglob("*")] == ["launch.json"]
-        assert_nothing_readable(tmp_path / "phone")
-        ui.close()
+        with ui.screenshot_on_failure(SHOTS / "failure_main.png"):
+            main_flow(ui, org, data_dir, tmp_path)
+
+
+def main_flow(ui: FletPage, org: Org, data_dir: Path, tmp_path: Path) -> None:
+    # ---- first run: language, passphrase (digits, for the calculator), disguise
+    ui.wait_text("Кыргызча")
+    ui.screenshot(SHOTS / "setup_language.png")
+    ui.click_until("Кыргызча", "Кийинки")
+    ui.click_until("Кийинки", "Сырсөз ойлоп табыңыз")
+    ui.fill("Сырсөз", PIN)
+    ui.fill("Сырсөздү кайталаңыз", PIN)
+    ui.toggle("Колдонмону калькулятор катары жашыруу")
+    ui.screenshot(SHOTS / "setup_passphrase.png")
+    # ---- join the organisation: the fingerprint is shown in groups of four
+    ui.click_until("Түзүү", "Уюмга кошулуу", timeout=60)
+    invite = coordinator.create_invite(org.coordinator, expires_in=3600, label="phone")
+    ui.fill("Чакыруу коду", invite.encode())
+    groups = " ".join(re.findall("....", invite.root_fingerprint))
+    ui.click_until("Кодду текшерүү", groups)
+    ui.screenshot(SHOTS / "setup_org.png")
+    ui.click_until("Дал келет: кошулуу", "Окуялар")
+    # ---- a new incident with a photo
+    ui.click_until("Жаңы окуя", "Качан жана кайда")
+    ui.click("Азыр")
+    ui.choose("Өлкө", "Кыргызстан")
+    ui.choose("Аймак", "Ош облусу")
+    ui.check("Кармоо же камакка алуу")
+    ui.check("Опузалап акча талап кылуу же пара талап кылуу")
+    ui.fill("Талап кылынган же төлөнгөн сумма", "15000")
+    ui.fill("Эмне болгонун сүрөттөп бериңиз *", MARKER)
+    ui.check("Милиция")
+    ui.fill("Жабыркагандар (лакап аттар) *", "А1")
+    ui.screenshot(SHOTS / "incident_form.png")
+    with ui.page.expect_file_chooser() as chooser:
+        ui.click("Сүрөт, аудио же файл кошуу")
+    chooser.value.set_files(
+        files=[{"name": "сүрөт.jpg", "mimeType": "image/jpeg", "buffer": photo_with_gps()}]
+    )
+    ui.wait_text("сүрөт.jpg")
+    ui.click_locator(ui.page.get_by_label("Көрсөтүү").first)
+    ui.toggle("уюмга берилишине")
+    ui.screenshot(SHOTS / "incident_attachments.png")
+    # ---- it syncs: send and forget leaves only the status on the phone
+    ui.click_until("Уюмга жөнөтүү", "Жөнөтүлдү жана телефондон өчүрүлдү", timeout=90)
+    ui.screenshot(SHOTS / "incidents.png")
+    coordinator.pull(org.coordinator)
+    [case] = org.coordinator.list(kind=Kind.CASE)
+    answers = case.data["latest"]["answers"]
+    assert answers["description"] == MARKER and answers["extortion_amount"] == 15000
+    [blob] = case.data["revisions"][-1]["blobs"]
+    picture = coordinator.fetch_blob(org.coordinator, blob["id"])
+    assert picture[:2] == b"\xff\xd8" and b"MakerZQXJ" not in picture
+    # ---- a coordinator's question arrives and is answered
+    [device] = coordinator.list_devices(org.coordinator)
+    coordinator.send_message(org.coordinator, device["id"], case.id, "Жетон номери барбы?")
+    ui.click_until("Азыр шайкештөө", "билдирүүлөр: 1", timeout=90)
+    ui.click_until("Билдирүүлөр", "Жетон номери барбы?")
+    ui.text("Жетон номери барбы?").click()
+    ui.fill("Сиздин жообуңуз", "4471")
+    ui.click_until("Жоопту жөнөтүү", "4471")
+    ui.screenshot(SHOTS / "messages.png")
+    # ---- notes and settings
+    ui.click_until("Жазмалар", "Жазманы сактоо")
+    ui.fill("Жазма", "Шейшембиде жолугушуу")
+    ui.click_until("Жазманы сактоо", "Шейшембиде жолугушуу")
+    ui.screenshot(SHOTS / "notes.png")
+    ui.click_until("Жөндөөлөр", "Коопсуздук")
+    ui.screenshot(SHOTS / "settings.png")
+    ui.scroll_to_bottom()
+    ui.wait_text(re.compile(r"cryptography \d+"))
+    ui.screenshot(SHOTS / "settings_about.png")
+    # ---- lock, then unlock through the calculator: sums are not attempts
+    ui.click_until("Азыр кулпулоо", "⌫")
+    for key in "12+3=":
+        ui.click(key, exact=True)
+    ui.wait_text("15")
+    ui.screenshot(SHOTS / "calculator.png")
+    for key in [*PIN, "="]:
+        ui.click(key, exact=True)
+    ui.wait_text("Окуялар", timeout=60)
+    coordinator.pull(org.coordinator)
+    replies = [
+        r.data["text"]
+        for r in org.coordinator.list(kind=Kind.MESSAGE)
+        if r.data.get("direction") == "in"
+    ]
+    assert replies == ["4471"]
+    # ---- panic: hold the red control, see the countdown, and everything is gone
+    ui.long_press("Баарын өчүрүү үчүн басып туруңуз")
+    ui.wait_text(re.compile("Баары . секунддан кийин өчөт"))
+    ui.screenshot(SHOTS / "panic_countdown.png", settle_ms=0)
+    ui.wait_text("⌫", timeout=30)  # back to the calculator: the disguise stays
+    assert json.loads((data_dir / "launch.json").read_text()) == {"disguise": True}
+    assert [p.name for p in data_dir.rglob("*")] == ["launch.json"]
+    assert_nothing_readable(tmp_path / "phone")
+    ui.close()
 
 
 def test_the_duress_passphrase_opens_an_empty_app(tmp_path: Path) -> None:
@@ -174,29 +170,24 @@ def test_the_duress_passphrase_opens_an_empty_app(tmp_path: Path) -> None:
 
 
 def duress_flow(ui: FletPage, data_dir: Path) -> None:
-    ui.click("Русский")
-    ui.click("Далее")
+    ui.click_until("Русский", "Далее")
+    ui.click_until("Далее", "Придумайте пароль")
     ui.fill("Пароль", "тихий-вечер-42")
     ui.fill("Повторите пароль", "тихий-вечер-42")
     ui.toggle("Добавить пароль под принуждением")
     ui.fill("Пароль под принуждением", "солнечный-день")
-    ui.click("Создать")
-    ui.wait_text("Подключиться к организации", timeout=60)
-    ui.click("Позже")
-    ui.click("Новый инцидент")
+    ui.click_until("Создать", "Подключиться к организации", timeout=60)
+    ui.click_until("Позже", "Пока нет инцидентов.")
+    ui.click_until("Новый инцидент", "Когда и где")
     ui.fill("Опишите, что произошло *", MARKER)
-    ui.click("Сохранить черновик")
-    ui.wait_text("Черновик")
-    ui.click("Настройки")
-    ui.click("Заблокировать сейчас")
-    ui.wait_text("Введите пароль")
+    ui.click_until("Сохранить черновик", "Черновик без названия")
+    ui.click_until("Настройки", "Безопасность")
+    ui.click_until("Заблокировать сейчас", "Введите пароль")
     ui.fill("Пароль", "не тот пароль")
-    ui.click("Открыть")
-    ui.wait_text(re.compile("Неверный пароль"))
+    ui.click_until("Открыть", re.compile("Неверный пароль"))
     ui.screenshot(SHOTS / "unlock.png")
     ui.fill("Пароль", "солнечный-день")
-    ui.click("Открыть")
-    ui.wait_text("Пока нет инцидентов.", timeout=60)
+    ui.click_until("Открыть", "Пока нет инцидентов.", timeout=60)
     ui.screenshot(SHOTS / "incidents_empty_after_duress.png")
     assert_nothing_readable(data_dir)
     ui.close()

@@ -323,3 +323,14 @@ def test_damaged_input_yields_only_the_parsers_typed_error(name: str, data: st.D
 def test_each_valid_sample_parses_so_the_fuzzing_starts_from_real_input(name: str) -> None:
     target = _target(name)
     target.parse(target.sample)
+
+
+@pytest.mark.parametrize("title_field", [[None], {"a": 1}, 7, "no_such_field"])
+def test_a_form_whose_title_field_is_not_a_field_name_is_refused(title_field: object) -> None:
+    """Found by the fuzzing above: a list as `title_field` once escaped as a TypeError."""
+    from core import forms
+
+    target = form_definition()
+    damaged = dict(target.sample, title_field=title_field)
+    with pytest.raises(forms.FormDefinitionError):
+        forms.parse_form(damaged)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import threading
 from collections.abc import Iterator
+from contextlib import nullcontext
 
 import pytest
 
@@ -19,6 +21,7 @@ from server.db.base import (
     Repository,
 )
 from server.db.schema import SCHEMA_VERSION
+from tests.support.live_server import postgres_database
 
 NOW = 1_763_700_000
 
@@ -234,24 +237,25 @@ def test_revocation_is_recorded_once(repo: Repository) -> None:
 
 
 def test_several_processes_starting_at_once_migrate_once(db_url: str) -> None:
-    import threading
+    fresh = postgres_database() if db_url.startswith("postgresql") else nullcontext(db_url)
+    with fresh as url:
+        errors: list[BaseException] = []
 
-    errors: list[BaseException] = []
+        def start() -> None:
+            try:
+                open_repository(url).close()
+            except BaseException as exc:
+                errors.append(exc)
 
-    def start() -> None:
+        threads = [threading.Thread(target=start) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        repo = open_repository(url)
         try:
-            open_repository(db_url).close()
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=start) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
-    repo = open_repository(db_url)
-    try:
-        assert repo.row_counts()["envelopes"] == 0
-    finally:
-        repo.close()
+            assert repo.migrate() == SCHEMA_VERSION
+            assert repo.row_counts()["envelopes"] == 0
+        finally:
+            repo.close()

@@ -112,7 +112,11 @@ class FletWebApp:
         }
         with self.log_path.open("wb") as log:  # the child keeps its own descriptor
             self.proc = subprocess.Popen(
-                self.argv, cwd=self.cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                self.argv,
+                cwd=self.cwd,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         try:
@@ -235,15 +239,37 @@ class FletPage:
         raise AssertionError("unreachable")
 
     def click_locator(self, locator: Any) -> None:
+        """Tap a semantics node. A synthetic click is one atomic action (Flutter's tap handler
+        on the node), so a retry after "detached" can never deliver a second tap."""
+
         def act() -> None:
-            locator.wait_for(state="visible")
-            locator.scroll_into_view_if_needed()
-            locator.click()
+            locator.wait_for(state="attached")
+            locator.dispatch_event("click")
 
         self.retry(act)
 
     def click(self, name: str | re.Pattern[str], *, exact: bool = False) -> None:
         self.click_locator(self.button(name, exact=exact))
+
+    def click_until(
+        self,
+        name: str | re.Pattern[str],
+        expect: str | re.Pattern[str],
+        *,
+        exact: bool = False,
+        timeout: float = 60,
+    ) -> None:
+        """Tap `name` until `expect` shows: a tap on a node Flutter was just replacing (the
+        screen redrew at that instant) is lost, so tap again, but only while nothing changed."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.click(name, exact=exact)
+            try:
+                self.wait_text(expect, timeout=min(8.0, max(1.0, deadline - time.monotonic())))
+                return
+            except Exception:
+                if time.monotonic() > deadline or not self.button(name, exact=exact).count():
+                    raise
 
     def toggle(self, label: str) -> None:
         """Flip the switch or checkbox whose (wrapping) label text is `label`; checks it flipped."""
@@ -254,34 +280,46 @@ class FletPage:
         before = checked.count()
         for _ in range(3):
             self.click(label)
-            self.page.wait_for_timeout(300)
-            if checked.count() != before:
-                return
+            # wait long enough for a slow round trip: clicking again too early flips it back
+            for _ in range(50):
+                self.page.wait_for_timeout(200)
+                if checked.count() != before:
+                    return
         raise AssertionError(f"the toggle labelled {label!r} did not change")
 
     def check(self, name: str) -> None:
-        """Tick a checkbox by its exact label."""
-        self.click_locator(self.page.get_by_role("checkbox", name=name, exact=True).first)
+        """Tick the checkbox with exactly this label, and make sure it is ticked."""
+        box = self.page.get_by_role("checkbox", name=name, exact=True).first
+        for _ in range(3):
+            if box.get_attribute("aria-checked") == "true":
+                return
+            self.click_locator(box)
+            for _ in range(50):
+                self.page.wait_for_timeout(200)
+                if box.get_attribute("aria-checked") == "true":
+                    return
+        raise AssertionError(f"the checkbox {name!r} could not be ticked")
 
     def choose(self, label: str, option: str) -> None:
         """Open a dropdown by its label and pick the option with exactly this text."""
-        self.click_locator(self.textbox(label))
-        self.page.wait_for_timeout(300)
         exact = re.compile("^" + re.escape(option) + "$")
-        self.click_locator(self.page.locator("flt-semantics").filter(has_text=exact).last)
-        self.page.wait_for_timeout(300)
+        self._pointer_click(self.textbox(label))
+        self.page.wait_for_timeout(400)
+        self._pointer_click(self.page.locator("flt-semantics").filter(has_text=exact).last)
+        self.page.wait_for_timeout(400)
+
+    def _pointer_click(self, locator: Any) -> None:
+        def act() -> None:
+            locator.wait_for(state="visible")
+            locator.scroll_into_view_if_needed()
+            locator.click()
+
+        self.retry(act)
 
     def fill(self, label: str | re.Pattern[str], value: str) -> None:
         """Focus the text field with this label and type `value`, checking it arrived."""
         for _ in range(3):
-
-            def act() -> None:
-                box = self.textbox(label)
-                box.wait_for(state="visible")
-                box.scroll_into_view_if_needed()
-                box.click()
-
-            self.retry(act)
+            self._pointer_click(self.textbox(label))
             self.page.wait_for_timeout(150)
             self.page.keyboard.press("Control+A")
             self.page.keyboard.press("Backspace")

@@ -9,7 +9,9 @@
 
 `self_signed_certificate` runs the same `openssl req` command as docs/deployment-walkthrough.md
 and computes the pin the same way (SHA-256 of the DER certificate, hex). `caddyfile` writes the
-walkthrough's Caddyfile for this site; `start_caddy` runs `caddy run` on it with Caddy's admin
+walkthrough's pinned-certificate Caddyfile for this site, plus three test-only settings (no
+admin endpoint, no port-80 redirect listener, no HTTP/3 UDP listener, loopback only);
+`start_caddy` runs `caddy run` on it with Caddy's admin
 endpoint off and its state under the given directory, waits until the proxy answers
 `/v1/health` through TLS, and stops it on exit. Tests call `require(caddy_available(), ...)`.
 """
@@ -96,7 +98,8 @@ def caddyfile(site: str, cert: Certificate, upstreams: Sequence[str]) -> str:
         f"{site} {{\n"
         "\tbind 127.0.0.1\n"
         f"\ttls {cert.cert_path} {cert.key_path}\n"
-        f"\treverse_proxy {hosts} {{{balance}\n\t\thealth_uri /v1/health\n\t}}\n"
+        f"\treverse_proxy {hosts} {{{balance}\n"
+        "\t\thealth_uri /v1/health\n\t\thealth_interval 5s\n\t}\n"
         "\tlog {\n\t\toutput discard\n\t}\n"
         "}\n"
     )

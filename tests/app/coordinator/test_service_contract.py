@@ -210,3 +210,32 @@ def test_a_second_coordinator_joins_with_the_root_backup_and_is_added(world, tmp
     with pytest.raises(CoordinatorError) as bad:
         first.add_coordinator("FVC1-AAAA")
     assert bad.value.reason == "invalid_join_request"
+
+
+def test_no_plaintext_reaches_the_coordinator_or_server_disk(tmp_path) -> None:
+    marker = "MARKER-" + "Қ" + tmp_path.name
+    world = RealWorld(tmp_path)
+    try:
+        world.setup()
+        device = world.enrol_device("phone")
+        case_id = world.report(device, {**ANSWERS, "description": marker}, PHOTO)
+        service = world.service
+        service.pull()
+        service.act(case_id, {"type": "comment", "text": marker})
+        service.send_message(case_id, marker)
+        world.reply(device, case_id, marker)
+        service.pull()
+        assert any(marker in f.value for f in service.case(case_id).fields)
+        service.attachment(case_id, service.case(case_id).attachments[0].id)
+        service.export("csv", identifying=True)
+        service.export("pdf")
+    finally:
+        world.close()
+    needles = [marker.encode("utf-8"), marker.encode("utf-16-le"), marker.encode("unicode_escape")]
+    scanned = 0
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            scanned += 1
+            assert not any(n in data for n in needles), f"plaintext found in {path.name}"
+    assert scanned >= 3
