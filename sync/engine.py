@@ -24,9 +24,12 @@ A round, in this order:
    acknowledged is replaced by a `Kind.STUB` record (id, status, sent time, no title), and its
    attachments and spool files are deleted.
 
-Errors are those of `sync.errors`. `DeviceRevoked` is remembered in the vault, and every later
-round refuses to start (`SyncState.revoked`). Call `cancel()` from another thread to stop a
-round between batches and chunks (the loop does this before the vault is locked).
+Errors are those of `sync.errors`. `DeviceRevoked` is remembered in the vault
+(`SyncState.revoked`). Before raising it, and in every later round, the engine still fetches
+the org document and the device's commands, verifies them and carries out a remote wipe (the
+server answers a revoked device for these and nothing else); it never pushes again. Call
+`cancel()` from another thread to stop a round between batches and chunks (the loop does this
+before the vault is locked).
 
 Danger: a round needs the unlocked vault (keys and outbox live inside it). Never keep an engine
 running across `vault.lock()`.
@@ -147,17 +150,20 @@ class SyncEngine:
             self._cancel.clear()
             report = SyncReport()
             state = load_sync_state(self.vault)
-            if state.revoked:
-                raise DeviceRevoked()
             identity = DeviceIdentity.load(self.vault)
             if identity is None:
+                if state.revoked:
+                    raise DeviceRevoked()
                 raise NotEnrolled("this device has no identity; set it up with an invite")
             client = self._client_factory(identity)
             try:
                 if _pending_wipe(self.vault):
                     self._wipe(client, None, report)
                     return report
-                self._round(client, identity, report)
+                if state.revoked:
+                    self._revoked_round(client, identity, report)
+                else:
+                    self._round(client, identity, report)
             except _Cancelled:
                 report.cancelled = True
             except DeviceRevoked:
@@ -165,7 +171,7 @@ class SyncEngine:
                     state = load_sync_state(self.vault)
                     state.revoked = True
                     save_sync_state(self.vault, state)
-                raise
+                self._revoked_round(client, identity, report)
             finally:
                 client.close()
             return report
@@ -190,6 +196,25 @@ class SyncEngine:
             state = load_sync_state(self.vault)
             state.last_sync = int(self._now())
             save_sync_state(self.vault, state)
+
+    def _revoked_round(
+        self, client: Client, identity: DeviceIdentity, report: SyncReport
+    ) -> None:
+        """What a revoked device still does: fetch, verify and execute its commands.
+
+        The server keeps serving a revoked device the org document and its commands so that a
+        remote wipe ordered after the revocation still arrives. Nothing is pushed or fetched
+        besides. Returns only if the vault was wiped; otherwise raises `DeviceRevoked` (also
+        when the check itself fails: being offline does not change that the device is revoked).
+        """
+        wiped = False
+        try:
+            document = self._accept_org_document(client, identity)
+            wiped = self._run_commands(client, identity, document, report)
+        except (SyncError, _Cancelled):
+            wiped = False
+        if not wiped:
+            raise DeviceRevoked()
 
     def _enrol(self, client: Client, identity: DeviceIdentity) -> None:
         if not identity.invite_token:

@@ -77,7 +77,7 @@ def test_writing_the_summary_keeps_every_area_section_intact(tmp_path: Path) -> 
     first = doc.read_text()
     assert first.startswith("# Benchmarks\n")
     assert "## Vault\n\nsave p50 0.2 ms\n\n## age\n\nours 1.1 s\n" in first
-    assert "| a figure | <= 1 s | 0.25 s | pass |" in first
+    assert "| a figure | ≤ 1 s | 0.25 s | pass |" in first
     assert "`y` produced no figures: timed out after 120 s" in first
     harness.write_summary(doc, harness.render_summary(_report(quick=False)))
     second = doc.read_text()

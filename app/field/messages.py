@@ -49,7 +49,7 @@ class MessagesScreen:
             ft.Column(
                 [
                     hint(f"{who} · {when(message.created_at)}"),
-                    ft.Text(message.text, size=15, selectable=True),
+                    ft.Text(message.text, size=15),
                 ],
                 spacing=2,
             ),

@@ -123,6 +123,36 @@ def test_a_revoked_device_stops_and_keeps_saying_so(org: Org) -> None:
         SyncEngine(device).run_once()
 
 
+def test_a_wipe_ordered_after_revocation_still_wipes_the_revoked_device(org: Org) -> None:
+    device = org.new_device()
+    _incident(device)
+    path = device.path
+    device_id = DeviceIdentity.load(device).device_id  # type: ignore[union-attr]
+    coordinator.revoke_device(org.coordinator, device_id)
+    with pytest.raises(DeviceRevoked):
+        SyncEngine(device).run_once()  # learns it is revoked; nothing pushed
+    assert load_sync_state(device).revoked
+    command_id = coordinator.order_wipe(org.coordinator, device_id)
+    report = SyncEngine(device).run_once()
+    assert report.wiped and report.commands_executed == [command_id]
+    assert report.envelopes_sent == 0
+    assert not path.exists()
+    wipes = {d["id"]: d["wipe"] for d in coordinator.list_devices(org.coordinator)}
+    assert wipes[device_id] == "done"
+
+
+def test_revocation_and_wipe_found_in_the_same_round_wipe_the_device(org: Org) -> None:
+    device = org.new_device()
+    _incident(device)
+    path = device.path
+    device_id = DeviceIdentity.load(device).device_id  # type: ignore[union-attr]
+    coordinator.revoke_device(org.coordinator, device_id)
+    command_id = coordinator.order_wipe(org.coordinator, device_id)
+    report = SyncEngine(device).run_once()
+    assert report.wiped and report.commands_executed == [command_id]
+    assert not path.exists()
+
+
 def test_a_remote_wipe_destroys_the_device_vault(org: Org) -> None:
     device = org.new_device()
     _incident(device)
