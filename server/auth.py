@@ -32,7 +32,7 @@ from sync.encoding import b64u_encode
 
 Ctx = Annotated[Services, Depends(services)]
 
-_AUTH_DETAILS = {
+AUTH_DETAILS = {
     "missing_auth": "this request must carry the X-FieldVault signature headers",
     "malformed_auth": "the X-FieldVault signature headers are malformed",
     "stale_request": f"the request time is more than {WINDOW_SECONDS} s off the server's clock",
@@ -63,7 +63,7 @@ async def signed(request: Request, ctx: Ctx) -> VerifiedRequest:
             dict(request.headers), request.method, path_and_query(request), body, now=ctx.clock()
         )
     except AuthError as exc:
-        raise ApiError(401, exc.reason, _AUTH_DETAILS.get(exc.reason, "refused")) from None
+        raise ApiError(401, exc.reason, AUTH_DETAILS.get(exc.reason, "refused")) from None
 
 
 def _identify(

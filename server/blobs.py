@@ -10,7 +10,9 @@ recorded offset, which the final hash check catches (the upload then restarts). 
 is flushed, then renamed into `complete/`, then the directory is flushed.
 
 Writers hold `locked(name)` (an exclusive `flock`) while they check the offset, write and
-record it, so two server processes can never interleave writes to one upload. An upload that
+record it (`append` writes a chunk piece by piece as it arrives and can `undo` it, so a request
+whose signature fails after its body streamed in leaves the upload exactly as it was), so two
+server processes can never interleave writes to one upload. An upload that
 fails its hash check is restarted in a new file (`create`), never truncated in place.
 
 Hashing: the store keeps, per upload it is writing, a running SHA-256 and the file's inode, size
@@ -56,6 +58,10 @@ class BlobStore(abc.ABC):
         """Make the upload exactly `offset` bytes long and append `data` (not flushed yet)."""
 
     @abc.abstractmethod
+    def append(self, name: str, offset: int) -> Appender:
+        """Start writing at `offset` piece by piece; `keep()` the bytes or `undo()` them."""
+
+    @abc.abstractmethod
     def digest(self, name: str) -> str | None:
         """SHA-256 hex of the upload so far (None if it is missing)."""
 
@@ -73,6 +79,68 @@ class BlobStore(abc.ABC):
     @abc.abstractmethod
     def discard(self, name: str) -> None:
         """Forget an upload (missing is fine)."""
+
+
+class Appender(abc.ABC):
+    """One chunk being written as it arrives (hold `locked(name)` around it).
+
+    `write` may be called from a worker thread; `keep` makes the bytes part of the upload,
+    `undo` cuts the file back to where this chunk started, as if it never came. Either ends it;
+    the second of the two is a no-op.
+    """
+
+    written: int
+
+    @abc.abstractmethod
+    def write(self, data: bytes) -> None: ...
+
+    @abc.abstractmethod
+    def keep(self) -> None: ...
+
+    @abc.abstractmethod
+    def undo(self) -> None: ...
+
+
+class _FileAppender(Appender):
+    def __init__(self, store: DirectoryBlobStore, name: str, offset: int) -> None:
+        self._store, self._name, self._offset = store, name, offset
+        self._fd = os.open(store.partial / name, os.O_WRONLY)  # FileNotFoundError
+        self._hasher = store._running_hash(name, self._fd, offset)
+        self._before = self._hasher.copy() if self._hasher is not None else None
+        os.ftruncate(self._fd, offset)
+        self.written = 0
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        position = self._offset + self.written
+        while view:
+            count = os.pwrite(self._fd, view, position)
+            view = view[count:]
+            position += count
+        if self._hasher is not None:
+            self._hasher.update(data)
+        self.written += len(data)
+
+    def keep(self) -> None:
+        if self._fd < 0:
+            return
+        try:
+            if self._hasher is not None:
+                self._store._remember(self._name, self._fd, self._hasher)
+        finally:
+            os.close(self._fd)
+            self._fd = -1
+
+    def undo(self) -> None:
+        if self._fd < 0:
+            return  # kept already: too late to undo, and nothing left open
+        try:
+            os.ftruncate(self._fd, self._offset)
+            if self._before is not None:
+                self._store._remember(self._name, self._fd, self._before)
+        finally:
+            os.close(self._fd)
+            self._fd = -1
 
 
 class DirectoryBlobStore(BlobStore):
@@ -143,6 +211,9 @@ class DirectoryBlobStore(BlobStore):
                 self._remember(name, fd, hasher)
         finally:
             os.close(fd)
+
+    def append(self, name: str, offset: int) -> Appender:
+        return _FileAppender(self, self._check(name), offset)
 
     def digest(self, name: str) -> str | None:
         path = self.partial / self._check(name)

@@ -19,7 +19,7 @@ JSON_BODY_LIMIT = 1 * MIB
 ENVELOPE_BATCH_LIMIT = 4 * MIB
 """`POST /v1/envelopes`: a batch of up to 100 envelopes, whatever comes first."""
 
-BLOB_CHUNK_LIMIT = 4 * MIB
+BLOB_CHUNK_LIMIT = 16 * MIB
 """`PUT /v1/blobs/{id}/chunks`: one chunk of raw bytes."""
 
 MAX_BATCH = 100

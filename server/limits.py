@@ -3,7 +3,7 @@
 `BodyLimitMiddleware` refuses a request whose `Content-Length` is over its route's limit with
 413 `body_too_large` without reading a byte of it, and counts the bytes of bodies sent without a
 length (chunked), refusing as soon as the count passes the limit. Limits are in
-`server.config`: blob chunks 4 MiB, envelope batches 4 MiB, org documents 2 MiB, any other
+`server.config`: blob chunks 16 MiB, envelope batches 4 MiB, org documents 2 MiB, any other
 body 1 MiB.
 """
 

@@ -52,8 +52,12 @@ class VerifiedRequest:
 
 
 def _message(method: str, path: str, timestamp: int, nonce: str, body: bytes) -> bytes:
+    return _message_for_digest(method, path, timestamp, nonce, sha256_hex(body))
+
+
+def _message_for_digest(method: str, path: str, timestamp: int, nonce: str, digest: str) -> bytes:
     return REQUEST_SIGNATURE + "\n".join(
-        [method.upper(), path, str(timestamp), nonce, sha256_hex(body)]
+        [method.upper(), path, str(timestamp), nonce, digest]
     ).encode("utf-8")
 
 
@@ -75,6 +79,17 @@ def verify_request(
     headers: dict[str, str], method: str, path_and_query: str, body: bytes, *, now: int
 ) -> VerifiedRequest:
     """Check the auth headers of one request; raise `AuthError` with a reason if they fail."""
+    return verify_request_digest(headers, method, path_and_query, sha256_hex(body), now=now)
+
+
+def verify_request_digest(
+    headers: dict[str, str], method: str, path_and_query: str, body_sha256: str, *, now: int
+) -> VerifiedRequest:
+    """`verify_request` for a body already hashed while it streamed in (SHA-256, lowercase hex).
+
+    Danger: whatever was done with the body before this returns was done unauthenticated; the
+    caller must be able to undo it.
+    """
     lowered = {k.lower(): v for k, v in headers.items()}
     values = [
         lowered.get(h.lower()) for h in (HEADER_KEY, HEADER_TIME, HEADER_NONCE, HEADER_SIGNATURE)
@@ -94,7 +109,8 @@ def verify_request(
     if abs(now - timestamp) > WINDOW_SECONDS:
         raise AuthError("stale_request")
     try:
-        verify(public_key, signature, _message(method, path_and_query, timestamp, nonce, body))
+        message = _message_for_digest(method, path_and_query, timestamp, nonce, body_sha256)
+        verify(public_key, signature, message)
     except BadSignature:
         raise AuthError("bad_signature") from None
     return VerifiedRequest(public_key, key_id(public_key), nonce, timestamp)

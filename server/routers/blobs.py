@@ -9,24 +9,42 @@ starts again from 0 (`hash_mismatch`). Only the uploader may write; coordinators
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import hashlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from server.auth import AsCoordinator, AsMember, Caller, Ctx
+from server.auth import (
+    AUTH_DETAILS,
+    AsCoordinator,
+    AsMember,
+    Caller,
+    Ctx,
+    member,
+    path_and_query,
+    signed,
+)
+from server.blobs import Appender
+from server.config import BLOB_CHUNK_LIMIT
 from server.context import Services
 from server.db.base import Blob, Refused
 from server.errors import ApiError
 from server.models import BlobBegin, BlobOffset, BlobStatus, ChunkAnswer
 from server.routers import REFUSALS
 from server.routers.org import refusal
+from sync.auth import HEADER_KEY, AuthError, VerifiedRequest, verify_request_digest
+from sync.encoding import EncodingError, b64u_decode
+from sync.keys import key_id
 
 router = APIRouter(tags=["blobs"], responses=REFUSALS)
 
 BlobId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 Offset = Annotated[int, Query(ge=0, le=2**53 - 1)]
+PIPE_PIECE = 1024 * 1024
 
 
 def _owned(ctx: Services, blob_id: str, caller: Caller) -> Blob:
@@ -77,17 +95,151 @@ def status(blob_id: BlobId, caller: AsMember, ctx: Ctx) -> BlobStatus:
             "required": True,
             "content": {
                 "application/octet-stream": {
-                    "schema": {"type": "string", "format": "binary", "maxLength": 4194304}
+                    "schema": {"type": "string", "format": "binary", "maxLength": BLOB_CHUNK_LIMIT}
                 }
             },
         }
     },
 )
-async def chunk(
-    request: Request, blob_id: BlobId, caller: AsMember, ctx: Ctx, offset: Offset
-) -> ChunkAnswer:
+async def chunk(request: Request, blob_id: BlobId, ctx: Ctx, offset: Offset) -> Any:
+    # The common case (the owner sending the next chunk with a Content-Length) is streamed
+    # straight into the upload; anything else takes the plain path, which reads the body first
+    # and gives every refusal in the usual order (401, 403, 404, 409, 422).
+    length = _content_length(request)
+    claimed = _claimed_key_id(request)
+    if length is not None and claimed is not None:
+        blob = await run_in_threadpool(ctx.repo.blob, blob_id)
+        if (
+            blob is not None
+            and blob.owner == claimed
+            and not blob.complete
+            and blob.offset == offset
+            and offset + length <= blob.size
+            and length > 0
+        ):
+            answer = await _stream_chunk(request, ctx, blob, offset)
+            if answer is not None:
+                return answer
+    verified = await signed(request, ctx)
+    caller = await run_in_threadpool(member, verified, ctx)
     data = await request.body()
     return await run_in_threadpool(_write_chunk, ctx, caller, blob_id, offset, data)
+
+
+def _content_length(request: Request) -> int | None:
+    value = request.headers.get("content-length")
+    return int(value) if value is not None and value.isdigit() else None
+
+
+def _claimed_key_id(request: Request) -> str | None:
+    """The key id the request says it is signed by (not verified yet)."""
+    raw = request.headers.get(HEADER_KEY)
+    if raw is None:
+        return None
+    try:
+        return key_id(b64u_decode(raw, length=32))
+    except EncodingError:
+        return None
+
+
+async def _stream_chunk(request: Request, ctx: Services, blob: Blob, offset: int) -> Any:
+    """Write the body into the upload as it arrives, hashing it once for the signature.
+
+    Returns None (nothing read, nothing written) if the upload moved before the lock was held:
+    the caller then answers on the plain path. The bytes are undone unless the signature, the
+    caller and the offset all check out once the body is in.
+    """
+    stack = contextlib.ExitStack()
+    try:
+        await run_in_threadpool(stack.enter_context, ctx.blobs.locked(blob.storage_name))
+    except FileNotFoundError:
+        stack.close()
+        return None
+    try:
+        now = await run_in_threadpool(ctx.repo.blob, blob.id)
+        if now is None or now.storage_name != blob.storage_name or now.offset != offset:
+            return None
+        appender = await run_in_threadpool(ctx.blobs.append, blob.storage_name, offset)
+        body_hash = hashlib.sha256()
+        kept = False
+        try:
+            await _pipe(request, appender, body_hash, blob.size - offset)
+            verified = _verify_digest(request, body_hash.hexdigest(), ctx)
+            caller = await run_in_threadpool(member, verified, ctx)
+            if caller.key_id != blob.owner:
+                raise ApiError(404, "not_found", "no such upload")
+            end = offset + appender.written
+            answer = await run_in_threadpool(_record_chunk, ctx, blob, offset, end, appender)
+            kept = True
+            return answer
+        finally:
+            if not kept:
+                await run_in_threadpool(appender.undo)
+    finally:
+        await run_in_threadpool(stack.close)
+
+
+async def _pipe(request: Request, appender: Appender, body_hash: Any, room: int) -> None:
+    """Body pieces → (hash for the signature, write + running blob hash) in a worker thread.
+
+    Pieces are gathered to about `PIPE_PIECE` bytes; while one is hashed and written (hashlib
+    and pwrite release the GIL), the event loop receives the next.
+    """
+    pending: asyncio.Future[None] | None = None
+    buffer: list[bytes] = []
+    gathered = buffered = 0
+
+    def consume(pieces: list[bytes]) -> None:
+        data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
+        body_hash.update(data)
+        appender.write(data)
+
+    try:
+        async for piece in request.stream():
+            if not piece:
+                continue
+            gathered += len(piece)
+            if gathered > room:
+                raise ApiError(422, "chunk_too_long", "the chunk goes past the declared size")
+            buffer.append(piece)
+            buffered += len(piece)
+            if buffered >= PIPE_PIECE:
+                if pending is not None:
+                    await pending
+                pending = asyncio.ensure_future(run_in_threadpool(consume, buffer))
+                buffer, buffered = [], 0
+        if pending is not None:
+            await pending
+            pending = None
+        if buffer:
+            await run_in_threadpool(consume, buffer)
+    finally:
+        if pending is not None:
+            with contextlib.suppress(BaseException):
+                await pending
+
+
+def _verify_digest(request: Request, digest: str, ctx: Services) -> VerifiedRequest:
+    try:
+        return verify_request_digest(
+            dict(request.headers),
+            request.method,
+            path_and_query(request),
+            digest,
+            now=ctx.clock(),
+        )
+    except AuthError as exc:
+        raise ApiError(401, exc.reason, AUTH_DETAILS.get(exc.reason, "refused")) from None
+
+
+def _record_chunk(ctx: Services, blob: Blob, offset: int, end: int, appender: Appender) -> Any:
+    """Under the upload's lock: count the streamed bytes, and finish the blob if complete."""
+    if end > offset and not ctx.repo.advance_blob(blob.id, offset, end):
+        raise ApiError(409, "offset_mismatch", "the upload moved", offset=offset)
+    appender.keep()
+    if end < blob.size:
+        return ChunkAnswer(offset=end, complete=False)
+    return _complete(ctx, blob)
 
 
 def _write_chunk(ctx: Services, caller: Caller, blob_id: str, offset: int, data: bytes) -> Any:
@@ -124,13 +276,18 @@ def _write_locked(ctx: Services, caller: Caller, blob: Blob, offset: int, data: 
                 raise ApiError(409, "offset_mismatch", "the upload moved", offset=offset)
         if end < blob.size:
             return ChunkAnswer(offset=end, complete=False)
-        if ctx.blobs.digest(blob.storage_name) != blob.sha256:
-            ctx.repo.reset_blob(blob_id, ctx.blobs.create())
-            ctx.blobs.discard(blob.storage_name)
-            raise ApiError(422, "hash_mismatch", "the bytes do not match the declared SHA-256")
-        final = ctx.blobs.finish(blob.storage_name)
-        ctx.repo.finish_blob(blob_id, final, ctx.clock())
-    return ChunkAnswer(offset=end, complete=True)
+        return _complete(ctx, blob)
+
+
+def _complete(ctx: Services, blob: Blob) -> Any:
+    """The last byte is in (lock held): check the whole file's hash, then publish or restart."""
+    if ctx.blobs.digest(blob.storage_name) != blob.sha256:
+        ctx.repo.reset_blob(blob.id, ctx.blobs.create())
+        ctx.blobs.discard(blob.storage_name)
+        raise ApiError(422, "hash_mismatch", "the bytes do not match the declared SHA-256")
+    final = ctx.blobs.finish(blob.storage_name)
+    ctx.repo.finish_blob(blob.id, final, ctx.clock())
+    return ChunkAnswer(offset=blob.size, complete=True)
 
 
 @router.get(
