@@ -2,7 +2,9 @@
 
     fieldvault coordinator [--web] [--port N] [--data DIR]     start the app (127.0.0.1 only)
     fieldvault coordinator init --server URL --bootstrap TOKEN [--org NAME] [--name NAME]
-    fieldvault coordinator join --server URL --backup FILE [--name NAME]    (prints a join code)
+                                [--tls-pin HEX]
+    fieldvault coordinator join --server URL --backup FILE [--name NAME] [--tls-pin HEX]
+                                                                        (prints a join code)
     fieldvault coordinator add-coordinator CODE            (a listed coordinator adds the joiner)
     fieldvault coordinator backup-root -o FILE
     fieldvault coordinator invite [--expires-in S] [--label L] [--qr FILE]
@@ -18,6 +20,10 @@ Every verb takes `--data DIR` and `--json`. Passphrases come from environment va
 interactive prompt, never from arguments (the process list shows arguments to every user):
 `FIELDVAULT_PASSPHRASE` (the workspace), `FIELDVAULT_BACKUP_PASSPHRASE` (root key backup),
 `FIELDVAULT_EXPORT_PASSPHRASE` (`--passphrase-protect`).
+
+`--tls-pin HEX` (init, join) is for a server behind a self-signed certificate: the SHA-256 of
+its DER certificate, 64 hex digits (`AB:CD:…` accepted). It is kept with the coordinator's keys,
+checked on every connection, and carried by every invite the coordinator creates.
 
 Exports that hold identifying data (CSV with `--identifying`, PDF, bundle) are age-encrypted to
 the coordinators' recipients unless `--passphrase-protect` or `--no-encrypt` is given.
@@ -64,12 +70,24 @@ def register(subparsers: Any) -> None:
     init.add_argument("--bootstrap", required=True, help="bootstrap token from `server init`")
     init.add_argument("--org", default="FieldVault", help="organisation name")
     init.add_argument("--name", default="", help="your name, shown to other coordinators")
+    init.add_argument(
+        "--tls-pin",
+        default="",
+        metavar="HEX",
+        help="SHA-256 of the server's DER certificate (self-signed servers)",
+    )
     init.set_defaults(func=_init)
 
     join = verb("join", "join as a second coordinator with a root key backup")
     join.add_argument("--server", required=True, help="server URL")
     join.add_argument("--backup", required=True, type=Path, help="root key backup file")
     join.add_argument("--name", default="", help="your name, shown to other coordinators")
+    join.add_argument(
+        "--tls-pin",
+        default="",
+        metavar="HEX",
+        help="SHA-256 of the server's DER certificate (self-signed servers)",
+    )
     join.set_defaults(func=_join)
 
     add = verb("add-coordinator", "sign a joining coordinator into the org document")
@@ -224,6 +242,7 @@ def _init(args: argparse.Namespace, service: Any) -> int:
         bootstrap_token=args.bootstrap,
         org_name=args.org,
         coordinator_name=args.name,
+        tls_pin=args.tls_pin,
     )
     _emit(
         args,
@@ -241,6 +260,7 @@ def _join(args: argparse.Namespace, service: Any) -> int:
         backup=args.backup.read_bytes(),
         backup_passphrase=_secret(BACKUP_PASSPHRASE_ENV, "Backup passphrase"),
         coordinator_name=args.name,
+        tls_pin=args.tls_pin,
     )
     code = service.join_request()
     _emit(

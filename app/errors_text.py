@@ -20,6 +20,7 @@ STORAGE_KEYS: Mapping[str, str] = {
     "WrongPassphrase": "error.wrong_passphrase",
     "VaultInUse": "error.vault_in_use",
     "VaultCorrupt": "error.vault_corrupt",
+    "VaultFormatTooNew": "error.vault_too_new",
     "VaultNotFound": "error.vault_not_found",
     "VaultExists": "error.vault_exists",
     "VaultLocked": "error.locked",

@@ -143,7 +143,7 @@ BUDGETS: tuple[Budget, ...] = (
     Budget(
         "sync.upload_memory",
         "sync",
-        "upload an attachment: peak memory growth (flat)",
+        "upload an attachment: peak memory (flat: a fixed cap, far below the file's size)",
         ("upload_peak_mb", "upload.peak_mb", "upload_memory_mb"),
         "<=",
         64.0,

@@ -7,9 +7,11 @@ Measures, per database:
   signing, HTTP, signature and chain checks, commit), 2 KB ciphertexts sealed beforehand, with
   1 or 50 devices pushing at once (threads, each its own key and chain). Budget: batches of 50,
   one device, SQLite >= 1,000/s. `...latency` gives p50/p95/p99 per request under that load.
-- `blob.<db>`: one attachment uploaded in 4 MiB chunks (signed, hashed, written, fsynced)
-  against the same bytes sent to a trivial endpoint that discards them, once in the same 4 MiB
-  requests and once as a single request; `ratio_vs_raw` divides by the single request.
+- `blob.<db>`: one attachment uploaded in the sync engine's chunks (16 MiB: signed, hashed,
+  written, offset committed; hashed again and flushed at the end) against the same bytes sent to
+  the raw baseline (`sink`: the same uvicorn, a minimal endpoint writing the body to a file in
+  the same temporary directory, no auth, no hashing, no database, no flush), once in the same
+  chunks and once as a single request; `ratio_vs_raw` divides by the single request.
 `sqlite` is the default (`synchronous=FULL`: every acknowledgement flushed), `sqlite_normal` the
 same with `FIELDVAULT_SQLITE_SYNCHRONOUS=NORMAL`. PostgreSQL runs only when it answers at
 127.0.0.1:5432 (`"postgres": "unavailable"` otherwise).
@@ -42,6 +44,7 @@ from core.crypto.signing import SigningKey  # noqa: E402
 from sync import envelope as sync_envelope  # noqa: E402
 from sync.auth import sign_request  # noqa: E402
 from sync.encoding import canonical_json  # noqa: E402
+from sync.engine import CHUNK_SIZE  # noqa: E402
 from tests.server.helpers import Actor, Harness, Org  # noqa: E402
 from tests.support.live_server import (  # noqa: E402
     free_port,
@@ -50,7 +53,7 @@ from tests.support.live_server import (  # noqa: E402
     start_live_server,
 )
 
-CHUNK = 4 * 1024 * 1024
+CHUNK = CHUNK_SIZE  # what the sync engine sends
 PAYLOAD = 2048
 MB = 1_000_000
 
@@ -135,16 +138,41 @@ def _enrol_many(api: Harness, org: Org, count: int) -> list[Actor]:
     return [api.enrol(org, f"bench {i}") for i in range(count)]
 
 
+RAW_DIR_ENV = "FIELDVAULT_BENCH_RAW_DIR"
+
+
 async def sink(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    """A trivial ASGI endpoint that reads a request body and throws it away."""
+    """The raw baseline: a minimal ASGI endpoint that writes a request body to a file.
+
+    Run by the same uvicorn (same version, event loop and HTTP parser, one worker, no access
+    log) as the real server, in a process of its own. The body goes, piece by piece as it
+    arrives, into a new file in `$FIELDVAULT_BENCH_RAW_DIR` (the bench points it at the server's
+    data directory, so both write to the same file system), which is deleted once the answer is
+    sent. No authentication, no hashing, no database, no flush to disk.
+    """
     if scope["type"] != "http":
         return
-    more = True
-    while more:
-        message = await receive()
-        more = message.get("more_body", False)
+    folder = os.environ.get(RAW_DIR_ENV)
+    fd = -1
+    path = None
+    if folder:
+        path = os.path.join(folder, f"raw-{secrets.token_hex(8)}")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        more = True
+        while more:
+            message = await receive()
+            body = message.get("body", b"")
+            if fd >= 0 and body:
+                os.write(fd, body)
+            more = message.get("more_body", False)
+    finally:
+        if fd >= 0:
+            os.close(fd)
     await send({"type": "http.response.start", "status": 200, "headers": []})
     await send({"type": "http.response.body", "body": b"{}"})
+    if path is not None:
+        os.unlink(path)
 
 
 def _blob(url: str, device: Actor, data: bytes, sink_url: str) -> dict[str, Any]:
@@ -182,8 +210,10 @@ def _blob(url: str, device: Actor, data: bytes, sink_url: str) -> dict[str, Any]
     }
 
 
-def _start_sink() -> tuple[subprocess.Popen[bytes], str]:
+def start_raw_sink(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """Start the raw baseline (`sink`) writing into `folder`; return (process, URL)."""
     port = free_port()
+    folder.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
         [
             sys.executable,
@@ -195,8 +225,10 @@ def _start_sink() -> tuple[subprocess.Popen[bytes], str]:
             "--log-level",
             "warning",
             "--no-access-log",
+            "--no-server-header",
         ],
         cwd=ROOT,
+        env={**os.environ, RAW_DIR_ENV: str(folder)},
     )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 20
@@ -242,9 +274,9 @@ def _one_database(name: str, quick: bool, sink_url: str, tmp: Path) -> dict[str,
 
 
 def run(quick: bool) -> dict[str, Any]:
-    process, sink_url = _start_sink()
-    try:
-        with tempfile.TemporaryDirectory(prefix="fv-bench-server-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="fv-bench-server-") as tmp:
+        process, sink_url = start_raw_sink(Path(tmp) / "raw")
+        try:
             results: dict[str, Any] = {"ingest": {}, "blob": {}}
             for name in ("sqlite", "sqlite_normal", "postgres"):
                 if name == "postgres" and not postgres_available():
@@ -259,9 +291,9 @@ def run(quick: bool) -> dict[str, Any]:
                     os.environ.pop("FIELDVAULT_SQLITE_SYNCHRONOUS", None)
                 results["blob"][name] = measured.pop("blob")
                 results["ingest"][name] = measured
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
     results["quick"] = quick
     results["payload_bytes"] = PAYLOAD
     return results

@@ -22,7 +22,8 @@ VaultError
 ├── VaultNotFound                    ├── VaultExists       ├── VaultLocked
 ├── RecordNotFound(record_id)        ├── AttachmentNotFound(attachment_id)
 ├── AttachmentCorrupt(attachment_id) ├── SpoolNotFound(name)
-├── MetadataStripFailed              └── StorageFull
+├── MetadataStripFailed              ├── StorageFull
+└── VaultFormatTooNew(what, version)  a file from a newer release: refused, nothing touched
 ```
 
 Danger: opening with the duress passphrase, or a wrong passphrase at the threshold, wipes the
@@ -41,6 +42,7 @@ from storage.errors import (
     VaultCorrupt,
     VaultError,
     VaultExists,
+    VaultFormatTooNew,
     VaultInUse,
     VaultLocked,
     VaultNotFound,
@@ -64,6 +66,7 @@ __all__ = [
     "VaultCorrupt",
     "VaultError",
     "VaultExists",
+    "VaultFormatTooNew",
     "VaultInUse",
     "VaultLocked",
     "VaultNotFound",

@@ -5,6 +5,7 @@ VaultError
 ├── WrongPassphrase(attempts_left)   no key slot opened; the failure was counted
 ├── VaultInUse                        another process or Vault object holds the vault
 ├── VaultCorrupt(what)                a file is damaged; `what` names it and where
+├── VaultFormatTooNew(what, version)  a file was written by a newer release; nothing touched
 ├── VaultNotFound                     no vault at that path
 ├── VaultExists                       create() over an existing vault
 ├── VaultLocked                       the Vault object was locked or wiped
@@ -52,6 +53,27 @@ class VaultCorrupt(VaultError):
     def __init__(self, what: str) -> None:
         self.what = what
         super().__init__(f"vault damaged: {what}")
+
+
+class VaultFormatTooNew(VaultError):
+    """A vault file carries a format version newer than this release reads (`what` names the
+    file, `version` is the version found). Not damage and not a wrong passphrase: nothing was
+    counted, changed or wiped. Open the vault with the newer release it came from."""
+
+    def __init__(self, what: str, version: int, supported: int) -> None:
+        self.what = what
+        self.version = version
+        self.supported = supported
+        super().__init__(
+            f"{what}: format version {version} is newer than this release reads ({supported})"
+        )
+
+    @classmethod
+    def check(cls, what: str, data: bytes, magic: bytes) -> None:
+        """Raise if `data` starts with `magic` except for a higher last (version) byte."""
+        size = len(magic)
+        if len(data) >= size and data[: size - 1] == magic[:-1] and data[size - 1] > magic[-1]:
+            raise cls(what, data[size - 1], magic[-1])
 
 
 class VaultNotFound(VaultError):

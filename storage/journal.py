@@ -30,7 +30,7 @@ from pathlib import Path
 from core.crypto.errors import InvalidCiphertext
 from core.crypto.random import random_bytes
 from core.crypto.sealer import Sealer
-from storage.errors import VaultCorrupt
+from storage.errors import VaultCorrupt, VaultFormatTooNew
 from storage.files import (
     fsync_dir,
     sync_data,
@@ -39,7 +39,7 @@ from storage.files import (
     write_all,
 )
 
-MAGIC = b"FVJRNL\x00\x01"
+MAGIC = b"FVJRNL\x00\x01"  # the last byte is the format version
 JOURNAL_ID_SIZE = 16
 HEADER_SIZE = len(MAGIC) + JOURNAL_ID_SIZE
 ENTRY_LABEL = b"fieldvault/journal-entry/v1\n"
@@ -147,11 +147,13 @@ def _next_valid(data: bytes, start: int, key: Sealer, journal_id: bytes) -> int 
 
 
 def read_journal(path: Path, key: bytes, *, recover: bool = False) -> ReadResult:
-    """Replay the journal. Raises `VaultCorrupt` on damage unless `recover`."""
+    """Replay the journal. Raises `VaultCorrupt` on damage unless `recover`, and
+    `VaultFormatTooNew` (even with `recover`) for a journal written by a newer release."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         raise VaultCorrupt("journal: file missing") from None
+    VaultFormatTooNew.check("journal", data, MAGIC)
     if len(data) < HEADER_SIZE or data[: len(MAGIC)] != MAGIC:
         raise VaultCorrupt("journal: header damaged or unknown format")
     journal_id = data[len(MAGIC) : HEADER_SIZE]

@@ -28,9 +28,9 @@ from core.crypto import aead
 from core.crypto.errors import InvalidCiphertext
 from core.crypto.kdf import MIN_SCRYPT_LOG_N, MIN_SCRYPT_R, scrypt_derive
 from core.crypto.random import random_bytes
-from storage.errors import VaultCorrupt
+from storage.errors import VaultCorrupt, VaultFormatTooNew
 
-MAGIC = b"FVKEY\x00\x00\x01"
+MAGIC = b"FVKEY\x00\x00\x01"  # the last byte is the format version
 SLOT_COUNT = 4
 SALT_SIZE = 16
 MASTER_KEY_SIZE = 32
@@ -128,6 +128,9 @@ class KeyFile:
 
     @classmethod
     def parse(cls, data: bytes) -> KeyFile:
+        """Raises `VaultFormatTooNew` for a newer format version (checked first: a newer layout
+        may differ in size), `VaultCorrupt` for anything else that is not this format."""
+        VaultFormatTooNew.check("key file", data, MAGIC)
         if len(data) != FILE_SIZE:
             raise VaultCorrupt(f"key file: {len(data)} bytes, expected {FILE_SIZE}")
         head = data[: _HEADER.size]

@@ -51,10 +51,6 @@ class VerifiedRequest:
     timestamp: int
 
 
-def _message(method: str, path: str, timestamp: int, nonce: str, body: bytes) -> bytes:
-    return _message_for_digest(method, path, timestamp, nonce, sha256_hex(body))
-
-
 def _message_for_digest(method: str, path: str, timestamp: int, nonce: str, digest: str) -> bytes:
     return REQUEST_SIGNATURE + "\n".join(
         [method.upper(), path, str(timestamp), nonce, digest]
@@ -62,11 +58,22 @@ def _message_for_digest(method: str, path: str, timestamp: int, nonce: str, dige
 
 
 def sign_request(
-    key: SigningKey, method: str, path_and_query: str, body: bytes, *, now: int
+    key: SigningKey,
+    method: str,
+    path_and_query: str,
+    body: bytes,
+    *,
+    now: int,
+    body_sha256: str | None = None,
 ) -> dict[str, str]:
-    """Return the four auth headers for one request. `path_and_query` as sent, e.g. `/v1/x?a=1`."""
+    """Return the four auth headers for one request. `path_and_query` as sent, e.g. `/v1/x?a=1`.
+
+    `body_sha256` (lowercase hex) saves hashing a body the caller already hashed; it must be
+    the hash of `body`, else the server refuses the request (`bad_signature`).
+    """
     nonce = b64u_encode(random_bytes(NONCE_SIZE))
-    signature = key.sign(_message(method, path_and_query, now, nonce, body))
+    digest = sha256_hex(body) if body_sha256 is None else body_sha256
+    signature = key.sign(_message_for_digest(method, path_and_query, now, nonce, digest))
     return {
         HEADER_KEY: b64u_encode(key.public_bytes()),
         HEADER_TIME: str(now),

@@ -135,6 +135,7 @@ class Client:
         raw_body: bytes | None = None,
         signed: bool = True,
         stream: bool = False,
+        body_sha256: str | None = None,
     ) -> requests.Response:
         """Send one request and return the 2xx response; raise a `SyncError` otherwise."""
         path_and_query = self._prefix + path
@@ -153,7 +154,14 @@ class Client:
             if self.signing_key is None:
                 raise ValueError("this request must be signed but the client has no key")
             headers.update(
-                sign_request(self.signing_key, method, path_and_query, body, now=int(self._now()))
+                sign_request(
+                    self.signing_key,
+                    method,
+                    path_and_query,
+                    body,
+                    now=int(self._now()),
+                    body_sha256=body_sha256 if raw_body is not None else None,
+                )
             )
         url = self.server_url[: len(self.server_url) - len(self._prefix)] + path_and_query
         try:
@@ -246,14 +254,20 @@ class Client:
     def blob_status(self, blob_id: str) -> dict[str, Any]:
         return _obj(self.call("GET", f"/v1/blobs/{_segment(blob_id)}/status"))
 
-    def blob_chunk(self, blob_id: str, offset: int, data: bytes) -> tuple[int, bool]:
-        """Send bytes at `offset`; return (server offset, complete). `OffsetMismatch` if off."""
+    def blob_chunk(
+        self, blob_id: str, offset: int, data: bytes, *, sha256: str | None = None
+    ) -> tuple[int, bool]:
+        """Send bytes at `offset`; return (server offset, complete). `OffsetMismatch` if off.
+
+        `sha256`: the chunk's SHA-256 (hex) if already computed, so it is not hashed twice.
+        """
         answer = _obj(
             self.call(
                 "PUT",
                 f"/v1/blobs/{_segment(blob_id)}/chunks",
                 query={"offset": offset},
                 raw_body=data,
+                body_sha256=sha256,
             )
         )
         return _int(answer.get("offset")), bool(answer.get("complete"))

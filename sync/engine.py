@@ -15,7 +15,8 @@ A round, in this order:
    `sent` only when the server answers `stored` or `duplicate` for its id; a crash before that
    resends it and the server deduplicates by id. `rejected` marks it `failed` with the reason.
 6. **Blobs**: each asks the server for its offset, then sends the rest from the spool in
-   chunks; a cut connection resumes from the server's offset next time (`offset_mismatch`
+   chunks of 16 MiB (a quarter of that, down to 1 MiB, if the server answers
+   `body_too_large`); a cut connection resumes from the server's offset next time (`offset_mismatch`
    answers carry it). A blob is `sent` when the server says it is complete.
 7. **Messages** from coordinators: verified against the coordinator's key in the org document,
    decrypted with the device's own age identity, stored as `Kind.MESSAGE` records, cursor saved
@@ -45,6 +46,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from core.crypto.hashing import sha256_hex
 from core.records import Kind, Record, Status
 from sync import commands as commands_mod
 from sync import envelope, orgdoc
@@ -72,7 +74,8 @@ from sync.outbox import entry_for_record, pending_blobs, seal_ready
 from sync.payload import PayloadError, parse_payload
 
 BATCH_SIZE = 100
-CHUNK_SIZE = 4 * 1024 * 1024
+CHUNK_SIZE = 16 * 1024 * 1024
+MIN_CHUNK_SIZE = 1024 * 1024
 MESSAGE_PAGE = 100
 ACK_TIMEOUT = 5.0
 MAX_BLOB_RESTARTS = 2
@@ -197,9 +200,7 @@ class SyncEngine:
             state.last_sync = int(self._now())
             save_sync_state(self.vault, state)
 
-    def _revoked_round(
-        self, client: Client, identity: DeviceIdentity, report: SyncReport
-    ) -> None:
+    def _revoked_round(self, client: Client, identity: DeviceIdentity, report: SyncReport) -> None:
         """What a revoked device still does: fetch, verify and execute its commands.
 
         The server keeps serving a revoked device the org document and its commands so that a
@@ -405,29 +406,52 @@ class SyncEngine:
         if offset >= size:
             return bool(client.blob_status(entry.id).get("complete", offset == size))
         restarts = 0
-        with self.vault.spool_reader(entry.data["spool"]) as source:
-            position = 0
+        chunk_size = self.chunk_size
+        # One worker reads and hashes the next chunk while the current one is on the wire.
+        # Only one thread touches the reader at a time: `ahead` is always waited for first.
+        with (
+            self.vault.spool_reader(entry.data["spool"]) as source,
+            ThreadPoolExecutor(max_workers=1) as reader,
+        ):
+            position = 0  # where the reader is (once `ahead` is done)
+            ahead: Future[tuple[bytes, str]] | None = None
+            ahead_at = ahead_size = -1
             while True:
                 self._check_cancel()
-                if position != offset:
-                    position = _seek(source, position, offset)
-                chunk = source.read(self.chunk_size)
+                got: tuple[bytes, str] | None = None
+                if ahead is not None:
+                    prefetched = ahead.result()
+                    ahead = None
+                    position = ahead_at + len(prefetched[0])
+                    if (ahead_at, ahead_size) == (offset, chunk_size):
+                        got = prefetched
+                if got is None:
+                    if position != offset:
+                        position = _seek(source, position, offset)
+                    got = _read_hashed(source, chunk_size)
+                    position += len(got[0])
+                chunk, chunk_hash = got
                 if not chunk and offset < size:
                     raise SyncError(
                         "the spooled blob is shorter than queued", reason="spool_damaged"
                     )
+                if offset + len(chunk) < size:
+                    ahead_at, ahead_size = offset + len(chunk), chunk_size
+                    ahead = reader.submit(_read_hashed, source, chunk_size)
                 try:
-                    offset, complete = client.blob_chunk(entry.id, offset, chunk)
+                    offset, complete = client.blob_chunk(entry.id, offset, chunk, sha256=chunk_hash)
                 except OffsetMismatch as exc:
                     offset = exc.offset
                     continue
                 except ServerRefused as exc:
+                    if exc.reason == "body_too_large" and chunk_size > MIN_CHUNK_SIZE:
+                        chunk_size = max(MIN_CHUNK_SIZE, chunk_size // 4)  # an older server
+                        continue
                     restarts += 1
                     if exc.reason == "hash_mismatch" and restarts <= MAX_BLOB_RESTARTS:
                         offset = 0  # the server dropped what it had; send it all again
                         continue
                     raise
-                position += len(chunk)
                 report.bytes_uploaded += len(chunk)
                 if self.progress is not None:
                     self.progress(entry.id, offset, size)
@@ -551,6 +575,11 @@ def _wipe_marker(command_id: str) -> Record:
 
 def _pending_wipe(vault: Any) -> bool:
     return get_or_none(vault, _WIPE_MARKER_ID) is not None
+
+
+def _read_hashed(source: Any, size: int) -> tuple[bytes, str]:
+    data = source.read(size)
+    return data, sha256_hex(data)
 
 
 def _seek(source: Any, position: int, offset: int) -> int:

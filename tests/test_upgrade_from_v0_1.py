@@ -22,7 +22,7 @@ import pytest
 from core.records import Kind, Status
 from server.db.schema import SCHEMA_VERSION
 from storage import Vault
-from storage.errors import VaultCorrupt, WrongPassphrase
+from storage.errors import VaultFormatTooNew, WrongPassphrase
 from storage.journal import MAGIC as JOURNAL_MAGIC
 from storage.keyfile import HEADER_SIZE as KEY_HEADER_SIZE
 from sync import coordinator
@@ -172,8 +172,9 @@ def test_a_vault_whose_key_file_is_a_newer_format_is_refused_and_not_wiped(old: 
     _bump_key_file_version(old / "field" / "key")
     files = {p: p.read_bytes() for p in (old / "field").rglob("*") if p.is_file()}
     for _ in range(3):
-        with pytest.raises(VaultCorrupt, match="unknown format"):
+        with pytest.raises(VaultFormatTooNew) as refused:
             Vault.open(old / "field", FIELD_PASSPHRASE)
+        assert (refused.value.what, refused.value.version) == ("key file", 2)
     for path, content in files.items():
         if path.name != "lock":
             assert path.read_bytes() == content, path.name
@@ -185,7 +186,8 @@ def test_a_vault_whose_journal_is_a_newer_format_is_refused_and_not_wiped(old: P
     assert bytes(data[: len(JOURNAL_MAGIC)]) == JOURNAL_MAGIC
     data[len(JOURNAL_MAGIC) - 1] += 1
     journal.write_bytes(bytes(data))
-    with pytest.raises(VaultCorrupt, match="unknown format"):
+    with pytest.raises(VaultFormatTooNew) as refused:
         Vault.open(old / "field", FIELD_PASSPHRASE)
+    assert (refused.value.what, refused.value.version) == ("journal", 2)
     assert journal.read_bytes() == bytes(data)
     assert (old / "field" / "blobs").is_dir()

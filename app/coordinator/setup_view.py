@@ -46,6 +46,14 @@ class SetupView:
             key="server-url",
             autocorrect=False,
         )
+        self.tls_pin = ft.TextField(
+            width=FIELD_WIDTH,
+            label=t("setup.tls_pin"),
+            helper=t("setup.tls_pin_help"),
+            helper_max_lines=2,
+            key="tls-pin",
+            autocorrect=False,
+        )
         self.org = w.sensitive_field(t("setup.org_name"), key="org-name", width=FIELD_WIDTH)
         self.token = ft.TextField(
             width=FIELD_WIDTH,
@@ -95,6 +103,7 @@ class SetupView:
                     self.confirm,
                     self.name,
                     self.server,
+                    self.tls_pin,
                     self.new_fields,
                     self.join_fields,
                     self.error,
@@ -135,6 +144,7 @@ class SetupView:
             return self._fail_text(t("setup.need_server"))
         service = self.ctx.service
         name = (self.name.value or "").strip()
+        pin = (self.tls_pin.value or "").strip()
         if self.mode == "new":
             org, token = (self.org.value or "").strip(), (self.token.value or "").strip()
             if not org or not token:
@@ -147,6 +157,7 @@ class SetupView:
                     bootstrap_token=token,
                     org_name=org,
                     coordinator_name=name,
+                    tls_pin=pin,
                 )
         else:
             backup = (self.backup.value or "").strip().encode("utf-8")
@@ -161,6 +172,7 @@ class SetupView:
                     backup=backup + b"\n",
                     backup_passphrase=backup_pass,
                     coordinator_name=name,
+                    tls_pin=pin,
                 )
 
         self._busy(True)

@@ -14,6 +14,8 @@ Setup paths:
   `add_coordinator(code)` signs it into the org document; from the next `pull` on it works,
   and devices encrypt to both from their next sync. Reports and events sealed before that
   moment were encrypted to the coordinators of the time and stay unreadable to the new one.
+- Both take an optional `tls_pin` (SHA-256 of the server's DER certificate) for a server behind
+  a self-signed certificate: every connection checks it, and every invite carries it.
 
 Errors from storage (`WrongPassphrase` ...) and sync (`SyncError` with a `reason`) pass through
 unchanged, except a wrong passphrase, which becomes `CoordinatorError("wrong_passphrase")`.
@@ -31,6 +33,7 @@ from typing import Any
 from app.i18n import LANGUAGES
 from app.services.coordinator_api import (
     CoordinatorBase,
+    checked_pin,
     decode_join_request,
     encode_join_request,
     load_default_forms,
@@ -46,10 +49,12 @@ from app.services.coordinator_types import (
 from core.crypto.signing import SigningKey
 from core.records import Kind, Record, Status
 from sync import coordinator as sc
-from sync.encoding import EncodingError, b64u_decode
+from sync.encoding import EncodingError, b64u_decode, b64u_encode
 from sync.errors import SyncError, UntrustedDocument
+from sync.keys import key_id
 
 UI_SETTINGS_ID = "coordinator-ui-settings"
+DEVICE_KEYS_ID = "coordinator-device-keys"  # the devices' public keys, kept for offline exports
 MIN_PASSPHRASE = 10
 
 
@@ -120,7 +125,9 @@ class VaultCoordinatorService(CoordinatorBase):
         bootstrap_token: str,
         org_name: str,
         coordinator_name: str,
+        tls_pin: str = "",
     ) -> CoordinatorInfo:
+        pin = checked_pin(tls_pin)
         vault = self._create_vault(passphrase)
         try:
             sc.create_organisation(
@@ -130,6 +137,7 @@ class VaultCoordinatorService(CoordinatorBase):
                 org_name,
                 forms=load_default_forms(),
                 coordinator_name=coordinator_name,
+                tls_pin=pin or None,
             )
         except BaseException:
             vault.wipe()
@@ -145,10 +153,14 @@ class VaultCoordinatorService(CoordinatorBase):
         backup: bytes,
         backup_passphrase: str,
         coordinator_name: str,
+        tls_pin: str = "",
     ) -> CoordinatorInfo:
+        pin = checked_pin(tls_pin)
         vault = self._create_vault(passphrase)
         try:
-            sc.join_organisation(vault, server_url, name=coordinator_name, root_fingerprint="")
+            sc.join_organisation(
+                vault, server_url, name=coordinator_name, root_fingerprint="", tls_pin=pin or None
+            )
             sc.import_root_key_backup(vault, backup, backup_passphrase)
         except UntrustedDocument:
             vault.wipe()
@@ -222,6 +234,7 @@ class VaultCoordinatorService(CoordinatorBase):
             org_version=doc.version if doc else 0,
             coordinators=tuple(c.name or c.id for c in doc.coordinators) if doc else (),
             listed=doc is not None and any(c.id == facts["id"] for c in doc.coordinators),
+            tls_pin=str(facts.get("tls_pin") or ""),
         )
 
     def backup_root(self, passphrase: str) -> bytes:
@@ -231,12 +244,18 @@ class VaultCoordinatorService(CoordinatorBase):
 
     # ---- devices
     def create_invite(self, expires_in: int = 7 * 86400, label: str = "") -> Invite:
-        invite = sc.create_invite(self.vault, expires_in=expires_in, label=label or None)
+        # the invite carries the TLS pin stored at setup (if any), so devices pin it too
+        pin = sc.load_identity(self.vault).tls_pin
+        invite = sc.create_invite(
+            self.vault, expires_in=expires_in, label=label or None, tls_pin=pin
+        )
         code = invite.encode()
         return Invite(code=code, expires_at=self._clock() + expires_in, qr_png=qr_png(code))
 
     def devices(self) -> list[DeviceInfo]:
-        return [device_info(d) for d in sc.list_devices(self.vault)]
+        raw = sc.list_devices(self.vault)
+        self._remember_device_keys(raw)
+        return [device_info(d) for d in raw]
 
     def _known_device(self, device_id: str) -> None:
         if device_id not in {d.id for d in self.devices()}:
@@ -254,6 +273,8 @@ class VaultCoordinatorService(CoordinatorBase):
     def pull(self) -> PullSummary:
         report = sc.pull(self.vault)
         sc.push_pending(self.vault)
+        with contextlib.suppress(SyncError):
+            self._remember_device_keys(sc.list_devices(self.vault))
         self._invalidate()
         return PullSummary(
             envelopes=report.fetched,
@@ -281,11 +302,41 @@ class VaultCoordinatorService(CoordinatorBase):
         sc.send_message(self.vault, device, case_id, text, now=self._clock)
 
     def _device_keys(self) -> dict[str, bytes]:
-        keys = {}
-        for raw in sc.list_devices(self.vault):
-            with contextlib.suppress(EncodingError):
-                keys[str(raw["id"])] = b64u_decode(str(raw.get("signing_key")), length=32)
+        """The devices' public signing keys as remembered at the last `devices()` / `pull()`,
+        so exports work offline. The server is asked (best effort) only when a case's device
+        is missing, as in a vault from before keys were remembered."""
+        keys = self._remembered_device_keys()
+        if not {s.device for s in self.cases()} <= set(keys):
+            with contextlib.suppress(SyncError):
+                self._remember_device_keys(sc.list_devices(self.vault))
+                keys = self._remembered_device_keys()
         return keys
+
+    def _remembered_device_keys(self) -> dict[str, bytes]:
+        record = self._get(DEVICE_KEYS_ID)
+        keys = {}
+        for device_id, public in (record.data.get("keys", {}) if record else {}).items():
+            with contextlib.suppress(EncodingError):
+                keys[str(device_id)] = b64u_decode(str(public), length=32)
+        return keys
+
+    def _remember_device_keys(self, devices: Sequence[Mapping[str, Any]]) -> None:
+        """Add the self-certifying (id == key id of the key) device keys to the vault."""
+        record = self._get(DEVICE_KEYS_ID)
+        keys = dict(record.data.get("keys", {})) if record is not None else {}
+        for raw in devices:
+            try:
+                public = b64u_decode(str(raw.get("signing_key")), length=32)
+            except EncodingError:
+                continue
+            if key_id(public) == raw.get("id"):
+                keys[str(raw["id"])] = b64u_encode(public)
+        if record is None or keys != record.data.get("keys"):
+            self.vault.put(
+                Record(
+                    kind=Kind.SETTING, id=DEVICE_KEYS_ID, status=Status.LOCAL, data={"keys": keys}
+                )
+            )
 
     def _bundle_signer(self) -> SigningKey:
         return sc.load_identity(self.vault).signing_key

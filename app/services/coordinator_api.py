@@ -89,8 +89,11 @@ class CoordinatorService(abc.ABC):
         bootstrap_token: str,
         org_name: str,
         coordinator_name: str,
+        tls_pin: str = "",
     ) -> CoordinatorInfo:
-        """*Blocking.* New vault, root key, bootstrap the server, publish the first org doc."""
+        """*Blocking.* New vault, root key, bootstrap the server, publish the first org doc.
+        `tls_pin` (optional, see `checked_pin`) pins a self-signed server certificate; it is
+        stored with this coordinator's keys and carried by every invite it creates."""
 
     @abc.abstractmethod
     def setup_join(
@@ -101,8 +104,10 @@ class CoordinatorService(abc.ABC):
         backup: bytes,
         backup_passphrase: str,
         coordinator_name: str,
+        tls_pin: str = "",
     ) -> CoordinatorInfo:
-        """*Blocking.* New vault from a root key backup; signs this coordinator into the org."""
+        """*Blocking.* New vault from a root key backup; signs this coordinator into the org.
+        `tls_pin` as for `setup_new`."""
 
     @abc.abstractmethod
     def unlock(self, passphrase: str) -> None:
@@ -215,6 +220,19 @@ class CoordinatorService(abc.ABC):
 
 
 JOIN_PREFIX = "FVC1-"
+
+
+def checked_pin(pin: str) -> str:
+    """A TLS pin as typed (`AB:CD:…` or plain hex, SHA-256 of the server's DER certificate) as
+    64 lowercase hex digits; "" stays "" (no pin). Raises CoordinatorError('invalid_tls_pin')."""
+    from sync.client import normalise_pin
+
+    if not pin.strip():
+        return ""
+    try:
+        return normalise_pin(pin)
+    except ValueError:
+        raise CoordinatorError("invalid_tls_pin") from None
 
 
 def encode_join_request(info: Mapping[str, Any]) -> str:

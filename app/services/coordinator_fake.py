@@ -17,6 +17,7 @@ from typing import Any
 from app.i18n import LANGUAGES
 from app.services.coordinator_api import (
     CoordinatorBase,
+    checked_pin,
     decode_join_request,
     encode_join_request,
     load_default_forms,
@@ -34,6 +35,7 @@ from core.crypto.signing import SigningKey
 from core.records import Kind, Record, Status
 from sync.age.keys import generate_identity
 from sync.encoding import b64u_encode
+from sync.invite import Invite as InviteCode
 from sync.keys import key_id
 
 MIN_PASSPHRASE = 10
@@ -52,6 +54,7 @@ class FakeCoordinatorService(CoordinatorBase):
         self._org = ""
         self._name = ""
         self._server = ""
+        self._tls_pin = ""
         self._version = 0
         self._signer = SigningKey.generate()
         self._identity, self._recipient = generate_identity()
@@ -73,13 +76,15 @@ class FakeCoordinatorService(CoordinatorBase):
         if not self._unlocked:
             raise CoordinatorError("locked")
 
-    def _start(self, passphrase: str, server_url: str, name: str) -> None:
+    def _start(self, passphrase: str, server_url: str, name: str, tls_pin: str) -> None:
+        pin = checked_pin(tls_pin)
         if self.is_set_up():
             raise CoordinatorError("already_set_up")
         if len(passphrase) < MIN_PASSPHRASE:
             raise CoordinatorError("weak_passphrase")
         self._passphrase = passphrase
         self._server = server_url.rstrip("/")
+        self._tls_pin = pin
         self._name = name
         self._unlocked = True
         self._version = 1
@@ -92,10 +97,11 @@ class FakeCoordinatorService(CoordinatorBase):
         bootstrap_token: str,
         org_name: str,
         coordinator_name: str,
+        tls_pin: str = "",
     ) -> CoordinatorInfo:
         if not bootstrap_token:
             raise CoordinatorError("invalid_token")
-        self._start(passphrase, server_url, coordinator_name)
+        self._start(passphrase, server_url, coordinator_name, tls_pin)
         self._org = org_name
         return self.info()
 
@@ -107,11 +113,12 @@ class FakeCoordinatorService(CoordinatorBase):
         backup: bytes,
         backup_passphrase: str,
         coordinator_name: str,
+        tls_pin: str = "",
     ) -> CoordinatorInfo:
         expected = b"fake-backup:" + sha256_hex(backup_passphrase.encode("utf-8")).encode()
         if not backup.startswith(expected):
             raise CoordinatorError("wrong_passphrase")
-        self._start(passphrase, server_url, coordinator_name)
+        self._start(passphrase, server_url, coordinator_name, tls_pin)
         self._org = ""
         self._listed = False
         return self.info()
@@ -161,6 +168,7 @@ class FakeCoordinatorService(CoordinatorBase):
             org_version=self._version,
             coordinators=(self._name or me, *self._others),
             listed=self._listed,
+            tls_pin=self._tls_pin,
         )
 
     def backup_root(self, passphrase: str) -> bytes:
@@ -173,7 +181,12 @@ class FakeCoordinatorService(CoordinatorBase):
     # ---- devices
     def create_invite(self, expires_in: int = 7 * 86400, label: str = "") -> Invite:
         self._require_unlocked()
-        code = "FV1-" + uuid.uuid4().hex.upper()
+        code = InviteCode(
+            server_url=self._server,
+            token=uuid.uuid4().hex,
+            root_fingerprint=key_id(b"r" * 32),
+            tls_pin=self._tls_pin or None,
+        ).encode()
         return Invite(code=code, expires_at=self._clock() + expires_in, qr_png=qr_png(code))
 
     def devices(self) -> list[DeviceInfo]:

@@ -6,7 +6,7 @@ the coordinator catalogue's `error.*` keys), never secrets or case content:
     CoordinatorError
       reasons: locked, not_set_up, already_set_up, wrong_passphrase, weak_passphrase,
                not_found, invalid_event, form_invalid, empty_message, needs_passphrase,
-               no_recipients, unknown_device, unsupported
+               no_recipients, unknown_device, unsupported, invalid_tls_pin
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ class CoordinatorInfo:
     org_version: int
     coordinators: tuple[str, ...] = ()
     listed: bool = True  # False until an existing coordinator has added this one
+    tls_pin: str = ""  # SHA-256 of the server certificate (hex) set at setup; "" for none
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

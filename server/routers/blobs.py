@@ -159,17 +159,22 @@ async def _stream_chunk(request: Request, ctx: Services, blob: Blob, offset: int
         now = await run_in_threadpool(ctx.repo.blob, blob.id)
         if now is None or now.storage_name != blob.storage_name or now.offset != offset:
             return None
+        import sys, time as _t
+        _t0 = _t.perf_counter()
         appender = await run_in_threadpool(ctx.blobs.append, blob.storage_name, offset)
         body_hash = hashlib.sha256()
         kept = False
         try:
             await _pipe(request, appender, body_hash, blob.size - offset)
+            _t1 = _t.perf_counter()
             verified = _verify_digest(request, body_hash.hexdigest(), ctx)
             caller = await run_in_threadpool(member, verified, ctx)
             if caller.key_id != blob.owner:
                 raise ApiError(404, "not_found", "no such upload")
             end = offset + appender.written
+            _t2 = _t.perf_counter()
             answer = await run_in_threadpool(_record_chunk, ctx, blob, offset, end, appender)
+            print("TIMING pipe", _t1-_t0, "auth", _t2-_t1, "record", _t.perf_counter()-_t2, file=sys.stderr, flush=True)
             kept = True
             return answer
         finally:

@@ -6,6 +6,8 @@ import hashlib
 import os
 from typing import Any
 
+from server.config import BLOB_CHUNK_LIMIT
+from sync.auth import HEADER_SIGNATURE, sign_request
 from tests.server.conftest import Server
 from tests.server.helpers import Actor
 
@@ -106,8 +108,8 @@ def test_chunk_past_the_declared_size_is_refused(org_server: Server, device: Act
     assert org_server.repo.blob(BLOB_ID).offset == 0  # type: ignore[union-attr]
 
 
-def test_chunk_over_four_mebibytes_is_refused(org_server: Server, device: Actor) -> None:
-    data = bytes(4 * 1024 * 1024 + 1)
+def test_chunk_over_the_chunk_limit_is_refused(org_server: Server, device: Actor) -> None:
+    data = bytes(BLOB_CHUNK_LIMIT + 1)
     _begin(org_server, device, data)
     answer = _chunk(org_server, device, 0, data)
     assert answer.status_code == 413
@@ -140,3 +142,75 @@ def test_blob_files_have_random_names_unrelated_to_the_blob_id(
 def test_empty_blob_completes_with_an_empty_chunk(org_server: Server, device: Actor) -> None:
     _begin(org_server, device, b"")
     assert _chunk(org_server, device, 0, b"").json() == {"offset": 0, "complete": True}
+
+
+def _signed_put(server: Server, actor: Actor, offset: int, signed: bytes, sent: bytes) -> Any:
+    """A chunk whose signature covers `signed` but whose body is `sent` (a forgery if they differ)."""
+    target = f"/v1/blobs/{BLOB_ID}/chunks?offset={offset}"
+    headers = sign_request(actor.key, "PUT", target, signed, now=server.api.clock())
+    return server.api.client.request("PUT", server.api.base + target, content=sent, headers=headers)
+
+
+def test_a_streamed_chunk_with_a_bad_signature_leaves_the_upload_as_it_was(
+    org_server: Server, device: Actor
+) -> None:
+    data = os.urandom(3 * 1024 * 1024)
+    _begin(org_server, device, data)
+    assert _chunk(org_server, device, 0, data[:1_000_000]).json()["offset"] == 1_000_000
+    forged = _signed_put(org_server, device, 1_000_000, data[1_000_000:], bytes(2 * 1024 * 1024))
+    assert forged.status_code == 401
+    assert forged.json()["error"] == "bad_signature"
+    blob = org_server.repo.blob(BLOB_ID)
+    assert blob is not None and blob.offset == 1_000_000
+    files = [p for p in org_server.config.blob_dir.rglob("*") if p.is_file()]
+    assert [p.stat().st_size for p in files] == [1_000_000]
+    last = _chunk(org_server, device, 1_000_000, data[1_000_000:])
+    assert last.json() == {"offset": len(data), "complete": True}
+    download = org_server.api.call("GET", f"/v1/blobs/{BLOB_ID}", org_server.org.coordinator)
+    assert download.content == data
+
+
+def test_a_streamed_chunk_is_refused_when_its_signature_headers_are_tampered(
+    org_server: Server, device: Actor
+) -> None:
+    data = os.urandom(2 * 1024 * 1024)
+    _begin(org_server, device, data)
+    target = f"/v1/blobs/{BLOB_ID}/chunks?offset=0"
+    headers = sign_request(device.key, "PUT", target, data, now=org_server.api.clock())
+    headers[HEADER_SIGNATURE] = headers[HEADER_SIGNATURE][::-1]
+    answer = org_server.api.client.request(
+        "PUT", org_server.api.base + target, content=data, headers=headers
+    )
+    assert answer.status_code == 401
+    assert org_server.repo.blob(BLOB_ID).offset == 0  # type: ignore[union-attr]
+    assert _chunk(org_server, device, 0, data).json()["complete"] is True
+
+
+def test_a_replayed_streamed_chunk_is_refused_and_not_counted(
+    org_server: Server, device: Actor
+) -> None:
+    data = os.urandom(2 * 1024 * 1024)
+    _begin(org_server, device, data)
+    target = f"/v1/blobs/{BLOB_ID}/chunks?offset=0"
+    headers = sign_request(device.key, "PUT", target, data[:1_000_000], now=org_server.api.clock())
+    first = org_server.api.client.request(
+        "PUT", org_server.api.base + target, content=data[:1_000_000], headers=headers
+    )
+    assert first.json()["offset"] == 1_000_000
+    org_server.repo.reset_blob(BLOB_ID, org_server.repo.blob(BLOB_ID).storage_name)  # type: ignore[union-attr]
+    again = org_server.api.client.request(
+        "PUT", org_server.api.base + target, content=data[:1_000_000], headers=headers
+    )
+    assert again.status_code == 401
+    assert again.json()["error"] == "replayed_request"
+    assert org_server.repo.blob(BLOB_ID).offset == 0  # type: ignore[union-attr]
+
+
+def test_a_chunk_of_exactly_the_limit_completes_in_one_request(
+    org_server: Server, device: Actor
+) -> None:
+    data = os.urandom(BLOB_CHUNK_LIMIT)
+    _begin(org_server, device, data)
+    assert _chunk(org_server, device, 0, data).json() == {"offset": len(data), "complete": True}
+    download = org_server.api.call("GET", f"/v1/blobs/{BLOB_ID}", org_server.org.coordinator)
+    assert hashlib.sha256(download.content).hexdigest() == hashlib.sha256(data).hexdigest()

@@ -132,7 +132,11 @@ class FakeClient:
         done = len(blob["data"]) == blob["size"]
         return {"offset": len(blob["data"]), "size": blob["size"], "complete": done}
 
-    def blob_chunk(self, blob_id: str, offset: int, data: bytes) -> tuple[int, bool]:
+    def blob_chunk(
+        self, blob_id: str, offset: int, data: bytes, *, sha256: str | None = None
+    ) -> tuple[int, bool]:
+        if sha256 is not None and sha256 != hashlib.sha256(data).hexdigest():
+            raise ServerRefused("bad_signature", status=401)  # what the real server answers
         blob = self.server.blobs[blob_id]
         self.server.chunks.append((blob_id, offset, len(data)))
         if offset != len(blob["data"]):

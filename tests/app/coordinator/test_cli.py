@@ -13,6 +13,7 @@ from app.exports.bundle import build_bundle
 from core.crypto.signing import SigningKey
 from tests.app.coordinator import factory
 from tests.app.coordinator.worlds import PASSPHRASE
+from tests.conftest import require
 
 
 def run(capsys, *argv: str) -> tuple[int, dict]:
@@ -119,3 +120,70 @@ def test_no_workspace_is_a_clear_message(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("FIELDVAULT_PASSPHRASE", PASSPHRASE)
     with pytest.raises(SystemExit, match="no coordinator workspace"):
         main(["coordinator", "devices", "--data", str(tmp_path / "none")])
+
+
+def test_init_with_the_right_certificate_pin_works_and_a_wrong_pin_is_refused(
+    tmp_path, capsys, monkeypatch
+) -> None:
+    from sync.invite import Invite as InviteCode
+    from tests.support.live_server import start_live_server
+    from tests.support.tls_proxy import (
+        caddy_available,
+        openssl_available,
+        self_signed_certificate,
+        start_caddy,
+    )
+
+    require(caddy_available() and openssl_available(), "caddy and openssl are not installed")
+    monkeypatch.setenv("FIELDVAULT_PASSPHRASE", PASSPHRASE)
+    cert = self_signed_certificate(tmp_path / "tls")
+    with (
+        start_live_server(tmp_path / "server") as server,
+        start_caddy(tmp_path / "caddy", cert, [server.url]) as proxy,
+    ):
+        init = ("init", "--server", proxy.url, "--bootstrap", server.bootstrap_token)
+        wrong = str(tmp_path / "wrong")
+        code, refused = run(capsys, *init, "--tls-pin", "00" * 32, "--data", wrong)
+        assert (code, refused["reason"]) == (3, "tls_pin_mismatch")
+        code, unpinned = run(capsys, *init, "--data", wrong)
+        assert (code, unpinned["reason"]) == (3, "tls_error")
+        code, malformed = run(capsys, *init, "--tls-pin", "abc", "--data", wrong)
+        assert (code, malformed["reason"]) == (1, "invalid_tls_pin")
+        assert not (tmp_path / "wrong" / "key").exists()  # every refused setup left nothing
+
+        data = str(tmp_path / "coord")
+        typed = cert.pin.upper()  # pins are accepted in either case, with or without colons
+        code, made = run(capsys, *init, "--tls-pin", typed, "--data", data)
+        assert code == 0 and made["tls_pin"] == cert.pin
+        code, invite = run(capsys, "invite", "--data", data)
+        assert code == 0 and InviteCode.parse(invite["code"]).tls_pin == cert.pin
+        assert run(capsys, "devices", "--data", data) == (0, {"devices": []})
+
+
+def test_every_export_works_with_the_server_down(tmp_path, capsys, monkeypatch) -> None:
+    from tests.app.coordinator.worlds import RealWorld
+
+    world = RealWorld(tmp_path)
+    try:
+        world.setup()
+        device = world.enrol_device("phone")
+        world.report(device, factory.SAMPLE_ANSWERS[0] | {"region": "kg.osh"})
+        assert world.service.pull().cases == 1
+        world.service.lock()
+        world.server.stop()
+        monkeypatch.setenv("FIELDVAULT_PASSPHRASE", PASSPHRASE)
+        data = str(tmp_path / "coordinator")
+        assert run(capsys, "pull", "--data", data)[1]["reason"] == "offline"
+        for kind in ("csv", "stats", "pdf", "bundle"):
+            out = str(tmp_path / f"export-{kind}")
+            code, done = run(capsys, "export", "--format", kind, "-o", out, "--data", data)
+            assert code == 0 and done["bytes"] > 0, kind
+        bundle_path = tmp_path / "clear.zip"
+        code, _ = run(
+            capsys, "export", "--format", "bundle", "--no-encrypt", "-o", str(bundle_path),
+            "--data", data,
+        )  # fmt: skip
+        code, verdict = run(capsys, "verify-bundle", str(bundle_path))
+        assert code == 0 and verdict["ok"] and verdict["envelopes"] == 1
+    finally:
+        world.close()

@@ -11,6 +11,7 @@ from PIL import Image
 
 from app.services.coordinator_cases import CaseFilter
 from app.services.coordinator_types import CoordinatorError
+from sync.invite import Invite as InviteCode
 from tests.app.coordinator.worlds import PASSPHRASE, FakeWorld, RealWorld
 
 
@@ -36,6 +37,15 @@ def world(request, tmp_path):
     w = FakeWorld(tmp_path) if request.param == "fake" else RealWorld(tmp_path)
     try:
         w.setup()
+        yield w
+    finally:
+        w.close()
+
+
+@pytest.fixture(params=["fake", "real"])
+def fresh_world(request, tmp_path):
+    w = FakeWorld(tmp_path) if request.param == "fake" else RealWorld(tmp_path)
+    try:
         yield w
     finally:
         w.close()
@@ -239,3 +249,21 @@ def test_no_plaintext_reaches_the_coordinator_or_server_disk(tmp_path) -> None:
             scanned += 1
             assert not any(n in data for n in needles), f"plaintext found in {path.name}"
     assert scanned >= 3
+
+
+PIN = "3f" * 32
+
+
+def test_a_certificate_pin_given_at_setup_is_kept_and_carried_by_every_invite(fresh_world) -> None:
+    with pytest.raises(CoordinatorError) as bad:
+        fresh_world.setup(tls_pin="not a certificate pin")
+    assert bad.value.reason == "invalid_tls_pin" and not fresh_world.service.is_set_up()
+    fresh_world.setup(tls_pin=":".join(["3F"] * 32))  # as `openssl x509 -fingerprint` prints it
+    assert fresh_world.service.info().tls_pin == PIN
+    for _ in range(2):
+        assert InviteCode.parse(fresh_world.service.create_invite(600).code).tls_pin == PIN
+
+
+def test_without_a_pin_invites_carry_none(world) -> None:
+    assert world.service.info().tls_pin == ""
+    assert InviteCode.parse(world.service.create_invite(600).code).tls_pin is None

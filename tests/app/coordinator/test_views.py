@@ -81,6 +81,21 @@ def test_setup_refuses_mismatched_passphrases_then_creates_the_organisation() ->
     assert view.passphrase.value == "" and view.token.value == ""
 
 
+def test_setup_passes_the_certificate_pin_and_shows_a_bad_one_in_the_language() -> None:
+    service = FakeCoordinatorService()
+    ready = []
+    view = SetupView(ctx_for(service, "ru"), lambda: ready.append(True))
+    assert view.tls_pin.label == "Отпечаток сертификата (необязательно)"
+    view.passphrase.value = view.confirm.value = PASSPHRASE
+    view.server.value, view.org.value, view.token.value = "https://10.0.0.5", "Сеть", "tok"
+    view.tls_pin.value = "12:34"
+    click(view.submit)
+    assert not ready and view.error.content.value.startswith("Отпечаток сертификата — это SHA-256")
+    view.tls_pin.value = " " + "AB" * 32 + " "
+    click(view.submit)
+    assert ready == [True] and service.info().tls_pin == "ab" * 32
+
+
 def test_join_mode_needs_a_backup_and_shows_the_service_error() -> None:
     service = FakeCoordinatorService()
     view = SetupView(ctx_for(service, "en"), lambda: None)

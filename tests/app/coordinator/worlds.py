@@ -37,13 +37,14 @@ class FakeWorld:
     def second_service(self, tmp_path: Path) -> CoordinatorService:
         return FakeCoordinatorService()
 
-    def setup(self) -> None:
+    def setup(self, tls_pin: str = "") -> None:
         self.service.setup_new(
             passphrase=PASSPHRASE,
             server_url="http://127.0.0.1:9",
             bootstrap_token="token",
             org_name="Правозащитная сеть",
             coordinator_name="Айгүл",
+            tls_pin=tls_pin,
         )
 
     def enrol_device(self, label: str = "phone") -> str:
@@ -110,13 +111,14 @@ class RealWorld:
         self._others.append(service)
         return service
 
-    def setup(self) -> None:
+    def setup(self, tls_pin: str = "") -> None:
         self.service.setup_new(
             passphrase=PASSPHRASE,
             server_url=self.server.url,
             bootstrap_token=self.server.bootstrap_token,
             org_name="Правозащитная сеть",
             coordinator_name="Айгүл",
+            tls_pin=tls_pin,
         )
 
     def enrol_device(self, label: str = "phone") -> str:
