@@ -56,7 +56,25 @@ class Record:
     updated_at: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
+        """A deep copy of the fields as plain dicts and lists: safe to keep and change."""
         return dataclasses.asdict(self)
+
+    def to_shallow_dict(self) -> dict[str, Any]:
+        """The fields in declaration order, sharing `data` with the record (no copy).
+
+        For serialising at once (many times faster than `to_dict` on a nested `data`); never
+        keep or change what it returns.
+        """
+        return {
+            "kind": self.kind,
+            "data": self.data,
+            "id": self.id,
+            "status": self.status,
+            "status_reason": self.status_reason,
+            "version": self.version,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Record:

@@ -1,7 +1,7 @@
 """Sub-keys of the master key and the encryption of one record.
 
 Use `SubKeys.derive(master_key)` once per unlock, and `seal_record` / `open_record`. A record is
-serialised as UTF-8 JSON of `Record.to_dict()` and sealed with the record key, its id as the
+serialised as UTF-8 JSON of `Record.to_shallow_dict()` (the same bytes as `to_dict()`) and sealed with the record key, its id as the
 associated data (with a label): a sealed record copied under another id fails to open.
 
 Danger: the sub-keys are as sensitive as the master key; keep them only in memory.
@@ -44,8 +44,9 @@ def record_aad(record_id: str) -> bytes:
 
 
 def encode_record(record: Record) -> bytes:
+    # Shallow: the JSON encoder walks `data` itself, so a deep copy first would only cost time.
     return json.dumps(
-        record.to_dict(), ensure_ascii=False, separators=(",", ":"), allow_nan=True
+        record.to_shallow_dict(), ensure_ascii=False, separators=(",", ":"), allow_nan=True
     ).encode("utf-8", "surrogatepass")
 
 

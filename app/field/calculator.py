@@ -62,7 +62,8 @@ class CalculatorScreen:
             cells: list[ft.Control] = []
             for key in row:
                 button = ft.Button(
-                    key,
+                    # the bundled font has no "⌫" glyph: draw the backspace key as an icon
+                    ft.Icon(ft.Icons.BACKSPACE_OUTLINED) if key == "⌫" else key,
                     data=f"calc-{key}",
                     on_click=self._press_handler(key),
                     on_long_press=self._long_press_handler(key),

@@ -140,6 +140,7 @@ class IncidentFormScreen:
                 label=label,
                 value=raw,
                 keyboard_type=ft.KeyboardType.NUMBER,
+                input_filter=ft.InputFilter(regex_string=r"^-?[0-9 ]*$", allow=True),
                 on_change=self._set_number(fid),
                 data=f"input-{fid}",
             )

@@ -15,7 +15,8 @@ Setup paths:
   and devices encrypt to both from their next sync. Reports and events sealed before that
   moment were encrypted to the coordinators of the time and stay unreadable to the new one.
 - Both take an optional `tls_pin` (SHA-256 of the server's DER certificate) for a server behind
-  a self-signed certificate: every connection checks it, and every invite carries it.
+  a self-signed certificate: every connection checks it, and every invite carries it. A wrong
+  or missing pin fails the setup (`tls_pin_mismatch` / `tls_error`) and leaves no workspace.
 
 Errors from storage (`WrongPassphrase` ...) and sync (`SyncError` with a `reason`) pass through
 unchanged, except a wrong passphrase, which becomes `CoordinatorError("wrong_passphrase")`.
@@ -50,7 +51,7 @@ from core.crypto.signing import SigningKey
 from core.records import Kind, Record, Status
 from sync import coordinator as sc
 from sync.encoding import EncodingError, b64u_decode, b64u_encode
-from sync.errors import SyncError, UntrustedDocument
+from sync.errors import SyncError, TlsError, TlsPinMismatch, UntrustedDocument
 from sync.keys import key_id
 
 UI_SETTINGS_ID = "coordinator-ui-settings"
@@ -71,6 +72,18 @@ def device_info(raw: Mapping[str, Any]) -> DeviceInfo:
         revoked=bool(raw.get("revoked")),
         wipe=str(raw.get("wipe") or "none"),
     )
+
+
+def _check_tls(vault: Any) -> None:
+    """Refuse a wrong (or missing) certificate pin at setup rather than at the first pull. Other
+    network trouble is left for the first pull: joining itself needs no server."""
+    try:
+        with sc.client_for(sc.load_identity(vault)) as client:
+            client.health()
+    except (TlsError, TlsPinMismatch):
+        raise
+    except SyncError:
+        pass
 
 
 class VaultCoordinatorService(CoordinatorBase):
@@ -162,6 +175,7 @@ class VaultCoordinatorService(CoordinatorBase):
                 vault, server_url, name=coordinator_name, root_fingerprint="", tls_pin=pin or None
             )
             sc.import_root_key_backup(vault, backup, backup_passphrase)
+            _check_tls(vault)
         except UntrustedDocument:
             vault.wipe()
             raise CoordinatorError("wrong_passphrase") from None

@@ -135,7 +135,7 @@ def main_flow(ui: FletPage, org: Org, data_dir: Path, tmp_path: Path) -> None:
     ui.wait_text(re.compile(r"cryptography \d+"))
     ui.screenshot(SHOTS / "settings_about.png")
     # ---- lock, then unlock through the calculator: sums are not attempts
-    ui.click_until("Азыр кулпулоо", "⌫")
+    ui.click_until("Азыр кулпулоо", "÷")
     for key in "12+3=":
         ui.click(key, exact=True)
     ui.wait_text("15")
@@ -154,7 +154,7 @@ def main_flow(ui: FletPage, org: Org, data_dir: Path, tmp_path: Path) -> None:
     ui.long_press("Баарын өчүрүү үчүн басып туруңуз")
     ui.wait_text(re.compile("Баары . секунддан кийин өчөт"))
     ui.screenshot(SHOTS / "panic_countdown.png", settle_ms=0)
-    ui.wait_text("⌫", timeout=30)  # back to the calculator: the disguise stays
+    ui.wait_text("÷", timeout=30)  # back to the calculator: the disguise stays
     assert json.loads((data_dir / "launch.json").read_text()) == {"disguise": True}
     assert [p.name for p in data_dir.rglob("*")] == ["launch.json"]
     assert_nothing_readable(tmp_path / "phone")

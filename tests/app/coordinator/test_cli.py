@@ -159,6 +159,17 @@ def test_init_with_the_right_certificate_pin_works_and_a_wrong_pin_is_refused(
         assert code == 0 and InviteCode.parse(invite["code"]).tls_pin == cert.pin
         assert run(capsys, "devices", "--data", data) == (0, {"devices": []})
 
+        monkeypatch.setenv("FIELDVAULT_BACKUP_PASSPHRASE", "a long backup passphrase")
+        backup = str(tmp_path / "root.age")
+        assert run(capsys, "backup-root", "-o", backup, "--data", data)[0] == 0
+        join = ("join", "--server", proxy.url, "--backup", backup)
+        code, refused = run(capsys, *join, "--tls-pin", "11" * 32, "--data", wrong)
+        assert (code, refused["reason"]) == (3, "tls_pin_mismatch")
+        assert not (tmp_path / "wrong" / "key").exists()
+        second = str(tmp_path / "second")
+        code, joined = run(capsys, *join, "--tls-pin", cert.pin, "--data", second)
+        assert code == 0 and joined["tls_pin"] == cert.pin
+
 
 def test_every_export_works_with_the_server_down(tmp_path, capsys, monkeypatch) -> None:
     from tests.app.coordinator.worlds import RealWorld
@@ -167,7 +178,7 @@ def test_every_export_works_with_the_server_down(tmp_path, capsys, monkeypatch) 
     try:
         world.setup()
         device = world.enrol_device("phone")
-        world.report(device, factory.SAMPLE_ANSWERS[0] | {"region": "kg.osh"})
+        world.report(device, factory.SAMPLE_ANSWERS[0])
         assert world.service.pull().cases == 1
         world.service.lock()
         world.server.stop()
@@ -183,6 +194,7 @@ def test_every_export_works_with_the_server_down(tmp_path, capsys, monkeypatch) 
             capsys, "export", "--format", "bundle", "--no-encrypt", "-o", str(bundle_path),
             "--data", data,
         )  # fmt: skip
+        assert code == 0
         code, verdict = run(capsys, "verify-bundle", str(bundle_path))
         assert code == 0 and verdict["ok"] and verdict["envelopes"] == 1
     finally:

@@ -123,6 +123,25 @@ def test_unlock_shows_wrong_passphrase_and_unlocks_with_the_right_one(world) -> 
     assert ready == [1] and world.service.unlocked
 
 
+def test_unlocking_a_workspace_from_a_newer_release_says_so_and_counts_nothing(tmp_path) -> None:
+    from app.errors_text import error_key
+    from app.services.coordinator import VaultCoordinatorService
+    from storage import Vault, VaultFormatTooNew
+    from storage.keyfile import MAGIC
+
+    Vault.create(tmp_path, PASSPHRASE, kdf_log_n=15, wipe_threshold=1).lock()
+    key = tmp_path / "key"
+    key.write_bytes(MAGIC[:-1] + bytes([MAGIC[-1] + 1]) + key.read_bytes()[len(MAGIC) :])
+    service = VaultCoordinatorService(tmp_path)
+    view = UnlockView(ctx_for(service, "en"), lambda: None)
+    for attempt in ("a wrong passphrase", PASSPHRASE):
+        view.passphrase.value = attempt
+        click(view.button)
+        assert view.error.content.value.startswith("This workspace was saved by a newer version")
+    assert service.is_set_up() and not service.unlocked
+    assert error_key(VaultFormatTooNew("journal", 2, 1)) == "error.vault_too_new"
+
+
 def test_case_list_filters_searches_sorts_and_opens_a_case(world) -> None:
     opened = []
     ctx = ctx_for(world.service)

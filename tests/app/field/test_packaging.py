@@ -22,6 +22,7 @@ def test_the_build_finds_main_py_and_names_the_app_neutrally(get_pyproject) -> N
     assert "app.field.entry" in (REPO / "main.py").read_text(encoding="utf-8")
     assert get_pyproject("tool.flet.product") == "Calculator"
     assert get_pyproject("tool.flet.org")
+    assert get_pyproject("tool.flet.bundle_id") == "org.calcapp.calculator"
 
 
 def test_only_camera_and_microphone_are_requested_and_backups_are_off(get_pyproject) -> None:  # type: ignore[no-untyped-def]
