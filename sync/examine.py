@@ -1,12 +1,19 @@
-"""Check and open pulled envelopes, in parallel worker processes when there are many.
+"""Check and open pulled envelopes, in parallel worker processes when that is safe.
 
-Use `Examiner(identity, keys)` as a context manager and `examiner.examine_all(items)`: for each
-feed item it parses the envelope, verifies its signature against the author's key, and decrypts
-and parses the payload, returning one `Examined` per item in order. Nothing here touches a vault
-or the network, so the work can run in other processes: with `parallel=True` and at least
-`PARALLEL_MIN` items, a pool of worker processes (one per CPU) shares it, which is what keeps a
-coordinator's pull of a large backlog within budget (signature checks and X25519 unwraps
-dominate and do not release the GIL).
+Use `Examiner(identity, keys)` as a context manager and `wait = examiner.submit(items)`, then
+`wait()`: for each feed item it parses the envelope, verifies its signature against the author's
+key, and decrypts and parses the payload, returning one `Examined` per item in order. Nothing here touches a vault
+or the network, so the work can run in other processes: with `parallel=True`, at least
+`PARALLEL_MIN` items, and a process that runs a single thread (the command line), a pool of
+worker processes (one per CPU) shares it while the caller stores the previous page. Otherwise
+(an app, whose UI and sync run threads) everything runs in the calling thread.
+
+Why not always: the pool forks, and forking a process while another thread holds a lock (a
+logging handler, an allocator, an import) leaves that lock held forever in the child, which can
+hang. `spawn` and `forkserver` avoid that but re-import the program's main module in each
+worker (for an app started as a script: start the app again) and cost about 0.3 s to start.
+Worker threads do not help: signature checks and X25519 unwraps hold the GIL (measured: two
+threads slower than one).
 
 Danger: worker processes receive this coordinator's age identity (a secret key) at start-up;
 they live only for one pull and are shut down at the end of the `with` block.
@@ -17,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
@@ -25,13 +33,14 @@ from sync import envelope
 from sync.age.keys import parse_identity
 from sync.payload import Payload, PayloadError, parse_payload
 
-# `fork`, because `spawn` and `forkserver` re-import the program's main module in each worker
-# (which, for an app started as a script, would start the app again). Workers only run the pure
-# functions below (parsing, `cryptography` calls), never code that takes a lock another thread
-# could hold at fork time.
-_START_METHOD = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+_CAN_FORK = "fork" in multiprocessing.get_all_start_methods()
 PARALLEL_MIN = 100  # a full feed page: there is a backlog
 _CHUNK = 25
+
+
+def fork_is_safe() -> bool:
+    """True if this process can fork now without risking a lock held by another thread."""
+    return _CAN_FORK and threading.active_count() == 1
 
 
 @dataclasses.dataclass(slots=True)
@@ -100,10 +109,15 @@ class Examiner:
         if not self._parallel or (len(items) < PARALLEL_MIN and self._pool is None):
             done = [examine(item, self.keys, self._identities) for item in items]
             return lambda: done
+        if self._pool is None and not fork_is_safe():
+            self._parallel = False  # decided once per pull: in this thread from now on
+            done = [examine(item, self.keys, self._identities) for item in items]
+            return lambda: done
         if self._pool is None:
+            # With `fork`, the executor starts every worker here, before its own thread.
             self._pool = ProcessPoolExecutor(
                 max_workers=os.cpu_count() or 2,
-                mp_context=multiprocessing.get_context(_START_METHOD),
+                mp_context=multiprocessing.get_context("fork"),
                 initializer=_init_worker,
                 initargs=(self._identity, dict(self.keys)),
             )

@@ -1,9 +1,10 @@
 """Start the field app: `run(web=..., host=..., port=..., data_dir=...)`, or `main(page)` for
 `flet build` / `flet run`.
 
-The data directory defaults to the app's private storage on a phone (`FLET_APP_STORAGE_DATA`)
-and to `~/.fieldvault/field` elsewhere. Web mode binds 127.0.0.1 unless told otherwise and
-serves the Flutter client from the package (no CDN), so it works offline.
+The data directory (the vault) defaults to the app's private storage on a phone
+(`FLET_APP_STORAGE_DATA`) and to `~/.fieldvault/field` elsewhere, as for `fieldvault field`.
+Web mode binds 127.0.0.1 unless told otherwise and serves the Flutter client from the package
+(no CDN), so it works offline.
 
 `FIELDVAULT_FIELD_PREVIEW=1` runs the UI on the in-memory fake service (nothing is saved):
 for UI previews and translations review only, never for real use.
@@ -27,7 +28,7 @@ def default_data_dir() -> Path:
     return Path.home() / ".fieldvault" / "field"
 
 
-def make_main(data_dir: Path | None = None) -> Callable[[ft.Page], None]:
+def make_main(data_dir: Path | str | None = None) -> Callable[[ft.Page], None]:
     """A `main(page)` bound to one data directory (each web session gets its own shell)."""
 
     def main(page: ft.Page) -> None:
@@ -42,7 +43,7 @@ def make_main(data_dir: Path | None = None) -> Callable[[ft.Page], None]:
         else:
             from app.services.field import VaultFieldService
 
-            service = VaultFieldService(data_dir or default_data_dir())
+            service = VaultFieldService(Path(data_dir) if data_dir else default_data_dir())
         shell = AppShell(page, service)
         page.data = shell  # keep the shell (and its services) referenced for the session
         shell.start()
@@ -58,7 +59,7 @@ def run(
     web: bool = False,
     host: str = "127.0.0.1",
     port: int = 0,
-    data_dir: Path | None = None,
+    data_dir: Path | str | None = None,
 ) -> None:
     """Run the field app: a desktop window, or with `web=True` a browser app on `host:port`."""
     view = ft.AppView.WEB_BROWSER if web else ft.AppView.FLET_APP

@@ -25,6 +25,8 @@ from core import forms
 from core.forms import Field
 
 COUNTRIES = ("kg", "kz", "other")
+INLINE_LABEL_TYPES = ("text", "long_text", "number", "single_choice")
+INLINE_LABEL_MAX = 34  # longer labels are cut inside a phone-width field: shown above it
 
 
 class IncidentFormScreen:
@@ -102,9 +104,10 @@ class IncidentFormScreen:
         lang = self.ctx.tr.lang
         label = forms.label(field.labels, lang) + (" *" if field.required else "")
         parts: list[ft.Control] = []
-        control = self._control(field, label)
+        inline = field.type in INLINE_LABEL_TYPES and len(label) <= INLINE_LABEL_MAX
+        control = self._control(field, label if inline else "")
         self.controls[field.id] = control
-        if field.type not in ("text", "long_text", "number", "single_choice"):
+        if not inline:
             parts.append(ft.Text(label, size=16, weight=ft.FontWeight.W_500))
         parts.append(control)
         if field.help:
@@ -126,7 +129,7 @@ class IncidentFormScreen:
         if field.type in ("text", "long_text"):
             long = field.type == "long_text"
             return sensitive_field(
-                label=label,
+                label=label or None,
                 value=value if isinstance(value, str) else "",
                 multiline=long,
                 min_lines=4 if long else 1,
@@ -137,7 +140,7 @@ class IncidentFormScreen:
         if field.type == "number":
             raw = self.raw_numbers.get(fid, "" if value is None else str(value))
             return sensitive_field(
-                label=label,
+                label=label or None,
                 value=raw,
                 keyboard_type=ft.KeyboardType.NUMBER,
                 input_filter=ft.InputFilter(regex_string=r"^-?[0-9 ]*$", allow=True),
@@ -148,7 +151,7 @@ class IncidentFormScreen:
             return self._when_control(field)
         if field.type == "single_choice":
             return ft.Dropdown(
-                label=label,
+                label=label or None,
                 editable=True,
                 enable_filter=True,
                 value=value if isinstance(value, str) else None,

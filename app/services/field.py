@@ -1,11 +1,11 @@
 """The field app's service layer on the real pieces: `storage.Vault` and the sync engine.
 
 Use `VaultFieldService(data_dir)`; screens see only `app.services.field_api.FieldService`.
-The data directory holds two things:
-- `vault/`: the encrypted vault (everything about cases, the device keys, settings);
-- `launch.json`: the language and whether the calculator disguise is on, the only facts the app
-  needs before unlock. It names no case, no person and no organisation. A wipe deletes it, or,
-  when disguised, leaves only `{"disguise": true}` so the phone still opens as a calculator.
+The data directory is the vault itself (the same one `fieldvault field init|add|sync --data DIR`
+uses). Beside it, `<DIR>.launch.json` holds the language and whether the calculator disguise is
+on: the only facts the app needs before unlock. It names no case, no person and no
+organisation. A wipe deletes it, or, when disguised, leaves only `{"disguise": true}` so the
+phone still opens as a calculator.
 
 Storage errors are translated here into the service's typed errors; sync errors pass through.
 Blocking methods (create, unlock, saves, attachments, sync_round, set_duress) are called by the
@@ -62,8 +62,7 @@ from sync import outbox
 from sync.invite import Invite, InviteError
 
 APP_SETTINGS_ID = device_mod.fixed_id("field-app-settings")
-LAUNCH_FILE = "launch.json"
-VAULT_DIR = "vault"
+LAUNCH_SUFFIX = ".launch.json"
 WAITING = (Status.READY, Status.QUEUED, Status.FAILED)
 
 
@@ -89,7 +88,7 @@ class VaultFieldService(FieldService):
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.data_dir = Path(data_dir)
-        self.vault_dir = self.data_dir / VAULT_DIR
+        self.vault_dir = self.data_dir
         self.kdf_log_n = kdf_log_n
         self.extra_dirs = tuple(extra_dirs)
         self._engine_factory = engine_factory
@@ -104,7 +103,7 @@ class VaultFieldService(FieldService):
     # ------------------------------------------------------------ launch preferences
     @property
     def _launch_path(self) -> Path:
-        return self.data_dir / LAUNCH_FILE
+        return self.data_dir.with_name(self.data_dir.name + LAUNCH_SUFFIX)
 
     def launch_prefs(self) -> LaunchPrefs:
         try:
@@ -119,7 +118,7 @@ class VaultFieldService(FieldService):
         )
 
     def _save_launch(self, prefs: LaunchPrefs) -> None:
-        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.data_dir.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         data: dict[str, Any] = {}
         if prefs.language:
             data["language"] = prefs.language
@@ -146,7 +145,6 @@ class VaultFieldService(FieldService):
         self, passphrase: str, *, duress: str | None = None, language: str, disguise: bool = False
     ) -> None:
         check_new_passphrase(passphrase, duress, disguise=disguise)
-        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
             vault = Vault.create(
                 self.vault_dir,

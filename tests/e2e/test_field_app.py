@@ -155,9 +155,12 @@ def main_flow(ui: FletPage, org: Org, data_dir: Path, tmp_path: Path) -> None:
     ui.wait_text(re.compile("Баары . секунддан кийин өчөт"))
     ui.screenshot(SHOTS / "panic_countdown.png", settle_ms=0)
     ui.wait_text("÷", timeout=30)  # back to the calculator: the disguise stays
-    assert json.loads((data_dir / "launch.json").read_text()) == {"disguise": True}
-    assert [p.name for p in data_dir.rglob("*")] == ["launch.json"]
-    assert_nothing_readable(tmp_path / "phone")
+    launch = data_dir.with_name("phone.launch.json")
+    assert json.loads(launch.read_text()) == {"disguise": True}
+    assert not data_dir.exists() or list(data_dir.rglob("*")) == []
+    assert b"ZQXJ" not in launch.read_bytes()
+    if data_dir.exists():
+        assert_nothing_readable(data_dir)
     ui.close()
 
 

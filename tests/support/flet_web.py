@@ -308,6 +308,17 @@ class FletPage:
         self._pointer_click(self.page.locator("flt-semantics").filter(has_text=exact).last)
         self.page.wait_for_timeout(400)
 
+    def _focus(self, locator: Any) -> bool:
+        """Click a text field and wait until the browser's focus is really in it."""
+        for _ in range(3):
+            self._pointer_click(locator)
+            for _ in range(20):
+                self.page.wait_for_timeout(100)
+                with contextlib.suppress(Exception):
+                    if locator.evaluate("e => document.activeElement === e", timeout=1000):
+                        return True
+        return False
+
     def _pointer_click(self, locator: Any) -> None:
         def act() -> None:
             locator.wait_for(state="visible")
@@ -319,8 +330,8 @@ class FletPage:
     def fill(self, label: str | re.Pattern[str], value: str) -> None:
         """Focus the text field with this label and type `value`, checking it arrived."""
         for _ in range(3):
-            self._pointer_click(self.textbox(label))
-            self.page.wait_for_timeout(150)
+            if not self._focus(self.textbox(label)):
+                continue  # typing now would land in whichever field still has the focus
             self.page.keyboard.press("Control+A")
             self.page.keyboard.press("Backspace")
             self.page.keyboard.type(value)

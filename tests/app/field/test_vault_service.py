@@ -91,7 +91,8 @@ def test_wipe_leaves_no_file_behind(tmp_path: Path) -> None:
     service.attach_bytes(b"x" * 100_000, name="a.bin")
     service.save_incident(None, {"description": "x"}, submit=False)
     service.wipe()
-    assert list(data.rglob("*")) == []
+    assert not data.exists() or list(data.rglob("*")) == []
+    assert list(tmp_path.iterdir()) in ([], [data])
 
 
 @pytest.fixture
@@ -163,4 +164,6 @@ def test_a_remote_wipe_wipes_the_phone_at_the_next_sync(org: Org, tmp_path: Path
     coordinator.order_wipe(org.coordinator, org_info.device_id)
     service.sync_round()
     assert not service.has_vault() and not service.unlocked
-    assert list((tmp_path / "phone").rglob("*")) == []
+    phone = tmp_path / "phone"
+    assert not phone.exists() or list(phone.rglob("*")) == []
+    assert not (tmp_path / "phone.launch.json").exists()
