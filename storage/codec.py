@@ -1,8 +1,9 @@
 """Sub-keys of the master key and the encryption of one record.
 
 Use `SubKeys.derive(master_key)` once per unlock, and `seal_record` / `open_record`. A record is
-serialised as UTF-8 JSON of `Record.to_shallow_dict()` (the same bytes as `to_dict()`) and sealed with the record key, its id as the
-associated data (with a label): a sealed record copied under another id fails to open.
+serialised as UTF-8 JSON of `Record.to_shallow_dict()` (the same bytes as `to_dict()`) and
+sealed with the record key, its id as the associated data (with a label): a sealed record copied
+under another id fails to open.
 
 Danger: the sub-keys are as sensitive as the master key; keep them only in memory.
 """

@@ -159,14 +159,17 @@ class SyncEngine:
                     raise DeviceRevoked()
                 raise NotEnrolled("this device has no identity; set it up with an invite")
             client = self._client_factory(identity)
+            if state.revoked and not _pending_wipe(self.vault):
+                try:
+                    self._revoked_round(client, identity, report)
+                finally:
+                    client.close()
+                return report
             try:
                 if _pending_wipe(self.vault):
                     self._wipe(client, None, report)
                     return report
-                if state.revoked:
-                    self._revoked_round(client, identity, report)
-                else:
-                    self._round(client, identity, report)
+                self._round(client, identity, report)
             except _Cancelled:
                 report.cancelled = True
             except DeviceRevoked:

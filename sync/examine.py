@@ -2,11 +2,12 @@
 
 Use `Examiner(identity, keys)` as a context manager and `wait = examiner.submit(items)`, then
 `wait()`: for each feed item it parses the envelope, verifies its signature against the author's
-key, and decrypts and parses the payload, returning one `Examined` per item in order. Nothing here touches a vault
-or the network, so the work can run in other processes: with `parallel=True`, at least
-`PARALLEL_MIN` items, and a process that runs a single thread (the command line), a pool of
-worker processes (one per CPU) shares it while the caller stores the previous page. Otherwise
-(an app, whose UI and sync run threads) everything runs in the calling thread.
+key, and decrypts and parses the payload, returning one `Examined` per item in order. Nothing
+here touches a vault or the network, so the work can run in other processes: with
+`parallel=True`, at least `PARALLEL_MIN` items, and a process that runs a single thread (the
+command line), a pool of worker processes (one per CPU) shares it while the caller stores the
+previous page. Otherwise (an app, whose UI and sync run threads) everything runs in the calling
+thread.
 
 Why not always: the pool forks, and forking a process while another thread holds a lock (a
 logging handler, an allocator, an import) leaves that lock held forever in the child, which can

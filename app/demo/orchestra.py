@@ -76,8 +76,7 @@ class Orchestra:
     def __init__(self, root: Path, *, log: Any = None) -> None:
         self.root = root
         self.server_dir = root / "server"
-        self.field_dir = root / "field"  # the field app's data directory ...
-        self.field_vault = self.field_dir / "vault"  # ... which keeps its vault here
+        self.field_dir = root / "field"  # the field app's data directory, which is its vault
         self.coordinator_dir = root / "coordinator"
         self.tmp_dir = root / "tmp"
         self.media_dir = root / "media"
@@ -227,7 +226,7 @@ class Orchestra:
         self.invite = _invite_code(out)
         self.say("· enrolling a field device with the invite")
         self.command(
-            ["field", "init", "--data", str(self.field_vault), "--invite", self.invite],
+            ["field", "init", "--data", str(self.field_dir), "--invite", self.invite],
             passphrase=FIELD_PASSPHRASE,
             what="field init",
         )
@@ -241,7 +240,7 @@ class Orchestra:
         attach: Sequence[Path] = (),
     ) -> None:
         """Save an incident (form answers) or a note (`{"text": ...}`) on the field device."""
-        args = ["field", "add", "--data", str(self.field_vault), "--kind", kind]
+        args = ["field", "add", "--data", str(self.field_dir), "--kind", kind]
         files = list(attach)
         if photo is not None:
             path = self.media_dir / f"photo-{len(list(self.media_dir.iterdir()))}.png"
@@ -264,7 +263,7 @@ class Orchestra:
     def sync(self) -> None:
         self.say("· syncing the field device, then pulling into the coordinator vault")
         self.command(
-            ["field", "sync", "--data", str(self.field_vault)],
+            ["field", "sync", "--data", str(self.field_dir)],
             passphrase=FIELD_PASSPHRASE,
             what="field sync",
         )

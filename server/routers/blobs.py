@@ -5,6 +5,15 @@ same call both starts and resumes. `PUT /v1/blobs/{id}/chunks?offset=N` appends 
 the server's offset (`offset_mismatch` otherwise, with the server's offset). When the last byte
 arrives the whole file is hashed: on a match it becomes downloadable, on a mismatch the upload
 starts again from 0 (`hash_mismatch`). Only the uploader may write; coordinators download.
+
+A chunk from the upload's owner, at the right offset and with a `Content-Length`, is streamed
+into the file as it arrives (hashed once for the request signature, once for the blob) with
+the upload locked; the signature and the caller are checked when the body is in, and on any
+failure the file is cut back to where the chunk started. Every other chunk request takes the
+plain path (body read whole, then authenticated, then written), so refusals keep their order.
+
+Danger: on the streamed path bytes reach the disk before they are authenticated; they must
+never be counted (`advance_blob`) or left in the file unless `_stream_chunk` accepted them.
 """
 
 from __future__ import annotations

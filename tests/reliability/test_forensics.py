@@ -141,7 +141,7 @@ def test_use_leaves_no_marker_on_any_disk_and_a_panic_wipe_leaves_no_vault(
     system_tmp = Path(tempfile.gettempdir())
     assert _scan(system_tmp, marker, since=started, skip=users_own) == []
 
-    vault = orchestra.field_vault
+    vault = orchestra.field_dir
     orchestra.command(["field", "wipe", "--data", str(vault)], what="field wipe")
     leftovers = list(vault.rglob("*")) if vault.exists() else []
     assert leftovers == [], f"the wipe left {leftovers}"

@@ -145,7 +145,7 @@ def test_empty_blob_completes_with_an_empty_chunk(org_server: Server, device: Ac
 
 
 def _signed_put(server: Server, actor: Actor, offset: int, signed: bytes, sent: bytes) -> Any:
-    """A chunk whose signature covers `signed` but whose body is `sent` (a forgery if they differ)."""
+    """A chunk signed over `signed` but carrying `sent` (a forgery if they differ)."""
     target = f"/v1/blobs/{BLOB_ID}/chunks?offset={offset}"
     headers = sign_request(actor.key, "PUT", target, signed, now=server.api.clock())
     return server.api.client.request("PUT", server.api.base + target, content=sent, headers=headers)

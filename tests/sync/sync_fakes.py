@@ -17,7 +17,7 @@ from core.crypto.signing import SigningKey
 from storage.memory import MemoryVault
 from sync import age, orgdoc
 from sync.device import DeviceIdentity, SyncState, create_identity
-from sync.errors import OffsetMismatch, ServerRefused
+from sync.errors import DeviceRevoked, OffsetMismatch, ServerRefused
 from sync.keys import key_id
 
 
@@ -81,6 +81,8 @@ class FakeServer:
         self.messages: list[dict[str, Any]] = []
         self.reject: dict[str, str] = {}
         self.hash_mismatch_once: set[str] = set()
+        self.revoked = False  # like the real server: org document and commands still answered
+        self.calls: list[str] = []
 
     def client(self, identity: DeviceIdentity) -> FakeClient:
         return FakeClient(self, identity)
@@ -101,15 +103,21 @@ class FakeClient:
         return {"device_id": self.identity.device_id, "enrolled_at": 0}
 
     def org_document(self) -> dict[str, Any]:
+        self.server.calls.append("org_document")
         return self.server.org.wire()
 
     def commands(self) -> list[dict[str, Any]]:
+        self.server.calls.append("commands")
         return list(self.server.commands)
 
     def ack_command(self, command_id: str) -> None:
+        self.server.calls.append("ack_command")
         self.server.acked.append(command_id)
 
     def push_envelopes(self, envelopes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        self.server.calls.append("push_envelopes")
+        if self.server.revoked:
+            raise DeviceRevoked()
         self.server.batches.append([e["header"]["seq"] for e in envelopes])
         results = []
         for wire in envelopes:
@@ -152,5 +160,8 @@ class FakeClient:
         return len(blob["data"]), False
 
     def messages(self, after: int, limit: int) -> dict[str, Any]:
+        self.server.calls.append("messages")
+        if self.server.revoked:
+            raise DeviceRevoked()
         items = [m for m in self.server.messages if m["cursor"] > after][:limit]
         return {"items": items, "next": items[-1]["cursor"] if items else after}

@@ -11,7 +11,7 @@ from core.records import Kind, Record, Status
 from sync import commands, envelope
 from sync.device import DeviceIdentity, SyncSettings, load_sync_state, save_settings
 from sync.engine import SyncEngine
-from sync.errors import NotEnrolled, ServerKeyChanged
+from sync.errors import DeviceRevoked, NotEnrolled, Offline, ServerKeyChanged
 from sync.outbox import pending_blobs, pending_envelopes, queue_record
 from sync.payload import build_payload
 from tests.sync.sync_fakes import FakeOrg, FakeServer, enrolled_device
@@ -200,6 +200,58 @@ def test_a_wipe_is_recorded_acknowledged_then_carried_out() -> None:
     report = _engine(vault, server).run_once()
     assert report.wiped and server.acked == [signed.cmd.id]
     assert vault.locked  # type: ignore[attr-defined]
+
+
+def test_a_revoked_device_later_only_checks_its_commands_and_never_pushes() -> None:
+    _, server, vault = _setup()
+    queue_record(vault, Record(kind=Kind.NOTE, data={"text": "kept"}))
+    server.revoked = True
+    with pytest.raises(DeviceRevoked):
+        _engine(vault, server).run_once()
+    assert load_sync_state(vault).revoked
+    server.calls.clear()
+    with pytest.raises(DeviceRevoked):
+        _engine(vault, server).run_once()
+    assert server.calls == ["org_document", "commands"]
+    assert len(pending_envelopes(vault)) == 1  # still queued, never sent
+
+
+def test_a_wipe_ordered_after_revocation_is_carried_out_at_the_next_round() -> None:
+    org, server, vault = _setup()
+    identity = DeviceIdentity.load(vault)
+    assert identity is not None
+    server.revoked = True
+    with pytest.raises(DeviceRevoked):
+        _engine(vault, server).run_once()
+    signed = commands.sign_command(
+        identity.device_id, "wipe", coordinator_key=org.coordinator_key, now=1
+    )
+    server.commands = [commands.to_wire(signed)]
+    server.calls.clear()
+    report = _engine(vault, server).run_once()
+    assert report.wiped and server.acked == [signed.cmd.id]
+    assert "push_envelopes" not in server.calls
+    assert vault.locked  # type: ignore[attr-defined]
+
+
+def test_a_revoked_device_offline_still_reports_revoked() -> None:
+    _, server, vault = _setup()
+    server.revoked = True
+    with pytest.raises(DeviceRevoked):
+        _engine(vault, server).run_once()
+
+    class Unreachable:
+        timeout = (1.0, 1.0)
+
+        def close(self) -> None:
+            pass
+
+        def org_document(self) -> dict[str, object]:
+            raise Offline("the server could not be reached")
+
+    engine = SyncEngine(vault, client_factory=lambda _identity: Unreachable())  # type: ignore[arg-type,return-value]
+    with pytest.raises(DeviceRevoked):
+        engine.run_once()
 
 
 def test_a_device_without_keys_cannot_sync() -> None:
