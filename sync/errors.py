@@ -12,7 +12,7 @@ never contain keys, passphrases or plaintext.
     ├── TlsPinMismatch             the server's certificate is not the pinned one (possible MITM)
     ├── TlsError                   TLS failed for another reason (no pin and an untrusted cert)
     ├── ServerRefused              a 4xx with the server's machine reason (`reason`, `status`)
-    │   ├── DeviceRevoked          this device was revoked: sync stops for good
+    │   ├── DeviceRevoked          revoked: never pushes again, only checks for a wipe
     │   └── OffsetMismatch         a blob chunk was sent at the wrong offset (`offset` = server's)
     ├── ServerKeyChanged           the org document's root is not the pinned root fingerprint
     ├── UntrustedDocument          an org document, command or envelope failed verification

@@ -14,8 +14,10 @@ blocks. Triggers that arrive during a round coalesce into one more round afterwa
 triggers a timer fires: `interval` after a good round; after a retryable failure (offline,
 timeout, 5xx) an exponential backoff `base_delay * 2**(failures-1)` capped at `max_delay`, with
 ±`jitter` randomisation so a fleet of phones regaining signal together does not stampede.
-A failure that retrying cannot fix (revoked device, changed server key, TLS pin mismatch) stops
-the timer; only an explicit "manual" trigger tries again, and `DeviceRevoked` stops for good.
+A failure that retrying cannot fix (changed server key, TLS pin mismatch) stops the timer; only
+an explicit "manual" trigger tries again. A revoked device keeps a slow timer (`max_delay`) and
+answers every trigger, because the engine then only checks for commands: a remote wipe ordered
+after the revocation must still reach the phone. It never pushes again.
 
 Nothing runs while the vault is locked. The device's signing key, its age identity and the
 sealed outbox all live inside the vault, so a locked vault cannot authenticate a request or even
@@ -76,7 +78,7 @@ class SyncLoop:
         """Ask for a round soon. Safe to call any time, from the event loop's thread."""
         if reason not in TRIGGERS:
             raise ValueError(f"unknown sync trigger: {reason}")
-        if reason == "manual" and not self.revoked:
+        if reason == "manual":
             self.halted = False
         self._pending.add(reason)
         self._wake.set()
@@ -102,7 +104,9 @@ class SyncLoop:
 
     def next_delay(self) -> float:
         """Seconds until the timer fires, from the current failure count (with jitter)."""
-        if self.failures == 0:
+        if self.revoked:
+            base = self.max_delay
+        elif self.failures == 0:
             base = self.interval
         else:
             base = min(self.max_delay, self.base_delay * 2 ** (self.failures - 1))
@@ -118,7 +122,7 @@ class SyncLoop:
 
     async def run(self) -> None:
         while not self._stopping:
-            delay = None if (self.halted or self.revoked) else self.next_delay()
+            delay = None if self.halted else self.next_delay()
             try:
                 if delay is None:
                     await self._wake.wait()
@@ -129,7 +133,7 @@ class SyncLoop:
             self._wake.clear()
             if self._stopping:
                 return
-            if self._paused or self.revoked or not self._pending:
+            if self._paused or not self._pending:
                 continue
             if self.halted and "manual" not in self._pending:
                 self._pending.clear()

@@ -247,7 +247,7 @@ class FaultProxy:
                     time.sleep(self.slow_delay)
             else:
                 server.sendall(head + body)
-            response = _drain(server)
+            response = _closing(_drain(server))
             if fault is Fault.DUPLICATE:
                 with socket.create_connection(upstream, timeout=60) as second:
                     second.sendall(head + body)
@@ -341,6 +341,16 @@ def _drain(sock: socket.socket) -> bytes:
         if not data:
             return b"".join(chunks)
         chunks.append(data)
+
+
+def _closing(response: bytes) -> bytes:
+    """Mark a response `Connection: close`, so the client never reuses a socket we close."""
+    head, sep, body = response.partition(b"\r\n\r\n")
+    if not sep:
+        return response
+    status, *lines = head.split(b"\r\n")
+    kept = [line for line in lines if not line.lower().startswith(b"connection:")]
+    return b"\r\n".join([status, *kept, b"Connection: close"]) + sep + body
 
 
 def _pieces(data: bytes, size: int) -> list[bytes]:

@@ -156,21 +156,24 @@ def test_pause_cancels_the_round_in_flight_and_waits_for_it() -> None:
     _run(body)
 
 
-def test_a_revoked_device_stops_for_good_even_on_manual_sync() -> None:
-    rounds = _Rounds([DeviceRevoked()])
+def test_a_revoked_device_keeps_checking_for_a_wipe_on_the_slow_timer() -> None:
+    rounds = _Rounds([DeviceRevoked(), DeviceRevoked()])
 
     async def body() -> None:
-        loop = SyncLoop(rounds, interval=0.01, base_delay=0.01)
+        loop = SyncLoop(rounds, interval=0.01, base_delay=0.01, max_delay=30, jitter=0)
         task = asyncio.create_task(loop.run())
         loop.trigger("start")
         await _until(lambda: loop.revoked)
+        assert loop.next_delay() == 30  # the slow timer, not the normal interval
         loop.trigger("manual")
+        await _until(lambda: len(rounds.calls) == 2)
         await asyncio.sleep(0.1)
+        assert len(rounds.calls) == 2  # no fast retries while revoked
         await loop.stop()
         await task
 
     _run(body)
-    assert len(rounds.calls) == 1
+    assert len(rounds.calls) == 2
 
 
 def test_an_unfixable_error_halts_the_timer_until_a_manual_sync() -> None:
