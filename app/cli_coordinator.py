@@ -36,15 +36,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import getpass
 import json
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
-PASSPHRASE_ENV = "FIELDVAULT_PASSPHRASE"  # noqa: S105 - variable names, not secrets
-BACKUP_PASSPHRASE_ENV = "FIELDVAULT_BACKUP_PASSPHRASE"  # noqa: S105
+from app.cli_common import PASSPHRASE_ENV, read_secret, verb_adder
+
+BACKUP_PASSPHRASE_ENV = "FIELDVAULT_BACKUP_PASSPHRASE"  # noqa: S105 - variable names, not secrets
 EXPORT_PASSPHRASE_ENV = "FIELDVAULT_EXPORT_PASSPHRASE"  # noqa: S105
 DEFAULT_DATA = os.path.join(os.path.expanduser("~"), ".fieldvault", "coordinator")
 DEFAULT_PORT = 8551
@@ -59,35 +59,19 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=_run_app)
     verbs = parser.add_subparsers(dest="verb", metavar="VERB")
 
-    def verb(name: str, help_text: str) -> argparse.ArgumentParser:
-        sub = verbs.add_parser(name, help=help_text)
-        sub.add_argument("--data", default=argparse.SUPPRESS, help="data directory")
-        sub.add_argument("--json", action="store_true", help="print JSON")
-        return sub
+    verb = verb_adder(verbs)
 
     init = verb("init", "create the organisation on a fresh server")
     init.add_argument("--server", required=True, help="server URL")
     init.add_argument("--bootstrap", required=True, help="bootstrap token from `server init`")
     init.add_argument("--org", default="FieldVault", help="organisation name")
-    init.add_argument("--name", default="", help="your name, shown to other coordinators")
-    init.add_argument(
-        "--tls-pin",
-        default="",
-        metavar="HEX",
-        help="SHA-256 of the server's DER certificate (self-signed servers)",
-    )
+    _name_and_pin_args(init)
     init.set_defaults(func=_init)
 
     join = verb("join", "join as a second coordinator with a root key backup")
     join.add_argument("--server", required=True, help="server URL")
     join.add_argument("--backup", required=True, type=Path, help="root key backup file")
-    join.add_argument("--name", default="", help="your name, shown to other coordinators")
-    join.add_argument(
-        "--tls-pin",
-        default="",
-        metavar="HEX",
-        help="SHA-256 of the server's DER certificate (self-signed servers)",
-    )
+    _name_and_pin_args(join)
     join.set_defaults(func=_join)
 
     add = verb("add-coordinator", "sign a joining coordinator into the org document")
@@ -134,6 +118,16 @@ def register(subparsers: Any) -> None:
     check.set_defaults(func=_verify_bundle)
 
 
+def _name_and_pin_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--name", default="", help="your name, shown to other coordinators")
+    parser.add_argument(
+        "--tls-pin",
+        default="",
+        metavar="HEX",
+        help="SHA-256 of the server's DER certificate (self-signed servers)",
+    )
+
+
 def _filter_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--text", default="", help="full-text search")
     parser.add_argument("--from", dest="date_from", default="", help="YYYY-MM-DD")
@@ -145,18 +139,6 @@ def _filter_args(parser: argparse.ArgumentParser) -> None:
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-
-def _secret(env: str, prompt: str, *, confirm: bool = False) -> str:
-    value = os.environ.get(env)
-    if value:
-        return value
-    if not sys.stdin.isatty():
-        raise SystemExit(f"set {env} or run interactively to enter the {prompt.lower()}")
-    first = getpass.getpass(f"{prompt}: ")
-    if confirm and getpass.getpass(f"Repeat {prompt.lower()}: ") != first:
-        raise SystemExit("the passphrases differ")
-    return first
 
 
 def _emit(args: argparse.Namespace, payload: Any, text: str) -> None:
@@ -181,7 +163,7 @@ def _service(args: argparse.Namespace, *, unlock: bool = True) -> Any:
     if unlock:
         if not service.is_set_up():
             raise SystemExit("no coordinator workspace here; run `coordinator init` or `join`")
-        service.unlock(_secret(PASSPHRASE_ENV, "Passphrase"))
+        service.unlock(read_secret(PASSPHRASE_ENV, "Passphrase"))
     return service
 
 
@@ -237,7 +219,7 @@ def _run_app(args: argparse.Namespace) -> int:
 @_guarded
 def _init(args: argparse.Namespace, service: Any) -> int:
     info = service.setup_new(
-        passphrase=_secret(PASSPHRASE_ENV, "Passphrase", confirm=True),
+        passphrase=read_secret(PASSPHRASE_ENV, "Passphrase", confirm=True),
         server_url=args.server,
         bootstrap_token=args.bootstrap,
         org_name=args.org,
@@ -255,10 +237,10 @@ def _init(args: argparse.Namespace, service: Any) -> int:
 @_guarded
 def _join(args: argparse.Namespace, service: Any) -> int:
     info = service.setup_join(
-        passphrase=_secret(PASSPHRASE_ENV, "Passphrase", confirm=True),
+        passphrase=read_secret(PASSPHRASE_ENV, "Passphrase", confirm=True),
         server_url=args.server,
         backup=args.backup.read_bytes(),
-        backup_passphrase=_secret(BACKUP_PASSPHRASE_ENV, "Backup passphrase"),
+        backup_passphrase=read_secret(BACKUP_PASSPHRASE_ENV, "Backup passphrase"),
         coordinator_name=args.name,
         tls_pin=args.tls_pin,
     )
@@ -281,7 +263,9 @@ def _add_coordinator(args: argparse.Namespace, service: Any) -> int:
 
 @_guarded
 def _backup(args: argparse.Namespace, service: Any) -> int:
-    data = service.backup_root(_secret(BACKUP_PASSPHRASE_ENV, "Backup passphrase", confirm=True))
+    data = service.backup_root(
+        read_secret(BACKUP_PASSPHRASE_ENV, "Backup passphrase", confirm=True)
+    )
     args.output.write_bytes(data)
     _emit(args, {"ok": True, "file": str(args.output)}, f"root key backup written to {args.output}")
     return 0
@@ -370,7 +354,7 @@ def _export(args: argparse.Namespace, service: Any) -> int:
         protection = "none"
     elif args.passphrase_protect:
         protection = "passphrase"
-        passphrase = _secret(EXPORT_PASSPHRASE_ENV, "Export passphrase", confirm=True)
+        passphrase = read_secret(EXPORT_PASSPHRASE_ENV, "Export passphrase", confirm=True)
     result = service.export(
         args.format,
         _filter(args),

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import getpass
 import json
 import mimetypes
 import os
@@ -30,7 +29,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-PASSPHRASE_ENV = "FIELDVAULT_PASSPHRASE"  # noqa: S105 - a variable name, not a secret
+from app.cli_common import PASSPHRASE_ENV, read_secret, verb_adder
+
 DEFAULT_DATA = os.path.join(os.path.expanduser("~"), ".fieldvault", "field")
 
 
@@ -42,11 +42,7 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=_run_app)
     verbs = parser.add_subparsers(dest="verb", metavar="VERB")
 
-    def verb(name: str, help_text: str) -> argparse.ArgumentParser:
-        sub = verbs.add_parser(name, help=help_text)
-        sub.add_argument("--data", default=argparse.SUPPRESS, help="data directory")
-        sub.add_argument("--json", action="store_true", help="print JSON")
-        return sub
+    verb = verb_adder(verbs)
 
     init = verb("init", "create the vault and enrol with an invite code")
     init.add_argument("--invite", required=True, help="invite code (FV1-...)")
@@ -68,15 +64,7 @@ def register(subparsers: Any) -> None:
 
 
 def _passphrase(*, confirm: bool = False) -> str:
-    value = os.environ.get(PASSPHRASE_ENV)
-    if value:
-        return value
-    if not sys.stdin.isatty():
-        raise SystemExit(f"set {PASSPHRASE_ENV} or run interactively to enter the passphrase")
-    first = getpass.getpass("Passphrase: ")
-    if confirm and getpass.getpass("Repeat passphrase: ") != first:
-        raise SystemExit("the passphrases differ")
-    return first
+    return read_secret(PASSPHRASE_ENV, "Passphrase", confirm=confirm)
 
 
 def _emit(args: argparse.Namespace, obj: dict[str, Any], text: str) -> None:

@@ -17,7 +17,6 @@ returned were authentic. Use `read_attachment` when a partial read is not accept
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import io
@@ -33,7 +32,7 @@ from core.crypto.errors import InvalidCiphertext
 from core.crypto.kdf import hkdf_sha256
 from core.crypto.random import random_bytes
 from storage.errors import AttachmentCorrupt, AttachmentNotFound
-from storage.files import fsync_dir, temp_name, translating_os_errors, write_all
+from storage.files import atomic_file, write_all
 
 MAGIC = b"FVBLOB\x00\x01"
 NONCE_SIZE = 16
@@ -107,47 +106,33 @@ def write_blob(
     stream_key, meta_key = _keys(attachment_key, nonce, attachment_id)
     digest = hashlib.sha256()
     size = 0
-    tmp = temp_name(tmp_dir, "blob-")
-    target = blobs_dir / attachment_id
-    with translating_os_errors():
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            try:
-                write_all(fd, MAGIC + nonce)
-                counter = 0
-                current = _read_full(source, CHUNK_SIZE)
-                while True:
-                    full = len(current) == CHUNK_SIZE
-                    following = _read_full(source, CHUNK_SIZE) if full else b""
-                    final = not following
-                    digest.update(current)
-                    size += len(current)
-                    nonce_c = _chunk_nonce(counter, final)
-                    write_all(fd, aead.encrypt_with_nonce(stream_key, nonce_c, current))
-                    if final:
-                        break
-                    counter += 1
-                    current = following
-                info = Attachment(
-                    id=attachment_id,
-                    media_type=media_type,
-                    name=name,
-                    size=size,
-                    sha256=digest.hexdigest(),
-                    created_at=time.time(),
-                    metadata_removed=metadata_removed,
-                )
-                meta = aead.seal(meta_key, _encode_meta(info), META_LABEL + attachment_id.encode())
-                write_all(fd, meta + _LEN.pack(len(meta)))
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        fsync_dir(blobs_dir)
+    with atomic_file(blobs_dir / attachment_id, tmp_dir, prefix="blob-") as fd:
+        write_all(fd, MAGIC + nonce)
+        counter = 0
+        current = _read_full(source, CHUNK_SIZE)
+        while True:
+            full = len(current) == CHUNK_SIZE
+            following = _read_full(source, CHUNK_SIZE) if full else b""
+            final = not following
+            digest.update(current)
+            size += len(current)
+            nonce_c = _chunk_nonce(counter, final)
+            write_all(fd, aead.encrypt_with_nonce(stream_key, nonce_c, current))
+            if final:
+                break
+            counter += 1
+            current = following
+        info = Attachment(
+            id=attachment_id,
+            media_type=media_type,
+            name=name,
+            size=size,
+            sha256=digest.hexdigest(),
+            created_at=time.time(),
+            metadata_removed=metadata_removed,
+        )
+        meta = aead.seal(meta_key, _encode_meta(info), META_LABEL + attachment_id.encode())
+        write_all(fd, meta + _LEN.pack(len(meta)))
     return info
 
 

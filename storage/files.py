@@ -1,7 +1,7 @@
 """Low-level file operations the vault builds on: full writes, fsync, atomic replace.
 
-Use `write_all`, `sync_data`, `atomic_write` and `fsync_dir`; wrap write paths in
-`translating_os_errors()` so disk-full and read-only failures become `StorageFull`.
+Use `write_all`, `sync_data`, `atomic_write` (or `atomic_file` to stream) and `fsync_dir`; wrap
+write paths in `translating_os_errors()` so disk-full and read-only failures become `StorageFull`.
 They call `os.write` / `os.fsync` / `os.fdatasync` through the `os` module at call time, so tests
 can inject faults by monkeypatching those functions.
 
@@ -72,17 +72,18 @@ def temp_name(tmp_dir: Path, prefix: str = "") -> Path:
     return tmp_dir / f"{prefix}{random_bytes(12).hex()}.tmp"
 
 
-def atomic_write(target: Path, data: bytes, tmp_dir: Path, *, prefix: str = "") -> None:
-    """Replace `target` with `data`: write a temp file, fsync, rename, fsync the directory.
-
-    Raises `StorageFull` on a full or read-only disk, leaving `target` as it was.
+@contextlib.contextmanager
+def atomic_file(target: Path, tmp_dir: Path, *, prefix: str = "") -> Iterator[int]:
+    """Yield a descriptor of a new temp file; when the block ends without error, fsync it,
+    rename it over `target` and fsync the directory. On any error the temp file is removed and
+    `target` is left as it was. Raises `StorageFull` on a full or read-only disk.
     """
     tmp = temp_name(tmp_dir, prefix)
     with translating_os_errors():
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             try:
-                write_all(fd, data)
+                yield fd
                 os.fsync(fd)
             finally:
                 os.close(fd)
@@ -92,6 +93,15 @@ def atomic_write(target: Path, data: bytes, tmp_dir: Path, *, prefix: str = "") 
                 os.unlink(tmp)
             raise
         fsync_dir(target.parent)
+
+
+def atomic_write(target: Path, data: bytes, tmp_dir: Path, *, prefix: str = "") -> None:
+    """Replace `target` with `data`: write a temp file, fsync, rename, fsync the directory.
+
+    Raises `StorageFull` on a full or read-only disk, leaving `target` as it was.
+    """
+    with atomic_file(target, tmp_dir, prefix=prefix) as fd:
+        write_all(fd, data)
 
 
 def read_file(path: Path) -> bytes:

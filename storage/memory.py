@@ -19,7 +19,6 @@ import os
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from types import TracebackType
 from typing import IO, Any, BinaryIO
 
 from core.records import Record, new_id
@@ -34,7 +33,7 @@ from storage.errors import (
     VaultLocked,
     WrongPassphrase,
 )
-from storage.spool import check_name
+from storage.spool import CommitsOnExit, check_name
 from storage.table import RecordTable, Where, decode, to_record
 from storage.wipe import WipeReport
 
@@ -58,7 +57,7 @@ class MemorySettings:
         self._threshold = value
 
 
-class _MemorySpoolWriter:
+class _MemorySpoolWriter(CommitsOnExit):
     def __init__(self, store: dict[str, bytes], name: str) -> None:
         self._store = store
         self._name = name
@@ -88,22 +87,6 @@ class _MemorySpoolWriter:
     @property
     def closed(self) -> bool:
         return self._buffer is None
-
-    def __enter__(self) -> _MemorySpoolWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._buffer is None:
-            return
-        if exc_type is None:
-            self.commit()
-        else:
-            self.abort()
 
 
 class MemoryVault:

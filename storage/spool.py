@@ -18,7 +18,7 @@ import os
 import re
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, Self
 
 from storage.errors import SpoolNotFound
 from storage.files import fsync_dir, temp_name, translating_os_errors, write_all
@@ -32,7 +32,40 @@ def check_name(name: str) -> str:
     return name
 
 
-class SpoolWriter:
+class CommitsOnExit:
+    """`with` support for spool writers: commit when the block ends cleanly, abort on error.
+
+    Subclasses define `commit()`, `abort()` and `closed`; a writer already closed is left alone.
+    """
+
+    @property
+    def closed(self) -> bool:
+        raise NotImplementedError
+
+    def commit(self) -> None:
+        raise NotImplementedError
+
+    def abort(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.closed:
+            return
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
+
+
+class SpoolWriter(CommitsOnExit):
     """A write-only file that becomes visible atomically when closed without error."""
 
     def __init__(self, target: Path, tmp_dir: Path) -> None:
@@ -88,22 +121,6 @@ class SpoolWriter:
     @property
     def closed(self) -> bool:
         return self._fd is None
-
-    def __enter__(self) -> SpoolWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._fd is None:
-            return
-        if exc_type is None:
-            self.commit()
-        else:
-            self.abort()
 
 
 class Spool:

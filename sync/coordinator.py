@@ -767,18 +767,15 @@ def _seal_and_queue(
     identity = load_identity(vault)
     with state_lock(vault):
         state = load_state(vault)
-        sealed = envelope.seal(
+        sealed = envelope.seal_next(
+            state,
             plaintext,
             signer=identity.signing_key,
             recipients=recipients,
-            seq=state.seq + 1,
-            prev=state.last_hash,
             kind=kind,
             to=to,
             now=int(now()),
         )
-        state.seq = sealed.seq
-        state.last_hash = envelope.envelope_hash(sealed)
         entry = Record(  # its own id: the envelope id names the local case event or message
             kind=Kind.OUTBOX,
             status=Status.QUEUED,

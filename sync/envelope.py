@@ -3,6 +3,8 @@
 Use:
 - `seal(payload, signer=..., recipients=..., seq=..., prev=..., kind=..., now=...)` on the
   sending side: age-encrypts the payload to the recipients, then signs the header.
+  `seal_next(head, payload, ...)` does the same at the position after `head` (an object with
+  `seq` and `last_hash`) and moves `head` on to the new envelope.
 - `verify(envelope, author_public_key)` on the server and on pull: signature, payload hash,
   size and limits, without decrypting. Chain position is `sync.chain`'s job.
 - `open_(envelope, identities)` to decrypt (after `verify`).
@@ -32,7 +34,7 @@ import dataclasses
 import re
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from core.crypto.errors import BadSignature
 from core.crypto.hashing import sha256_hex
@@ -202,6 +204,42 @@ def seal(
         now=now,
         envelope_id=envelope_id,
     )
+
+
+class ChainPosition(Protocol):
+    """The head of the sender's own chain: the last seq used and that envelope's hash."""
+
+    seq: int
+    last_hash: str
+
+
+def seal_next(
+    head: ChainPosition,
+    record_payload: bytes,
+    *,
+    signer: SigningKey,
+    recipients: Sequence[str],
+    kind: str,
+    to: str | None = None,
+    now: int,
+) -> Envelope:
+    """`seal` at seq `head.seq + 1` naming `head.last_hash`, then move `head` to the new envelope.
+
+    `head` is changed only when sealing succeeds; the caller persists it with the envelope.
+    """
+    sealed = seal(
+        record_payload,
+        signer=signer,
+        recipients=recipients,
+        seq=head.seq + 1,
+        prev=head.last_hash,
+        kind=kind,
+        to=to,
+        now=now,
+    )
+    head.seq = sealed.seq
+    head.last_hash = envelope_hash(sealed)
+    return sealed
 
 
 def sign_ciphertext(

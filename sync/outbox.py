@@ -200,17 +200,14 @@ def _seal_envelope(
 ) -> tuple[Record, Record]:
     """Seal at the next chain position; return the outbox entry and the new chain head."""
     chain = load_chain(vault)
-    sealed = envelope.seal(
+    sealed = envelope.seal_next(
+        chain,
         plaintext,
         signer=identity.signing_key,
         recipients=recipients,
-        seq=chain.seq + 1,
-        prev=chain.last_hash,
         kind=kind,
         now=int(now()),
     )
-    chain.seq = sealed.seq
-    chain.last_hash = envelope.envelope_hash(sealed)
     entry = Record(
         kind=Kind.OUTBOX,
         id=sealed.id,

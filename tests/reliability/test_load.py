@@ -11,13 +11,11 @@ Quick form: 10 devices for a few seconds. FIELDVAULT_RELIABILITY=full: 50 device
 
 from __future__ import annotations
 
-import contextlib
 import json
 import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,23 +23,13 @@ import pytest
 from bench.harness import summarize
 from tests.reliability.org import Device, Organisation
 from tests.reliability.profile import pick
-from tests.support.live_server import LiveServer, postgres_database, start_live_server
+from tests.support.live_server import live_server_on
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(pick(300, 1800))]
 
 ROOT = Path(__file__).resolve().parents[2]
 DEVICES = pick(10, 50)
 SECONDS = pick(4.0, 30.0)
-
-
-@contextlib.contextmanager
-def _server(db: str, data_dir: Path) -> Iterator[LiveServer]:
-    if db == "sqlite":
-        with start_live_server(data_dir) as server:
-            yield server
-    else:
-        with postgres_database() as url, start_live_server(data_dir, db_url=url) as server:
-            yield server
 
 
 def _push_until(device: Device, deadline: float, seed: int, latencies: list[float]) -> int:
@@ -68,7 +56,7 @@ def _wire(env: object) -> dict[str, object]:
 def test_concurrent_devices_push_without_errors_and_every_envelope_is_stored_once(
     db: str, tmp_path: Path
 ) -> None:
-    with _server(db, tmp_path / "server") as server:
+    with live_server_on(db, tmp_path / "server") as server:
         org = Organisation.bootstrap(server.url, server.bootstrap_token)
         devices = [org.enrol(f"load-{i}") for i in range(DEVICES)]
         latencies: list[list[float]] = [[] for _ in devices]

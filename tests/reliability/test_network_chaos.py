@@ -19,7 +19,6 @@ import io
 import os
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,7 +31,7 @@ from sync.outbox import pending_blobs, pending_envelopes, queue_record
 from tests.integration.conftest import Org, make_vault
 from tests.reliability.profile import pick
 from tests.support.fault_proxy import Fault, FaultPlan, FaultProxy, RequestInfo
-from tests.support.live_server import LiveServer, postgres_database, start_live_server
+from tests.support.live_server import live_server_on
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(pick(300, 1800))]
 
@@ -52,16 +51,6 @@ class Chaos:
 
     def __call__(self, info: RequestInfo) -> Fault:
         return self.plan(info) if self.on else Fault.PASS
-
-
-@contextlib.contextmanager
-def _server(db: str, tmp: Path) -> Iterator[LiveServer]:
-    if db == "sqlite":
-        with start_live_server(tmp / "server") as server:
-            yield server
-    else:
-        with postgres_database() as url, start_live_server(tmp / "server", db_url=url) as server:
-            yield server
 
 
 def _sync_until_empty(vault: object, errors: list[BaseException], stats: dict[str, int]) -> None:
@@ -91,7 +80,7 @@ def test_devices_and_coordinator_under_chaos_deliver_every_record_exactly_once(
     db: str, tmp_path: Path
 ) -> None:
     chaos = Chaos(seed=20261122, rate=0.4)
-    with _server(db, tmp_path) as server:
+    with live_server_on(db, tmp_path / "server") as server:
         host, port = server.url.removeprefix("http://").split(":")
         with FaultProxy((host, int(port)), plan=chaos, stall_seconds=2, slow_piece=8192) as proxy:
             coord = make_vault(tmp_path / "coordinator")

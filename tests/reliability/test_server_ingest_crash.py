@@ -19,7 +19,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,7 +29,7 @@ from sync.client import Client
 from sync.errors import SyncError
 from tests.reliability.org import Organisation
 from tests.reliability.profile import pick
-from tests.support.live_server import LiveServer, postgres_database, start_live_server
+from tests.support.live_server import live_server_on
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(pick(300, 1800))]
 
@@ -70,22 +69,12 @@ class Restartable:
             self.process.wait(timeout=10)
 
 
-@contextlib.contextmanager
-def _live(db: str, data_dir: Path) -> Iterator[LiveServer]:
-    if db == "sqlite":
-        with start_live_server(data_dir) as server:
-            yield server
-    else:
-        with postgres_database() as url, start_live_server(data_dir, db_url=url) as server:
-            yield server
-
-
 @pytest.mark.parametrize("db", ["sqlite", "postgres"])
 def test_server_killed_mid_batch_and_restarted_stores_every_envelope_exactly_once(
     db: str, tmp_path: Path
 ) -> None:
     data_dir = tmp_path / "server"
-    with _live(db, data_dir) as live:
+    with live_server_on(db, data_dir) as live:
         org = Organisation.bootstrap(live.url, live.bootstrap_token)
         device = org.enrol("crash")
         sent = device.seal_many(ENVELOPES)

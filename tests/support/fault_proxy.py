@@ -93,7 +93,39 @@ class FaultPlan:
             return self._random.choice(self._faults)
 
 
-class FaultProxy:
+class _LoopbackServer:
+    """A loopback listener; its accept loop serves each connection on its own thread."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.2)
+        self.port = self._listener.getsockname()[1]
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
+
+    def _serve(self, client: socket.socket) -> None:
+        raise NotImplementedError
+
+    def _start(self) -> None:
+        self._thread.start()
+
+    def _stop(self) -> None:
+        self._stopped.set()
+        self._thread.join(timeout=5)
+        self._listener.close()
+
+    def _accept_loop(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+
+class FaultProxy(_LoopbackServer):
     def __init__(
         self,
         upstream: tuple[str, int] | None = None,
@@ -119,11 +151,7 @@ class FaultProxy:
         self.bodies: list[tuple[str, int]] = []  # (path, body bytes received from the client)
         self._count = 0
         self._lock = threading.Lock()
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.2)
-        self.port = self._listener.getsockname()[1]
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
+        super().__init__()
 
     def body_bytes_from_client_for(self, fragment: str) -> int:
         """Request body bytes the client sent on paths containing `fragment`."""
@@ -135,13 +163,11 @@ class FaultProxy:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> FaultProxy:
-        self._thread.start()
+        self._start()
         return self
 
     def stop(self) -> None:
-        self._stopped.set()
-        self._thread.join(timeout=5)
-        self._listener.close()
+        self._stop()
 
     def __enter__(self) -> FaultProxy:
         return self.start()
@@ -150,16 +176,6 @@ class FaultProxy:
         self.stop()
 
     # -- connection handling ----------------------------------------------------------------
-
-    def _accept_loop(self) -> None:
-        while not self._stopped.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, client: socket.socket) -> None:
         client.settimeout(30)
@@ -271,26 +287,7 @@ class FaultProxy:
         client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
         if early:
             server.sendall(early)
-
-        def pump(src: socket.socket, dst: socket.socket) -> None:
-            try:
-                while True:
-                    data = src.recv(65536)
-                    if not data:
-                        break
-                    dst.sendall(data)
-            except OSError:
-                pass
-            finally:
-                for s in (src, dst):
-                    with contextlib.suppress(OSError):
-                        s.shutdown(socket.SHUT_RDWR)
-
-        other = threading.Thread(target=pump, args=(server, client), daemon=True)
-        other.start()
-        pump(client, server)
-        other.join(timeout=60)
-        _close(server)
+        _relay(client, server, join_timeout=60)
 
 
 def _read_head(sock: socket.socket, buffer: bytes) -> tuple[bytes | None, bytes]:
@@ -368,7 +365,28 @@ def _close(sock: socket.socket) -> None:
         sock.close()
 
 
-class Socks5Proxy:
+def _pump(src: socket.socket, dst: socket.socket) -> None:
+    try:
+        while data := src.recv(65536):
+            dst.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for sock in (src, dst):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+def _relay(client: socket.socket, server: socket.socket, *, join_timeout: float) -> None:
+    """Copy bytes both ways until either side closes, then close `server`."""
+    other = threading.Thread(target=_pump, args=(server, client), daemon=True)
+    other.start()
+    _pump(client, server)
+    other.join(timeout=join_timeout)
+    _close(server)
+
+
+class Socks5Proxy(_LoopbackServer):
     """A minimal SOCKS5 proxy (no authentication, CONNECT only) on loopback.
 
     `connects` lists the `host:port` each client asked for: with `socks5h://` the host is the
@@ -377,34 +395,18 @@ class Socks5Proxy:
 
     def __init__(self) -> None:
         self.connects: list[str] = []
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.2)
-        self.port = self._listener.getsockname()[1]
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
+        super().__init__()
 
     @property
     def url(self) -> str:
         return f"socks5h://127.0.0.1:{self.port}"
 
     def __enter__(self) -> Socks5Proxy:
-        self._thread.start()
+        self._start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stopped.set()
-        self._thread.join(timeout=5)
-        self._listener.close()
-
-    def _accept_loop(self) -> None:
-        while not self._stopped.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+        self._stop()
 
     def _serve(self, client: socket.socket) -> None:
         client.settimeout(30)
@@ -430,23 +432,7 @@ class Socks5Proxy:
         except (OSError, ValueError):
             _close(client)
             return
-
-        def pump(src: socket.socket, dst: socket.socket) -> None:
-            try:
-                while data := src.recv(65536):
-                    dst.sendall(data)
-            except OSError:
-                pass
-            finally:
-                for s in (src, dst):
-                    with contextlib.suppress(OSError):
-                        s.shutdown(socket.SHUT_RDWR)
-
-        other = threading.Thread(target=pump, args=(server, client), daemon=True)
-        other.start()
-        pump(client, server)
-        other.join(timeout=30)
-        _close(server)
+        _relay(client, server, join_timeout=30)
         _close(client)
 
 

@@ -9,6 +9,9 @@
     with postgres_database() as url, start_live_server(tmp_path / "s", db_url=url) as server:
         ...
 
+    with live_server_on(db, tmp_path / "server") as server:         # db: "sqlite" or "postgres"
+        ...
+
 `start_live_server` runs `fieldvault server init`, then `fieldvault server run` on a free
 loopback port, waits for `/v1/health` and stops the process on exit. The server's log (stdout
 and stderr) is written to `server.log_path`. `postgres_database()` creates a uniquely named
@@ -160,3 +163,14 @@ def postgres_database() -> Iterator[str]:
     finally:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@contextlib.contextmanager
+def live_server_on(db: str, data_dir: Path) -> Iterator[LiveServer]:
+    """`start_live_server` on SQLite (`db == "sqlite"`) or on a fresh PostgreSQL database."""
+    if db == "sqlite":
+        with start_live_server(data_dir) as server:
+            yield server
+    else:
+        with postgres_database() as url, start_live_server(data_dir, db_url=url) as server:
+            yield server

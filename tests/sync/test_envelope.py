@@ -52,6 +52,35 @@ def test_sealed_envelope_verifies_and_opens_for_every_recipient() -> None:
     assert sealed.header.size == len(sealed.payload)
 
 
+@dataclasses.dataclass
+class _Head:
+    seq: int = 0
+    last_hash: str = env.ZERO_HASH
+
+
+def test_seal_next_links_each_envelope_to_the_last_and_moves_the_head() -> None:
+    head = _Head()
+    first = env.seal_next(
+        head, MARKER, signer=AUTHOR, recipients=[RECIPIENT], kind="report", now=NOW
+    )
+    assert (first.header.seq, first.header.prev) == (1, env.ZERO_HASH)
+    assert (head.seq, head.last_hash) == (1, env.envelope_hash(first))
+    second = env.seal_next(
+        head, MARKER, signer=AUTHOR, recipients=[RECIPIENT], kind="report", now=NOW
+    )
+    assert (second.header.seq, second.header.prev) == (2, env.envelope_hash(first))
+    assert (head.seq, head.last_hash) == (2, env.envelope_hash(second))
+    env.verify(second, PUBLIC)
+    assert env.open_(second, [IDENTITY]) == MARKER
+
+
+def test_seal_next_leaves_the_head_alone_when_sealing_fails() -> None:
+    head = _Head(seq=4, last_hash="ab" * 32)
+    with pytest.raises(ValueError, match="at least one recipient"):
+        env.seal_next(head, MARKER, signer=AUTHOR, recipients=[], kind="report", now=NOW)
+    assert (head.seq, head.last_hash) == (4, "ab" * 32)
+
+
 def test_open_with_a_stranger_identity_is_not_for_me() -> None:
     sealed = env.seal(
         MARKER,
