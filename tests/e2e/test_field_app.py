@@ -94,7 +94,7 @@ def main_flow(ui: FletPage, org: Org, data_dir: Path, tmp_path: Path) -> None:
     ui.fill("Талап кылынган же төлөнгөн сумма", "15000")
     ui.fill("Эмне болгонун сүрөттөп бериңиз *", MARKER)
     ui.check("Милиция")
-    ui.fill("Жабыркагандар (лакап аттар) *", "А1")
+    ui.fill("Жабыр тарткандар (лакап аттар) *", "А1")
     ui.screenshot(SHOTS / "incident_form.png")
     with ui.page.expect_file_chooser() as chooser:
         ui.click("Сүрөт, аудио же файл кошуу")
@@ -118,7 +118,7 @@ def main_flow(ui: FletPage, org: Org, data_dir: Path, tmp_path: Path) -> None:
     # ---- a coordinator's question arrives and is answered
     [device] = coordinator.list_devices(org.coordinator)
     coordinator.send_message(org.coordinator, device["id"], case.id, "Жетон номери барбы?")
-    ui.click_until("Азыр шайкештөө", "билдирүүлөр: 1", timeout=90)
+    ui.click_until("Азыр шайкештирүү", "билдирүүлөр: 1", timeout=90)
     ui.click_until("Билдирүүлөр", "Жетон номери барбы?")
     ui.text("Жетон номери барбы?").click()
     ui.fill("Сиздин жообуңуз", "4471")
@@ -151,7 +151,7 @@ def main_flow(ui: FletPage, org: Org, data_dir: Path, tmp_path: Path) -> None:
     ]
     assert replies == ["4471"]
     # ---- panic: hold the red control, see the countdown, and everything is gone
-    ui.long_press("Баарын өчүрүү үчүн басып туруңуз")
+    ui.long_press("Бардык маалыматты өчүрүү үчүн басып туруңуз")
     ui.wait_text(re.compile("Баары . секунддан кийин өчөт"))
     ui.screenshot(SHOTS / "panic_countdown.png", settle_ms=0)
     ui.wait_text("÷", timeout=30)  # back to the calculator: the disguise stays

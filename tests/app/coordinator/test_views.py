@@ -229,7 +229,7 @@ def test_devices_invite_shows_code_and_qr_and_revoke_asks_first(world) -> None:
     view.on_wipe(world.device)
     device = world.service.devices()[0]
     assert device.revoked and device.wipe == "pending"
-    assert "Чакыртылып алынды" in texts(view.table)
+    assert "Ажыратылды" in texts(view.table)
 
 
 def test_dashboard_follows_the_shared_filters(world) -> None:
