@@ -8,8 +8,10 @@ failure (network, TLS, HTTP status, malformed answer) into one of the typed erro
 
 Network settings:
 - `proxy`: `http://host:port` (HTTP CONNECT / forward proxy) or `socks5h://host:port` (SOCKS5
-  with DNS resolved by the proxy, as Tor via Orbot needs). Environment proxy variables and
-  `.netrc` are ignored on purpose (`trust_env=False`): traffic goes exactly where configured.
+  with DNS resolved by the proxy, as Tor via Orbot needs). `socks5://` is taken as `socks5h://`:
+  with plain `socks5` the phone would look the server's name up itself, in clear, on the
+  network the proxy is there to avoid. Environment proxy variables and `.netrc` are ignored on
+  purpose (`trust_env=False`): traffic goes exactly where configured.
 - `tls_pin`: SHA-256 hex of the server certificate (DER). When set, the certificate must match
   it byte for byte and ordinary chain validation is skipped, so self-signed certificates work:
   **the pin is then the only trust**. Without a pin, normal CA validation applies.
@@ -58,11 +60,19 @@ def normalise_pin(pin: str) -> str:
 
 
 def normalise_proxy(proxy: str) -> str:
-    """Check a proxy URL: `http://host:port`, `socks5://` or `socks5h://`. Raise ValueError."""
-    parts = urlsplit(proxy.strip())
-    if parts.scheme not in ("http", "socks5", "socks5h") or not parts.hostname:
+    """Check a proxy URL, `http://host:port` or `socks5h://host:port`; raise ValueError.
+
+    `socks5://` comes back as `socks5h://`, so names are always resolved by the proxy: plain
+    SOCKS5 would send a DNS query for the server's name from the phone, past the proxy.
+    """
+    cleaned = proxy.strip()
+    parts = urlsplit(cleaned)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "socks5", "socks5h") or not parts.hostname:
         raise ValueError("proxy must be http://host:port or socks5h://host:port")
-    return proxy.strip()
+    if scheme == "socks5":
+        return "socks5h" + cleaned[len(parts.scheme) :]
+    return cleaned
 
 
 class _PinnedAdapter(HTTPAdapter):

@@ -276,3 +276,27 @@ def test_socks5h_proxy_carries_requests_and_resolves_the_name_itself(serve) -> N
         client = Client(f"http://localhost:{server.port}", proxy=proxy.url)
         assert client.health()["status"] == "ok"
     assert proxy.connects == [f"localhost:{server.port}"]
+
+
+def test_a_socks5_proxy_never_lets_the_phone_resolve_the_server_name_itself(serve) -> None:
+    # Plain socks5:// would look "localhost" up on the phone and hand the proxy an address: a
+    # DNS query in clear, past the proxy. It is taken as socks5h://, so the proxy gets the name.
+    from tests.support.fault_proxy import Socks5Proxy
+
+    server = serve(_json(200, {"status": "ok"}))
+    with Socks5Proxy() as proxy:
+        plain = "socks5://" + proxy.url.split("://", 1)[1]
+        client = Client(f"http://localhost:{server.port}", proxy=plain)
+        assert client.health()["status"] == "ok"
+        client.close()
+    assert proxy.connects == [f"localhost:{server.port}"]
+
+
+def test_a_socks5_proxy_setting_is_stored_as_socks5h() -> None:
+    assert normalise_proxy("socks5://127.0.0.1:9050") == "socks5h://127.0.0.1:9050"
+    assert (
+        normalise_proxy(" SOCKS5://user:pw@proxy.lan:1080 ") == "socks5h://user:pw@proxy.lan:1080"
+    )
+    assert normalise_proxy("http://127.0.0.1:8118") == "http://127.0.0.1:8118"
+    with pytest.raises(ValueError):
+        normalise_proxy("socks4://127.0.0.1:9050")
