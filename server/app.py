@@ -1,14 +1,17 @@
 """The application factory: `create_app(config)` wires the database, blob store and routers.
 
 For uvicorn: `create_app(ServerConfig.for_data_dir(...))`, or the factory `server.app:from_env`
-(`uvicorn --factory server.app:from_env`), which reads `FIELDVAULT_DATA` and `FIELDVAULT_DB`
-so several worker processes can be started on one PostgreSQL database.
+(`uvicorn --factory server.app:from_env`), which reads `FIELDVAULT_DATA`, `FIELDVAULT_DB`,
+`FIELDVAULT_PUBLISH_API` and `FIELDVAULT_QUOTA_*` (see `server.config`) so several worker
+processes can be started on one PostgreSQL database.
+
+The OpenAPI document (`/openapi.json`) is served only with `config.publish_api`: by default the
+server answers an outsider nothing that names its software or release.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections.abc import AsyncIterator, Callable
 
@@ -53,8 +56,10 @@ def create_app(config: ServerConfig, *, clock: Callable[[], int] = _now) -> Fast
         lifespan=lifespan,
         docs_url=None,  # the interactive pages load scripts from a CDN; the document is enough
         redoc_url=None,
+        openapi_url="/openapi.json" if config.publish_api else None,
     )
     app.state.services = ctx
+    app.state.config = config
     install_error_handlers(app)
     for module in (health, org, devices, commands, envelopes, blobs):
         app.include_router(module.router)
@@ -64,8 +69,5 @@ def create_app(config: ServerConfig, *, clock: Callable[[], int] = _now) -> Fast
 
 
 def from_env() -> FastAPI:
-    """Factory for `uvicorn --factory`: FIELDVAULT_DATA (required) and FIELDVAULT_DB."""
-    data = os.environ.get("FIELDVAULT_DATA")
-    if not data:
-        raise RuntimeError("set FIELDVAULT_DATA to the server's data directory")
-    return create_app(ServerConfig.for_data_dir(data, os.environ.get("FIELDVAULT_DB") or None))
+    """Factory for `uvicorn --factory`: see `ServerConfig.from_env`."""
+    return create_app(ServerConfig.from_env())

@@ -97,7 +97,8 @@ class BlobBegin(Strict):
 
 class Health(BaseModel):
     status: Literal["ok"]
-    version: str
+    version: str | None = None
+    """Only when the server publishes its API description (`publish_api`)."""
 
 
 class BootstrapAnswer(BaseModel):

@@ -64,7 +64,7 @@ class SigningApp:
 
 def test_no_generated_request_causes_a_server_error(tmp_path: Path) -> None:
     clock = Clock()
-    app = create_app(ServerConfig.for_data_dir(tmp_path), clock=clock)
+    app = create_app(ServerConfig.for_data_dir(tmp_path, publish_api=True), clock=clock)
     token = new_token()
     app.state.services.repo.set_bootstrap_token(token_hash(token))
     org = Org.new()

@@ -82,13 +82,18 @@ def _project_env() -> dict[str, str]:
 
 @contextlib.contextmanager
 def start_live_server(
-    data_dir: Path | str, db_url: str | None = None, *, workers: int = 1
+    data_dir: Path | str,
+    db_url: str | None = None,
+    *,
+    workers: int = 1,
+    environment: dict[str, str] | None = None,
 ) -> Iterator[LiveServer]:
-    """Initialise and run the real server; yield it once `/v1/health` answers."""
+    """Initialise and run the real server; yield it once `/v1/health` answers. `environment`
+    adds variables to the server's (`FIELDVAULT_PUBLISH_API`, `FIELDVAULT_QUOTA_*`, ...)."""
     data = Path(data_dir)
     data.mkdir(parents=True, exist_ok=True)
     db_args = ["--db", db_url] if db_url else []
-    env = _project_env()
+    env = {**_project_env(), **(environment or {})}
     init = subprocess.run(
         _cli("init", "--data", str(data), *db_args),
         capture_output=True,
