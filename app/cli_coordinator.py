@@ -14,12 +14,16 @@
                                  [--sort KEY] [--asc]
     fieldvault coordinator export --format csv|stats|pdf|bundle [--identifying]
                                  [--passphrase-protect | --no-encrypt] [-o FILE] [filters]
-    fieldvault coordinator verify-bundle FILE                   (no vault needed)
+    fieldvault coordinator identity export -o FILE [--plain]    (your age identity, for `age -d -i`)
+    fieldvault coordinator tsa add URL [--ca FILE] | tsa list | tsa remove URL
+    fieldvault coordinator timestamp              (RFC 3161 tokens for envelopes not yet stamped)
+    fieldvault coordinator verify-bundle FILE [-i IDENTITY_FILE] (no vault needed)
 
 Every verb takes `--data DIR` and `--json`. Passphrases come from environment variables or an
 interactive prompt, never from arguments (the process list shows arguments to every user):
 `FIELDVAULT_PASSPHRASE` (the workspace), `FIELDVAULT_BACKUP_PASSPHRASE` (root key backup),
-`FIELDVAULT_EXPORT_PASSPHRASE` (`--passphrase-protect`).
+`FIELDVAULT_EXPORT_PASSPHRASE` (`--passphrase-protect`, and opening such a bundle),
+`FIELDVAULT_IDENTITY_PASSPHRASE` (the exported identity file).
 
 `--tls-pin HEX` (init, join) is for a server behind a self-signed certificate: the SHA-256 of
 its DER certificate, 64 hex digits (`AB:CD:…` accepted). It is kept with the coordinator's keys,
@@ -46,6 +50,7 @@ from app.cli_common import PASSPHRASE_ENV, read_secret, verb_adder
 
 BACKUP_PASSPHRASE_ENV = "FIELDVAULT_BACKUP_PASSPHRASE"  # noqa: S105 - variable names, not secrets
 EXPORT_PASSPHRASE_ENV = "FIELDVAULT_EXPORT_PASSPHRASE"  # noqa: S105
+IDENTITY_PASSPHRASE_ENV = "FIELDVAULT_IDENTITY_PASSPHRASE"  # noqa: S105
 DEFAULT_DATA = os.path.join(os.path.expanduser("~"), ".fieldvault", "coordinator")
 DEFAULT_PORT = 8551
 
@@ -113,8 +118,48 @@ def register(subparsers: Any) -> None:
     _filter_args(export)
     export.set_defaults(func=_export)
 
-    check = verb("verify-bundle", "verify an evidence bundle")
+    identity = verb("identity", "your age identity, for opening exports with stock `age`")
+    identity_verbs = identity.add_subparsers(dest="identity_verb", metavar="ACTION", required=True)
+    identity_export = verb_adder(identity_verbs)(
+        "export", "write your age identity file (passphrase-protected unless --plain)"
+    )
+    identity_export.add_argument("-o", "--output", required=True, type=Path)
+    identity_export.add_argument(
+        "--plain", action="store_true", help="write the secret key in clear (warns)"
+    )
+    identity_export.set_defaults(func=_identity_export)
+
+    tsa = verb("tsa", "the timestamping authorities (RFC 3161) to ask")
+    tsa_verbs = verb_adder(tsa.add_subparsers(dest="tsa_verb", metavar="ACTION", required=True))
+    tsa_add = tsa_verbs("add", "add an authority (its URL, and its CA certificate to check)")
+    tsa_add.add_argument("url")
+    tsa_add.add_argument("--ca", type=Path, default=None, help="the authority's CA (PEM)")
+    tsa_add.set_defaults(func=_tsa_add)
+    tsa_verbs("list", "list the authorities").set_defaults(func=_tsa_list)
+    tsa_remove = tsa_verbs("remove", "stop asking an authority (its tokens are kept)")
+    tsa_remove.add_argument("url")
+    tsa_remove.set_defaults(func=_tsa_remove)
+    verb("timestamp", "get RFC 3161 timestamps for every envelope not yet stamped").set_defaults(
+        func=_timestamp
+    )
+
+    check = verb("verify-bundle", "verify an evidence bundle (clear or age-encrypted)")
     check.add_argument("file", type=Path)
+    check.add_argument(
+        "-i",
+        "--identity",
+        type=Path,
+        default=None,
+        help="age identity file (plain or protected) for a bundle encrypted to coordinators",
+    )
+    check.add_argument(
+        "--tsa-ca",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="CA certificate (PEM) of a timestamping authority you trust (repeatable)",
+    )
     check.set_defaults(func=_verify_bundle)
 
 
@@ -377,15 +422,161 @@ def _export(args: argparse.Namespace, service: Any) -> int:
     return 0
 
 
-def _verify_bundle(args: argparse.Namespace) -> int:
-    from app.exports.bundle import verify_bundle
+PLAIN_IDENTITY_WARNING = (
+    "warning: this file holds your secret key in clear; anyone who copies it can read every "
+    "report and export encrypted to you. Keep it off shared folders and delete it when done."
+)
+
+
+@_guarded
+def _identity_export(args: argparse.Namespace, service: Any) -> int:
+    if args.plain:
+        data = service.export_identity(plain=True)
+    else:
+        passphrase = read_secret(IDENTITY_PASSPHRASE_ENV, "Identity file passphrase", confirm=True)
+        data = service.export_identity(passphrase)
+    try:
+        fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        _emit(args, {"ok": False, "reason": "file_exists"}, f"error: {args.output} exists already")
+        return 1
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+    if args.plain:
+        print(PLAIN_IDENTITY_WARNING, file=sys.stderr)
+    how = "in clear" if args.plain else "passphrase-protected"
+    _emit(
+        args,
+        {"ok": True, "file": str(args.output), "protected": not args.plain},
+        f"identity written to {args.output} ({how}); open an export with\n"
+        f"  age -d -i {args.output} -o FILE FILE.age",
+    )
+    return 0
+
+
+def _authority_rows(service: Any) -> list[dict[str, Any]]:
+    return [{"url": a.url, "ca": bool(a.ca_pem)} for a in service.timestamp_authorities()]
+
+
+def _show_authorities(args: argparse.Namespace, service: Any) -> int:
+    rows = _authority_rows(service)
+    lines = [f"{r['url']}  {'CA checked' if r['ca'] else 'no CA given'}" for r in rows]
+    _emit(args, {"ok": True, "authorities": rows}, "\n".join(lines) or "no authorities")
+    return 0
+
+
+@_guarded
+def _tsa_add(args: argparse.Namespace, service: Any) -> int:
+    from app.services.timestamps import check_authority
 
     try:
-        data = args.file.read_bytes()
-    except OSError as exc:
-        _emit(args, {"ok": False, "reason": "unreadable"}, f"cannot read {args.file}: {exc}")
+        ca = args.ca.read_text(encoding="ascii") if args.ca is not None else ""
+        authority = check_authority(args.url, ca)
+    except (OSError, ValueError) as exc:
+        _emit(args, {"ok": False, "reason": "invalid_authority"}, f"error: {exc}")
         return 1
-    verdict = verify_bundle(data)
+    chosen = [a for a in service.timestamp_authorities() if a.url != authority.url]
+    service.set_timestamp_authorities([*chosen, authority])
+    return _show_authorities(args, service)
+
+
+@_guarded
+def _tsa_list(args: argparse.Namespace, service: Any) -> int:
+    return _show_authorities(args, service)
+
+
+@_guarded
+def _tsa_remove(args: argparse.Namespace, service: Any) -> int:
+    chosen = service.timestamp_authorities()
+    kept = [a for a in chosen if a.url != args.url.strip()]
+    if len(kept) == len(chosen):
+        _emit(args, {"ok": False, "reason": "not_found"}, f"error: {args.url} is not listed")
+        return 1
+    service.set_timestamp_authorities(kept)
+    return _show_authorities(args, service)
+
+
+@_guarded
+def _timestamp(args: argparse.Namespace, service: Any) -> int:
+    if not service.timestamp_authorities():
+        _emit(
+            args,
+            {"ok": False, "reason": "no_authorities"},
+            "error: no timestamping authority; add one with `fieldvault coordinator tsa add URL`",
+        )
+        return 1
+    report = service.stamp_pending()
+    failures = [{"tsa": url, "reason": reason} for url, reason in report.failures]
+    text = f"{report.stamped} timestamps received, {report.pending} envelopes still waiting"
+    if failures:
+        text += "; failures: " + ", ".join(f"{f['tsa']}: {f['reason']}" for f in failures)
+    _emit(
+        args,
+        {
+            "ok": not failures,
+            "stamped": report.stamped,
+            "pending": report.pending,
+            "failures": failures,
+        },
+        text,
+    )
+    return 2 if failures else 0
+
+
+_OPEN_ERRORS = {
+    "needs_identity": "this bundle is encrypted to the coordinators: give -i IDENTITY_FILE "
+    "(from `fieldvault coordinator identity export`)",
+    "needs_passphrase": "a passphrase is needed",
+    "wrong_passphrase": "the passphrase is wrong",
+    "not_addressed_to_identity": "this bundle was not encrypted to that identity",
+    "not_an_identity_file": "the identity file holds no age identity",
+    "damaged": "the encrypted bundle is damaged or truncated",
+}
+
+
+def _open_bundle(args: argparse.Namespace, data: bytes) -> bytes:
+    """The zip inside an age-encrypted bundle (asking for the identity or passphrase)."""
+    from app.exports.identity import age_file_kind, open_export, read_identity_file
+
+    kind = age_file_kind(data)
+    if kind is None:
+        return data
+    if kind == "passphrase":
+        return open_export(data, passphrase=read_secret(EXPORT_PASSPHRASE_ENV, "Bundle passphrase"))
+    path: Path | None = args.identity
+    if path is None and sys.stdin.isatty():
+        path = Path(input("This bundle is encrypted. Identity file: ").strip())
+    if path is None:
+        return open_export(data)  # raises needs_identity
+    raw = path.read_bytes()
+    passphrase = ""
+    if age_file_kind(raw) == "passphrase":
+        passphrase = read_secret(IDENTITY_PASSPHRASE_ENV, "Identity file passphrase")
+    return open_export(data, identities=read_identity_file(raw, passphrase=passphrase))
+
+
+def _verify_bundle(args: argparse.Namespace) -> int:
+    from app.exports.bundle import verify_bundle
+    from app.exports.identity import ExportOpenError, IdentityFileError
+    from core.crypto.rfc3161 import load_certificates
+
+    try:
+        data = _open_bundle(args, args.file.read_bytes())
+    except OSError as exc:
+        _emit(args, {"ok": False, "reason": "unreadable"}, f"cannot read a file: {exc}")
+        return 1
+    except (ExportOpenError, IdentityFileError) as exc:
+        text = _OPEN_ERRORS.get(exc.reason, exc.reason)
+        _emit(args, {"ok": False, "reason": exc.reason}, f"error: {text}")
+        return 1
+    try:
+        trusted = [der for path in args.tsa_ca for der in load_certificates(path.read_bytes())]
+    except (OSError, ValueError):
+        _emit(
+            args, {"ok": False, "reason": "bad_tsa_ca"}, "error: a --tsa-ca file is no certificate"
+        )
+        return 1
+    verdict = verify_bundle(data, tsa_trusted=trusted)
     payload = {
         "ok": verdict.ok,
         "problems": [dataclasses.asdict(p) for p in verdict.problems],
@@ -395,6 +586,7 @@ def _verify_bundle(args: argparse.Namespace) -> int:
         "cases": verdict.cases,
         "envelopes": verdict.envelopes,
         "authors": list(verdict.authors),
+        "timestamps": [dataclasses.asdict(t) for t in verdict.timestamps],
     }
     _emit(args, payload, verdict.report_text().rstrip())
     return 0 if verdict.ok else 4

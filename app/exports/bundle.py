@@ -10,6 +10,8 @@ A bundle is a zip:
                          EVIDENCE_BUNDLE label || canonical_json(manifest)
     envelopes/<id>.json  each original wire envelope (header, device signature, age ciphertext)
     content/<case>.json  the coordinator's decryption of each case (its revisions' records)
+    timestamps/<id>-<n>.tsr  RFC 3161 time-stamp tokens (DER) from independent authorities for
+                         the envelope's hash, when the coordinator has them (`manifest.timestamps`)
     REPORT.txt           the verification report at export time
     README.txt           how to verify
 
@@ -20,7 +22,10 @@ A bundle is a zip:
   what its device signed (a changed byte in a payload lands here);
 - `reordered`: one device's envelopes are not in increasing sequence order;
 - `chain_broken`: consecutive envelopes of one device do not link (`prev` is not the hash of
-  the one before).
+  the one before);
+- `timestamp_invalid` / `timestamp_mismatch` / `timestamp_untrusted`: a time-stamp token is
+  damaged or not signed by its TSA certificate, dates another hash than its envelope's, or
+  (with `tsa_trusted` CA certificates) its TSA certificate does not chain to one of them.
 Sequence numbers skipped between two envelopes of a device belong to that device's other
 records (other cases, replies); they are listed as information, not as failures.
 
@@ -43,6 +48,7 @@ from typing import Any
 
 from core.crypto.errors import BadSignature
 from core.crypto.hashing import sha256_hex
+from core.crypto.rfc3161 import BadTimestamp, verify_token
 from core.crypto.signing import SigningKey
 from core.crypto.signing import verify as verify_signature
 from sync import envelope as env
@@ -70,6 +76,10 @@ It checks every device signature, every payload hash, the order and chaining of 
 device's envelopes, and that no file was added, removed or changed since export (the
 manifest is signed by the exporting coordinator). Compare the device and coordinator key
 ids in the report with the organisation's own list.
+
+Files under timestamps/ are RFC 3161 time-stamp tokens from independent timestamping
+authorities for the envelopes' hashes: they show each report existed by the time stated.
+Give the authorities' CA certificates to check them against (`--tsa-ca FILE`).
 """
 
 
@@ -77,6 +87,17 @@ ids in the report with the organisation's own list.
 class BundleProblem:
     code: str
     detail: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StampNote:
+    """One verified time-stamp token: which envelope, when, by which TSA certificate."""
+
+    envelope_id: str
+    time: str  # ISO 8601, UTC
+    tsa: str
+    tsa_fingerprint: str
+    trusted: bool  # its certificate chains to a CA certificate given to the verifier
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -90,6 +111,7 @@ class BundleVerdict:
     cases: int
     envelopes: int
     authors: tuple[str, ...]
+    timestamps: tuple[StampNote, ...] = ()
 
     def codes(self) -> set[str]:
         return {p.code for p in self.problems}
@@ -106,6 +128,14 @@ class BundleVerdict:
             f"cases: {self.cases}, envelopes checked: {self.envelopes}",
             "device keys: " + (", ".join(self.authors) or "-"),
         ]
+        if self.timestamps:
+            lines.append(f"independent timestamps: {len(self.timestamps)}")
+            lines.extend(
+                f"  envelope {t.envelope_id} existed by {t.time}, stamped by {t.tsa} "
+                f"(certificate SHA-256 {t.tsa_fingerprint}; "
+                + ("chains to a CA you gave)" if t.trusted else "CA not checked)")
+                for t in self.timestamps
+            )
         if self.problems:
             lines.append("problems:")
             lines.extend(f"  [{p.code}] {p.detail}" for p in self.problems)
@@ -130,14 +160,17 @@ def build_bundle(
     org: str,
     now: int,
     include_content: bool = True,
+    timestamps: Mapping[str, Sequence[bytes]] | None = None,
 ) -> bytes:
     """A signed evidence bundle for `cases` (the coordinator vault's `case` record data).
 
     `author_keys` maps device key id -> Ed25519 public key (from the server's device list).
+    `timestamps` maps envelope hash (hex) -> RFC 3161 tokens (DER) to include.
     Raises `ValueError` when a case has no wire envelope or an author key is unknown.
     """
     files: dict[str, bytes] = {}
     entries: list[dict[str, Any]] = []
+    stamps: list[dict[str, str]] = []
     case_list: list[dict[str, Any]] = []
     keys: dict[str, str] = {}
     seen: set[str] = set()
@@ -162,6 +195,11 @@ def build_bundle(
             name = f"envelopes/{envelope.id}.json"
             files[name] = canonical_json(env.to_wire(envelope))
             entries.append({"id": envelope.id, "author": author, "seq": envelope.seq, "file": name})
+            tokens = (timestamps or {}).get(env.envelope_hash(envelope), ())
+            for number, token in enumerate(tokens, start=1):
+                stamp_name = f"timestamps/{envelope.id}-{number}.tsr"
+                files[stamp_name] = bytes(token)
+                stamps.append({"envelope": envelope.id, "file": stamp_name})
         case_list.append({"case_id": case_id, "envelopes": ids})
         if include_content:
             files[f"content/{case_id}.json"] = canonical_json(
@@ -180,6 +218,8 @@ def build_bundle(
         "keys": keys,
         "files": {},
     }
+    if stamps:
+        manifest["timestamps"] = stamps
     # The export-time report is computed on the bundle as it will be written.
     draft = _assemble(manifest, files, signer)
     files["REPORT.txt"] = verify_bundle(draft).report_text().encode("utf-8")
@@ -226,8 +266,12 @@ def _read_zip(data: bytes, v: _Verifier) -> dict[str, bytes] | None:
         return None
 
 
-def verify_bundle(data: bytes) -> BundleVerdict:
-    """Check a bundle completely; never raises for bad input, reports it instead."""
+def verify_bundle(data: bytes, *, tsa_trusted: Sequence[bytes] = ()) -> BundleVerdict:
+    """Check a bundle completely; never raises for bad input, reports it instead.
+
+    `tsa_trusted`: CA certificates (DER) of the timestamping authorities the verifier trusts;
+    without them a token's signature is checked against its own certificate only.
+    """
     v = _Verifier()
     empty = BundleVerdict(False, (), (), "", "", 0, 0, 0, ())
     contents = _read_zip(data, v)
@@ -243,6 +287,9 @@ def verify_bundle(data: bytes) -> BundleVerdict:
         keys = {str(k): b64u_decode(val, length=32) for k, val in manifest["keys"].items()}
         files = {str(k): str(val) for k, val in manifest["files"].items()}
         cases = list(manifest["cases"])
+        stamp_entries = [
+            (str(s["envelope"]), str(s["file"])) for s in manifest.get("timestamps", [])
+        ]
     except (KeyError, TypeError, AttributeError, EncodingError, UnicodeDecodeError) as exc:
         v.fail("not_a_bundle", f"manifest missing or malformed ({type(exc).__name__})")
         return dataclasses.replace(empty, problems=tuple(v.problems))
@@ -267,6 +314,7 @@ def verify_bundle(data: bytes) -> BundleVerdict:
         v.fail("unexpected_file", f"{name} was added after export")
 
     checked = 0
+    verified: dict[str, env.Envelope] = {}
     last: dict[str, env.Envelope] = {}
     for position, entry in enumerate(entries):
         name = str(entry.get("file", "")) if isinstance(entry, dict) else ""
@@ -296,6 +344,7 @@ def verify_bundle(data: bytes) -> BundleVerdict:
             v.fail(code or "bad_signature", f"{name}: {detail}")
             continue
         checked += 1
+        verified[envelope.id] = envelope
         before = last.get(envelope.author)
         if before is not None:
             if envelope.seq <= before.seq:
@@ -319,6 +368,7 @@ def verify_bundle(data: bytes) -> BundleVerdict:
             v.fail("chain_broken", f"device {envelope.author}: seq 1 names a previous envelope")
         if before is None or envelope.seq > before.seq:
             last[envelope.author] = envelope
+    stamped = _check_timestamps(stamp_entries, contents, verified, tsa_trusted, v)
     return BundleVerdict(
         ok=not v.problems,
         problems=tuple(v.problems),
@@ -329,4 +379,46 @@ def verify_bundle(data: bytes) -> BundleVerdict:
         cases=len(cases),
         envelopes=checked,
         authors=tuple(sorted(keys)),
+        timestamps=stamped,
     )
+
+
+_STAMP_CODES = {"wrong_digest": "timestamp_mismatch", "untrusted": "timestamp_untrusted"}
+
+
+def _check_timestamps(
+    entries: Sequence[tuple[str, str]],
+    contents: Mapping[str, bytes],
+    envelopes: Mapping[str, env.Envelope],
+    trusted: Sequence[bytes],
+    v: _Verifier,
+) -> tuple[StampNote, ...]:
+    notes = []
+    for envelope_id, name in entries:
+        if name not in contents:
+            v.fail("missing_file", f"{name} is listed but missing")
+            continue
+        envelope = envelopes.get(envelope_id)
+        if envelope is None:
+            v.fail(
+                "timestamp_mismatch", f"{name} dates envelope {envelope_id}, not a valid one here"
+            )
+            continue
+        try:
+            stamp = verify_token(
+                contents[name], bytes.fromhex(env.envelope_hash(envelope)), trusted=trusted
+            )
+        except BadTimestamp as exc:
+            code = _STAMP_CODES.get(exc.reason, "timestamp_invalid")
+            v.fail(code, f"{name}: the time-stamp token is refused ({exc.reason})")
+            continue
+        notes.append(
+            StampNote(
+                envelope_id=envelope_id,
+                time=stamp.gen_time.isoformat().replace("+00:00", "Z"),
+                tsa=stamp.tsa,
+                tsa_fingerprint=stamp.tsa_fingerprint,
+                trusted=stamp.trusted,
+            )
+        )
+    return tuple(notes)

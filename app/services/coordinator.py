@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from app.i18n import LANGUAGES
+from app.services import timestamps
 from app.services.coordinator_api import (
     CoordinatorBase,
     checked_pin,
@@ -358,6 +359,23 @@ class VaultCoordinatorService(CoordinatorBase):
     def _recipients(self) -> list[str]:
         doc = sc.org_document(self.vault)
         return list(doc.recipients) if doc else []
+
+    def _age_identity(self) -> str:
+        return sc.load_identity(self.vault).age_identity
+
+    def _timestamp_tokens(self) -> dict[str, list[bytes]]:
+        return timestamps.tokens_by_hash(self.vault)
+
+    # ---- independent timestamps (RFC 3161), see app.services.timestamps
+    def timestamp_authorities(self) -> list[timestamps.Authority]:
+        return timestamps.authorities(self.vault)
+
+    def set_timestamp_authorities(self, chosen: Sequence[timestamps.Authority]) -> None:
+        timestamps.set_authorities(self.vault, chosen)
+
+    def stamp_pending(self) -> timestamps.StampReport:
+        """*Blocking.* Ask the configured authorities to stamp every unstamped envelope."""
+        return timestamps.stamp_pending(self.vault, proxy=sc.load_identity(self.vault).proxy)
 
     # ---- forms
     def forms(self) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from app.exports import bundle, csv_export, pdf_report, protect, stats
+from app.exports import bundle, csv_export, identity, pdf_report, protect, stats
 from app.services.coordinator_cases import CaseDetail, CaseFilter, CaseIndex, CaseSummary
 from app.services.coordinator_dashboard import Dashboard, aggregate
 from app.services.coordinator_types import (
@@ -131,6 +131,11 @@ class CoordinatorService(abc.ABC):
     @abc.abstractmethod
     def backup_root(self, passphrase: str) -> bytes:
         """*Blocking.* The root key (and org settings) age-encrypted to `passphrase`."""
+
+    @abc.abstractmethod
+    def export_identity(self, passphrase: str = "", *, plain: bool = False) -> bytes:
+        """*Blocking.* This coordinator's age identity file for stock `age -d -i`: encrypted to
+        `passphrase` (at least 10 characters), or, only with `plain=True`, in clear."""
 
     # ---- devices
     @abc.abstractmethod
@@ -292,11 +297,27 @@ class CoordinatorBase(CoordinatorService):
     def _recipients(self) -> list[str]: ...
 
     @abc.abstractmethod
+    def _age_identity(self) -> str:
+        """This coordinator's age identity string (secret)."""
+
+    def _timestamp_tokens(self) -> dict[str, list[bytes]]:
+        """RFC 3161 tokens kept for envelopes, by envelope hash (none unless implemented)."""
+        return {}
+
+    @abc.abstractmethod
     def _require_unlocked(self) -> None: ...
 
     # ---- shared behaviour
     def _invalidate(self) -> None:
         self._index = None
+
+    def export_identity(self, passphrase: str = "", *, plain: bool = False) -> bytes:
+        self._require_unlocked()
+        if plain:
+            return identity.identity_file(self._age_identity(), now=self._clock())
+        if len(passphrase) < identity.MIN_PASSPHRASE:
+            raise CoordinatorError("weak_passphrase")
+        return identity.protected_identity_file(self._age_identity(), passphrase, now=self._clock())
 
     def _form_definitions(self) -> list[FormDefinition]:
         out = []
@@ -439,6 +460,7 @@ class CoordinatorBase(CoordinatorService):
                 signer=self._bundle_signer(),
                 org=self.info().org,
                 now=self._clock(),
+                timestamps=self._timestamp_tokens(),
             )
             name, media = f"evidence-{stamp}.zip", "application/zip"
         if protection == "none" or not protect.needs_protection(kind, identifying):

@@ -243,6 +243,9 @@ class FakeCoordinatorService(CoordinatorBase):
     def _recipients(self) -> list[str]:
         return [self._recipient]
 
+    def _age_identity(self) -> str:
+        return self._identity
+
     # ---- forms
     def forms(self) -> list[dict[str, Any]]:
         return [dict(f) for f in self._forms]

@@ -1,0 +1,263 @@
+"""Independent timestamps: RFC 3161 tokens for every report envelope, from the organisation's TSAs.
+
+Use:
+- `set_authorities(vault, [Authority(url, ca_pem)])` and `authorities(vault)`: the timestamping
+  authorities (TSAs) to ask; several give redundancy (one that goes away or is distrusted later
+  does not take the evidence with it). `ca_pem` (optional) is the authority's CA certificate:
+  with it, every token is checked against it when it arrives.
+- `stamp_pending(vault, proxy=...)`: for every envelope of every case in the vault that has no
+  token yet from some configured authority, ask that authority for one, check it, and keep it
+  with the case. This is the hook a pull calls after storing new envelopes; it never raises for
+  a network or authority failure, it lists them in the `StampReport`.
+- `tokens_by_hash(vault)`: every kept token by envelope hash, for evidence bundles
+  (`app.exports.bundle.build_bundle(..., timestamps=...)`).
+
+What leaves the laptop: one `TimeStampReq` per envelope and authority: the envelope's SHA-256
+hash (the chain link, which commits to the signed header and, through it, the ciphertext), a
+random nonce, and a request for the TSA's certificate. No case id, device, time or content.
+Requests go through the coordinator's proxy when one is set.
+
+Records: one `timestamp` record per case (id derived from the case id) holding its tokens, and
+one setting with the authorities; both inside the encrypted coordinator vault.
+
+Danger: a TSA sees when this organisation stamps how many hashes (traffic, not content). A
+token only dates the hash; it says nothing of who wrote the report.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import secrets
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from core.crypto.hashing import sha256_hex
+from core.crypto.rfc3161 import BadTimestamp, load_certificates, request, token_from_response
+from core.records import Kind, Record, Status
+from sync import envelope as env
+from sync.encoding import EncodingError, b64u_decode, b64u_encode
+
+TIMESTAMP_KIND = "timestamp"
+AUTHORITIES_ID = "coordinator-timestamp-authorities"
+QUERY_TYPE = "application/timestamp-query"
+REPLY_TYPE = "application/timestamp-reply"
+TIMEOUT = 30.0
+MAX_REPLY = 64 * 1024
+
+Post = Callable[[str, bytes], bytes]
+
+
+class TimestampError(Exception):
+    """An authority could not give a usable token; `reason` says why (machine-readable)."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Authority:
+    url: str
+    ca_pem: str = ""  # the authority's CA certificate(s), PEM; "" to keep without a check
+
+    def trusted(self) -> list[bytes]:
+        return load_certificates(self.ca_pem.encode("ascii")) if self.ca_pem else []
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StampReport:
+    stamped: int  # tokens received and kept
+    pending: int  # envelopes still missing a token from some authority
+    failures: tuple[tuple[str, str], ...]  # (authority url, reason), one per failed request
+
+
+def check_authority(url: str, ca_pem: str = "") -> Authority:
+    """A valid `Authority`, or `ValueError` for a URL that is not http(s) or a bad CA file."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("a timestamping authority is an http:// or https:// URL")
+    authority = Authority(url.strip(), ca_pem.strip())
+    authority.trusted()  # raises ValueError for something that is not a certificate
+    return authority
+
+
+# ---- configuration ------------------------------------------------------------------------
+
+
+def authorities(vault: Any) -> list[Authority]:
+    record = _get(vault, AUTHORITIES_ID)
+    raw = record.data.get("authorities", []) if record is not None else []
+    return [Authority(str(a["url"]), str(a.get("ca_pem", ""))) for a in raw]
+
+
+def set_authorities(vault: Any, chosen: Sequence[Authority]) -> None:
+    urls = [a.url for a in chosen]
+    if len(set(urls)) != len(urls):
+        raise ValueError("an authority is listed twice")
+    vault.put(
+        Record(
+            kind=Kind.SETTING,
+            id=AUTHORITIES_ID,
+            status=Status.LOCAL,
+            data={"authorities": [dataclasses.asdict(a) for a in chosen]},
+        )
+    )
+
+
+# ---- the TSA client -----------------------------------------------------------------------
+
+
+def http_post(proxy: str | None = None, timeout: float = TIMEOUT) -> Post:
+    """A poster for TimeStampReq bodies over HTTP(S), through `proxy` when given."""
+
+    def post(url: str, body: bytes) -> bytes:
+        proxies = {"http": proxy, "https": proxy} if proxy else None
+        try:
+            with requests.post(
+                url,
+                data=body,
+                headers={"Content-Type": QUERY_TYPE, "Accept": REPLY_TYPE},
+                timeout=timeout,
+                proxies=proxies,
+                stream=True,
+                allow_redirects=False,
+            ) as response:
+                if response.status_code != 200:
+                    raise TimestampError("tsa_refused", f"HTTP {response.status_code}")
+                data = response.raw.read(MAX_REPLY + 1, decode_content=True)
+        except requests.RequestException as exc:
+            raise TimestampError("tsa_unreachable", type(exc).__name__) from exc
+        if len(data) > MAX_REPLY:
+            raise TimestampError("bad_response", "the reply is too large")
+        return bytes(data)
+
+    return post
+
+
+def fetch_token(authority: Authority, digest: bytes, post: Post) -> bytes:
+    """Ask `authority` to stamp `digest`; the checked token, or `TimestampError`."""
+    nonce = secrets.randbits(63) | 1
+    reply = post(authority.url, request(digest, nonce=nonce))
+    try:
+        token, _ = token_from_response(reply, digest, nonce=nonce, trusted=authority.trusted())
+    except BadTimestamp as exc:
+        reason = "tsa_refused" if exc.reason == "not_granted" else "bad_response"
+        raise TimestampError(reason, exc.reason) from None
+    return token
+
+
+# ---- stamping -----------------------------------------------------------------------------
+
+
+def record_id(case_id: str) -> str:
+    return sha256_hex(f"fieldvault/timestamps/{case_id}".encode())[:32]
+
+
+def _get(vault: Any, rid: str) -> Record | None:
+    from storage import RecordNotFound
+
+    try:
+        found: Record = vault.get(rid)
+    except RecordNotFound:
+        return None
+    return found
+
+
+def _envelopes(case: Record) -> Iterable[tuple[str, str]]:
+    """(envelope id, envelope hash) of every revision of a case."""
+    for revision in case.data.get("revisions") or []:
+        wire = revision.get("wire")
+        if not isinstance(wire, Mapping):
+            continue
+        try:
+            sealed = env.from_wire(dict(wire))
+        except (env.EnvelopeError, EncodingError, ValueError):
+            continue
+        yield sealed.id, env.envelope_hash(sealed)
+
+
+def stamp_pending(
+    vault: Any,
+    *,
+    proxy: str | None = None,
+    post: Post | None = None,
+    now: Callable[[], float] | None = None,
+) -> StampReport:
+    """Stamp every envelope still missing a token from a configured authority (see module)."""
+    chosen = authorities(vault)
+    if not chosen:
+        return StampReport(0, 0, ())
+    send = post or http_post(proxy)
+    clock = now or (lambda: _dt.datetime.now(_dt.UTC).timestamp())
+    stamped = pending = 0
+    failures: list[tuple[str, str]] = []
+    dead: set[str] = set()  # authorities that failed for a network reason: not asked again now
+    for case in vault.list(kind=Kind.CASE):
+        rid = record_id(case.id)
+        existing = _get(vault, rid)
+        data: dict[str, Any] = (
+            existing.data if existing is not None else {"case_id": case.id, "stamps": []}
+        )
+        have = {(s["envelope_hash"], s["tsa"]) for s in data["stamps"]}
+        changed = False
+        for envelope_id, digest_hex in _envelopes(case):
+            for authority in chosen:
+                if (digest_hex, authority.url) in have:
+                    continue
+                if authority.url in dead:
+                    pending += 1
+                    continue
+                try:
+                    token = fetch_token(authority, bytes.fromhex(digest_hex), send)
+                except TimestampError as exc:
+                    failures.append((authority.url, exc.reason))
+                    if exc.reason == "tsa_unreachable":
+                        dead.add(authority.url)
+                    pending += 1
+                    continue
+                data["stamps"].append(
+                    {
+                        "envelope_id": envelope_id,
+                        "envelope_hash": digest_hex,
+                        "tsa": authority.url,
+                        "token": b64u_encode(token),
+                        "received": int(clock()),
+                    }
+                )
+                have.add((digest_hex, authority.url))
+                stamped += 1
+                changed = True
+        if changed:
+            vault.put(Record(kind=TIMESTAMP_KIND, id=rid, status=Status.LOCAL, data=data))
+    return StampReport(stamped, pending, tuple(failures))
+
+
+def tokens_by_hash(vault: Any) -> dict[str, list[bytes]]:
+    """Every kept token (DER), by envelope hash (hex)."""
+    out: dict[str, list[bytes]] = {}
+    for record in vault.list(kind=TIMESTAMP_KIND):
+        for stamp in record.data.get("stamps", []):
+            try:
+                token = b64u_decode(str(stamp["token"]))
+            except (EncodingError, KeyError):
+                continue
+            out.setdefault(str(stamp["envelope_hash"]), []).append(token)
+    return out
+
+
+def unstamped(vault: Any) -> int:
+    """How many (envelope, authority) pairs still lack a token."""
+    chosen = {a.url for a in authorities(vault)}
+    missing = 0
+    for case in vault.list(kind=Kind.CASE):
+        existing = _get(vault, record_id(case.id))
+        have = {
+            (s["envelope_hash"], s["tsa"]) for s in (existing.data["stamps"] if existing else [])
+        }
+        for _, digest_hex in _envelopes(case):
+            missing += sum((digest_hex, url) not in have for url in chosen)
+    return missing
