@@ -7,6 +7,7 @@ of other parts use `storage.memory.MemoryVault`, which has the same interface.
 
 Map:
 - `vault`: the facade.             - `keyfile`: master key in fixed-size passphrase slots.
+- `keystate`: the journal key and rollback counter, sealed into the key file, rewritten in place.
 - `journal`: encrypted append-only record log with atomic compaction.
 - `table`: decrypted records in memory, queried through TinyDB.
 - `codec`: sub-keys and record sealing.  - `blobs`: streaming-encrypted attachments.
@@ -19,7 +20,8 @@ Errors (`storage.errors`):
 ```
 VaultError
 ├── WrongPassphrase(attempts_left)   ├── VaultInUse        ├── VaultCorrupt(what)
-├── VaultNotFound                    ├── VaultExists       ├── VaultLocked
+├── VaultNotFound                    ├── VaultExists       │   └── VaultRolledBack(what)
+├── VaultLocked
 ├── RecordNotFound(record_id)        ├── AttachmentNotFound(attachment_id)
 ├── AttachmentCorrupt(attachment_id) ├── SpoolNotFound(name)
 ├── MetadataStripFailed              ├── StorageFull
@@ -46,6 +48,7 @@ from storage.errors import (
     VaultInUse,
     VaultLocked,
     VaultNotFound,
+    VaultRolledBack,
     WrongPassphrase,
 )
 from storage.keyfile import KdfParams
@@ -70,6 +73,7 @@ __all__ = [
     "VaultInUse",
     "VaultLocked",
     "VaultNotFound",
+    "VaultRolledBack",
     "VaultSettings",
     "WipeReport",
     "WrongPassphrase",

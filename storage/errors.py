@@ -5,6 +5,8 @@ VaultError
 ├── WrongPassphrase(attempts_left)   no key slot opened; the failure was counted
 ├── VaultInUse                        another process or Vault object holds the vault
 ├── VaultCorrupt(what)                a file is damaged; `what` names it and where
+│   └── VaultRolledBack(what)         the journal is not the one the key file names (an older
+│                                     copy was put back); nothing was changed
 ├── VaultFormatTooNew(what, version)  a file was written by a newer release; nothing touched
 ├── VaultNotFound                     no vault at that path
 ├── VaultExists                       create() over an existing vault
@@ -53,6 +55,13 @@ class VaultCorrupt(VaultError):
     def __init__(self, what: str) -> None:
         self.what = what
         super().__init__(f"vault damaged: {what}")
+
+
+class VaultRolledBack(VaultCorrupt):
+    """The journal on disk is not the one the key file names: an older copy of the journal (or
+    of the key file) was put back, and its key has since been destroyed. Nothing was counted,
+    changed or wiped. (A journal merely cut short still opens, with
+    `Vault.open_report.rollback` saying how much is missing.)"""
 
 
 class VaultFormatTooNew(VaultError):

@@ -48,6 +48,8 @@ MAX_ENTRY_SIZE = 64 * 1024 * 1024
 OP_PUT = 1
 OP_DELETE = 2
 SNAPSHOT_BATCH_BYTES = 1024 * 1024
+SNAPSHOT_PREFIX = "journal-"
+SHRED_CHUNK = 1024 * 1024
 
 
 @dataclasses.dataclass(frozen=True)
@@ -196,6 +198,7 @@ class Journal:
     def __init__(self, path: Path, fd: int, key: bytes, journal_id: bytes, size: int, seq: int):
         self.path = path
         self._fd: int | None = fd
+        self._key = key
         self._sealer = Sealer(key)
         self.journal_id = journal_id
         self.size = size
@@ -205,6 +208,10 @@ class Journal:
     @classmethod
     def create(cls, path: Path, key: bytes, tmp_dir: Path) -> Journal:
         return write_snapshot(path, key, (), tmp_dir)
+
+    @property
+    def key(self) -> bytes:
+        return self._key
 
     @classmethod
     def open_for_append(cls, path: Path, key: bytes, state: ReadResult) -> Journal:
@@ -255,6 +262,29 @@ class Journal:
             with contextlib.suppress(OSError):
                 os.close(fd)
 
+    def shred(self) -> None:
+        """Overwrite every byte this journal wrote with random bytes, fsync, and close.
+
+        Called on the replaced journal after a compaction renamed its successor over it: the
+        descriptor still reaches the old file's blocks. Best effort (flash may keep copies;
+        the old journal key is destroyed anyway). Never raises."""
+        fd, self._fd = self._fd, None
+        if fd is None:
+            return
+        try:
+            os.lseek(fd, 0, os.SEEK_SET)
+            left = self.size
+            while left > 0:
+                chunk = min(left, SHRED_CHUNK)
+                write_all(fd, random_bytes(chunk))
+                left -= chunk
+            sync_data(fd)
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
 
 def _batches(records: Iterable[tuple[str, bytes]]) -> Iterator[list[Op]]:
     batch: list[Op] = []
@@ -269,17 +299,45 @@ def _batches(records: Iterable[tuple[str, bytes]]) -> Iterator[list[Op]]:
         yield batch
 
 
-def write_snapshot(
-    path: Path, key: bytes, records: Iterable[tuple[str, bytes]], tmp_dir: Path
-) -> Journal:
-    """Atomically replace the journal at `path` by a fresh one holding only `records`.
+@dataclasses.dataclass
+class Snapshot:
+    """A fresh journal written and fsync'd in `tmp/`, not yet in place (see `write_snapshot`)."""
 
-    Writes a temporary file under a new journal id, fsyncs it, renames it over `path` and
-    fsyncs the directory. A crash at any point leaves either the old or the new journal.
-    """
-    journal_id = random_bytes(JOURNAL_ID_SIZE)
+    tmp: Path
+    fd: int
+    key: bytes
+    journal_id: bytes
+    size: int
+    seq: int
+
+    def install(self, path: Path) -> Journal:
+        """Rename over `path` and fsync the directory; the snapshot becomes the journal."""
+        with translating_os_errors():
+            try:
+                os.replace(self.tmp, path)
+                fsync_dir(path.parent)
+            except BaseException:
+                self.discard()
+                raise
+        journal = Journal(path, self.fd, self.key, self.journal_id, self.size, self.seq)
+        journal.entries = self.seq
+        return journal
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
+        with contextlib.suppress(OSError):
+            os.unlink(self.tmp)
+
+
+def prepare_snapshot(
+    key: bytes, records: Iterable[tuple[str, bytes]], tmp_dir: Path, journal_id: bytes | None = None
+) -> Snapshot:
+    """Write a new journal holding only `records` (under `key` and a new journal id) to a
+    temporary file and fsync it. Nothing in place changes until `Snapshot.install`."""
+    journal_id = random_bytes(JOURNAL_ID_SIZE) if journal_id is None else journal_id
     sealer = Sealer(key)
-    tmp = temp_name(tmp_dir, "journal-")
+    tmp = temp_name(tmp_dir, SNAPSHOT_PREFIX)
     with translating_os_errors():
         fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
         try:
@@ -291,13 +349,34 @@ def write_snapshot(
                 size += len(entry)
                 seq += 1
             os.fsync(fd)
-            os.replace(tmp, path)
-            fsync_dir(path.parent)
         except BaseException:
             os.close(fd)
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
-    journal = Journal(path, fd, key, journal_id, size, seq)
-    journal.entries = seq
-    return journal
+    return Snapshot(tmp, fd, key, journal_id, size, seq)
+
+
+def write_snapshot(
+    path: Path, key: bytes, records: Iterable[tuple[str, bytes]], tmp_dir: Path
+) -> Journal:
+    """Atomically replace the journal at `path` by a fresh one holding only `records`.
+
+    Writes a temporary file under a new journal id, fsyncs it, renames it over `path` and
+    fsyncs the directory. A crash at any point leaves either the old or the new journal.
+    """
+    return prepare_snapshot(key, records, tmp_dir).install(path)
+
+
+def read_journal_id(path: Path) -> bytes:
+    """The journal id in the header of `path` (no key needed). Raises what `read_journal`
+    raises for a missing file, a damaged header or a newer format."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(HEADER_SIZE)
+    except FileNotFoundError:
+        raise VaultCorrupt("journal: file missing") from None
+    VaultFormatTooNew.check("journal", head, MAGIC)
+    if len(head) != HEADER_SIZE or head[: len(MAGIC)] != MAGIC:
+        raise VaultCorrupt("journal: header damaged or unknown format")
+    return head[len(MAGIC) :]

@@ -1,8 +1,15 @@
-"""The key file: one random master key wrapped in a fixed number of passphrase slots.
+"""The key file: one random master key wrapped in a fixed number of passphrase slots, followed
+by two sealed journal-state records (`storage.keystate`).
 
 Use `KeyFile.new(...)` at creation, `KeyFile.parse(bytes)` / `to_bytes()` for storage,
 `derive_kek(passphrase, params)` once per unlock attempt and `keyfile.unwrap(kek)` to find the
 slot it opens. Byte layout in docs/formats/vault.md.
+
+The file has a fixed size (`FILE_SIZE`, three 4 KiB pages: slots, state record A, state record
+B) and is rewritten in place, never by rename, so no older copy is left behind as a freed
+file. Format 1 files (276 bytes, slots only, from release 0.1) still parse; the vault upgrades
+them on unlock. The slots' associated data names format 1 in both versions, so upgrading never
+needs to re-seal the duress slot (whose passphrase is unknown).
 
 The file always has `SLOT_COUNT` slots of identical size. One holds the master key (role
 `MASTER`), one may hold the duress marker (role `DURESS`), the rest are random bytes. Which is
@@ -29,8 +36,10 @@ from core.crypto.errors import InvalidCiphertext
 from core.crypto.kdf import MIN_SCRYPT_LOG_N, MIN_SCRYPT_R, scrypt_derive
 from core.crypto.random import random_bytes
 from storage.errors import VaultCorrupt, VaultFormatTooNew
+from storage.keystate import SEALED_SIZE as STATE_SEALED_SIZE
 
-MAGIC = b"FVKEY\x00\x00\x01"  # the last byte is the format version
+MAGIC = b"FVKEY\x00\x00\x02"  # the last byte is the format version
+MAGIC_V1 = b"FVKEY\x00\x00\x01"  # format 1: slots only; also named in every slot's AAD
 SLOT_COUNT = 4
 SALT_SIZE = 16
 MASTER_KEY_SIZE = 32
@@ -41,7 +50,14 @@ SLOT_PLAINTEXT_SIZE = 1 + MASTER_KEY_SIZE
 SLOT_SIZE = aead.OVERHEAD + SLOT_PLAINTEXT_SIZE
 _HEADER = struct.Struct(">8sBBBB16s")
 HEADER_SIZE = _HEADER.size + 4  # + crc32
-FILE_SIZE = HEADER_SIZE + SLOT_COUNT * SLOT_SIZE
+SLOTS_END = HEADER_SIZE + SLOT_COUNT * SLOT_SIZE  # 276: the whole of a format 1 file
+V1_FILE_SIZE = SLOTS_END
+PAGE_SIZE = 4096
+# Each state record sits in its own 4 KiB page, so rewriting one (after every save) never
+# touches the page holding the wrapped master key.
+STATE_OFFSETS = (PAGE_SIZE, 2 * PAGE_SIZE)
+STATE_COUNT = len(STATE_OFFSETS)
+FILE_SIZE = 3 * PAGE_SIZE
 
 DEFAULT_R = MIN_SCRYPT_R
 DEFAULT_P = 1
@@ -99,6 +115,8 @@ class KeyFile:
     params: KdfParams
     salt: bytes
     slots: tuple[bytes, ...]
+    # sealed state records as read (format 2), or () for a format 1 file
+    states: tuple[bytes, ...] = ()
 
     @classmethod
     def new(
@@ -117,39 +135,64 @@ class KeyFile:
             keyfile = keyfile.with_duress(index, duress_kek)
         return keyfile
 
-    def header(self) -> bytes:
+    def header(self, magic: bytes = MAGIC) -> bytes:
+        """Bytes 0–27 (everything the header checksum covers)."""
         return _HEADER.pack(
-            MAGIC, self.params.log_n, self.params.r, self.params.p, SLOT_COUNT, self.salt
+            magic, self.params.log_n, self.params.r, self.params.p, SLOT_COUNT, self.salt
         )
 
-    def to_bytes(self) -> bytes:
+    def slot_page(self) -> bytes:
+        """Bytes 0–275: header, checksum and slots (the part a passphrase change rewrites)."""
         head = self.header()
         return head + struct.pack(">I", zlib.crc32(head)) + b"".join(self.slots)
+
+    def to_bytes(self, states: tuple[bytes, ...] | None = None) -> bytes:
+        """The whole format 2 file: slot page, then `states` (default: those read, or random
+        bytes) each at the start of its own page, zero padding elsewhere."""
+        records = self.states if states is None else states
+        if len(records) != STATE_COUNT:
+            records = tuple(random_bytes(STATE_SEALED_SIZE) for _ in range(STATE_COUNT))
+        out = bytearray(FILE_SIZE)
+        page = self.slot_page()
+        out[: len(page)] = page
+        for offset, record in zip(STATE_OFFSETS, records, strict=True):
+            if len(record) != STATE_SEALED_SIZE:
+                raise ValueError("state record has the wrong size")
+            out[offset : offset + len(record)] = record
+        return bytes(out)
+
+    @property
+    def version(self) -> int:
+        return MAGIC[-1] if self.states else MAGIC_V1[-1]
 
     @classmethod
     def parse(cls, data: bytes) -> KeyFile:
         """Raises `VaultFormatTooNew` for a newer format version (checked first: a newer layout
         may differ in size), `VaultCorrupt` for anything else that is not this format."""
         VaultFormatTooNew.check("key file", data, MAGIC)
-        if len(data) != FILE_SIZE:
-            raise VaultCorrupt(f"key file: {len(data)} bytes, expected {FILE_SIZE}")
+        v1 = data[: len(MAGIC_V1)] == MAGIC_V1
+        expected = V1_FILE_SIZE if v1 else FILE_SIZE
+        if len(data) != expected:
+            raise VaultCorrupt(f"key file: {len(data)} bytes, expected {expected}")
         head = data[: _HEADER.size]
         (crc,) = struct.unpack(">I", data[_HEADER.size : HEADER_SIZE])
         if zlib.crc32(head) != crc:
             raise VaultCorrupt("key file: header checksum mismatch")
         magic, log_n, r, p, count, salt = _HEADER.unpack(head)
-        if magic != MAGIC or count != SLOT_COUNT:
+        if magic not in (MAGIC, MAGIC_V1) or count != SLOT_COUNT:
             raise VaultCorrupt("key file: unknown format")
         try:
             params = KdfParams(log_n, r, p)
         except ValueError:
             raise VaultCorrupt("key file: scrypt parameters out of range") from None
-        body = data[HEADER_SIZE:]
+        body = data[HEADER_SIZE:SLOTS_END]
         slots = tuple(body[i * SLOT_SIZE : (i + 1) * SLOT_SIZE] for i in range(SLOT_COUNT))
-        return cls(params, salt, slots)
+        states = () if v1 else tuple(data[o : o + STATE_SEALED_SIZE] for o in STATE_OFFSETS)
+        return cls(params, salt, slots, states)
 
     def _aad(self, index: int) -> bytes:
-        return SLOT_LABEL + self.header() + bytes([index])
+        # Format 1's header, whatever the file's version: see the module docstring.
+        return SLOT_LABEL + self.header(MAGIC_V1) + bytes([index])
 
     def unwrap(self, kek: bytes) -> Unwrapped | None:
         """The slot `kek` opens, or None. Tries every slot, so timing does not reveal which."""

@@ -108,6 +108,7 @@ class MemoryVault:
         self._mutex = threading.RLock()
         self.settings = MemorySettings(wipe_threshold)
         self.wiped = False
+        self._generation = 0
 
     @classmethod
     def create(
@@ -208,9 +209,19 @@ class MemoryVault:
                     raise RecordNotFound(record_id)
             for record_id in ids:
                 self._table.remove(record_id)
+            if ids:
+                self.compact()  # deleting forgets, as in `Vault.delete_many`
 
     def compact(self) -> None:
+        """Same contract as `Vault.compact`: a new journal key generation (nothing to rewrite)."""
         self._check()
+        with self._mutex:
+            self._generation += 1
+
+    @property
+    def key_generation(self) -> int:
+        self._check()
+        return self._generation
 
     # attachments
     def attach(

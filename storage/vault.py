@@ -52,26 +52,39 @@ from storage.errors import (
     VaultExists,
     VaultLocked,
     VaultNotFound,
+    VaultRolledBack,
     WrongPassphrase,
 )
 from storage.files import atomic_write, read_file, translating_os_errors
-from storage.journal import OP_DELETE, OP_PUT, Journal, Op, ReadResult, read_journal, write_snapshot
+from storage.journal import (
+    OP_DELETE,
+    OP_PUT,
+    SNAPSHOT_PREFIX,
+    Journal,
+    Op,
+    ReadResult,
+    prepare_snapshot,
+    read_journal,
+    read_journal_id,
+)
 from storage.keyfile import (
     MASTER_KEY_SIZE,
     ROLE_DURESS,
     ROLE_MASTER,
     SALT_SIZE,
+    STATE_OFFSETS,
     KdfParams,
     KeyFile,
     calibrate,
     derive_kek,
     normalize_passphrase,
 )
+from storage.keystate import KeyState, StateFile, StateKey
 from storage.layout import Layout
 from storage.lock import VaultLock
 from storage.spool import Spool, SpoolWriter
 from storage.table import RecordTable, Where, to_record
-from storage.wipe import KEY_TEMP_PREFIX, WipeReport, wipe_directory
+from storage.wipe import KEY_TEMP_PREFIX, WipeReport, overwrite_and_unlink, wipe_directory
 
 PathLike = str | os.PathLike[str]
 AttachSource = PathLike | bytes | bytearray | memoryview | IO[bytes]
@@ -102,10 +115,14 @@ def _unlocked(method: Callable[P, T]) -> Callable[P, T]:
 
 @dataclasses.dataclass(frozen=True)
 class OpenReport:
-    """What opening found: bytes of a torn last write dropped, damaged stretches skipped."""
+    """What opening found: bytes of a torn last write dropped, damaged stretches skipped, and
+    `rollback`: None, or what says the files were rolled back (the journal cut short at an entry
+    boundary, or a key file older than the journal). The vault opens with what is there; the
+    app should tell the user that saved changes are missing. Reported on this unlock only."""
 
     dropped_tail_bytes: int = 0
     skipped: tuple[str, ...] = ()
+    rollback: str | None = None
 
 
 class VaultSettings:
@@ -139,7 +156,7 @@ class Vault:
         self,
         layout: Layout,
         lock: VaultLock,
-        keyfile: KeyFile,
+        states: StateFile,
         master_index: int,
         keys: SubKeys,
         journal: Journal,
@@ -150,7 +167,7 @@ class Vault:
     ) -> None:
         self._layout = layout
         self._lock = lock
-        self._keyfile = keyfile
+        self._states = states
         self._master_index = master_index
         self._keys: SubKeys | None = keys
         self._record_sealer: Sealer | None = Sealer(keys.record)
@@ -160,8 +177,13 @@ class Vault:
         self._extra_dirs = tuple(extra_dirs)
         self._spool = Spool(layout.spool, layout.tmp)
         self._mutex = threading.RLock()
+        self._forget_pending = False
         self.open_report = report
         self.settings = VaultSettings(self)
+
+    @property
+    def _keyfile(self) -> KeyFile:
+        return self._states.keyfile
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -239,17 +261,22 @@ class Vault:
         assert unwrapped is not None and unwrapped.role == ROLE_MASTER
         keys = SubKeys.derive(master)
         attempts.save(layout.attempts, layout.tmp)
-        journal = Journal.create(layout.journal, keys.journal, layout.tmp)
+        journal_key = random_bytes(MASTER_KEY_SIZE)
+        journal = Journal.create(layout.journal, journal_key, layout.tmp)
+        states = _first_states(keyfile, StateKey.derive(master), journal)
         try:
-            # The key file comes last: a vault "exists" only once it is complete.
-            atomic_write(layout.key, keyfile.to_bytes(), layout.tmp, prefix=KEY_TEMP_PREFIX)
+            # The key file comes last: a vault "exists" only once it is complete. It is new,
+            # so writing it by rename leaves no older copy behind.
+            atomic_write(
+                layout.key, keyfile.to_bytes(states.sealed), layout.tmp, prefix=KEY_TEMP_PREFIX
+            )
         except BaseException:
             journal.close()
             raise
         return cls(
             layout,
             lock,
-            keyfile,
+            states.file(layout.key),
             unwrapped.index,
             keys,
             journal,
@@ -303,19 +330,44 @@ class Vault:
                 with contextlib.suppress(StorageFull):
                     attempts.save(layout.attempts, layout.tmp)
             keys = SubKeys.derive(found.key)
-            state = read_journal(layout.journal, keys.journal, recover=recover)
+            state_key = StateKey.derive(found.key)
+            journal_id = read_journal_id(layout.journal)
+            upgrade = not keyfile.states
+            if upgrade:  # format 1 (release 0.1): the journal key was derived, not stored
+                records: list[KeyState | None] = [
+                    KeyState(0, 0, 0, journal_id or b"", keys.journal)
+                ]
+            else:
+                records = state_key.open_all(keyfile)
+            chosen = _choose_state(records, journal_id)
+            state = read_journal(layout.journal, chosen.journal_key, recover=recover)
+            rollback = None if upgrade else _rollback(chosen, state)
             table = _replay(state, keys.record, recover)
-            journal = Journal.open_for_append(layout.journal, keys.journal, state)
-            report = OpenReport(state.dropped_tail_bytes, tuple(state.skipped))
+            if upgrade:
+                keyfile, records = _upgrade_key_file(layout, keyfile, state_key, chosen, state)
+                chosen = records[-1]  # type: ignore[assignment]
+            journal = Journal.open_for_append(layout.journal, chosen.journal_key, state)
+            report = OpenReport(state.dropped_tail_bytes, tuple(state.skipped), rollback)
+            states = StateFile(layout.key, keyfile, state_key, records, STATE_OFFSETS)
+            if not _settled(states, chosen, state.next_seq):
+                # Both records name this journal from now on (any other key in them is gone).
+                states.write_both(
+                    generation=chosen.generation,
+                    seq=state.next_seq,
+                    journal_id=chosen.journal_id,
+                    journal_key=chosen.journal_key,
+                )
+            _remove_stale_snapshots(layout)
             vault = cls(
-                layout, lock, keyfile, found.index, keys, journal, table, attempts,
+                layout, lock, states, found.index, keys, journal, table, attempts,
                 extra_dirs, report,
             )  # fmt: skip
         except BaseException:
             lock.release()
             raise
-        if report.skipped:
-            vault.compact()
+        if report.skipped or upgrade:
+            with contextlib.suppress(StorageFull):  # the next delete or compaction retries
+                vault.compact()
         return vault
 
     @staticmethod
@@ -405,7 +457,9 @@ class Vault:
 
     @_unlocked
     def change_passphrase(self, old: str, new: str) -> None:
-        """Re-wrap the master key under `new`. Only the key file changes (atomic replace).
+        """Re-wrap the master key under `new`. Only the key file's slot page changes,
+        overwritten in place (fixed size, fsync'd), so the old wrapped key is not left behind in
+        a freed file.
 
         Raises `WrongPassphrase(None)` if `old` is not this vault's passphrase (not counted:
         the vault is already unlocked), `ValueError` if `new` is the duress passphrase.
@@ -435,8 +489,8 @@ class Vault:
         self._write_keyfile(self._keyfile.with_duress(self._master_index, duress_kek))
 
     def _write_keyfile(self, keyfile: KeyFile) -> None:
-        atomic_write(self._layout.key, keyfile.to_bytes(), self._layout.tmp, prefix=KEY_TEMP_PREFIX)
-        self._keyfile = keyfile
+        # In place: a rename would leave the old wrapped master key in a freed file.
+        self._states.replace_keyfile(keyfile)
 
     @_unlocked
     def _set_wipe_threshold(self, value: int) -> None:
@@ -464,7 +518,24 @@ class Vault:
             self._table.put(op.record_id, plain, op.sealed)
         for op in ops[len(plains) :]:
             self._table.remove(op.record_id)
+        self._count_entry()
         self._maybe_compact()
+
+    def _count_entry(self) -> None:
+        """Record the journal's new length in the key file (the rollback counter).
+
+        The entry is already durable; if this write fails, the key file is one entry behind,
+        which unlocking tolerates (it is what a crash between the two writes leaves)."""
+        journal = self._journal
+        assert journal is not None
+        current = self._states.current
+        with contextlib.suppress(OSError, StorageFull):
+            self._states.write(
+                generation=current.generation,
+                seq=journal.next_seq,
+                journal_id=journal.journal_id,
+                journal_key=journal.key,
+            )
 
     @_unlocked
     def put(self, record: Record) -> Record:
@@ -508,28 +579,86 @@ class Vault:
 
     @_unlocked
     def delete_many(self, record_ids: Iterable[str]) -> None:
-        """Delete all of `record_ids` atomically; if any is missing nothing is deleted."""
+        """Delete all of `record_ids` atomically; if any is missing nothing is deleted.
+
+        Deleting forgets: the journal is rewritten without them under a fresh journal key and
+        the old key is destroyed (see `compact`), so no copy of the old journal decodes any
+        more. On a full disk the deletion is logged instead and the re-keying happens at the
+        next save that has room."""
         ids = list(dict.fromkeys(record_ids))
         for record_id in ids:
             if record_id not in self._table:
                 raise RecordNotFound(record_id)
-        if ids:
+        if not ids:
+            return
+        gone = set(ids)
+        remaining = [(rid, sealed) for rid, sealed in self._table.sealed_items() if rid not in gone]
+        try:
+            self._rekey(remaining)
+        except StorageFull:
             self._commit([Op(OP_DELETE, record_id) for record_id in ids])
+            self._forget_pending = True
+            return
+        for record_id in ids:
+            self._table.remove(record_id)
 
     @_unlocked
     def compact(self) -> None:
-        """Rewrite the journal with only the live records (atomic; done automatically)."""
-        assert self._journal is not None and self._keys is not None
-        fresh = write_snapshot(
-            self._layout.journal, self._keys.journal, self._table.sealed_items(), self._layout.tmp
-        )
-        self._journal.close()
+        """Forget everything that is not a live record, cryptographically.
+
+        Rewrites the journal with only the live records under a fresh random journal key, puts
+        it in place atomically, overwrites the old journal's bytes and destroys the old key in
+        the key file. Afterwards the passphrase and any copy of the old journal (a backup,
+        freed blocks) reveal nothing of what was deleted or overwritten. A crash at any point
+        leaves either the old or the new journal, each with its key. Cost grows with the live
+        data (a few ms for 100 records; see docs/formats/vault.md). Raises `StorageFull`.
+        Deleting calls it; call it after replacing a record whose old version must be
+        forgotten (send and forget)."""
+        self._rekey(self._table.sealed_items())
+
+    @property
+    def key_generation(self) -> int:
+        """How many times the journal key has been replaced since the vault was created."""
+        with self._mutex:
+            if self._journal is None:
+                raise VaultLocked()
+            return self._states.current.generation
+
+    def _rekey(self, records: Iterable[tuple[str, bytes]]) -> None:
+        journal = self._journal
+        assert journal is not None
+        generation = self._states.current.generation + 1
+        key = random_bytes(MASTER_KEY_SIZE)
+        snapshot = prepare_snapshot(key, records, self._layout.tmp)
+        try:
+            # 1. the new key goes into the older record; the newer still names the old journal
+            self._states.write(
+                generation=generation,
+                seq=snapshot.seq,
+                journal_id=snapshot.journal_id,
+                journal_key=key,
+            )
+        except BaseException:
+            snapshot.discard()
+            raise
+        try:
+            fresh = snapshot.install(self._layout.journal)  # 2. the new journal in place
+        except BaseException:
+            with contextlib.suppress(OSError, StorageFull):
+                self._count_entry()  # the old journal is still current: say so again
+            raise
         self._journal = fresh
+        self._forget_pending = False
+        journal.shred()  # 3. the old journal's bytes, through the descriptor still open on it
+        # 4. the old key out of the key file (if this fails, the next save or unlock does it)
+        self._count_entry()
 
     def _maybe_compact(self) -> None:
         assert self._journal is not None
         size = self._journal.size
-        if size >= COMPACT_MIN_BYTES and size > COMPACT_RATIO * (self._table.live_bytes + 4096):
+        if self._forget_pending or (
+            size >= COMPACT_MIN_BYTES and size > COMPACT_RATIO * (self._table.live_bytes + 4096)
+        ):
             # The save that triggered this is already durable; a failed compaction only
             # postpones the next one.
             with contextlib.suppress(OSError, StorageFull):
@@ -657,6 +786,91 @@ class Vault:
     @_unlocked
     def spool_names(self) -> builtins.list[str]:
         return self._spool.names()
+
+
+@dataclasses.dataclass(frozen=True)
+class _FirstStates:
+    keyfile: KeyFile
+    key: StateKey
+    records: tuple[KeyState, ...]
+
+    @property
+    def sealed(self) -> tuple[bytes, ...]:
+        return tuple(self.key.seal(self.keyfile, i, r) for i, r in enumerate(self.records))
+
+    def file(self, path: Path) -> StateFile:
+        return StateFile(path, self.keyfile, self.key, self.records, STATE_OFFSETS)
+
+
+def _first_states(keyfile: KeyFile, state_key: StateKey, journal: Journal) -> _FirstStates:
+    """Both state records naming `journal` (serials 1 and 2), for a new key file."""
+    records = tuple(
+        KeyState(serial, 0, journal.next_seq, journal.journal_id, journal.key) for serial in (1, 2)
+    )
+    return _FirstStates(keyfile, state_key, records)
+
+
+def _upgrade_key_file(
+    layout: Layout, keyfile: KeyFile, state_key: StateKey, legacy: KeyState, state: ReadResult
+) -> tuple[KeyFile, list[KeyState | None]]:
+    """Turn a format 1 key file into format 2, keeping its slots (the duress slot included).
+
+    The records name the journal as it is, under its derived key; the unlock that called this
+    then compacts, which replaces that key by a random one. Written by rename: the file changes
+    size, and the old file holds nothing the new one does not."""
+    records: list[KeyState | None] = [
+        dataclasses.replace(legacy, serial=serial, seq=state.next_seq) for serial in (1, 2)
+    ]
+    sealed = tuple(state_key.seal(keyfile, i, r) for i, r in enumerate(records) if r is not None)
+    data = keyfile.to_bytes(sealed)
+    atomic_write(layout.key, data, layout.tmp, prefix=KEY_TEMP_PREFIX)
+    return KeyFile.parse(data), records
+
+
+def _choose_state(records: Sequence[KeyState | None], journal_id: bytes) -> KeyState:
+    """The newest record naming the journal on disk. The older record may name it only after a
+    crash in a compaction before its new journal was put in place."""
+    readable = sorted((r for r in records if r is not None), key=lambda r: -r.serial)
+    if not readable:
+        raise VaultCorrupt("key file: no readable journal state")
+    for record in readable:
+        if record.journal_id == journal_id:
+            return record
+    raise VaultRolledBack(
+        "journal: not the journal the key file names (an older copy?); nothing was changed"
+    )
+
+
+def _rollback(chosen: KeyState, state: ReadResult) -> str | None:
+    """What the entry counter says about the journal just read, or None if all is well.
+
+    The key file is rewritten after each entry is durable, so it may lag one entry behind the
+    journal (a crash between the two writes), never more, and never ahead."""
+    if state.next_seq < chosen.seq:
+        missing = chosen.seq - state.next_seq
+        return f"journal: {missing} saved change(s) missing (cut short or an older copy)"
+    if state.next_seq > chosen.seq + 1:
+        return "key file: older than the journal (an older copy was put back)"
+    return None
+
+
+def _settled(states: StateFile, chosen: KeyState, next_seq: int) -> bool:
+    """Both records name `chosen`'s journal and the newest counts every entry."""
+    records = states.records
+    return (
+        all(chosen.same_journal(r) for r in records)
+        and states.current == chosen
+        and chosen.seq == next_seq
+    )
+
+
+def _remove_stale_snapshots(layout: Layout) -> None:
+    """Journals a crashed compaction left in tmp/ (their key is gone): overwrite and delete."""
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(layout.tmp):
+            if entry.name.startswith(SNAPSHOT_PREFIX):
+                with contextlib.suppress(OSError):
+                    overwrite_and_unlink(Path(entry.path))
 
 
 def _replay(state: ReadResult, record_key: bytes, recover: bool) -> RecordTable:

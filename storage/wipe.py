@@ -43,7 +43,7 @@ class WipeReport:
     failures: int = 0
 
 
-def _overwrite_and_unlink(path: Path) -> bool:
+def overwrite_and_unlink(path: Path) -> bool:
     """Overwrite `path` with random bytes, fsync and unlink. False if it did not exist."""
     try:
         fd = os.open(path, os.O_WRONLY)
@@ -75,7 +75,7 @@ def destroy_keys(layout: Layout) -> int:
         ]
     for target in targets:
         try:
-            _overwrite_and_unlink(target)
+            overwrite_and_unlink(target)
         except OSError:
             failures += 1
     with contextlib.suppress(OSError):

@@ -25,6 +25,7 @@ from storage import Vault
 from storage.errors import VaultFormatTooNew, WrongPassphrase
 from storage.journal import MAGIC as JOURNAL_MAGIC
 from storage.keyfile import HEADER_SIZE as KEY_HEADER_SIZE
+from storage.keyfile import MAGIC as KEY_MAGIC
 from sync import coordinator
 from tests.fixtures.make_v0_1 import (
     ATTACHMENT,
@@ -162,7 +163,7 @@ def test_a_server_database_from_a_newer_release_is_refused_and_left_unchanged(
 
 def _bump_key_file_version(path: Path) -> None:
     data = bytearray(path.read_bytes())
-    data[7] += 1  # the last byte of the magic `FVKEY\0\0\1` is the format version
+    data[7] = KEY_MAGIC[-1] + 1  # the last byte of the magic is the format version
     header = bytes(data[: KEY_HEADER_SIZE - 4])
     data[KEY_HEADER_SIZE - 4 : KEY_HEADER_SIZE] = struct.pack(">I", zlib.crc32(header))
     path.write_bytes(bytes(data))
@@ -174,7 +175,7 @@ def test_a_vault_whose_key_file_is_a_newer_format_is_refused_and_not_wiped(old: 
     for _ in range(3):
         with pytest.raises(VaultFormatTooNew) as refused:
             Vault.open(old / "field", FIELD_PASSPHRASE)
-        assert (refused.value.what, refused.value.version) == ("key file", 2)
+        assert (refused.value.what, refused.value.version) == ("key file", KEY_MAGIC[-1] + 1)
     for path, content in files.items():
         if path.name != "lock":
             assert path.read_bytes() == content, path.name

@@ -107,6 +107,24 @@ def test_delete_many_is_all_or_nothing(store: Any) -> None:
     assert store.list() == []
 
 
+def test_compact_replaces_the_journal_key_and_keeps_every_record(store: Any) -> None:
+    saved = store.put_many([note(str(i)) for i in range(5)])
+    generation = store.key_generation
+    store.compact()
+    assert store.key_generation == generation + 1
+    assert [r.id for r in store.list()] == [r.id for r in saved]
+
+
+def test_deleting_forgets_at_once_with_a_new_journal_key(store: Any) -> None:
+    kept, gone, also_gone = store.put_many([note("kept"), note("gone"), note("also gone")])
+    generation = store.key_generation
+    store.delete(gone.id)
+    assert store.key_generation == generation + 1
+    store.delete_many([also_gone.id])
+    assert store.key_generation == generation + 2
+    assert [r.id for r in store.list()] == [kept.id]
+
+
 def test_attachment_round_trip_listing_and_deletion(store: Any) -> None:
     payload = bytes(range(256)) * 1000
     info = store.attach(payload, media_type="application/octet-stream", name="a.bin")

@@ -44,7 +44,7 @@ def test_a_newer_key_file_is_refused_before_any_passphrase_is_tried_and_nothing_
         with pytest.raises(VaultFormatTooNew) as refused:
             Vault.open(vault_path, passphrase)
         assert refused.value.what == "key file"
-        assert (refused.value.version, refused.value.supported) == (2, 1)
+        assert (refused.value.version, refused.value.supported) == (3, 2)
         assert PASSPHRASE not in str(refused.value)
     assert _snapshot(vault_path) == before
 

@@ -105,14 +105,18 @@ def test_what_the_vault_writes_decodes_with_the_spec(vault_path: Path) -> None:
     vault.lock()
 
     key_file = (vault_path / "key").read_bytes()
+    assert len(key_file) == 3 * 4096 and key_file[:8] == b"FVKEY\x00\x00\x02"
     header = key_file[:28]
+    slot_header = b"FVKEY\x00\x00\x01" + header[8:]  # the slots' AAD names format 1
     log_n, r, p = key_file[8], key_file[9], key_file[10]
     kek = scrypt_derive(PASSPHRASE.encode(), key_file[12:28], log_n=log_n, r=r, p=p)
     master = None
     for index in range(4):
         slot = key_file[32 + 61 * index : 32 + 61 * (index + 1)]
         try:
-            plain = aead.open_(kek, slot, b"fieldvault/key-slot/v1\n" + header + bytes([index]))
+            plain = aead.open_(
+                kek, slot, b"fieldvault/key-slot/v1\n" + slot_header + bytes([index])
+            )
         except Exception:  # noqa: S112 - the other slots are expected not to open
             continue
         assert plain[0] == 1
@@ -122,9 +126,20 @@ def test_what_the_vault_writes_decodes_with_the_spec(vault_path: Path) -> None:
     def sub(info: str) -> bytes:
         return hkdf_sha256(master, salt=b"", info=info.encode())
 
-    (plain,) = _journal_entries(
-        (vault_path / "journal").read_bytes(), sub("fieldvault/vault/journal/v1")
-    )
+    journal = (vault_path / "journal").read_bytes()
+    states = []
+    for index, offset in enumerate((4096, 8192)):
+        sealed = key_file[offset : offset + 100]
+        aad = b"fieldvault/key-state/v1\n" + header + bytes([index])
+        states.append(
+            struct.unpack(
+                ">QQQ16s32s", aead.open_(sub("fieldvault/vault/key-state/v1"), sealed, aad)
+            )
+        )
+    newest = max(states)  # by serial
+    assert newest[2] == 1 and newest[3] == journal[8:24]  # one entry, this journal
+    assert all(state[3:] == newest[3:] for state in states)  # both name the same journal key
+    (plain,) = _journal_entries(journal, newest[4])
     assert plain[:8] == bytes(8)  # seq 0
     op, id_len = struct.unpack_from(">BH", plain, 8)
     record_id = plain[11 : 11 + id_len].decode()

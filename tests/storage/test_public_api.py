@@ -14,6 +14,7 @@ FACADE = {
     "delete_attachment", "spool_writer", "spool_reader", "spool_size", "spool_delete",
     "spool_names", "change_passphrase", "set_duress_passphrase", "lock", "close", "wipe",
 }  # fmt: skip
+PROPERTIES = {"key_generation", "locked"}
 
 
 def test_storage_exports_the_facade_and_every_error() -> None:
@@ -21,7 +22,7 @@ def test_storage_exports_the_facade_and_every_error() -> None:
         "Vault", "wipe_directory", "Attachment", "WipeReport", "VaultError", "WrongPassphrase",
         "VaultInUse", "VaultCorrupt", "VaultNotFound", "VaultExists", "VaultLocked",
         "RecordNotFound", "AttachmentNotFound", "AttachmentCorrupt", "SpoolNotFound",
-        "MetadataStripFailed", "StorageFull",
+        "MetadataStripFailed", "StorageFull", "VaultRolledBack",
     }  # fmt: skip
     assert expected <= set(storage.__all__)
     for name in storage.__all__:
@@ -46,3 +47,9 @@ def test_memory_vault_offers_every_instance_method_with_the_same_parameters() ->
         real_params = [p for p in real.parameters if p not in ("self", "cls")]
         fake_params = [p for p in fake.parameters if p not in ("self", "cls")]
         assert fake_params == real_params, name
+
+
+def test_vault_and_memory_vault_share_the_documented_properties() -> None:
+    for name in PROPERTIES:
+        assert isinstance(inspect.getattr_static(Vault, name), property), name
+        assert isinstance(inspect.getattr_static(MemoryVault, name), property), name
