@@ -77,6 +77,16 @@ DIGEST_SIZE = 32
 MAX_CHAIN = 8
 MAX_TOKEN = 64 * 1024
 GRANTED = (0, 1)  # granted, grantedWithMods
+_EXTENSION_ERRORS = (x509.ExtensionNotFound, x509.DuplicateExtension, ValueError)
+_MALFORMED = (
+    der.DerError,
+    IndexError,
+    ValueError,
+    TypeError,
+    x509.InvalidVersion,
+    x509.DuplicateExtension,
+    UnsupportedAlgorithm,
+)
 
 
 class BadTimestamp(CryptoError):
@@ -171,17 +181,20 @@ def token_from_response(
 
 def verify_token(token: bytes, digest: bytes, *, trusted: Sequence[bytes] = ()) -> Timestamp:
     """Check a TimeStampToken for `digest` (see the module docstring); `BadTimestamp` if not."""
-    if len(token) > MAX_TOKEN:
-        raise BadTimestamp("malformed")
-    try:
-        parsed = _parse_token(token)
-    except (der.DerError, IndexError, ValueError):
-        raise BadTimestamp("malformed") from None
-    tst_raw, info, certs, signer_info = parsed
     try:
         anchors = [_load(raw) for raw in trusted]
     except der.DerError:
         raise ValueError("a trusted certificate is not a DER certificate") from None
+    if len(token) > MAX_TOKEN:
+        raise BadTimestamp("malformed")
+    try:
+        return _verify(token, digest, anchors)
+    except _MALFORMED:  # `cryptography` parses certificates lazily: errors surface late
+        raise BadTimestamp("malformed") from None
+
+
+def _verify(token: bytes, digest: bytes, anchors: list[_Certificate]) -> Timestamp:
+    tst_raw, info, certs, signer_info = _parse_token(token)
     if info.imprint_alg != SHA256 or info.imprint != digest:
         raise BadTimestamp("wrong_digest")
     signer = _find_signer(signer_info.sid, [*certs, *anchors])
@@ -222,7 +235,7 @@ def _algorithm(element: der.Element) -> str:
 def _load(raw: bytes) -> _Certificate:
     try:
         return _Certificate(raw, x509.load_der_x509_certificate(raw))
-    except ValueError:
+    except (ValueError, x509.InvalidVersion):
         raise der.DerError("not a certificate") from None
 
 
@@ -328,7 +341,7 @@ def _find_signer(sid: der.Element, pool: Sequence[_Certificate]) -> _Certificate
         for c in pool:
             try:
                 ski = c.cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
-            except x509.ExtensionNotFound:
+            except _EXTENSION_ERRORS:
                 continue
             if ski.value.digest == sid.value:
                 return c
@@ -427,7 +440,7 @@ def _valid_at(cert: x509.Certificate, moment: _dt.datetime) -> bool:
 def _check_tsa_certificate(cert: x509.Certificate, gen_time: _dt.datetime) -> None:
     try:
         eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
-    except (x509.ExtensionNotFound, ValueError):
+    except _EXTENSION_ERRORS:
         raise BadTimestamp("not_a_tsa_certificate") from None
     if not eku.critical or list(eku.value) != [x509.ExtendedKeyUsageOID.TIME_STAMPING]:
         raise BadTimestamp("not_a_tsa_certificate")
@@ -438,7 +451,7 @@ def _check_tsa_certificate(cert: x509.Certificate, gen_time: _dt.datetime) -> No
 def _is_ca(cert: x509.Certificate) -> bool:
     try:
         return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
-    except (x509.ExtensionNotFound, ValueError):
+    except _EXTENSION_ERRORS:
         return False
 
 
