@@ -109,7 +109,7 @@ def _run_app(args: argparse.Namespace) -> int:
 def _init(args: argparse.Namespace) -> int:
     from storage import Vault
     from sync.client import normalise_proxy
-    from sync.device import create_identity
+    from sync.device import identity_from_invite
     from sync.engine import SyncEngine
     from sync.errors import SyncError
     from sync.invite import Invite, InviteError
@@ -125,12 +125,9 @@ def _init(args: argparse.Namespace) -> int:
         return 1
     vault = Vault.create(Path(args.data), _passphrase(confirm=True))
     try:
-        identity = create_identity(
+        identity = identity_from_invite(
             vault,
-            server_url=invite.server_url,
-            root_fingerprint=invite.root_fingerprint,
-            invite_token=invite.token,
-            tls_pin=invite.tls_pin,
+            invite,
             proxy=args.proxy,
             label=args.label,
         )

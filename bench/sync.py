@@ -46,7 +46,7 @@ from core.records import Kind, Record  # noqa: E402
 from storage import Vault  # noqa: E402
 from sync import coordinator, envelope  # noqa: E402
 from sync.client import Client  # noqa: E402
-from sync.device import DeviceIdentity, create_identity  # noqa: E402
+from sync.device import DeviceIdentity, identity_from_invite  # noqa: E402
 from sync.engine import CHUNK_SIZE, SyncEngine, SyncReport  # noqa: E402
 from sync.errors import SyncError  # noqa: E402
 from sync.examine import fork_is_safe  # noqa: E402
@@ -66,11 +66,9 @@ def _vault(path: Path) -> Vault:
 def _device(coord: Vault, tmp: Path, name: str) -> Vault:
     invite = coordinator.create_invite(coord, expires_in=3600)
     vault = _vault(tmp / name)
-    create_identity(
+    identity_from_invite(
         vault,
-        server_url=invite.server_url,
-        root_fingerprint=invite.root_fingerprint,
-        invite_token=invite.token,
+        invite,
     )
     SyncEngine(vault).run_once()
     return vault

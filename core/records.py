@@ -28,6 +28,12 @@ class Kind(StrEnum):
     CASE = "case"
     CASE_EVENT = "case_event"
     STUB = "stub"
+    INVITE = "invite"
+    """An invite a coordinator made: its enrolment secret and label, until a device uses it."""
+    ROSTER = "roster"
+    """A device a coordinator admitted: its keys and label, countersigned for the others."""
+    HELD = "held"
+    """An envelope from a device not (yet) in the roster, kept aside unread until admitted."""
 
 
 class Status(StrEnum):

@@ -47,6 +47,7 @@ class EnrolBody(Strict):
     token: Token
     recipient: Annotated[str, Field(min_length=1, max_length=4096)]
     label: Label = ""
+    proof: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{43}$")] | None = None
 
 
 class CommandFields(Strict):
@@ -141,6 +142,7 @@ class DeviceAnswer(BaseModel):
     revoked: bool
     revoked_at: int | None
     wipe: Literal["none", "pending", "done"]
+    proof: str | None = None
 
 
 class DevicesAnswer(BaseModel):

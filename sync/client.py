@@ -23,7 +23,7 @@ headers carry signatures and keys that identify the device).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -221,10 +221,14 @@ class Client:
             body["label"] = label
         return _obj(self.call("POST", "/v1/invites", json_body=body))
 
-    def enrol(self, token: str, recipient: str, label: str | None = None) -> dict[str, Any]:
+    def enrol(
+        self, token: str, recipient: str, label: str | None = None, *, proof: str | None = None
+    ) -> dict[str, Any]:
         body = {"token": token, "recipient": recipient}
         if label:
             body["label"] = label
+        if proof:
+            body["proof"] = proof
         return _obj(self.call("POST", "/v1/enrol", json_body=body))
 
     def devices(self) -> list[dict[str, Any]]:
@@ -288,6 +292,16 @@ class Client:
             return response.content
         except requests.exceptions.RequestException as exc:
             raise _translate(exc) from exc
+
+    def blob_chunks(self, blob_id: str, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+        """A complete blob's bytes as they arrive, in constant memory."""
+        response = self.request("GET", f"/v1/blobs/{_segment(blob_id)}", stream=True)
+        try:
+            yield from response.iter_content(chunk_size)
+        except requests.exceptions.RequestException as exc:
+            raise _translate(exc) from exc
+        finally:
+            response.close()
 
 
 def _segment(value: str) -> str:

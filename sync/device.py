@@ -30,6 +30,7 @@ from core.records import Kind, Record, Status
 from sync import age
 from sync.encoding import b64u_decode, b64u_encode
 from sync.envelope import ZERO_HASH
+from sync.invite import Invite
 from sync.keys import key_id
 
 
@@ -86,6 +87,8 @@ class DeviceIdentity:
     label: str | None = None
     invite_token: str | None = dataclasses.field(default=None, repr=False)
     enrolled: bool = False
+    enrol_secret: str | None = dataclasses.field(default=None, repr=False)
+    org_floor: int = 0
 
     @property
     def device_id(self) -> str:
@@ -110,6 +113,8 @@ class DeviceIdentity:
                 "label": self.label,
                 "invite_token": self.invite_token,
                 "enrolled": self.enrolled,
+                "enrol_secret": self.enrol_secret,
+                "org_floor": self.org_floor,
             },
         )
 
@@ -126,6 +131,8 @@ class DeviceIdentity:
             label=d.get("label"),
             invite_token=d.get("invite_token"),
             enrolled=bool(d.get("enrolled")),
+            enrol_secret=d.get("enrol_secret"),
+            org_floor=int(d.get("org_floor") or 0),
         )
 
     @classmethod
@@ -146,8 +153,15 @@ def create_identity(
     tls_pin: str | None = None,
     proxy: str | None = None,
     label: str | None = None,
+    enrol_secret: str | None = None,
+    org_floor: int = 0,
 ) -> DeviceIdentity:
-    """Generate this device's keys and remember the invite; enrolment happens at next sync."""
+    """Generate this device's keys and remember the invite; enrolment happens at next sync.
+
+    Prefer `identity_from_invite`, which cannot forget the enrolment secret or the org floor:
+    without the secret no coordinator can admit this device to the roster, so its reports wait
+    until a coordinator confirms it by hand.
+    """
     identity = DeviceIdentity(
         signing_key=SigningKey.generate(),
         age_identity=age.generate_identity()[0],
@@ -157,9 +171,33 @@ def create_identity(
         proxy=proxy,
         label=label,
         invite_token=invite_token,
+        enrol_secret=enrol_secret,
+        org_floor=org_floor,
     )
     identity.save(vault)
     return identity
+
+
+def identity_from_invite(
+    vault: Any,
+    invite: Invite,
+    *,
+    server_url: str | None = None,
+    proxy: str | None = None,
+    label: str | None = None,
+) -> DeviceIdentity:
+    """`create_identity` with everything the invite carries (`server_url` overrides its URL)."""
+    return create_identity(
+        vault,
+        server_url=server_url or invite.server_url,
+        root_fingerprint=invite.root_fingerprint,
+        invite_token=invite.token,
+        tls_pin=invite.tls_pin,
+        proxy=proxy,
+        label=label,
+        enrol_secret=invite.enrol_secret,
+        org_floor=invite.org_floor,
+    )
 
 
 @dataclasses.dataclass(slots=True)

@@ -6,7 +6,10 @@ A round, in this order:
 2. **Enrol** with the invite token if the device has not enrolled yet.
 3. **Org document**: fetch it and accept it only if its root is the pinned root fingerprint
    (else `ServerKeyChanged`), the root signature verifies and its version is not older than the
-   last accepted (else `UntrustedDocument`). Records saved before the first sync are sealed now.
+   last accepted nor the invite's floor (else `UntrustedDocument`); `sync.trust` holds the
+   rule. If the newest document held has expired, commands still run (a wipe still arrives),
+   then the round stops with `OrgDocumentExpired`: nothing is sealed or pushed to recipients
+   that may be out of date. Records saved before the first sync are sealed now.
 4. **Commands**: each must be signed by a coordinator of the accepted org document, name this
    device and never have been executed (a replay is refused). A wipe is recorded as pending in
    the vault, acknowledged with a short timeout (best effort, while the key still exists), then
@@ -14,16 +17,23 @@ A round, in this order:
 5. **Envelopes**: pushed in chain order, in batches of at most 100. An outbox entry becomes
    `sent` only when the server answers `stored` or `duplicate` for its id; a crash before that
    resends it and the server deduplicates by id. `rejected` marks it `failed` with the reason.
+   A `sent` entry keeps its sealed envelope (which this device cannot read) until a
+   coordinator's receipt names it; one unconfirmed for `RECHECK_AFTER` is pushed again, so a
+   server that said "stored" without storing costs a resend, never the report.
 6. **Blobs**: each asks the server for its offset, then sends the rest from the spool in
    chunks of 16 MiB (a quarter of that, down to 1 MiB, if the server answers
    `body_too_large`); a cut connection resumes from the server's offset next time (`offset_mismatch`
-   answers carry it). A blob is `sent` when the server says it is complete.
+   answers carry it). A blob is `sent` when the server says it is complete; its spooled
+   ciphertext stays until a coordinator's receipt names it, as for envelopes.
 7. **Messages** from coordinators: verified against the coordinator's key in the org document,
    decrypted with the device's own age identity, stored as `Kind.MESSAGE` records, cursor saved
-   in the same `put_many`.
+   in the same `put_many`. **Receipts** (signed by a listed coordinator, so the server cannot
+   forge one) delete the sealed envelopes and spooled attachments they name, and mark the
+   incidents they belong to `confirmed_at`.
 8. **Send and forget** (setting, on by default): an incident whose envelopes and blobs are all
-   acknowledged is replaced by a `Kind.STUB` record (id, status, sent time, no title), and its
-   attachments and spool files are deleted.
+   acknowledged is replaced by a `Kind.STUB` record (id, status, sent time, no title), its
+   attachments are deleted, and the vault is compacted so the readable copy is gone from disk.
+   What remains of it is ciphertext for the coordinators, until their receipt.
 
 Errors are those of `sync.errors`. `DeviceRevoked` is remembered in the vault
 (`SyncState.revoked`). Before raising it, and in every later round, the engine still fetches
@@ -60,18 +70,19 @@ from sync.device import (
     save_sync_state,
     state_lock,
 )
+from sync.enrolment import enrolment_proof
 from sync.errors import (
     DeviceRevoked,
     NotEnrolled,
     OffsetMismatch,
+    OrgDocumentExpired,
     ProtocolError,
-    ServerKeyChanged,
     ServerRefused,
     SyncError,
-    UntrustedDocument,
 )
 from sync.outbox import entry_for_record, pending_blobs, seal_ready
-from sync.payload import PayloadError, parse_payload
+from sync.payload import Payload, PayloadError, parse_payload
+from sync.trust import accept_org_document, writer_problem
 
 BATCH_SIZE = 100
 CHUNK_SIZE = 16 * 1024 * 1024
@@ -79,6 +90,8 @@ MIN_CHUNK_SIZE = 1024 * 1024
 MESSAGE_PAGE = 100
 ACK_TIMEOUT = 5.0
 MAX_BLOB_RESTARTS = 2
+RECHECK_AFTER = 24 * 3600
+"""A sent envelope or blob with no coordinator's receipt after this long is sent again."""
 
 ProgressCallback = Callable[[str, int, int], None]
 
@@ -97,6 +110,7 @@ class SyncReport:
     commands_executed: list[str] = dataclasses.field(default_factory=list)
     commands_refused: int = 0
     messages_received: int = 0
+    confirmed: int = 0
     forgotten: int = 0
     wiped: bool = False
     cancelled: bool = False
@@ -190,10 +204,17 @@ class SyncEngine:
             report.enrolled = True
         document = self._accept_org_document(client, identity)
         report.org_version = document.version
+        if orgdoc.is_expired(document, self._now()):
+            if self._run_commands(client, identity, document, report):
+                return
+            raise OrgDocumentExpired(
+                f"the organisation document (version {document.version}) has expired"
+            )
         seal_ready(self.vault, now=self._now)
         self._check_cancel()
         if self._run_commands(client, identity, document, report):
             return
+        self._requeue_unconfirmed()
         self._push_envelopes(client, report)
         self._upload_blobs(client, report)
         self._fetch_messages(client, identity, document, report)
@@ -223,8 +244,13 @@ class SyncEngine:
     def _enrol(self, client: Client, identity: DeviceIdentity) -> None:
         if not identity.invite_token:
             raise NotEnrolled("no invite to enrol with")
+        proof = None
+        if identity.enrol_secret:
+            proof = enrolment_proof(
+                identity.enrol_secret, identity.signing_key.public_bytes(), identity.recipient
+            )
         try:
-            client.enrol(identity.invite_token, identity.recipient, identity.label)
+            client.enrol(identity.invite_token, identity.recipient, identity.label, proof=proof)
         except ServerRefused as exc:
             # A crash after a successful enrolment but before it was saved leaves the token
             # spent: the server then knows our key ("already_enrolled"), and we are enrolled.
@@ -232,22 +258,17 @@ class SyncEngine:
                 raise
         identity.enrolled = True
         identity.invite_token = None
+        identity.enrol_secret = None
         identity.save(self.vault)
 
     def _accept_org_document(self, client: Client, identity: DeviceIdentity) -> orgdoc.OrgDocument:
-        wire = client.org_document()
         state = load_sync_state(self.vault)
-        try:
-            signed = orgdoc.from_wire(wire)
-            document = orgdoc.verify_org_document(
-                signed, identity.root_fingerprint, min_version=state.org_version
-            )
-        except orgdoc.UntrustedRoot:
-            raise ServerKeyChanged(
-                "the organisation document is not signed by the pinned root key"
-            ) from None
-        except orgdoc.OrgDocumentError as exc:
-            raise UntrustedDocument(f"organisation document refused ({exc.reason})") from None
+        signed, document = accept_org_document(
+            client.org_document(),
+            identity.root_fingerprint,
+            min_version=max(state.org_version, identity.org_floor),
+            now=None,  # an expired document still verifies commands; the round checks expiry
+        )
         if document.version != state.org_version or state.org_document is None:
             with state_lock(self.vault):
                 state = load_sync_state(self.vault)
@@ -375,10 +396,24 @@ class SyncEngine:
             else:
                 continue
             updates.append(record)
-        if updates:
-            self.vault.put_many(updates)
-        if acked:
-            self.vault.delete_many([e.id for e in acked])
+        for entry in acked:  # kept, sealed, until a coordinator's receipt names it
+            entry.status, entry.status_reason = Status.SENT, ""
+            entry.data["acked_at"] = now
+        if updates or acked:
+            self.vault.put_many([*updates, *acked])
+
+    def _requeue_unconfirmed(self) -> None:
+        """Send again what the server acknowledged long ago but no coordinator confirmed."""
+        due = int(self._now()) - RECHECK_AFTER
+        stale = [
+            e
+            for e in self.vault.list(kind=Kind.OUTBOX)
+            if e.status == Status.SENT and int(e.data.get("acked_at", 0) or 0) < due
+        ]
+        for entry in stale:
+            entry.status = Status.QUEUED
+        if stale:
+            self.vault.put_many(stale)
 
     def _upload_blobs(self, client: Client, report: SyncReport) -> None:
         for entry in pending_blobs(self.vault):
@@ -386,20 +421,18 @@ class SyncEngine:
             if not self._upload_one(client, entry, report):
                 continue
             entry.status = Status.SENT
-            entry.data["sent_at"] = int(self._now())
+            entry.data["sent_at"] = entry.data["acked_at"] = int(self._now())
             updates = [entry]
             record_id = str(entry.data.get("record_id", ""))
             record = get_or_none(self.vault, record_id) if record_id else None
             if record is not None and record.kind in (Kind.INCIDENT, Kind.NOTE):
                 siblings = entry_for_record(self.vault, record_id)
                 rest = [r for r in siblings if r.id != entry.id]
-                if all(r.data.get("type") == "blob" and r.status == Status.SENT for r in rest):
+                if all(r.status == Status.SENT for r in rest):
                     record.status, record.status_reason = Status.SENT, ""
                     record.data.setdefault("sent_at", int(self._now()))
                     updates.append(record)
             self.vault.put_many(updates)
-            with contextlib.suppress(Exception):
-                self.vault.spool_delete(str(entry.data["spool"]))
             report.blobs_sent += 1
 
     def _upload_one(self, client: Client, entry: Record, report: SyncReport) -> bool:
@@ -477,10 +510,15 @@ class SyncEngine:
             page = client.messages(cursor, MESSAGE_PAGE)
             items = page.get("items") or []
             records: list[Record] = []
+            receipts: list[Payload] = []
             for item in items:
-                message = self._open_message(item, identity, document, report)
-                if message is not None:
-                    records.append(message)
+                opened = self._open_message(item, identity, document, report)
+                if isinstance(opened, Record):
+                    records.append(opened)
+                elif opened is not None:
+                    receipts.append(opened)
+            for receipt in receipts:
+                report.confirmed += self._apply_receipt(receipt)
             next_cursor = page.get("next")
             if not isinstance(next_cursor, int) or next_cursor < cursor:
                 next_cursor = max([cursor] + [int(i.get("cursor", 0)) for i in items])
@@ -499,21 +537,25 @@ class SyncEngine:
         identity: DeviceIdentity,
         document: orgdoc.OrgDocument,
         report: SyncReport,
-    ) -> Record | None:
+    ) -> Record | Payload | None:
+        """A message as a record to store, a receipt's payload to apply, or None if refused."""
         try:
             sealed = envelope.from_wire(item.get("envelope"))
             author = document.coordinator(sealed.author)
             if author is None:
                 raise envelope.ForgedEnvelope("unknown_author", envelope_id=sealed.id)
             envelope.verify(sealed, author.signing_key)
-            if sealed.header.kind != "message" or sealed.header.to != identity.device_id:
+            if sealed.header.to != identity.device_id:
                 raise envelope.EnvelopeFormatError("not_a_message_for_me", envelope_id=sealed.id)
             payload = parse_payload(envelope.open_(sealed, [identity.age_identity]))
-            if payload.type != "message":
-                raise PayloadError("wrong_type")
+            refused = writer_problem(payload.type, sealed.header.kind, sealed.author, document, ())
+            if refused is not None or payload.type not in ("message", "receipt"):
+                raise PayloadError(refused or "wrong_type")
         except (envelope.EnvelopeError, PayloadError) as exc:
             report.problems.append((_raw_id(item.get("envelope")), exc.reason))
             return None
+        if payload.type == "receipt":
+            return payload
         if get_or_none(self.vault, sealed.id) is not None:
             return None
         return Record(
@@ -531,6 +573,35 @@ class SyncEngine:
                 "read": False,
             },
         )
+
+    def _apply_receipt(self, receipt: Payload) -> int:
+        """Delete the sealed envelopes and spooled blobs a coordinator confirmed holding."""
+        named = {str(i) for key in ("envelopes", "blobs") for i in receipt.record.get(key) or []}
+        entries = [
+            e
+            for e in self.vault.list(kind=Kind.OUTBOX)
+            if e.id in named and e.status == Status.SENT
+        ]
+        if not entries:
+            return 0
+        now = int(self._now())
+        confirmed: list[Record] = []
+        for record_id in {str(e.data.get("record_id", "")) for e in entries} - {""}:
+            record = get_or_none(self.vault, record_id)
+            if record is not None and record.kind in (Kind.INCIDENT, Kind.NOTE, Kind.STUB):
+                rest = [r for r in entry_for_record(self.vault, record_id) if r.id not in named]
+                if not rest:
+                    record.data["confirmed_at"] = now
+                    confirmed.append(record)
+        with state_lock(self.vault):
+            if confirmed:
+                self.vault.put_many(confirmed)
+            self.vault.delete_many([e.id for e in entries])
+        for entry in entries:
+            if entry.data.get("type") == "blob":
+                with contextlib.suppress(Exception):
+                    self.vault.spool_delete(str(entry.data.get("spool", "")))
+        return len(entries)
 
     def _forget_sent(self) -> int:
         """Send and forget: replace acknowledged incidents by title-less stubs."""
@@ -558,12 +629,9 @@ class SyncEngine:
             for item in record.data.get("attachments") or []:
                 with contextlib.suppress(Exception):
                     self.vault.delete_attachment(str(item["id"]))
-            for entry in entries:
-                with contextlib.suppress(Exception):
-                    self.vault.spool_delete(str(entry.data.get("spool", "")))
-            if entries:
-                self.vault.delete_many([e.id for e in entries])
             forgotten += 1
+        if forgotten:
+            self.vault.compact()  # re-encrypts what remains: the readable copies are gone
         return forgotten
 
 

@@ -16,6 +16,9 @@ never contain keys, passphrases or plaintext.
     │   └── OffsetMismatch         a blob chunk was sent at the wrong offset (`offset` = server's)
     ├── ServerKeyChanged           the org document's root is not the pinned root fingerprint
     ├── UntrustedDocument          an org document, command or envelope failed verification
+    │   ├── OrgDocumentExpired     the newest org document this device holds has lapsed: reports
+    │   │                          stay queued until the server hands over a renewed one
+    │   └── AttachmentAltered      an attachment's bytes are not the ones its author signed
     ├── NotEnrolled                the device has no identity yet and no invite to enrol with
     └── ProtocolError              the server's answer does not match the documented shape
 
@@ -102,6 +105,20 @@ class UntrustedDocument(SyncError):
     """Something signed (org document, command, envelope) failed verification and was refused."""
 
     reason = "untrusted_document"
+
+
+class OrgDocumentExpired(UntrustedDocument):
+    """The newest org document held has expired; a hostile server may be withholding a newer
+    one. Nothing is sealed or pushed until a renewed document arrives; retrying is right."""
+
+    reason = "org_document_expired"
+    retryable = True
+
+
+class AttachmentAltered(UntrustedDocument):
+    """A downloaded attachment does not match the SHA-256 and size its author signed."""
+
+    reason = "attachment_altered"
 
 
 class NotEnrolled(SyncError):

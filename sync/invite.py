@@ -1,8 +1,17 @@
 """Invite codes: what a coordinator hands a new device (as text or as a QR code).
 
 An invite carries the server URL, a one-time enrolment token, the organisation's root-key
-fingerprint (pinned by the device from then on) and optionally a TLS pin: the SHA-256 of the
-server's DER certificate as 64 lowercase hex digits, what urllib3's `assert_fingerprint` checks.
+fingerprint (pinned by the device from then on), optionally a TLS pin (the SHA-256 of the
+server's DER certificate as 64 lowercase hex digits, what urllib3's `assert_fingerprint` checks),
+and, since 0.2, an enrolment secret and the org document floor:
+
+- `enrol_secret` (16 random bytes, hex) is never sent to the server. The device proves with it
+  that its keys are the ones the invite was handed to (`sync.enrolment.enrolment_proof`), and the
+  coordinator who made the invite checks that proof before it admits the device to the roster.
+  A server that invents a device or swaps a device's keys cannot make that proof.
+- `org_floor` is the org document version the coordinator held when making the invite: the new
+  device refuses anything older, so a hostile server cannot roll it back to a document that
+  still lists a removed coordinator.
 
 Use `Invite(...).encode()` for the text (`FV1-` then Crockford base32 in groups of five, with a
 checksum so a mistyped code is refused), `Invite.parse(text)` to read one back, and
@@ -12,7 +21,8 @@ Danger: the token is a credential until used; don't log the invite text. `http:/
 refused except for loopback addresses and `.onion` hosts.
 
 `InviteError.reason`: not_an_invite, unknown_version, bad_character, bad_length, not_canonical,
-bad_checksum, bad_flags, bad_url, insecure_url, bad_token, bad_fingerprint, bad_tls_pin.
+bad_checksum, bad_flags, bad_url, insecure_url, bad_token, bad_fingerprint, bad_tls_pin,
+bad_secret, bad_floor.
 """
 
 from __future__ import annotations
@@ -37,6 +47,11 @@ MAX_TEXT = 1024
 MAX_URL = 255
 MAX_TOKEN = 128
 FLAG_TLS_PIN = 0x01
+FLAG_ENROL_SECRET = 0x02
+FLAG_ORG_FLOOR = 0x04
+_KNOWN_FLAGS = FLAG_TLS_PIN | FLAG_ENROL_SECRET | FLAG_ORG_FLOOR
+SECRET_SIZE = 16
+MAX_FLOOR = 2**32 - 1
 
 _DECODE = {c: i for i, c in enumerate(ALPHABET)} | {"O": 0, "I": 1, "L": 1}
 _VERSION = re.compile(r"\AFV(\d+)[-\s]")
@@ -60,6 +75,8 @@ class Invite:
     token: str = dataclasses.field(repr=False)
     root_fingerprint: str
     tls_pin: str | None = None
+    enrol_secret: str | None = dataclasses.field(default=None, repr=False)
+    org_floor: int = 0
 
     def __post_init__(self) -> None:
         _check_url(self.server_url)
@@ -73,13 +90,28 @@ class Invite:
             not isinstance(self.tls_pin, str) or not _HEX64.match(self.tls_pin)
         ):
             raise InviteError("bad_tls_pin")
+        if self.enrol_secret is not None and (
+            not isinstance(self.enrol_secret, str) or not _HEX32.match(self.enrol_secret)
+        ):
+            raise InviteError("bad_secret")
+        if type(self.org_floor) is not int or not 0 <= self.org_floor <= MAX_FLOOR:
+            raise InviteError("bad_floor")
 
     def to_binary(self) -> bytes:
         """The checksummed binary form that the text encodes."""
-        body = bytearray([FLAG_TLS_PIN if self.tls_pin else 0])
+        flags = (
+            (FLAG_TLS_PIN if self.tls_pin else 0)
+            | (FLAG_ENROL_SECRET if self.enrol_secret else 0)
+            | (FLAG_ORG_FLOOR if self.org_floor else 0)
+        )
+        body = bytearray([flags])
         body += bytes.fromhex(self.root_fingerprint)
         if self.tls_pin:
             body += bytes.fromhex(self.tls_pin)
+        if self.enrol_secret:
+            body += bytes.fromhex(self.enrol_secret)
+        if self.org_floor:
+            body += self.org_floor.to_bytes(4, "big")
         body.append(len(self.token))
         body += self.token.encode("ascii")
         body += self.server_url.encode("ascii")
@@ -117,7 +149,7 @@ class Invite:
         if _checksum(body) != checksum:
             raise InviteError("bad_checksum")
         flags, pos = body[0], 1
-        if flags & ~FLAG_TLS_PIN:
+        if flags & ~_KNOWN_FLAGS:
             raise InviteError("bad_flags")
         fingerprint = body[pos : pos + 16].hex()
         pos += 16
@@ -127,6 +159,20 @@ class Invite:
                 raise InviteError("bad_length")
             pin = body[pos : pos + 32].hex()
             pos += 32
+        secret = None
+        if flags & FLAG_ENROL_SECRET:
+            if len(body) < pos + SECRET_SIZE + 1:
+                raise InviteError("bad_length")
+            secret = body[pos : pos + SECRET_SIZE].hex()
+            pos += SECRET_SIZE
+        floor = 0
+        if flags & FLAG_ORG_FLOOR:
+            if len(body) < pos + 4 + 1:
+                raise InviteError("bad_length")
+            floor = int.from_bytes(body[pos : pos + 4], "big")
+            pos += 4
+            if floor == 0:
+                raise InviteError("not_canonical")
         token_length = body[pos]
         pos += 1
         if token_length == 0 or len(body) <= pos + token_length:
@@ -136,7 +182,7 @@ class Invite:
             url = body[pos + token_length :].decode("ascii")
         except UnicodeDecodeError:
             raise InviteError("bad_character") from None
-        return cls(url, token, fingerprint, pin)
+        return cls(url, token, fingerprint, pin, secret, floor)
 
     def to_qr_png(self, out: str | BinaryIO, *, scale: int = 8) -> None:
         """Write the invite text as a QR code PNG to a path or binary stream."""

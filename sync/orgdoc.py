@@ -8,8 +8,17 @@ or hostile server cannot add itself as a recipient or push a form.
 Use `sign_org_document(doc, root_key)` on a coordinator, `to_wire`/`from_wire` for JSON, and
 `verify_org_document` on a device before using anything in the document.
 
+Expiry: since 0.2 a document carries `expires` (Unix seconds; 0 in documents from 0.1, which
+never expire). A hostile server can withhold a newer document but not forge one, so the worst it
+can do is freeze devices on the last document they hold; expiry bounds that. Coordinators' tools
+renew the document well before it lapses (`sync.coordinator.renew_if_due`), and a device that
+holds only an expired document keeps its reports queued and says why
+(`sync.errors.OrgDocumentExpired`). Use `is_expired(doc, now)`.
+
 Danger: a `SignedOrgDocument` from `from_wire` is only well-formed, not trusted. Forms and
 settings are opaque JSON here; validate forms with the forms module before rendering them.
+Accept documents through `sync.trust.accept_org_document`, the one place that applies the
+pinned root, the version floor and expiry.
 
 Errors (each with a machine-readable `reason`):
 
@@ -43,6 +52,11 @@ _HEX32 = re.compile(r"\A[0-9a-f]{32}\Z")
 _DOC_FIELDS = frozenset(
     {"v", "org", "version", "issued", "root", "coordinators", "recipients", "forms", "settings"}
 )
+_OPTIONAL_DOC_FIELDS = frozenset({"expires"})
+LIFETIME = 60 * 86400
+"""How long a document coordinators sign stays valid on devices."""
+RENEW_BEFORE = 40 * 86400
+"""Coordinators with the root key publish a renewed document once less than this is left."""
 _COORDINATOR_FIELDS = frozenset({"id", "name", "signing_key", "recipient"})
 
 
@@ -100,6 +114,7 @@ class OrgDocument:
     recipients: tuple[str, ...]
     forms: tuple[dict[str, Any], ...]
     settings: dict[str, Any]
+    expires: int = 0
 
     @property
     def root_fingerprint(self) -> str:
@@ -112,6 +127,12 @@ class OrgDocument:
         return None
 
     def to_dict(self) -> dict[str, Any]:
+        out = self._fields()
+        if self.expires:
+            out["expires"] = self.expires  # absent in 0.1 documents, so their signatures hold
+        return out
+
+    def _fields(self) -> dict[str, Any]:
         return {
             "v": self.v,
             "org": self.org,
@@ -160,6 +181,11 @@ def verify_org_document(
     return doc
 
 
+def is_expired(doc: OrgDocument, now: float) -> bool:
+    """True once a document with an expiry has lapsed (0.1 documents have none)."""
+    return bool(doc.expires) and now >= doc.expires
+
+
 def to_wire(signed: SignedOrgDocument) -> dict[str, Any]:
     return {"doc": signed.doc.to_dict(), "sig": b64u_encode(signed.sig)}
 
@@ -178,7 +204,9 @@ def from_wire(obj: Any) -> SignedOrgDocument:
 def _parse_doc(obj: Any) -> OrgDocument:
     if not isinstance(obj, dict):
         raise MalformedOrgDocument("wrong_type")
-    _fields(obj, _DOC_FIELDS)
+    _fields(obj, _DOC_FIELDS, _OPTIONAL_DOC_FIELDS)
+    if "expires" in obj and obj["expires"] == 0:
+        raise MalformedOrgDocument("not_canonical")  # 0 means "none" and is written as absent
     if not isinstance(obj["coordinators"], list) or not isinstance(obj["recipients"], list):
         raise MalformedOrgDocument("wrong_type")
     if not isinstance(obj["forms"], list):
@@ -206,6 +234,7 @@ def _parse_doc(obj: Any) -> OrgDocument:
         recipients=tuple(obj["recipients"]),
         forms=tuple(obj["forms"]),
         settings=obj["settings"],
+        expires=obj.get("expires", 0),
     )
 
 
@@ -215,7 +244,7 @@ def _check(doc: OrgDocument) -> None:
         raise MalformedOrgDocument("unsupported_version")
     if not isinstance(doc.org, str) or not 1 <= len(doc.org) <= MAX_NAME:
         raise MalformedOrgDocument("bad_org")
-    for number in (doc.version, doc.issued):
+    for number in (doc.version, doc.issued, doc.expires):
         if type(number) is not int or not 0 <= number < 2**53:
             raise MalformedOrgDocument("bad_number")
     if not isinstance(doc.root, bytes) or len(doc.root) != 32:
@@ -262,8 +291,10 @@ def _check_recipient(recipient: Any) -> None:
         raise MalformedOrgDocument("bad_recipient")
 
 
-def _fields(obj: dict[str, Any], expected: frozenset[str]) -> None:
-    if set(obj) - expected:
+def _fields(
+    obj: dict[str, Any], expected: frozenset[str], optional: frozenset[str] = frozenset()
+) -> None:
+    if set(obj) - expected - optional:
         raise MalformedOrgDocument("unknown_field")
     if expected - set(obj):
         raise MalformedOrgDocument("missing_field")

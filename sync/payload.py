@@ -1,6 +1,6 @@
 """The plaintext inside an envelope's age payload: one record and the blobs it names.
 
-    {"type": "incident|note|case_event|message|reply", "record": {...},
+    {"type": "incident|note|case_event|roster|message|receipt|reply", "record": {...},
      "blobs": [{"id", "sha256", "size", "media_type", "name"}]}
 
 Use `build_payload(type_, record, blobs)` before `sync.envelope.seal`, and `parse_payload` after
@@ -20,12 +20,14 @@ from typing import Any
 
 from sync.encoding import EncodingError, canonical_json, parse_json_strict
 
-TYPES = frozenset({"incident", "note", "case_event", "message", "reply"})
+TYPES = frozenset({"incident", "note", "case_event", "roster", "message", "receipt", "reply"})
 KIND_FOR_TYPE = {
     "incident": "report",
     "note": "report",
     "case_event": "event",
+    "roster": "event",
     "message": "message",
+    "receipt": "message",
     "reply": "reply",
 }
 MAX_TEXT = 255

@@ -51,9 +51,7 @@ from app.services.coordinator_types import (
 from core.crypto.signing import SigningKey
 from core.records import Kind, Record, Status
 from sync import coordinator as sc
-from sync.encoding import EncodingError, b64u_decode, b64u_encode
 from sync.errors import SyncError, TlsError, TlsPinMismatch, UntrustedDocument
-from sync.keys import key_id
 
 UI_SETTINGS_ID = "coordinator-ui-settings"
 DEVICE_KEYS_ID = "coordinator-device-keys"  # the devices' public keys, kept for offline exports
@@ -72,6 +70,7 @@ def device_info(raw: Mapping[str, Any]) -> DeviceInfo:
         problems=tuple(str(p) for p in raw.get("problems") or ()),
         revoked=bool(raw.get("revoked")),
         wipe=str(raw.get("wipe") or "none"),
+        roster=str(raw.get("roster") or "unverified"),
     )
 
 
@@ -268,9 +267,11 @@ class VaultCoordinatorService(CoordinatorBase):
         return Invite(code=code, expires_at=self._clock() + expires_in, qr_png=qr_png(code))
 
     def devices(self) -> list[DeviceInfo]:
-        raw = sc.list_devices(self.vault)
-        self._remember_device_keys(raw)
-        return [device_info(d) for d in raw]
+        return [device_info(d) for d in sc.list_devices(self.vault)]
+
+    def confirm_device(self, device_id: str) -> None:
+        self._known_device(device_id)
+        sc.confirm_device(self.vault, device_id, now=self._clock)
 
     def _known_device(self, device_id: str) -> None:
         if device_id not in {d.id for d in self.devices()}:
@@ -286,16 +287,17 @@ class VaultCoordinatorService(CoordinatorBase):
 
     # ---- cases
     def pull(self) -> PullSummary:
-        report = sc.pull(self.vault)
-        sc.push_pending(self.vault)
-        with contextlib.suppress(SyncError):
-            self._remember_device_keys(sc.list_devices(self.vault))
+        report = sc.pull(self.vault, now=self._clock)
         self._invalidate()
+        problems = [f"{eid[:8]}: {reason}" for eid, reason in report.problems]
+        problems += [f"{device[:8]}: key_changed" for device in report.key_changed]
         return PullSummary(
             envelopes=report.fetched,
             stored=report.stored,
             cases=report.cases_touched,
-            problems=tuple(f"{eid[:8]}: {reason}" for eid, reason in report.problems),
+            problems=tuple(problems),
+            held=report.held,
+            unverified=len(report.unverified),
         )
 
     def attachment(self, case_id: str, blob_id: str) -> bytes:
@@ -317,41 +319,9 @@ class VaultCoordinatorService(CoordinatorBase):
         sc.send_message(self.vault, device, case_id, text, now=self._clock)
 
     def _device_keys(self) -> dict[str, bytes]:
-        """The devices' public signing keys as remembered at the last `devices()` / `pull()`,
-        so exports work offline. The server is asked (best effort) only when a case's device
-        is missing, as in a vault from before keys were remembered."""
-        keys = self._remembered_device_keys()
-        if not {s.device for s in self.cases()} <= set(keys):
-            with contextlib.suppress(SyncError):
-                self._remember_device_keys(sc.list_devices(self.vault))
-                keys = self._remembered_device_keys()
-        return keys
-
-    def _remembered_device_keys(self) -> dict[str, bytes]:
-        record = self._get(DEVICE_KEYS_ID)
-        keys = {}
-        for device_id, public in (record.data.get("keys", {}) if record else {}).items():
-            with contextlib.suppress(EncodingError):
-                keys[str(device_id)] = b64u_decode(str(public), length=32)
-        return keys
-
-    def _remember_device_keys(self, devices: Sequence[Mapping[str, Any]]) -> None:
-        """Add the self-certifying (id == key id of the key) device keys to the vault."""
-        record = self._get(DEVICE_KEYS_ID)
-        keys = dict(record.data.get("keys", {})) if record is not None else {}
-        for raw in devices:
-            try:
-                public = b64u_decode(str(raw.get("signing_key")), length=32)
-            except EncodingError:
-                continue
-            if key_id(public) == raw.get("id"):
-                keys[str(raw["id"])] = b64u_encode(public)
-        if record is None or keys != record.data.get("keys"):
-            self.vault.put(
-                Record(
-                    kind=Kind.SETTING, id=DEVICE_KEYS_ID, status=Status.LOCAL, data={"keys": keys}
-                )
-            )
+        """The devices' public signing keys from the roster (never from the server's list), so
+        exports and bundle checks work offline and cannot be fed a swapped key."""
+        return sc.roster_keys(self.vault)
 
     def _bundle_signer(self) -> SigningKey:
         return sc.load_identity(self.vault).signing_key

@@ -145,6 +145,11 @@ class CoordinatorService(abc.ABC):
     def devices(self) -> list[DeviceInfo]: ...
 
     @abc.abstractmethod
+    def confirm_device(self, device_id: str) -> None:
+        """Admit a device to the roster by the coordinator's word, after comparing its
+        fingerprint with the phone (for devices enrolled before invites carried a secret)."""
+
+    @abc.abstractmethod
     def revoke(self, device_id: str) -> None: ...
 
     @abc.abstractmethod

@@ -201,6 +201,12 @@ class FakeCoordinatorService(CoordinatorBase):
             raise CoordinatorError("unknown_device")
         return self._device_table[device_id]
 
+    def confirm_device(self, device_id: str) -> None:
+        device = self._device(device_id)
+        if device.get("roster") == "verified":
+            raise CoordinatorError("already_verified")
+        device["roster"] = "verified"
+
     def revoke(self, device_id: str) -> None:
         self._device(device_id)["revoked"] = True
 
@@ -284,6 +290,7 @@ class FakeCoordinatorService(CoordinatorBase):
             "problems": [],
             "revoked": False,
             "wipe": "none",
+            "roster": "verified",
             **fields,
         }
         return device_id

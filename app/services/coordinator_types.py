@@ -48,6 +48,7 @@ class DeviceInfo:
     problems: tuple[str, ...]
     revoked: bool
     wipe: str  # none | pending | done
+    roster: str = "verified"  # verified | unverified (not admitted) | key_changed (server lies)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -65,6 +66,8 @@ class PullSummary:
     stored: int
     cases: int
     problems: tuple[str, ...] = ()
+    held: int = 0  # envelopes from devices outside the roster, kept aside unread
+    unverified: int = 0  # devices the server lists that no coordinator admitted
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

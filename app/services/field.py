@@ -253,12 +253,9 @@ class VaultFieldService(FieldService):
         except InviteError:
             raise InviteRefused("invalid_invite") from None
         proxy = str(self._app_settings().get("proxy") or "") or None
-        device_mod.create_identity(
+        device_mod.identity_from_invite(
             vault,
-            server_url=invite.server_url,
-            root_fingerprint=invite.root_fingerprint,
-            invite_token=invite.token,
-            tls_pin=invite.tls_pin,
+            invite,
             proxy=proxy,
         )
         self._engine = None

@@ -54,6 +54,7 @@ class Device:
     enrolled_at: int
     last_seen: int
     revoked_at: int | None = None
+    proof: str | None = None
 
     @property
     def revoked(self) -> bool:

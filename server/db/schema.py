@@ -51,6 +51,11 @@ MIGRATIONS: list[list[str]] = [
             sha256 TEXT NOT NULL, received BIGINT NOT NULL, storage_name TEXT NOT NULL,
             complete INTEGER NOT NULL, created_at BIGINT NOT NULL, completed_at BIGINT)""",
     ],
+    [
+        # 0.2: the device's enrolment proof (an HMAC under the invite's secret, which the
+        # server never sees), handed to coordinators so they can admit it to the roster.
+        "ALTER TABLE devices ADD COLUMN proof TEXT",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -56,10 +56,11 @@ def _device(row: Sequence[Any]) -> Device:
         enrolled_at=int(row[4]),
         last_seen=int(row[5]),
         revoked_at=None if row[6] is None else int(row[6]),
+        proof=None if row[7] is None else str(row[7]),
     )
 
 
-_DEVICE_COLUMNS = "id, signing_key, recipient, label, enrolled_at, last_seen, revoked_at"
+_DEVICE_COLUMNS = "id, signing_key, recipient, label, enrolled_at, last_seen, revoked_at, proof"
 _BLOB_COLUMNS = "id, owner, size, sha256, received, storage_name, complete"
 
 
@@ -241,10 +242,11 @@ class SqlRepository(Repository):
                 label=label,
                 enrolled_at=now,
                 last_seen=now,
+                proof=device.proof,
             )
             tx.run(
-                f"INSERT INTO devices ({_DEVICE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL)",
-                (stored.id, stored.signing_key, stored.recipient, label, now, now),
+                f"INSERT INTO devices ({_DEVICE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
+                (stored.id, stored.signing_key, stored.recipient, label, now, now, device.proof),
             )
             tx.run(
                 "UPDATE invites SET used_at = ?, device_id = ? WHERE token_hash = ?",

@@ -2,7 +2,9 @@
 
 A coordinator creates an invite (`POST /v1/invites`): the server returns a random token once
 and keeps only its hash. The new device signs `POST /v1/enrol` with its freshly generated key,
-presenting the token and its age recipient; the token is then spent. Revoking a device refuses
+presenting the token, its age recipient and its enrolment proof (an HMAC under a secret the
+invite carries but the server never sees: coordinators check it, the server only keeps it); the
+token is then spent. Revoking a device refuses
 its requests from then on (except fetching and acknowledging commands, see `server.auth`).
 """
 
@@ -57,6 +59,7 @@ def enrol(body: EnrolBody, caller: AsNewKey, ctx: Ctx) -> EnrolAnswer:
         label=body.label,
         enrolled_at=now,
         last_seen=now,
+        proof=body.proof,
     )
     try:
         device = ctx.repo.enrol(token_hash(body.token), candidate, now)
@@ -85,6 +88,7 @@ def list_devices(caller: AsCoordinator, ctx: Ctx) -> DevicesAnswer:
                 revoked=d.revoked,
                 revoked_at=d.revoked_at,
                 wipe=summary.wipe,  # type: ignore[arg-type]
+                proof=d.proof,
             )
         )
     return DevicesAnswer(devices=answers)

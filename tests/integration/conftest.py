@@ -18,7 +18,7 @@ import pytest
 from storage import Vault
 from sync import coordinator
 from sync.client import Client
-from sync.device import DeviceIdentity, create_identity
+from sync.device import DeviceIdentity, identity_from_invite
 from sync.engine import SyncEngine
 from tests.support.live_server import LiveServer, start_live_server
 
@@ -48,12 +48,10 @@ class Org:
     ) -> Vault:
         invite = coordinator.create_invite(self.coordinator, expires_in=3600, label=name)
         vault = make_vault(self.tmp / name)
-        create_identity(
+        identity_from_invite(
             vault,
+            invite,
             server_url=server_url or invite.server_url,
-            root_fingerprint=invite.root_fingerprint,
-            invite_token=invite.token,
-            tls_pin=invite.tls_pin,
             proxy=proxy,
             label=name,
         )

@@ -114,14 +114,75 @@ def test_a_blob_with_a_bad_hash_restarts_from_zero() -> None:
     assert offsets.count(0) == 2
 
 
-def test_send_and_forget_keeps_only_a_stub_once_the_incident_and_blobs_are_acknowledged() -> None:
+def _receipt(org: FakeOrg, vault: object, signer: object, seq: int = 1) -> dict:
+    """A receipt naming every sent outbox entry, signed by `signer`, as the feed carries it."""
+    identity = DeviceIdentity.load(vault)
+    assert identity is not None
+    sent = [e for e in vault.list(kind=Kind.OUTBOX) if e.status == Status.SENT]  # type: ignore[attr-defined]
+    record = {
+        "envelopes": [e.id for e in sent if e.data.get("type") == "envelope"],
+        "blobs": [e.id for e in sent if e.data.get("type") == "blob"],
+    }
+    sealed = envelope.seal(
+        build_payload("receipt", record),
+        signer=signer,  # type: ignore[arg-type]
+        recipients=[identity.recipient],
+        seq=seq,
+        prev=envelope.ZERO_HASH,
+        kind="message",
+        to=identity.device_id,
+        now=int(time.time()),
+    )
+    return {"cursor": seq, "received_at": 0, "envelope": envelope.to_wire(sealed)}
+
+
+def test_send_and_forget_keeps_only_a_stub_and_sealed_copies_once_the_server_acknowledged() -> None:
     _, server, vault = _setup()
     saved = _incident_with_blob(vault, 50_000)
     report = _engine(vault, server).run_once()
     assert report.forgotten == 1
     stub = vault.get(saved.id)
     assert stub.kind == Kind.STUB and set(stub.data) == {"sent_at", "record_kind"}
-    assert vault.attachments() == [] and vault.list(kind=Kind.OUTBOX) == []
+    assert vault.attachments() == []
+    kept = vault.list(kind=Kind.OUTBOX)
+    assert sorted(e.data["type"] for e in kept) == ["blob", "envelope"]
+    assert all(e.status == Status.SENT for e in kept) and len(vault.spool_names()) == 1
+
+
+def test_a_coordinators_receipt_deletes_the_sealed_copies_and_confirms_the_report() -> None:
+    org, server, vault = _setup()
+    saved = _incident_with_blob(vault, 50_000)
+    _engine(vault, server).run_once()
+    server.messages = [_receipt(org, vault, org.coordinator_key)]
+    report = _engine(vault, server).run_once()
+    assert report.confirmed == 2
+    assert vault.list(kind=Kind.OUTBOX) == [] and vault.spool_names() == []
+    assert vault.get(saved.id).data["confirmed_at"] > 0
+
+
+def test_a_receipt_the_server_forged_is_refused_and_the_sealed_copies_stay() -> None:
+    from core.crypto.signing import SigningKey
+
+    org, server, vault = _setup()
+    _incident_with_blob(vault, 50_000)
+    _engine(vault, server).run_once()
+    server.messages = [_receipt(org, vault, SigningKey.generate())]
+    report = _engine(vault, server).run_once()
+    assert report.confirmed == 0 and ("unknown_author" in {r for _, r in report.problems})
+    assert len(vault.list(kind=Kind.OUTBOX)) == 2 and len(vault.spool_names()) == 1
+
+
+def test_a_server_that_acknowledged_without_storing_gets_the_report_again_later() -> None:
+    _, server, vault = _setup()
+    _incident_with_blob(vault, 50_000)
+    clock = [time.time()]
+    _engine(vault, server, now=lambda: clock[0]).run_once()
+    server.envelopes.clear()  # the server lied: "stored", then dropped it
+    server.blobs.clear()
+    clock[0] += 2 * 24 * 3600
+    report = _engine(vault, server, now=lambda: clock[0]).run_once()
+    assert report.envelopes_sent == 1 and report.blobs_sent == 1
+    assert len(server.envelopes) == 1 and len(server.blobs) == 1
 
 
 def test_with_send_and_forget_off_the_readable_record_stays() -> None:

@@ -123,17 +123,15 @@ class RealWorld:
 
     def enrol_device(self, label: str = "phone") -> str:
         from storage.memory import MemoryVault
-        from sync.device import create_identity
+        from sync.device import identity_from_invite
         from sync.engine import SyncEngine
         from sync.invite import Invite
 
         invite = Invite.parse(self.service.create_invite(3600, label).code)
         vault = MemoryVault()
-        identity = create_identity(
+        identity = identity_from_invite(
             vault,
-            server_url=invite.server_url,
-            root_fingerprint=invite.root_fingerprint,
-            invite_token=invite.token,
+            invite,
             label=label,
         )
         engine = SyncEngine(vault)

@@ -20,6 +20,7 @@ LABEL = b"fieldvault/invite/v1\n"
 FINGERPRINT = "3f2a9c0d5e7b41a8b6c4d2e0f1a3b5c7"
 PIN = "9d1f6c2b8a7e5d4c3b2a190817263544" + "5f6e7d8c9bafbeadcfd0e1f2a3b4c5d6"
 TOKEN = "Qm9uZ2ZqYXJpc3Rvb2R0b2tlbmZvcmludml0ZXMxMjM"
+SECRET = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
 
 
 def base32(data: bytes) -> str:
@@ -33,11 +34,16 @@ def grouped(chars: str) -> str:
 
 
 def body(url: str, token: str = TOKEN, fingerprint: str = FINGERPRINT, pin: str | None = None,
-         flags: int | None = None) -> bytes:
-    out = bytes([flags if flags is not None else (1 if pin else 0)])
+         flags: int | None = None, secret: str | None = None, floor: int | None = None) -> bytes:
+    default = (1 if pin else 0) | (2 if secret else 0) | (4 if floor is not None else 0)
+    out = bytes([flags if flags is not None else default])
     out += bytes.fromhex(fingerprint)
     if pin:
         out += bytes.fromhex(pin)
+    if secret:
+        out += bytes.fromhex(secret)
+    if floor is not None:
+        out += floor.to_bytes(4, "big")
     out += bytes([len(token)]) + token.encode() + url.encode()
     return out
 
@@ -51,9 +57,14 @@ def write(name: str, description: str, text: str, **result: object) -> None:
     (HERE / f"{name}.json").write_text(json.dumps(vector, indent=2, sort_keys=True) + "\n")
 
 
-def valid(name: str, description: str, url: str, pin: str | None = None, text=None) -> str:
-    encoded = code(body(url, pin=pin))
+def valid(name: str, description: str, url: str, pin: str | None = None, text=None,
+          secret: str | None = None, floor: int | None = None) -> str:
+    encoded = code(body(url, pin=pin, secret=secret, floor=floor))
     fields = {"server_url": url, "token": TOKEN, "root_fingerprint": FINGERPRINT, "tls_pin": pin}
+    if secret:
+        fields["enrol_secret"] = secret
+    if floor:
+        fields["org_floor"] = floor
     write(name, description, text(encoded) if text else encoded, invite=fields,
           canonical=encoded)
     return encoded
@@ -65,6 +76,10 @@ def main() -> None:
     plain = valid("valid_https", "https server, no TLS pin", "https://vault.example.org")
     valid("valid_https_pinned_with_path", "https with port, path and TLS pin",
           "https://vault.example.org:8443/fv", pin=PIN)
+    valid("valid_with_secret_and_floor", "an 0.2 invite: TLS pin, enrolment secret, org floor 7",
+          "https://vault.example.org", pin=PIN, secret=SECRET, floor=7)
+    write("zero_floor", "an org floor of 0 is written as no floor",
+          code(body("https://vault.example.org", secret=SECRET, floor=0)), reason="not_canonical")
     valid("valid_loopback_http", "http is allowed for loopback", "http://127.0.0.1:8000")
     valid("valid_onion_http", "http is allowed for .onion",
           "http://exampleonionaddressxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.onion")
@@ -96,7 +111,7 @@ def main() -> None:
     write("url_with_credentials", "user info in the URL",
           code(body("https://user:pw@vault.example.org")), reason="bad_url")
     write("unknown_flag", "a flag bit this version does not define",
-          code(body("https://vault.example.org", flags=2)), reason="bad_flags")
+          code(body("https://vault.example.org", flags=8)), reason="bad_flags")
     write("bad_token", "token outside the base64url alphabet",
           code(body("https://vault.example.org", token="abc.def")), reason="bad_token")
 

@@ -1,0 +1,167 @@
+"""Who this coordinator is and what its pull has learnt, both kept inside its vault.
+
+`load_identity(vault)` gives the keys (signing key, age identity, and the root key if this
+coordinator holds it) and the connection settings; `load_state` / `CoordinatorState.to_record`
+the pull's cursor, accepted org document, chain heads and this coordinator's own chain.
+`connect(vault)` opens a client to the server as this coordinator.
+
+Danger: the root key is the organisation's trust anchor. It lives only in coordinator vaults
+and in passphrase-encrypted backups; never send it to the server or print it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from core.crypto.signing import SigningKey
+from core.records import Kind, Record, Status
+from core.vault_port import VaultPort
+from sync import age, envelope
+from sync.client import Client
+from sync.device import fixed_id, get_or_none
+from sync.encoding import b64u_decode, b64u_encode
+from sync.errors import NotEnrolled, SyncError
+from sync.keys import key_id
+
+IDENTITY_ID = fixed_id("coordinator-identity")
+STATE_ID = fixed_id("coordinator-state")
+
+
+class CoordinatorError(SyncError):
+    reason = "coordinator_error"
+
+
+class NoRootKey(CoordinatorError):
+    """This coordinator does not hold the organisation's root key (import a backup first)."""
+
+    reason = "no_root_key"
+
+
+@dataclasses.dataclass(slots=True)
+class CoordinatorIdentity:
+    signing_key: SigningKey
+    age_identity: str = dataclasses.field(repr=False)
+    server_url: str
+    name: str = ""
+    root_key: SigningKey | None = dataclasses.field(default=None, repr=False)
+    root_fingerprint: str = ""
+    tls_pin: str | None = None
+    proxy: str | None = None
+
+    @property
+    def id(self) -> str:
+        return key_id(self.signing_key.public_bytes())
+
+    @property
+    def recipient(self) -> str:
+        return age.recipient_of(self.age_identity)
+
+    def public_info(self) -> dict[str, Any]:
+        """What another coordinator needs to add this one to the org document."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "signing_key": b64u_encode(self.signing_key.public_bytes()),
+            "recipient": self.recipient,
+        }
+
+    def to_record(self) -> Record:
+        return Record(
+            kind=Kind.DEVICE_KEY,
+            id=IDENTITY_ID,
+            status=Status.LOCAL,
+            data={
+                "signing_seed": b64u_encode(self.signing_key.private_bytes()),
+                "age_identity": self.age_identity,
+                "server_url": self.server_url,
+                "name": self.name,
+                "root_seed": (
+                    b64u_encode(self.root_key.private_bytes()) if self.root_key else None
+                ),
+                "root_fingerprint": self.root_fingerprint,
+                "tls_pin": self.tls_pin,
+                "proxy": self.proxy,
+            },
+        )
+
+    @classmethod
+    def from_record(cls, record: Record) -> CoordinatorIdentity:
+        d = record.data
+        root = d.get("root_seed")
+        return cls(
+            signing_key=SigningKey.from_bytes(b64u_decode(d["signing_seed"], length=32)),
+            age_identity=d["age_identity"],
+            server_url=d["server_url"],
+            name=d.get("name", ""),
+            root_key=SigningKey.from_bytes(b64u_decode(root, length=32)) if root else None,
+            root_fingerprint=d.get("root_fingerprint", ""),
+            tls_pin=d.get("tls_pin"),
+            proxy=d.get("proxy"),
+        )
+
+
+@dataclasses.dataclass(slots=True)
+class CoordinatorState:
+    """The pull's progress and this coordinator's own chain (`seq`, `last_hash`).
+
+    `pending_blobs` lists attachments named by stored reports whose bytes could not be checked
+    yet (still uploading): `[blob id, author device, sha256, size]`, retried at every pull.
+    """
+
+    cursor: int = 0
+    org_document: dict[str, Any] | None = None
+    org_version: int = 0
+    heads: dict[str, list[Any]] = dataclasses.field(default_factory=dict)
+    seq: int = 0
+    last_hash: str = envelope.ZERO_HASH
+    pending_blobs: list[list[Any]] = dataclasses.field(default_factory=list)
+
+    def to_record(self) -> Record:
+        return Record(
+            kind=Kind.SETTING, id=STATE_ID, status=Status.LOCAL, data=dataclasses.asdict(self)
+        )
+
+
+def load_identity(vault: VaultPort) -> CoordinatorIdentity:
+    record = get_or_none(vault, IDENTITY_ID)
+    if record is None:
+        raise NotEnrolled("this vault holds no coordinator identity")
+    return CoordinatorIdentity.from_record(record)
+
+
+def load_state(vault: VaultPort) -> CoordinatorState:
+    record = get_or_none(vault, STATE_ID)
+    if record is None:
+        return CoordinatorState()
+    known = {f.name for f in dataclasses.fields(CoordinatorState)}
+    return CoordinatorState(**{k: v for k, v in record.data.items() if k in known})
+
+
+def coordinator_info(vault: VaultPort) -> dict[str, Any]:
+    """Public facts for the UI: id, name, server, root fingerprint, holds root key."""
+    identity = load_identity(vault)
+    return {
+        **identity.public_info(),
+        "server_url": identity.server_url,
+        "root_fingerprint": identity.root_fingerprint,
+        "holds_root_key": identity.root_key is not None,
+        "tls_pin": identity.tls_pin,
+        "proxy": identity.proxy,
+    }
+
+
+def client_for(identity: CoordinatorIdentity, *, factory: Callable[..., Client] = Client) -> Client:
+    return factory(
+        identity.server_url,
+        signing_key=identity.signing_key,
+        tls_pin=identity.tls_pin,
+        proxy=identity.proxy,
+    )
+
+
+def connect(vault: VaultPort) -> tuple[CoordinatorIdentity, Client]:
+    """This coordinator's identity and a client signed with its key (use it in `with`)."""
+    identity = load_identity(vault)
+    return identity, client_for(identity)

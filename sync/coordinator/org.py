@@ -1,0 +1,244 @@
+"""The organisation: creating it, joining it, and the root-signed org document.
+
+- `create_organisation(vault, server_url, bootstrap_token, org_name, forms=...)` once: makes the
+  root key, this coordinator's keys, and publishes org document v1.
+- `join_organisation` for a second coordinator, who is then added by one holding the root key
+  with `publish_org_document(add_coordinator=join_info)` (see docs/sync.md).
+- `refresh_org_document`, `verified_document` (inside a pull), `org_document` (offline).
+- `publish_org_document(...)`: the next version, root-signed, with a fresh expiry;
+  `renew_if_due` republishes unchanged once less than `orgdoc.RENEW_BEFORE` is left, so devices
+  never sit on a lapsed document while a coordinator with the root key pulls regularly.
+- `export_root_key_backup` / `import_root_key_backup`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from core.crypto.signing import SigningKey
+from core.vault_port import VaultPort
+from sync import age, orgdoc
+from sync.client import Client
+from sync.coordinator.identity import (
+    CoordinatorIdentity,
+    CoordinatorState,
+    NoRootKey,
+    client_for,
+    connect,
+    load_identity,
+    load_state,
+)
+from sync.device import state_lock
+from sync.encoding import EncodingError, b64u_decode, b64u_encode, canonical_json, parse_json_strict
+from sync.errors import UntrustedDocument
+from sync.keys import key_id
+from sync.trust import accept_org_document
+
+BACKUP_LABEL = "fieldvault-root-key-backup/v1"
+
+
+def create_organisation(
+    vault: VaultPort,
+    server_url: str,
+    bootstrap_token: str,
+    org_name: str,
+    *,
+    forms: Iterable[dict[str, Any]] = (),
+    coordinator_name: str = "",
+    tls_pin: str | None = None,
+    proxy: str | None = None,
+    now: Callable[[], float] = time.time,
+) -> orgdoc.OrgDocument:
+    """Create the organisation: keys saved in the vault first, then org document v1 published."""
+    root = SigningKey.generate()
+    identity_str, _ = age.generate_identity()
+    identity = CoordinatorIdentity(
+        signing_key=SigningKey.generate(),
+        age_identity=identity_str,
+        server_url=server_url.rstrip("/"),
+        name=coordinator_name,
+        root_key=root,
+        root_fingerprint=key_id(root.public_bytes()),
+        tls_pin=tls_pin,
+        proxy=proxy,
+    )
+    me = orgdoc.Coordinator(
+        identity.id, coordinator_name, identity.signing_key.public_bytes(), identity.recipient
+    )
+    issued = int(now())
+    doc = orgdoc.OrgDocument(
+        v=orgdoc.VERSION,
+        org=org_name,
+        version=1,
+        issued=issued,
+        root=root.public_bytes(),
+        coordinators=(me,),
+        recipients=(identity.recipient,),
+        forms=tuple(forms),
+        settings={},
+        expires=issued + orgdoc.LIFETIME,
+    )
+    signed = orgdoc.sign_org_document(doc, root)
+    state = CoordinatorState(org_document=orgdoc.to_wire(signed), org_version=1)
+    vault.put_many([identity.to_record(), state.to_record()])
+    with client_for(identity) as client:
+        client.bootstrap(bootstrap_token, orgdoc.to_wire(signed))
+    return doc
+
+
+def join_organisation(
+    vault: VaultPort,
+    server_url: str,
+    *,
+    name: str = "",
+    root_fingerprint: str,
+    tls_pin: str | None = None,
+    proxy: str | None = None,
+) -> dict[str, Any]:
+    """Make this vault a (not yet listed) coordinator; return the info an existing coordinator
+    passes to `publish_org_document(add_coordinator=...)`."""
+    identity_str, _ = age.generate_identity()
+    identity = CoordinatorIdentity(
+        signing_key=SigningKey.generate(),
+        age_identity=identity_str,
+        server_url=server_url.rstrip("/"),
+        name=name,
+        root_fingerprint=root_fingerprint,
+        tls_pin=tls_pin,
+        proxy=proxy,
+    )
+    vault.put_many([identity.to_record(), CoordinatorState().to_record()])
+    return identity.public_info()
+
+
+def org_document(vault: VaultPort) -> orgdoc.OrgDocument | None:
+    """The last org document this coordinator accepted (verified against its root)."""
+    state = load_state(vault)
+    if state.org_document is None:
+        return None
+    return orgdoc.from_wire(state.org_document).doc
+
+
+def verified_document(
+    vault: VaultPort, identity: CoordinatorIdentity, client: Client
+) -> orgdoc.OrgDocument:
+    """Fetch the org document, accept it only if signed by our pinned root and not older than
+    the one we hold, and remember it."""
+    state = load_state(vault)
+    signed, doc = accept_org_document(
+        client.org_document(), identity.root_fingerprint, min_version=state.org_version, now=None
+    )
+    if doc.version != state.org_version or state.org_document is None:
+        with state_lock(vault):
+            state = load_state(vault)
+            state.org_document = orgdoc.to_wire(signed)
+            state.org_version = doc.version
+            vault.put(state.to_record())
+    return doc
+
+
+def refresh_org_document(vault: VaultPort) -> orgdoc.OrgDocument:
+    """Fetch the org document and accept it only if signed by our pinned root."""
+    identity, client = connect(vault)
+    with client:
+        return verified_document(vault, identity, client)
+
+
+def publish_org_document(
+    vault: VaultPort,
+    *,
+    forms: Iterable[dict[str, Any]] | None = None,
+    add_coordinator: dict[str, Any] | None = None,
+    remove_coordinator: str | None = None,
+    now: Callable[[], float] = time.time,
+) -> orgdoc.OrgDocument:
+    """Sign and publish the next version of the org document (needs the root key)."""
+    identity = load_identity(vault)
+    if identity.root_key is None:
+        raise NoRootKey("import the root key backup before publishing")
+    current = refresh_org_document(vault)
+    coordinators = list(current.coordinators)
+    if add_coordinator is not None:
+        added = orgdoc.Coordinator(
+            str(add_coordinator["id"]),
+            str(add_coordinator.get("name", "")),
+            b64u_decode(str(add_coordinator["signing_key"]), length=32),
+            str(add_coordinator["recipient"]),
+        )
+        if key_id(added.signing_key) != added.id:
+            raise ValueError("coordinator id does not match its signing key")
+        coordinators = [c for c in coordinators if c.id != added.id] + [added]
+    if remove_coordinator is not None:
+        coordinators = [c for c in coordinators if c.id != remove_coordinator]
+    issued = int(now())
+    doc = dataclasses.replace(
+        current,
+        version=current.version + 1,
+        issued=issued,
+        expires=issued + orgdoc.LIFETIME,
+        coordinators=tuple(coordinators),
+        recipients=tuple(dict.fromkeys(c.recipient for c in coordinators)),
+        forms=tuple(forms) if forms is not None else current.forms,
+    )
+    signed = orgdoc.sign_org_document(doc, identity.root_key)
+    with client_for(identity) as client:
+        client.put_org_document(orgdoc.to_wire(signed))
+    with state_lock(vault):
+        state = load_state(vault)
+        state.org_document = orgdoc.to_wire(signed)
+        state.org_version = doc.version
+        vault.put(state.to_record())
+    return doc
+
+
+def renew_if_due(
+    vault: VaultPort, document: orgdoc.OrgDocument, *, now: Callable[[], float] = time.time
+) -> orgdoc.OrgDocument | None:
+    """Republish `document` unchanged but for version and expiry if it lapses within
+    `orgdoc.RENEW_BEFORE` (or has no expiry, as 0.1 documents) and this coordinator holds
+    the root key; return the new document, or None if nothing was due or possible."""
+    if load_identity(vault).root_key is None:
+        return None
+    if document.expires and document.expires - now() > orgdoc.RENEW_BEFORE:
+        return None
+    return publish_org_document(vault, now=now)
+
+
+def export_root_key_backup(vault: VaultPort, passphrase: str) -> bytes:
+    """The root key, age-encrypted to `passphrase` (armored text, safe to print or store)."""
+    identity = load_identity(vault)
+    if identity.root_key is None:
+        raise NoRootKey("this coordinator does not hold the root key")
+    secret = canonical_json(
+        {
+            "label": BACKUP_LABEL,
+            "root_seed": b64u_encode(identity.root_key.private_bytes()),
+            "server_url": identity.server_url,
+        }
+    )
+    return age.encrypt_with_passphrase(secret, passphrase, armor=True)
+
+
+def import_root_key_backup(vault: VaultPort, backup: bytes, passphrase: str) -> str:
+    """Add the root key from a backup to this coordinator; return the root fingerprint.
+
+    Raises `UntrustedDocument` if the key does not match the root this vault already pins.
+    """
+    try:
+        obj = parse_json_strict(age.decrypt_with_passphrase(backup, passphrase))
+        if not isinstance(obj, dict) or obj.get("label") != BACKUP_LABEL:
+            raise ValueError("not a root key backup")
+        root = SigningKey.from_bytes(b64u_decode(str(obj["root_seed"]), length=32))
+    except (age.AgeError, EncodingError, ValueError, KeyError):
+        raise UntrustedDocument("the backup could not be opened with this passphrase") from None
+    fingerprint = key_id(root.public_bytes())
+    identity = load_identity(vault)
+    if identity.root_fingerprint and identity.root_fingerprint != fingerprint:
+        raise UntrustedDocument("the backup holds another organisation's root key")
+    identity.root_key = root
+    identity.root_fingerprint = fingerprint
+    vault.put(identity.to_record())
+    return fingerprint

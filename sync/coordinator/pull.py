@@ -1,0 +1,422 @@
+"""Pull: fetch, verify, decrypt and store every new envelope, then receipt what was kept.
+
+`pull(vault)` -> `PullReport`. Safe to repeat at any time; a crash or a re-pull never stores
+anything twice (each page is stored in one `put_many` with the cursor). In order:
+
+1. The org document, accepted only from the pinned root and never older than the one held;
+   renewed if it lapses soon and this coordinator holds the root key.
+2. The roster: devices whose enrolment proof matches one of our invites are admitted
+   (`sync.coordinator.roster`). Signatures are checked against coordinators' keys from the org
+   document and devices' keys from the roster, never against the server's device list.
+3. Feed pages, pipelined (`sync.examine`): each envelope's signature, its place in its author's
+   chain, its decryption, and who may write it (`sync.trust`). An envelope from a device outside
+   the roster is held aside unread (`Kind.HELD`) and examined again once the device is admitted.
+4. Attachments named by new reports are downloaded as a stream and checked against the SHA-256
+   and size their author signed; ones still uploading are checked at a later pull.
+5. Receipts: for every device, a signed message naming the envelopes and attachments stored and
+   checked, so the phone may forget them (`sync.coordinator.outgoing.queue_receipt`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import time
+from collections.abc import Callable
+from typing import Any
+
+from core.records import Kind, Record, Status
+from core.vault_port import VaultPort
+from sync import envelope, orgdoc
+from sync.age.keys import parse_identity
+from sync.chain import ChainHead, ChainVerifier, Verdict
+from sync.client import Client
+from sync.coordinator.identity import connect, load_state
+from sync.coordinator.org import renew_if_due, verified_document
+from sync.coordinator.outgoing import push_pending, queue_receipt
+from sync.coordinator.records import case_event_record, message_record
+from sync.coordinator.roster import coordinator_keys, refresh_roster, roster, store_shared_entry
+from sync.device import get_or_none, state_lock
+from sync.errors import SyncError
+from sync.examine import Examined, Examiner, examine
+from sync.payload import Payload
+from sync.trust import blob_problem, case_author_problem, writer_problem
+
+PULL_PAGE = 100
+_CHAIN_RANK = {"ok": 0, "reordered": 1, "gap": 2, "fork": 3}
+_CHAIN_NAME = {
+    Verdict.OK: "ok",
+    Verdict.GAP: "gap",
+    Verdict.FORK: "fork",
+    Verdict.REPLAY: "reordered",
+    Verdict.OUT_OF_ORDER: "reordered",
+}
+
+
+@dataclasses.dataclass(slots=True)
+class PullReport:
+    """What one pull did. Counts are envelopes; `problems` lists (envelope id, reason).
+
+    `held`: from devices outside the roster, kept aside; `refused`: a writer that may not write
+    that (a device sending case events, a device writing another's case, a kind that does not
+    match its payload); `unverified` and `key_changed`: device ids from the roster check.
+    """
+
+    fetched: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    not_for_me: int = 0
+    forged: int = 0
+    refused: int = 0
+    held: int = 0
+    released: int = 0
+    chain_problems: int = 0
+    cases_touched: int = 0
+    attachments_checked: int = 0
+    receipts_sent: int = 0
+    admitted: list[str] = dataclasses.field(default_factory=list)
+    unverified: list[str] = dataclasses.field(default_factory=list)
+    key_changed: list[str] = dataclasses.field(default_factory=list)
+    problems: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass(slots=True)
+class _Round:
+    """What one pull carries between pages."""
+
+    vault: VaultPort
+    document: orgdoc.OrgDocument
+    devices: set[str]
+    verifier: ChainVerifier
+    report: PullReport
+    receipts: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    new_blobs: list[list[Any]] = dataclasses.field(default_factory=list)
+
+
+def pull(
+    vault: VaultPort,
+    *,
+    page_size: int = PULL_PAGE,
+    max_pages: int | None = None,
+    parallel: bool = True,
+    now: Callable[[], float] = time.time,
+) -> PullReport:
+    """Fetch, verify, decrypt and store every new envelope; see the module docstring."""
+    identity, client = connect(vault)
+    report = PullReport()
+    with client, state_lock(vault):
+        document = verified_document(vault, identity, client)
+        document = renew_if_due(vault, document, now=now) or document
+        checked = refresh_roster(vault, client, now=now)
+        report.admitted, report.unverified = checked.admitted, checked.unverified
+        report.key_changed = checked.key_changed
+        rostered = roster(vault)
+        keys = coordinator_keys(document) | {d: e.signing_key for d, e in rostered.items()}
+        state = load_state(vault)
+        run = _Round(
+            vault,
+            document,
+            set(rostered),
+            ChainVerifier({a: ChainHead(int(h[0]), str(h[1])) for a, h in state.heads.items()}),
+            report,
+        )
+        _release_held(run, keys, identity.age_identity)
+        with Examiner(identity.age_identity, keys, parallel=parallel) as examiner:
+            _pages(run, client, examiner, page_size, max_pages, keys, identity.age_identity)
+        _check_blobs(run, client)
+        for device_id, envelope_ids in run.receipts.items():
+            report.receipts_sent += queue_receipt(vault, device_id, envelope_ids, [], now=now)
+    push_pending(vault)
+    return report
+
+
+def _pages(
+    run: _Round,
+    client: Client,
+    examiner: Examiner,
+    page_size: int,
+    max_pages: int | None,
+    keys: dict[str, bytes],
+    age_identity: str,
+) -> None:
+    vault = run.vault
+
+    def fetch(cursor: int) -> tuple[list[dict[str, Any]], int, Any]:
+        answer = client.envelopes(cursor, page_size)
+        items = answer.get("items") or []
+        if not items:
+            return [], cursor, None
+        next_cursor = answer.get("next")
+        if not isinstance(next_cursor, int) or next_cursor <= cursor:
+            next_cursor = max(int(i.get("cursor", 0)) for i in items)
+        return items, next_cursor, examiner.submit(items)
+
+    state = load_state(vault)
+    pages = 0
+    items, next_cursor, pending = fetch(state.cursor)
+    while items and (max_pages is None or pages < max_pages):
+        pages += 1
+        more = max_pages is None or pages < max_pages
+        upcoming = fetch(next_cursor) if more else ([], next_cursor, None)
+        touched: dict[str, Record] = {}
+        for item, examined in zip(items, pending(), strict=True):
+            run.report.fetched += 1
+            if examined.signature == "unknown_author" and examined.sealed is not None:
+                touched[examined.sealed.id] = _held_record(examined.sealed, item)
+                run.report.held += 1
+                continue
+            _ingest(run, item, examined, touched)
+        state = load_state(vault)
+        state.cursor = next_cursor
+        state.heads = {a: [h.seq, h.hash] for a, h in run.verifier.heads().items()}
+        state.pending_blobs = [*state.pending_blobs, *run.new_blobs]
+        run.new_blobs = []
+        vault.put_many([*touched.values(), state.to_record()])
+        run.report.cases_touched += sum(1 for r in touched.values() if r.kind == Kind.CASE)
+        if any(r.kind == Kind.ROSTER for r in touched.values()):
+            added = {d: e.signing_key for d, e in roster(vault).items()}
+            keys.update(added)
+            examiner.keys.update(added)
+            run.devices |= set(added)
+            _release_held(run, keys, age_identity)
+        items, next_cursor, pending = upcoming
+
+
+def _held_record(sealed: envelope.Envelope, item: dict[str, Any]) -> Record:
+    return Record(
+        kind=Kind.HELD,
+        id=sealed.id,
+        status=Status.LOCAL,
+        data={"author": sealed.author, "seq": sealed.seq, "item": item},
+    )
+
+
+def _release_held(run: _Round, keys: dict[str, bytes], age_identity: str) -> None:
+    """Examine and store held envelopes whose author is now known, in chain order."""
+    held = [r for r in run.vault.list(kind=Kind.HELD) if r.data.get("author") in keys]
+    if not held:
+        return
+    held.sort(key=lambda r: (str(r.data["author"]), int(r.data["seq"])))
+    identities = [parse_identity(age_identity)]
+    touched: dict[str, Record] = {}
+    for record in held:
+        item = record.data["item"]
+        _ingest(run, item, examine(item, keys, identities), touched)
+        run.report.released += 1
+    state = load_state(run.vault)
+    state.heads = {a: [h.seq, h.hash] for a, h in run.verifier.heads().items()}
+    state.pending_blobs = [*state.pending_blobs, *run.new_blobs]
+    run.new_blobs = []
+    run.vault.put_many([*touched.values(), state.to_record()])
+    run.vault.delete_many([r.id for r in held])
+    run.report.cases_touched += sum(1 for r in touched.values() if r.kind == Kind.CASE)
+
+
+def _ingest(
+    run: _Round, item: dict[str, Any], examined: Examined, touched: dict[str, Record]
+) -> None:
+    report = run.report
+    sealed = examined.sealed
+    if sealed is None:
+        report.forged += 1
+        report.problems.append(("", examined.reason))
+        return
+    signature = "valid" if examined.signature == "valid" else "invalid"
+    if signature == "invalid":
+        report.forged += 1
+        report.problems.append((sealed.id, examined.reason))
+    chain, problem = "ok", ""
+    if signature == "valid":
+        verdict = run.verifier.check(sealed)
+        if verdict.status is Verdict.DUPLICATE:
+            report.duplicates += 1
+            return
+        chain = _CHAIN_NAME[verdict.status]
+        if chain != "ok":
+            report.chain_problems += 1
+            problem = f"seq {sealed.seq}: {verdict.reason}"
+    if examined.not_for_me:
+        report.not_for_me += 1
+        return
+    payload = examined.payload
+    if payload is None:
+        if signature == "valid":
+            report.forged += 1
+            report.problems.append((sealed.id, examined.reason))
+        return
+    refused = writer_problem(
+        payload.type, sealed.header.kind, sealed.author, run.document, run.devices
+    )
+    if refused is not None:
+        report.refused += 1
+        report.problems.append((sealed.id, refused))
+        return
+    if signature == "invalid" and payload.type not in ("incident", "note"):
+        return
+    received = int(item.get("received_at", 0) or 0)
+    stored = _store(run, sealed, payload, received, signature, chain, problem, touched)
+    if stored:
+        report.stored += 1
+        if signature == "valid" and payload.type in ("incident", "note", "reply"):
+            run.receipts.setdefault(sealed.author, []).append(sealed.id)
+    elif stored is False:
+        report.duplicates += 1
+
+
+def _store(
+    run: _Round,
+    sealed: envelope.Envelope,
+    payload: Payload,
+    received: int,
+    signature: str,
+    chain: str,
+    problem: str,
+    touched: dict[str, Record],
+) -> bool | None:
+    """Store one verified payload: True if stored, False if a duplicate, None if refused."""
+    vault = run.vault
+    if payload.type in ("incident", "note"):
+        return _store_revision(run, sealed, payload, received, signature, chain, problem, touched)
+    if payload.type == "case_event":
+        record = case_event_record(sealed, payload, received)
+        existing = _current(vault, touched, record.id)
+        if existing is not None and existing.data.get("created") != record.data["created"]:
+            existing.data["created"] = record.data["created"]  # our own, as others sort it
+            touched[record.id] = existing
+        return _store_simple(vault, touched, record) if existing is None else False
+    if payload.type == "roster":
+        before = len(touched)
+        refused = store_shared_entry(
+            vault, payload.record, sealed.author, sealed.header.created, touched
+        )
+        if refused is not None:
+            run.report.problems.append((sealed.id, refused))
+        return True if len(touched) > before else None
+    if payload.type in ("reply", "message"):
+        return _store_simple(vault, touched, message_record(sealed, payload))
+    return None
+
+
+def _current(vault: VaultPort, touched: dict[str, Record], record_id: str) -> Record | None:
+    return touched.get(record_id) or get_or_none(vault, record_id)
+
+
+def _store_simple(vault: VaultPort, touched: dict[str, Record], record: Record) -> bool:
+    if _current(vault, touched, record.id) is not None:
+        return False
+    touched[record.id] = record
+    return True
+
+
+def _store_revision(
+    run: _Round,
+    sealed: envelope.Envelope,
+    payload: Payload,
+    received: int,
+    signature: str,
+    chain: str,
+    problem: str,
+    touched: dict[str, Record],
+) -> bool | None:
+    field_record = payload.record
+    case_id = str(field_record.get("id") or sealed.id)
+    existing = _current(run.vault, touched, case_id)
+    if existing is not None and existing.kind != Kind.CASE:
+        return False
+    if existing is not None:
+        refused = case_author_problem(str(existing.data.get("author")), sealed.author)
+        if refused is not None:
+            run.report.refused += 1
+            run.report.problems.append((sealed.id, refused))
+            return None
+    else:
+        existing = Record(
+            kind=Kind.CASE,
+            id=case_id,
+            status=Status.LOCAL,
+            data={
+                "case_id": case_id,
+                "type": payload.type,
+                "author": sealed.author,
+                "revisions": [],
+                "latest": {},
+                "custody": {"signature": "valid", "chain": "ok", "problems": []},
+            },
+        )
+    data = existing.data
+    if any(r["envelope_id"] == sealed.id for r in data["revisions"]):
+        return False
+    data["revisions"].append(
+        {
+            "envelope_id": sealed.id,
+            "seq": sealed.seq,
+            "created": sealed.header.created,
+            "received_at": received,
+            "version": int(field_record.get("version", 0) or 0),
+            "record": field_record,
+            "blobs": [b.to_dict() for b in payload.blobs],
+            "wire": envelope.to_wire(sealed),
+        }
+    )
+    data["revisions"].sort(key=lambda r: r["seq"])
+    data["latest"] = data["revisions"][-1]["record"].get("data", {})
+    custody = data["custody"]
+    if signature == "invalid":
+        custody["signature"] = "invalid"
+        custody["problems"].append(f"seq {sealed.seq}: signature does not verify")
+    else:
+        run.new_blobs.extend(
+            [b.id, sealed.author, b.sha256, b.size, case_id] for b in payload.blobs
+        )
+    if _CHAIN_RANK[chain] > _CHAIN_RANK.get(custody["chain"], 0):
+        custody["chain"] = chain
+    if problem:
+        custody["problems"].append(problem)
+    touched[case_id] = existing
+    return True
+
+
+def _check_blobs(run: _Round, client: Client) -> None:
+    """Download each pending attachment as a stream and check it against its signed hash."""
+    vault = run.vault
+    state = load_state(vault)
+    still: list[list[Any]] = []
+    verified: dict[str, list[str]] = {}
+    altered: dict[str, list[str]] = {}
+    for entry in state.pending_blobs:
+        blob_id, author, sha256, size = str(entry[0]), str(entry[1]), str(entry[2]), int(entry[3])
+        try:
+            if not client.blob_status(blob_id).get("complete"):
+                still.append(entry)
+                continue
+            digest, length = hashlib.sha256(), 0
+            for chunk in client.blob_chunks(blob_id):
+                digest.update(chunk)
+                length += len(chunk)
+        except SyncError:
+            still.append(entry)
+            continue
+        ref = {"sha256": sha256, "size": size}
+        if blob_problem(digest.hexdigest(), length, ref) is None:
+            verified.setdefault(author, []).append(blob_id)
+            run.report.attachments_checked += 1
+        else:
+            case_id = str(entry[4]) if len(entry) > 4 else ""
+            altered.setdefault(case_id, []).append(blob_id)
+            run.report.problems.append((blob_id, "attachment_altered"))
+    updates: list[Record] = []
+    for case_id, blob_ids in altered.items():
+        case = get_or_none(vault, case_id) if case_id else None
+        if case is not None and case.kind == Kind.CASE:
+            for blob_id in blob_ids:
+                case.data["custody"]["problems"].append(
+                    f"attachment {blob_id[:8]}: its bytes are not the ones the device signed"
+                )
+            updates.append(case)
+    state = load_state(vault)
+    state.pending_blobs = still
+    vault.put_many([*updates, state.to_record()])
+    for author, blob_ids in verified.items():
+        run.report.receipts_sent += queue_receipt(
+            vault, author, run.receipts.pop(author, []), blob_ids
+        )

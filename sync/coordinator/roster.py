@@ -1,0 +1,340 @@
+"""The roster: the devices coordinators admitted, the only source of device keys they trust.
+
+A device's keys come to coordinators from the server's device list, which a hostile server can
+fill with invented devices or swapped keys. So a coordinator admits a device only when:
+
+- its enrolment proof verifies under the secret of an invite this coordinator made and still
+  holds (`sync.enrolment`), which the server never saw (`refresh_roster`, run by every pull); or
+- a coordinator confirms it by hand after comparing its fingerprint with the phone's
+  (`confirm_device`), the path for devices enrolled before 0.2 and for invites made by a
+  coordinator who has since left.
+
+An admitted device becomes a `Kind.ROSTER` record, and a signed, encrypted roster envelope
+tells the other coordinators (they store it when they pull). From then on the roster is what
+pulls verify signatures with, what messages are encrypted to, and what the device list compares
+the server's answer against: a key that differs is shown as `key_changed`, never used.
+
+Use `create_invite` (keeps the secret and label here; the server gets neither), `roster`,
+`roster_keys`, `list_devices` (the server's list, each annotated with `roster`: verified,
+unverified or key_changed), `confirm_device`, `revoke_device`, `order_wipe`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from typing import Any
+
+from core.crypto.random import random_bytes
+from core.records import Kind, Record, Status
+from core.vault_port import VaultPort
+from sync import commands, orgdoc
+from sync.client import Client
+from sync.coordinator.identity import CoordinatorError, connect, load_identity, load_state
+from sync.device import get_or_none, state_lock
+from sync.encoding import EncodingError, b64u_decode, b64u_encode
+from sync.enrolment import proof_matches
+from sync.invite import SECRET_SIZE, Invite
+from sync.keys import key_id
+
+
+@dataclasses.dataclass(slots=True)
+class RosterEntry:
+    """A device admitted to the roster. `how`: "invite" (proof checked) or "confirmed"."""
+
+    device_id: str
+    signing_key: bytes
+    recipient: str
+    label: str
+    admitted_by: str
+    admitted_at: int
+    how: str
+
+    def shared(self) -> dict[str, Any]:
+        """What the roster envelope tells the other coordinators."""
+        return {
+            "device_id": self.device_id,
+            "signing_key": b64u_encode(self.signing_key),
+            "recipient": self.recipient,
+            "label": self.label,
+            "how": self.how,
+        }
+
+    def to_record(self) -> Record:
+        return Record(
+            kind=Kind.ROSTER,
+            id=self.device_id,
+            status=Status.LOCAL,
+            data={
+                **self.shared(),
+                "admitted_by": self.admitted_by,
+                "admitted_at": self.admitted_at,
+            },
+        )
+
+    @classmethod
+    def from_shared(cls, raw: Any, admitted_by: str, admitted_at: int) -> RosterEntry:
+        """Parse a roster entry from an envelope or a record; `ValueError` if malformed."""
+        if not isinstance(raw, dict):
+            raise ValueError("roster entry is not an object")
+        try:
+            public = b64u_decode(str(raw.get("signing_key")), length=32)
+        except EncodingError:
+            raise ValueError("bad signing key") from None
+        device_id, recipient = raw.get("device_id"), raw.get("recipient")
+        if device_id != key_id(public) or not isinstance(recipient, str):
+            raise ValueError("device id does not match its signing key")
+        if not recipient.startswith("age1"):
+            raise ValueError("bad recipient")
+        return cls(
+            device_id=str(device_id),
+            signing_key=public,
+            recipient=recipient,
+            label=str(raw.get("label", ""))[:100],
+            admitted_by=admitted_by,
+            admitted_at=admitted_at,
+            how=str(raw.get("how", "invite"))[:20],
+        )
+
+    @classmethod
+    def from_record(cls, record: Record) -> RosterEntry:
+        d = record.data
+        return cls.from_shared(d, str(d.get("admitted_by", "")), int(d.get("admitted_at", 0)))
+
+
+@dataclasses.dataclass(slots=True)
+class RosterReport:
+    admitted: list[str] = dataclasses.field(default_factory=list)
+    key_changed: list[str] = dataclasses.field(default_factory=list)
+    unverified: list[str] = dataclasses.field(default_factory=list)
+
+
+def roster(vault: VaultPort) -> dict[str, RosterEntry]:
+    entries = {}
+    for record in vault.list(kind=Kind.ROSTER):
+        try:
+            entries[record.id] = RosterEntry.from_record(record)
+        except ValueError:
+            continue
+    return entries
+
+
+def roster_entry(vault: VaultPort, device_id: str) -> RosterEntry | None:
+    record = get_or_none(vault, device_id)
+    if record is None or record.kind != Kind.ROSTER:
+        return None
+    return RosterEntry.from_record(record)
+
+
+def roster_keys(vault: VaultPort) -> dict[str, bytes]:
+    """Device id -> signing key, for every admitted device."""
+    return {device_id: e.signing_key for device_id, e in roster(vault).items()}
+
+
+def create_invite(
+    vault: VaultPort,
+    *,
+    expires_in: int,
+    label: str | None = None,
+    tls_pin: str | None = None,
+    now: Callable[[], float] = time.time,
+) -> Invite:
+    """A new invite. Its secret and label stay in this vault; the server sees neither."""
+    identity, client = connect(vault)
+    with client:
+        answer = client.create_invite(expires_in=expires_in)
+    secret = random_bytes(SECRET_SIZE).hex()
+    vault.put(
+        Record(
+            kind=Kind.INVITE,
+            status=Status.LOCAL,
+            data={
+                "secret": secret,
+                "label": label or "",
+                "created": int(now()),
+                "expires_at": int(answer.get("expires_at") or now() + expires_in),
+                "used_by": None,
+            },
+        )
+    )
+    return Invite(
+        server_url=identity.server_url,
+        token=str(answer["token"]),
+        root_fingerprint=identity.root_fingerprint,
+        tls_pin=tls_pin or identity.tls_pin,
+        enrol_secret=secret,
+        org_floor=load_state(vault).org_version,
+    )
+
+
+def open_invites(vault: VaultPort) -> list[Record]:
+    return [r for r in vault.list(kind=Kind.INVITE) if not r.data.get("used_by")]
+
+
+def refresh_roster(
+    vault: VaultPort,
+    client: Client,
+    *,
+    now: Callable[[], float] = time.time,
+    devices: list[dict[str, Any]] | None = None,
+) -> RosterReport:
+    """Admit the devices whose enrolment proof matches one of our invites; report the rest.
+
+    Takes the server's device list as a hint only: a device is admitted for its proof, and a
+    rostered device whose keys the server now reports differently is reported, not changed.
+    """
+    from sync.coordinator.outgoing import queue_roster_entry
+
+    report = RosterReport()
+    known = roster(vault)
+    identity = load_identity(vault)
+    for device in client.devices() if devices is None else devices:
+        device_id = str(device.get("id", ""))
+        entry = known.get(device_id)
+        if entry is not None:
+            if _server_keys(device) != (entry.signing_key, entry.recipient):
+                report.key_changed.append(device_id)
+            continue
+        keys = _server_keys(device)
+        invite = _matching_invite(vault, device, keys)
+        if keys is None or invite is None:
+            report.unverified.append(device_id)
+            continue
+        admitted = RosterEntry(
+            device_id=device_id,
+            signing_key=keys[0],
+            recipient=keys[1],
+            label=str(invite.data.get("label") or ""),
+            admitted_by=identity.id,
+            admitted_at=int(now()),
+            how="invite",
+        )
+        invite.data["used_by"] = device_id
+        with state_lock(vault):
+            vault.put_many([*queue_roster_entry(vault, admitted, now=now), invite])
+        known[device_id] = admitted
+        report.admitted.append(device_id)
+    return report
+
+
+def confirm_device(
+    vault: VaultPort,
+    device_id: str,
+    *,
+    label: str = "",
+    now: Callable[[], float] = time.time,
+) -> RosterEntry:
+    """Admit a device by a coordinator's word (after comparing fingerprints with the phone)."""
+    from sync.coordinator.outgoing import push_pending, queue_roster_entry
+
+    identity, client = connect(vault)
+    with client:
+        devices = {str(d.get("id")): d for d in client.devices()}
+    device = devices.get(device_id)
+    keys = _server_keys(device) if device is not None else None
+    if device is None or keys is None:
+        raise CoordinatorError("no such device", reason="unknown_device")
+    if roster_entry(vault, device_id) is not None:
+        raise CoordinatorError("already in the roster", reason="already_verified")
+    entry = RosterEntry(
+        device_id=device_id,
+        signing_key=keys[0],
+        recipient=keys[1],
+        label=label or str(device.get("label") or ""),
+        admitted_by=identity.id,
+        admitted_at=int(now()),
+        how="confirmed",
+    )
+    with state_lock(vault):
+        vault.put_many(queue_roster_entry(vault, entry, now=now))
+    push_pending(vault)
+    return entry
+
+
+def store_shared_entry(
+    vault: VaultPort, raw: Any, author: str, created: int, touched: dict[str, Record]
+) -> str | None:
+    """Store a roster entry a coordinator sent; return a problem reason, or None if it was
+    stored or is already known (our own entries come back in the feed)."""
+    try:
+        entry = RosterEntry.from_shared(raw, author, created)
+    except ValueError:
+        return "bad_roster_entry"
+    existing = touched.get(entry.device_id) or get_or_none(vault, entry.device_id)
+    if existing is not None:
+        if existing.kind != Kind.ROSTER:
+            return "bad_roster_entry"
+        old = RosterEntry.from_record(existing)
+        return None if old.recipient == entry.recipient else "roster_conflict"
+    touched[entry.device_id] = entry.to_record()
+    return None
+
+
+def list_devices(vault: VaultPort) -> list[dict[str, Any]]:
+    """The server's device list, each with `roster` (verified / unverified / key_changed) and
+    the label from the roster (the server holds none for devices enrolled since 0.2)."""
+    _, client = connect(vault)
+    with client:
+        devices = client.devices()
+    known = roster(vault)
+    out = []
+    for device in devices:
+        entry = known.get(str(device.get("id")))
+        status = "unverified"
+        if entry is not None:
+            same = _server_keys(device) == (entry.signing_key, entry.recipient)
+            status = "verified" if same else "key_changed"
+        out.append(
+            {
+                **device,
+                "roster": status,
+                "label": entry.label if entry and entry.label else device.get("label", ""),
+            }
+        )
+    return out
+
+
+def revoke_device(vault: VaultPort, device_id: str) -> None:
+    _, client = connect(vault)
+    with client:
+        client.revoke_device(device_id)
+
+
+def order_wipe(vault: VaultPort, device_id: str, *, now: Callable[[], float] = time.time) -> str:
+    """Sign and post a wipe command for `device_id`; return the command id."""
+    identity, client = connect(vault)
+    signed = commands.sign_command(
+        device_id, commands.WIPE, coordinator_key=identity.signing_key, now=int(now())
+    )
+    with client:
+        client.post_command(commands.to_wire(signed))
+    return signed.cmd.id
+
+
+def coordinator_keys(document: orgdoc.OrgDocument) -> dict[str, bytes]:
+    return {c.id: c.signing_key for c in document.coordinators}
+
+
+def _server_keys(device: dict[str, Any] | None) -> tuple[bytes, str] | None:
+    if device is None:
+        return None
+    try:
+        public = b64u_decode(str(device.get("signing_key")), length=32)
+    except EncodingError:
+        return None
+    recipient = device.get("recipient")
+    if key_id(public) != device.get("id") or not isinstance(recipient, str):
+        return None
+    return public, recipient
+
+
+def _matching_invite(
+    vault: VaultPort, device: dict[str, Any], keys: tuple[bytes, str] | None
+) -> Record | None:
+    if keys is None or not device.get("proof"):
+        return None
+    for invite in open_invites(vault):
+        if proof_matches(device["proof"], str(invite.data["secret"]), keys[0], keys[1]):
+            return invite
+    return None

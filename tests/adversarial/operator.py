@@ -1,0 +1,135 @@
+"""A hostile server operator: the real server process, plus someone who edits its database and
+blob directory by hand and holds no organisation key.
+
+    op = HostileOperator(org.server)
+    op.insert_device(key, recipient)              # an invented device row
+    op.swap_recipient(device_id, recipient)       # a real device's age recipient replaced
+    op.replace_blob(blob_id, ciphertext)          # a stored attachment swapped (DB and file)
+    op.restore_org_document(old_wire)             # an older, genuinely root-signed document
+    op.forget_envelopes(author)                   # "stored", then dropped
+    op.insert_envelope(sealed)                    # an envelope its own checks would refuse
+
+Everything goes through SQLite on the server's own files, as an operator with shell access
+would; the server keeps running and answers from what it finds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from server.config import BLOB_DIR, SQLITE_FILE
+from sync.encoding import b64u_encode
+from sync.envelope import to_wire as envelope_wire
+from sync.keys import key_id
+from tests.support.live_server import LiveServer
+
+
+class HostileOperator:
+    def __init__(self, server: LiveServer) -> None:
+        self.data_dir = Path(server.data_dir)
+
+    @contextlib.contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        connection = sqlite3.connect(self.data_dir / SQLITE_FILE, timeout=10)
+        try:
+            with connection:
+                yield connection
+        finally:
+            connection.close()
+
+    def insert_device(self, signing_key: bytes, recipient: str, label: str = "phone") -> str:
+        device_id = key_id(signing_key)
+        now = int(time.time())
+        with self._db() as db:
+            db.execute(
+                "INSERT INTO devices (id, signing_key, recipient, label, enrolled_at, last_seen)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (device_id, b64u_encode(signing_key), recipient, label, now, now),
+            )
+        return device_id
+
+    def swap_recipient(self, device_id: str, recipient: str) -> None:
+        with self._db() as db:
+            db.execute("UPDATE devices SET recipient = ? WHERE id = ?", (recipient, device_id))
+
+    def replace_blob(self, blob_id: str, data: bytes) -> None:
+        import hashlib
+
+        with self._db() as db:
+            (name,) = db.execute(
+                "SELECT storage_name FROM blobs WHERE id = ?", (blob_id,)
+            ).fetchone()
+            db.execute(
+                "UPDATE blobs SET sha256 = ?, size = ?, received = ? WHERE id = ?",
+                (hashlib.sha256(data).hexdigest(), len(data), len(data), blob_id),
+            )
+        (self.data_dir / BLOB_DIR / "complete" / name).write_bytes(data)
+
+    def blob_ids(self) -> list[str]:
+        with self._db() as db:
+            return [row[0] for row in db.execute("SELECT id FROM blobs WHERE complete = 1")]
+
+    def restore_org_document(self, wire: dict[str, Any]) -> None:
+        with self._db() as db:
+            db.execute(
+                "UPDATE org_document SET version = ?, document = ? WHERE id = 1",
+                (wire["doc"]["version"], json.dumps(wire)),
+            )
+
+    def forget_envelopes(self, author: str) -> int:
+        with self._db() as db:
+            cursor = db.execute("DELETE FROM envelopes WHERE author = ?", (author,))
+            db.execute("DELETE FROM chains WHERE author = ?", (author,))
+            return cursor.rowcount
+
+    def forget_blobs(self) -> None:
+        with self._db() as db:
+            db.execute("DELETE FROM blobs")
+
+    def insert_envelope(self, sealed: Any, *, received_at: int | None = None) -> None:
+        """Put a signed envelope in the feed directly, past the server's own kind checks."""
+        from server.verify import envelope as incoming
+
+        signer_key = self._signing_key(sealed.author)
+        env = incoming(envelope_wire(sealed), signer_key, sealed.author)
+        with self._db() as db:
+            (cursor,) = db.execute(
+                "UPDATE counters SET value = value + 1 WHERE name = 'feed' RETURNING value"
+            ).fetchone()
+            db.execute(
+                "INSERT INTO envelopes (cursor_id, id, hash, author, seq, prev, kind, recipient,"
+                " created, received_at, header, sig, payload)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    cursor,
+                    env.id,
+                    env.hash,
+                    env.author,
+                    env.seq,
+                    env.prev,
+                    env.kind,
+                    env.to,
+                    env.created,
+                    received_at or int(time.time()),
+                    env.header,
+                    env.sig,
+                    env.payload,
+                ),
+            )
+
+    def _signing_key(self, author: str) -> bytes:
+        from sync.encoding import b64u_decode
+
+        with self._db() as db:
+            row = db.execute("SELECT signing_key FROM devices WHERE id = ?", (author,)).fetchone()
+            if row is None:
+                row = db.execute(
+                    "SELECT signing_key FROM coordinators WHERE key_id = ?", (author,)
+                ).fetchone()
+        return b64u_decode(row[0], length=32)
