@@ -178,6 +178,7 @@ class Vault:
         self._spool = Spool(layout.spool, layout.tmp)
         self._mutex = threading.RLock()
         self._forget_pending = False
+        self._generation = states.current.generation  # of the journal in `self._journal`
         self.open_report = report
         self.settings = VaultSettings(self)
 
@@ -528,10 +529,9 @@ class Vault:
         which unlocking tolerates (it is what a crash between the two writes leaves)."""
         journal = self._journal
         assert journal is not None
-        current = self._states.current
         with contextlib.suppress(OSError, StorageFull):
             self._states.write(
-                generation=current.generation,
+                generation=self._generation,
                 seq=journal.next_seq,
                 journal_id=journal.journal_id,
                 journal_key=journal.key,
@@ -622,12 +622,12 @@ class Vault:
         with self._mutex:
             if self._journal is None:
                 raise VaultLocked()
-            return self._states.current.generation
+            return self._generation
 
     def _rekey(self, records: Iterable[tuple[str, bytes]]) -> None:
         journal = self._journal
         assert journal is not None
-        generation = self._states.current.generation + 1
+        generation = self._generation + 1
         key = random_bytes(MASTER_KEY_SIZE)
         snapshot = prepare_snapshot(key, records, self._layout.tmp)
         try:
@@ -647,7 +647,7 @@ class Vault:
             with contextlib.suppress(OSError, StorageFull):
                 self._count_entry()  # the old journal is still current: say so again
             raise
-        self._journal = fresh
+        self._journal, self._generation = fresh, generation
         self._forget_pending = False
         journal.shred()  # 3. the old journal's bytes, through the descriptor still open on it
         # 4. the old key out of the key file (if this fails, the next save or unlock does it)
