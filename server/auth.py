@@ -14,21 +14,45 @@ Route dependencies, strongest first:
 Every check happens before anything is written: a refused request leaves no trace, not even its
 nonce. The nonce is then stored in the database (not in process memory) until the request's time
 window has passed, so a replay is refused by every server process sharing the database.
+
+Before a large body is read (`preauthenticate`, called by `server.limits` for any body that may
+pass `PREAUTH_BODY_LIMIT`): when the client names the body's SHA-256 in
+`X-FieldVault-Content-SHA256` (current clients always do), the signature is verified over that
+digest before a byte of the body is read, and the body must then hash to it (the route verifies
+the signature again over what arrived). Without the header (older clients) the headers must at
+least be well-formed and current and the key an enrolled device's or a coordinator's. The only
+large body taken from someone unknown is the bootstrap document, and only until bootstrap.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Annotated, Literal
 
 from fastapi import Depends
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
+from starlette.types import Scope
 
 from server.context import Services, services
 from server.db.base import Device
 from server.errors import ApiError
-from sync.auth import WINDOW_SECONDS, AuthError, VerifiedRequest, verify_request
-from sync.encoding import b64u_encode
+from sync.auth import (
+    HEADER_CONTENT_SHA256,
+    HEADER_KEY,
+    HEADER_NONCE,
+    HEADER_SIGNATURE,
+    HEADER_TIME,
+    NONCE_SIZE,
+    WINDOW_SECONDS,
+    AuthError,
+    VerifiedRequest,
+    verify_request,
+    verify_request_digest,
+)
+from sync.encoding import EncodingError, b64u_decode, b64u_encode
+from sync.keys import key_id
 
 Ctx = Annotated[Services, Depends(services)]
 
@@ -64,6 +88,65 @@ async def signed(request: Request, ctx: Ctx) -> VerifiedRequest:
         )
     except AuthError as exc:
         raise ApiError(401, exc.reason, AUTH_DETAILS.get(exc.reason, "refused")) from None
+
+
+_SHA256_HEX = frozenset("0123456789abcdef")
+
+
+async def preauthenticate(scope: Scope) -> ApiError | None:
+    """Who is asking, decided from the headers alone: None to go on and read the body, or the
+    refusal to send without reading it. Writes nothing (the nonce is taken by the route)."""
+    request = Request(scope)
+    ctx: Services = request.app.state.services
+    if scope["path"] == "/v1/bootstrap":
+        if await run_in_threadpool(ctx.repo.org_document) is None:
+            return None  # the bootstrap token travels in the body, checked by the route
+        return ApiError(409, "already_bootstrapped", "the organisation is already set up")
+    headers = request.headers
+    claimed = headers.get(HEADER_CONTENT_SHA256)
+    try:
+        if claimed is not None:
+            if len(claimed) != 64 or not set(claimed) <= _SHA256_HEX:
+                raise AuthError("malformed_auth")
+            verified = verify_request_digest(
+                dict(headers), request.method, path_and_query(request), claimed, now=ctx.clock()
+            )
+            public = verified.public_key
+        else:
+            public = _current_key(headers.get(HEADER_KEY), headers, ctx.clock())
+    except AuthError as exc:
+        return ApiError(401, exc.reason, AUTH_DETAILS.get(exc.reason, "refused"))
+    coordinator_key, device = await run_in_threadpool(ctx.repo.lookup_key, key_id(public))
+    encoded = b64u_encode(public)
+    if coordinator_key == encoded:
+        return None
+    if device is not None and device.signing_key == encoded:
+        if device.revoked:
+            return ApiError(403, "device_revoked", "this device has been revoked")
+        return None
+    return ApiError(403, "unknown_key", "this key is not enrolled")
+
+
+def _current_key(raw_key: str | None, headers: Mapping[str, str], now: int) -> bytes:
+    """The claimed key of a request whose headers are complete, well-formed and current."""
+    raw_time, nonce, signature = (
+        headers.get(HEADER_TIME),
+        headers.get(HEADER_NONCE),
+        headers.get(HEADER_SIGNATURE),
+    )
+    if raw_key is None or raw_time is None or nonce is None or signature is None:
+        raise AuthError("missing_auth")
+    try:
+        public = b64u_decode(raw_key, length=32)
+        b64u_decode(nonce, length=NONCE_SIZE)
+        b64u_decode(signature, length=64)
+    except EncodingError:
+        raise AuthError("malformed_auth") from None
+    if not raw_time.isdigit() or len(raw_time) > 12:
+        raise AuthError("malformed_auth")
+    if abs(now - int(raw_time)) > WINDOW_SECONDS:
+        raise AuthError("stale_request")
+    return public
 
 
 def _identify(

@@ -1,10 +1,16 @@
-"""Body size limits, enforced before a large body is read.
+"""Body size limits and who may send a large body, enforced before the body is read.
 
 `BodyLimitMiddleware` refuses a request whose `Content-Length` is over its route's limit with
 413 `body_too_large` without reading a byte of it, and counts the bytes of bodies sent without a
 length (chunked), refusing as soon as the count passes the limit. Limits are in
 `server.config`: blob chunks 16 MiB, envelope batches 4 MiB, org documents 2 MiB, any other
 body 1 MiB.
+
+A body that may be longer than `PREAUTH_BODY_LIMIT` (64 KiB: a declared length past it, or no
+length at all) is read only after `server.auth.preauthenticate` accepted the headers: the
+signature over the declared body digest, or for older clients at least a current request from
+an enrolled key. So someone who holds no member's key never makes the server read more than the
+first 64 KiB of anything.
 """
 
 from __future__ import annotations
@@ -13,7 +19,14 @@ import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server.config import BLOB_CHUNK_LIMIT, ENVELOPE_BATCH_LIMIT, JSON_BODY_LIMIT, MIB
+from server.auth import preauthenticate
+from server.config import (
+    BLOB_CHUNK_LIMIT,
+    ENVELOPE_BATCH_LIMIT,
+    JSON_BODY_LIMIT,
+    MIB,
+    PREAUTH_BODY_LIMIT,
+)
 from server.errors import ApiError, BodyTooLarge, error_response
 
 ORG_DOCUMENT_LIMIT = 2 * MIB
@@ -40,9 +53,12 @@ class BodyLimitMiddleware:
             return
         limit = limit_for(scope["method"], scope["path"])
         declared = None
+        chunked = False
         for name, value in scope["headers"]:
             if name == b"content-length":
                 declared = value
+            elif name == b"transfer-encoding":
+                chunked = True
         if declared is not None:
             if not declared.isdigit():
                 await error_response(ApiError(400, "bad_request", "bad Content-Length"))(
@@ -51,6 +67,13 @@ class BodyLimitMiddleware:
                 return
             if int(declared) > limit:
                 await error_response(BodyTooLarge(limit))(scope, receive, send)
+                return
+        if (declared is not None and int(declared) > PREAUTH_BODY_LIMIT) or (
+            declared is None and chunked
+        ):
+            refusal = await preauthenticate(scope)
+            if refusal is not None:
+                await error_response(refusal)(scope, receive, send)
                 return
         seen = 0
         started = False

@@ -4,7 +4,9 @@ A client signs each HTTP request with its Ed25519 key (device or coordinator):
 
     signed = LABEL + METHOD \n PATH_AND_QUERY \n TIME \n NONCE \n SHA256HEX(BODY)
 
-and sends four headers (see docs/protocol.md). Use `sign_request(...)` on the client and
+and sends four headers (see docs/protocol.md), plus `X-FieldVault-Content-SHA256` (the body's
+SHA-256, already inside the signature) when there is a body, so the server can verify the
+signature before it reads the body. Use `sign_request(...)` on the client and
 `verify_request(...)` on the server; the server must also remember nonces for `WINDOW_SECONDS`
 to refuse replays (verify_request checks time and signature, not nonce memory).
 """
@@ -26,6 +28,9 @@ HEADER_KEY = "X-FieldVault-Key"
 HEADER_TIME = "X-FieldVault-Time"
 HEADER_NONCE = "X-FieldVault-Nonce"
 HEADER_SIGNATURE = "X-FieldVault-Signature"
+HEADER_CONTENT_SHA256 = "X-FieldVault-Content-SHA256"
+"""The signed body digest, sent ahead of the body so the server can check the signature first."""
+EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 WINDOW_SECONDS = 120
 NONCE_SIZE = 16
 # Canonical decimal only (ASCII digits, no sign, no leading zeros), so one time has one text.
@@ -74,12 +79,15 @@ def sign_request(
     nonce = b64u_encode(random_bytes(NONCE_SIZE))
     digest = sha256_hex(body) if body_sha256 is None else body_sha256
     signature = key.sign(_message_for_digest(method, path_and_query, now, nonce, digest))
-    return {
+    headers = {
         HEADER_KEY: b64u_encode(key.public_bytes()),
         HEADER_TIME: str(now),
         HEADER_NONCE: nonce,
         HEADER_SIGNATURE: b64u_encode(signature),
     }
+    if digest != EMPTY_SHA256:
+        headers[HEADER_CONTENT_SHA256] = digest
+    return headers
 
 
 def verify_request(
