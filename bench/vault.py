@@ -14,6 +14,9 @@ Measures, in one run on one machine:
   for 200 MB (32 MB with --quick), and the peak Python heap growth (tracemalloc) of each.
 - `wipe`: key destroyed / everything gone in ms, with 10,000 records and 500 MB of attachments
   (64 MB with --quick) (budgets 50 ms / 1,000 ms).
+- `forget`: what forgetting costs at 100 and 10,000 records: `compact()` (new journal under a
+  fresh key, old journal overwritten, old key destroyed; what the sync engine calls after it
+  forgets a report) and `delete()` of one record (which compacts), p50/p95.
 The scrypt cost is the floor (N=2^15) everywhere: unlock time is not what is measured here.
 """
 
@@ -224,6 +227,29 @@ def bench_wipe(root: Path, quick: bool) -> dict[str, Any]:
     }
 
 
+def _delete_latencies(vault: Vault, record_ids: list[str]) -> list[float]:
+    times = []
+    for record_id in record_ids:
+        started = time.perf_counter()
+        vault.delete(record_id)
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def bench_forget(root: Path, quick: bool) -> dict[str, Any]:
+    samples = 10 if quick else 30
+    result: dict[str, Any] = {}
+    for size in (100, 10_000):
+        vault = Vault.create(root / f"forget-{size}", PASSPHRASE, kdf_log_n=LOG_N)
+        _fill(vault, size)
+        result[f"compact_{size}"] = _percentiles(_timed(vault.compact, samples))
+        doomed = [vault.put(_incident(size + i)).id for i in range(samples)]
+        result[f"delete_{size}"] = _percentiles(_delete_latencies(vault, doomed))
+        result[f"journal_bytes_{size}"] = (root / f"forget-{size}" / "journal").stat().st_size
+        vault.lock()
+    return result
+
+
 def run(quick: bool) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="fieldvault-bench-vault-") as tmp:
         root = Path(tmp)
@@ -232,6 +258,7 @@ def run(quick: bool) -> dict[str, Any]:
         result.update(bench_open_list(root))
         result["attachment"] = bench_attachment(root, quick)
         result["wipe"] = bench_wipe(root, quick)
+        result["forget"] = bench_forget(root, quick)
         return result
 
 
