@@ -83,6 +83,27 @@ Give the authorities' CA certificates to check them against (`--tsa-ca FILE`).
 """
 
 
+# every code `verify_bundle` can report (each has a `bundle.<code>` catalogue key)
+PROBLEM_CODES = (
+    "not_a_bundle",
+    "encrypted",
+    "manifest_signature",
+    "missing_file",
+    "file_altered",
+    "unexpected_file",
+    "malformed_envelope",
+    "envelope_mismatch",
+    "wrong_author",
+    "payload_mismatch",
+    "bad_signature",
+    "reordered",
+    "chain_broken",
+    "timestamp_invalid",
+    "timestamp_mismatch",
+    "timestamp_untrusted",
+)
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class BundleProblem:
     code: str
@@ -143,6 +164,14 @@ class BundleVerdict:
             lines.append("notes:")
             lines.extend(f"  {n}" for n in self.notes)
         return "\n".join(lines) + "\n"
+
+
+def unopened(reason: str) -> BundleVerdict:
+    """The verdict on an age-encrypted bundle that could not be decrypted (`reason` says why)."""
+    problem = BundleProblem(
+        "encrypted", f"the bundle is age-encrypted and was not opened ({reason})"
+    )
+    return BundleVerdict(False, (problem,), (), "", "", 0, 0, 0, ())
 
 
 def _wire_of(revision: Mapping[str, Any]) -> dict[str, Any]:

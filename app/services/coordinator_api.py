@@ -215,11 +215,13 @@ class CoordinatorService(abc.ABC):
     def publish_forms(self, forms: Sequence[Mapping[str, Any]]) -> int:
         """*Blocking.* Sign a new org document with these forms; returns its version."""
 
-    # ---- checking exports (no vault needed)
-    @staticmethod
-    def verify_bundle(data: bytes) -> bundle.BundleVerdict:
-        """Check an evidence bundle (see `app.exports.bundle`); never raises for bad input."""
-        return bundle.verify_bundle(data)
+    # ---- checking exports (no vault needed for a clear bundle)
+    @abc.abstractmethod
+    def verify_bundle(self, data: bytes, *, passphrase: str = "") -> bundle.BundleVerdict:
+        """Check an evidence bundle (see `app.exports.bundle`); never raises for bad input.
+
+        An age-encrypted bundle is opened first, with this coordinator's identity (when
+        unlocked) or `passphrase`; one that cannot be opened is reported as `encrypted`."""
 
     # ---- settings
     @abc.abstractmethod
@@ -315,6 +317,15 @@ class CoordinatorBase(CoordinatorService):
     # ---- shared behaviour
     def _invalidate(self) -> None:
         self._index = None
+
+    def verify_bundle(self, data: bytes, *, passphrase: str = "") -> bundle.BundleVerdict:
+        if identity.age_file_kind(data) is not None:
+            own = [self._age_identity()] if self.unlocked else []
+            try:
+                data = identity.open_export(data, identities=own, passphrase=passphrase)
+            except identity.ExportOpenError as exc:
+                return bundle.unopened(exc.reason)
+        return bundle.verify_bundle(data)
 
     def export_identity(self, passphrase: str = "", *, plain: bool = False) -> bytes:
         self._require_unlocked()

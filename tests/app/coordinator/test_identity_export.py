@@ -240,3 +240,39 @@ def test_identity_export_writes_a_private_file_and_warns_when_plain(
     code, weak = run(capsys, "identity", "export", "-o", str(tmp_path / "weak.age"))
     assert (code, weak["reason"]) == (1, "weak_passphrase")
     assert not (tmp_path / "weak.age").exists()
+
+
+def test_the_app_opens_an_encrypted_bundle_with_the_coordinators_own_identity() -> None:
+    service = FakeCoordinatorService()
+    service.setup_new(
+        passphrase="correct horse battery staple",
+        server_url="http://127.0.0.1:9",
+        bootstrap_token="token",
+        org_name="org",
+        coordinator_name="A",
+    )
+    data = _bundle()
+    mine = protect(data, recipients=service._recipients())
+    assert service.verify_bundle(mine).ok
+    _, stranger = generate_identity()
+    theirs = service.verify_bundle(protect(data, recipients=[stranger]))
+    assert not theirs.ok and theirs.codes() == {"encrypted"}
+    assert "not_addressed_to_identity" in theirs.problems[0].detail
+    by_passphrase = protect(data, passphrase="bundle passphrase", log_n=FAST)
+    assert service.verify_bundle(by_passphrase, passphrase="bundle passphrase").ok
+    assert service.verify_bundle(by_passphrase).codes() == {"encrypted"}
+    service.lock()
+    assert service.verify_bundle(mine).codes() == {"encrypted"}  # locked: no identity to use
+    assert service.verify_bundle(data).ok  # a clear bundle needs nothing
+
+
+@pytest.mark.parametrize("lang", ["en", "ru", "ky", "kk"])
+def test_every_bundle_problem_has_words_in_every_language(lang: str) -> None:
+    from pathlib import Path
+
+    from app.exports.bundle import PROBLEM_CODES
+
+    root = Path(__file__).resolve().parents[3]
+    catalogue = json.loads((root / "assets/i18n/coordinator" / f"{lang}.json").read_text("utf-8"))
+    missing = [c for c in PROBLEM_CODES if not catalogue.get(f"bundle.{c}", "").strip()]
+    assert missing == []
