@@ -2,10 +2,10 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-COMPAT_VENV := .venv-crypto43
+LOWEST_VENV := .venv-lowest
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck unit test-compat bench bench-quick clean interop-tools
+.PHONY: install demo test lint typecheck unit test-lowest test-compat bench bench-quick clean interop-tools
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,13 +34,20 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-## The device path (storage and sync) on the cryptography release Android builds ship.
-test-compat:
-	$(PYTHON) -m venv $(COMPAT_VENV)
-	$(COMPAT_VENV)/bin/pip install --quiet --upgrade pip
-	$(COMPAT_VENV)/bin/pip install --quiet -e '.[server,dev]' 'cryptography==43.0.1'
-	$(COMPAT_VENV)/bin/python -c "import cryptography; assert cryptography.__version__ == '43.0.1', cryptography.__version__"
-	$(COMPAT_VENV)/bin/pytest tests/core tests/storage tests/sync
+## The device path (crypto, storage, sync and its HTTP client) on the lowest versions
+## pyproject.toml allows: a floor nobody tests is a promise nobody keeps (requests below 2.32.3
+## never checks the TLS pin). cryptography 43.0.1 is also what Android builds ship.
+## tests/test_dependency_floors.py keeps these pins equal to pyproject.toml's floors.
+LOWEST_PINS := requests==2.32.3 urllib3==2.0.2 PySocks==1.7.1 cryptography==43.0.1
+test-lowest:
+	$(PYTHON) -m venv $(LOWEST_VENV)
+	$(LOWEST_VENV)/bin/pip install --quiet --upgrade pip
+	$(LOWEST_VENV)/bin/pip install --quiet -e '.[server,dev]' $(LOWEST_PINS)
+	$(LOWEST_VENV)/bin/python -m tests.support.installed_versions $(LOWEST_PINS)
+	$(LOWEST_VENV)/bin/pytest tests/core tests/storage tests/sync
+
+## The former name of test-lowest.
+test-compat: test-lowest
 
 ## Benchmarks against DESIGN.md's budgets, as JSON: a quick look (under two minutes) ...
 bench-quick: $(STAMP)
@@ -51,4 +58,4 @@ bench: $(STAMP)
 	$(BIN)/fieldvault bench --write-docs
 
 clean:
-	rm -rf $(VENV) $(COMPAT_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(LOWEST_VENV) .venv-crypto43 .pytest_cache .mypy_cache .ruff_cache .hypothesis
