@@ -11,7 +11,8 @@ A bundle is a zip:
     envelopes/<id>.json  each original wire envelope (header, device signature, age ciphertext)
     content/<case>.json  the coordinator's decryption of each case (its revisions' records)
     timestamps/<id>-<n>.tsr  RFC 3161 time-stamp tokens (DER) from independent authorities for
-                         the envelope's hash, when the coordinator has them (`manifest.timestamps`)
+                         the envelope's hash, when the coordinator has them (`manifest.timestamps`
+                         lists envelope id, envelope hash and file of each)
     REPORT.txt           the verification report at export time
     README.txt           how to verify
 
@@ -224,11 +225,11 @@ def build_bundle(
             name = f"envelopes/{envelope.id}.json"
             files[name] = canonical_json(env.to_wire(envelope))
             entries.append({"id": envelope.id, "author": author, "seq": envelope.seq, "file": name})
-            tokens = (timestamps or {}).get(env.envelope_hash(envelope), ())
-            for number, token in enumerate(tokens, start=1):
+            digest = env.envelope_hash(envelope)
+            for number, token in enumerate((timestamps or {}).get(digest, ()), start=1):
                 stamp_name = f"timestamps/{envelope.id}-{number}.tsr"
                 files[stamp_name] = bytes(token)
-                stamps.append({"envelope": envelope.id, "file": stamp_name})
+                stamps.append({"envelope": envelope.id, "hash": digest, "file": stamp_name})
         case_list.append({"case_id": case_id, "envelopes": ids})
         if include_content:
             files[f"content/{case_id}.json"] = canonical_json(
@@ -317,7 +318,8 @@ def verify_bundle(data: bytes, *, tsa_trusted: Sequence[bytes] = ()) -> BundleVe
         files = {str(k): str(val) for k, val in manifest["files"].items()}
         cases = list(manifest["cases"])
         stamp_entries = [
-            (str(s["envelope"]), str(s["file"])) for s in manifest.get("timestamps", [])
+            (str(s["envelope"]), str(s["hash"]), str(s["file"]))
+            for s in manifest.get("timestamps", [])
         ]
     except (KeyError, TypeError, AttributeError, EncodingError, UnicodeDecodeError) as exc:
         v.fail("not_a_bundle", f"manifest missing or malformed ({type(exc).__name__})")
@@ -416,18 +418,21 @@ _STAMP_CODES = {"wrong_digest": "timestamp_mismatch", "untrusted": "timestamp_un
 
 
 def _check_timestamps(
-    entries: Sequence[tuple[str, str]],
+    entries: Sequence[tuple[str, str, str]],
     contents: Mapping[str, bytes],
     envelopes: Mapping[str, env.Envelope],
     trusted: Sequence[bytes],
     v: _Verifier,
 ) -> tuple[StampNote, ...]:
     notes = []
-    for envelope_id, name in entries:
+    for envelope_id, listed_hash, name in entries:
         if name not in contents:
             v.fail("missing_file", f"{name} is listed but missing")
             continue
         envelope = envelopes.get(envelope_id)
+        if envelope is not None and env.envelope_hash(envelope) != listed_hash:
+            v.fail("timestamp_mismatch", f"{name}: the manifest lists another envelope hash")
+            continue
         if envelope is None:
             v.fail(
                 "timestamp_mismatch", f"{name} dates envelope {envelope_id}, not a valid one here"

@@ -195,6 +195,7 @@ def test_a_bundle_carries_the_tokens_and_verifies_them_offline(
         zipfile.ZipFile(io.BytesIO(bundle)).read(f"envelopes/{entry['envelope']}.json")
     )
     digest = env.envelope_hash(env.from_wire(wire))
+    assert entry["hash"] == digest  # listed in the signed manifest, for stock tools
     (tmp_path / "t.tsr").write_bytes(zipfile.ZipFile(io.BytesIO(bundle)).read(entry["file"]))
     (tmp_path / "ca.pem").write_bytes(authority.ca_pem)
     command = ["openssl", "ts", "-verify", "-token_in", "-in", str(tmp_path / "t.tsr")]
