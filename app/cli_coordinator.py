@@ -545,7 +545,10 @@ def _open_bundle(args: argparse.Namespace, data: bytes) -> bytes:
         return open_export(data, passphrase=read_secret(EXPORT_PASSPHRASE_ENV, "Bundle passphrase"))
     path: Path | None = args.identity
     if path is None and sys.stdin.isatty():
-        path = Path(input("This bundle is encrypted. Identity file: ").strip())
+        print(
+            "This bundle is encrypted to the coordinators. Identity file: ", end="", file=sys.stderr
+        )
+        path = Path(sys.stdin.readline().strip())
     if path is None:
         return open_export(data)  # raises needs_identity
     raw = path.read_bytes()

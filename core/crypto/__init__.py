@@ -6,6 +6,8 @@ Use the recipes:
 - `signing.SigningKey` / `signing.verify`: Ed25519.
 - `x25519`: key agreement for age recipients.
 - `hashing`: SHA-256 and HMAC helpers with constant-time comparison.
+- `rfc3161`: RFC 3161 time-stamp requests and offline checks of the tokens (on `der`, a strict
+  DER reader); failures are `rfc3161.BadTimestamp` with a `reason`.
 
 Everything here works on `cryptography>=43.0.1` (the version Android builds get). Newer
 primitives (ML-KEM) are optional and probed with `pq.available()`.
