@@ -757,11 +757,16 @@ class Vault:
 
     @_unlocked
     def delete_attachment(self, attachment_id: str) -> None:
+        """Delete an attachment, overwriting its file first (see docs/formats/vault.md for
+        what that can and cannot do on flash)."""
         path = blobs.blob_path(self._layout.blobs, self._attachment_id(attachment_id))
         try:
-            path.unlink()
-        except FileNotFoundError:
-            raise AttachmentNotFound(attachment_id) from None
+            found = overwrite_and_unlink(path)
+        except OSError:
+            path.unlink(missing_ok=True)
+            found = True
+        if not found:
+            raise AttachmentNotFound(attachment_id)
 
     # --- spool ------------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ from storage.keyfile import FILE_SIZE as KEY_FILE_SIZE
 from storage.layout import Layout
 
 KEY_TEMP_PREFIX = "key-"
+OVERWRITE_CHUNK = 1024 * 1024
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,8 +55,11 @@ def overwrite_and_unlink(path: Path) -> bool:
             os.unlink(path)
         return True
     try:
-        size = max(os.fstat(fd).st_size, KEY_FILE_SIZE)
-        write_all(fd, random_bytes(size))
+        left = max(os.fstat(fd).st_size, KEY_FILE_SIZE)
+        while left > 0:  # in chunks: attachments can be large
+            chunk = min(left, OVERWRITE_CHUNK)
+            write_all(fd, random_bytes(chunk))
+            left -= chunk
         os.fsync(fd)
     finally:
         os.close(fd)

@@ -124,3 +124,20 @@ def test_a_crashed_compaction_leaves_no_readable_snapshot_behind(
     with reopen(data_dir):
         pass
     assert not stray.exists()
+
+
+def test_a_deleted_attachment_is_overwritten_before_it_is_unlinked(
+    make_vault: Callable[..., Vault], data_dir: Path
+) -> None:
+    vault = make_vault()
+    attachment = vault.attach(os.urandom(200_000), media_type="audio/mp4")
+    blob = data_dir / "blobs" / attachment.id
+    fd = os.open(blob, os.O_RDONLY)
+    try:
+        before = os.pread(fd, 300_000, 0)
+        vault.delete_attachment(attachment.id)
+        after = os.pread(fd, len(before), 0)
+    finally:
+        os.close(fd)
+    assert not blob.exists()
+    assert after[:8] != before[:8] and after[1000:2000] != before[1000:2000]
