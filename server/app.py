@@ -42,7 +42,9 @@ def _now() -> int:
 def create_app(config: ServerConfig, *, clock: Callable[[], int] = _now) -> FastAPI:
     config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     repo = open_repository(config.db_url)
-    ctx = Services(repo=repo, blobs=DirectoryBlobStore(config.blob_dir), clock=clock)
+    ctx = Services(
+        repo=repo, blobs=DirectoryBlobStore(config.blob_dir), clock=clock, quotas=config.quotas
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -263,3 +263,14 @@ class Repository(abc.ABC):
     @abc.abstractmethod
     def reset_blob(self, blob_id: str, storage_name: str) -> None:
         """Restart an upload at offset 0 in a new file (after a hash mismatch)."""
+
+    # -- quotas ---------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def blobs_declared_since(self, owner: str, since: int) -> tuple[int, int, int | None]:
+        """Blob uploads `owner` declared at or after `since`: count, declared bytes, and when
+        the oldest of them was declared (None if none)."""
+
+    @abc.abstractmethod
+    def nth_latest_envelope_time(self, author: str, nth: int) -> int | None:
+        """When the server received `author`'s `nth` latest envelope (1 is the latest), or None
+        if it holds fewer. The index on (author, seq) keeps this cheap for any history."""

@@ -441,6 +441,27 @@ class SqlRepository(Repository):
                 (storage_name, blob_id),
             )
 
+    # -- quotas ---------------------------------------------------------------------------------
+    def blobs_declared_since(self, owner: str, since: int) -> tuple[int, int, int | None]:
+        with self._read() as tx:
+            row = tx.one(
+                "SELECT COUNT(*), COALESCE(SUM(size), 0), MIN(created_at) FROM blobs"
+                " WHERE owner = ? AND created_at >= ?",
+                (owner, since),
+            )
+        if row is None:
+            return 0, 0, None
+        return int(row[0]), int(row[1]), None if row[2] is None else int(row[2])
+
+    def nth_latest_envelope_time(self, author: str, nth: int) -> int | None:
+        with self._read() as tx:
+            row = tx.one(
+                "SELECT received_at FROM envelopes WHERE author = ?"
+                " ORDER BY seq DESC LIMIT 1 OFFSET ?",
+                (author, nth - 1),
+            )
+        return None if row is None else int(row[0])
+
 
 class _Ingest:
     """One author's batch inside one write transaction (see `Repository.ingest`)."""

@@ -22,3 +22,10 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
         (422, "Body or parameters invalid"),
     )
 }
+
+QUOTA_REFUSALS: dict[int | str, dict[str, Any]] = {
+    **REFUSALS,
+    413: {"model": ErrorBody, "description": "Body too large, or past a device's byte quota"},
+    429: {"model": ErrorBody, "description": "A device quota is used up; see retry_after"},
+}
+"""For the routes a device quota applies to (see `server.quotas`)."""

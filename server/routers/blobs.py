@@ -5,6 +5,8 @@ same call both starts and resumes. `PUT /v1/blobs/{id}/chunks?offset=N` appends 
 the server's offset (`offset_mismatch` otherwise, with the server's offset). When the last byte
 arrives the whole file is hashed: on a match it becomes downloadable, on a mismatch the upload
 starts again from 0 (`hash_mismatch`). Only the uploader may write; coordinators download.
+A device's new declarations count against its daily quotas (`server.quotas`); resuming one
+already declared never does.
 
 A chunk from the upload's owner, at the right offset and with a `Content-Length`, is streamed
 into the file as it arrives (hashed once for the request signature, once for the blob) with
@@ -28,6 +30,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from server import quotas
 from server.auth import (
     AUTH_DETAILS,
     AsCoordinator,
@@ -44,13 +47,13 @@ from server.context import Services
 from server.db.base import Blob, Refused
 from server.errors import ApiError, ErrorBody
 from server.models import BlobBegin, BlobOffset, BlobStatus, ChunkAnswer
-from server.routers import REFUSALS
+from server.routers import QUOTA_REFUSALS
 from server.routers.org import refusal
 from sync.auth import HEADER_KEY, AuthError, VerifiedRequest, verify_request_digest
 from sync.encoding import EncodingError, b64u_decode
 from sync.keys import key_id
 
-router = APIRouter(tags=["blobs"], responses=REFUSALS)
+router = APIRouter(tags=["blobs"], responses=QUOTA_REFUSALS)
 
 BlobId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 Offset = Annotated[int, Query(ge=0, le=2**53 - 1)]
@@ -73,6 +76,7 @@ def _owned(ctx: Services, blob_id: str, caller: Caller) -> Blob:
 def begin(body: BlobBegin, caller: AsMember, ctx: Ctx) -> Any:
     existing = ctx.repo.blob(body.id)
     if existing is None:
+        quotas.check_blob_declaration(ctx, caller, body.size)  # resuming is never refused
         name = ctx.blobs.create()
         wanted = Blob(body.id, caller.key_id, body.size, body.sha256, 0, name, False)
         try:

@@ -5,6 +5,9 @@ client may forget it) or `rejected` with a reason (malformed, forged, `author_no
 `kind_not_allowed`, `unknown_recipient`, `id_conflict`, `fork`). Devices send `report` and
 `reply`; coordinators send `event` and `message` (a message names an enrolled device in `to`).
 
+A device past its hourly envelope quota is refused whole with 429 `envelope_quota`
+(`server.quotas`).
+
 Feeds are read by cursor: `after` is the last cursor seen, `next` the one to pass next time.
 """
 
@@ -16,12 +19,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from server import verify
+from server import quotas, verify
 from server.auth import AsCoordinator, AsDevice, AsMember, Ctx
 from server.config import FEED_PAGE_BYTES, FEED_PAGE_LIMIT
 from server.db.base import FeedItem, IncomingEnvelope, IngestResult
 from server.models import FeedAnswer, PushAnswer, PushBody
-from server.routers import REFUSALS
+from server.routers import QUOTA_REFUSALS, REFUSALS
 from sync.encoding import b64u_encode
 
 router = APIRouter(tags=["envelopes"], responses=REFUSALS)
@@ -32,8 +35,14 @@ After = Annotated[int, Query(ge=0, le=2**63 - 1)]
 Limit = Annotated[int, Query(ge=1, le=FEED_PAGE_LIMIT)]
 
 
-@router.post("/v1/envelopes", response_model=PushAnswer, response_model_exclude_none=True)
+@router.post(
+    "/v1/envelopes",
+    response_model=PushAnswer,
+    response_model_exclude_none=True,
+    responses=QUOTA_REFUSALS,
+)
 def push(body: PushBody, caller: AsMember, ctx: Ctx) -> Any:
+    quotas.check_envelope_push(ctx, caller)
     results: list[IngestResult | None] = [None] * len(body.envelopes)
     accepted: list[tuple[int, IncomingEnvelope]] = []
     allowed = KINDS_BY_ROLE[caller.role]
