@@ -8,7 +8,8 @@ Use:
 - `stamp_pending(vault, proxy=...)`: for every envelope of every case in the vault that has no
   token yet from some configured authority, ask that authority for one, check it, and keep it
   with the case. This is the hook a pull calls after storing new envelopes; it never raises for
-  a network or authority failure, it lists them in the `StampReport`.
+  a network or authority failure, it lists them in the `StampReport` (an authority that fails
+  once is not asked again in that round; the next round asks for everything still missing).
 - `tokens_by_hash(vault)`: every kept token by envelope hash, for evidence bundles
   (`app.exports.bundle.build_bundle(..., timestamps=...)`).
 
@@ -47,6 +48,7 @@ QUERY_TYPE = "application/timestamp-query"
 REPLY_TYPE = "application/timestamp-reply"
 TIMEOUT = 30.0
 MAX_REPLY = 64 * 1024
+SAVE_EVERY = 100  # cases whose new tokens are saved in one journal entry
 
 Post = Callable[[str, bytes], bytes]
 
@@ -195,7 +197,8 @@ def stamp_pending(
     clock = now or (lambda: _dt.datetime.now(_dt.UTC).timestamp())
     stamped = pending = 0
     failures: list[tuple[str, str]] = []
-    dead: set[str] = set()  # authorities that failed for a network reason: not asked again now
+    failed: set[str] = set()  # authorities that failed once: not asked again this round
+    batch: list[Record] = []
     for case in vault.list(kind=Kind.CASE):
         rid = record_id(case.id)
         existing = _get(vault, rid)
@@ -208,15 +211,14 @@ def stamp_pending(
             for authority in chosen:
                 if (digest_hex, authority.url) in have:
                     continue
-                if authority.url in dead:
+                if authority.url in failed:
                     pending += 1
                     continue
                 try:
                     token = fetch_token(authority, bytes.fromhex(digest_hex), send)
                 except TimestampError as exc:
                     failures.append((authority.url, exc.reason))
-                    if exc.reason == "tsa_unreachable":
-                        dead.add(authority.url)
+                    failed.add(authority.url)
                     pending += 1
                     continue
                 data["stamps"].append(
@@ -232,7 +234,12 @@ def stamp_pending(
                 stamped += 1
                 changed = True
         if changed:
-            vault.put(Record(kind=TIMESTAMP_KIND, id=rid, status=Status.LOCAL, data=data))
+            batch.append(Record(kind=TIMESTAMP_KIND, id=rid, status=Status.LOCAL, data=data))
+        if len(batch) >= SAVE_EVERY:
+            vault.put_many(batch)
+            batch = []
+    if batch:
+        vault.put_many(batch)
     return StampReport(stamped, pending, tuple(failures))
 
 

@@ -247,3 +247,44 @@ def test_what_is_not_der_is_refused(data: bytes, why: str) -> None:
             der.as_int(element)
         if element.tag == der.BOOLEAN:
             der.as_bool(element)
+
+
+@given(st.binary(max_size=300))
+def test_whatever_the_der_reader_accepts_re_encodes_to_the_same_bytes(data: bytes) -> None:
+    try:
+        element = der.parse(data)
+    except der.DerError:
+        return
+    assert der.encode(element.tag, element.value) == data
+
+
+@given(st.binary(max_size=600))
+def test_random_bytes_are_never_a_token_and_never_crash_the_check(data: bytes) -> None:
+    with pytest.raises(rfc3161.BadTimestamp):
+        rfc3161.verify_token(data, DIGEST)
+    with pytest.raises(rfc3161.BadTimestamp):
+        rfc3161.token_from_response(data, DIGEST, nonce=NONCE)
+
+
+def test_random_changes_anywhere_in_a_token_either_fail_cleanly_or_change_nothing_signed(
+    authority,
+) -> None:
+    import random
+
+    token = stamp(authority)
+    reference = rfc3161.verify_token(token, DIGEST)
+    rng = random.Random(3161)
+    for _ in range(400):
+        tampered = bytearray(token)
+        for _ in range(rng.randint(1, 4)):
+            tampered[rng.randrange(len(token))] = rng.randrange(256)
+        try:
+            found = rfc3161.verify_token(bytes(tampered), DIGEST)
+        except rfc3161.BadTimestamp:
+            continue
+        # accepted only when the change fell outside what the TSA signed (e.g. the CA copy)
+        assert (found.gen_time, found.serial, found.tsa_fingerprint) == (
+            reference.gen_time,
+            reference.serial,
+            reference.tsa_fingerprint,
+        )
