@@ -1,6 +1,10 @@
 """First run: language, passphrase (with strength and short-PIN warning), optional duress
 passphrase and calculator disguise, then joining the organisation with an invite code.
 
+The passphrase must clear `core.strength`'s floor (about 40 bits of guessing work; a code of
+12 or more digits for the calculator): a weaker one is refused with a sentence saying why. The
+strength bar shows the same estimate, so a refused passphrase never looks "Good".
+
 The `join` step is also reachable later from settings (`SetupScreen(ctx, step="org")`).
 The root fingerprint is shown in groups of four so it can be read aloud with a coordinator.
 """
@@ -22,6 +26,7 @@ from app.services.field_types import (
 from app.ui.banner import ErrorBanner
 from app.ui.fields import secret_field, sensitive_field
 from app.ui.language import language_picker
+from core.strength import MIN_CODE_DIGITS, Problem, assess
 
 STRENGTH_COLOURS = (
     ft.Colors.RED_700,
@@ -174,11 +179,17 @@ class SetupScreen:
 
     def _update_strength(self) -> None:
         t = self.ctx.t
-        strength = passphrase_strength(self.passphrase)
-        self.strength_bar.value = (strength.score + 1) / 5 if self.passphrase else 0
-        self.strength_bar.color = STRENGTH_COLOURS[strength.score]
-        self.strength_text.value = t(f"setup.strength.{strength.score}") if self.passphrase else ""
-        warnings = list(strength.warnings) if self.passphrase else []
+        score = assess(self.passphrase).score
+        self.strength_bar.value = (score + 1) / 5 if self.passphrase else 0
+        self.strength_bar.color = STRENGTH_COLOURS[score]
+        self.strength_text.value = t(f"setup.strength.{score}") if self.passphrase else ""
+        warnings = [
+            w for w in passphrase_strength(self.passphrase).warnings if w != "setup.warn_short_pin"
+        ]
+        if not self.passphrase:
+            warnings = []
+        elif self.passphrase.isdigit() and len(self.passphrase) < MIN_CODE_DIGITS:
+            warnings.append("setup.warn_short_pin")
         if self.disguise and self.passphrase and not self.passphrase.isdigit():
             warnings.append("setup.warn_digits_for_disguise")
         self.warnings.controls = [
@@ -198,6 +209,10 @@ class SetupScreen:
         except FieldServiceError as exc:
             self.banner.show(self.ctx.error(exc))
             return
+        problem = assess(self.passphrase).problem
+        if problem is not None:
+            self.banner.show(self.refusal(problem))
+            return
         self.busy = True
         button_of(self.create_row).disabled = True
         button_of(self.create_row).content = self.ctx.t("setup.creating")
@@ -215,6 +230,17 @@ class SetupScreen:
         self.passphrase = self.confirm = self.duress = ""
         self.step = "org"
         self.ctx.nav.refresh()
+
+    def refusal(self, problem: Problem) -> str:
+        """Why the passphrase is refused, in plain words (one sentence per `Problem`)."""
+        t = self.ctx.t
+        if problem is Problem.CODE_TOO_SHORT:
+            return t("setup.refuse_code_short")
+        if problem is Problem.COMMON:
+            return t("setup.refuse_common")
+        if problem is Problem.PATTERN:
+            return t("setup.refuse_pattern")
+        return t("setup.refuse_guessable")
 
     def _create(self, passphrase: str, duress: str | None, lang: str, disguise: bool) -> None:
         self.ctx.service.create(passphrase, duress=duress, language=lang, disguise=disguise)

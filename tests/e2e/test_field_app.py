@@ -24,7 +24,7 @@ from tests.support.flet_web import FletPage, FletWebApp, chromium_browser, pytho
 
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots" / "field"
 MARKER = "ZQXJ-Кармалды-7731"
-PIN = "20261121"
+PIN = "740218395061"  # 12+ digits: setup refuses shorter calculator codes
 
 pytestmark = [pytest.mark.chromium, pytest.mark.slow]
 
