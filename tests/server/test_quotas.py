@@ -160,3 +160,29 @@ def test_the_real_server_takes_its_quotas_from_the_environment(tmp_path: Path) -
             pytest.raises(ServerUnavailable),
         ):
             client.push_envelopes([device.envelope()])
+
+
+def test_the_nth_latest_envelope_time_is_known_only_once_the_device_sent_that_many(
+    quoted: Quoted,
+) -> None:
+    repo, device = quoted.repo, quoted.device
+    assert repo.nth_latest_envelope_time(device.id, 1) is None
+    _push(quoted, device, 1)
+    quoted.clock.now += 10
+    _push(quoted, device, 1)
+    assert repo.nth_latest_envelope_time(device.id, 1) == quoted.clock.now
+    assert repo.nth_latest_envelope_time(device.id, 2) == quoted.clock.now - 10
+    assert repo.nth_latest_envelope_time(device.id, 3) is None
+    assert repo.nth_latest_envelope_time(quoted.org.coordinator.id, 1) is None
+
+
+def test_blob_declarations_are_counted_per_owner_and_window(quoted: Quoted) -> None:
+    repo, device = quoted.repo, quoted.device
+    start = quoted.clock.now
+    assert repo.blobs_declared_since(device.id, start) == (0, 0, None)
+    _declare(quoted, "a" * 32, 100)
+    quoted.clock.now += 50
+    _declare(quoted, "b" * 32, 200)
+    assert repo.blobs_declared_since(device.id, start) == (2, 300, start)
+    assert repo.blobs_declared_since(device.id, start + 1) == (1, 200, start + 50)
+    assert repo.blobs_declared_since(quoted.org.coordinator.id, start) == (0, 0, None)
