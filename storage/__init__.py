@@ -13,6 +13,7 @@ Map:
 - `codec`: sub-keys and record sealing.  - `blobs`: streaming-encrypted attachments.
 - `photos`: metadata removal.      - `spool`: staging for others' ciphertext.
 - `attempts`: failed-unlock counter.  - `wipe`: the panic wipe.  - `lock`, `files`, `layout`.
+- `launch`: the pre-unlock launch file beside the directory (language only; none when disguised).
 Formats byte by byte: docs/formats/vault.md.
 
 Errors (`storage.errors`):

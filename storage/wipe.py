@@ -6,7 +6,9 @@ Use `wipe_directory(path, extra_dirs=())`. Order matters:
    `tmp/` by a crash) with random bytes, fsync, unlink, fsync the directory. From this instant
    every other byte is undecryptable. This step is timed on its own (`key_destroyed_s`).
 2. Delete the journal, the attachments, the spool, the temp directory, the attempt counter,
-   every directory in `extra_dirs` (caches and temp dirs the app uses) and the lock file.
+   every directory in `extra_dirs` (caches and temp dirs the app uses, the file picker's among
+   them) and the lock file. The launch file beside the directory is the app's to remove
+   (`storage.launch.remove_launch`), because the app decides what the phone shows next.
 3. Remove the data directory itself if the vault created it and nothing else is left in it,
    so no marker remains that a vault existed.
 

@@ -119,3 +119,20 @@ def test_a_panic_wipe_of_a_locked_vault_removes_the_cache_directories_too(
     assert report.failures == 0
     assert not data_dir.exists() and not cache.exists()
     assert disk_hits(tmp_path) == []
+
+
+def test_after_a_wipe_nothing_beside_the_data_directory_tells_a_vault_or_a_disguise_existed(
+    make_vault: Callable[..., Vault], data_dir: Path, tmp_path: Path
+) -> None:
+    from storage.launch import read_launch, remove_launch, write_launch
+
+    write_launch(data_dir, language="ky", disguise=False)  # an undisguised phone...
+    write_launch(data_dir, language="ky", disguise=True)  # ...switched to the calculator
+    vault = make_vault()
+    vault.put(Record(kind=Kind.NOTE, data={"text": MARKER}))
+    everything = b"".join(examiner.files_under(tmp_path).values())
+    assert b"disguise" not in everything
+    vault.wipe()
+    remove_launch(data_dir)  # what the app does after any wipe
+    assert read_launch(data_dir) is None
+    assert list((tmp_path / "phone").iterdir()) == []
