@@ -113,7 +113,7 @@ async def preauthenticate(scope: Scope) -> ApiError | None:
             )
             public = verified.public_key
         else:
-            public = _current_key(headers.get(HEADER_KEY), headers, ctx.clock())
+            public = _current_key(headers, ctx.clock())
     except AuthError as exc:
         return ApiError(401, exc.reason, AUTH_DETAILS.get(exc.reason, "refused"))
     coordinator_key, device = await run_in_threadpool(ctx.repo.lookup_key, key_id(public))
@@ -127,9 +127,10 @@ async def preauthenticate(scope: Scope) -> ApiError | None:
     return ApiError(403, "unknown_key", "this key is not enrolled")
 
 
-def _current_key(raw_key: str | None, headers: Mapping[str, str], now: int) -> bytes:
+def _current_key(headers: Mapping[str, str], now: int) -> bytes:
     """The claimed key of a request whose headers are complete, well-formed and current."""
-    raw_time, nonce, signature = (
+    raw_key, raw_time, nonce, signature = (
+        headers.get(HEADER_KEY),
         headers.get(HEADER_TIME),
         headers.get(HEADER_NONCE),
         headers.get(HEADER_SIGNATURE),
@@ -142,7 +143,7 @@ def _current_key(raw_key: str | None, headers: Mapping[str, str], now: int) -> b
         b64u_decode(signature, length=64)
     except EncodingError:
         raise AuthError("malformed_auth") from None
-    if not raw_time.isdigit() or len(raw_time) > 12:
+    if not (raw_time.isascii() and raw_time.isdigit()) or len(raw_time) > 12:
         raise AuthError("malformed_auth")
     if abs(now - int(raw_time)) > WINDOW_SECONDS:
         raise AuthError("stale_request")

@@ -57,7 +57,7 @@ class Pulled:
             "raw_path": path.encode(),
             "query_string": query.encode(),
             "root_path": "",
-            "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+            "headers": [(k.lower().encode(), v.encode("latin-1")) for k, v in headers.items()]
             + [(b"content-length", str(length).encode())],
             "client": ("127.0.0.1", 40000),
             "server": ("testserver", 80),
@@ -210,3 +210,16 @@ def test_the_real_server_answers_a_stranger_without_waiting_for_the_body(tmp_pat
         assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
         assert b"missing_auth" in answer
         assert time.monotonic() - began < 5
+
+
+def test_a_time_in_other_digits_is_malformed_not_a_server_error(
+    org_server: Server, device: Actor
+) -> None:
+    body = b"\0" * (PREAUTH_BODY_LIMIT + 1)
+    headers = _signed(device.key, "POST", "/v1/envelopes", body, org_server.clock())
+    headers.pop(HEADER_CONTENT_SHA256)
+    headers["X-FieldVault-Time"] = "1²³"  # Latin-1 superscripts: str.isdigit() says yes
+    probe = Pulled(org_server)
+    status, answer = probe.call("POST", "/v1/envelopes", headers, len(body))
+    assert (status, answer["error"]) == (401, "malformed_auth")
+    assert probe.pulled == 0
