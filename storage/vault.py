@@ -335,9 +335,7 @@ class Vault:
             journal_id = read_journal_id(layout.journal)
             upgrade = not keyfile.states
             if upgrade:  # format 1 (release 0.1): the journal key was derived, not stored
-                records: list[KeyState | None] = [
-                    KeyState(0, 0, 0, journal_id or b"", keys.journal)
-                ]
+                records: list[KeyState | None] = [KeyState(0, 0, 0, journal_id, keys.journal)]
             else:
                 records = state_key.open_all(keyfile)
             chosen = _choose_state(records, journal_id)
@@ -345,19 +343,21 @@ class Vault:
             rollback = None if upgrade else _rollback(chosen, state)
             table = _replay(state, keys.record, recover)
             if upgrade:
-                keyfile, records = _upgrade_key_file(layout, keyfile, state_key, chosen, state)
-                chosen = records[-1]  # type: ignore[assignment]
+                keyfile, upgraded = _upgrade_key_file(layout, keyfile, state_key, chosen, state)
+                records, chosen = [*upgraded], upgraded[-1]
             journal = Journal.open_for_append(layout.journal, chosen.journal_key, state)
             report = OpenReport(state.dropped_tail_bytes, tuple(state.skipped), rollback)
             states = StateFile(layout.key, keyfile, state_key, records, STATE_OFFSETS)
             if not _settled(states, chosen, state.next_seq):
                 # Both records name this journal from now on (any other key in them is gone).
-                states.write_both(
-                    generation=chosen.generation,
-                    seq=state.next_seq,
-                    journal_id=chosen.journal_id,
-                    journal_key=chosen.journal_key,
-                )
+                # On a read-only disk this waits for the next unlock that can write.
+                with contextlib.suppress(OSError, StorageFull):
+                    states.write_both(
+                        generation=chosen.generation,
+                        seq=state.next_seq,
+                        journal_id=chosen.journal_id,
+                        journal_key=chosen.journal_key,
+                    )
             _remove_stale_snapshots(layout)
             vault = cls(
                 layout, lock, states, found.index, keys, journal, table, attempts,
@@ -817,16 +817,14 @@ def _first_states(keyfile: KeyFile, state_key: StateKey, journal: Journal) -> _F
 
 def _upgrade_key_file(
     layout: Layout, keyfile: KeyFile, state_key: StateKey, legacy: KeyState, state: ReadResult
-) -> tuple[KeyFile, list[KeyState | None]]:
+) -> tuple[KeyFile, list[KeyState]]:
     """Turn a format 1 key file into format 2, keeping its slots (the duress slot included).
 
-    The records name the journal as it is, under its derived key; the unlock that called this
+    Both records name the journal as it is, under its derived key; the unlock that called this
     then compacts, which replaces that key by a random one. Written by rename: the file changes
     size, and the old file holds nothing the new one does not."""
-    records: list[KeyState | None] = [
-        dataclasses.replace(legacy, serial=serial, seq=state.next_seq) for serial in (1, 2)
-    ]
-    sealed = tuple(state_key.seal(keyfile, i, r) for i, r in enumerate(records) if r is not None)
+    records = [dataclasses.replace(legacy, serial=serial, seq=state.next_seq) for serial in (1, 2)]
+    sealed = tuple(state_key.seal(keyfile, i, record) for i, record in enumerate(records))
     data = keyfile.to_bytes(sealed)
     atomic_write(layout.key, data, layout.tmp, prefix=KEY_TEMP_PREFIX)
     return KeyFile.parse(data), records

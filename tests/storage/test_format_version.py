@@ -96,3 +96,42 @@ def test_a_journal_with_a_damaged_magic_is_still_corrupt(tmp_path: Path) -> None
     path.write_bytes(JOURNAL_MAGIC[:-1] + bytes([JOURNAL_MAGIC[-1] + 1]))  # short, but newer
     with pytest.raises(VaultFormatTooNew):
         read_journal(path, bytes(32))
+
+
+def _release_0_1_field_vault(tmp_path: Path) -> Path:
+    source = Path(__file__).resolve().parent.parent / "fixtures" / "v0.1" / "field"
+    target = tmp_path / "field"
+    for path in source.rglob("*"):
+        if path.is_file():
+            destination = target / path.relative_to(source)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            destination.write_bytes(path.read_bytes())
+    return target
+
+
+def test_a_format_1_vault_is_upgraded_on_unlock_to_a_random_journal_key(tmp_path: Path) -> None:
+    from tests.fixtures.make_v0_1 import FIELD_PASSPHRASE
+    from tests.forensics import examiner
+
+    field = _release_0_1_field_vault(tmp_path)
+    assert len((field / "key").read_bytes()) == 276
+    with Vault.open(field, FIELD_PASSPHRASE) as vault:
+        count = len(vault.list())
+        assert vault.key_generation == 1  # the derived key was replaced at once
+    key_file = (field / "key").read_bytes()
+    assert len(key_file) == FILE_SIZE and key_file[:8] == KEY_MAGIC
+    master = examiner.master_key(key_file, FIELD_PASSPHRASE)
+    assert master is not None
+    derived = examiner.subkey(master, "fieldvault/vault/journal/v1")
+    assert {record[4] for record in examiner.state_records(key_file, master)} != {derived}
+    with Vault.open(field, FIELD_PASSPHRASE) as again:
+        assert len(again.list()) == count and again.open_report.rollback is None
+
+
+def test_the_duress_passphrase_of_a_format_1_vault_survives_the_upgrade(tmp_path: Path) -> None:
+    from tests.fixtures.make_v0_1 import DURESS_PASSPHRASE, FIELD_PASSPHRASE
+
+    field = _release_0_1_field_vault(tmp_path)
+    Vault.open(field, FIELD_PASSPHRASE).lock()  # upgrades the key file
+    with Vault.open(field, DURESS_PASSPHRASE) as decoy:
+        assert decoy.list() == []
