@@ -133,3 +133,66 @@ class HostileOperator:
                     "SELECT signing_key FROM coordinators WHERE key_id = ?", (author,)
                 ).fetchone()
         return b64u_decode(row[0], length=32)
+
+
+class RedTeamOperator(HostileOperator):
+    """More of what an operator with shell access can do (used by `test_red_team.py`)."""
+
+    def device_proof(self, device_id: str) -> str | None:
+        with self._db() as db:
+            row = db.execute("SELECT proof FROM devices WHERE id = ?", (device_id,)).fetchone()
+        return None if row is None else row[0]
+
+    def set_proof(self, device_id: str, proof: str | None) -> None:
+        """Hide (None) or put back a device's enrolment proof in the device list."""
+        with self._db() as db:
+            db.execute("UPDATE devices SET proof = ? WHERE id = ?", (proof, device_id))
+
+    def insert_device_with_proof(self, signing_key: bytes, recipient: str, proof: str) -> str:
+        device_id = self.insert_device(signing_key, recipient, label="")
+        self.set_proof(device_id, proof)
+        return device_id
+
+    def insert_envelope_as(self, sealed: Any, signing_key: bytes) -> None:
+        """Put an envelope signed by `signing_key` in the feed, whoever the server thinks that is
+        (a coordinator the org document no longer lists, say)."""
+        from server.verify import envelope as incoming
+
+        env = incoming(envelope_wire(sealed), signing_key, sealed.author)
+        with self._db() as db:
+            (cursor,) = db.execute(
+                "UPDATE counters SET value = value + 1 WHERE name = 'feed' RETURNING value"
+            ).fetchone()
+            db.execute(
+                "INSERT INTO envelopes (cursor_id, id, hash, author, seq, prev, kind, recipient,"
+                " created, received_at, header, sig, payload)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    cursor,
+                    env.id,
+                    env.hash,
+                    env.author,
+                    env.seq,
+                    env.prev,
+                    env.kind,
+                    env.to,
+                    env.created,
+                    int(time.time()),
+                    env.header,
+                    env.sig,
+                    env.payload,
+                ),
+            )
+
+    def move_to_end_of_feed(self, envelope_id: str) -> None:
+        """Reorder the feed: the envelope is answered after everything stored so far."""
+        with self._db() as db:
+            (cursor,) = db.execute(
+                "UPDATE counters SET value = value + 1 WHERE name = 'feed' RETURNING value"
+            ).fetchone()
+            db.execute("UPDATE envelopes SET cursor_id = ? WHERE id = ?", (cursor, envelope_id))
+
+    def org_document_wire(self) -> dict[str, Any]:
+        with self._db() as db:
+            (document,) = db.execute("SELECT document FROM org_document WHERE id = 1").fetchone()
+        return json.loads(document)

@@ -1,0 +1,462 @@
+"""Red-team attacks on the trust rules: a hostile operator (database and blob directory, no org
+key), a rogue phone that was genuinely admitted, and a coordinator the organisation removed.
+
+Each `xfail(strict=True)` test is an attack that works on the current code: it asserts what
+should happen, so it fails today and the suite stays green until the weakness is fixed (then
+the xfail must be removed). The passing tests are attacks that are refused, kept for coverage.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import time
+from typing import Any
+
+import pytest
+
+from core.crypto.signing import SigningKey
+from core.records import Kind, Record
+from sync import age, coordinator, envelope, orgdoc
+from sync.client import Client
+from sync.coordinator.identity import IDENTITY_ID
+from sync.device import DeviceIdentity, get_or_none
+from sync.engine import SyncEngine
+from sync.enrolment import enrolment_proof
+from sync.outbox import queue_record, queue_reply
+from sync.payload import build_payload
+from tests.adversarial.operator import RedTeamOperator
+from tests.adversarial.test_rogue_device import Rogue
+from tests.integration.conftest import Org, make_vault
+
+MARKER = "RED-TEAM-7f1c-marker"
+
+
+@pytest.fixture
+def red(org: Org) -> RedTeamOperator:
+    return RedTeamOperator(org.server)
+
+
+def _recipients(org: Org) -> list[str]:
+    document = coordinator.org_document(org.coordinator)
+    assert document is not None
+    return list(document.recipients)
+
+
+def _device_id(vault: Any) -> str:
+    identity = DeviceIdentity.load(vault)
+    assert identity is not None
+    return identity.device_id
+
+
+def _incident(vault: Any, text: str = MARKER, attachment: bytes | None = None) -> Record:
+    data: dict[str, Any] = {"title": text, "values": {"summary": text}}
+    if attachment is not None:
+        stored = vault.attach(io.BytesIO(attachment), media_type="image/jpeg", name="p.jpg")
+        data["attachments"] = [{"id": stored.id, "media_type": "image/jpeg", "name": "p.jpg"}]
+    return queue_record(vault, Record(kind=Kind.INCIDENT, data=data))
+
+
+def _invented_device_envelope(org: Org, red: RedTeamOperator, envelope_id: str) -> str:
+    """The operator invents a device and pushes, as it, an envelope whose id it chose."""
+    key = SigningKey.generate()
+    _, recipient = age.generate_identity()
+    device_id = red.insert_device(key.public_bytes(), recipient, label="Osh phone")
+    sealed = envelope.seal(
+        build_payload("incident", {"id": "f" * 32, "data": {"title": "fabricated"}}),
+        signer=key,
+        recipients=_recipients(org),
+        seq=1,
+        prev=envelope.ZERO_HASH,
+        kind="report",
+        now=int(time.time()),
+        envelope_id=envelope_id,
+    )
+    with Client(org.server.url, signing_key=key) as client:
+        assert client.push_envelopes([envelope.to_wire(sealed)])[0]["status"] == "stored"
+    return device_id
+
+
+# --- held envelopes: their ids are chosen by whoever wrote them --------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a held envelope is stored under its own (attacker-chosen) id with no check that the id"
+    " is free: an invented device's envelope named like the coordinator's identity record"
+    " replaces it, and the coordinator loses its signing key, age identity and root key",
+)
+def test_an_invented_devices_envelope_cannot_overwrite_the_coordinators_own_keys(
+    org: Org, red: RedTeamOperator
+) -> None:
+    before = coordinator.load_identity(org.coordinator)
+    assert before.root_key is not None
+    _invented_device_envelope(org, red, IDENTITY_ID)
+
+    with contextlib.suppress(Exception):
+        coordinator.pull(org.coordinator)
+
+    assert org.coordinator.get(IDENTITY_ID).kind == Kind.DEVICE_KEY
+    after = coordinator.load_identity(org.coordinator)
+    assert after.root_key is not None
+    assert after.root_key.public_bytes() == before.root_key.public_bytes()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a held envelope whose id is an admitted device's id replaces that device's roster"
+    " entry: the device drops out of the roster and its next reports are held unread",
+)
+def test_an_invented_devices_envelope_cannot_push_an_admitted_device_out_of_the_roster(
+    org: Org, red: RedTeamOperator
+) -> None:
+    phone = org.new_device("osh")
+    _incident(phone, "first")
+    SyncEngine(phone).run_once()
+    assert coordinator.pull(org.coordinator).stored == 1
+    device_id = _device_id(phone)
+    assert device_id in coordinator.roster(org.coordinator)
+
+    _invented_device_envelope(org, red, device_id)
+    coordinator.pull(org.coordinator)
+
+    assert device_id in coordinator.roster(org.coordinator)
+    second = _incident(phone, "second")
+    SyncEngine(phone).run_once()
+    report = coordinator.pull(org.coordinator)
+    assert report.held == 0 and report.stored == 1
+    assert org.coordinator.get(second.id).kind == Kind.CASE
+
+
+def test_an_invented_devices_envelope_named_like_a_case_does_not_touch_the_case(
+    org: Org, red: RedTeamOperator
+) -> None:
+    """Held records and cases share one id space; this one happens to be safe only because the
+    operator cannot see case ids (they are inside the encrypted payload)."""
+    phone = org.new_device("osh")
+    saved = _incident(phone)
+    SyncEngine(phone).run_once()
+    coordinator.pull(org.coordinator)
+    _invented_device_envelope(org, red, "0" * 32)
+    report = coordinator.pull(org.coordinator)
+    assert report.held == 1 and report.stored == 0
+    assert org.coordinator.get(saved.id).data["latest"]["title"] == MARKER
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a held record has the envelope's id, so on release the reply (or a case event, or a"
+    " message) finds it in the vault, is counted as a duplicate and never stored, and the held"
+    " record is then deleted: the reply is lost; the phone's resend is a server duplicate",
+)
+def test_a_reply_held_until_its_device_is_admitted_is_kept_when_released(
+    org: Org, red: RedTeamOperator
+) -> None:
+    phone = org.new_device("osh")
+    device_id = _device_id(phone)
+    reply_id = queue_reply(phone, "c" * 32, MARKER, "m" * 32)
+    SyncEngine(phone).run_once()
+    proof = red.device_proof(device_id)
+    red.set_proof(device_id, None)  # the device list is a hint; hiding a proof only delays
+    held = coordinator.pull(org.coordinator)
+    assert held.held == 1 and device_id in held.unverified
+    red.set_proof(device_id, proof)
+
+    released = coordinator.pull(org.coordinator)
+    assert released.admitted == [device_id] and released.released == 1
+    two_days = time.time() + 2 * 86400
+    SyncEngine(phone, now=lambda: two_days).run_once()  # unconfirmed: pushed again
+    coordinator.pull(org.coordinator)
+
+    message = get_or_none(org.coordinator, reply_id)
+    sealed_copy = get_or_none(phone, reply_id)
+    assert message is not None or sealed_copy is not None, "the reply is gone on both sides"
+    assert message is not None and message.kind == Kind.MESSAGE
+    assert message.data["text"] == MARKER
+
+
+# --- the roster: what a hand confirmation compares -------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="confirm_device takes the recipient from the server's device list and the fingerprint"
+    " the coordinator compares is only the device id (the signing key): an operator who swaps"
+    " the recipient before the confirmation gets every later message to that phone",
+)
+def test_a_recipient_swapped_before_a_hand_confirmation_never_receives_messages(
+    org: Org, red: RedTeamOperator
+) -> None:
+    phone = org.new_device("osh")  # an 0.1 phone, or one whose proof the operator hid
+    device_id = _device_id(phone)
+    red.set_proof(device_id, None)
+    operator_identity, operator_recipient = age.generate_identity()
+    red.swap_recipient(device_id, operator_recipient)
+    (shown,) = coordinator.list_devices(org.coordinator)
+    assert shown["roster"] == "unverified"
+    # The coordinator compares the fingerprint shown with the phone's: it is the device id,
+    # which the operator did not (could not) change, so they match and the coordinator confirms.
+    assert shown["id"] == device_id
+
+    coordinator.confirm_device(org.coordinator, device_id, label="osh")
+    coordinator.send_message(org.coordinator, device_id, "c1", MARKER)
+
+    sent = [
+        envelope.from_wire(r.data["wire"])
+        for r in org.coordinator.list(kind=Kind.OUTBOX)
+        if r.data.get("type") == "envelope"
+    ]
+    for sealed in sent:
+        with pytest.raises(envelope.NotForMe):
+            envelope.open_(sealed, [age.parse_identity(operator_identity)])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="refresh_roster matches a proof against every unused invite, never checking the"
+    " invite's expires_at: whoever seized an invite text long ago can still get a device"
+    " admitted by a cooperating server",
+)
+def test_an_expired_invite_no_longer_admits_a_device(org: Org, red: RedTeamOperator) -> None:
+    invite = coordinator.create_invite(org.coordinator, expires_in=3600, label="Bishkek")
+    assert invite.enrol_secret is not None
+    # Months later, someone holding that (never used) invite text, and a cooperating server.
+    key = SigningKey.generate()
+    _, recipient = age.generate_identity()
+    proof = enrolment_proof(invite.enrol_secret, key.public_bytes(), recipient)
+    device_id = red.insert_device_with_proof(key.public_bytes(), recipient, proof)
+    months_later = time.time() + 120 * 86400
+
+    report = coordinator.pull(org.coordinator, now=lambda: months_later)
+
+    assert device_id not in report.admitted
+    assert device_id not in coordinator.roster(org.coordinator)
+
+
+def test_a_proof_made_for_one_device_does_not_admit_another(org: Org, red: RedTeamOperator) -> None:
+    phone = org.new_device("osh", enrol=False)
+    SyncEngine(phone).run_once()  # enrols, with its proof
+    genuine = _device_id(phone)
+    proof = red.device_proof(genuine)
+    assert proof
+    red.set_proof(genuine, None)
+    key = SigningKey.generate()
+    _, recipient = age.generate_identity()
+    copied = red.insert_device_with_proof(key.public_bytes(), recipient, proof)
+
+    report = coordinator.pull(org.coordinator)
+
+    assert copied in report.unverified and copied not in coordinator.roster(org.coordinator)
+    red.set_proof(genuine, proof)
+    assert coordinator.pull(org.coordinator).admitted == [genuine]
+
+
+# --- the org document: a removed coordinator, a frozen or re-signed document ------------------
+
+
+def _second_coordinator(org: Org, name: str) -> Any:
+    vault = make_vault(org.tmp / name)
+    org.devices.append(vault)  # locked at the end with the rest
+    identity = coordinator.load_identity(org.coordinator)
+    info = coordinator.join_organisation(
+        vault, org.server.url, name=name, root_fingerprint=identity.root_fingerprint
+    )
+    coordinator.publish_org_document(org.coordinator, add_coordinator=info)
+    coordinator.refresh_org_document(vault)
+    return vault
+
+
+def _open_with(sealed: envelope.Envelope, vault: Any) -> bytes:
+    identity = coordinator.load_identity(vault)
+    return envelope.open_(sealed, [age.parse_identity(identity.age_identity)])
+
+
+def _frozen_on_a_document_listing_a_removed_coordinator(
+    org: Org, red: RedTeamOperator
+) -> tuple[Any, Any, orgdoc.OrgDocument]:
+    """B (no root key) holds a document listing C; the root removes C; the operator keeps
+    answering B with the old document. Returns (B, C, the document B is frozen on)."""
+    bakyt = _second_coordinator(org, "bakyt")
+    cholpon = _second_coordinator(org, "cholpon")
+    coordinator.pull(bakyt)
+    frozen_wire = red.org_document_wire()
+    frozen = coordinator.org_document(bakyt)
+    assert frozen is not None and frozen.coordinator(coordinator.load_identity(cholpon).id)
+    coordinator.publish_org_document(
+        org.coordinator, remove_coordinator=coordinator.load_identity(cholpon).id
+    )
+    red.restore_org_document(frozen_wire)
+    return bakyt, cholpon, frozen
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="coordinators accept org documents with now=None, so a coordinator the operator keeps"
+    " on an old document never sees it lapse: months after the removal it still seals case"
+    " events to the removed coordinator's recipient",
+)
+def test_a_coordinator_frozen_on_a_lapsed_document_stops_sealing_to_a_removed_coordinator(
+    org: Org, red: RedTeamOperator
+) -> None:
+    bakyt, cholpon, frozen = _frozen_on_a_document_listing_a_removed_coordinator(org, red)
+    lapsed = frozen.expires + 30 * 86400
+
+    with contextlib.suppress(Exception):
+        coordinator.pull(bakyt, now=lambda: lapsed)
+        coordinator.push_case_event(
+            bakyt, "c" * 32, {"type": "note", "text": MARKER}, now=lambda: lapsed
+        )
+
+    for entry in bakyt.list(kind=Kind.OUTBOX):
+        sealed = envelope.from_wire(entry.data["wire"])
+        with pytest.raises(envelope.NotForMe):
+            _open_with(sealed, cholpon)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a coordinator frozen on a lapsed document still treats the removed coordinator as"
+    " listed: its roster envelope admits a device the operator invented, whose fabricated"
+    " report then becomes a case with a valid signature and an ok chain",
+)
+def test_a_removed_coordinator_cannot_admit_a_device_to_a_frozen_coordinators_roster(
+    org: Org, red: RedTeamOperator
+) -> None:
+    bakyt, cholpon, frozen = _frozen_on_a_document_listing_a_removed_coordinator(org, red)
+    lapsed = frozen.expires + 30 * 86400
+    fake = SigningKey.generate()
+    _, fake_recipient = age.generate_identity()
+    fake_id = red.insert_device(fake.public_bytes(), fake_recipient, label="")
+    removed = coordinator.load_identity(cholpon)
+    entry = coordinator.RosterEntry(
+        fake_id, fake.public_bytes(), fake_recipient, "Osh", removed.id, int(time.time()), "invite"
+    )
+    admit = envelope.seal(
+        build_payload("roster", entry.shared()),
+        signer=removed.signing_key,
+        recipients=list(frozen.recipients),
+        seq=1,
+        prev=envelope.ZERO_HASH,
+        kind="event",
+        now=int(time.time()),
+    )
+    red.insert_envelope_as(admit, removed.signing_key.public_bytes())
+    fabricated = envelope.seal(
+        build_payload("incident", {"id": "f" * 32, "data": {"title": "fabricated"}}),
+        signer=fake,
+        recipients=list(frozen.recipients),
+        seq=1,
+        prev=envelope.ZERO_HASH,
+        kind="report",
+        now=int(time.time()),
+    )
+    with Client(org.server.url, signing_key=fake) as client:
+        assert client.push_envelopes([envelope.to_wire(fabricated)])[0]["status"] == "stored"
+
+    with contextlib.suppress(Exception):
+        coordinator.pull(bakyt, now=lambda: lapsed)
+
+    assert fake_id not in coordinator.roster(bakyt)
+    assert get_or_none(bakyt, "f" * 32) is None
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a document of the same version as the one held is accepted whatever it says: a second"
+    " root holder the operator kept on the old document renews it (automatically, at pull) as"
+    " a new document of the same version that still lists the removed coordinator, and a phone"
+    " that already holds the removal then obeys that coordinator's wipe",
+)
+def test_a_renewal_of_a_withheld_document_cannot_bring_back_a_removed_coordinator(
+    org: Org, red: RedTeamOperator
+) -> None:
+    bakyt = _second_coordinator(org, "bakyt")
+    backup = coordinator.export_root_key_backup(org.coordinator, "backup passphrase")
+    coordinator.import_root_key_backup(bakyt, backup, "backup passphrase")
+    cholpon = _second_coordinator(org, "cholpon")
+    coordinator.pull(bakyt)
+    with_cholpon = red.org_document_wire()
+    phone = org.new_device("osh")
+    removed = coordinator.publish_org_document(
+        org.coordinator, remove_coordinator=coordinator.load_identity(cholpon).id
+    )
+    SyncEngine(phone).run_once()  # the phone now holds the removal
+    red.restore_org_document(with_cholpon)  # ... and the operator withholds it from Bakyt
+
+    document = coordinator.org_document(bakyt)
+    assert document is not None
+    soon = document.expires - orgdoc.RENEW_BEFORE + 1
+    coordinator.pull(bakyt, now=lambda: soon)  # renews what it was shown
+    renewed = coordinator.org_document(bakyt)
+    assert renewed is not None and renewed.version == removed.version
+    assert renewed.coordinator(coordinator.load_identity(cholpon).id) is not None
+
+    coordinator.order_wipe(cholpon, _device_id(phone))
+    report = SyncEngine(phone).run_once()
+    assert not report.wiped
+
+
+# --- attachments: whose signed reference is checked -------------------------------------------
+
+
+def _rogue_report_naming(rogue: Rogue, blobs: list[Any], case_id: str) -> str:
+    document = coordinator.org_document(rogue.org.coordinator)
+    assert document is not None
+    rogue.seq += 1
+    sealed = envelope.seal(
+        build_payload("incident", {"id": case_id, "data": {"title": "mine"}}, blobs),
+        signer=rogue.identity.signing_key,
+        recipients=list(document.recipients),
+        seq=rogue.seq,
+        prev=rogue.prev,
+        kind="report",
+        now=int(time.time()),
+    )
+    rogue.prev = envelope.envelope_hash(sealed)
+    with Client(rogue.org.server.url, signing_key=rogue.identity.signing_key) as client:
+        (result,) = client.push_envelopes([envelope.to_wire(sealed)])
+    assert result["status"] == "stored"
+    return sealed.id
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="fetch_blob checks a blob against the first signed case that names its id, from any"
+    " author: a rogue phone's report naming another device's blob id with the hash of forged"
+    " bytes (the operator shows it the id, swaps the file and orders the feed) makes the"
+    " forged photo open as that device's attachment",
+)
+def test_a_rogue_devices_reference_to_another_devices_blob_cannot_vouch_for_forged_bytes(
+    org: Org, red: RedTeamOperator
+) -> None:
+    from sync.payload import BlobRef
+
+    alice = org.new_device("alice")
+    saved = _incident(alice, attachment=b"genuine photo " * 1000)
+    SyncEngine(alice).run_once()
+    (blob_id,) = red.blob_ids()
+    (alice_envelope,) = [
+        e.id for e in alice.list(kind=Kind.OUTBOX) if e.data.get("type") == "envelope"
+    ]
+    rogue = Rogue(org)
+    forged = age.encrypt(b"a forged photo", _recipients(org))
+    import hashlib
+
+    ref = BlobRef(blob_id, hashlib.sha256(forged).hexdigest(), len(forged), "image/jpeg", "p.jpg")
+    _rogue_report_naming(rogue, [ref], "0" * 32)
+    red.replace_blob(blob_id, forged)
+    red.move_to_end_of_feed(alice_envelope)
+
+    coordinator.pull(org.coordinator)
+    case = org.coordinator.get(saved.id)
+    assert case.data["author"] == _device_id(alice)
+    assert any(blob_id == b["id"] for r in case.data["revisions"] for b in r["blobs"])
+
+    with pytest.raises(coordinator_errors().AttachmentAltered):
+        coordinator.fetch_blob(org.coordinator, blob_id)
+
+
+def coordinator_errors() -> Any:
+    from sync import errors
+
+    return errors
