@@ -3,6 +3,9 @@
 
 The data directory (the vault) defaults to the app's private storage on a phone
 (`FLET_APP_STORAGE_DATA`) and to `~/.fieldvault/field` elsewhere, as for `fieldvault field`.
+On a phone the app's cache directory (`FLET_APP_STORAGE_TEMP`, where the file picker leaves
+its copies of picked files) is wiped together with the vault: panic, duress, wrong-passphrase
+threshold and remote wipe alike.
 Web mode binds 127.0.0.1 unless told otherwise and serves the Flutter client from the package
 (no CDN), so it works offline.
 
@@ -15,10 +18,14 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import flet as ft
 
 from app.i18n import ASSETS
+
+if TYPE_CHECKING:
+    from app.services.field_api import FieldService
 
 
 def default_data_dir() -> Path:
@@ -28,12 +35,26 @@ def default_data_dir() -> Path:
     return Path.home() / ".fieldvault" / "field"
 
 
+def cache_dirs() -> tuple[Path, ...]:
+    """Directories outside the vault that may hold plaintext copies and go with every wipe."""
+    temp = os.environ.get("FLET_APP_STORAGE_TEMP")
+    return (Path(temp),) if temp else ()
+
+
+def make_service(data_dir: Path | str | None = None) -> FieldService:
+    """The real field service on `data_dir` (default: `default_data_dir()`)."""
+    from app.services.field import VaultFieldService
+
+    return VaultFieldService(
+        Path(data_dir) if data_dir else default_data_dir(), extra_dirs=cache_dirs()
+    )
+
+
 def make_main(data_dir: Path | str | None = None) -> Callable[[ft.Page], None]:
     """A `main(page)` bound to one data directory (each web session gets its own shell)."""
 
     def main(page: ft.Page) -> None:
         from app.field.shell import AppShell
-        from app.services.field_api import FieldService
 
         service: FieldService
         if os.environ.get("FIELDVAULT_FIELD_PREVIEW") == "1":
@@ -41,9 +62,7 @@ def make_main(data_dir: Path | str | None = None) -> Callable[[ft.Page], None]:
 
             service = FakeFieldService()
         else:
-            from app.services.field import VaultFieldService
-
-            service = VaultFieldService(Path(data_dir) if data_dir else default_data_dir())
+            service = make_service(data_dir)
         shell = AppShell(page, service)
         page.data = shell  # keep the shell (and its services) referenced for the session
         shell.start()
