@@ -1,8 +1,11 @@
 """The encrypted, append-only record journal (byte layout in docs/formats/vault.md).
 
 Use `read_journal(path, key, recover=...)` on open (it returns the operations and where valid
-data ends), `Journal.open_for_append(...)` / `append(ops)` to save, and `write_snapshot(...)` for
-compaction. An entry is acknowledged once `append` returns: it has been written and fsync'd.
+data ends), `Journal.open_for_append(...)` / `append(ops)` to save, and for compaction
+`prepare_snapshot(...)` (a new journal in `tmp/`, under a new key), then `Snapshot.install(path)`
+(rename) and `old_journal.shred()` (overwrite the replaced file's bytes). The vault records the
+new key in the key file between the first two steps. An entry is acknowledged once `append`
+returns: it has been written and fsync'd. `read_journal_id` reads the header without a key.
 
 Every entry is `length | crc32(journal id, length) | AEAD(seq, frames)` with the journal id in
 the associated data: entries cannot be moved between journals, and the sequence number inside
@@ -14,7 +17,8 @@ valid entry after it is a torn tail (dropped, and the file truncated before the 
 a bad entry followed by a valid one is damage, reported as `VaultCorrupt` naming the entry and
 byte offset, unless the caller asked to `recover`, which skips damaged stretches.
 
-Danger: `append` must be the only writer; the vault lock guarantees that.
+Danger: `append` must be the only writer; the vault lock guarantees that. The journal key is
+whatever the caller passes: this module neither stores nor derives it.
 """
 
 from __future__ import annotations
