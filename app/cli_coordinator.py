@@ -8,7 +8,7 @@
     fieldvault coordinator add-coordinator CODE            (a listed coordinator adds the joiner)
     fieldvault coordinator backup-root -o FILE
     fieldvault coordinator invite [--expires-in S] [--label L] [--qr FILE]
-    fieldvault coordinator devices | revoke ID | wipe ID | pull
+    fieldvault coordinator devices | verify ID | revoke ID | wipe ID | pull
     fieldvault coordinator cases [--text T] [--from D] [--to D] [--region R] [--violation V]
                                  [--perpetrator P] [--status S] [--assignee K] [--device K]
                                  [--sort KEY] [--asc]
@@ -95,6 +95,12 @@ def register(subparsers: Any) -> None:
 
     verb("devices", "list enrolled devices").set_defaults(func=_devices)
     for name, help_text, func in (
+        (
+            "verify",
+            "admit a device to the roster by hand, after comparing its fingerprint (its id,"
+            " shown in the phone's settings) with the phone",
+            _verify,
+        ),
         ("revoke", "revoke a device (its pushes are refused from now on)", _revoke),
         ("wipe", "order a device to wipe itself at its next sync", _wipe),
     ):
@@ -330,10 +336,17 @@ def _devices(args: argparse.Namespace, service: Any) -> int:
     devices = service.devices()
     lines = [
         f"{d.id}  {d.label or '-':16} last seen {d.last_seen}  envelopes {d.envelopes}  "
-        f"chain {d.chain}{'  REVOKED' if d.revoked else ''}  wipe {d.wipe}"
+        f"chain {d.chain}{'  REVOKED' if d.revoked else ''}  wipe {d.wipe}  {d.roster.upper()}"
         for d in devices
     ]
     _emit(args, {"devices": [dataclasses.asdict(d) for d in devices]}, "\n".join(lines))
+    return 0
+
+
+@_guarded
+def _verify(args: argparse.Namespace, service: Any) -> int:
+    service.confirm_device(args.device_id)
+    _emit(args, {"ok": True}, f"device {args.device_id} verified and added to the roster")
     return 0
 
 
@@ -359,6 +372,12 @@ def _pull(args: argparse.Namespace, service: Any) -> int:
         {"ok": True, **dataclasses.asdict(summary)},
         f"{summary.envelopes} envelopes fetched, {summary.stored} stored, "
         f"{summary.cases} cases updated"
+        + (
+            f"; {summary.held} kept aside from {summary.unverified} unverified devices"
+            " (compare fingerprints, then `verify ID`)"
+            if summary.held
+            else ""
+        )
         + (f"; problems: {', '.join(summary.problems)}" if summary.problems else ""),
     )
     return 0

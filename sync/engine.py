@@ -250,7 +250,8 @@ class SyncEngine:
                 identity.enrol_secret, identity.signing_key.public_bytes(), identity.recipient
             )
         try:
-            client.enrol(identity.invite_token, identity.recipient, identity.label, proof=proof)
+            # No label: the coordinator's roster holds it, encrypted; the server learns none.
+            client.enrol(identity.invite_token, identity.recipient, None, proof=proof)
         except ServerRefused as exc:
             # A crash after a successful enrolment but before it was saved leaves the token
             # spent: the server then knows our key ("already_enrolled"), and we are enrolled.

@@ -119,7 +119,7 @@ def test_the_duress_passphrase_of_a_0_1_vault_still_destroys_the_real_data(
         Vault.open(old / "field", FIELD_PASSPHRASE)
 
 
-def test_a_0_1_server_database_starts_migrates_and_serves_its_envelopes_and_devices(
+def test_a_0_1_server_database_migrates_and_its_devices_are_rebound_to_the_roster_by_hand(
     old_server: LiveServer, old: Path, manifest: dict[str, Any]
 ) -> None:
     with sqlite3.connect(old_server.data_dir / "server.sqlite3") as db:
@@ -130,9 +130,16 @@ def test_a_0_1_server_database_starts_migrates_and_serves_its_envelopes_and_devi
         identity = coordinator.load_identity(coord)
         identity.server_url = old_server.url  # the 0.1 server ran on another port
         coord.put(identity.to_record())
-        assert manifest["device_id"] in {d["id"] for d in coordinator.list_devices(coord)}
+        devices = {d["id"]: d for d in coordinator.list_devices(coord)}
+        assert devices[manifest["device_id"]]["roster"] == "unverified"  # enrolled before 0.2
         report = coordinator.pull(coord)
-        assert (report.fetched, report.stored) == (len(NOTES), len(NOTES))
+        assert (report.fetched, report.held, report.stored) == (len(NOTES), len(NOTES), 0)
+        assert coord.list(kind=Kind.CASE) == []  # kept aside, unread, until verified
+
+        coordinator.confirm_device(coord, manifest["device_id"])  # fingerprints compared
+        report = coordinator.pull(coord)
+        assert (report.released, report.stored) == (len(NOTES), len(NOTES))
+        assert coordinator.org_document(coord).expires > 0  # type: ignore[union-attr]
         cases = coord.list(kind=Kind.CASE)
         assert sorted(c.data["latest"]["text"] for c in cases) == sorted(NOTES)
         assert all(c.data["custody"]["chain"] == "ok" for c in cases)

@@ -155,10 +155,13 @@ class CaseListView:
             self.pull_status.value = ctx.t(
                 "cases.pulled", envelopes=summary.envelopes, cases=summary.cases
             )
+            lines = []
+            if summary.held:
+                lines.append(ctx.t("pull.held", count=summary.held))
             if summary.problems:
-                self.error.content.value = ctx.t(  # type: ignore[union-attr]
-                    "cases.pull_problems", problems="; ".join(summary.problems[:5])
-                )
+                lines.append(ctx.t("cases.pull_problems", problems="; ".join(summary.problems[:5])))
+            if lines:
+                self.error.content.value = "\n".join(lines)  # type: ignore[union-attr]
                 self.error.visible = True
             self.load()
 

@@ -1,6 +1,10 @@
-"""Devices: invite (code as text and a QR image made in memory), list, revoke, remote wipe.
+"""Devices: invite (code as text and a QR image made in memory), list, verify, revoke, wipe.
 
-Revoking and wiping ask for confirmation first; both are final for the device concerned.
+Each device shows whether it is in the roster: verified (its enrolment proof matched one of our
+invites, or a coordinator verified it), not verified (its reports are kept aside, unread), or
+key changed (the server now reports other keys for it; they are never used). Verifying by hand
+asks the coordinator to compare the fingerprint with the phone. Revoking and wiping ask for
+confirmation first; both are final for the device concerned.
 """
 
 from __future__ import annotations
@@ -101,14 +105,23 @@ class DevicesView:
         ctx, t = self.ctx, self.ctx.t
         chain_ok = d.chain == "ok" and not d.problems
         chain_text = t(f"chain.{d.chain}") + (f" ({'; '.join(d.problems)})" if d.problems else "")
-        if d.revoked:
+        if d.roster != "verified":
+            state = t(f"devices.{d.roster}")
+        elif d.revoked:
             state = t("devices.revoked")
         elif d.wipe != "none":
             state = t(f"devices.wipe_{d.wipe}")
         else:
             state = t("devices.active")
+        verify = ft.TextButton(
+            t("devices.verify"),
+            on_click=lambda _e, i=d.id: self.on_verify(i),
+            visible=d.roster == "unverified",
+            key=f"verify-{d.id[:8]}",
+        )
         actions = ft.Row(
             [
+                verify,
                 ft.TextButton(
                     t("devices.revoke"),
                     on_click=lambda _e, i=d.id: self.on_revoke(i),
@@ -130,7 +143,11 @@ class DevicesView:
                 ft.DataCell(ft.Text(ctx.when(d.last_seen))),
                 ft.DataCell(ft.Text(str(d.envelopes))),
                 ft.DataCell(w.verdict_pill(chain_ok, chain_text)),
-                ft.DataCell(ft.Text(state)),
+                ft.DataCell(
+                    w.verdict_pill(d.roster == "verified", state)
+                    if d.roster != "verified"
+                    else ft.Text(state)
+                ),
                 ft.DataCell(actions),
             ]
         )
@@ -159,17 +176,21 @@ class DevicesView:
     def _confirmed(self, action: str, device_id: str, work: Any) -> None:
         t = self.ctx.t
         label = next((d.label for d in self.devices if d.id == device_id), "") or device_id[:8]
+        fingerprint = " ".join(device_id[i : i + 4] for i in range(0, len(device_id), 4))
 
         def yes() -> None:
             self.ctx.port.run(work, lambda _r: self.load(), self.show_error)
 
         self.ctx.port.confirm(
             t(f"devices.confirm_{action}_title"),
-            t(f"devices.confirm_{action}", device=label),
+            t(f"devices.confirm_{action}", device=label, fingerprint=fingerprint),
             t(f"devices.{action}"),
             t("cancel"),
             yes,
         )
+
+    def on_verify(self, device_id: str) -> None:
+        self._confirmed("verify", device_id, lambda: self.ctx.service.confirm_device(device_id))
 
     def on_revoke(self, device_id: str) -> None:
         self._confirmed("revoke", device_id, lambda: self.ctx.service.revoke(device_id))

@@ -45,6 +45,8 @@ class IncidentListScreen:
             details.append(t("list.attachments", count=item.attachments))
         if item.messages:
             details.append(t("list.messages", count=item.messages))
+        if item.status == "sent":
+            details.append(t("list.confirmed" if item.confirmed else "list.awaiting_receipt"))
         return ft.Container(
             ft.Column(
                 [

@@ -143,7 +143,13 @@ class SettingsScreen:
                 data="settings-fingerprint",
             ),
             hint(t("settings.device")),
-            ft.Text(org.device_id, font_family="monospace", size=13),
+            ft.Text(  # in groups of four, as the coordinator's "Verify" dialog shows it
+                " ".join(org.device_id[i : i + 4] for i in range(0, len(org.device_id), 4)),
+                font_family="monospace",
+                size=13,
+                selectable=True,
+                data="settings-device",
+            ),
             hint(t("settings.enrolled") if org.enrolled else t("settings.not_enrolled_yet")),
         ]
 

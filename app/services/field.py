@@ -303,6 +303,7 @@ class VaultFieldService(FieldService):
                     updated_at=record.updated_at,
                     attachments=len(record.data.get("attachments") or []),
                     messages=sum(1 for m in messages if m.data.get("case_id") == record.id),
+                    confirmed=bool(record.data.get("confirmed_at")),
                 )
             )
         for record in vault.list(kind=Kind.STUB):
@@ -316,6 +317,7 @@ class VaultFieldService(FieldService):
                     updated_at=record.updated_at,
                     messages=sum(1 for m in messages if m.data.get("case_id") == record.id),
                     stub=True,
+                    confirmed=bool(record.data.get("confirmed_at")),
                 )
             )
         return sorted(out, key=lambda s: (s.created_at, s.id), reverse=True)

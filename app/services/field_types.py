@@ -107,6 +107,7 @@ class IncidentSummary:
     attachments: int = 0
     messages: int = 0
     stub: bool = False  # sent and forgotten: only the status remains on this phone
+    confirmed: bool = False  # a coordinator's signed receipt arrived: nothing of it is kept
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

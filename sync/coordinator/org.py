@@ -191,6 +191,10 @@ def publish_org_document(
         state.org_document = orgdoc.to_wire(signed)
         state.org_version = doc.version
         vault.put(state.to_record())
+    if add_coordinator is not None:
+        from sync.coordinator.roster import reshare_roster
+
+        reshare_roster(vault, now=now)  # the newcomer could not read the earlier entries
     return doc
 
 

@@ -67,6 +67,11 @@ def send_message(
     """
     entry = roster_entry(vault, device_id)
     if entry is None:
+        from sync.coordinator.roster import list_devices
+
+        list_devices(vault)  # admits it now if it enrolled with one of our invites
+        entry = roster_entry(vault, device_id)
+    if entry is None:
         raise CoordinatorError("this device is not in the roster", reason="device_not_verified")
     plaintext = build_payload("message", {"case_id": case_id, "text": text})
     sealed = _seal_and_queue(

@@ -252,6 +252,20 @@ def confirm_device(
     return entry
 
 
+def reshare_roster(vault: VaultPort, *, now: Callable[[], float] = time.time) -> int:
+    """Seal every roster entry again to the current coordinators (after one was added, who
+    could not read the entries sealed before) and push them; return how many."""
+    from sync.coordinator.outgoing import push_pending, queue_roster_entry
+
+    entries = list(roster(vault).values())
+    for entry in entries:
+        with state_lock(vault):
+            vault.put_many(queue_roster_entry(vault, entry, now=now))
+    if entries:
+        push_pending(vault)
+    return len(entries)
+
+
 def store_shared_entry(
     vault: VaultPort, raw: Any, author: str, created: int, touched: dict[str, Record]
 ) -> str | None:
@@ -273,10 +287,17 @@ def store_shared_entry(
 
 def list_devices(vault: VaultPort) -> list[dict[str, Any]]:
     """The server's device list, each with `roster` (verified / unverified / key_changed) and
-    the label from the roster (the server holds none for devices enrolled since 0.2)."""
+    the label from the roster (the server holds none for devices enrolled since 0.2). Devices
+    whose enrolment proof matches one of our invites are admitted on the way."""
+    from sync.coordinator.outgoing import push_pending
+
     _, client = connect(vault)
     with client:
         devices = client.devices()
+        with state_lock(vault):
+            admitted = refresh_roster(vault, client, devices=devices).admitted
+    if admitted:
+        push_pending(vault)
     known = roster(vault)
     out = []
     for device in devices:

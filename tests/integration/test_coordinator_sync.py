@@ -102,8 +102,12 @@ def test_a_second_coordinator_joins_reads_new_reports_and_can_hold_the_root_key(
     device = org.new_device()
     _notes(device, 3, "x")
     SyncEngine(device).run_once()
+    pulled = coordinator.pull(second)  # the second did not make the invite: it cannot admit
+    assert (pulled.held, pulled.stored) == (3, 0)
+    coordinator.pull(org.coordinator)  # the first admits the device and tells the second
     pulled = coordinator.pull(second)
-    assert pulled.stored == 3
+    assert pulled.released == 3 and len(second.list(kind=Kind.CASE)) == 3
+    assert set(coordinator.roster(second)) == set(coordinator.roster(org.coordinator))
 
     with pytest.raises(UntrustedDocument):
         coordinator.import_root_key_backup(second, backup, "wrong words")

@@ -49,7 +49,7 @@ def test_an_incident_with_a_photo_reaches_the_coordinator_intact_and_is_forgotte
     stub = device.get(saved.id)
     assert stub.kind == Kind.STUB and stub.status == Status.SENT
     assert "title" not in stub.data and device.attachments() == []
-    assert device.list(kind=Kind.OUTBOX) == []
+    assert len(device.list(kind=Kind.OUTBOX)) == 2  # sealed copies, until a receipt
     assert MARKER.encode() not in _all_bytes(device.path)
     assert MARKER.encode() not in _all_bytes(org.server.data_dir)
 
@@ -62,6 +62,8 @@ def test_an_incident_with_a_photo_reaches_the_coordinator_intact_and_is_forgotte
     assert case.data["author"] == DeviceIdentity.load(device).device_id  # type: ignore[union-attr]
     blob = case.data["revisions"][0]["blobs"][0]
     assert coordinator.fetch_blob(org.coordinator, blob["id"]) == photo
+    assert SyncEngine(device).run_once().confirmed == 2
+    assert device.list(kind=Kind.OUTBOX) == [] and device.spool_names() == []
 
 
 def test_an_edit_after_sending_becomes_a_second_revision_not_an_overwrite(org: Org) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import ssl
 import subprocess
@@ -14,7 +15,7 @@ import requests
 
 from core.records import Kind, Record
 from sync import coordinator
-from sync.device import create_identity
+from sync.device import create_identity, identity_from_invite
 from sync.engine import SyncEngine
 from sync.errors import TlsError, TlsPinMismatch
 from sync.outbox import queue_record
@@ -75,26 +76,14 @@ def test_a_pinned_self_signed_server_works_end_to_end_and_a_wrong_pin_is_refused
     assert invite.tls_pin == pin
 
     device = make_vault(tmp_path / "phone")
-    create_identity(
-        device,
-        server_url=invite.server_url,
-        root_fingerprint=invite.root_fingerprint,
-        invite_token=invite.token,
-        tls_pin=invite.tls_pin,
-    )
+    identity_from_invite(device, invite)
     queue_record(device, Record(kind=Kind.NOTE, data={"text": "over TLS"}))
     assert SyncEngine(device).run_once().envelopes_sent == 1
     assert coordinator.pull(coord).stored == 1
 
     wrong = make_vault(tmp_path / "wrong")
     second = coordinator.create_invite(coord, expires_in=600)
-    create_identity(
-        wrong,
-        server_url=url,
-        root_fingerprint=second.root_fingerprint,
-        invite_token=second.token,
-        tls_pin="00" * 32,
-    )
+    identity_from_invite(wrong, dataclasses.replace(second, tls_pin="00" * 32))
     with pytest.raises(TlsPinMismatch):
         SyncEngine(wrong).run_once()
 
