@@ -196,3 +196,30 @@ class RedTeamOperator(HostileOperator):
         with self._db() as db:
             (document,) = db.execute("SELECT document FROM org_document WHERE id = 1").fetchone()
         return json.loads(document)
+
+    def insert_envelope_unchecked(self, sealed: Any, *, recipient: str | None = None) -> None:
+        """Put any well-formed envelope in the feed, its signature unchecked (a forgery); with
+        `recipient`, in that device's message list whatever its header says."""
+        from sync.envelope import envelope_hash
+
+        header = sealed.header
+        with self._db() as db:
+            (cursor,) = db.execute(
+                "UPDATE counters SET value = value + 1 WHERE name = 'feed' RETURNING value"
+            ).fetchone()
+            db.execute(
+                "INSERT INTO envelopes (cursor_id, id, hash, author, seq, prev, kind, recipient,"
+                " created, received_at, header, sig, payload)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    cursor, header.id, envelope_hash(sealed), header.author, header.seq,
+                    header.prev, header.kind, recipient or header.to, header.created,
+                    int(time.time()), header.canonical().decode("ascii"), b64u_encode(sealed.sig),
+                    sealed.payload,
+                ),
+            )
+
+    def readdress(self, envelope_id: str, device_id: str) -> None:
+        """Move a coordinator's message into another device's message list."""
+        with self._db() as db:
+            db.execute("UPDATE envelopes SET recipient = ? WHERE id = ?", (device_id, envelope_id))

@@ -460,3 +460,111 @@ def coordinator_errors() -> Any:
     from sync import errors
 
     return errors
+
+
+# --- forgeries that do not verify --------------------------------------------------------------
+
+
+def _claiming(author: str, sealed: envelope.Envelope, **changes: Any) -> envelope.Envelope:
+    """The envelope with its header rewritten to claim `author` (its signature no longer holds)."""
+    import dataclasses
+
+    header = dataclasses.replace(sealed.header, author=author, **changes)
+    return envelope.Envelope(header, sealed.sig, sealed.payload)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="an envelope that fails its signature check is still merged into the case it names"
+    " when it claims the case's author: with a high seq its content becomes the case's latest"
+    " state and the genuine case is marked signature-invalid for good (whoever knows a case id,"
+    " e.g. a removed coordinator, and the operator can rewrite and discredit any case)",
+)
+def test_a_revision_whose_signature_fails_never_becomes_a_cases_latest_state(
+    org: Org, red: RedTeamOperator
+) -> None:
+    alice = org.new_device("alice")
+    saved = _incident(alice, "beaten at the station")
+    SyncEngine(alice).run_once()
+    coordinator.pull(org.coordinator)
+    # A removed coordinator read this case before its removal: it knows the case id.
+    forger = SigningKey.generate()
+    forged = envelope.seal(
+        build_payload("incident", {"id": saved.id, "data": {"title": "nothing happened"}}),
+        signer=forger,
+        recipients=_recipients(org),
+        seq=1000,
+        prev=envelope.ZERO_HASH,
+        kind="report",
+        now=int(time.time()),
+    )
+    red.insert_envelope_unchecked(_claiming(_device_id(alice), forged))
+
+    report = coordinator.pull(org.coordinator)
+
+    assert report.forged == 1
+    case = org.coordinator.get(saved.id)
+    assert case.data["latest"]["title"] == "beaten at the station"
+    assert case.data["custody"]["signature"] == "valid"
+
+
+# --- attacks that are refused (coverage) -------------------------------------------------------
+
+
+def test_a_receipt_for_one_phone_copied_into_another_phones_messages_is_refused(
+    org: Org, red: RedTeamOperator
+) -> None:
+    alice = org.new_device("alice")
+    bob = org.new_device("bob")
+    _incident(alice)
+    _incident(bob)
+    SyncEngine(alice).run_once()
+    SyncEngine(bob).run_once()
+    bob_entries = {e.id for e in bob.list(kind=Kind.OUTBOX)}
+    red.forget_envelopes(_device_id(bob))  # bob's report never reaches a coordinator
+    coordinator.pull(org.coordinator)
+    receipts = [
+        envelope.from_wire(e.data["wire"])
+        for e in org.coordinator.list(kind=Kind.OUTBOX)
+        if e.data.get("type") == "envelope"
+    ]
+    receipts = [r for r in receipts if r.header.kind == "message"]
+    assert receipts and all(r.header.to == _device_id(alice) for r in receipts)
+    for receipt in receipts:  # the operator hands bob alice's receipts
+        red.readdress(receipt.id, _device_id(bob))
+
+    report = SyncEngine(bob).run_once()
+
+    assert report.confirmed == 0
+    refused = [reason for eid, reason in report.problems if eid in {r.id for r in receipts}]
+    assert refused and set(refused) <= {"not_a_message_for_me", "not_for_me"}
+    assert {e.id for e in bob.list(kind=Kind.OUTBOX)} == bob_entries
+
+
+def test_a_removed_coordinators_receipt_is_refused_by_a_phone_that_holds_the_removal(
+    org: Org, red: RedTeamOperator
+) -> None:
+    cholpon = _second_coordinator(org, "cholpon")
+    phone = org.new_device("osh")
+    _incident(phone)
+    SyncEngine(phone).run_once()
+    entries = [e.id for e in phone.list(kind=Kind.OUTBOX)]
+    removed = coordinator.load_identity(cholpon)
+    coordinator.publish_org_document(org.coordinator, remove_coordinator=removed.id)
+    receipt = envelope.seal(
+        build_payload("receipt", {"envelopes": entries, "blobs": []}),
+        signer=removed.signing_key,
+        recipients=[DeviceIdentity.load(phone).recipient],  # type: ignore[union-attr]
+        seq=1,
+        prev=envelope.ZERO_HASH,
+        kind="message",
+        to=_device_id(phone),
+        now=int(time.time()),
+    )
+    red.insert_envelope_unchecked(receipt)
+
+    report = SyncEngine(phone).run_once()
+
+    assert report.confirmed == 0
+    assert (receipt.id, "unknown_author") in report.problems
+    assert [e.id for e in phone.list(kind=Kind.OUTBOX)] == entries
