@@ -154,6 +154,23 @@ class ChainVerifier:
         return verdict(Verdict.OK, "ok")
 
 
+def follows(before: Envelope | None, envelope: Envelope) -> str:
+    """How `envelope` follows `before`, the same author's last envelope seen in a list sorted
+    by seq (None if it is the first): `ok`, `reordered` (not after it), `broken` (the next seq
+    but `prev` names another envelope, or seq 1 names one at all) or `skipped` (later seqs are
+    missing from the list, which a partial export expects). The rule the evidence bundle check
+    shares with `ChainVerifier`."""
+    if before is None:
+        if envelope.seq == 1 and envelope.header.prev != ZERO_HASH:
+            return "broken"
+        return "ok"
+    if envelope.seq <= before.seq:
+        return "reordered"
+    if envelope.seq > before.seq + 1:
+        return "skipped"
+    return "ok" if envelope.header.prev == envelope_hash(before) else "broken"
+
+
 # --- whole-list analysis ----------------------------------------------------------------------
 
 

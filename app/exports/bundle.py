@@ -53,6 +53,7 @@ from core.crypto.rfc3161 import BadTimestamp, verify_token
 from core.crypto.signing import SigningKey
 from core.crypto.signing import verify as verify_signature
 from sync import envelope as env
+from sync.chain import follows
 from sync.encoding import EncodingError, b64u_decode, b64u_encode, canonical_json, parse_json_strict
 from sync.keys import key_id
 from sync.labels import EVIDENCE_BUNDLE_SIGNATURE
@@ -377,26 +378,23 @@ def verify_bundle(data: bytes, *, tsa_trusted: Sequence[bytes] = ()) -> BundleVe
         checked += 1
         verified[envelope.id] = envelope
         before = last.get(envelope.author)
-        if before is not None:
-            if envelope.seq <= before.seq:
-                v.fail(
-                    "reordered",
-                    f"device {envelope.author}: seq {envelope.seq} comes after seq {before.seq}",
-                )
-            elif envelope.seq == before.seq + 1:
-                if envelope.header.prev != env.envelope_hash(before):
-                    v.fail(
-                        "chain_broken",
-                        f"device {envelope.author}: seq {envelope.seq} does not link to "
-                        f"seq {before.seq}",
-                    )
-            else:
-                v.notes.append(
-                    f"device {envelope.author}: seq {before.seq + 1}..{envelope.seq - 1} are "
-                    "other records of this device, not part of this bundle"
-                )
-        elif envelope.seq == 1 and envelope.header.prev != env.ZERO_HASH:
-            v.fail("chain_broken", f"device {envelope.author}: seq 1 names a previous envelope")
+        link = follows(before, envelope)
+        if link == "reordered" and before is not None:
+            v.fail(
+                "reordered",
+                f"device {envelope.author}: seq {envelope.seq} comes after seq {before.seq}",
+            )
+        elif link == "broken":
+            v.fail(
+                "chain_broken",
+                f"device {envelope.author}: seq {envelope.seq} does not link to "
+                + (f"seq {before.seq}" if before is not None else "the start of its chain"),
+            )
+        elif link == "skipped" and before is not None:
+            v.notes.append(
+                f"device {envelope.author}: seq {before.seq + 1}..{envelope.seq - 1} are "
+                "other records of this device, not part of this bundle"
+            )
         if before is None or envelope.seq > before.seq:
             last[envelope.author] = envelope
     stamped = _check_timestamps(stamp_entries, contents, verified, tsa_trusted, v)

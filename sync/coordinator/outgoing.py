@@ -40,14 +40,9 @@ def push_case_event(
 ) -> str:
     """Seal a case event to all coordinators, store it locally, push it; return its id."""
     plaintext = build_payload("case_event", {"case_id": case_id, "event": event})
+    local = lambda s: case_event_record(s, parse_payload(plaintext), 0)  # noqa: E731
     sealed = _seal_and_queue(
-        vault,
-        plaintext,
-        _coordinator_recipients(vault),
-        "event",
-        None,
-        now,
-        local=lambda s: case_event_record(s, parse_payload(plaintext), 0),
+        vault, plaintext, _coordinator_recipients(vault), "event", None, now, local=local
     )
     push_pending(vault)
     return sealed
@@ -92,14 +87,9 @@ def queue_roster_entry(
 ) -> list[Record]:
     """Records that admit `entry` locally and tell the other coordinators (not yet pushed)."""
     plaintext = build_payload("roster", entry.shared())
+    recipients = _coordinator_recipients(vault)
     return _seal(
-        vault,
-        plaintext,
-        _coordinator_recipients(vault),
-        "event",
-        None,
-        now,
-        local=lambda _: entry.to_record(),
+        vault, plaintext, recipients, "event", None, now, local=lambda _: entry.to_record()
     )
 
 

@@ -93,6 +93,18 @@ class _Round:
     new_blobs: list[list[Any]] = dataclasses.field(default_factory=list)
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Arrival:
+    """One verified, decrypted envelope and what its checks found."""
+
+    sealed: envelope.Envelope
+    payload: Payload
+    received: int
+    signature: str  # valid | invalid
+    chain: str  # ok | gap | fork | reordered
+    problem: str
+
+
 def pull(
     vault: VaultPort,
     *,
@@ -254,7 +266,7 @@ def _ingest(
     if signature == "invalid" and payload.type not in ("incident", "note"):
         return
     received = int(item.get("received_at", 0) or 0)
-    stored = _store(run, sealed, payload, received, signature, chain, problem, touched)
+    stored = _store(run, _Arrival(sealed, payload, received, signature, chain, problem), touched)
     if stored:
         report.stored += 1
         if signature == "valid" and payload.type in ("incident", "note", "reply"):
@@ -263,20 +275,11 @@ def _ingest(
         report.duplicates += 1
 
 
-def _store(
-    run: _Round,
-    sealed: envelope.Envelope,
-    payload: Payload,
-    received: int,
-    signature: str,
-    chain: str,
-    problem: str,
-    touched: dict[str, Record],
-) -> bool | None:
+def _store(run: _Round, arrival: _Arrival, touched: dict[str, Record]) -> bool | None:
     """Store one verified payload: True if stored, False if a duplicate, None if refused."""
-    vault = run.vault
+    vault, sealed, payload, received = run.vault, arrival.sealed, arrival.payload, arrival.received
     if payload.type in ("incident", "note"):
-        return _store_revision(run, sealed, payload, received, signature, chain, problem, touched)
+        return _store_revision(run, arrival, touched)
     if payload.type == "case_event":
         record = case_event_record(sealed, payload, received)
         existing = _current(vault, touched, record.id)
@@ -308,16 +311,9 @@ def _store_simple(vault: VaultPort, touched: dict[str, Record], record: Record) 
     return True
 
 
-def _store_revision(
-    run: _Round,
-    sealed: envelope.Envelope,
-    payload: Payload,
-    received: int,
-    signature: str,
-    chain: str,
-    problem: str,
-    touched: dict[str, Record],
-) -> bool | None:
+def _store_revision(run: _Round, arrival: _Arrival, touched: dict[str, Record]) -> bool | None:
+    sealed, payload, received = arrival.sealed, arrival.payload, arrival.received
+    signature, chain, problem = arrival.signature, arrival.chain, arrival.problem
     field_record = payload.record
     case_id = str(field_record.get("id") or sealed.id)
     existing = _current(run.vault, touched, case_id)
