@@ -212,9 +212,18 @@ class RedTeamOperator(HostileOperator):
                 " created, received_at, header, sig, payload)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    cursor, header.id, envelope_hash(sealed), header.author, header.seq,
-                    header.prev, header.kind, recipient or header.to, header.created,
-                    int(time.time()), header.canonical().decode("ascii"), b64u_encode(sealed.sig),
+                    cursor,
+                    header.id,
+                    envelope_hash(sealed),
+                    header.author,
+                    header.seq,
+                    header.prev,
+                    header.kind,
+                    recipient or header.to,
+                    header.created,
+                    int(time.time()),
+                    header.canonical().decode("ascii"),
+                    b64u_encode(sealed.sig),
                     sealed.payload,
                 ),
             )
@@ -223,3 +232,10 @@ class RedTeamOperator(HostileOperator):
         """Move a coordinator's message into another device's message list."""
         with self._db() as db:
             db.execute("UPDATE envelopes SET recipient = ? WHERE id = ?", (device_id, envelope_id))
+
+    def set_received_at(self, envelope_id: str, received_at: int) -> None:
+        """Say an envelope arrived at another time than it did."""
+        with self._db() as db:
+            db.execute(
+                "UPDATE envelopes SET received_at = ? WHERE id = ?", (received_at, envelope_id)
+            )

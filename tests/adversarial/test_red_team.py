@@ -568,3 +568,40 @@ def test_a_removed_coordinators_receipt_is_refused_by_a_phone_that_holds_the_rem
     assert report.confirmed == 0
     assert (receipt.id, "unknown_author") in report.problems
     assert [e.id for e in phone.list(kind=Kind.OUTBOX)] == entries
+
+
+# --- case events: whose clock orders them -----------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="merge_time caps an event's time at the server's received_at, which the operator"
+    " writes: backdating a coordinator's later status change sorts it before its earlier one"
+    " (against the author's own chain order), so the operator picks every case's status",
+)
+def test_the_operator_cannot_reorder_a_coordinators_own_status_changes(
+    org: Org, red: RedTeamOperator
+) -> None:
+    alice = org.new_device("alice")
+    saved = _incident(alice)
+    SyncEngine(alice).run_once()
+    coordinator.pull(org.coordinator)
+    start = int(time.time()) - 600
+    coordinator.push_case_event(
+        org.coordinator, saved.id, {"type": "status", "status": "closed"}, now=lambda: start
+    )
+    reopened = coordinator.push_case_event(
+        org.coordinator,
+        saved.id,
+        {"type": "status", "status": "in_review"},
+        now=lambda: start + 60,
+    )
+    red.set_received_at(reopened, start - 60)
+
+    coordinator.pull(org.coordinator)
+
+    from core.cases import apply_events
+
+    events = [e.data for e in org.coordinator.list(kind=Kind.CASE_EVENT)]
+    assert len(events) == 2
+    assert apply_events(events, saved.id).status == "in_review"
