@@ -79,7 +79,7 @@ class HostileOperator:
         with self._db() as db:
             db.execute(
                 "UPDATE org_document SET version = ?, document = ? WHERE id = 1",
-                (wire["doc"]["version"], json.dumps(wire)),
+                (wire["version"] if "sealed" in wire else wire["doc"]["version"], json.dumps(wire)),
             )
 
     def forget_envelopes(self, author: str) -> int:

@@ -605,3 +605,108 @@ def test_the_operator_cannot_reorder_a_coordinators_own_status_changes(
     events = [e.data for e in org.coordinator.list(kind=Kind.CASE_EVENT)]
     assert len(events) == 2
     assert apply_events(events, saved.id).status == "in_review"
+
+
+# --- sealing after the document lapsed --------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="queue_record seals to the stored document's recipients without checking its expiry:"
+    " a phone kept on a lapsed document (the operator withholds the removal) still encrypts"
+    " new reports to the removed coordinator, ready to be pushed once any round gets through",
+)
+def test_a_report_saved_after_the_document_lapsed_is_not_sealed_to_its_recipients(
+    org: Org, red: RedTeamOperator
+) -> None:
+    cholpon = _second_coordinator(org, "cholpon")
+    phone = org.new_device("osh")  # holds the document that lists Cholpon
+    held = DeviceIdentity.load(phone)
+    assert held is not None
+    removed = coordinator.load_identity(cholpon)
+    coordinator.publish_org_document(org.coordinator, remove_coordinator=removed.id)
+    # The operator keeps answering the phone with the old document (or the phone is offline).
+    lapsed = coordinator.org_document(cholpon)
+    assert lapsed is not None
+    months_later = lapsed.expires + 30 * 86400
+
+    with contextlib.suppress(Exception):
+        _incident_at(phone, months_later)
+
+    for entry in phone.list(kind=Kind.OUTBOX):
+        if entry.data.get("type") == "envelope":
+            with pytest.raises(envelope.NotForMe):
+                _open_with(envelope.from_wire(entry.data["wire"]), cholpon)
+
+
+def _incident_at(vault: Any, when: float) -> Record:
+    record = Record(kind=Kind.INCIDENT, data={"title": MARKER, "values": {"summary": MARKER}})
+    return queue_record(vault, record, now=lambda: when)
+
+
+# --- downloads: how much the coordinator reads ------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="blob downloads have no limit: fetch_blob joins the whole body in memory and the pull's"
+    " check streams all of it before comparing with the signed size, so an operator who"
+    " replaces a small attachment by gigabytes exhausts the coordinator's memory or time",
+)
+def test_a_blob_far_larger_than_its_signed_size_is_refused_without_reading_it_all(
+    org: Org, red: RedTeamOperator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    phone = org.new_device()
+    _incident(phone, attachment=b"genuine photo " * 1000)
+    SyncEngine(phone).run_once()
+    coordinator.pull(org.coordinator)
+    (blob_id,) = red.blob_ids()
+    ref = coordinator.signed_reference(org.coordinator, blob_id)
+    assert ref is not None
+    red.replace_blob(blob_id, bytes(32 * 1024 * 1024))
+    read = 0
+    original = Client.blob_chunks
+
+    def counting(self: Client, *args: Any, **kwargs: Any) -> Any:
+        nonlocal read
+        for piece in original(self, *args, **kwargs):
+            read += len(piece)
+            yield piece
+
+    monkeypatch.setattr(Client, "blob_chunks", counting)
+
+    with pytest.raises(coordinator_errors().AttachmentAltered):
+        coordinator.fetch_blob(org.coordinator, blob_id)
+
+    assert read <= int(ref["size"]) + 2 * 1024 * 1024
+
+
+def test_a_removed_coordinators_case_event_is_never_applied_by_a_coordinator_holding_the_removal(
+    org: Org, red: RedTeamOperator
+) -> None:
+    alice = org.new_device("alice")
+    saved = _incident(alice)
+    SyncEngine(alice).run_once()
+    cholpon = _second_coordinator(org, "cholpon")
+    coordinator.pull(org.coordinator)
+    document = coordinator.org_document(org.coordinator)
+    assert document is not None
+    removed = coordinator.load_identity(cholpon)
+    coordinator.publish_org_document(org.coordinator, remove_coordinator=removed.id)
+    closing = envelope.seal(
+        build_payload(
+            "case_event", {"case_id": saved.id, "event": {"type": "status", "status": "closed"}}
+        ),
+        signer=removed.signing_key,
+        recipients=list(document.recipients),
+        seq=1,
+        prev=envelope.ZERO_HASH,
+        kind="event",
+        now=int(time.time()),
+    )
+    red.insert_envelope_as(closing, removed.signing_key.public_bytes())
+
+    report = coordinator.pull(org.coordinator)
+
+    assert report.stored == 0 and report.held == 1
+    assert org.coordinator.list(kind=Kind.CASE_EVENT) == []
