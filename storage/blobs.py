@@ -7,9 +7,14 @@ read-only stream. Byte layout in docs/formats/vault.md:
     magic(8) | nonce(16) | chunk* | sealed metadata | metadata length (u32 BE)
 
 Each chunk is ChaCha20-Poly1305 over at most 64 KiB with the nonce `counter (11 bytes BE) ||
-final flag (1 byte)` under a per-file key `HKDF(attachment key, salt=nonce, info=label || id)`
+final flag (1 byte)` under a per-file key `HKDF(file key, salt=nonce, info=label || id)`
 (the STREAM construction age uses). Truncation, reordering, chunk swapping between files and
 bit flips all fail authentication and raise `AttachmentCorrupt`.
+
+The file key of a format 2 file (what `write_blob` writes) is a random key the vault keeps in
+its journal and destroys when the attachment is deleted; a format 1 file (release 0.1) used the
+vault's attachment sub-key. Readers take `key_for(version)`, which returns the key for the
+file's format version or raises `AttachmentNotFound` when it is gone.
 
 Danger: a `BlobReader` reports damage only when it reaches the damaged chunk; bytes already
 returned were authentic. Use `read_attachment` when a partial read is not acceptable.
@@ -24,6 +29,7 @@ import json
 import os
 import struct
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -34,7 +40,10 @@ from core.crypto.random import random_bytes
 from storage.errors import AttachmentCorrupt, AttachmentNotFound
 from storage.files import atomic_file, write_all
 
-MAGIC = b"FVBLOB\x00\x01"
+MAGIC = b"FVBLOB\x00\x02"  # the last byte is the format version
+MAGIC_V1 = b"FVBLOB\x00\x01"  # release 0.1: keyed by the attachment sub-key
+VERSIONS = (MAGIC_V1[-1], MAGIC[-1])
+KeyFor = Callable[[int], bytes]
 NONCE_SIZE = 16
 HEADER_SIZE = len(MAGIC) + NONCE_SIZE
 CHUNK_SIZE = 64 * 1024
@@ -93,7 +102,7 @@ def _read_full(source: Readable, size: int) -> bytes:
 def write_blob(
     blobs_dir: Path,
     tmp_dir: Path,
-    attachment_key: bytes,
+    file_key: bytes,
     attachment_id: str,
     source: Readable,
     *,
@@ -101,9 +110,10 @@ def write_blob(
     name: str,
     metadata_removed: bool,
 ) -> Attachment:
-    """Encrypt `source` to `blobs_dir/attachment_id`; constant memory. Atomic: all or nothing."""
+    """Encrypt `source` to `blobs_dir/attachment_id` (format 2, under `file_key`); constant
+    memory. Atomic: all or nothing."""
     nonce = random_bytes(NONCE_SIZE)
-    stream_key, meta_key = _keys(attachment_key, nonce, attachment_id)
+    stream_key, meta_key = _keys(file_key, nonce, attachment_id)
     digest = hashlib.sha256()
     size = 0
     with atomic_file(blobs_dir / attachment_id, tmp_dir, prefix="blob-") as fd:
@@ -148,13 +158,22 @@ class _Opened:
     stream_end: int
 
 
-def _open_blob(path: Path, attachment_key: bytes, attachment_id: str, handle: IO[bytes]) -> _Opened:
+def blob_version(header: bytes) -> int | None:
+    """The format version a blob's first bytes announce, or None if they are not a blob's."""
+    if len(header) < len(MAGIC) or header[: len(MAGIC) - 1] != MAGIC[:-1]:
+        return None
+    version = header[len(MAGIC) - 1]
+    return version if version in VERSIONS else None
+
+
+def _open_blob(path: Path, key_for: KeyFor, attachment_id: str, handle: IO[bytes]) -> _Opened:
     total = os.fstat(handle.fileno()).st_size
     header = _read_full(handle, HEADER_SIZE)
-    if len(header) != HEADER_SIZE or header[: len(MAGIC)] != MAGIC:
+    version = blob_version(header)
+    if len(header) != HEADER_SIZE or version is None:
         raise AttachmentCorrupt(attachment_id)
     nonce = header[len(MAGIC) :]
-    stream_key, meta_key = _keys(attachment_key, nonce, attachment_id)
+    stream_key, meta_key = _keys(key_for(version), nonce, attachment_id)
     if total < HEADER_SIZE + _LEN.size:
         raise AttachmentCorrupt(attachment_id)
     handle.seek(total - _LEN.size)
@@ -191,20 +210,20 @@ def blob_path(blobs_dir: Path, attachment_id: str) -> Path:
     return blobs_dir / attachment_id
 
 
-def read_info(blobs_dir: Path, attachment_key: bytes, attachment_id: str) -> Attachment:
+def read_info(blobs_dir: Path, key_for: KeyFor, attachment_id: str) -> Attachment:
     path = blob_path(blobs_dir, attachment_id)
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed below
     except FileNotFoundError:
         raise AttachmentNotFound(attachment_id) from None
     with handle:
-        return _open_blob(path, attachment_key, attachment_id, handle).info
+        return _open_blob(path, key_for, attachment_id, handle).info
 
 
 class BlobReader(io.RawIOBase):
     """A decrypted, read-only stream over one attachment; memory is one chunk."""
 
-    def __init__(self, blobs_dir: Path, attachment_key: bytes, attachment_id: str) -> None:
+    def __init__(self, blobs_dir: Path, key_for: KeyFor, attachment_id: str) -> None:
         super().__init__()
         path = blob_path(blobs_dir, attachment_id)
         try:
@@ -212,7 +231,7 @@ class BlobReader(io.RawIOBase):
         except FileNotFoundError:
             raise AttachmentNotFound(attachment_id) from None
         try:
-            opened = _open_blob(path, attachment_key, attachment_id, self._handle)
+            opened = _open_blob(path, key_for, attachment_id, self._handle)
         except BaseException:
             self._handle.close()
             raise

@@ -46,7 +46,7 @@ from core.records import Record, new_id
 from storage import blobs, photos
 from storage.attempts import DEFAULT_WIPE_THRESHOLD, Attempts
 from storage.blobs import Attachment, BlobReader
-from storage.codec import SubKeys, open_record, seal_record
+from storage.codec import SubKeys, open_record, record_aad, seal_record
 from storage.errors import (
     AttachmentNotFound,
     RecordNotFound,
@@ -96,6 +96,9 @@ AttachSource = PathLike | bytes | bytearray | memoryview | IO[bytes]
 COMPACT_MIN_BYTES = 4 * 1024 * 1024
 COMPACT_RATIO = 2.0
 _ATTACHMENT_ID = re.compile(r"\A[0-9a-f]{32}\Z")
+# Journal entries under this id prefix hold an attachment's file key, not a record.
+FILE_KEY_PREFIX = "\x00attachment-key/"
+FileKeys = dict[str, tuple[bytes, bytes]]  # attachment id -> (file key, its sealed form)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -167,6 +170,7 @@ class Vault:
         attempts: Attempts,
         extra_dirs: Sequence[PathLike],
         report: OpenReport,
+        file_keys: FileKeys | None = None,
     ) -> None:
         self._layout = layout
         self._lock = lock
@@ -176,6 +180,7 @@ class Vault:
         self._record_sealer: Sealer | None = Sealer(keys.record)
         self._journal: Journal | None = journal
         self._table = table
+        self._file_keys: FileKeys = {} if file_keys is None else file_keys
         self._attempts = attempts
         self._extra_dirs = tuple(extra_dirs)
         self._spool = Spool(layout.spool, layout.tmp)
@@ -344,7 +349,7 @@ class Vault:
             chosen = _choose_state(records, journal_id)
             state = read_journal(layout.journal, chosen.journal_key, recover=recover)
             rollback = None if upgrade else _rollback(chosen, state)
-            table = _replay(state, keys.record, recover)
+            table, file_keys = _replay(state, keys.record, recover)
             if upgrade:
                 keyfile, upgraded = _upgrade_key_file(layout, keyfile, state_key, chosen, state)
                 records, chosen = [*upgraded], upgraded[-1]
@@ -362,9 +367,10 @@ class Vault:
                         journal_key=chosen.journal_key,
                     )
             _remove_stale_snapshots(layout)
+            _remove_orphan_blobs(layout, file_keys)
             vault = cls(
                 layout, lock, states, found.index, keys, journal, table, attempts,
-                extra_dirs, report,
+                extra_dirs, report, file_keys,
             )  # fmt: skip
         except BaseException:
             lock.release()
@@ -509,6 +515,8 @@ class Vault:
     def _prepare(self, record: Record, now: float) -> tuple[bytes, Op]:
         if not isinstance(record, Record):
             raise TypeError("put() takes a core.records.Record")
+        if record.id.startswith(FILE_KEY_PREFIX):
+            raise ValueError("record ids must not start with a NUL character")
         saved = dataclasses.replace(record, version=record.version + 1, updated_at=now)
         assert self._keys is not None
         assert self._record_sealer is not None
@@ -594,10 +602,8 @@ class Vault:
                 raise RecordNotFound(record_id)
         if not ids:
             return
-        gone = set(ids)
-        remaining = [(rid, sealed) for rid, sealed in self._table.sealed_items() if rid not in gone]
         try:
-            self._rekey(remaining)
+            self._rekey(self._live_items(skip_records=set(ids)))
         except StorageFull:
             self._commit([Op(OP_DELETE, record_id) for record_id in ids])
             self._forget_pending = True
@@ -618,7 +624,23 @@ class Vault:
         Raises `StorageFull`.
         Deleting calls it; call it after replacing a record whose old version must be
         forgotten (send and forget)."""
-        self._rekey(self._table.sealed_items())
+        self._rekey(self._live_items())
+
+    def _live_items(
+        self, skip_records: set[str] | None = None, skip_keys: set[str] | None = None
+    ) -> builtins.list[tuple[str, bytes]]:
+        """What a compaction keeps: live records and attachment file keys, as sealed bytes."""
+        items = [
+            (rid, sealed)
+            for rid, sealed in self._table.sealed_items()
+            if not skip_records or rid not in skip_records
+        ]
+        items += [
+            (FILE_KEY_PREFIX + aid, sealed)
+            for aid, (_, sealed) in self._file_keys.items()
+            if not skip_keys or aid not in skip_keys
+        ]
+        return items
 
     @property
     def key_generation(self) -> int:
@@ -689,7 +711,7 @@ class Vault:
         with self._mutex:
             if self._keys is None:
                 raise VaultLocked()
-            attachment_key = self._keys.attachment
+        file_key = random_bytes(MASTER_KEY_SIZE)  # kept in the journal; deleting destroys it
         attachment_id = new_id()
         with _source_stream(source) as stream:
             head = stream.read(photos.SNIFF_BYTES)
@@ -703,17 +725,49 @@ class Vault:
             info = blobs.write_blob(
                 self._layout.blobs,
                 self._layout.tmp,
-                attachment_key,
+                file_key,
                 attachment_id,
                 body,
                 media_type=media_type,
                 name=name,
                 metadata_removed=removed,
             )
+        try:
+            self._keep_file_key(attachment_id, file_key)
+        except BaseException:
+            blobs.blob_path(self._layout.blobs, attachment_id).unlink(missing_ok=True)
+            raise
         if remove_source and isinstance(source, str | os.PathLike):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(source)
         return info
+
+    @_unlocked
+    def _keep_file_key(self, attachment_id: str, file_key: bytes) -> None:
+        """Save an attachment's file key as one journal entry (fsync'd)."""
+        assert self._journal is not None and self._record_sealer is not None
+        entry_id = FILE_KEY_PREFIX + attachment_id
+        sealed = self._record_sealer.seal(file_key, record_aad(entry_id))
+        self._journal.append([Op(OP_PUT, entry_id, sealed)])
+        self._file_keys[attachment_id] = (file_key, sealed)
+        self._count_entry()
+        self._maybe_compact()
+
+    def _key_for(self, attachment_id: str) -> blobs.KeyFor:
+        """The key resolver for one attachment: its file key (format 2) or, for files from
+        release 0.1, the attachment sub-key. A forgotten file key is `AttachmentNotFound`."""
+        keys = self._keys
+        assert keys is not None
+        found = self._file_keys.get(attachment_id)
+
+        def key_for(version: int) -> bytes:
+            if version == blobs.MAGIC_V1[-1]:
+                return keys.attachment
+            if found is None:
+                raise AttachmentNotFound(attachment_id)
+            return found[0]
+
+        return key_for
 
     def _attachment_id(self, attachment_id: str) -> str:
         if not isinstance(attachment_id, str) or not _ATTACHMENT_ID.match(attachment_id):
@@ -723,28 +777,22 @@ class Vault:
     @_unlocked
     def read_attachment(self, attachment_id: str) -> bytes:
         """The whole attachment, decrypted and verified, in memory. `AttachmentCorrupt`."""
-        assert self._keys is not None
-        with BlobReader(
-            self._layout.blobs, self._keys.attachment, self._attachment_id(attachment_id)
-        ) as reader:
+        attachment_id = self._attachment_id(attachment_id)
+        with BlobReader(self._layout.blobs, self._key_for(attachment_id), attachment_id) as reader:
             return reader.readall()
 
     @_unlocked
     def open_attachment(self, attachment_id: str) -> BinaryIO:
         """A read-only decrypted stream (constant memory). Damage raises `AttachmentCorrupt`
         from `read()` when the damaged chunk is reached."""
-        assert self._keys is not None
-        raw = BlobReader(
-            self._layout.blobs, self._keys.attachment, self._attachment_id(attachment_id)
-        )
+        attachment_id = self._attachment_id(attachment_id)
+        raw = BlobReader(self._layout.blobs, self._key_for(attachment_id), attachment_id)
         return cast(BinaryIO, io.BufferedReader(raw, blobs.CHUNK_SIZE))
 
     @_unlocked
     def attachment_info(self, attachment_id: str) -> Attachment:
-        assert self._keys is not None
-        return blobs.read_info(
-            self._layout.blobs, self._keys.attachment, self._attachment_id(attachment_id)
-        )
+        attachment_id = self._attachment_id(attachment_id)
+        return blobs.read_info(self._layout.blobs, self._key_for(attachment_id), attachment_id)
 
     @_unlocked
     def attachments(self) -> builtins.list[Attachment]:
@@ -755,22 +803,34 @@ class Vault:
             if not _ATTACHMENT_ID.match(entry):
                 continue
             with contextlib.suppress(AttachmentNotFound, blobs.AttachmentCorrupt):
-                found.append(blobs.read_info(self._layout.blobs, self._keys.attachment, entry))
+                found.append(blobs.read_info(self._layout.blobs, self._key_for(entry), entry))
         found.sort(key=lambda a: (a.created_at, a.id))
         return found
 
     @_unlocked
     def delete_attachment(self, attachment_id: str) -> None:
-        """Delete an attachment, overwriting its file first (see docs/formats/vault.md for
-        what that can and cannot do on flash)."""
-        path = blobs.blob_path(self._layout.blobs, self._attachment_id(attachment_id))
+        """Delete an attachment, forgetting it cryptographically: its file key leaves the
+        journal by a re-keying compaction (as `delete` does for records), then the file is
+        overwritten and unlinked. A copy of the file kept elsewhere (a backup, flash blocks) no
+        longer decrypts, even with the passphrase. Files from release 0.1 have no file key:
+        they are only overwritten. `AttachmentNotFound` if there is no such attachment."""
+        attachment_id = self._attachment_id(attachment_id)
+        path = blobs.blob_path(self._layout.blobs, attachment_id)
+        if attachment_id not in self._file_keys and not path.exists():
+            raise AttachmentNotFound(attachment_id)
+        if attachment_id in self._file_keys:
+            try:
+                self._rekey(self._live_items(skip_keys={attachment_id}))
+            except StorageFull:
+                assert self._journal is not None
+                self._journal.append([Op(OP_DELETE, FILE_KEY_PREFIX + attachment_id)])
+                self._count_entry()
+                self._forget_pending = True
+            del self._file_keys[attachment_id]
         try:
-            found = overwrite_and_unlink(path)
+            overwrite_and_unlink(path)
         except OSError:
             path.unlink(missing_ok=True)
-            found = True
-        if not found:
-            raise AttachmentNotFound(attachment_id)
 
     # --- spool ------------------------------------------------------------------------------
 
@@ -880,12 +940,18 @@ def _remove_stale_snapshots(layout: Layout) -> None:
                     overwrite_and_unlink(Path(entry.path))
 
 
-def _replay(state: ReadResult, record_key: bytes, recover: bool) -> RecordTable:
+def _replay(state: ReadResult, record_key: bytes, recover: bool) -> tuple[RecordTable, FileKeys]:
     table = RecordTable()
+    file_keys: FileKeys = {}
     sealer = Sealer(record_key)
     for number, op in enumerate(state.ops, 1):
+        is_key = op.record_id.startswith(FILE_KEY_PREFIX)
+        attachment_id = op.record_id[len(FILE_KEY_PREFIX) :]
         if op.kind == OP_DELETE:
-            table.remove(op.record_id)
+            if is_key:
+                file_keys.pop(attachment_id, None)
+            else:
+                table.remove(op.record_id)
             continue
         try:
             plain = open_record(sealer, op.record_id, op.sealed)
@@ -895,8 +961,25 @@ def _replay(state: ReadResult, record_key: bytes, recover: bool) -> RecordTable:
                 raise VaultCorrupt(what) from None
             state.skipped.append(what)
             continue
-        table.put(op.record_id, plain, op.sealed)
-    return table
+        if is_key:
+            file_keys[attachment_id] = (plain, op.sealed)
+        else:
+            table.put(op.record_id, plain, op.sealed)
+    return table, file_keys
+
+
+def _remove_orphan_blobs(layout: Layout, file_keys: FileKeys) -> None:
+    """Attachment files whose key is not in the journal (a crash between writing the file and
+    saving its key, or between forgetting the key and removing the file): overwrite, delete."""
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(layout.blobs):
+            if not _ATTACHMENT_ID.match(entry.name) or entry.name in file_keys:
+                continue
+            with contextlib.suppress(OSError):
+                with open(entry.path, "rb") as handle:
+                    version = blobs.blob_version(handle.read(len(blobs.MAGIC)))
+                if version == blobs.MAGIC[-1]:
+                    overwrite_and_unlink(Path(entry.path))
 
 
 class _Prefixed(io.RawIOBase):

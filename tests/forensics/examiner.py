@@ -26,6 +26,7 @@ ENTRY_LABEL = b"fieldvault/journal-entry/v1\n"
 RECORD_LABEL = b"fieldvault/record/v1\n"
 STATE_OFFSETS = (4096, 8192)
 STATE_SIZE = 100
+FILE_KEY_PREFIX = b"\x00attachment-key/"
 
 
 def subkey(master: bytes, info: str) -> bytes:
@@ -98,6 +99,55 @@ def records_in(entry: bytes, record_key: bytes) -> list[bytes]:
             pos += 4 + size
             found.append(aead.open_(record_key, sealed, RECORD_LABEL + record_id))
     return found
+
+
+def file_keys(key_file: bytes, passphrase: str, journals: Iterable[bytes]) -> dict[str, bytes]:
+    """Attachment id -> file key, from every journal entry the passphrase decodes (an entry
+    whose id is NUL "attachment-key/" and the attachment id; the key sealed like a record)."""
+    master = master_key(key_file, passphrase)
+    if master is None:
+        return {}
+    keys = [record[4] for record in state_records(key_file, master)]
+    record_key = subkey(master, "fieldvault/vault/record/v1")
+    found: dict[str, bytes] = {}
+    for journal in journals:
+        for key in keys:
+            for entry in journal_entries(journal, key):
+                pos = 8
+                while pos < len(entry):
+                    op, id_len = struct.unpack_from(">BH", entry, pos)
+                    entry_id = entry[pos + 3 : pos + 3 + id_len]
+                    pos += 3 + id_len
+                    if op != 1:
+                        continue
+                    (size,) = struct.unpack_from(">I", entry, pos)
+                    sealed = entry[pos + 4 : pos + 4 + size]
+                    pos += 4 + size
+                    if entry_id.startswith(FILE_KEY_PREFIX):
+                        aad = RECORD_LABEL + entry_id
+                        attachment_id = entry_id[len(FILE_KEY_PREFIX) :].decode()
+                        found[attachment_id] = aead.open_(record_key, sealed, aad)
+    return found
+
+
+def attachment_plaintext(blob: bytes, attachment_id: str, file_key: bytes) -> bytes | None:
+    """The decrypted payload of a format 2 attachment file, or None if `file_key` fails."""
+    nonce, raw_id = blob[8:24], attachment_id.encode()
+    stream_key = hkdf_sha256(
+        file_key, salt=nonce, info=b"fieldvault/attachment-stream/v1\n" + raw_id
+    )
+    meta_len = int.from_bytes(blob[-4:], "big")
+    stream = blob[24 : -4 - meta_len]
+    out, counter = [], 0
+    while stream:
+        chunk, stream = stream[:65552], stream[65552:]
+        nonce_c = counter.to_bytes(11, "big") + (b"\x01" if not stream else b"\x00")
+        try:
+            out.append(aead.decrypt_with_nonce(stream_key, nonce_c, chunk))
+        except Exception:
+            return None
+        counter += 1
+    return b"".join(out)
 
 
 def everything_readable(key_file: bytes, passphrase: str, journals: Iterable[bytes]) -> bytes:

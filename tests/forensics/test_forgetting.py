@@ -141,3 +141,22 @@ def test_a_deleted_attachment_is_overwritten_before_it_is_unlinked(
         os.close(fd)
     assert not blob.exists()
     assert after[:8] != before[:8] and after[1000:2000] != before[1000:2000]
+
+
+def test_a_deleted_attachment_cannot_be_decrypted_from_a_copy_with_the_passphrase(
+    make_vault: Callable[..., Vault], data_dir: Path
+) -> None:
+    vault = make_vault()
+    payload = f"voice memo: {MARKER}".encode() * 5000  # several chunks
+    attachment = vault.attach(payload, media_type="audio/mp4")
+    blob_copy = (data_dir / "blobs" / attachment.id).read_bytes()
+    journal_copy = (data_dir / "journal").read_bytes()
+    key_file = (data_dir / "key").read_bytes()
+    keys = examiner.file_keys(key_file, PASSPHRASE, [journal_copy])
+    assert examiner.attachment_plaintext(blob_copy, attachment.id, keys[attachment.id]) == payload
+    vault.delete_attachment(attachment.id)
+    vault.lock()
+    after = examiner.files_under(data_dir)
+    journals = [journal_copy, *examiner.journal_shaped(after)]
+    assert examiner.file_keys(after[data_dir / "key"], PASSPHRASE, journals) == {}
+    assert disk_hits(data_dir) == []

@@ -137,34 +137,38 @@ def test_what_the_vault_writes_decodes_with_the_spec(vault_path: Path) -> None:
             )
         )
     newest = max(states)  # by serial
-    assert newest[2] == 1 and newest[3] == journal[8:24]  # one entry, this journal
+    assert newest[2] == 2 and newest[3] == journal[8:24]  # two entries, this journal
     assert all(state[3:] == newest[3:] for state in states)  # both name the same journal key
-    (plain,) = _journal_entries(journal, newest[4])
-    assert plain[:8] == bytes(8)  # seq 0
-    op, id_len = struct.unpack_from(">BH", plain, 8)
-    record_id = plain[11 : 11 + id_len].decode()
-    (sealed_len,) = struct.unpack_from(">I", plain, 11 + id_len)
-    sealed = plain[15 + id_len : 15 + id_len + sealed_len]
-    record = json.loads(
-        aead.open_(
-            sub("fieldvault/vault/record/v1"),
-            sealed,
-            b"fieldvault/record/v1\n" + record_id.encode(),
+    frames = []
+    for plain in _journal_entries(journal, newest[4]):  # seq 0: the note; seq 1: a file key
+        op, id_len = struct.unpack_from(">BH", plain, 8)
+        (sealed_len,) = struct.unpack_from(">I", plain, 11 + id_len)
+        frames.append(
+            (
+                plain[:8],
+                op,
+                plain[11 : 11 + id_len].decode(),
+                plain[15 + id_len : 15 + id_len + sealed_len],
+            )
         )
+    (seq0, op, record_id, sealed), (seq1, key_op, key_id, sealed_key) = frames
+    assert (seq0, seq1) == (bytes(8), (1).to_bytes(8, "big"))
+    record_key = sub("fieldvault/vault/record/v1")
+    record = json.loads(
+        aead.open_(record_key, sealed, b"fieldvault/record/v1\n" + record_id.encode())
     )
     assert (op, record_id, record["data"]) == (1, saved.id, {"text": "spec"})
+    assert (key_op, key_id) == (1, "\x00attachment-key/" + attachment.id)
+    file_key = aead.open_(record_key, sealed_key, b"fieldvault/record/v1\n" + key_id.encode())
 
     blob = (vault_path / "blobs" / attachment.id).read_bytes()
-    assert blob[:8] == b"FVBLOB\x00\x01"
+    assert blob[:8] == b"FVBLOB\x00\x02"
     nonce = blob[8:24]
     raw_id = attachment.id.encode()
-    attachment_key = sub("fieldvault/vault/attachment/v1")
     stream_key = hkdf_sha256(
-        attachment_key, salt=nonce, info=b"fieldvault/attachment-stream/v1\n" + raw_id
+        file_key, salt=nonce, info=b"fieldvault/attachment-stream/v1\n" + raw_id
     )
-    meta_key = hkdf_sha256(
-        attachment_key, salt=nonce, info=b"fieldvault/attachment-meta/v1\n" + raw_id
-    )
+    meta_key = hkdf_sha256(file_key, salt=nonce, info=b"fieldvault/attachment-meta/v1\n" + raw_id)
     meta_len = int.from_bytes(blob[-4:], "big")
     meta = json.loads(
         aead.open_(

@@ -118,3 +118,17 @@ def test_a_full_disk_still_deletes_and_forgets_at_the_next_save_with_room(
     vault.lock()
     with Vault.open(vault_path, PASSPHRASE) as again:
         assert len(again.list()) == 20
+
+
+def test_an_attachment_whose_key_was_never_saved_is_removed_on_unlock(
+    vault: Vault, vault_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = vault.attach(b"kept", media_type="text/plain")
+    image = tmp_path / "image"
+    with monkeypatch.context() as patch:
+        _image_before(patch, Vault, "_keep_file_key", vault_path, image)
+        lost = vault.attach(b"written, key not yet saved", media_type="text/plain")
+    assert (image / "blobs" / lost.id).exists()
+    with Vault.open(image, PASSPHRASE) as after:
+        assert [a.id for a in after.attachments()] == [kept.id]
+    assert not (image / "blobs" / lost.id).exists()
