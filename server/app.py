@@ -2,8 +2,8 @@
 
 For uvicorn: `create_app(ServerConfig.for_data_dir(...))`, or the factory `server.app:from_env`
 (`uvicorn --factory server.app:from_env`), which reads `FIELDVAULT_DATA`, `FIELDVAULT_DB`,
-`FIELDVAULT_PUBLISH_API` and `FIELDVAULT_QUOTA_*` (see `server.config`) so several worker
-processes can be started on one PostgreSQL database.
+`FIELDVAULT_PUBLISH_API`, `FIELDVAULT_QUOTA_*` and `FIELDVAULT_BLOB_STORE` (see `server.config`)
+so several worker processes can be started on one PostgreSQL database.
 
 The OpenAPI document (`/openapi.json`) is served only with `config.publish_api`: by default the
 server answers an outsider nothing that names its software or release.
@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable
 from fastapi import FastAPI
 
 from app.version import __version__
-from server.blobs import DirectoryBlobStore
+from server.blobs import open_blob_store
 from server.config import ServerConfig
 from server.context import Services
 from server.db import open_repository
@@ -42,13 +42,13 @@ def _now() -> int:
 def create_app(config: ServerConfig, *, clock: Callable[[], int] = _now) -> FastAPI:
     config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     repo = open_repository(config.db_url)
-    ctx = Services(
-        repo=repo, blobs=DirectoryBlobStore(config.blob_dir), clock=clock, quotas=config.quotas
-    )
+    blob_store = open_blob_store(config, repo)
+    ctx = Services(repo=repo, blobs=blob_store, clock=clock, quotas=config.quotas)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        blob_store.close()
         repo.close()
 
     app = FastAPI(

@@ -1,9 +1,18 @@
 """Where blob bytes live: a small interface, and a directory implementation of it.
 
-Use `DirectoryBlobStore(path)`. An upload is written to `partial/<random>`; when its hash is
-verified it is renamed, atomically, to `complete/<random>` (a fresh random name, so a file's name
-says nothing about the blob id or its uploader). The database maps blob ids to names. An
-S3-compatible store would implement the same five verbs (multipart upload for `write_at`).
+Use `open_blob_store(config, repo)`: the directory store below on SQLite, the PostgreSQL store
+(`server.pg_blobs`, rows in the database itself) on PostgreSQL, unless `config.blob_store` says
+otherwise. Both meet the same contract (`tests/server/test_blob_store.py` runs it on each).
+
+`DirectoryBlobStore(path, offsets=repo)`: an upload is written to `partial/<random>`; when its
+hash is verified it is renamed, atomically, to `complete/<random>` (a fresh random name, so a
+file's name says nothing about the blob id or its uploader). The database maps blob ids to names. An
+S3-compatible store would implement the same verbs (multipart upload for `append`).
+
+Counting: `Appender.keep(blob_id)` keeps a chunk's bytes and moves the blob's recorded offset
+(`Repository.advance_blob`, a compare and set) past them. The PostgreSQL store does both in one
+transaction; this one writes the file, then moves the offset, and cuts the file back if the
+offset had moved meanwhile.
 
 Chunks are not flushed one by one: a power cut may leave an upload shorter or different than its
 recorded offset, which the final hash check catches (the upload then restarts). A finished blob
@@ -37,11 +46,33 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from server.config import ServerConfig
+    from server.db.base import Repository
 
 _NAME = re.compile(r"\A[0-9a-f]{32}\Z")
 READ_SIZE = 1024 * 1024
 HASH_CACHE_ENTRIES = 256
+
+
+class Offsets(Protocol):
+    """Where a blob's recorded offset moves (the repository)."""
+
+    def advance_blob(self, blob_id: str, old_offset: int, new_offset: int) -> bool: ...
+
+
+def open_blob_store(config: ServerConfig, repo: Repository) -> BlobStore:
+    """The blob store `config` asks for: see `ServerConfig.blob_store`."""
+    if config.blob_store_kind == "database":
+        from server.pg_blobs import PostgresBlobStore
+
+        legacy = DirectoryBlobStore(config.blob_dir) if config.blob_dir.is_dir() else None
+        store = PostgresBlobStore(config.db_url, legacy=legacy)
+        store.start_adopting()
+        return store
+    return DirectoryBlobStore(config.blob_dir, offsets=repo)
 
 
 class BlobStore(abc.ABC):
@@ -59,7 +90,8 @@ class BlobStore(abc.ABC):
 
     @abc.abstractmethod
     def append(self, name: str, offset: int) -> Appender:
-        """Start writing at `offset` piece by piece; `keep()` the bytes or `undo()` them."""
+        """Cut the upload to `offset` bytes and write from there piece by piece; then either
+        `keep(blob_id)` the bytes or `undo()` them (FileNotFoundError if no such upload)."""
 
     @abc.abstractmethod
     def digest(self, name: str) -> str | None:
@@ -78,15 +110,18 @@ class BlobStore(abc.ABC):
 
     @abc.abstractmethod
     def discard(self, name: str) -> None:
-        """Forget an upload (missing is fine)."""
+        """Forget an upload or a finished blob (missing is fine)."""
+
+    def close(self) -> None:  # noqa: B027 - most stores hold nothing to let go of
+        """Let go of connections and threads (the server is stopping)."""
 
 
 class Appender(abc.ABC):
     """One chunk being written as it arrives (hold `locked(name)` around it).
 
     `write` may be called from a worker thread; `keep` makes the bytes part of the upload,
-    `undo` cuts the file back to where this chunk started, as if it never came. Either ends it;
-    the second of the two is a no-op.
+    `undo` cuts the upload back to where this chunk started, as if it never came. Either ends
+    it; the second of the two is a no-op.
     """
 
     written: int
@@ -95,7 +130,10 @@ class Appender(abc.ABC):
     def write(self, data: bytes) -> None: ...
 
     @abc.abstractmethod
-    def keep(self) -> None: ...
+    def keep(self, blob_id: str | None = None) -> bool:
+        """Keep the bytes and, with `blob_id`, move that blob's recorded offset from where this
+        chunk started to its end (nothing to move for an empty chunk). False, and the bytes
+        undone, if the recorded offset was no longer where this chunk started."""
 
     @abc.abstractmethod
     def undo(self) -> None: ...
@@ -121,15 +159,24 @@ class _FileAppender(Appender):
             self._hasher.update(data)
         self.written += len(data)
 
-    def keep(self) -> None:
+    def keep(self, blob_id: str | None = None) -> bool:
         if self._fd < 0:
-            return
+            return True
+        offsets = self._store.offsets
+        if blob_id is not None and self.written:
+            if offsets is None:
+                raise ValueError("this store was opened without the repository's offsets")
+            end = self._offset + self.written
+            if not offsets.advance_blob(blob_id, self._offset, end):
+                self.undo()
+                return False
         try:
             if self._hasher is not None:
                 self._store._remember(self._name, self._fd, self._hasher)
         finally:
             os.close(self._fd)
             self._fd = -1
+        return True
 
     def undo(self) -> None:
         if self._fd < 0:
@@ -144,8 +191,12 @@ class _FileAppender(Appender):
 
 
 class DirectoryBlobStore(BlobStore):
-    def __init__(self, root: Path | str) -> None:
+    """Files under `root`; `offsets` (the repository) is where `Appender.keep(blob_id)` moves a
+    blob's offset (without it, only `keep()` with no blob id)."""
+
+    def __init__(self, root: Path | str, offsets: Offsets | None = None) -> None:
         self.root = Path(root)
+        self.offsets = offsets
         self.partial = self.root / "partial"
         self.complete = self.root / "complete"
         self.partial.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -7,6 +7,11 @@ selects PostgreSQL. Blobs always live under `DATA/blobs/` (a directory store; ke
 directory on an encrypted volume if you can, although everything in it is ciphertext, keys and
 times).
 
+`blob_store` says where blob bytes live: `auto` (the default) keeps them in a directory under
+`DATA/blobs/` on SQLite and in the database itself on PostgreSQL, so that server processes on
+several machines share one database and nothing else; `directory` or `database` force one
+(`FIELDVAULT_BLOB_STORE`). `database` needs PostgreSQL.
+
 `publish_api` (off by default, `FIELDVAULT_PUBLISH_API=1`) serves the OpenAPI document at
 `/openapi.json` and puts the server's version in `/v1/health`. Both answer anyone, so they tell a
 scanner which software and release a machine runs: turn them on for fuzzing, for writing a
@@ -46,6 +51,7 @@ from an enrolled device or a coordinator whose signature headers are well-formed
 
 SQLITE_FILE = "server.sqlite3"
 BLOB_DIR = "blobs"
+BLOB_STORES = ("auto", "directory", "database")
 GIB = 1024 * MIB
 
 
@@ -92,6 +98,13 @@ class ServerConfig:
     db_url: str
     publish_api: bool = False
     quotas: Quotas = dataclasses.field(default_factory=Quotas)
+    blob_store: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.blob_store not in BLOB_STORES:
+            raise ValueError("FIELDVAULT_BLOB_STORE must be auto, directory or database")
+        if self.blob_store == "database" and not self.on_postgres:
+            raise ValueError("FIELDVAULT_BLOB_STORE=database needs a PostgreSQL database")
 
     @classmethod
     def for_data_dir(
@@ -101,6 +114,7 @@ class ServerConfig:
         *,
         publish_api: bool = False,
         quotas: Quotas | None = None,
+        blob_store: str = "auto",
     ) -> ServerConfig:
         data = Path(data_dir)
         return cls(
@@ -108,11 +122,13 @@ class ServerConfig:
             db_url=db_url or f"sqlite:///{data / SQLITE_FILE}",
             publish_api=publish_api,
             quotas=quotas or Quotas(),
+            blob_store=blob_store,
         )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ServerConfig:
-        """FIELDVAULT_DATA (required), FIELDVAULT_DB, FIELDVAULT_PUBLISH_API, FIELDVAULT_QUOTA_*."""
+        """FIELDVAULT_DATA (required), FIELDVAULT_DB, FIELDVAULT_PUBLISH_API, FIELDVAULT_QUOTA_*,
+        FIELDVAULT_BLOB_STORE."""
         env = os.environ if env is None else env
         data = env.get("FIELDVAULT_DATA")
         if not data:
@@ -122,8 +138,20 @@ class ServerConfig:
             env.get("FIELDVAULT_DB") or None,
             publish_api=_flag(env, "FIELDVAULT_PUBLISH_API"),
             quotas=Quotas.from_env(env),
+            blob_store=env.get("FIELDVAULT_BLOB_STORE", "").strip().lower() or "auto",
         )
 
     @property
     def blob_dir(self) -> Path:
         return self.data_dir / BLOB_DIR
+
+    @property
+    def on_postgres(self) -> bool:
+        return self.db_url.startswith(("postgresql://", "postgres://"))
+
+    @property
+    def blob_store_kind(self) -> str:
+        """`directory` or `database`: what `blob_store` comes to for this database."""
+        if self.blob_store == "auto":
+            return "database" if self.on_postgres else "directory"
+        return self.blob_store

@@ -56,6 +56,18 @@ MIGRATIONS: list[list[str]] = [
         # server never sees), handed to coordinators so they can admit it to the roster.
         "ALTER TABLE devices ADD COLUMN proof TEXT",
     ],
+    [
+        # 0.2: blob bytes in the database (`server.pg_blobs`, used on PostgreSQL), so server
+        # processes on several machines share one database and one backup. One row per upload
+        # (`name` is the random storage name the `blobs` table points at), its bytes in rows of
+        # up to 1 MiB keyed by where they start. Created on SQLite too, where they stay empty.
+        """CREATE TABLE blob_files (
+            id {serial}, name TEXT NOT NULL UNIQUE, length BIGINT NOT NULL,
+            version BIGINT NOT NULL, complete INTEGER NOT NULL)""",
+        """CREATE TABLE blob_chunks (
+            file_id BIGINT NOT NULL REFERENCES blob_files (id) ON DELETE CASCADE,
+            start BIGINT NOT NULL, data {bytes} NOT NULL, PRIMARY KEY (file_id, start))""",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -71,4 +83,6 @@ TABLES = (
     "envelopes",
     "commands",
     "blobs",
+    "blob_files",
+    "blob_chunks",
 )

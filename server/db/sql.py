@@ -62,6 +62,9 @@ def _device(row: Sequence[Any]) -> Device:
 
 _DEVICE_COLUMNS = "id, signing_key, recipient, label, enrolled_at, last_seen, revoked_at, proof"
 _BLOB_COLUMNS = "id, owner, size, sha256, received, storage_name, complete"
+ADVANCE_BLOB = "UPDATE blobs SET received = ? WHERE id = ? AND received = ? AND complete = 0"
+"""Move a blob's offset (new, id, old) if it is still `old`: also run by `server.pg_blobs` in
+the transaction that writes the chunk's bytes."""
 
 
 def _blob(row: Sequence[Any]) -> Blob:
@@ -420,10 +423,7 @@ class SqlRepository(Repository):
         # Not flushed on its own, like the chunk it records: after a power cut the offset may
         # fall back, and the client re-sends from there (the file is truncated to it).
         with self._write(durable=False) as tx:
-            changed = tx.run(
-                "UPDATE blobs SET received = ? WHERE id = ? AND received = ? AND complete = 0",
-                (new_offset, blob_id, old_offset),
-            )
+            changed = tx.run(ADVANCE_BLOB, (new_offset, blob_id, old_offset))
         return changed == 1
 
     def finish_blob(self, blob_id: str, storage_name: str, now: int) -> None:

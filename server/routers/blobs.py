@@ -6,7 +6,9 @@ the server's offset (`offset_mismatch` otherwise, with the server's offset). Whe
 arrives the whole file is hashed: on a match it becomes downloadable, on a mismatch the upload
 starts again from 0 (`hash_mismatch`). Only the uploader may write; coordinators download.
 A device's new declarations count against its daily quotas (`server.quotas`); resuming one
-already declared never does.
+already declared never does. A download takes one `Range: bytes=N-` or `bytes=N-M` (206 with
+`Content-Range`), so a coordinator whose connection dropped asks only for the rest; anything
+else in `Range` is ignored (the whole blob, 200), as HTTP allows.
 
 A chunk from the upload's owner, at the right offset and with a `Content-Length`, is streamed
 into the file as it arrives (hashed once for the request signature, once for the blob) with
@@ -14,8 +16,8 @@ the upload locked; the signature and the caller are checked when the body is in,
 failure the file is cut back to where the chunk started. Every other chunk request takes the
 plain path (body read whole, then authenticated, then written), so refusals keep their order.
 
-Danger: on the streamed path bytes reach the disk before they are authenticated; they must
-never be counted (`advance_blob`) or left in the file unless `_stream_chunk` accepted them.
+Danger: on the streamed path bytes reach the store before they are authenticated; they must
+never be kept and counted (`Appender.keep`) unless `_stream_chunk` accepted them.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import re
+from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
@@ -237,9 +241,8 @@ def _verify_digest(request: Request, digest: str, ctx: Services) -> VerifiedRequ
 
 def _record_chunk(ctx: Services, blob: Blob, offset: int, end: int, appender: Appender) -> Any:
     """Under the upload's lock: count the streamed bytes, and finish the blob if complete."""
-    if end > offset and not ctx.repo.advance_blob(blob.id, offset, end):
+    if not appender.keep(blob.id):  # the bytes and the offset move together, or neither
         raise ApiError(409, "offset_mismatch", "the upload moved", offset=offset)
-    appender.keep()
     if end < blob.size:
         return ChunkAnswer(offset=end, complete=False)
     return _complete(ctx, blob)
@@ -274,8 +277,13 @@ def _write_locked(ctx: Services, caller: Caller, blob: Blob, offset: int, data: 
         if end > blob.size:
             raise ApiError(422, "chunk_too_long", "the chunk goes past the declared size")
         if data:
-            ctx.blobs.write_at(blob.storage_name, offset, data)
-            if not ctx.repo.advance_blob(blob_id, offset, end):
+            appender = ctx.blobs.append(blob.storage_name, offset)
+            try:
+                appender.write(data)
+            except BaseException:
+                appender.undo()
+                raise
+            if not appender.keep(blob_id):
                 raise ApiError(409, "offset_mismatch", "the upload moved", offset=offset)
         if end < blob.size:
             return ChunkAnswer(offset=end, complete=False)
@@ -296,16 +304,70 @@ def _complete(ctx: Services, blob: Blob) -> Any:
 @router.get(
     "/v1/blobs/{blob_id}",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/octet-stream": {}}, "description": "The blob"}},
+    responses={
+        200: {"content": {"application/octet-stream": {}}, "description": "The blob"},
+        206: {"content": {"application/octet-stream": {}}, "description": "The range asked for"},
+        416: {"model": ErrorBody, "description": "The range starts past the end"},
+    },
 )
-def download(blob_id: BlobId, caller: AsCoordinator, ctx: Ctx) -> StreamingResponse:
+def download(
+    blob_id: BlobId,
+    caller: AsCoordinator,
+    ctx: Ctx,
+    range_: Annotated[str | None, Header(alias="Range", max_length=200)] = None,
+) -> StreamingResponse:
     blob = ctx.repo.blob(blob_id)
     if blob is None:
         raise ApiError(404, "not_found", "no such blob")
     if not blob.complete:
         raise ApiError(409, "blob_incomplete", "the upload has not finished")
+    size = ctx.blobs.size(blob.storage_name)
+    wanted = _byte_range(range_, size)
+    if wanted is None:
+        return StreamingResponse(
+            ctx.blobs.read(blob.storage_name),
+            media_type="application/octet-stream",
+            headers={"Content-Length": str(size), "Accept-Ranges": "bytes"},
+        )
+    start, end = wanted
+    if start >= size:
+        raise ApiError(
+            416, "range_not_satisfiable", f"the blob has {size} bytes", content_range=f"*/{size}"
+        )
     return StreamingResponse(
-        ctx.blobs.read(blob.storage_name),
+        _slice(ctx.blobs.read(blob.storage_name), start, end),
+        status_code=206,
         media_type="application/octet-stream",
-        headers={"Content-Length": str(ctx.blobs.size(blob.storage_name))},
+        headers={
+            "Content-Length": str(end - start),
+            "Content-Range": f"bytes {start}-{end - 1}/{size}",
+            "Accept-Ranges": "bytes",
+        },
     )
+
+
+_RANGE = re.compile(r"\Abytes=([0-9]{1,15})-([0-9]{0,15})\Z")
+
+
+def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """`bytes=N-` or `bytes=N-M` as (start, end exclusive); None for anything else."""
+    match = _RANGE.match(header.strip()) if header else None
+    if match is None:
+        return None
+    start = int(match.group(1))
+    last = int(match.group(2)) if match.group(2) else size - 1
+    if last < start:
+        return None
+    return start, min(last + 1, size)
+
+
+def _slice(pieces: Iterator[bytes], start: int, end: int) -> Iterator[bytes]:
+    """The bytes [start, end) of a stream of pieces (the store reads from the beginning)."""
+    position = 0
+    for piece in pieces:
+        following = position + len(piece)
+        if following > start:
+            yield piece[max(0, start - position) : end - position]
+        position = following
+        if position >= end:
+            return

@@ -1,10 +1,13 @@
-"""Resumable blob upload: offsets, resume, hash check, download, and what lands on disk."""
+"""Resumable blob upload: offsets, resume, hash check, download, and what the blob store holds
+(files on SQLite, rows in the database on PostgreSQL)."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 from typing import Any
+
+import psycopg
 
 from server.config import BLOB_CHUNK_LIMIT
 from sync.auth import HEADER_SIGNATURE, sign_request
@@ -24,6 +27,27 @@ def _begin(server: Server, actor: Actor, data: bytes, blob_id: str = BLOB_ID) ->
     assert answer.status_code in (200, 201), answer.text
     offset: int = answer.json()["offset"]
     return offset
+
+
+def _stored(server: Server) -> list[tuple[str, bytes]]:
+    """(storage name, bytes) of every upload and blob the server's blob store holds."""
+    if server.config.blob_store_kind == "directory":
+        files = [p for p in server.config.blob_dir.rglob("*") if p.is_file()]
+        return [(str(p.relative_to(server.config.blob_dir)), p.read_bytes()) for p in files]
+    with psycopg.connect(server.config.db_url) as conn:
+        names = conn.execute("SELECT id, name FROM blob_files ORDER BY id").fetchall()
+        return [
+            (
+                str(name),
+                b"".join(
+                    bytes(row[0])
+                    for row in conn.execute(
+                        "SELECT data FROM blob_chunks WHERE file_id = %s ORDER BY start", (file,)
+                    ).fetchall()
+                ),
+            )
+            for file, name in names
+        ]
 
 
 def _chunk(server: Server, actor: Actor, offset: int, data: bytes, blob_id: str = BLOB_ID) -> Any:
@@ -132,11 +156,10 @@ def test_blob_files_have_random_names_unrelated_to_the_blob_id(
     data = os.urandom(100)
     _begin(org_server, device, data)
     _chunk(org_server, device, 0, data)
-    files = [p for p in org_server.config.blob_dir.rglob("*") if p.is_file()]
-    assert len(files) == 1
-    assert files[0].read_bytes() == data
-    assert BLOB_ID not in str(files[0])
-    assert device.id not in str(files[0])
+    ((name, stored),) = _stored(org_server)
+    assert stored == data
+    assert BLOB_ID not in name
+    assert device.id not in name
 
 
 def test_empty_blob_completes_with_an_empty_chunk(org_server: Server, device: Actor) -> None:
@@ -162,8 +185,7 @@ def test_a_streamed_chunk_with_a_bad_signature_leaves_the_upload_as_it_was(
     assert forged.json()["error"] == "bad_signature"
     blob = org_server.repo.blob(BLOB_ID)
     assert blob is not None and blob.offset == 1_000_000
-    files = [p for p in org_server.config.blob_dir.rglob("*") if p.is_file()]
-    assert [p.stat().st_size for p in files] == [1_000_000]
+    assert [len(stored) for _, stored in _stored(org_server)] == [1_000_000]
     last = _chunk(org_server, device, 1_000_000, data[1_000_000:])
     assert last.json() == {"offset": len(data), "complete": True}
     download = org_server.api.call("GET", f"/v1/blobs/{BLOB_ID}", org_server.org.coordinator)

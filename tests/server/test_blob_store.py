@@ -1,59 +1,265 @@
-"""The directory blob store: atomic finish under random names, and an honest running hash."""
+"""The blob-store contract, run unchanged against the directory store (the SQLite default) and
+the PostgreSQL store, each as `open_blob_store` picks it for its database."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from server.blobs import DirectoryBlobStore
+from server.blobs import BlobStore, DirectoryBlobStore, open_blob_store
+from server.config import ServerConfig
+from server.db import open_repository
+from server.db.base import Blob, Repository
+from server.pg_blobs import ROW_SIZE, PostgresBlobStore
+
+BLOB_ID = "0123456789abcdef0123456789abcdef"
+NOW = 1_763_700_000
+PIECE_LIMIT = 1024 * 1024
 
 
-def test_digest_matches_the_bytes_written_in_chunks(tmp_path: Path) -> None:
-    store = DirectoryBlobStore(tmp_path)
+@dataclasses.dataclass
+class Stores:
+    store: BlobStore
+    other: BlobStore
+    """The same store as another server process sees it (same directory or database)."""
+    repo: Repository
+    config: ServerConfig
+
+    def upload(self, size: int, name: str) -> Blob:
+        """A blob record for an upload of `size` bytes into `name`, at offset 0."""
+        blob = Blob(BLOB_ID, "d" * 32, size, "f" * 64, 0, name, False)
+        return self.repo.begin_blob(blob, NOW)
+
+
+@pytest.fixture
+def stores(db_url: str, tmp_path: Path) -> Iterator[Stores]:
+    config = ServerConfig(data_dir=tmp_path / "data", db_url=db_url)
+    repo = open_repository(db_url)
+    second = open_repository(db_url, migrate=False)
+    store = open_blob_store(config, repo)
+    other = open_blob_store(config, second)
+    kind = PostgresBlobStore if db_url.startswith("postgresql") else DirectoryBlobStore
+    assert isinstance(store, kind)
+    try:
+        yield Stores(store, other, repo, config)
+    finally:
+        for each in (store, other):
+            each.close()
+        repo.close()
+        second.close()
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _append(store: BlobStore, name: str, offset: int, data: bytes, pieces: int = 7) -> bool:
+    appender = store.append(name, offset)
+    step = max(1, len(data) // pieces)
+    for at in range(0, len(data), step):
+        appender.write(data[at : at + step])
+    return appender.keep()
+
+
+def test_digest_matches_the_bytes_written_in_chunks(stores: Stores) -> None:
+    store = stores.store
     name = store.create()
     data = os.urandom(10_000)
     for at in range(0, len(data), 3000):
         store.write_at(name, at, data[at : at + 3000])
-    assert store.digest(name) == hashlib.sha256(data).hexdigest()
+    assert store.digest(name) == _sha(data)
 
 
-def test_digest_notices_a_file_extended_by_another_process(tmp_path: Path) -> None:
-    first = DirectoryBlobStore(tmp_path)
-    second = DirectoryBlobStore(tmp_path)  # another server process, same directory
+def test_digest_notices_an_upload_extended_by_another_process(stores: Stores) -> None:
+    first, second = stores.store, stores.other
     name = first.create()
     first.write_at(name, 0, b"a" * 100)
     second.write_at(name, 100, b"b" * 100)
     first.write_at(name, 200, b"c" * 100)
-    expected = hashlib.sha256(b"a" * 100 + b"b" * 100 + b"c" * 100).hexdigest()
+    expected = _sha(b"a" * 100 + b"b" * 100 + b"c" * 100)
     assert first.digest(name) == expected
     assert second.digest(name) == expected
 
 
-def test_rewriting_from_an_earlier_offset_truncates_what_followed(tmp_path: Path) -> None:
-    store = DirectoryBlobStore(tmp_path)
+def test_rewriting_from_an_earlier_offset_truncates_what_followed(stores: Stores) -> None:
+    store = stores.store
     name = store.create()
     store.write_at(name, 0, b"x" * 50)
     store.write_at(name, 10, b"y" * 5)
-    assert store.digest(name) == hashlib.sha256(b"x" * 10 + b"y" * 5).hexdigest()
+    assert store.digest(name) == _sha(b"x" * 10 + b"y" * 5)
 
 
-def test_finish_moves_the_upload_under_a_new_random_name(tmp_path: Path) -> None:
-    store = DirectoryBlobStore(tmp_path)
+def test_rewriting_from_the_middle_of_a_stored_row_keeps_the_bytes_before_it(
+    stores: Stores,
+) -> None:
+    store = stores.store
+    name = store.create()
+    data = os.urandom(2 * ROW_SIZE + 1000)
+    store.write_at(name, 0, data)
+    cut = ROW_SIZE + 12_345
+    store.write_at(name, cut, b"tail")
+    final = store.finish(name)
+    assert b"".join(store.read(final)) == data[:cut] + b"tail"
+    assert store.size(final) == cut + 4
+
+
+@pytest.mark.parametrize("size", [0, 1, ROW_SIZE - 1, ROW_SIZE, ROW_SIZE + 1, 3 * ROW_SIZE + 7])
+def test_a_blob_written_in_uneven_pieces_reads_back_byte_for_byte(
+    stores: Stores, size: int
+) -> None:
+    store = stores.store
+    name = store.create()
+    data = os.urandom(size)
+    half = size // 2
+    assert _append(store, name, 0, data[:half], pieces=5)
+    assert _append(store, name, half, data[half:], pieces=3)
+    assert store.digest(name) == _sha(data)
+    final = store.finish(name)
+    assert store.size(final) == size
+    assert b"".join(store.read(final)) == data
+
+
+def test_a_finished_blob_is_read_in_pieces_of_at_most_a_mebibyte(stores: Stores) -> None:
+    store = stores.store
+    name = store.create()
+    data = os.urandom(3 * PIECE_LIMIT + 5)
+    _append(store, name, 0, data, pieces=2)
+    final = store.finish(name)
+    pieces = list(store.read(final))
+    assert max(len(p) for p in pieces) <= PIECE_LIMIT
+    assert b"".join(pieces) == data
+
+
+def test_finish_moves_the_upload_under_a_new_random_name(stores: Stores) -> None:
+    store = stores.store
     name = store.create()
     store.write_at(name, 0, b"hello")
     final = store.finish(name)
     assert final != name
     assert b"".join(store.read(final)) == b"hello"
     assert store.size(final) == 5
-    assert not (tmp_path / "partial" / name).exists()
+    assert store.digest(name) is None
+    with pytest.raises(FileNotFoundError), store.locked(name):
+        pass
 
 
-def test_names_from_outside_are_refused(tmp_path: Path) -> None:
-    store = DirectoryBlobStore(tmp_path)
+def test_an_unfinished_upload_cannot_be_read(stores: Stores) -> None:
+    store = stores.store
+    name = store.create()
+    store.write_at(name, 0, b"half of it")
+    with pytest.raises(FileNotFoundError):
+        list(store.read(name))
+    with pytest.raises(FileNotFoundError):
+        store.size(name)
+
+
+def test_names_from_outside_are_refused(stores: Stores) -> None:
+    store = stores.store
     with pytest.raises(ValueError):
         store.write_at("../../etc/passwd", 0, b"x")
     with pytest.raises(ValueError):
         list(store.read("../x"))
+    with pytest.raises(ValueError), store.locked("'; DROP TABLE blobs; --"):
+        pass
+
+
+def test_locking_an_upload_that_does_not_exist_is_refused(stores: Stores) -> None:
+    with pytest.raises(FileNotFoundError), stores.store.locked("ab" * 16):
+        pass
+
+
+def test_undo_leaves_the_upload_as_it_was(stores: Stores) -> None:
+    store = stores.store
+    name = store.create()
+    store.write_at(name, 0, b"kept")
+    appender = store.append(name, 4)
+    appender.write(os.urandom(ROW_SIZE + 10))
+    appender.undo()
+    appender.undo()  # the second end is a no-op
+    assert store.digest(name) == _sha(b"kept")
+    assert stores.other.digest(name) == _sha(b"kept")
+    store.write_at(name, 4, b"!")
+    assert b"".join(store.read(store.finish(name))) == b"kept!"
+
+
+def test_keep_moves_the_blobs_offset_with_the_bytes(stores: Stores) -> None:
+    store = stores.store
+    name = store.create()
+    stores.upload(10, name)
+    appender = store.append(name, 0)
+    appender.write(b"012345")
+    assert appender.keep(BLOB_ID) is True
+    blob = stores.repo.blob(BLOB_ID)
+    assert blob is not None and blob.offset == 6
+    assert store.digest(name) == _sha(b"012345")
+
+
+def test_keep_refuses_and_undoes_a_chunk_whose_offset_moved_meanwhile(stores: Stores) -> None:
+    store = stores.store
+    name = store.create()
+    stores.upload(10, name)
+    appender = store.append(name, 0)
+    appender.write(b"0123")
+    assert stores.repo.advance_blob(BLOB_ID, 0, 2)  # someone else counted two bytes
+    assert appender.keep(BLOB_ID) is False
+    assert store.digest(name) == _sha(b"")
+    blob = stores.repo.blob(BLOB_ID)
+    assert blob is not None and blob.offset == 2
+
+
+def test_discard_forgets_uploads_and_finished_blobs(stores: Stores) -> None:
+    store = stores.store
+    upload = store.create()
+    store.write_at(upload, 0, b"partial")
+    done = store.create()
+    store.write_at(done, 0, b"finished")
+    final = store.finish(done)
+    store.discard(upload)
+    store.discard(final)
+    store.discard("cd" * 16)  # missing is fine
+    assert store.digest(upload) is None
+    with pytest.raises(FileNotFoundError):
+        list(store.read(final))
+
+
+def test_the_lock_on_an_upload_holds_off_every_other_process(stores: Stores) -> None:
+    name = stores.store.create()
+    order: list[str] = []
+    inside = threading.Event()
+
+    def second() -> None:
+        inside.wait(10)
+        with stores.other.locked(name):
+            order.append("second")
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    with stores.store.locked(name):
+        inside.set()
+        time.sleep(0.3)
+        order.append("first")
+    thread.join(10)
+    assert order == ["first", "second"]
+
+
+def test_writes_under_the_lock_are_seen_by_every_process(stores: Stores) -> None:
+    name = stores.store.create()
+    stores.upload(6, name)
+    with stores.store.locked(name):
+        appender = stores.store.append(name, 0)
+        appender.write(b"abc")
+        assert appender.keep(BLOB_ID)
+    with stores.other.locked(name):
+        appender = stores.other.append(name, 3)
+        appender.write(b"def")
+        assert appender.keep(BLOB_ID)
+        assert stores.other.digest(name) == _sha(b"abcdef")
+        final = stores.other.finish(name)
+    assert b"".join(stores.store.read(final)) == b"abcdef"

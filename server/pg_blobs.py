@@ -1,0 +1,439 @@
+"""The PostgreSQL blob store: blob bytes in the database, so server machines share nothing else.
+
+Use `open_blob_store(config, repo)` (`server.blobs`), which picks this store on PostgreSQL. Any
+number of server processes on any number of machines then share one database, one `pg_dump`
+and one restore; no shared file system.
+
+Tables (migration 2): `blob_files` has one row per upload (its random storage name, length so
+far, a version bumped by every write, and whether it is finished); `blob_chunks` holds its
+bytes in rows of up to `ROW_SIZE`, keyed by (file, start offset). No whole blob is ever in
+memory: an upload is written a row at a time as its body arrives, and `read` and `digest`
+fetch one row per short query, so a slow download holds no connection between rows.
+
+Transactions: an `Appender` opens one transaction when a chunk starts, cuts the upload back to
+the chunk's offset, inserts rows as bytes arrive, and on `keep(blob_id)` moves the blob's
+recorded offset (`server.db.sql.ADVANCE_BLOB`) and commits, all at once; `undo` (a bad
+signature, a dropped connection) rolls it all back. So the rows of an upload and its recorded
+offset never disagree, not even after a crash, and nothing of an unfinished upload is ever
+readable: `read` and `size` see only finished files. `finish` renames a verified upload and
+marks it finished in one durable commit. Chunk commits skip their own flush to disk
+(`synchronous_commit = off`, like `Repository.advance_blob`): a power cut may take the last
+chunks back off, together with their offset, and the device re-sends them.
+
+Locking: `locked(name)` takes a session advisory lock on a dedicated connection, so writers on
+every machine queue per upload; operations on a name this process holds run on that connection.
+A connection's lock dies with it, so a crashed process never leaves an upload stuck.
+
+Hashing: a running SHA-256 per upload this process writes, trusted only while the file's
+`version` is the one this process wrote last; otherwise (another machine wrote in between)
+`digest` re-reads the rows. It is a cache: losing it costs a re-read, never correctness.
+
+Blobs finished in `DATA/blobs` before a server moved to this store are still read (and
+deleted) from there when `legacy` is given: see `adopt_directory` to move them in.
+
+Danger: the store trusts its names only after `_check`; never build SQL from anything else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import queue
+import re
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+
+from server.blobs import HASH_CACHE_ENTRIES, Appender, BlobStore, DirectoryBlobStore
+from server.db.sql import ADVANCE_BLOB
+
+ROW_SIZE = 1024 * 1024
+"""Bytes per `blob_chunks` row (the last row of each chunk may be shorter)."""
+IDLE_CONNECTIONS = 8
+_LOCK_SPACE = 0x46564231  # "FVB1": advisory locks of this store, apart from the migration lock
+_NAME = re.compile(r"\A[0-9a-f]{32}\Z")
+_log = logging.getLogger("fieldvault.server")
+
+
+def _sql(statement: str) -> Any:
+    return statement.replace("?", "%s")
+
+
+def _lock_key(name: str) -> int:
+    """A signed 32-bit key from the random name (a collision only makes two uploads queue)."""
+    return int(name[:8], 16) - 2**31
+
+
+class _PgAppender(Appender):
+    """One chunk in one transaction: rows inserted as they fill, offset moved at `keep`."""
+
+    def __init__(
+        self, store: PostgresBlobStore, name: str, offset: int, conn: psycopg.Connection[Any]
+    ) -> None:
+        self._store, self._name, self._offset, self._conn = store, name, offset, conn
+        self._buffer = bytearray()
+        self._position = offset
+        self.written = 0
+        self._open = True
+        try:
+            conn.execute("BEGIN")
+            row = conn.execute(
+                "SELECT id, length, version FROM blob_files WHERE name = %s AND complete = 0"
+                " FOR UPDATE",
+                (name,),
+            ).fetchone()
+            if row is None:
+                raise FileNotFoundError(name)
+            self._file, length, self._version = int(row[0]), int(row[1]), int(row[2])
+            if offset > length:
+                raise ValueError("an upload can only be cut back, not extended")
+            _truncate(conn, self._file, offset)
+            self._hasher = store._running_hash(name, self._version, length, offset)
+        except BaseException:
+            self._end(commit=False)
+            raise
+
+    def write(self, data: bytes) -> None:
+        self._buffer += data
+        self.written += len(data)
+        if self._hasher is not None:
+            self._hasher.update(data)
+        while len(self._buffer) >= ROW_SIZE:
+            self._insert(bytes(self._buffer[:ROW_SIZE]))
+            del self._buffer[:ROW_SIZE]
+
+    def _insert(self, data: bytes) -> None:
+        self._conn.execute(
+            "INSERT INTO blob_chunks (file_id, start, data) VALUES (%s, %s, %s)",
+            (self._file, self._position, data),
+        )
+        self._position += len(data)
+
+    def keep(self, blob_id: str | None = None) -> bool:
+        if not self._open:
+            return True
+        try:
+            if self._buffer:
+                self._insert(bytes(self._buffer))
+                self._buffer.clear()
+            end = self._offset + self.written
+            if blob_id is not None and self.written:
+                moved = self._conn.execute(_sql(ADVANCE_BLOB), (end, blob_id, self._offset))
+                if moved.rowcount != 1:
+                    self.undo()
+                    return False
+            version = self._version + 1
+            self._conn.execute(
+                "UPDATE blob_files SET length = %s, version = %s WHERE id = %s",
+                (end, version, self._file),
+            )
+            self._conn.execute("SET LOCAL synchronous_commit = off")
+        except BaseException:
+            self.undo()
+            raise
+        self._end(commit=True)
+        if self._hasher is not None:
+            self._store._remember(self._name, version, end, self._hasher)
+        return True
+
+    def undo(self) -> None:
+        if self._open:
+            self._end(commit=False)
+
+    def _end(self, *, commit: bool) -> None:
+        self._open = False
+        self._buffer = bytearray()
+        try:
+            self._conn.execute("COMMIT" if commit else "ROLLBACK")
+        finally:
+            self._store._done_with(self._name, self._conn)
+
+
+def _truncate(conn: psycopg.Connection[Any], file_id: int, offset: int) -> None:
+    """Make the file `offset` bytes long (inside the caller's transaction)."""
+    conn.execute("DELETE FROM blob_chunks WHERE file_id = %s AND start >= %s", (file_id, offset))
+    last = conn.execute(
+        "SELECT start, length(data) FROM blob_chunks WHERE file_id = %s"
+        " ORDER BY start DESC LIMIT 1",
+        (file_id,),
+    ).fetchone()
+    if last is not None and int(last[0]) + int(last[1]) > offset:
+        conn.execute(
+            "UPDATE blob_chunks SET data = substring(data FROM 1 FOR %s)"
+            " WHERE file_id = %s AND start = %s",
+            (offset - int(last[0]), file_id, int(last[0])),
+        )
+
+
+class PostgresBlobStore(BlobStore):
+    """Blob bytes in the PostgreSQL database at `url` (the server's own database).
+
+    `legacy`: the directory store of blobs finished before the server moved here; they are read
+    from it until `adopt_directory` moved them.
+    """
+
+    def __init__(self, url: str, *, legacy: DirectoryBlobStore | None = None) -> None:
+        self.url = url
+        self.legacy = legacy
+        self._idle: queue.LifoQueue[psycopg.Connection[Any]] = queue.LifoQueue()
+        self._held: dict[str, psycopg.Connection[Any]] = {}
+        self._hashes: OrderedDict[str, tuple[tuple[int, int], Any]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._closed = False
+        self._adopter: threading.Thread | None = None
+
+    # -- connections ----------------------------------------------------------------------------
+    def _connect(self) -> psycopg.Connection[Any]:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            return psycopg.connect(self.url, autocommit=True)
+
+    def _release(self, conn: psycopg.Connection[Any]) -> None:
+        if self._closed or conn.closed or conn.broken or self._idle.qsize() >= IDLE_CONNECTIONS:
+            conn.close()
+        else:
+            self._idle.put(conn)
+
+    def _for(self, name: str) -> tuple[psycopg.Connection[Any], bool]:
+        """The connection holding `name`'s lock in this process, else a pooled one (owned)."""
+        with self._lock:
+            held = self._held.get(name)
+        return (held, False) if held is not None else (self._connect(), True)
+
+    def _done_with(self, name: str, conn: psycopg.Connection[Any]) -> None:
+        with self._lock:
+            held = self._held.get(name) is conn
+        if not held:
+            self._release(conn)
+
+    @contextlib.contextmanager
+    def _tx(self, name: str) -> Iterator[psycopg.Connection[Any]]:
+        conn, owned = self._for(name)
+        try:
+            with conn.transaction():
+                yield conn
+        finally:
+            if owned:
+                self._release(conn)
+
+    @contextlib.contextmanager
+    def _pooled(self) -> Iterator[psycopg.Connection[Any]]:
+        conn = self._connect()
+        try:
+            yield conn
+        finally:
+            self._release(conn)
+
+    def close(self) -> None:
+        self._closed = True
+        while True:
+            try:
+                self._idle.get_nowait().close()
+            except queue.Empty:
+                break
+
+    # -- hashing --------------------------------------------------------------------------------
+    def _running_hash(self, name: str, version: int, length: int, offset: int) -> Any:
+        with self._lock:
+            entry = self._hashes.pop(name, None)
+        if offset == 0:
+            return hashlib.sha256()
+        if entry is None or entry[0] != (version, length) or length != offset:
+            return None
+        return entry[1]
+
+    def _remember(self, name: str, version: int, length: int, hasher: Any) -> None:
+        with self._lock:
+            self._hashes[name] = ((version, length), hasher)
+            while len(self._hashes) > HASH_CACHE_ENTRIES:
+                self._hashes.popitem(last=False)
+
+    def _forget(self, name: str) -> None:
+        with self._lock:
+            self._hashes.pop(name, None)
+
+    # -- the store ------------------------------------------------------------------------------
+    @staticmethod
+    def _check(name: str) -> str:
+        if not _NAME.match(name):
+            raise ValueError("not a blob file name")
+        return name
+
+    def create(self) -> str:
+        name = secrets.token_hex(16)
+        with self._pooled() as conn:
+            conn.execute(
+                "INSERT INTO blob_files (name, length, version, complete) VALUES (%s, 0, 0, 0)",
+                (name,),
+            )
+        return name
+
+    @contextlib.contextmanager
+    def locked(self, name: str) -> Iterator[None]:
+        key = _lock_key(self._check(name))
+        conn = self._connect()
+        try:
+            conn.execute("SELECT pg_advisory_lock(%s, %s)", (_LOCK_SPACE, key))
+            try:
+                row = conn.execute(
+                    "SELECT 1 FROM blob_files WHERE name = %s AND complete = 0", (name,)
+                ).fetchone()
+                if row is None:
+                    raise FileNotFoundError(name)
+                with self._lock:
+                    self._held[name] = conn
+                try:
+                    yield
+                finally:
+                    with self._lock:
+                        self._held.pop(name, None)
+            finally:
+                if not conn.broken:
+                    conn.execute("SELECT pg_advisory_unlock(%s, %s)", (_LOCK_SPACE, key))
+        finally:
+            self._release(conn)
+
+    def write_at(self, name: str, offset: int, data: bytes) -> None:
+        appender = self.append(name, offset)
+        try:
+            appender.write(data)
+        except BaseException:
+            appender.undo()
+            raise
+        appender.keep()
+
+    def append(self, name: str, offset: int) -> Appender:
+        conn, _ = self._for(self._check(name))
+        return _PgAppender(self, name, offset, conn)  # gives `conn` back when it ends
+
+    def digest(self, name: str) -> str | None:
+        with self._tx(self._check(name)) as conn:
+            row = conn.execute(
+                "SELECT id, length, version FROM blob_files WHERE name = %s AND complete = 0",
+                (name,),
+            ).fetchone()
+        if row is None:
+            return None
+        file_id, length, version = int(row[0]), int(row[1]), int(row[2])
+        with self._lock:
+            entry = self._hashes.get(name)
+        if entry is not None and entry[0] == (version, length):
+            digest: str = entry[1].copy().hexdigest()
+            return digest
+        hasher = hashlib.sha256()
+        for piece in self._rows(file_id, length, name):
+            hasher.update(piece)
+        return hasher.hexdigest()
+
+    def finish(self, name: str) -> str:
+        self._forget(self._check(name))
+        final = secrets.token_hex(16)
+        with self._tx(name) as conn:
+            changed = conn.execute(
+                "UPDATE blob_files SET name = %s, complete = 1 WHERE name = %s AND complete = 0",
+                (final, name),
+            ).rowcount
+        if changed != 1:
+            raise FileNotFoundError(name)
+        return final
+
+    def _finished(self, name: str) -> tuple[int, int] | None:
+        with self._pooled() as conn:
+            row = conn.execute(
+                "SELECT id, length FROM blob_files WHERE name = %s AND complete = 1", (name,)
+            ).fetchone()
+        return None if row is None else (int(row[0]), int(row[1]))
+
+    def read(self, name: str) -> Iterator[bytes]:
+        found = self._finished(self._check(name))
+        if found is None:
+            if self.legacy is not None:
+                yield from self.legacy.read(name)
+                return
+            raise FileNotFoundError(name)
+        yield from self._rows(found[0], found[1], name)
+
+    def _rows(self, file_id: int, length: int, name: str) -> Iterator[bytes]:
+        """The file's rows in order, one short query each; stops at `length`."""
+        position = 0
+        while position < length:
+            with self._pooled() as conn:
+                row = conn.execute(
+                    "SELECT start, data FROM blob_chunks WHERE file_id = %s AND start >= %s"
+                    " ORDER BY start LIMIT 1",
+                    (file_id, position),
+                    binary=True,
+                ).fetchone()
+            if row is None or int(row[0]) != position:
+                raise FileNotFoundError(name)  # deleted (or cut) while being read
+            data = bytes(row[1])
+            position += len(data)
+            yield data
+
+    def size(self, name: str) -> int:
+        found = self._finished(self._check(name))
+        if found is None:
+            if self.legacy is not None:
+                return self.legacy.size(name)
+            raise FileNotFoundError(name)
+        return found[1]
+
+    def start_adopting(self) -> None:
+        """`adopt_directory` in a background thread, if `legacy` holds finished blobs."""
+        if self.legacy is None or not any(self.legacy.complete.iterdir()):
+            return
+        self._adopter = threading.Thread(target=self._adopt_quietly, daemon=True)
+        self._adopter.start()
+
+    def _adopt_quietly(self) -> None:
+        try:
+            self.adopt_directory()
+        except Exception as exc:  # retried at the next start; the files are still served
+            _log.warning("moving finished blobs into the database stopped: %s", type(exc).__name__)
+
+    def adopt_directory(self) -> int:
+        """Move the finished blobs of `legacy` into the database, under the same names; return
+        how many moved. Each is copied a row at a time and committed before its file is deleted,
+        so a crash leaves it in one place or the other (a copy committed twice is refused by the
+        name's uniqueness). Uploads in progress there are not moved: they restart."""
+        if self.legacy is None:
+            return 0
+        moved = 0
+        for path in sorted(self.legacy.complete.iterdir()):
+            if not _NAME.match(path.name):
+                continue
+            with self._pooled() as conn, conn.transaction():
+                inserted = conn.execute(
+                    "INSERT INTO blob_files (name, length, version, complete)"
+                    " VALUES (%s, 0, 0, 1) ON CONFLICT (name) DO NOTHING RETURNING id",
+                    (path.name,),
+                ).fetchone()
+                if inserted is not None:
+                    length = 0
+                    with path.open("rb") as handle:
+                        while piece := handle.read(ROW_SIZE):
+                            conn.execute(
+                                "INSERT INTO blob_chunks (file_id, start, data)"
+                                " VALUES (%s, %s, %s)",
+                                (inserted[0], length, piece),
+                            )
+                            length += len(piece)
+                    conn.execute(
+                        "UPDATE blob_files SET length = %s WHERE id = %s", (length, inserted[0])
+                    )
+            path.unlink(missing_ok=True)
+            moved += inserted is not None
+        return moved
+
+    def discard(self, name: str) -> None:
+        self._forget(self._check(name))
+        with self._tx(name) as conn:
+            conn.execute("DELETE FROM blob_files WHERE name = %s", (name,))
+        if self.legacy is not None:
+            self.legacy.discard(name)
