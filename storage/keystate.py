@@ -117,7 +117,7 @@ class StateFile:
     ) -> None:
         self.path = path
         self.keyfile = keyfile
-        self._key = state_key
+        self._key: StateKey | None = state_key
         self._records = list(records)
         self._offsets = tuple(offsets)
 
@@ -139,6 +139,8 @@ class StateFile:
 
     def write(self, *, generation: int, seq: int, journal_id: bytes, journal_key: bytes) -> None:
         """Seal a new record (serial = newest + 1) over the older one and fsync it."""
+        if self._key is None:
+            raise ValueError("the state file was forgotten (the vault is locked)")
         serial = max((r.serial for r in self._records if r is not None), default=0) + 1
         state = KeyState(serial, generation, seq, journal_id, journal_key)
         index = self._next_index()
@@ -154,6 +156,11 @@ class StateFile:
             self.write(
                 generation=generation, seq=seq, journal_id=journal_id, journal_key=journal_key
             )
+
+    def forget(self) -> None:
+        """Drop the state key and the decrypted records (journal keys) from this object."""
+        self._key = None
+        self._records = [None] * len(self._records)
 
     def replace_keyfile(self, keyfile: KeyFile) -> None:
         """Rewrite the slot page in place (a passphrase change); the records stay valid because

@@ -430,6 +430,8 @@ class Vault:
             self._keys = None
             self._record_sealer = None
             self._table.clear()
+            self._file_keys.clear()
+            self._states.forget()
             self._lock.release()
 
     close = lock
