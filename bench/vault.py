@@ -16,7 +16,8 @@ Measures, in one run on one machine:
   (64 MB with --quick) (budgets 50 ms / 1,000 ms).
 - `forget`: what forgetting costs at 100 and 10,000 records: `compact()` (new journal under a
   fresh key, old journal overwritten, old key destroyed; what the sync engine calls after it
-  forgets a report) and `delete()` of one record (which compacts), p50/p95.
+  forgets a report), `delete()` of one record and `delete_attachment()` of a 200 KB one
+  (each of which compacts), p50/p95.
 The scrypt cost is the floor (N=2^15) everywhere: unlock time is not what is measured here.
 """
 
@@ -227,11 +228,12 @@ def bench_wipe(root: Path, quick: bool) -> dict[str, Any]:
     }
 
 
-def _delete_latencies(vault: Vault, record_ids: list[str]) -> list[float]:
+def _delete_latencies(vault: Vault, ids: list[str], *, attachments: bool = False) -> list[float]:
+    delete = vault.delete_attachment if attachments else vault.delete
     times = []
-    for record_id in record_ids:
+    for item in ids:
         started = time.perf_counter()
-        vault.delete(record_id)
+        delete(item)
         times.append(time.perf_counter() - started)
     return times
 
@@ -245,6 +247,10 @@ def bench_forget(root: Path, quick: bool) -> dict[str, Any]:
         result[f"compact_{size}"] = _percentiles(_timed(vault.compact, samples))
         doomed = [vault.put(_incident(size + i)).id for i in range(samples)]
         result[f"delete_{size}"] = _percentiles(_delete_latencies(vault, doomed))
+        photos = [vault.attach(os.urandom(200_000), media_type="image/jpeg").id for _ in doomed]
+        result[f"delete_attachment_{size}"] = _percentiles(
+            _delete_latencies(vault, photos, attachments=True)
+        )
         result[f"journal_bytes_{size}"] = (root / f"forget-{size}" / "journal").stat().st_size
         vault.lock()
     return result
