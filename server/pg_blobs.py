@@ -54,6 +54,8 @@ from server.db.sql import ADVANCE_BLOB
 
 ROW_SIZE = 1024 * 1024
 """Bytes per `blob_chunks` row (the last row of each chunk may be shorter)."""
+ROWS_QUEUED = 4
+"""Rows of one chunk that may wait for the database (memory per upload: about 6 MiB)."""
 IDLE_CONNECTIONS = 8
 _LOCK_SPACE = 0x46564231  # "FVB1": advisory locks of this store, apart from the migration lock
 _NAME = re.compile(r"\A[0-9a-f]{32}\Z")
@@ -78,6 +80,7 @@ class _PgAppender(Appender):
         self._store, self._name, self._offset, self._conn = store, name, offset, conn
         self._buffer = bytearray()
         self._position = offset
+        self._rows: _RowWriter | None = None
         self.written = 0
         self._open = True
         try:
@@ -108,10 +111,9 @@ class _PgAppender(Appender):
             del self._buffer[:ROW_SIZE]
 
     def _insert(self, data: bytes) -> None:
-        self._conn.execute(
-            "INSERT INTO blob_chunks (file_id, start, data) VALUES (%s, %s, %s)",
-            (self._file, self._position, data),
-        )
+        if self._rows is None:
+            self._rows = _RowWriter(self._conn, self._file)
+        self._rows.put(self._position, data)
         self._position += len(data)
 
     def keep(self, blob_id: str | None = None) -> bool:
@@ -121,6 +123,8 @@ class _PgAppender(Appender):
             if self._buffer:
                 self._insert(bytes(self._buffer))
                 self._buffer.clear()
+            if self._rows is not None:
+                self._rows.finish()
             end = self._offset + self.written
             if blob_id is not None and self.written:
                 moved = self._conn.execute(_sql(ADVANCE_BLOB), (end, blob_id, self._offset))
@@ -149,9 +153,59 @@ class _PgAppender(Appender):
         self._open = False
         self._buffer = bytearray()
         try:
+            if self._rows is not None:
+                self._rows.stop()
             self._conn.execute("COMMIT" if commit else "ROLLBACK")
         finally:
             self._store._done_with(self._name, self._conn)
+
+
+class _RowWriter:
+    """Inserts one chunk's rows on a thread of its own, so the bytes of the next row arrive
+    (on the server's event loop) while the last one travels to the database. At most
+    `ROWS_QUEUED` rows wait; past that `put` waits too, which slows the sender to the
+    database's pace. The first error stops the writing and is raised by `put` or `finish`."""
+
+    def __init__(self, conn: psycopg.Connection[Any], file_id: int) -> None:
+        self._conn, self._file = conn, file_id
+        self._queue: queue.Queue[tuple[int, bytes] | None] = queue.Queue(ROWS_QUEUED)
+        self._error: BaseException | None = None
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._error is not None or self._stopping:
+                continue  # drain, so `put` never waits on a writer that gave up
+            try:
+                self._conn.execute(
+                    "INSERT INTO blob_chunks (file_id, start, data) VALUES (%s, %s, %s)",
+                    (self._file, item[0], item[1]),
+                )
+            except BaseException as exc:
+                self._error = exc
+
+    def put(self, start: int, data: bytes) -> None:
+        self._raise()
+        self._queue.put((start, data))
+
+    def finish(self) -> None:
+        """Wait until every row is in; raise the writer's error if there was one."""
+        self._queue.put(None)
+        self._thread.join()
+        self._raise()
+
+    def stop(self) -> None:
+        """Drop the rows not written yet and wait for the thread (idempotent)."""
+        self._stopping = True
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
 
 
 def _truncate(conn: psycopg.Connection[Any], file_id: int, offset: int) -> None:
