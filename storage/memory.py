@@ -286,6 +286,7 @@ class MemoryVault:
     def delete_attachment(self, attachment_id: str) -> None:
         self._attachment(attachment_id)
         del self._attachments[attachment_id]
+        self.compact()  # deleting forgets, as in `Vault.delete_attachment`
 
     # spool
     def spool_writer(self, name: str) -> _MemorySpoolWriter:

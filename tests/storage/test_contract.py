@@ -125,6 +125,17 @@ def test_deleting_forgets_at_once_with_a_new_journal_key(store: Any) -> None:
     assert [r.id for r in store.list()] == [kept.id]
 
 
+def test_deleting_an_attachment_forgets_it_with_a_new_journal_key(store: Any) -> None:
+    kept = store.attach(b"kept", media_type="text/plain")
+    gone = store.attach(b"gone", media_type="text/plain")
+    generation = store.key_generation
+    store.delete_attachment(gone.id)
+    assert store.key_generation == generation + 1
+    assert [a.id for a in store.attachments()] == [kept.id]
+    with pytest.raises(AttachmentNotFound):
+        store.read_attachment(gone.id)
+
+
 def test_attachment_round_trip_listing_and_deletion(store: Any) -> None:
     payload = bytes(range(256)) * 1000
     info = store.attach(payload, media_type="application/octet-stream", name="a.bin")
