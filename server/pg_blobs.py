@@ -445,6 +445,11 @@ class PostgresBlobStore(BlobStore):
         self._adopter = threading.Thread(target=self._adopt_quietly, daemon=True)
         self._adopter.start()
 
+    def wait_adopted(self, timeout: float | None = None) -> None:
+        """Wait for `start_adopting`'s thread, if there is one."""
+        if self._adopter is not None:
+            self._adopter.join(timeout)
+
     def _adopt_quietly(self) -> None:
         try:
             self.adopt_directory()
