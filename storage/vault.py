@@ -375,7 +375,10 @@ class Vault:
         except BaseException:
             lock.release()
             raise
-        if report.skipped or upgrade:
+        # A delete entry means a deletion was logged on a full disk instead of re-keying:
+        # forget it now.
+        logged_deletion = any(op.kind == OP_DELETE for op in state.ops)
+        if report.skipped or upgrade or logged_deletion:
             with contextlib.suppress(StorageFull):  # the next delete or compaction retries
                 vault.compact()
         return vault

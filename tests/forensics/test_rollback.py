@@ -163,3 +163,34 @@ def test_an_older_key_file_put_back_after_a_compaction_is_refused(
     (data_dir / "key").write_bytes(old_key)
     with pytest.raises(VaultRolledBack):
         reopen(data_dir)
+
+
+def test_a_note_deleted_on_a_full_disk_does_not_silently_reappear_when_its_entry_is_cut(
+    make_vault: Callable[..., Vault], data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The attack of the issue: the deletion is the journal's last entry (here because a full
+    disk made the vault log it instead of re-keying); cutting that entry brings the note back.
+    The counter in the key file says so on unlock."""
+    from storage import journal as jr
+
+    vault = make_vault()
+    kept = vault.put(Record(kind=Kind.NOTE, data={"text": "k" * 3000}))
+    doomed = vault.put(Record(kind=Kind.NOTE, data={"text": "x" * 3000}))
+    real_write = jr.os.write
+
+    def small_writes_only(fd: int, data: bytes) -> int:
+        if len(data) > 2000:
+            raise OSError(28, "No space left on device")
+        return real_write(fd, data)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(jr.os, "write", small_writes_only)
+        vault.delete(doomed.id)
+    assert vault.key_generation == 0  # logged, not re-keyed
+    vault.lock()
+    journal = data_dir / "journal"
+    data = journal.read_bytes()
+    journal.write_bytes(data[: entry_ends(data)[-2]])  # cut the delete entry
+    with reopen(data_dir) as rolled:
+        assert [r.id for r in rolled.list()] == [kept.id, doomed.id]  # it is back...
+        assert rolled.open_report.rollback is not None  # ...and the unlock says so

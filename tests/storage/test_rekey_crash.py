@@ -132,3 +132,23 @@ def test_an_attachment_whose_key_was_never_saved_is_removed_on_unlock(
     with Vault.open(image, PASSPHRASE) as after:
         assert [a.id for a in after.attachments()] == [kept.id]
     assert not (image / "blobs" / lost.id).exists()
+
+
+def test_a_deletion_logged_on_a_full_disk_is_forgotten_at_the_next_unlock(
+    vault: Vault, vault_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    saved = vault.put_many([Record(kind="note", data={"text": "x" * 1000}) for _ in range(5)])
+    real_write = jr.os.write
+
+    def small_writes_only(fd: int, data: Any) -> int:
+        if len(data) > 2000:
+            raise OSError(28, "No space left on device")
+        return real_write(fd, data)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(jr.os, "write", small_writes_only)
+        vault.delete(saved[0].id)
+    vault.lock()
+    with Vault.open(vault_path, PASSPHRASE) as again:
+        assert again.key_generation == 1
+        assert len(again.list()) == 4
