@@ -74,6 +74,7 @@ KEYBOARD_ROWS = (
 MIN_ROW_RUN = 4
 MIN_SEQUENCE = 4
 YEARS = range(1900, 2040)
+MAX_ASSESSED = 128
 
 
 class Problem(enum.StrEnum):
@@ -245,6 +246,8 @@ def assess(secret: str) -> Assessment:
     """Estimate the guessing work for `secret` and say whether it clears the floor."""
     if not isinstance(secret, str):
         raise TypeError("secret must be a str")
+    # The estimate grows with the square of the length; past this, the beginning decides.
+    secret = secret[:MAX_ASSESSED]
     bits, common, pattern = _cheapest(secret)
     score = 0 if bits < 20 else 1 if bits < MIN_BITS else 2 if bits < 55 else 3 if bits < 70 else 4
     problem: Problem | None = None

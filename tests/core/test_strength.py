@@ -77,3 +77,8 @@ def test_the_score_never_looks_good_for_a_refused_secret() -> None:
 def test_only_strings_are_assessed() -> None:
     with pytest.raises(TypeError):
         assess(b"bytes")  # type: ignore[arg-type]
+
+
+def test_a_very_long_secret_is_judged_by_its_first_characters_quickly() -> None:
+    assert assess("a" * 10_000).problem is Problem.PATTERN
+    assert assess("walnut orchard lantern " * 400).problem is None
