@@ -29,13 +29,30 @@ class Strict(BaseModel):
 
 
 class SignedOrgDocumentBody(Strict):
+    """A plain signed org document (organisations created before 0.2)."""
+
     doc: dict[str, Any]
     sig: B64u
 
 
+class SealedOrgDocumentBody(Strict):
+    """A sealed org document (`sync/orgseal.py`): the server reads only the clear part."""
+
+    sealed: Literal[1]
+    root: B64u
+    version: UInt
+    expires: UInt
+    coordinators: dict[str, B64u]
+    payload: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]*$", max_length=2 * 1024 * 1024)]
+    sig: B64u
+
+
+OrgDocumentBody = SealedOrgDocumentBody | SignedOrgDocumentBody
+
+
 class BootstrapBody(Strict):
     token: Token
-    org_document: SignedOrgDocumentBody
+    org_document: OrgDocumentBody
 
 
 class InviteBody(Strict):

@@ -19,6 +19,7 @@ from server.errors import ApiError
 from sync import commands as sync_commands
 from sync import envelope as sync_envelope
 from sync import orgdoc as sync_orgdoc
+from sync import orgseal as sync_orgseal
 from sync.age import bech32
 from sync.encoding import b64u_encode, canonical_json
 
@@ -32,6 +33,19 @@ class EnvelopeRefused(Exception):
 
 
 def org_document(obj: Any, pinned_root: str | None = None) -> OrgDocument:
+    """A plain signed document (organisations from 0.1) or a sealed container, whose clear
+    part (root, version, coordinators' keys) is all the server learns."""
+    if sync_orgseal.is_container(obj):
+        try:
+            view = sync_orgseal.server_view(obj, pinned_root)
+        except sync_orgdoc.OrgDocumentError as exc:
+            raise ApiError(422, "bad_document", f"org document refused: {exc.reason}") from None
+        return OrgDocument(
+            root=view.root_fingerprint,
+            version=view.version,
+            document=canonical_json(obj).decode("ascii"),
+            coordinators={k: b64u_encode(v) for k, v in view.coordinators.items()},
+        )
     try:
         signed = sync_orgdoc.from_wire(obj)
         root = pinned_root or signed.doc.root_fingerprint
@@ -49,7 +63,12 @@ def org_document(obj: Any, pinned_root: str | None = None) -> OrgDocument:
 def command(obj: Any, org_text: str) -> sync_commands.Command:
     try:
         signed = sync_commands.from_wire(obj)
-        doc = sync_orgdoc.from_wire(json.loads(org_text)).doc
+        stored = json.loads(org_text)
+        doc: sync_orgdoc.OrgDocument | sync_orgseal.ServerView = (
+            sync_orgseal.server_view(stored)
+            if sync_orgseal.is_container(stored)
+            else sync_orgdoc.from_wire(stored).doc
+        )
         return sync_commands.verify_command(signed, doc, signed.cmd.device, executed_ids=())
     except sync_commands.CommandError as exc:
         raise ApiError(422, "bad_command", f"command refused: {exc.reason}") from None

@@ -23,14 +23,14 @@ import dataclasses
 import re
 import uuid
 from collections.abc import Collection
-from typing import Any
+from typing import Any, Protocol
 
 from core.crypto.errors import BadSignature
 from core.crypto.signing import SigningKey, verify
 from sync.encoding import EncodingError, b64u_decode, b64u_encode, canonical_json
 from sync.keys import key_id
 from sync.labels import COMMAND_SIGNATURE
-from sync.orgdoc import OrgDocument
+from sync.orgdoc import Coordinator, OrgDocument
 
 VERSION = 1
 WIPE = "wipe"
@@ -104,9 +104,15 @@ def sign_command(
     return SignedCommand(command, coordinator_key.sign(COMMAND_SIGNATURE + command.canonical()))
 
 
+class KnowsCoordinators(Protocol):
+    """An org document, or the server's view of a sealed one."""
+
+    def coordinator(self, coordinator_id: str) -> Coordinator | None: ...
+
+
 def verify_command(
     signed: SignedCommand,
-    org_document: OrgDocument,
+    org_document: OrgDocument | KnowsCoordinators,
     device_id: str,
     *,
     executed_ids: Collection[str],

@@ -32,6 +32,7 @@ from sync.encoding import b64u_decode, b64u_encode
 from sync.envelope import ZERO_HASH
 from sync.invite import Invite
 from sync.keys import key_id
+from sync.orgseal import identity_from_bytes
 
 
 def fixed_id(name: str) -> str:
@@ -89,6 +90,7 @@ class DeviceIdentity:
     enrolled: bool = False
     enrol_secret: str | None = dataclasses.field(default=None, repr=False)
     org_floor: int = 0
+    org_identity: str | None = dataclasses.field(default=None, repr=False)
 
     @property
     def device_id(self) -> str:
@@ -115,6 +117,7 @@ class DeviceIdentity:
                 "enrolled": self.enrolled,
                 "enrol_secret": self.enrol_secret,
                 "org_floor": self.org_floor,
+                "org_identity": self.org_identity,
             },
         )
 
@@ -133,6 +136,7 @@ class DeviceIdentity:
             enrolled=bool(d.get("enrolled")),
             enrol_secret=d.get("enrol_secret"),
             org_floor=int(d.get("org_floor") or 0),
+            org_identity=d.get("org_identity"),
         )
 
     @classmethod
@@ -155,6 +159,7 @@ def create_identity(
     label: str | None = None,
     enrol_secret: str | None = None,
     org_floor: int = 0,
+    org_identity: str | None = None,
 ) -> DeviceIdentity:
     """Generate this device's keys and remember the invite; enrolment happens at next sync.
 
@@ -173,6 +178,7 @@ def create_identity(
         invite_token=invite_token,
         enrol_secret=enrol_secret,
         org_floor=org_floor,
+        org_identity=org_identity,
     )
     identity.save(vault)
     return identity
@@ -197,6 +203,7 @@ def identity_from_invite(
         label=label,
         enrol_secret=invite.enrol_secret,
         org_floor=invite.org_floor,
+        org_identity=identity_from_bytes(bytes.fromhex(invite.org_key)) if invite.org_key else None,
     )
 
 
@@ -229,6 +236,7 @@ class SyncState:
 
     org_document: dict[str, Any] | None = None
     org_version: int = 0
+    org_etag: str = ""  # the server's entity tag for `org_document`, to ask "changed?"
     executed_commands: list[str] = dataclasses.field(default_factory=list)
     message_cursor: int = 0
     revoked: bool = False

@@ -269,6 +269,7 @@ class SyncEngine:
             identity.root_fingerprint,
             min_version=max(state.org_version, identity.org_floor),
             now=None,  # an expired document still verifies commands; the round checks expiry
+            identities=[identity.org_identity or ""],
         )
         if document.version != state.org_version or state.org_document is None:
             with state_lock(self.vault):

@@ -12,6 +12,8 @@ and, since 0.2, an enrolment secret and the org document floor:
 - `org_floor` is the org document version the coordinator held when making the invite: the new
   device refuses anything older, so a hostile server cannot roll it back to a document that
   still lists a removed coordinator.
+- `org_key` (32 bytes, hex) is the organisation's age identity, which opens the sealed org
+  document the server keeps (`sync.orgseal`). Absent for organisations created before 0.2.
 
 Use `Invite(...).encode()` for the text (`FV1-` then Crockford base32 in groups of five, with a
 checksum so a mistyped code is refused), `Invite.parse(text)` to read one back, and
@@ -22,7 +24,7 @@ refused except for loopback addresses and `.onion` hosts.
 
 `InviteError.reason`: not_an_invite, unknown_version, bad_character, bad_length, not_canonical,
 bad_checksum, bad_flags, bad_url, insecure_url, bad_token, bad_fingerprint, bad_tls_pin,
-bad_secret, bad_floor.
+bad_secret, bad_floor, bad_org_key.
 """
 
 from __future__ import annotations
@@ -49,7 +51,8 @@ MAX_TOKEN = 128
 FLAG_TLS_PIN = 0x01
 FLAG_ENROL_SECRET = 0x02
 FLAG_ORG_FLOOR = 0x04
-_KNOWN_FLAGS = FLAG_TLS_PIN | FLAG_ENROL_SECRET | FLAG_ORG_FLOOR
+FLAG_ORG_KEY = 0x08
+_KNOWN_FLAGS = FLAG_TLS_PIN | FLAG_ENROL_SECRET | FLAG_ORG_FLOOR | FLAG_ORG_KEY
 SECRET_SIZE = 16
 MAX_FLOOR = 2**32 - 1
 
@@ -77,6 +80,7 @@ class Invite:
     tls_pin: str | None = None
     enrol_secret: str | None = dataclasses.field(default=None, repr=False)
     org_floor: int = 0
+    org_key: str | None = dataclasses.field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         _check_url(self.server_url)
@@ -96,6 +100,10 @@ class Invite:
             raise InviteError("bad_secret")
         if type(self.org_floor) is not int or not 0 <= self.org_floor <= MAX_FLOOR:
             raise InviteError("bad_floor")
+        if self.org_key is not None and (
+            not isinstance(self.org_key, str) or not _HEX64.match(self.org_key)
+        ):
+            raise InviteError("bad_org_key")
 
     def to_binary(self) -> bytes:
         """The checksummed binary form that the text encodes."""
@@ -103,6 +111,7 @@ class Invite:
             (FLAG_TLS_PIN if self.tls_pin else 0)
             | (FLAG_ENROL_SECRET if self.enrol_secret else 0)
             | (FLAG_ORG_FLOOR if self.org_floor else 0)
+            | (FLAG_ORG_KEY if self.org_key else 0)
         )
         body = bytearray([flags])
         body += bytes.fromhex(self.root_fingerprint)
@@ -112,6 +121,8 @@ class Invite:
             body += bytes.fromhex(self.enrol_secret)
         if self.org_floor:
             body += self.org_floor.to_bytes(4, "big")
+        if self.org_key:
+            body += bytes.fromhex(self.org_key)
         body.append(len(self.token))
         body += self.token.encode("ascii")
         body += self.server_url.encode("ascii")
@@ -173,6 +184,12 @@ class Invite:
             pos += 4
             if floor == 0:
                 raise InviteError("not_canonical")
+        org_key = None
+        if flags & FLAG_ORG_KEY:
+            if len(body) < pos + 32 + 1:
+                raise InviteError("bad_length")
+            org_key = body[pos : pos + 32].hex()
+            pos += 32
         token_length = body[pos]
         pos += 1
         if token_length == 0 or len(body) <= pos + token_length:
@@ -182,7 +199,7 @@ class Invite:
             url = body[pos + token_length :].decode("ascii")
         except UnicodeDecodeError:
             raise InviteError("bad_character") from None
-        return cls(url, token, fingerprint, pin, secret, floor)
+        return cls(url, token, fingerprint, pin, secret, floor, org_key)
 
     def to_qr_png(self, out: str | BinaryIO, *, scale: int = 8) -> None:
         """Write the invite text as a QR code PNG to a path or binary stream."""

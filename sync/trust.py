@@ -24,10 +24,10 @@ the coordinator pull, the coordinator's attachment fetch and the evidence bundle
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Container, Sequence
 from typing import Any
 
-from sync import orgdoc
+from sync import orgdoc, orgseal
 from sync.errors import OrgDocumentExpired, ServerKeyChanged, UntrustedDocument
 from sync.payload import KIND_FOR_TYPE, BlobRef
 
@@ -36,15 +36,23 @@ COORDINATOR_TYPES = frozenset({"case_event", "roster", "message", "receipt"})
 
 
 def accept_org_document(
-    wire: Any, pinned_fingerprint: str, *, min_version: int, now: float | None
+    wire: Any,
+    pinned_fingerprint: str,
+    *,
+    min_version: int,
+    now: float | None,
+    identities: Sequence[str] = (),
 ) -> tuple[orgdoc.SignedOrgDocument, orgdoc.OrgDocument]:
     """Parse and verify an org document from the server; raise a `SyncError` if refused.
 
-    `ServerKeyChanged` if another root signed it, `UntrustedDocument` if it is malformed,
-    badly signed or older than `min_version`, `OrgDocumentExpired` if it has lapsed at `now`
-    (`None` for coordinators, who read with any document and renew it themselves).
+    A sealed container (`sync.orgseal`) is opened with `identities` first. `ServerKeyChanged`
+    if another root signed it, `UntrustedDocument` if it is malformed, unreadable, badly signed
+    or older than `min_version`, `OrgDocumentExpired` if it has lapsed at `now` (`None` for
+    coordinators, who read with any document and renew it themselves).
     """
     try:
+        if orgseal.is_container(wire):
+            wire = orgseal.open_(wire, [i for i in identities if i])
         signed = orgdoc.from_wire(wire)
         doc = orgdoc.verify_org_document(signed, pinned_fingerprint, min_version=min_version)
     except orgdoc.UntrustedRoot:

@@ -18,7 +18,7 @@ from server import verify
 from server.auth import AsCoordinator, AsMemberEvenRevoked, Ctx
 from server.db.base import Refused
 from server.errors import ApiError
-from server.models import BootstrapAnswer, BootstrapBody, SignedOrgDocumentBody, VersionAnswer
+from server.models import BootstrapAnswer, BootstrapBody, OrgDocumentBody, VersionAnswer
 from server.routers import REFUSALS
 from server.tokens import token_hash
 
@@ -49,7 +49,7 @@ def bootstrap(body: BootstrapBody, ctx: Ctx) -> BootstrapAnswer:
 
 @router.get(
     "/v1/org-document",
-    response_model=SignedOrgDocumentBody,
+    response_model=OrgDocumentBody,
     responses={200: {"description": "The signed org document, exactly as stored"}},
 )
 def get_org_document(caller: AsMemberEvenRevoked, ctx: Ctx) -> Any:
@@ -60,7 +60,7 @@ def get_org_document(caller: AsMemberEvenRevoked, ctx: Ctx) -> Any:
 
 
 @router.put("/v1/org-document", response_model=VersionAnswer)
-def put_org_document(body: SignedOrgDocumentBody, caller: AsCoordinator, ctx: Ctx) -> VersionAnswer:
+def put_org_document(body: OrgDocumentBody, caller: AsCoordinator, ctx: Ctx) -> VersionAnswer:
     current = ctx.repo.org_document()
     if current is None:
         raise ApiError(404, "not_bootstrapped", "the organisation is not set up yet")

@@ -49,6 +49,8 @@ class CoordinatorIdentity:
     root_fingerprint: str = ""
     tls_pin: str | None = None
     proxy: str | None = None
+    org_identity: str | None = dataclasses.field(default=None, repr=False)
+    """Opens the sealed org document; devices get it in their invite (None before 0.2)."""
 
     @property
     def id(self) -> str:
@@ -83,6 +85,7 @@ class CoordinatorIdentity:
                 "root_fingerprint": self.root_fingerprint,
                 "tls_pin": self.tls_pin,
                 "proxy": self.proxy,
+                "org_identity": self.org_identity,
             },
         )
 
@@ -99,6 +102,7 @@ class CoordinatorIdentity:
             root_fingerprint=d.get("root_fingerprint", ""),
             tls_pin=d.get("tls_pin"),
             proxy=d.get("proxy"),
+            org_identity=d.get("org_identity"),
         )
 
 

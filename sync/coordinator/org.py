@@ -20,7 +20,7 @@ from typing import Any
 
 from core.crypto.signing import SigningKey
 from core.vault_port import VaultPort
-from sync import age, orgdoc
+from sync import age, orgdoc, orgseal
 from sync.client import Client
 from sync.coordinator.identity import (
     CoordinatorIdentity,
@@ -38,6 +38,9 @@ from sync.keys import key_id
 from sync.trust import accept_org_document
 
 BACKUP_LABEL = "fieldvault-root-key-backup/v1"
+ORG_IDENTITY_SETTING = "org_identity"
+"""The org document setting that hands the organisation identity to coordinators who join:
+only ever in a sealed document, which only members can open."""
 
 
 def create_organisation(
@@ -64,6 +67,7 @@ def create_organisation(
         root_fingerprint=key_id(root.public_bytes()),
         tls_pin=tls_pin,
         proxy=proxy,
+        org_identity=orgseal.new_org_identity(),
     )
     me = orgdoc.Coordinator(
         identity.id, coordinator_name, identity.signing_key.public_bytes(), identity.recipient
@@ -78,15 +82,25 @@ def create_organisation(
         coordinators=(me,),
         recipients=(identity.recipient,),
         forms=tuple(forms),
-        settings={},
+        settings={ORG_IDENTITY_SETTING: identity.org_identity},
         expires=issued + orgdoc.LIFETIME,
     )
     signed = orgdoc.sign_org_document(doc, root)
     state = CoordinatorState(org_document=orgdoc.to_wire(signed), org_version=1)
     vault.put_many([identity.to_record(), state.to_record()])
     with client_for(identity) as client:
-        client.bootstrap(bootstrap_token, orgdoc.to_wire(signed))
+        client.bootstrap(bootstrap_token, for_server(signed, identity, root))
     return doc
+
+
+def for_server(
+    signed: orgdoc.SignedOrgDocument, identity: CoordinatorIdentity, root_key: SigningKey
+) -> dict[str, Any]:
+    """What the server stores: the sealed container, or the plain document for organisations
+    created before 0.2 (which have no organisation identity)."""
+    if identity.org_identity is None:
+        return orgdoc.to_wire(signed)
+    return orgseal.seal(signed, root_key, identity.org_identity)
 
 
 def join_organisation(
@@ -129,8 +143,16 @@ def verified_document(
     the one we hold, and remember it."""
     state = load_state(vault)
     signed, doc = accept_org_document(
-        client.org_document(), identity.root_fingerprint, min_version=state.org_version, now=None
+        client.org_document(),
+        identity.root_fingerprint,
+        min_version=state.org_version,
+        now=None,
+        identities=[identity.age_identity, identity.org_identity or ""],
     )
+    shared = doc.settings.get(ORG_IDENTITY_SETTING)
+    if identity.org_identity is None and isinstance(shared, str):
+        identity.org_identity = shared  # a coordinator who joined learns it from the document
+        vault.put(identity.to_record())
     if doc.version != state.org_version or state.org_document is None:
         with state_lock(vault):
             state = load_state(vault)
@@ -185,7 +207,7 @@ def publish_org_document(
     )
     signed = orgdoc.sign_org_document(doc, identity.root_key)
     with client_for(identity) as client:
-        client.put_org_document(orgdoc.to_wire(signed))
+        client.put_org_document(for_server(signed, identity, identity.root_key))
     with state_lock(vault):
         state = load_state(vault)
         state.org_document = orgdoc.to_wire(signed)
@@ -221,6 +243,7 @@ def export_root_key_backup(vault: VaultPort, passphrase: str) -> bytes:
             "label": BACKUP_LABEL,
             "root_seed": b64u_encode(identity.root_key.private_bytes()),
             "server_url": identity.server_url,
+            "org_identity": identity.org_identity,
         }
     )
     return age.encrypt_with_passphrase(secret, passphrase, armor=True)
@@ -244,5 +267,7 @@ def import_root_key_backup(vault: VaultPort, backup: bytes, passphrase: str) -> 
         raise UntrustedDocument("the backup holds another organisation's root key")
     identity.root_key = root
     identity.root_fingerprint = fingerprint
+    if isinstance(obj.get("org_identity"), str):
+        identity.org_identity = obj["org_identity"]
     vault.put(identity.to_record())
     return fingerprint

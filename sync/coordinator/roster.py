@@ -37,6 +37,7 @@ from sync.encoding import EncodingError, b64u_decode, b64u_encode
 from sync.enrolment import proof_matches
 from sync.invite import SECRET_SIZE, Invite
 from sync.keys import key_id
+from sync.orgseal import identity_bytes
 
 
 @dataclasses.dataclass(slots=True)
@@ -165,6 +166,7 @@ def create_invite(
         tls_pin=tls_pin or identity.tls_pin,
         enrol_secret=secret,
         org_floor=load_state(vault).org_version,
+        org_key=identity_bytes(identity.org_identity).hex() if identity.org_identity else None,
     )
 
 

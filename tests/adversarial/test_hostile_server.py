@@ -14,6 +14,7 @@ from core.crypto.signing import SigningKey
 from core.records import Kind, Record, Status
 from sync import age, coordinator, envelope, orgdoc
 from sync.client import Client
+from sync.device import load_sync_state
 from sync.engine import SyncEngine
 from sync.errors import AttachmentAltered, OrgDocumentExpired, UntrustedDocument
 from sync.outbox import queue_record
@@ -188,3 +189,19 @@ def test_a_receipt_only_comes_from_a_coordinator_who_checked_the_bytes(org: Org)
     assert report.attachments_checked == 1 and report.receipts_sent == 1
     SyncEngine(phone).run_once()
     assert phone.list(kind=Kind.OUTBOX) == []
+
+
+def test_a_seized_server_holds_no_organisation_coordinator_form_or_device_name(
+    org: Org, operator: HostileOperator
+) -> None:
+    secret_words = ["Test Org", "Aida", "Kara-Suu phone"]
+    form = {"id": "marker-form", "version": 1, "title": {"en": "Detention in Kara-Suu"}}
+    coordinator.publish_org_document(org.coordinator, forms=[form])
+    phone = org.new_device("Kara-Suu phone")
+    SyncEngine(phone).run_once()
+    stored = b"".join(p.read_bytes() for p in operator.data_dir.rglob("*") if p.is_file())
+    for word in [*secret_words, "Detention in Kara-Suu"]:
+        assert word.encode() not in stored, word
+    state = load_sync_state(phone)  # the phone reads all of it, inside its vault
+    assert state.org_document is not None and state.org_document["doc"]["org"] == "Test Org"
+    assert state.org_document["doc"]["forms"] == [form]

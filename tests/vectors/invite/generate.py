@@ -21,6 +21,7 @@ FINGERPRINT = "3f2a9c0d5e7b41a8b6c4d2e0f1a3b5c7"
 PIN = "9d1f6c2b8a7e5d4c3b2a190817263544" + "5f6e7d8c9bafbeadcfd0e1f2a3b4c5d6"
 TOKEN = "Qm9uZ2ZqYXJpc3Rvb2R0b2tlbmZvcmludml0ZXMxMjM"
 SECRET = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
+ORG_KEY = "0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0"
 
 
 def base32(data: bytes) -> str:
@@ -34,8 +35,10 @@ def grouped(chars: str) -> str:
 
 
 def body(url: str, token: str = TOKEN, fingerprint: str = FINGERPRINT, pin: str | None = None,
-         flags: int | None = None, secret: str | None = None, floor: int | None = None) -> bytes:
-    default = (1 if pin else 0) | (2 if secret else 0) | (4 if floor is not None else 0)
+         flags: int | None = None, secret: str | None = None, floor: int | None = None,
+         org_key: str | None = None) -> bytes:
+    default = ((1 if pin else 0) | (2 if secret else 0) | (4 if floor is not None else 0)
+               | (8 if org_key else 0))
     out = bytes([flags if flags is not None else default])
     out += bytes.fromhex(fingerprint)
     if pin:
@@ -44,6 +47,8 @@ def body(url: str, token: str = TOKEN, fingerprint: str = FINGERPRINT, pin: str 
         out += bytes.fromhex(secret)
     if floor is not None:
         out += floor.to_bytes(4, "big")
+    if org_key:
+        out += bytes.fromhex(org_key)
     out += bytes([len(token)]) + token.encode() + url.encode()
     return out
 
@@ -58,13 +63,15 @@ def write(name: str, description: str, text: str, **result: object) -> None:
 
 
 def valid(name: str, description: str, url: str, pin: str | None = None, text=None,
-          secret: str | None = None, floor: int | None = None) -> str:
-    encoded = code(body(url, pin=pin, secret=secret, floor=floor))
+          secret: str | None = None, floor: int | None = None, org_key: str | None = None) -> str:
+    encoded = code(body(url, pin=pin, secret=secret, floor=floor, org_key=org_key))
     fields = {"server_url": url, "token": TOKEN, "root_fingerprint": FINGERPRINT, "tls_pin": pin}
     if secret:
         fields["enrol_secret"] = secret
     if floor:
         fields["org_floor"] = floor
+    if org_key:
+        fields["org_key"] = org_key
     write(name, description, text(encoded) if text else encoded, invite=fields,
           canonical=encoded)
     return encoded
@@ -76,8 +83,10 @@ def main() -> None:
     plain = valid("valid_https", "https server, no TLS pin", "https://vault.example.org")
     valid("valid_https_pinned_with_path", "https with port, path and TLS pin",
           "https://vault.example.org:8443/fv", pin=PIN)
-    valid("valid_with_secret_and_floor", "an 0.2 invite: TLS pin, enrolment secret, org floor 7",
+    valid("valid_with_secret_and_floor", "TLS pin, enrolment secret, org floor 7",
           "https://vault.example.org", pin=PIN, secret=SECRET, floor=7)
+    valid("valid_0_2_full", "an 0.2 invite: enrolment secret, org floor 3, organisation key",
+          "https://vault.example.org", secret=SECRET, floor=3, org_key=ORG_KEY)
     write("zero_floor", "an org floor of 0 is written as no floor",
           code(body("https://vault.example.org", secret=SECRET, floor=0)), reason="not_canonical")
     valid("valid_loopback_http", "http is allowed for loopback", "http://127.0.0.1:8000")
@@ -111,7 +120,7 @@ def main() -> None:
     write("url_with_credentials", "user info in the URL",
           code(body("https://user:pw@vault.example.org")), reason="bad_url")
     write("unknown_flag", "a flag bit this version does not define",
-          code(body("https://vault.example.org", flags=8)), reason="bad_flags")
+          code(body("https://vault.example.org", flags=16)), reason="bad_flags")
     write("bad_token", "token outside the base64url alphabet",
           code(body("https://vault.example.org", token="abc.def")), reason="bad_token")
 
