@@ -7,12 +7,13 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from server.blobs import DirectoryBlobStore, open_blob_store
 from server.config import ServerConfig
 from server.db import open_repository
-from server.db.base import Repository
+from server.db.base import Blob, Repository
 from server.pg_blobs import ROW_SIZE, PostgresBlobStore
 from tests.server.conftest import _empty
 
@@ -107,5 +108,36 @@ def test_a_server_started_on_postgresql_moves_old_directory_blobs_in_by_itself(
         store.wait_adopted(timeout=30)
         assert not (config.blob_dir / "complete" / name).exists()
         assert b"".join(store.read(name)) == b"from before the upgrade"
+    finally:
+        store.close()
+
+
+def test_a_database_connection_lost_mid_chunk_leaves_neither_its_bytes_nor_its_offset(
+    pg_repo: Repository, postgres_url: str
+) -> None:
+    store = PostgresBlobStore(postgres_url)
+    try:
+        name = store.create()
+        pg_repo.begin_blob(Blob("ab" * 16, "d" * 32, 9 * ROW_SIZE, "f" * 64, 0, name, False), 1)
+        store.write_at(name, 0, b"before")
+        assert pg_repo.advance_blob("ab" * 16, 0, 6)
+        with store.locked(name):
+            appender = store.append(name, 6)
+            appender.write(os.urandom(2 * ROW_SIZE + 5))
+            with psycopg.connect(postgres_url, autocommit=True) as admin:
+                killed = admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND xact_start IS NOT NULL"
+                    " AND pid <> pg_backend_pid()"
+                ).fetchall()
+            assert killed == [(True,)]
+            with pytest.raises(psycopg.OperationalError):
+                appender.keep("ab" * 16)
+        blob = pg_repo.blob("ab" * 16)
+        assert blob is not None and blob.offset == 6
+        assert store.digest(name) == hashlib.sha256(b"before").hexdigest()
+        with store.locked(name):  # the store carries on with fresh connections
+            store.write_at(name, 6, b" and after")
+        assert store.digest(name) == hashlib.sha256(b"before and after").hexdigest()
     finally:
         store.close()
