@@ -102,8 +102,8 @@ class BlobStore(abc.ABC):
         """Flush a verified upload and make it permanent under a new name; return that name."""
 
     @abc.abstractmethod
-    def read(self, name: str) -> Iterator[bytes]:
-        """The bytes of a finished blob, in pieces."""
+    def read(self, name: str, start: int = 0) -> Iterator[bytes]:
+        """The bytes of a finished blob from byte `start` on, in pieces of at most 1 MiB."""
 
     @abc.abstractmethod
     def size(self, name: str) -> int: ...
@@ -303,8 +303,9 @@ class DirectoryBlobStore(BlobStore):
             os.close(fd)
         return final
 
-    def read(self, name: str) -> Iterator[bytes]:
+    def read(self, name: str, start: int = 0) -> Iterator[bytes]:
         with (self.complete / self._check(name)).open("rb") as handle:
+            handle.seek(start)
             while piece := handle.read(READ_SIZE):
                 yield piece
 

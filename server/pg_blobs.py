@@ -404,29 +404,31 @@ class PostgresBlobStore(BlobStore):
             ).fetchone()
         return None if row is None else (int(row[0]), int(row[1]))
 
-    def read(self, name: str) -> Iterator[bytes]:
+    def read(self, name: str, start: int = 0) -> Iterator[bytes]:
         found = self._finished(self._check(name))
         if found is None:
             if self.legacy is not None:
-                yield from self.legacy.read(name)
+                yield from self.legacy.read(name, start)
                 return
             raise FileNotFoundError(name)
-        yield from self._rows(found[0], found[1], name)
+        yield from self._rows(found[0], found[1], name, start)
 
-    def _rows(self, file_id: int, length: int, name: str) -> Iterator[bytes]:
-        """The file's rows in order, one short query each; stops at `length`."""
-        position = 0
+    def _rows(self, file_id: int, length: int, name: str, start: int = 0) -> Iterator[bytes]:
+        """The file's bytes from `start` to `length`, one row per short query."""
+        position = start
         while position < length:
             with self._pooled() as conn:
                 row = conn.execute(
-                    "SELECT start, data FROM blob_chunks WHERE file_id = %s AND start >= %s"
-                    " ORDER BY start LIMIT 1",
+                    "SELECT start, data FROM blob_chunks WHERE file_id = %s AND start <= %s"
+                    " ORDER BY start DESC LIMIT 1",
                     (file_id, position),
                     binary=True,
                 ).fetchone()
-            if row is None or int(row[0]) != position:
+            if row is None or int(row[0]) + len(row[1]) <= position:
                 raise FileNotFoundError(name)  # deleted (or cut) while being read
             data = bytes(row[1])
+            if position > int(row[0]):
+                data = data[position - int(row[0]) :]
             position += len(data)
             yield data
 

@@ -137,6 +137,19 @@ def test_a_finished_blob_is_read_in_pieces_of_at_most_a_mebibyte(stores: Stores)
     assert b"".join(pieces) == data
 
 
+@pytest.mark.parametrize("start", [0, 1, ROW_SIZE - 1, ROW_SIZE, ROW_SIZE + 77, 2 * ROW_SIZE + 9])
+def test_a_finished_blob_is_read_from_any_byte_on(stores: Stores, start: int) -> None:
+    store = stores.store
+    name = store.create()
+    data = os.urandom(2 * ROW_SIZE + 9)
+    _append(store, name, 0, data[: ROW_SIZE + 5], pieces=3)
+    _append(store, name, ROW_SIZE + 5, data[ROW_SIZE + 5 :], pieces=2)
+    final = store.finish(name)
+    pieces = list(store.read(final, start))
+    assert max((len(p) for p in pieces), default=0) <= PIECE_LIMIT
+    assert b"".join(pieces) == data[start:]
+
+
 def test_finish_moves_the_upload_under_a_new_random_name(stores: Stores) -> None:
     store = stores.store
     name = store.create()
