@@ -16,7 +16,8 @@ Map:
     models.py     strict request models and answer shapes (the OpenAPI document)
     verify.py     envelope, org document and command checks, through `sync`'s verifiers
     tokens.py     one-time tokens, stored only as hashes
-    blobs.py      the blob store interface and its directory implementation
+    blobs.py      the blob store interface, its directory implementation, `open_blob_store`
+    pg_blobs.py   the blob store in PostgreSQL (rows of the server's own database)
     db/           the repository interface, its SQL implementation, SQLite and PostgreSQL
     routers/      one router per area of the API
 

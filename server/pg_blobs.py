@@ -31,7 +31,9 @@ Hashing: a running SHA-256 per upload this process writes, trusted only while th
 Blobs finished in `DATA/blobs` before a server moved to this store are still read (and
 deleted) from there when `legacy` is given: see `adopt_directory` to move them in.
 
-Danger: the store trusts its names only after `_check`; never build SQL from anything else.
+Danger: a held lock pins a database connection (and, while a chunk arrives, an open
+transaction) for as long as its caller holds it: hold it around one chunk, never longer. Every
+value reaches SQL as a parameter; names are checked (`_check`) before they become lock keys.
 """
 
 from __future__ import annotations
