@@ -3,9 +3,8 @@
 Use `ServerConfig.for_data_dir(path, db_url=None)`, or `ServerConfig.from_env()` for what
 `fieldvault server run` and `uvicorn --factory server.app:from_env` read from the environment.
 With no `db_url` the database is SQLite in WAL mode at `DATA/server.sqlite3`; `postgresql://…`
-selects PostgreSQL. Blobs always live under `DATA/blobs/` (a directory store; keep the data
-directory on an encrypted volume if you can, although everything in it is ciphertext, keys and
-times).
+selects PostgreSQL (keep the data directory and the database on encrypted volumes if you can,
+although everything in them is ciphertext, keys and times).
 
 `blob_store` says where blob bytes live: `auto` (the default) keeps them in a directory under
 `DATA/blobs/` on SQLite and in the database itself on PostgreSQL, so that server processes on
