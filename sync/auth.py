@@ -30,6 +30,9 @@ HEADER_NONCE = "X-FieldVault-Nonce"
 HEADER_SIGNATURE = "X-FieldVault-Signature"
 HEADER_CONTENT_SHA256 = "X-FieldVault-Content-SHA256"
 """The signed body digest, sent ahead of the body so the server can check the signature first."""
+HEADER_HINT_COMMANDS = "X-FieldVault-Commands"
+HEADER_HINT_MESSAGES = "X-FieldVault-Messages"
+"""Unsigned hints on `GET /v1/org-document` for a device (see `server.routers.org`)."""
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 WINDOW_SECONDS = 120
 NONCE_SIZE = 16

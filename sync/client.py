@@ -16,12 +16,20 @@ Network settings:
   it byte for byte and ordinary chain validation is skipped, so self-signed certificates work:
   **the pin is then the only trust**. Without a pin, normal CA validation applies.
 
+Bytes on the wire: requests carry only what the server needs (no `User-Agent`, `Accept` or
+`Accept-Encoding`: a few dozen bytes per request on prepaid data, and nothing that tells a
+network which software is talking). `org_document_if_changed` fetches the org document only
+when it changed (`If-None-Match`) and returns the server's hints about pending commands and
+messages, so an idle round is one small request. `blob_chunks` resumes a download cut in the
+middle with a `Range` request.
+
 Danger: the client never logs bodies or headers; keep it that way (bodies are ciphertext, but
 headers carry signatures and keys that identify the device).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -29,11 +37,13 @@ from urllib.parse import urlencode, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.util import SKIP_HEADER
 
 from core.crypto.signing import SigningKey
-from sync.auth import sign_request
+from sync.auth import HEADER_HINT_COMMANDS, HEADER_HINT_MESSAGES, sign_request
 from sync.encoding import EncodingError, canonical_json, parse_json_strict
 from sync.errors import (
+    BlobTooLarge,
     DeviceRevoked,
     Offline,
     OffsetMismatch,
@@ -48,7 +58,28 @@ from sync.errors import (
 
 CONNECT_TIMEOUT = 15.0
 READ_TIMEOUT = 60.0
+DOWNLOAD_RESUMES = 5
+"""A download cut this many times in a row without a byte of progress gives up."""
 _PIN_HEX_LENGTH = 64
+# Nothing but what the server needs: no User-Agent (it names the software), Accept or
+# Accept-Encoding (bodies are ciphertext or small JSON). `requests` and `urllib3` would add them.
+_BARE_HEADERS = {"User-Agent": SKIP_HEADER, "Accept-Encoding": SKIP_HEADER}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OrgDocumentAnswer:
+    """`GET /v1/org-document` with `If-None-Match`: the document if it changed, and hints.
+
+    `document` is None when the server answered 304 (the one the caller holds is current).
+    `commands` (pending commands for this device) and `messages` (a message waits after the
+    cursor sent) are None when the server gave no hint (an older server): fetch to find out.
+    They are only hints: a server can always withhold, so skipping on them loses nothing.
+    """
+
+    document: dict[str, Any] | None
+    etag: str
+    commands: int | None
+    messages: bool | None
 
 
 def normalise_pin(pin: str) -> str:
@@ -117,6 +148,8 @@ class Client:
         self._now = now
         self._session = requests.Session()
         self._session.trust_env = False
+        self._session.headers.clear()
+        self._session.headers.update(_BARE_HEADERS)
         if tls_pin:
             self._session.verify = False
             self._session.mount("https://", _PinnedAdapter(normalise_pin(tls_pin)))
@@ -146,8 +179,15 @@ class Client:
         signed: bool = True,
         stream: bool = False,
         body_sha256: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        accept: tuple[int, ...] = (),
     ) -> requests.Response:
-        """Send one request and return the 2xx response; raise a `SyncError` otherwise."""
+        """Send one request and return the 2xx response; raise a `SyncError` otherwise.
+
+        `extra_headers` are sent unsigned (`Range`, `If-None-Match`: they only choose which
+        bytes come back, and what comes back is verified). `accept` lists non-2xx statuses
+        (304) returned instead of raised.
+        """
         path_and_query = self._prefix + path
         if query:
             path_and_query += "?" + urlencode(query)
@@ -160,6 +200,8 @@ class Client:
             headers["Content-Type"] = "application/octet-stream"
         else:
             body = b""
+        if extra_headers:
+            headers.update(extra_headers)
         if signed:
             if self.signing_key is None:
                 raise ValueError("this request must be signed but the client has no key")
@@ -186,7 +228,7 @@ class Client:
             )
         except requests.exceptions.RequestException as exc:
             raise _translate(exc) from exc
-        if response.status_code >= 300:
+        if response.status_code >= 300 and response.status_code not in accept:
             raise _refusal(response)
         return response
 
@@ -211,6 +253,35 @@ class Client:
 
     def org_document(self) -> dict[str, Any]:
         return _obj(self.call("GET", "/v1/org-document"))
+
+    def org_document_if_changed(
+        self, etag: str | None, *, messages_after: int | None = None
+    ) -> OrgDocumentAnswer:
+        """The org document unless it is still `etag`, with the server's hints for a device."""
+        query = {"messages_after": messages_after} if messages_after is not None else None
+        headers = {"If-None-Match": etag} if etag else None
+        response = self.request(
+            "GET", "/v1/org-document", query=query, extra_headers=headers, accept=(304,)
+        )
+        new_etag = response.headers.get("ETag", "")
+        document = None
+        if response.status_code == 304:
+            if not etag:
+                raise ProtocolError("the server answered 'not modified' to a plain request")
+            new_etag = new_etag or etag
+        else:
+            try:
+                document = _obj(parse_json_strict(response.content))
+            except requests.exceptions.RequestException as exc:
+                raise _translate(exc) from exc
+            except EncodingError as exc:
+                raise ProtocolError("the server's answer is not valid JSON") from exc
+        return OrgDocumentAnswer(
+            document,
+            new_etag,
+            _hint_int(response.headers.get(HEADER_HINT_COMMANDS)),
+            _hint_bool(response.headers.get(HEADER_HINT_MESSAGES)),
+        )
 
     def put_org_document(self, document: dict[str, Any]) -> None:
         self.call("PUT", "/v1/org-document", json_body=document)
@@ -287,21 +358,95 @@ class Client:
         return _int(answer.get("offset")), bool(answer.get("complete"))
 
     def blob_download(self, blob_id: str) -> bytes:
-        response = self.request("GET", f"/v1/blobs/{_segment(blob_id)}", stream=True)
-        try:
-            return response.content
-        except requests.exceptions.RequestException as exc:
-            raise _translate(exc) from exc
+        return b"".join(self.blob_chunks(blob_id))
 
-    def blob_chunks(self, blob_id: str, chunk_size: int = 1 << 20) -> Iterator[bytes]:
-        """A complete blob's bytes as they arrive, in constant memory."""
-        response = self.request("GET", f"/v1/blobs/{_segment(blob_id)}", stream=True)
-        try:
-            yield from response.iter_content(chunk_size)
-        except requests.exceptions.RequestException as exc:
-            raise _translate(exc) from exc
-        finally:
-            response.close()
+    def blob_chunks(
+        self,
+        blob_id: str,
+        chunk_size: int = 64 * 1024,
+        *,
+        resumes: int = DOWNLOAD_RESUMES,
+        limit: int | None = None,
+    ) -> Iterator[bytes]:
+        """A complete blob's bytes as they arrive, in constant memory, resumed after a cut.
+
+        A connection that drops mid-body is asked again for the rest (`Range: bytes=N-`); a
+        server without range support answers the whole blob and the bytes already delivered
+        are skipped. A cut loses at most the `chunk_size` bytes being gathered, so keep it
+        small. It gives up (raising the network error) after `resumes` cuts in a row that
+        delivered nothing. The caller still checks the whole blob's hash. With `limit` (the
+        size its author signed), `BlobTooLarge` stops it as soon as more than that arrives.
+        """
+        path = f"/v1/blobs/{_segment(blob_id)}"
+        delivered, fruitless = 0, 0
+        while True:
+            at_start = delivered
+            try:
+                headers = {"Range": f"bytes={delivered}-"} if delivered else None
+                response = self.request("GET", path, stream=True, extra_headers=headers)
+                try:
+                    skip = _resume_skip(response, delivered)
+                    for piece in response.iter_content(chunk_size):
+                        if skip:
+                            dropped = min(skip, len(piece))
+                            piece, skip = piece[dropped:], skip - dropped
+                        if piece:
+                            delivered += len(piece)
+                            if limit is not None and delivered > limit:
+                                raise BlobTooLarge(f"more than the {limit} bytes signed")
+                            yield piece
+                    if skip:
+                        raise ProtocolError("the blob ended before the bytes already received")
+                    _check_complete(response, delivered)
+                    return
+                except requests.exceptions.RequestException as exc:
+                    raise _translate(exc) from exc
+                finally:
+                    response.close()
+            except (Offline, Timeout):
+                fruitless = 0 if delivered > at_start else fruitless + 1
+                if fruitless >= resumes:
+                    raise
+
+
+def _resume_skip(response: requests.Response, delivered: int) -> int:
+    """How many bytes of this answer were already delivered (0 for a matching 206)."""
+    if response.status_code == 206:
+        start = _content_range_start(response.headers.get("Content-Range", ""))
+        if start != delivered:
+            raise ProtocolError("the server resumed the blob at another offset")
+        return 0
+    return delivered  # a 200 carries the whole blob again
+
+
+def _content_range_start(value: str) -> int | None:
+    unit, _, rest = value.partition(" ")
+    first, dash, _ = rest.partition("-")
+    if unit != "bytes" or not dash or not first.isdigit():
+        return None
+    return int(first)
+
+
+def _check_complete(response: requests.Response, delivered: int) -> None:
+    """A body that ended early without an error is a cut too (urllib3 may not notice)."""
+    total = response.headers.get("Content-Range", "").rpartition("/")[2]
+    length = response.headers.get("Content-Length")
+    if response.status_code == 206 and total.isdigit():
+        expected = int(total)
+    elif response.status_code == 200 and length is not None and length.isdigit():
+        expected = int(length)
+    else:
+        return
+    if delivered < expected:
+        raise Offline("the download was cut")
+
+
+def _hint_int(value: str | None) -> int | None:
+    return int(value) if value is not None and value.isdigit() and len(value) < 10 else None
+
+
+def _hint_bool(value: str | None) -> bool | None:
+    return {"1": True, "0": False}.get(value or "")
 
 
 def _segment(value: str) -> str:

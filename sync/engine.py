@@ -4,8 +4,10 @@ A round, in this order:
 1. **Pending wipe**: if a verified wipe command was recorded but not finished (a crash after
    its acknowledgement), wipe now.
 2. **Enrol** with the invite token if the device has not enrolled yet.
-3. **Org document**: fetch it and accept it only if its root is the pinned root fingerprint
-   (else `ServerKeyChanged`), the root signature verifies and its version is not older than the
+3. **Org document**: fetch it (only if it changed: `If-None-Match` with the entity tag of the
+   one held, and the server answers 304 without a body) and accept it, or the copy held, only
+   if its root is the pinned root fingerprint (else `ServerKeyChanged`), the root signature
+   verifies and its version is not older than the
    last accepted nor the invite's floor (else `UntrustedDocument`); `sync.trust` holds the
    rule. If the newest document held has expired, commands still run (a wipe still arrives),
    then the round stops with `OrgDocumentExpired`: nothing is sealed or pushed to recipients
@@ -21,10 +23,12 @@ A round, in this order:
    coordinator's receipt names it; one unconfirmed for `RECHECK_AFTER` is pushed again, so a
    server that said "stored" without storing costs a resend, never the report.
 6. **Blobs**: each asks the server for its offset, then sends the rest from the spool in
-   chunks of 16 MiB (a quarter of that, down to 1 MiB, if the server answers
-   `body_too_large`); a cut connection resumes from the server's offset next time (`offset_mismatch`
-   answers carry it). A blob is `sent` when the server says it is complete; its spooled
-   ciphertext stays until a coordinator's receipt names it, as for envelopes.
+   chunks sized to the link (`sync.pacing`: 256 KiB at first, then what takes about two
+   seconds at the measured rate, up to 16 MiB, halved after a cut; capped at a quarter of the
+   refused size if the server answers `body_too_large`); a cut connection costs the chunk in
+   flight, and the upload resumes from the server's offset next time (`offset_mismatch` answers
+   carry it). A blob is `sent` when the server says it is complete; its spooled ciphertext
+   stays until a coordinator's receipt names it, as for envelopes.
 7. **Messages** from coordinators: verified against the coordinator's key in the org document,
    decrypted with the device's own age identity, stored as `Kind.MESSAGE` records, cursor saved
    in the same `put_many`. **Receipts** (signed by a listed coordinator, so the server cannot
@@ -34,6 +38,10 @@ A round, in this order:
    acknowledged is replaced by a `Kind.STUB` record (id, status, sent time, no title), its
    attachments are deleted, and the vault is compacted so the readable copy is gone from disk.
    What remains of it is ciphertext for the coordinators, until their receipt.
+
+Steps 4 and 7 are skipped when the org document's answer says nothing waits (the server's
+hints; a server can always withhold, so trusting them loses nothing): an idle round is one
+small request.
 
 Errors are those of `sync.errors`. `DeviceRevoked` is remembered in the vault
 (`SyncState.revoked`). Before raising it, and in every later round, the engine still fetches
@@ -60,7 +68,7 @@ from core.crypto.hashing import sha256_hex
 from core.records import Kind, Record, Status
 from sync import commands as commands_mod
 from sync import envelope, orgdoc
-from sync.client import Client
+from sync.client import Client, OrgDocumentAnswer
 from sync.device import (
     DeviceIdentity,
     fixed_id,
@@ -74,19 +82,22 @@ from sync.enrolment import enrolment_proof
 from sync.errors import (
     DeviceRevoked,
     NotEnrolled,
+    Offline,
     OffsetMismatch,
     OrgDocumentExpired,
     ProtocolError,
     ServerRefused,
     SyncError,
+    Timeout,
 )
 from sync.outbox import entry_for_record, pending_blobs, seal_ready
+from sync.pacing import FIRST, SMALLEST, ChunkPacer
 from sync.payload import Payload, PayloadError, parse_payload
 from sync.trust import accept_org_document, writer_problem
 
 BATCH_SIZE = 100
 CHUNK_SIZE = 16 * 1024 * 1024
-MIN_CHUNK_SIZE = 1024 * 1024
+"""The largest chunk; `sync.pacing` chooses each chunk's size below it from the link's speed."""
 MESSAGE_PAGE = 100
 ACK_TIMEOUT = 5.0
 MAX_BLOB_RESTARTS = 2
@@ -143,6 +154,7 @@ class SyncEngine:
         batch_size: int = BATCH_SIZE,
         chunk_size: int = CHUNK_SIZE,
         progress: ProgressCallback | None = None,
+        pacer: ChunkPacer | None = None,
     ) -> None:
         self.vault = vault
         self._now = now
@@ -150,6 +162,11 @@ class SyncEngine:
         self.batch_size = batch_size
         self.chunk_size = chunk_size
         self.progress = progress
+        # What the link carried so far, kept across rounds: a cut in one round means the
+        # next starts with the smaller chunk.
+        self.pacer = pacer or ChunkPacer(
+            largest=chunk_size, first=min(FIRST, chunk_size), smallest=min(SMALLEST, chunk_size)
+        )
         self._cancel = threading.Event()
         self._round_lock = threading.Lock()
 
@@ -202,22 +219,23 @@ class SyncEngine:
         if not identity.enrolled:
             self._enrol(client, identity)
             report.enrolled = True
-        document = self._accept_org_document(client, identity)
+        document, hints = self._accept_org_document(client, identity)
         report.org_version = document.version
         if orgdoc.is_expired(document, self._now()):
-            if self._run_commands(client, identity, document, report):
+            if self._run_commands(client, identity, document, report, hints):
                 return
             raise OrgDocumentExpired(
                 f"the organisation document (version {document.version}) has expired"
             )
         seal_ready(self.vault, now=self._now)
         self._check_cancel()
-        if self._run_commands(client, identity, document, report):
+        if self._run_commands(client, identity, document, report, hints):
             return
         self._requeue_unconfirmed()
         self._push_envelopes(client, report)
         self._upload_blobs(client, report)
-        self._fetch_messages(client, identity, document, report)
+        if hints.messages is not False:
+            self._fetch_messages(client, identity, document, report)
         report.forgotten = self._forget_sent()
         with state_lock(self.vault):
             state = load_sync_state(self.vault)
@@ -234,8 +252,8 @@ class SyncEngine:
         """
         wiped = False
         try:
-            document = self._accept_org_document(client, identity)
-            wiped = self._run_commands(client, identity, document, report)
+            document, hints = self._accept_org_document(client, identity, messages=False)
+            wiped = self._run_commands(client, identity, document, report, hints)
         except (SyncError, _Cancelled):
             wiped = False
         if not wiped:
@@ -262,22 +280,40 @@ class SyncEngine:
         identity.enrol_secret = None
         identity.save(self.vault)
 
-    def _accept_org_document(self, client: Client, identity: DeviceIdentity) -> orgdoc.OrgDocument:
+    def _accept_org_document(
+        self, client: Client, identity: DeviceIdentity, *, messages: bool = True
+    ) -> tuple[orgdoc.OrgDocument, OrgDocumentAnswer]:
+        """The org document, downloaded only if it changed, verified either way, and hints.
+
+        The copy held is verified exactly like a downloaded one (pinned root, signature,
+        version floor): a 304 only saves the download, never the check.
+        """
         state = load_sync_state(self.vault)
+        held = state.org_document
+        answer = client.org_document_if_changed(
+            state.org_etag if held is not None else None,
+            messages_after=state.message_cursor if messages else None,
+        )
+        wire = answer.document if answer.document is not None else held
+        if wire is None:
+            raise ProtocolError("the server sent no organisation document")
         signed, document = accept_org_document(
-            client.org_document(),
+            wire,
             identity.root_fingerprint,
             min_version=max(state.org_version, identity.org_floor),
             now=None,  # an expired document still verifies commands; the round checks expiry
             identities=[identity.org_identity or ""],
         )
-        if document.version != state.org_version or state.org_document is None:
+        if answer.document is not None and (
+            document.version != state.org_version or held is None or answer.etag != state.org_etag
+        ):
             with state_lock(self.vault):
                 state = load_sync_state(self.vault)
                 state.org_document = orgdoc.to_wire(signed)
                 state.org_version = document.version
+                state.org_etag = answer.etag
                 save_sync_state(self.vault, state)
-        return document
+        return document, answer
 
     def _run_commands(
         self,
@@ -285,8 +321,11 @@ class SyncEngine:
         identity: DeviceIdentity,
         document: orgdoc.OrgDocument,
         report: SyncReport,
+        hints: OrgDocumentAnswer,
     ) -> bool:
         """Verify and execute pending commands; return True if the vault was wiped."""
+        if hints.commands == 0:
+            return False
         state = load_sync_state(self.vault)
         for raw in client.commands():
             try:
@@ -444,52 +483,48 @@ class SyncEngine:
         if offset >= size:
             return bool(client.blob_status(entry.id).get("complete", offset == size))
         restarts = 0
-        chunk_size = self.chunk_size
+        pacer = self.pacer
         # One worker reads and hashes the next chunk while the current one is on the wire.
         # Only one thread touches the reader at a time: `ahead` is always waited for first.
         with (
             self.vault.spool_reader(entry.data["spool"]) as source,
             ThreadPoolExecutor(max_workers=1) as reader,
         ):
-            position = 0  # where the reader is (once `ahead` is done)
+            window = _Window(source)
             ahead: Future[tuple[bytes, str]] | None = None
-            ahead_at = ahead_size = -1
             while True:
                 self._check_cancel()
-                got: tuple[bytes, str] | None = None
                 if ahead is not None:
-                    prefetched = ahead.result()
+                    window.extend(*ahead.result())
                     ahead = None
-                    position = ahead_at + len(prefetched[0])
-                    if (ahead_at, ahead_size) == (offset, chunk_size):
-                        got = prefetched
-                if got is None:
-                    if position != offset:
-                        position = _seek(source, position, offset)
-                    got = _read_hashed(source, chunk_size)
-                    position += len(got[0])
-                chunk, chunk_hash = got
+                chunk, chunk_hash = window.take(offset, min(pacer.size, size - offset))
                 if not chunk and offset < size:
                     raise SyncError(
                         "the spooled blob is shorter than queued", reason="spool_damaged"
                     )
-                if offset + len(chunk) < size:
-                    ahead_at, ahead_size = offset + len(chunk), chunk_size
-                    ahead = reader.submit(_read_hashed, source, chunk_size)
+                following = offset + len(chunk)
+                if following < size and following == window.end:
+                    ahead = reader.submit(_read_hashed, source, min(pacer.size, size - following))
+                started = time.monotonic()
                 try:
                     offset, complete = client.blob_chunk(entry.id, offset, chunk, sha256=chunk_hash)
                 except OffsetMismatch as exc:
                     offset = exc.offset
                     continue
+                except (Offline, Timeout):
+                    pacer.cut()  # the next round resumes from the server's offset
+                    raise
                 except ServerRefused as exc:
-                    if exc.reason == "body_too_large" and chunk_size > MIN_CHUNK_SIZE:
-                        chunk_size = max(MIN_CHUNK_SIZE, chunk_size // 4)  # an older server
+                    if exc.reason == "body_too_large" and len(chunk) > pacer.smallest:
+                        pacer.limit(len(chunk) // 4)  # an older server
                         continue
                     restarts += 1
                     if exc.reason == "hash_mismatch" and restarts <= MAX_BLOB_RESTARTS:
                         offset = 0  # the server dropped what it had; send it all again
                         continue
                     raise
+                pacer.sent(len(chunk), time.monotonic() - started)
+                window.drop_before(offset)
                 report.bytes_uploaded += len(chunk)
                 if self.progress is not None:
                     self.progress(entry.id, offset, size)
@@ -648,6 +683,57 @@ def _wipe_marker(command_id: str) -> Record:
 
 def _pending_wipe(vault: Any) -> bool:
     return get_or_none(vault, _WIPE_MARKER_ID) is not None
+
+
+class _Window:
+    """Spooled bytes read but not yet acknowledged by the server: `[start, end)` of the blob.
+
+    Chunk sizes change from one chunk to the next, and a cut chunk is sent again (perhaps
+    smaller), so the bytes are kept until the server counts them rather than read again. The
+    spool reader stands at `end`. `digest` is the SHA-256 of `data` when it is exactly one
+    piece read ahead, so a chunk that is that piece is not hashed twice.
+    """
+
+    def __init__(self, source: Any) -> None:
+        self.source = source
+        self.start = 0
+        self.data = b""
+        self.digest: str | None = None
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.data)
+
+    def extend(self, data: bytes, digest: str) -> None:
+        """Add a piece read ahead (the reader moved past it)."""
+        if self.data:
+            self.data, self.digest = self.data + data, None
+        else:
+            self.data, self.digest = data, digest
+
+    def drop_before(self, offset: int) -> None:
+        """The server holds everything before `offset`: forget it."""
+        if offset >= self.end:
+            self.start, self.data, self.digest = self.end, b"", None
+        elif offset > self.start:
+            self.data, self.digest = self.data[offset - self.start :], None
+            self.start = offset
+
+    def take(self, offset: int, want: int) -> tuple[bytes, str]:
+        """Up to `want` bytes at `offset` and their SHA-256, reading the spool as needed."""
+        if not self.start <= offset <= self.end:
+            position = _seek(self.source, self.end, offset)
+            self.start, self.data, self.digest = position, b"", None
+        self.drop_before(offset)
+        while len(self.data) < want:
+            more = self.source.read(want - len(self.data))
+            if not more:
+                break
+            self.data, self.digest = (self.data + more if self.data else more), None
+        chunk = self.data[:want]
+        if self.digest is not None and len(chunk) == len(self.data):
+            return chunk, self.digest
+        return chunk, sha256_hex(chunk)
 
 
 def _read_hashed(source: Any, size: int) -> tuple[bytes, str]:

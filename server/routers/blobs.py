@@ -335,7 +335,7 @@ def download(
             416, "range_not_satisfiable", f"the blob has {size} bytes", content_range=f"*/{size}"
         )
     return StreamingResponse(
-        _slice(ctx.blobs.read(blob.storage_name), start, end),
+        _first(ctx.blobs.read(blob.storage_name, start), end - start),
         status_code=206,
         media_type="application/octet-stream",
         headers={
@@ -355,19 +355,18 @@ def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     if match is None:
         return None
     start = int(match.group(1))
-    last = int(match.group(2)) if match.group(2) else size - 1
+    if not match.group(2):
+        return start, max(start, size)
+    last = int(match.group(2))
     if last < start:
         return None
     return start, min(last + 1, size)
 
 
-def _slice(pieces: Iterator[bytes], start: int, end: int) -> Iterator[bytes]:
-    """The bytes [start, end) of a stream of pieces (the store reads from the beginning)."""
-    position = 0
+def _first(pieces: Iterator[bytes], length: int) -> Iterator[bytes]:
+    """The first `length` bytes of a stream of pieces."""
     for piece in pieces:
-        following = position + len(piece)
-        if following > start:
-            yield piece[max(0, start - position) : end - position]
-        position = following
-        if position >= end:
+        if length <= 0:
             return
+        yield piece[:length]
+        length -= len(piece)

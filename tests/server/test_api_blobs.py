@@ -236,3 +236,21 @@ def test_a_chunk_of_exactly_the_limit_completes_in_one_request(
     assert _chunk(org_server, device, 0, data).json() == {"offset": len(data), "complete": True}
     download = org_server.api.call("GET", f"/v1/blobs/{BLOB_ID}", org_server.org.coordinator)
     assert hashlib.sha256(download.content).hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+def test_a_download_resumes_from_a_byte_range(org_server: Server, device: Actor) -> None:
+    data = os.urandom(3 * 1024 * 1024 + 17)
+    _begin(org_server, device, data)
+    assert _chunk(org_server, device, 0, data).json()["complete"] is True
+    coordinator, path = org_server.org.coordinator, f"/v1/blobs/{BLOB_ID}"
+    whole = org_server.api.call("GET", path, coordinator)
+    assert whole.headers["Accept-Ranges"] == "bytes"
+    rest = org_server.api.call("GET", path, coordinator, headers={"Range": "bytes=1048577-"})
+    assert rest.status_code == 206 and rest.content == data[1048577:]
+    assert rest.headers["Content-Range"] == f"bytes 1048577-{len(data) - 1}/{len(data)}"
+    middle = org_server.api.call("GET", path, coordinator, headers={"Range": "bytes=10-19"})
+    assert middle.status_code == 206 and middle.content == data[10:20]
+    past = org_server.api.call("GET", path, coordinator, headers={"Range": f"bytes={len(data)}-"})
+    assert past.status_code == 416 and past.json()["error"] == "range_not_satisfiable"
+    several = org_server.api.call("GET", path, coordinator, headers={"Range": "bytes=0-1,5-9"})
+    assert several.status_code == 200 and several.content == data

@@ -217,3 +217,29 @@ def test_command_for_an_unknown_device_is_not_found(org_server: Server) -> None:
         "POST", "/v1/commands", org_server.org.coordinator, json=_wipe(org_server, ghost)
     )
     assert answer.status_code == 404
+
+
+def test_an_unchanged_org_document_is_answered_not_modified_without_a_body(
+    org_server: Server, device: Actor
+) -> None:
+    first = org_server.api.call("GET", "/v1/org-document", device)
+    etag = first.headers["ETag"]
+    again = org_server.api.call("GET", "/v1/org-document", device, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    assert again.headers["ETag"] == etag
+    stale = org_server.api.call(
+        "GET", "/v1/org-document", device, headers={"If-None-Match": '"0123456789abcdef"'}
+    )
+    assert stale.status_code == 200 and stale.json() == org_server.org.document()
+
+
+def test_a_device_is_told_whether_commands_or_messages_wait(
+    org_server: Server, device: Actor
+) -> None:
+    answer = org_server.api.call("GET", "/v1/org-document", device, query="messages_after=0")
+    assert answer.headers["X-FieldVault-Commands"] == "0"
+    assert answer.headers["X-FieldVault-Messages"] == "0"
+    coordinator = org_server.api.call(
+        "GET", "/v1/org-document", org_server.org.coordinator, query="messages_after=0"
+    )
+    assert "X-FieldVault-Commands" not in coordinator.headers

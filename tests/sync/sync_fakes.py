@@ -16,6 +16,7 @@ from typing import Any
 from core.crypto.signing import SigningKey
 from storage.memory import MemoryVault
 from sync import age, orgdoc
+from sync.client import OrgDocumentAnswer
 from sync.device import DeviceIdentity, SyncState, create_identity
 from sync.errors import DeviceRevoked, OffsetMismatch, ServerRefused
 from sync.keys import key_id
@@ -105,6 +106,12 @@ class FakeClient:
     def org_document(self) -> dict[str, Any]:
         self.server.calls.append("org_document")
         return self.server.org.wire()
+
+    def org_document_if_changed(
+        self, etag: str | None, *, messages_after: int | None = None
+    ) -> OrgDocumentAnswer:
+        """Always the whole document and no hints, like a server from before entity tags."""
+        return OrgDocumentAnswer(self.org_document(), "", None, None)
 
     def commands(self) -> list[dict[str, Any]]:
         self.server.calls.append("commands")

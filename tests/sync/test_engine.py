@@ -307,7 +307,7 @@ def test_a_revoked_device_offline_still_reports_revoked() -> None:
         def close(self) -> None:
             pass
 
-        def org_document(self) -> dict[str, object]:
+        def org_document_if_changed(self, *args: object, **kwargs: object) -> object:
             raise Offline("the server could not be reached")
 
     engine = SyncEngine(vault, client_factory=lambda _identity: Unreachable())  # type: ignore[arg-type,return-value]
