@@ -34,7 +34,15 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
-AREAS: tuple[str, ...] = ("vault", "age", "envelope", "server", "sync", "coordinator")
+AREAS: tuple[str, ...] = (
+    "vault",
+    "age",
+    "envelope",
+    "server",
+    "sync",
+    "slowlink",
+    "coordinator",
+)
 
 SUMMARY_START = "<!-- bench:summary:start -->"
 SUMMARY_END = "<!-- bench:summary:end -->"
@@ -175,6 +183,33 @@ BUDGETS: tuple[Budget, ...] = (
         "<=",
         10.0,
         "s",
+    ),
+    Budget(
+        "slowlink.video",
+        "slowlink",
+        "8 MiB attachment at 200 KiB/s cut every 15 s: arrives; bytes sent / its size",
+        ("video.sent_ratio",),
+        "<=",
+        1.25,
+        "×",
+    ),
+    Budget(
+        "slowlink.photo",
+        "slowlink",
+        "2 MiB attachment at 64 KiB/s cut every 30 s: arrives; bytes sent / its size",
+        ("photo.sent_ratio",),
+        "<=",
+        1.25,
+        "×",
+    ),
+    Budget(
+        "slowlink.idle_round",
+        "slowlink",
+        "an idle sync round (nothing to send or receive), bytes both ways",
+        ("idle_round_bytes",),
+        "<=",
+        1000.0,
+        "B",
     ),
     Budget(
         "coordinator.filter",

@@ -17,6 +17,13 @@ connection, then applies one `Fault` chosen by the plan:
                    (the "crash between send and acknowledgement" case)
     DUPLICATE      send the request to the server twice, return the first answer
 
+With `link=SlowLink(rate=200 * 1024, cut_every=15)` the proxy is also a bad mobile link, for
+every request whatever its fault: bytes cross it at `rate` bytes per second each way (shared by
+all connections, like one phone's radio), and every `cut_every` seconds every connection open
+through it is cut, in whatever state it is (mid-body, waiting for the answer, mid-answer).
+`bytes_from_client` and `bytes_to_client` count what actually crossed (heads and bodies), so a
+cut request counts the part that got through; `cuts` counts the cuts that hit a connection.
+
 With `forward=True` it is also a plain forward proxy (absolute-URI requests and CONNECT
 tunnels), so a client configured with `proxy="http://127.0.0.1:PORT"` can be shown to route
 through it (`requests_seen`, `tunnels`).
@@ -37,6 +44,32 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 _MAX_HEAD = 64 * 1024
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SlowLink:
+    """A slow link that drops: `rate` bytes/s each way, every connection cut every `cut_every` s."""
+
+    rate: float
+    cut_every: float | None = None
+    piece: int = 4096  # bytes moved at a time
+
+
+class _Pace:
+    """Bytes cross one at a time at `rate`: each caller waits until its bytes are through."""
+
+    def __init__(self, rate: float, stopped: threading.Event) -> None:
+        self._rate = rate
+        self._stopped = stopped
+        self._lock = threading.Lock()
+        self._free_at = time.monotonic()
+
+    def take(self, nbytes: int) -> None:
+        with self._lock:
+            now = time.monotonic()
+            self._free_at = max(now, self._free_at) + nbytes / self._rate
+            wait = self._free_at - now
+        self._stopped.wait(wait)
 
 
 class Fault(enum.Enum):
@@ -135,6 +168,7 @@ class FaultProxy(_LoopbackServer):
         stall_seconds: float = 3.0,
         slow_piece: int = 4096,
         slow_delay: float = 0.001,
+        link: SlowLink | None = None,
     ) -> None:
         if upstream is None and not forward:
             raise ValueError("a proxy needs an upstream or forward=True")
@@ -148,10 +182,22 @@ class FaultProxy(_LoopbackServer):
         self.requests_seen: list[tuple[str, str]] = []
         self.tunnels: list[str] = []
         self.bytes_from_client = 0
+        self.bytes_to_client = 0
         self.bodies: list[tuple[str, int]] = []  # (path, body bytes received from the client)
+        self.link = link
+        self.cuts = 0
         self._count = 0
         self._lock = threading.Lock()
+        self._open: set[socket.socket] = set()
         super().__init__()
+        self._up = _Pace(link.rate, self._stopped) if link else None
+        self._down = _Pace(link.rate, self._stopped) if link else None
+        self._cutter = threading.Thread(target=self._cut_loop, daemon=True)
+
+    def counters(self) -> tuple[int, int]:
+        """(bytes from the client, bytes to the client) so far: take two and subtract."""
+        with self._lock:
+            return self.bytes_from_client, self.bytes_to_client
 
     def body_bytes_from_client_for(self, fragment: str) -> int:
         """Request body bytes the client sent on paths containing `fragment`."""
@@ -164,10 +210,55 @@ class FaultProxy(_LoopbackServer):
 
     def start(self) -> FaultProxy:
         self._start()
+        if self.link is not None and self.link.cut_every:
+            self._cutter.start()
         return self
 
     def stop(self) -> None:
         self._stop()
+        if self._cutter.is_alive():
+            self._cutter.join(timeout=5)
+
+    # -- the slow link ------------------------------------------------------------------------
+
+    def _cut_loop(self) -> None:
+        assert self.link is not None and self.link.cut_every
+        while not self._stopped.wait(self.link.cut_every):
+            with self._lock:
+                hit = list(self._open)
+                if hit:
+                    self.cuts += 1
+            for sock in hit:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    def _track(self, sock: socket.socket, open_: bool) -> None:
+        with self._lock:
+            if open_:
+                self._open.add(sock)
+            else:
+                self._open.discard(sock)
+
+    def _recv(self, sock: socket.socket, size: int) -> bytes:
+        """Read from the client across the link (paced, counted)."""
+        if self._up is not None and self.link is not None:
+            size = min(size, self.link.piece)
+            self._up.take(size)
+        data = sock.recv(size)
+        with self._lock:
+            self.bytes_from_client += len(data)
+        return data
+
+    def _send(self, sock: socket.socket, data: bytes) -> None:
+        """Write to the client across the link (paced, counted as it goes)."""
+        piece = self.link.piece if self.link is not None else len(data) or 1
+        for start in range(0, len(data), piece):
+            part = data[start : start + piece]
+            if self._down is not None:
+                self._down.take(len(part))
+            sock.sendall(part)
+            with self._lock:
+                self.bytes_to_client += len(part)
 
     def __enter__(self) -> FaultProxy:
         return self.start()
@@ -179,17 +270,19 @@ class FaultProxy(_LoopbackServer):
 
     def _serve(self, client: socket.socket) -> None:
         client.settimeout(30)
+        self._track(client, True)
         try:
             self._serve_requests(client)
         except OSError:
             pass
         finally:
+            self._track(client, False)
             _close(client)
 
     def _serve_requests(self, client: socket.socket) -> None:
         buffer = b""
         while not self._stopped.is_set():
-            head, buffer = _read_head(client, buffer)
+            head, buffer = _read_head(client, buffer, self._recv)
             if head is None:
                 return
             request_line, headers = _parse_head(head)
@@ -206,10 +299,14 @@ class FaultProxy(_LoopbackServer):
             if upstream is None:
                 return
             length = int(_header(headers, "content-length") or 0)
-            body, buffer = _read_exact(client, buffer, length)
+            try:
+                body, buffer = _read_exact(client, buffer, length, self._recv)
+            except ConnectionError as exc:
+                with self._lock:
+                    self.bodies.append((path, exc.args[1] if len(exc.args) > 1 else 0))
+                raise
             with self._lock:
                 self._count += 1
-                self.bytes_from_client += len(head) + len(body)
                 self.requests_seen.append((method, path))
                 self.bodies.append((path, len(body)))
                 info = RequestInfo(method, path, length, self._count)
@@ -242,18 +339,21 @@ class FaultProxy(_LoopbackServer):
             _reset(client)
             return False
         if fault is Fault.ERROR_5XX:
-            client.sendall(
+            self._send(
+                client,
                 b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
-                b"Connection: close\r\n\r\n"
+                b"Connection: close\r\n\r\n",
             )
             return False
         if fault is Fault.STALL:
             self._stopped.wait(self.stall_seconds)
             return False
         with socket.create_connection(upstream, timeout=60) as server:
+            self._track(server, True)
             if fault is Fault.RESET_BODY:
                 server.sendall(head + body[: len(body) // 2])
                 time.sleep(0.01)
+                self._track(server, False)
                 _reset(server)
                 _reset(client)
                 return False
@@ -268,15 +368,19 @@ class FaultProxy(_LoopbackServer):
                 with socket.create_connection(upstream, timeout=60) as second:
                     second.sendall(head + body)
                     _drain(second)
+        self._track(server, False)
         if fault is Fault.LOSE_RESPONSE:
             _reset(client)
             return False
+        if not response and self.link is not None:
+            _reset(client)  # the link was cut before the server's answer came back
+            return False
         if fault is Fault.SLOW:
             for piece in _pieces(response, self.slow_piece):
-                client.sendall(piece)
+                self._send(client, piece)
                 time.sleep(self.slow_delay)
         else:
-            client.sendall(response)
+            self._send(client, response)
         return False  # we forced Connection: close
 
     def _tunnel(self, client: socket.socket, target: str, early: bytes) -> None:
@@ -290,11 +394,13 @@ class FaultProxy(_LoopbackServer):
         _relay(client, server, join_timeout=60)
 
 
-def _read_head(sock: socket.socket, buffer: bytes) -> tuple[bytes | None, bytes]:
+def _read_head(
+    sock: socket.socket, buffer: bytes, recv: Callable[[socket.socket, int], bytes]
+) -> tuple[bytes | None, bytes]:
     while b"\r\n\r\n" not in buffer:
         if len(buffer) > _MAX_HEAD:
             return None, b""
-        data = sock.recv(65536)
+        data = recv(sock, 65536)
         if not data:
             return None, b""
         buffer += data
@@ -318,13 +424,21 @@ def _header(headers: list[tuple[str, str]], name: str) -> str | None:
     return None
 
 
-def _read_exact(sock: socket.socket, buffer: bytes, length: int) -> tuple[bytes, bytes]:
+def _read_exact(
+    sock: socket.socket,
+    buffer: bytes,
+    length: int,
+    recv: Callable[[socket.socket, int], bytes],
+) -> tuple[bytes, bytes]:
     chunks = [buffer]
     have = len(buffer)
     while have < length:
-        data = sock.recv(min(1 << 20, length - have))
+        try:
+            data = recv(sock, min(1 << 20, length - have))
+        except OSError as exc:
+            raise ConnectionError("client connection failed mid-body", have) from exc
         if not data:
-            raise ConnectionError("client closed mid-body")
+            raise ConnectionError("client closed mid-body", have)
         chunks.append(data)
         have += len(data)
     whole = b"".join(chunks)
