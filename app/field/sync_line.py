@@ -1,4 +1,8 @@
-"""The sync status line: last sync, items waiting, the last failure, upload progress, Sync now."""
+"""The sync status line: last sync, items waiting, the last failure, upload progress, Sync now.
+
+After a failure that goes away by itself (no signal, a slow or cut link) with something still to
+send, the line says it is waiting for a better connection and how much is left to send.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,10 @@ import flet as ft
 
 from app.errors_text import reason_key
 from app.field.context import FieldContext
-from app.field.widgets import when
+from app.field.widgets import size_text, when
 from app.services.field_types import SyncStatus
+
+PASSING_TROUBLE = ("offline", "timeout", "server_unavailable")
 
 
 class SyncLine:
@@ -39,8 +45,12 @@ class SyncLine:
             line = t("sync.never")
         else:
             line = t("sync.last", time=when(status.last_sync))
+        if status.last_error in PASSING_TROUBLE and (status.waiting or status.bytes_left):
+            line = t("sync.waiting_connection")
         if status.waiting:
             line = f"{line} · {t('sync.waiting', count=status.waiting)}"
+        if status.bytes_left:
+            line = f"{line} · {t('sync.bytes_left', size=size_text(self.ctx, status.bytes_left))}"
         if self.running:
             line = t("sync.running")
         self.text.value = line

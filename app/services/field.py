@@ -97,6 +97,7 @@ class VaultFieldService(FieldService):
         self._engine: Any = None
         self._digits = False
         self._progress: tuple[int, int] | None = None
+        self._blob_sent: dict[str, int] = {}  # bytes of each blob the server acknowledged
         self._last_error = ""
         self._mutex = threading.RLock()
 
@@ -188,7 +189,7 @@ class VaultFieldService(FieldService):
     def lock(self) -> None:
         with self._mutex:
             vault, self._vault, self._engine = self._vault, None, None
-            self._progress = None
+            self._progress, self._blob_sent = None, {}
         if vault is not None and not vault.locked:
             vault.lock()
 
@@ -534,6 +535,11 @@ class VaultFieldService(FieldService):
             for r in vault.list(kind=kind)
             if r.status in WAITING
         )
+        left = sum(
+            max(0, int(r.data.get("size", 0)) - self._blob_sent.get(r.id, 0))
+            for r in vault.list(kind=Kind.OUTBOX)
+            if r.data.get("type") == "blob" and r.status == Status.QUEUED
+        )
         return SyncStatus(
             enrolled=bool(identity and identity.enrolled),
             last_sync=float(state.last_sync) if state.last_sync else None,
@@ -541,6 +547,7 @@ class VaultFieldService(FieldService):
             last_error=self._last_error,
             revoked=state.revoked,
             progress=self._progress,
+            bytes_left=left,
         )
 
     def _make_engine(self) -> Any:
@@ -551,8 +558,9 @@ class VaultFieldService(FieldService):
             self._engine = factory(self._v(), progress=self._on_progress)
         return self._engine
 
-    def _on_progress(self, _blob_id: str, sent: int, total: int) -> None:
+    def _on_progress(self, blob_id: str, sent: int, total: int) -> None:
         self._progress = (sent, total) if sent < total else None
+        self._blob_sent[blob_id] = sent
 
     def sync_round(self) -> SyncStatus:
         from sync.errors import SyncError

@@ -149,6 +149,7 @@ class SyncStatus:
     last_error: str = ""  # machine reason of the last failure, "" after a good round
     revoked: bool = False
     progress: tuple[int, int] | None = None  # bytes sent, bytes total of the current upload
+    bytes_left: int = 0  # attachment bytes still to send (at most; the server may hold more)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
