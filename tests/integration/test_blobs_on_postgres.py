@@ -13,11 +13,13 @@ import hashlib
 import os
 import secrets
 import shutil
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 import requests
 from fastapi.testclient import TestClient
@@ -189,3 +191,57 @@ def test_a_pg_dump_alone_restores_every_blob_onto_a_new_machine(
             answer = api.call("GET", f"/v1/blobs/{blob_id}", two.org.coordinator)
     assert answer.status_code == 200
     assert hashlib.sha256(answer.content).digest() == hashlib.sha256(data).digest()
+
+
+def _uploads_in_flight(url: str) -> int:
+    """Server connections waiting for more of a chunk, with some of its rows inserted."""
+    with psycopg.connect(url, autocommit=True) as admin:
+        row = admin.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND state = 'idle in transaction' AND query LIKE 'INSERT INTO blob_chunks%'"
+        ).fetchone()
+    return 0 if row is None else int(row[0])
+
+
+def test_a_process_killed_mid_chunk_leaves_the_upload_to_resume_on_the_other(
+    tmp_path: Path,
+) -> None:
+    data = os.urandom(8 * MIB)
+    blob_id = secrets.token_hex(16)
+    with (
+        postgres_database() as url,
+        start_live_server(tmp_path / "machine-a", url) as a,
+        start_live_server(tmp_path / "machine-b", url) as b,
+        requests.Session() as session_a,
+        requests.Session() as session_b,
+    ):
+        via_a = Harness(session_a, a.url, RealClock())
+        via_b = Harness(session_b, b.url, RealClock())
+        org = Org.new()
+        via_b.bootstrap(org, b.bootstrap_token)
+        device = via_b.enrol(org)
+        _declare(via_a, device, blob_id, data)
+        assert _send(via_a, device, blob_id, 0, data[:MIB]).json()["offset"] == MIB
+        # The next chunk is half sent when machine A dies (rows already inserted, uncommitted).
+        target = f"/v1/blobs/{blob_id}/chunks?offset={MIB}"
+        body = data[MIB:]
+        headers = sign_request(device.key, "PUT", target, body, now=int(time.time()))
+        head = f"PUT {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(body)}\r\n"
+        head += "".join(f"{name}: {value}\r\n" for name, value in headers.items()) + "\r\n"
+        host, port = a.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as raw:
+            raw.sendall(head.encode() + body[: 3 * MIB])
+            deadline = time.monotonic() + 10
+            while _uploads_in_flight(url) == 0 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert _uploads_in_flight(url) == 1
+            a.process.kill()
+            a.process.wait(timeout=10)
+        # Machine B sees the upload where it was before the cut chunk, and is not locked out.
+        assert _declare(via_b, device, blob_id, data) == MIB
+        rest = _send(via_b, device, blob_id, MIB, data[MIB:])
+        assert rest.json() == {"offset": len(data), "complete": True}
+        assert _download(b, org.coordinator, blob_id) == (
+            len(data),
+            hashlib.sha256(data).hexdigest(),
+        )
