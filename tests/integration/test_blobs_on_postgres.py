@@ -3,7 +3,8 @@
 Each process has its own data directory (as on two machines without a shared file system):
 a device uploads half an attachment through one and the rest through the other, and a
 coordinator downloads it whole from either. The blob never lands in either data directory,
-a large upload and download leave the server's memory flat, and `pg_dump` alone backs it up.
+a large upload and download leave the server's memory flat, a machine killed mid-chunk leaves
+the upload to resume on the other, and `pg_dump` alone backs it up.
 """
 
 from __future__ import annotations
