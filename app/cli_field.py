@@ -123,7 +123,14 @@ def _init(args: argparse.Namespace) -> int:
     if Vault.exists(Path(args.data)):
         _emit(args, {"ok": False, "reason": "vault_exists"}, "a vault already exists there")
         return 1
-    vault = Vault.create(Path(args.data), _passphrase(confirm=True))
+    from app.services.field_types import PassphraseRefused, check_new_passphrase
+
+    passphrase = _passphrase(confirm=True)
+    try:  # the same floor as the app's setup: an image of the phone is guessed offline
+        check_new_passphrase(passphrase, None, disguise=False)
+    except PassphraseRefused as exc:
+        return _fail(args, exc, 1)
+    vault = Vault.create(Path(args.data), passphrase)
     try:
         identity = identity_from_invite(
             vault,

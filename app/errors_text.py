@@ -19,6 +19,7 @@ UNEXPECTED = "error.unexpected"
 STORAGE_KEYS: Mapping[str, str] = {
     "WrongPassphrase": "error.wrong_passphrase",
     "VaultInUse": "error.vault_in_use",
+    "VaultRolledBack": "error.vault_rolled_back",
     "VaultCorrupt": "error.vault_corrupt",
     "VaultFormatTooNew": "error.vault_too_new",
     "VaultNotFound": "error.vault_not_found",
@@ -63,6 +64,9 @@ REASON_KEYS: Mapping[str, str] = {
     "invalid_invite": "error.invalid_invite",
     "weak_passphrase": "error.weak_passphrase",
     "passphrase_not_digits": "error.passphrase_not_digits",
+    "passphrase_code_too_short": "error.passphrase_code_too_short",
+    "passphrase_common": "error.passphrase_common",
+    "passphrase_pattern": "error.passphrase_pattern",
     "duress_same_as_passphrase": "error.duress_same",
     "passphrase_mismatch": "error.passphrase_mismatch",
     "wrong_passphrase": "error.wrong_passphrase",
@@ -77,6 +81,7 @@ REASON_KEYS: Mapping[str, str] = {
     "vault_in_use": "error.vault_in_use",
     "vault_corrupt": "error.vault_corrupt",
     "storage_full": "error.storage_full",
+    "vault_rolled_back": "error.vault_rolled_back",
     "metadata_strip_failed": "error.metadata_strip_failed",
 }
 

@@ -2,6 +2,8 @@
 why), the sync status line, and the button for a new incident.
 
 Sent-and-forgotten incidents show only their status: the readable copy is gone from the phone.
+The first list after an unlock says so when the vault found saved changes missing (its files
+were cut short or an older copy was put back: `FieldService.take_unlock_notice`).
 """
 
 from __future__ import annotations
@@ -15,12 +17,16 @@ from app.field.context import FieldContext, Screen
 from app.field.sync_line import SyncLine
 from app.field.widgets import big_button, hint, status_chip, when
 from app.services.field_types import IncidentSummary
+from app.ui.banner import ErrorBanner
 
 
 class IncidentListScreen:
     def __init__(self, ctx: FieldContext) -> None:
         self.ctx = ctx
         self.sync_line = SyncLine(ctx)
+        self.notice = ErrorBanner()
+        if ctx.service.unlocked and ctx.service.take_unlock_notice() == "rolled_back":
+            self.notice.show(ctx.t("unlock.rolled_back"))
 
     def build(self) -> Screen:
         t = self.ctx.t
@@ -28,6 +34,7 @@ class IncidentListScreen:
         self.sync_line.show(self.ctx.service.sync_status())
         self.tiles = [self._tile(item) for item in self.items]
         body: list[ft.Control] = [
+            self.notice,
             self.sync_line.control,
             big_button(t("list.new"), self.new, data="incident-new", icon=ft.Icons.ADD),
         ]

@@ -2,7 +2,8 @@
 passphrase and calculator disguise, then joining the organisation with an invite code.
 
 The passphrase must clear `core.strength`'s floor (about 40 bits of guessing work; a code of
-12 or more digits for the calculator): a weaker one is refused with a sentence saying why. The
+12 or more digits for the calculator): `check_new_passphrase` refuses a weaker one, and the
+refusal's reason becomes a sentence saying why (`app.errors_text`). The
 strength bar shows the same estimate, so a refused passphrase never looks "Good".
 
 The `join` step is also reachable later from settings (`SetupScreen(ctx, step="org")`).
@@ -26,7 +27,7 @@ from app.services.field_types import (
 from app.ui.banner import ErrorBanner
 from app.ui.fields import secret_field, sensitive_field
 from app.ui.language import language_picker
-from core.strength import MIN_CODE_DIGITS, Problem, assess
+from core.strength import MIN_CODE_DIGITS, assess
 
 STRENGTH_COLOURS = (
     ft.Colors.RED_700,
@@ -209,10 +210,6 @@ class SetupScreen:
         except FieldServiceError as exc:
             self.banner.show(self.ctx.error(exc))
             return
-        problem = assess(self.passphrase).problem
-        if problem is not None:
-            self.banner.show(self.refusal(problem))
-            return
         self.busy = True
         button_of(self.create_row).disabled = True
         button_of(self.create_row).content = self.ctx.t("setup.creating")
@@ -230,17 +227,6 @@ class SetupScreen:
         self.passphrase = self.confirm = self.duress = ""
         self.step = "org"
         self.ctx.nav.refresh()
-
-    def refusal(self, problem: Problem) -> str:
-        """Why the passphrase is refused, in plain words (one sentence per `Problem`)."""
-        t = self.ctx.t
-        if problem is Problem.CODE_TOO_SHORT:
-            return t("setup.refuse_code_short")
-        if problem is Problem.COMMON:
-            return t("setup.refuse_common")
-        if problem is Problem.PATTERN:
-            return t("setup.refuse_pattern")
-        return t("setup.refuse_guessable")
 
     def _create(self, passphrase: str, duress: str | None, lang: str, disguise: bool) -> None:
         self.ctx.service.create(passphrase, duress=duress, language=lang, disguise=disguise)

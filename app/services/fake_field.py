@@ -65,7 +65,7 @@ class _Incident:
 class FakeFieldService(FieldService):
     def __init__(self, *, clock: Any = time.time) -> None:
         self._clock = clock
-        self._prefs = LaunchPrefs()
+        self._prefs = LaunchPrefs(disguise=True)  # nothing on disk: the calculator
         self._passphrase: str | None = None
         self._duress: str | None = None
         self._open = False
@@ -148,7 +148,7 @@ class FakeFieldService(FieldService):
         self._wipe_count += 1
         self._open = False
         self._passphrase = self._duress = None
-        self._prefs = LaunchPrefs(disguise=self._prefs.disguise)
+        self._prefs = LaunchPrefs(disguise=True)
         self._reset_data()
 
     # ---- organisation

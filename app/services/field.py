@@ -2,10 +2,11 @@
 
 Use `VaultFieldService(data_dir)`; screens see only `app.services.field_api.FieldService`.
 The data directory is the vault itself (the same one `fieldvault field init|add|sync --data DIR`
-uses). Beside it, `<DIR>.launch.json` holds the language and whether the calculator disguise is
-on: the only facts the app needs before unlock. It names no case, no person and no
-organisation. A wipe deletes it, or, when disguised, leaves only `{"disguise": true}` so the
-phone still opens as a calculator.
+uses). Beside it, the launch file (`storage.launch`) holds only the lock screen's language,
+and only when the calculator disguise is off: no file means "show the calculator", so a
+disguised phone, a wiped phone and a phone never set up look the same on disk. A wipe removes
+the file (overwritten first). The language chosen before a vault exists, and the language of a
+disguised vault, are kept in memory only.
 
 Storage errors are translated here into the service's typed errors; sync errors pass through.
 Blocking methods (create, unlock, saves, attachments, sync_round, set_duress) are called by the
@@ -19,8 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
-import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -56,13 +55,14 @@ from core import forms
 from core.forms import FormDefinition, FormDefinitionError, parse_form
 from core.records import Kind, Record, Status
 from storage import errors as storage_errors
+from storage.launch import read_launch, remove_launch, write_launch
 from storage.vault import Vault
 from sync import device as device_mod
 from sync import outbox
+from sync.enrolment import device_fingerprint
 from sync.invite import Invite, InviteError
 
 APP_SETTINGS_ID = device_mod.fixed_id("field-app-settings")
-LAUNCH_SUFFIX = ".launch.json"
 WAITING = (Status.READY, Status.QUEUED, Status.FAILED)
 
 
@@ -99,38 +99,27 @@ class VaultFieldService(FieldService):
         self._progress: tuple[int, int] | None = None
         self._blob_sent: dict[str, int] = {}  # bytes of each blob the server acknowledged
         self._last_error = ""
+        self._language = ""  # this session's language when no launch file says it
+        self._notice = ""  # what the last unlock found that the owner must be told, once
         self._mutex = threading.RLock()
 
     # ------------------------------------------------------------ launch preferences
-    @property
-    def _launch_path(self) -> Path:
-        return self.data_dir.with_name(self.data_dir.name + LAUNCH_SUFFIX)
-
     def launch_prefs(self) -> LaunchPrefs:
-        try:
-            raw = json.loads(self._launch_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return LaunchPrefs()
-        if not isinstance(raw, dict):
-            return LaunchPrefs()
-        lang = raw.get("language")
-        return LaunchPrefs(
-            language=lang if isinstance(lang, str) else "", disguise=raw.get("disguise") is True
-        )
+        """No launch file (disguised, wiped or never set up) means: show the calculator."""
+        facts = read_launch(self.data_dir)
+        if facts is None or facts.disguise:
+            language = self._language or (facts.language if facts is not None else "")
+            return LaunchPrefs(language=language, disguise=True)
+        return LaunchPrefs(language=facts.language or self._language, disguise=False)
 
     def _save_launch(self, prefs: LaunchPrefs) -> None:
-        self.data_dir.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        data: dict[str, Any] = {}
-        if prefs.language:
-            data["language"] = prefs.language
-        if prefs.disguise:
-            data["disguise"] = True
-        tmp = self._launch_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data), encoding="utf-8")
-        os.replace(tmp, self._launch_path)
+        self._language = prefs.language or self._language
+        write_launch(self.data_dir, language=prefs.language, disguise=prefs.disguise)
 
     def set_language(self, lang: str) -> None:
-        self._save_launch(dataclasses.replace(self.launch_prefs(), language=lang))
+        self._language = lang
+        if self.has_vault() and not self.launch_prefs().disguise:
+            self._save_launch(dataclasses.replace(self.launch_prefs(), language=lang))
         if self._vault is not None:
             self._put_app_settings(language=lang)
 
@@ -175,6 +164,8 @@ class VaultFieldService(FieldService):
             raise UnlockFailed("wiped") from None
         except storage_errors.VaultInUse:
             raise UnlockFailed("vault_in_use") from None
+        except storage_errors.VaultRolledBack:
+            raise UnlockFailed("vault_rolled_back") from None
         except storage_errors.VaultCorrupt:
             raise UnlockFailed("vault_corrupt") from None
         except ValueError:  # an empty or unusable passphrase: counted as nothing, refused
@@ -182,14 +173,23 @@ class VaultFieldService(FieldService):
         with self._mutex:
             self._vault, self._digits = vault, passphrase.isdigit()
             self._engine, self._progress, self._last_error = None, None, ""
+            self._notice = "rolled_back" if vault.open_report.rollback else ""
         lang = self._app_settings().get("language")
-        if isinstance(lang, str) and lang and lang != self.launch_prefs().language:
-            self._save_launch(dataclasses.replace(self.launch_prefs(), language=lang))
+        if isinstance(lang, str) and lang:
+            self._language = lang
+            prefs = self.launch_prefs()
+            if not prefs.disguise and lang != read_launch_language(self.data_dir):
+                self._save_launch(dataclasses.replace(prefs, language=lang))
+
+    def take_unlock_notice(self) -> str:
+        notice, self._notice = self._notice, ""
+        return notice
 
     def lock(self) -> None:
         with self._mutex:
             vault, self._vault, self._engine = self._vault, None, None
             self._progress, self._blob_sent = None, {}
+            self._notice = ""
         if vault is not None and not vault.locked:
             vault.lock()
 
@@ -205,12 +205,10 @@ class VaultFieldService(FieldService):
         self._after_wipe()
 
     def _after_wipe(self) -> None:
-        """Leave the first-run state (or only the calculator flag, when disguised)."""
-        disguise = self.launch_prefs().disguise
-        with contextlib.suppress(FileNotFoundError):
-            self._launch_path.unlink()
-        if disguise:
-            self._save_launch(LaunchPrefs(disguise=True))
+        """Leave nothing that says a vault, a disguise or a wipe ever existed: no launch file,
+        so the phone opens as a calculator like one never set up."""
+        self._language, self._notice = "", ""
+        remove_launch(self.data_dir)
 
     # ------------------------------------------------------------ helpers
     def _v(self) -> Vault:
@@ -276,6 +274,9 @@ class VaultFieldService(FieldService):
             device_id=identity.device_id,
             org_name=name,
             enrolled=identity.enrolled,
+            device_fingerprint=device_fingerprint(
+                identity.signing_key.public_bytes(), identity.recipient
+            ),
         )
 
     def form(self) -> FormDefinition:
@@ -659,6 +660,11 @@ class VaultFieldService(FieldService):
 
     def about(self) -> About:
         return about_info()
+
+
+def read_launch_language(data_dir: Path) -> str:
+    facts = read_launch(data_dir)
+    return facts.language if facts is not None else ""
 
 
 def _shown_status(status: str) -> str:

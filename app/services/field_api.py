@@ -58,13 +58,19 @@ class FieldService(abc.ABC):
     def unlock(self, passphrase: str) -> None:
         """*Blocking.* Raises `UnlockFailed` (counted toward the wipe threshold)."""
 
+    def take_unlock_notice(self) -> str:
+        """What the last unlock found that the owner must be told, once: "" or
+        "rolled_back" (saved changes are missing: the files were cut short or put back)."""
+        return ""
+
     @abc.abstractmethod
     def lock(self) -> None:
         """Forget keys and decrypted data. Safe to call twice."""
 
     @abc.abstractmethod
     def wipe(self) -> None:
-        """Panic wipe: keys first, then every file. Leaves the first-run (or calculator) state."""
+        """Panic wipe: keys first, then every file. Leaves the state of a phone never set up:
+        no launch file, so the calculator shows."""
 
     # ---- organisation
     @abc.abstractmethod

@@ -5,10 +5,11 @@ speak these types; screens never see a `Record`, a vault or a socket. Every erro
 machine `reason` that `app.errors_text` maps to a catalogue key.
 
     FieldServiceError(reason)
-    ├── PassphraseRefused     weak_passphrase | passphrase_not_digits |
-    │                         duress_same_as_passphrase
+    ├── PassphraseRefused     weak_passphrase | passphrase_code_too_short |
+    │                         passphrase_common | passphrase_pattern |
+    │                         passphrase_not_digits | duress_same_as_passphrase
     ├── UnlockFailed          wrong_passphrase (attempts_left) | wiped | vault_in_use |
-    │                         vault_corrupt
+    │                         vault_corrupt | vault_rolled_back
     ├── Locked                the vault is locked: unlock first
     ├── NotFound              no incident, note, message or attachment with that id
     ├── FormInvalid           `errors` = {field_id: message key}; nothing was queued
@@ -23,6 +24,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from typing import Any
+
+from core.strength import Problem, assess
 
 AUTO_LOCK_CHOICES = (30, 60, 120, 300, 900)  # seconds
 WIPE_THRESHOLD_CHOICES = (0, 3, 5, 10, 20)  # 0 = never wipe on wrong passphrases
@@ -229,14 +232,28 @@ def passphrase_strength(passphrase: str) -> Strength:
     return Strength(score, tuple(warnings))
 
 
+PROBLEM_REASONS = {
+    Problem.CODE_TOO_SHORT: "passphrase_code_too_short",
+    Problem.COMMON: "passphrase_common",
+    Problem.PATTERN: "passphrase_pattern",
+    Problem.TOO_GUESSABLE: "weak_passphrase",
+}
+
+
 def check_new_passphrase(passphrase: str, duress: str | None, *, disguise: bool) -> None:
-    """Refuse passphrases the app cannot accept (raises `PassphraseRefused`)."""
+    """Refuse passphrases the app cannot accept (raises `PassphraseRefused`).
+
+    Every new passphrase and duress passphrase, from any path (setup, settings, the command
+    line), must clear `core.strength`'s floor (about 40 bits of guessing work); the reason
+    names which rule was broken so the refusal can say why in plain words.
+    """
     for p in (passphrase, duress):
         if p is None:
             continue
-        if len(p) < MIN_PASSPHRASE:
-            raise PassphraseRefused("weak_passphrase")
         if disguise and not p.isdigit():
             raise PassphraseRefused("passphrase_not_digits")
+        problem = assess(p).problem
+        if problem is not None:
+            raise PassphraseRefused(PROBLEM_REASONS[problem])
     if duress is not None and duress == passphrase:
         raise PassphraseRefused("duress_same_as_passphrase")

@@ -104,3 +104,18 @@ def test_a_wrong_passphrase_is_reported_without_a_traceback(org: Org, tmp_path: 
     assert result.returncode == 1
     assert _json(result)["reason"] == "WrongPassphrase"
     assert b"Traceback" not in result.stderr
+
+
+def test_init_refuses_a_passphrase_under_the_floor_and_creates_nothing(
+    org: Org, tmp_path: Path
+) -> None:
+    data = tmp_path / "phone"
+    invite = coordinator.create_invite(org.coordinator, expires_in=600).encode()
+    result = _field(data, "init", "--invite", invite, env={"FIELDVAULT_PASSPHRASE": "20261121"})
+    assert result.returncode == 1
+    assert _json(result) == {
+        "ok": False,
+        "reason": "passphrase_code_too_short",
+        "detail": "passphrase_code_too_short",
+    }
+    assert not data.exists()

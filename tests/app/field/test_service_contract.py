@@ -24,6 +24,7 @@ from sync.errors import NotEnrolled
 from sync.invite import Invite
 
 PASS = "correct horse 42"
+CODE = "739105628417"
 ROOT = "0123456789abcdef0123456789abcdef"
 
 
@@ -68,10 +69,13 @@ def complete_answers(**extra: Any) -> dict[str, Any]:
     return answers
 
 
-def test_a_new_install_has_no_vault_and_is_locked(service: FieldService) -> None:
+def test_a_new_install_has_no_vault_is_locked_and_shows_the_calculator(
+    service: FieldService,
+) -> None:
     assert not service.has_vault()
     assert not service.unlocked
     assert service.launch_prefs().language == ""
+    assert service.launch_prefs().disguise
     with pytest.raises(Locked):
         service.list_incidents()
 
@@ -79,7 +83,7 @@ def test_a_new_install_has_no_vault_and_is_locked(service: FieldService) -> None
 def test_create_opens_the_vault_and_remembers_language_and_disguise(
     service: FieldService,
 ) -> None:
-    service.create("12345678", language="ky", disguise=True)
+    service.create(CODE, language="ky", disguise=True)
     assert service.unlocked and service.has_vault()
     assert service.launch_prefs().language == "ky"
     assert service.launch_prefs().disguise
@@ -92,8 +96,12 @@ def test_create_opens_the_vault_and_remembers_language_and_disguise(
 @pytest.mark.parametrize(
     ("passphrase", "duress", "disguise", "reason"),
     [
-        ("12345", None, False, "weak_passphrase"),
+        ("12345", None, False, "passphrase_code_too_short"),
+        ("20261121", None, True, "passphrase_code_too_short"),
+        ("Password1234", None, False, "passphrase_common"),
+        ("199001011990", None, True, "passphrase_pattern"),
         ("long enough", "short", False, "weak_passphrase"),
+        ("long enough", "qwerty123", False, "passphrase_common"),
         ("letters here", None, True, "passphrase_not_digits"),
         ("same thing", "same thing", False, "duress_same_as_passphrase"),
     ],
@@ -299,22 +307,25 @@ def test_duress_can_be_set_later_with_the_current_passphrase(service: FieldServi
 
 
 def test_wipe_returns_to_first_run_but_keeps_the_calculator(service: FieldService) -> None:
-    service.create("12345678", language="ky", disguise=True)
+    service.create(CODE, language="ky", disguise=True)
     service.save_incident(None, {"description": "x"}, submit=False)
     service.wipe()
     assert not service.has_vault() and not service.unlocked
     assert service.launch_prefs().disguise
     assert service.launch_prefs().language == ""
     with pytest.raises(UnlockFailed):
-        service.unlock("12345678")
+        service.unlock(CODE)
 
 
-def test_wipe_without_disguise_leaves_the_first_run_state(service: FieldService) -> None:
+def test_wipe_without_disguise_leaves_a_phone_that_looks_never_set_up(
+    service: FieldService,
+) -> None:
     service.create(PASS, language="ru")
+    assert not service.launch_prefs().disguise
     service.lock()
     service.wipe()
     assert not service.has_vault()
-    assert service.launch_prefs().language == "" and not service.launch_prefs().disguise
+    assert service.launch_prefs().language == "" and service.launch_prefs().disguise
 
 
 def test_messages_are_empty_until_a_coordinator_writes(service: FieldService) -> None:

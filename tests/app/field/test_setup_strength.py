@@ -11,10 +11,10 @@ from app.i18n import Translator
 from tests.app.field.test_views import change, click, context
 
 REFUSALS = {
-    "2026112101": "setup.refuse_code_short",
-    "199001011990": "setup.refuse_pattern",
-    "Password1234": "setup.refuse_common",
-    "Tk9!xq": "setup.refuse_guessable",
+    "2026112101": "error.passphrase_code_too_short",
+    "199001011990": "error.passphrase_pattern",
+    "Password1234": "error.passphrase_common",
+    "Tk9!xq": "error.weak_passphrase",
 }
 
 

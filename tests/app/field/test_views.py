@@ -227,7 +227,7 @@ def press_all(screen: CalculatorScreen, keys: str) -> None:
 
 def test_the_calculator_calculates_and_sums_are_never_unlock_attempts() -> None:
     ctx = context()
-    ctx.service.create("20261121", language="ru", disguise=True)
+    ctx.service.create("739105628417", language="ru", disguise=True)
     ctx.service.update_settings(wipe_threshold=3)
     ctx.service.lock()
     screen = CalculatorScreen(ctx)
@@ -242,21 +242,21 @@ def test_the_calculator_calculates_and_sums_are_never_unlock_attempts() -> None:
 
 def test_typing_the_passphrase_and_equals_unlocks_the_calculator() -> None:
     ctx = context()
-    ctx.service.create("20261121", language="ru", disguise=True)
+    ctx.service.create("739105628417", language="ru", disguise=True)
     ctx.service.lock()
     screen = CalculatorScreen(ctx)
     screen.build()
-    press_all(screen, "20261120=")
-    assert screen.display.value == "20261120"  # looks like any calculator
+    press_all(screen, "739105628416=")
+    assert screen.display.value == "739105628416"  # looks like any calculator
     assert not ctx.service.unlocked
-    press_all(screen, "20261121=")
+    press_all(screen, "739105628417=")
     assert ctx.service.unlocked
     assert ctx.nav.names == ["unlocked"]  # type: ignore[attr-defined]
 
 
 def test_wrong_numbers_on_the_calculator_count_toward_the_wipe() -> None:
     ctx = context()
-    ctx.service.create("20261121", language="ru", disguise=True)
+    ctx.service.create("739105628417", language="ru", disguise=True)
     ctx.service.update_settings(wipe_threshold=2)
     ctx.service.lock()
     screen = CalculatorScreen(ctx)
@@ -269,7 +269,7 @@ def test_wrong_numbers_on_the_calculator_count_toward_the_wipe() -> None:
 
 def test_holding_c_on_the_calculator_wipes_after_a_countdown_that_a_key_cancels() -> None:
     ctx = context()
-    ctx.service.create("20261121", language="ru", disguise=True)
+    ctx.service.create("739105628417", language="ru", disguise=True)
     ctx.service.lock()
     screen = CalculatorScreen(ctx, sleep=no_sleep)
     screen.build()
