@@ -8,7 +8,7 @@
     fieldvault coordinator add-coordinator CODE            (a listed coordinator adds the joiner)
     fieldvault coordinator backup-root -o FILE
     fieldvault coordinator invite [--expires-in S] [--label L] [--qr FILE]
-    fieldvault coordinator devices | verify ID | revoke ID | wipe ID | pull
+    fieldvault coordinator devices | verify ID FINGERPRINT | revoke ID | wipe ID | pull
     fieldvault coordinator cases [--text T] [--from D] [--to D] [--region R] [--violation V]
                                  [--perpetrator P] [--status S] [--assignee K] [--device K]
                                  [--sort KEY] [--asc]
@@ -94,13 +94,15 @@ def register(subparsers: Any) -> None:
     invite.set_defaults(func=_invite)
 
     verb("devices", "list enrolled devices").set_defaults(func=_devices)
+    verify = verb(
+        "verify",
+        "admit a device to the roster by hand: give the fingerprint the phone shows in its"
+        " settings (`devices` lists the one its keys on the server give)",
+    )
+    verify.add_argument("device_id")
+    verify.add_argument("fingerprint", help="32 hex digits, spaces allowed")
+    verify.set_defaults(func=_verify)
     for name, help_text, func in (
-        (
-            "verify",
-            "admit a device to the roster by hand, after comparing its fingerprint (its id,"
-            " shown in the phone's settings) with the phone",
-            _verify,
-        ),
         ("revoke", "revoke a device (its pushes are refused from now on)", _revoke),
         ("wipe", "order a device to wipe itself at its next sync", _wipe),
     ):
@@ -337,6 +339,7 @@ def _devices(args: argparse.Namespace, service: Any) -> int:
     lines = [
         f"{d.id}  {d.label or '-':16} last seen {d.last_seen}  envelopes {d.envelopes}  "
         f"chain {d.chain}{'  REVOKED' if d.revoked else ''}  wipe {d.wipe}  {d.roster.upper()}"
+        f"  fingerprint {d.fingerprint}"
         for d in devices
     ]
     _emit(args, {"devices": [dataclasses.asdict(d) for d in devices]}, "\n".join(lines))
@@ -345,7 +348,7 @@ def _devices(args: argparse.Namespace, service: Any) -> int:
 
 @_guarded
 def _verify(args: argparse.Namespace, service: Any) -> int:
-    service.confirm_device(args.device_id)
+    service.confirm_device(args.device_id, args.fingerprint)
     _emit(args, {"ok": True}, f"device {args.device_id} verified and added to the roster")
     return 0
 

@@ -49,6 +49,7 @@ REASON_KEYS: Mapping[str, str] = {
     "device_not_verified": "error.device_not_verified",
     "unknown_device": "error.unknown_device",
     "already_verified": "error.already_verified",
+    "fingerprint_mismatch": "error.fingerprint_mismatch",
     "not_enrolled": "error.not_enrolled",
     "protocol_error": "error.protocol_error",
     "server_refused": "error.server_refused",
@@ -63,10 +64,10 @@ REASON_KEYS: Mapping[str, str] = {
     # sync.invite parsing and the field service
     "invalid_invite": "error.invalid_invite",
     "weak_passphrase": "error.weak_passphrase",
-    "passphrase_not_digits": "error.passphrase_not_digits",
     "passphrase_code_too_short": "error.passphrase_code_too_short",
     "passphrase_common": "error.passphrase_common",
     "passphrase_pattern": "error.passphrase_pattern",
+    "passphrase_not_digits": "error.passphrase_not_digits",
     "duress_same_as_passphrase": "error.duress_same",
     "passphrase_mismatch": "error.passphrase_mismatch",
     "wrong_passphrase": "error.wrong_passphrase",
@@ -80,8 +81,8 @@ REASON_KEYS: Mapping[str, str] = {
     "invalid_proxy": "error.invalid_proxy",
     "vault_in_use": "error.vault_in_use",
     "vault_corrupt": "error.vault_corrupt",
-    "storage_full": "error.storage_full",
     "vault_rolled_back": "error.vault_rolled_back",
+    "storage_full": "error.storage_full",
     "metadata_strip_failed": "error.metadata_strip_failed",
 }
 

@@ -152,11 +152,28 @@ class CaseState:
 
 
 def order_events(events: Iterable[CaseEvent]) -> list[CaseEvent]:
-    """The one total order every coordinator agrees on, duplicates (same envelope id) removed."""
+    """The one total order every coordinator agrees on, duplicates (same envelope id) removed.
+
+    An author's events keep the order of its own chain: each one's time is raised to at least
+    that of the author's previous event, so a time someone else lowered (the server writes the
+    time it received an event, which caps the author's claim) cannot put a later decision
+    before an earlier one."""
     unique: dict[str, CaseEvent] = {}
     for event in events:
         unique.setdefault(event.envelope_id, event)
-    return sorted(unique.values(), key=lambda e: e.order_key)
+    by_author: dict[str, list[CaseEvent]] = {}
+    for event in unique.values():
+        by_author.setdefault(event.author, []).append(event)
+    monotonic: list[CaseEvent] = []
+    for chain in by_author.values():
+        floor = None
+        for event in sorted(chain, key=lambda e: (e.seq, e.envelope_id)):
+            if event.seq <= 0:  # no chain position known (events stored before 0.1's seq)
+                monotonic.append(event)
+                continue
+            floor = event.created if floor is None else max(floor, event.created)
+            monotonic.append(dataclasses.replace(event, created=floor))
+    return sorted(monotonic, key=lambda e: e.order_key)
 
 
 def apply_events(events: Iterable[CaseEvent | Mapping[str, Any]], case_id: str = "") -> CaseState:

@@ -303,6 +303,7 @@ class SyncEngine:
             min_version=max(state.org_version, identity.org_floor),
             now=None,  # an expired document still verifies commands; the round checks expiry
             identities=[identity.org_identity or ""],
+            held=state.org_document,
         )
         if answer.document is not None and (
             document.version != state.org_version or held is None or answer.etag != state.org_etag

@@ -13,9 +13,9 @@ coordinator's vault only; never send it to the server, log it or show it outside
 
 from __future__ import annotations
 
-from core.crypto.hashing import equal, hmac_sha256
+from core.crypto.hashing import equal, hmac_sha256, sha256
 from sync.encoding import EncodingError, b64u_decode, b64u_encode
-from sync.labels import ENROLMENT_PROOF
+from sync.labels import DEVICE_FINGERPRINT, ENROLMENT_PROOF
 
 PROOF_SIZE = 32
 
@@ -34,6 +34,13 @@ def proof_matches(proof: object, secret_hex: str, signing_key: bytes, recipient:
     except EncodingError:
         return False
     return equal(raw, _mac(secret_hex, signing_key, recipient))
+
+
+def device_fingerprint(signing_key: bytes, recipient: str) -> str:
+    """What a coordinator compares with the phone before admitting it by hand: 32 hex digits
+    over both of the device's public keys (its signing key and its age recipient), so a server
+    that swaps either one shows a different fingerprint."""
+    return sha256(DEVICE_FINGERPRINT + signing_key + recipient.encode("ascii"))[:16].hex()
 
 
 def _mac(secret_hex: str, signing_key: bytes, recipient: str) -> bytes:

@@ -19,6 +19,7 @@ never contain keys, passphrases or plaintext.
     │   ├── OrgDocumentExpired     the newest org document this device holds has lapsed: reports
     │   │                          stay queued until the server hands over a renewed one
     │   └── AttachmentAltered      an attachment's bytes are not the ones its author signed
+    │       └── BlobTooLarge       more bytes than signed: the download stopped there
     ├── NotEnrolled                the device has no identity yet and no invite to enrol with
     └── ProtocolError              the server's answer does not match the documented shape
 
@@ -119,6 +120,10 @@ class AttachmentAltered(UntrustedDocument):
     """A downloaded attachment does not match the SHA-256 and size its author signed."""
 
     reason = "attachment_altered"
+
+
+class BlobTooLarge(AttachmentAltered):
+    """The server sent more bytes than the attachment's signed size; the download stopped."""
 
 
 class NotEnrolled(SyncError):

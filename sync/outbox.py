@@ -70,10 +70,15 @@ class _HashingWriter:
         return self._hash.hexdigest()
 
 
-def current_recipients(vault: Any) -> list[str] | None:
-    """The age recipients of the accepted org document, or None before the first sync."""
+def current_recipients(vault: Any, now: float | None = None) -> list[str] | None:
+    """The age recipients of the accepted org document, or None before the first sync and once
+    that document has expired (a hostile server may be withholding one that removed a
+    coordinator): records then wait, `ready`, and are sealed when a current one arrives."""
     document = load_sync_state(vault).org_document
     if not document:
+        return None
+    expires = document.get("doc", {}).get("expires") or 0
+    if expires and (time.time() if now is None else now) >= expires:
         return None
     recipients = document.get("doc", {}).get("recipients")
     return list(recipients) if recipients else None
@@ -86,7 +91,7 @@ def queue_record(vault: Any, record: Record, *, now: Callable[[], float] = time.
     identity = DeviceIdentity.load(vault)
     if identity is None:
         raise NotEnrolled("this device has not been set up with an invite")
-    recipients = current_recipients(vault)
+    recipients = current_recipients(vault, now())
     if recipients is None:
         record.status = Status.READY
         record.status_reason = ""
@@ -97,7 +102,7 @@ def queue_record(vault: Any, record: Record, *, now: Callable[[], float] = time.
 def seal_ready(vault: Any, *, now: Callable[[], float] = time.time) -> int:
     """Seal every record left `ready` (saved before the org document was known)."""
     identity = DeviceIdentity.load(vault)
-    recipients = current_recipients(vault)
+    recipients = current_recipients(vault, now())
     if identity is None or recipients is None:
         return 0
     count = 0
@@ -118,7 +123,7 @@ def queue_reply(
 ) -> str:
     """Seal and queue a reply to a coordinator's message; return the envelope id."""
     identity = DeviceIdentity.load(vault)
-    recipients = current_recipients(vault)
+    recipients = current_recipients(vault, now())
     if identity is None or recipients is None:
         raise NotEnrolled("replies need an enrolled device that has synced once")
     plaintext = build_payload(

@@ -42,13 +42,16 @@ def accept_org_document(
     min_version: int,
     now: float | None,
     identities: Sequence[str] = (),
+    held: Any = None,
 ) -> tuple[orgdoc.SignedOrgDocument, orgdoc.OrgDocument]:
     """Parse and verify an org document from the server; raise a `SyncError` if refused.
 
     A sealed container (`sync.orgseal`) is opened with `identities` first. `ServerKeyChanged`
     if another root signed it, `UntrustedDocument` if it is malformed, unreadable, badly signed
     or older than `min_version`, `OrgDocumentExpired` if it has lapsed at `now` (`None` for
-    coordinators, who read with any document and renew it themselves).
+    coordinators, who read with any document and renew it themselves). `held`, the wire of the
+    document accepted before: one of the same version must be that very document (two
+    different documents under one version mean a second root holder was kept on an old one).
     """
     try:
         if orgseal.is_container(wire):
@@ -59,6 +62,10 @@ def accept_org_document(
         raise ServerKeyChanged("the org document is not signed by the pinned root") from None
     except orgdoc.OrgDocumentError as exc:
         raise UntrustedDocument(f"org document refused ({exc.reason})") from None
+    if held is not None:
+        previous = orgdoc.from_wire(held).doc
+        if previous.version == doc.version and previous.canonical() != doc.canonical():
+            raise UntrustedDocument(f"two different org documents claim version {doc.version}")
     if now is not None and orgdoc.is_expired(doc, now):
         raise OrgDocumentExpired(f"org document version {doc.version} has expired")
     return signed, doc

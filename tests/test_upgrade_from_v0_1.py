@@ -136,7 +136,8 @@ def test_a_0_1_server_database_migrates_and_its_devices_are_rebound_to_the_roste
         assert (report.fetched, report.held, report.stored) == (len(NOTES), len(NOTES), 0)
         assert coord.list(kind=Kind.CASE) == []  # kept aside, unread, until verified
 
-        coordinator.confirm_device(coord, manifest["device_id"])  # fingerprints compared
+        shown = devices[manifest["device_id"]]["fingerprint"]  # read out from the phone
+        coordinator.confirm_device(coord, manifest["device_id"], fingerprint=shown)
         report = coordinator.pull(coord)
         assert (report.released, report.stored) == (len(NOTES), len(NOTES))
         assert coordinator.org_document(coord).expires > 0  # type: ignore[union-attr]

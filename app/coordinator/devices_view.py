@@ -175,8 +175,10 @@ class DevicesView:
 
     def _confirmed(self, action: str, device_id: str, work: Any) -> None:
         t = self.ctx.t
-        label = next((d.label for d in self.devices if d.id == device_id), "") or device_id[:8]
-        fingerprint = " ".join(device_id[i : i + 4] for i in range(0, len(device_id), 4))
+        device = next((d for d in self.devices if d.id == device_id), None)
+        label = (device.label if device else "") or device_id[:8]
+        raw = device.fingerprint if device else ""
+        fingerprint = " ".join(raw[i : i + 4] for i in range(0, len(raw), 4))
 
         def yes() -> None:
             self.ctx.port.run(work, lambda _r: self.load(), self.show_error)
@@ -190,7 +192,10 @@ class DevicesView:
         )
 
     def on_verify(self, device_id: str) -> None:
-        self._confirmed("verify", device_id, lambda: self.ctx.service.confirm_device(device_id))
+        shown = next((d.fingerprint for d in self.devices if d.id == device_id), "")
+        self._confirmed(
+            "verify", device_id, lambda: self.ctx.service.confirm_device(device_id, shown)
+        )
 
     def on_revoke(self, device_id: str) -> None:
         self._confirmed("revoke", device_id, lambda: self.ctx.service.revoke(device_id))

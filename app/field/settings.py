@@ -144,7 +144,7 @@ class SettingsScreen:
             ),
             hint(t("settings.device")),
             ft.Text(  # in groups of four, as the coordinator's "Verify" dialog shows it
-                " ".join(org.device_id[i : i + 4] for i in range(0, len(org.device_id), 4)),
+                org.device_fingerprint_groups or org.device_id,
                 font_family="monospace",
                 size=13,
                 selectable=True,

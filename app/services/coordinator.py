@@ -71,6 +71,7 @@ def device_info(raw: Mapping[str, Any]) -> DeviceInfo:
         revoked=bool(raw.get("revoked")),
         wipe=str(raw.get("wipe") or "none"),
         roster=str(raw.get("roster") or "unverified"),
+        fingerprint=str(raw.get("fingerprint") or ""),
     )
 
 
@@ -269,9 +270,9 @@ class VaultCoordinatorService(CoordinatorBase):
     def devices(self) -> list[DeviceInfo]:
         return [device_info(d) for d in sc.list_devices(self.vault)]
 
-    def confirm_device(self, device_id: str) -> None:
+    def confirm_device(self, device_id: str, fingerprint: str) -> None:
         self._known_device(device_id)
-        sc.confirm_device(self.vault, device_id, now=self._clock)
+        sc.confirm_device(self.vault, device_id, fingerprint=fingerprint, now=self._clock)
 
     def _known_device(self, device_id: str) -> None:
         if device_id not in {d.id for d in self.devices()}:
@@ -305,7 +306,7 @@ class VaultCoordinatorService(CoordinatorBase):
         if blob_id not in {a.id for a in detail.attachments}:
             raise CoordinatorError("not_found")
         if blob_id not in self._blobs:
-            self._blobs[blob_id] = sc.fetch_blob(self.vault, blob_id)
+            self._blobs[blob_id] = sc.fetch_blob(self.vault, blob_id, case_id=case_id)
         return self._blobs[blob_id]
 
     # ---- hooks

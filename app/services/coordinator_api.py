@@ -145,9 +145,10 @@ class CoordinatorService(abc.ABC):
     def devices(self) -> list[DeviceInfo]: ...
 
     @abc.abstractmethod
-    def confirm_device(self, device_id: str) -> None:
-        """Admit a device to the roster by the coordinator's word, after comparing its
-        fingerprint with the phone (for devices enrolled before invites carried a secret)."""
+    def confirm_device(self, device_id: str, fingerprint: str) -> None:
+        """Admit a device to the roster by the coordinator's word, after comparing
+        `fingerprint` with the one the phone shows (for devices enrolled before invites
+        carried a secret); refused with `fingerprint_mismatch` if the keys changed since."""
 
     @abc.abstractmethod
     def revoke(self, device_id: str) -> None: ...

@@ -201,10 +201,12 @@ class FakeCoordinatorService(CoordinatorBase):
             raise CoordinatorError("unknown_device")
         return self._device_table[device_id]
 
-    def confirm_device(self, device_id: str) -> None:
+    def confirm_device(self, device_id: str, fingerprint: str) -> None:
         device = self._device(device_id)
         if device.get("roster") == "verified":
             raise CoordinatorError("already_verified")
+        if fingerprint != device.get("fingerprint", ""):
+            raise CoordinatorError("fingerprint_mismatch")
         device["roster"] = "verified"
 
     def revoke(self, device_id: str) -> None:

@@ -49,6 +49,7 @@ class DeviceInfo:
     revoked: bool
     wipe: str  # none | pending | done
     roster: str = "verified"  # verified | unverified (not admitted) | key_changed (server lies)
+    fingerprint: str = ""  # over the keys the server reports; compare with the phone's
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -174,10 +174,16 @@ class OrgInfo:
     device_id: str
     org_name: str
     enrolled: bool
+    device_fingerprint: str = ""  # what a coordinator compares before verifying by hand
 
     @property
     def fingerprint_groups(self) -> str:
         fp = self.root_fingerprint
+        return " ".join(fp[i : i + 4] for i in range(0, len(fp), 4))
+
+    @property
+    def device_fingerprint_groups(self) -> str:
+        fp = self.device_fingerprint
         return " ".join(fp[i : i + 4] for i in range(0, len(fp), 4))
 
 

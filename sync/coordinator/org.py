@@ -148,6 +148,7 @@ def verified_document(
         min_version=state.org_version,
         now=None,
         identities=[identity.age_identity, identity.org_identity or ""],
+        held=state.org_document,
     )
     shared = doc.settings.get(ORG_IDENTITY_SETTING)
     if identity.org_identity is None and isinstance(shared, str):

@@ -36,8 +36,8 @@ from sync.coordinator.org import renew_if_due, verified_document
 from sync.coordinator.outgoing import push_pending, queue_receipt
 from sync.coordinator.records import case_event_record, message_record
 from sync.coordinator.roster import coordinator_keys, refresh_roster, roster, store_shared_entry
-from sync.device import get_or_none, state_lock
-from sync.errors import SyncError
+from sync.device import fixed_id, get_or_none, state_lock
+from sync.errors import BlobTooLarge, OrgDocumentExpired, SyncError
 from sync.examine import Examined, Examiner, examine
 from sync.payload import Payload
 from sync.trust import blob_problem, case_author_problem, writer_problem
@@ -119,6 +119,10 @@ def pull(
     with client, state_lock(vault):
         document = verified_document(vault, identity, client)
         document = renew_if_due(vault, document, now=now) or document
+        if orgdoc.is_expired(document, now()):
+            raise OrgDocumentExpired(
+                "the org document has expired; a coordinator holding the root key renews it"
+            )
         checked = refresh_roster(vault, client, now=now)
         report.admitted, report.unverified = checked.admitted, checked.unverified
         report.key_changed = checked.key_changed
@@ -174,7 +178,8 @@ def _pages(
         for item, examined in zip(items, pending(), strict=True):
             run.report.fetched += 1
             if examined.signature == "unknown_author" and examined.sealed is not None:
-                touched[examined.sealed.id] = _held_record(examined.sealed, item)
+                held = _held_record(examined.sealed, item)
+                touched[held.id] = held
                 run.report.held += 1
                 continue
             _ingest(run, item, examined, touched)
@@ -197,7 +202,7 @@ def _pages(
 def _held_record(sealed: envelope.Envelope, item: dict[str, Any]) -> Record:
     return Record(
         kind=Kind.HELD,
-        id=sealed.id,
+        id=fixed_id(f"held/{sealed.id}"),  # never the envelope's own (chosen by its sender)
         status=Status.LOCAL,
         data={"author": sealed.author, "seq": sealed.seq, "item": item},
     )
@@ -263,8 +268,8 @@ def _ingest(
         report.refused += 1
         report.problems.append((sealed.id, refused))
         return
-    if signature == "invalid" and payload.type not in ("incident", "note"):
-        return
+    if signature == "invalid":
+        return  # counted and reported above; it never changes a case
     received = int(item.get("received_at", 0) or 0)
     stored = _store(run, _Arrival(sealed, payload, received, signature, chain, problem), touched)
     if stored:
@@ -313,7 +318,7 @@ def _store_simple(vault: VaultPort, touched: dict[str, Record], record: Record) 
 
 def _store_revision(run: _Round, arrival: _Arrival, touched: dict[str, Record]) -> bool | None:
     sealed, payload, received = arrival.sealed, arrival.payload, arrival.received
-    signature, chain, problem = arrival.signature, arrival.chain, arrival.problem
+    chain, problem = arrival.chain, arrival.problem
     field_record = payload.record
     case_id = str(field_record.get("id") or sealed.id)
     existing = _current(run.vault, touched, case_id)
@@ -357,13 +362,7 @@ def _store_revision(run: _Round, arrival: _Arrival, touched: dict[str, Record]) 
     data["revisions"].sort(key=lambda r: r["seq"])
     data["latest"] = data["revisions"][-1]["record"].get("data", {})
     custody = data["custody"]
-    if signature == "invalid":
-        custody["signature"] = "invalid"
-        custody["problems"].append(f"seq {sealed.seq}: signature does not verify")
-    else:
-        run.new_blobs.extend(
-            [b.id, sealed.author, b.sha256, b.size, case_id] for b in payload.blobs
-        )
+    run.new_blobs.extend([b.id, sealed.author, b.sha256, b.size, case_id] for b in payload.blobs)
     if _CHAIN_RANK[chain] > _CHAIN_RANK.get(custody["chain"], 0):
         custody["chain"] = chain
     if problem:
@@ -381,14 +380,18 @@ def _check_blobs(run: _Round, client: Client) -> None:
     altered: dict[str, list[str]] = {}
     for entry in state.pending_blobs:
         blob_id, author, sha256, size = str(entry[0]), str(entry[1]), str(entry[2]), int(entry[3])
+        digest, length = hashlib.sha256(), 0
         try:
-            if not client.blob_status(blob_id).get("complete"):
+            status = client.blob_status(blob_id)
+            if not status.get("complete"):
                 still.append(entry)
                 continue
-            digest, length = hashlib.sha256(), 0
-            for chunk in client.blob_chunks(blob_id):
-                digest.update(chunk)
-                length += len(chunk)
+            if status.get("size") == size:  # otherwise altered, without reading any of it
+                for chunk in client.blob_chunks(blob_id, limit=size):
+                    digest.update(chunk)
+                    length += len(chunk)
+        except BlobTooLarge:
+            length = size + 1
         except SyncError:
             still.append(entry)
             continue

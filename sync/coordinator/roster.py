@@ -32,9 +32,9 @@ from core.vault_port import VaultPort
 from sync import commands, orgdoc
 from sync.client import Client
 from sync.coordinator.identity import CoordinatorError, connect, load_identity, load_state
-from sync.device import get_or_none, state_lock
+from sync.device import fixed_id, get_or_none, state_lock
 from sync.encoding import EncodingError, b64u_decode, b64u_encode
-from sync.enrolment import proof_matches
+from sync.enrolment import device_fingerprint, proof_matches
 from sync.invite import SECRET_SIZE, Invite
 from sync.keys import key_id
 from sync.orgseal import identity_bytes
@@ -65,7 +65,7 @@ class RosterEntry:
     def to_record(self) -> Record:
         return Record(
             kind=Kind.ROSTER,
-            id=self.device_id,
+            id=roster_record_id(self.device_id),
             status=Status.LOCAL,
             data={
                 **self.shared(),
@@ -111,18 +111,30 @@ class RosterReport:
     unverified: list[str] = dataclasses.field(default_factory=list)
 
 
+ADMIT_GRACE = 7 * 86400
+"""How long after an invite expires a device that used it may still be admitted (a coordinator
+may pull days after the device enrolled); after that, only by hand."""
+
+
+def roster_record_id(device_id: str) -> str:
+    """A roster entry's record id: derived, so no id an envelope chooses can collide with it."""
+    return fixed_id(f"roster/{device_id}")
+
+
 def roster(vault: VaultPort) -> dict[str, RosterEntry]:
     entries = {}
     for record in vault.list(kind=Kind.ROSTER):
         try:
-            entries[record.id] = RosterEntry.from_record(record)
+            entry = RosterEntry.from_record(record)
         except ValueError:
             continue
+        if record.id == roster_record_id(entry.device_id):
+            entries[entry.device_id] = entry
     return entries
 
 
 def roster_entry(vault: VaultPort, device_id: str) -> RosterEntry | None:
-    record = get_or_none(vault, device_id)
+    record = get_or_none(vault, roster_record_id(device_id))
     if record is None or record.kind != Kind.ROSTER:
         return None
     return RosterEntry.from_record(record)
@@ -199,7 +211,7 @@ def refresh_roster(
                 report.key_changed.append(device_id)
             continue
         keys = _server_keys(device)
-        invite = _matching_invite(vault, device, keys)
+        invite = _matching_invite(vault, device, keys, now())
         if keys is None or invite is None:
             report.unverified.append(device_id)
             continue
@@ -224,10 +236,14 @@ def confirm_device(
     vault: VaultPort,
     device_id: str,
     *,
+    fingerprint: str,
     label: str = "",
     now: Callable[[], float] = time.time,
 ) -> RosterEntry:
-    """Admit a device by a coordinator's word (after comparing fingerprints with the phone)."""
+    """Admit a device by a coordinator's word, after comparing `fingerprint` (what the phone
+    shows, `sync.enrolment.device_fingerprint`) with the phone. Raises
+    `CoordinatorError("fingerprint_mismatch")` if the keys the server now reports are not the
+    ones that fingerprint names."""
     from sync.coordinator.outgoing import push_pending, queue_roster_entry
 
     identity, client = connect(vault)
@@ -237,6 +253,8 @@ def confirm_device(
     keys = _server_keys(device) if device is not None else None
     if device is None or keys is None:
         raise CoordinatorError("no such device", reason="unknown_device")
+    if device_fingerprint(*keys) != fingerprint.replace(" ", "").lower():
+        raise CoordinatorError("not the fingerprint of these keys", reason="fingerprint_mismatch")
     if roster_entry(vault, device_id) is not None:
         raise CoordinatorError("already in the roster", reason="already_verified")
     entry = RosterEntry(
@@ -277,13 +295,12 @@ def store_shared_entry(
         entry = RosterEntry.from_shared(raw, author, created)
     except ValueError:
         return "bad_roster_entry"
-    existing = touched.get(entry.device_id) or get_or_none(vault, entry.device_id)
+    record_id = roster_record_id(entry.device_id)
+    existing = touched.get(record_id) or get_or_none(vault, record_id)
     if existing is not None:
-        if existing.kind != Kind.ROSTER:
-            return "bad_roster_entry"
         old = RosterEntry.from_record(existing)
         return None if old.recipient == entry.recipient else "roster_conflict"
-    touched[entry.device_id] = entry.to_record()
+    touched[record_id] = entry.to_record()
     return None
 
 
@@ -308,11 +325,13 @@ def list_devices(vault: VaultPort) -> list[dict[str, Any]]:
         if entry is not None:
             same = _server_keys(device) == (entry.signing_key, entry.recipient)
             status = "verified" if same else "key_changed"
+        keys = _server_keys(device)
         out.append(
             {
                 **device,
                 "roster": status,
                 "label": entry.label if entry and entry.label else device.get("label", ""),
+                "fingerprint": device_fingerprint(*keys) if keys else "",
             }
         )
     return out
@@ -353,11 +372,13 @@ def _server_keys(device: dict[str, Any] | None) -> tuple[bytes, str] | None:
 
 
 def _matching_invite(
-    vault: VaultPort, device: dict[str, Any], keys: tuple[bytes, str] | None
+    vault: VaultPort, device: dict[str, Any], keys: tuple[bytes, str] | None, now: float
 ) -> Record | None:
     if keys is None or not device.get("proof"):
         return None
     for invite in open_invites(vault):
+        if now > int(invite.data.get("expires_at", 0)) + ADMIT_GRACE:
+            continue  # a seized old invite text admits nobody
         if proof_matches(device["proof"], str(invite.data["secret"]), keys[0], keys[1]):
             return invite
     return None
