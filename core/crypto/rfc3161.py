@@ -33,12 +33,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import hashlib
+import warnings
 from collections.abc import Sequence
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.utils import CryptographyDeprecationWarning
 
 from core.crypto import der
 from core.crypto.errors import CryptoError
@@ -233,9 +235,13 @@ def _algorithm(element: der.Element) -> str:
 
 
 def _load(raw: bytes) -> _Certificate:
+    # A certificate that newer cryptography releases refuse (a non-positive serial number, for
+    # one) only warns in older ones: refuse it here too, the same way on every release.
     try:
-        return _Certificate(raw, x509.load_der_x509_certificate(raw))
-    except (ValueError, x509.InvalidVersion):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", CryptographyDeprecationWarning)
+            return _Certificate(raw, x509.load_der_x509_certificate(raw))
+    except (ValueError, x509.InvalidVersion, CryptographyDeprecationWarning):
         raise der.DerError("not a certificate") from None
 
 
