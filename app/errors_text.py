@@ -84,6 +84,7 @@ REASON_KEYS: Mapping[str, str] = {
     "vault_rolled_back": "error.vault_rolled_back",
     "storage_full": "error.storage_full",
     "metadata_strip_failed": "error.metadata_strip_failed",
+    "metadata_not_removable": "error.metadata_not_removable",
 }
 
 ALL_KEYS = frozenset({UNEXPECTED, *STORAGE_KEYS.values(), *REASON_KEYS.values()})

@@ -1,11 +1,15 @@
 """Attachments on an incident: pick files, encrypt them at once, preview from memory, remove.
 
-Files come from the platform's file picker (`with_data=True`, so on the web nothing is uploaded
-to a server directory). On phones the picker hands back a cached plaintext copy; the service
-encrypts it and deletes that copy. Photo metadata (EXIF, GPS, camera model) is stripped before
-encryption. Previews are decrypted into memory and shown with `ft.Image(src=bytes)`; nothing
-decrypted is ever written to disk. Camera and voice recorder capture are not part of this
-version: the screen says so and offers the picker.
+Files come from the platform's file picker (on the web with their bytes, so nothing is uploaded
+to a server directory). On phones the picker hands back a cached plaintext copy: it is deleted
+once imported, and also when the import fails or is refused. Metadata is removed before
+encryption: EXIF, GPS and camera model from photos, location, device and times from videos and
+recordings (`storage.media_meta`). A file whose metadata cannot be removed (HEIC, Ogg, ...) is
+not added: the panel says so and offers two choices, *add it with its metadata* (explicit, one
+file at a time) or *do not add*; the picker's copy is kept only until the owner chooses, and is
+deleted if the form is left or the app locks first. Previews are decrypted into memory and
+shown with `ft.Image(src=bytes)`; nothing decrypted is ever written to disk. Camera and voice
+recorder capture are not part of this version: the screen says so and offers the picker.
 """
 
 from __future__ import annotations
@@ -17,9 +21,9 @@ from typing import Any
 
 import flet as ft
 
-from app.field.context import FieldContext
+from app.field.context import FieldContext, PickedFile
 from app.field.widgets import hint, size_text
-from app.services.field_types import AttachmentInfo
+from app.services.field_types import AttachmentInfo, AttachmentRefused
 from app.ui.banner import ErrorBanner
 
 PREVIEW_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp")
@@ -38,6 +42,8 @@ class AttachmentsPanel:
         self.on_change = on_change
         self.previews: dict[str, bytes] = {}
         self.banner = ErrorBanner()
+        self.pending: list[PickedFile] = []  # refused for metadata: waiting for the owner
+        self.question = ft.Column([], spacing=6)
         self.list = ft.Column([], spacing=6)
         self.busy = ft.ProgressRing(visible=False, width=24, height=24)
         t = ctx.t
@@ -49,6 +55,7 @@ class AttachmentsPanel:
                 ft.Row([self.add_button, self.busy], wrap=True),
                 hint(t("att.no_camera")),
                 self.banner,
+                self.question,
                 self.list,
             ],
             spacing=6,
@@ -117,28 +124,120 @@ class AttachmentsPanel:
         self.busy.visible = True
         try:
             for picked in files:
-                try:
-                    if picked.data is not None:
-                        info = await self.ctx.nav.run(self._attach_bytes, picked.data, picked.name)
-                    elif picked.path:
-                        info = await self.ctx.nav.run(self._attach_path, picked.path, picked.name)
-                    else:
-                        continue
-                except Exception as exc:
-                    self.banner.show(self.ctx.error(exc))
-                    continue
-                self.ids.append(info.id)
-                self.added.append(info.id)
+                await self._import(picked, keep_metadata=False)
         finally:
             self.busy.visible = False
         self.on_change(list(self.ids))
         self._render()
 
-    def _attach_bytes(self, data: bytes, name: str) -> AttachmentInfo:
-        return self.ctx.service.attach_bytes(data, name=name)
+    async def _import(self, picked: PickedFile, *, keep_metadata: bool) -> None:
+        """Encrypt one picked file; whatever happens, the picker's copy does not outlive it,
+        unless it waits for the owner's choice about its metadata."""
+        waiting = False
+        try:
+            if picked.data is None and not picked.path:
+                return
+            info = await self.ctx.nav.run(self._attach, picked, keep_metadata)
+        except AttachmentRefused as exc:
+            if exc.reason == "metadata_not_removable" and not keep_metadata:
+                waiting = picked.data is None  # bytes in memory need no copy on disk
+                self._ask(picked)
+            else:
+                self.banner.show(self.ctx.error(exc))
+            return
+        except Exception as exc:
+            self.banner.show(self.ctx.error(exc))
+            return
+        finally:
+            if picked.copy and picked.path and not waiting:
+                await self.ctx.nav.run(self._discard, picked.path)
+        self.ids.append(info.id)
+        self.added.append(info.id)
 
-    def _attach_path(self, path: str, name: str) -> AttachmentInfo:
-        return self.ctx.service.attach_path(Path(path), name=name, remove_source=True)
+    def _attach(self, picked: PickedFile, keep_metadata: bool) -> AttachmentInfo:
+        if picked.data is not None:
+            return self.ctx.service.attach_bytes(
+                picked.data, name=picked.name, keep_metadata=keep_metadata
+            )
+        assert picked.path
+        return self.ctx.service.attach_path(
+            Path(picked.path), name=picked.name, remove_source=False, keep_metadata=keep_metadata
+        )
+
+    def _discard(self, path: str) -> None:
+        with contextlib.suppress(OSError):
+            self.ctx.service.discard_copy(Path(path))
+
+    # ------------------------------------------------------------ metadata that stays
+    def _ask(self, picked: PickedFile) -> None:
+        self.pending.append(picked)
+        self._render_question()
+
+    def _render_question(self) -> None:
+        t = self.ctx.t
+        if not self.pending:
+            self.question.controls = []
+            return
+        picked = self.pending[0]
+        self.question.controls = [
+            ft.Container(
+                ft.Column(
+                    [
+                        ft.Text(
+                            t("att.metadata_stays", name=picked.name),
+                            color=ft.Colors.ON_ERROR_CONTAINER,
+                            size=15,
+                            data="att-metadata-question",
+                        ),
+                        ft.Row(
+                            [
+                                ft.TextButton(
+                                    t("att.keep_metadata"),
+                                    on_click=self.keep_metadata,
+                                    data="att-keep-metadata",
+                                ),
+                                ft.TextButton(
+                                    t("att.do_not_add"),
+                                    on_click=self.do_not_add,
+                                    data="att-do-not-add",
+                                ),
+                            ],
+                            wrap=True,
+                        ),
+                    ],
+                    spacing=6,
+                ),
+                bgcolor=ft.Colors.ERROR_CONTAINER,
+                padding=12,
+                border_radius=8,
+            )
+        ]
+
+    async def keep_metadata(self, _e: Any = None) -> None:
+        """The owner chose, for this one file, to add it with its metadata."""
+        if not self.pending:
+            return
+        picked = self.pending.pop(0)
+        await self._import(picked, keep_metadata=True)
+        self.on_change(list(self.ids))
+        self._render_question()
+        self._render()
+
+    async def do_not_add(self, _e: Any = None) -> None:
+        if not self.pending:
+            return
+        picked = self.pending.pop(0)
+        if picked.copy and picked.path:
+            await self.ctx.nav.run(self._discard, picked.path)
+        self._render_question()
+
+    def drop_pending(self) -> None:
+        """Delete every copy still waiting for a choice (the form is left, or the app locks)."""
+        pending, self.pending = self.pending, []
+        for picked in pending:
+            if picked.copy and picked.path:
+                self._discard(picked.path)
+        self._render_question()
 
     def _preview(self, attachment_id: str) -> Callable[[Any], None]:
         def handler(_e: Any = None) -> None:
@@ -165,11 +264,13 @@ class AttachmentsPanel:
 
     def abandon(self) -> None:
         """Remove what was attached in an edit that is being discarded."""
+        self.drop_pending()
         for attachment_id in self.added:
             with contextlib.suppress(Exception):  # already gone
                 self.ctx.service.remove_attachment(attachment_id)
         self.added.clear()
 
     def forget_previews(self) -> None:
+        self.drop_pending()
         self.previews.clear()
         self._render()

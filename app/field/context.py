@@ -24,8 +24,9 @@ T = TypeVar("T")
 @dataclasses.dataclass(frozen=True, slots=True)
 class PickedFile:
     name: str
-    data: bytes | None  # web and desktop with_data
-    path: str | None  # mobile: a plaintext cached copy the service must delete
+    data: bytes | None  # web: the file's bytes (there is no path)
+    path: str | None  # phone: a plaintext cached copy; desktop: the owner's own file
+    copy: bool = False  # `path` is the picker's copy, to be deleted once imported or refused
 
 
 class Navigator(Protocol):

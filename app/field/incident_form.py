@@ -452,9 +452,11 @@ class IncidentFormScreen:
             self.ctx.nav.go("messages", id=self.incident_id)
 
     def leave(self) -> None:
-        """The shell calls this when navigating away without saving: drop new attachments."""
-        if self.dirty:
-            for panel in self.panels.values():
+        """The shell calls this when navigating away without saving: drop new attachments,
+        and any picked copy still waiting for a choice about its metadata."""
+        for panel in self.panels.values():
+            panel.drop_pending()
+            if self.dirty:
                 panel.abandon()
 
     def on_lock(self) -> None:

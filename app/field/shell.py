@@ -192,9 +192,14 @@ class AppShell:
             self.touch()
 
     async def pick_files(self) -> list[PickedFile]:
-        files = await self.picker.pick_files(allow_multiple=True, with_data=True)
+        """On the web the bytes come with the file; on a phone the picker copies the file into
+        the app's cache (a plaintext copy the panel has deleted once it is imported or
+        refused); on a desktop the path is the owner's own file, never deleted."""
+        web = bool(self.page.web)
+        files = await self.picker.pick_files(allow_multiple=True, with_data=web)
         self.touch()
-        return [PickedFile(f.name, f.bytes, f.path) for f in files or []]
+        copy = not web and self.page.platform is not None and self.page.platform.is_mobile()
+        return [PickedFile(f.name, f.bytes, f.path, copy=copy) for f in files or []]
 
     def language_changed(self) -> None:
         lang = self.service.launch_prefs().language or "ru"

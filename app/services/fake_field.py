@@ -10,6 +10,7 @@ Not for production: passphrases are compared in memory, nothing is encrypted.
 from __future__ import annotations
 
 import dataclasses
+import io
 import time
 import uuid
 from collections.abc import Mapping
@@ -41,6 +42,7 @@ from app.services.field_types import (
 )
 from core import forms
 from core.forms import FormDefinition
+from storage import media_meta
 
 FAKE_INVITE_PREFIX = "FV1-"
 
@@ -247,19 +249,37 @@ class FakeFieldService(FieldService):
         self._need_open()
         if len(data) > MAX_ATTACHMENT_BYTES:
             raise AttachmentRefused("attachment_too_large")
+        if not keep_metadata:
+            try:
+                media_meta.plan(io.BytesIO(data))
+            except media_meta.MetadataNotRemovable:
+                raise AttachmentRefused("metadata_not_removable") from None
         info = AttachmentInfo(uuid.uuid4().hex, name, media_type or guess_type(name), len(data))
         self._attachments[info.id] = (info, bytes(data))
         return info
 
     def attach_path(
-        self, path: Path, *, name: str = "", media_type: str = "", remove_source: bool = True
+        self,
+        path: Path,
+        *,
+        name: str = "",
+        media_type: str = "",
+        remove_source: bool = True,
+        keep_metadata: bool = False,
     ) -> AttachmentInfo:
         self._need_open()
         try:
             data = path.read_bytes()
         except OSError:
             raise AttachmentRefused("attachment_unreadable") from None
-        info = self.attach_bytes(data, name=name or path.name, media_type=media_type)
+        try:
+            info = self.attach_bytes(
+                data, name=name or path.name, media_type=media_type, keep_metadata=keep_metadata
+            )
+        except AttachmentRefused as exc:
+            if remove_source and exc.reason != "metadata_not_removable":
+                path.unlink(missing_ok=True)
+            raise
         if remove_source:
             path.unlink(missing_ok=True)
         return info

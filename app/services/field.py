@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import io
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, cast
 
 from app.services.fake_field import guess_type
 from app.services.field_api import FieldService, about_info, default_form
@@ -55,6 +56,7 @@ from core import forms
 from core.forms import FormDefinition, FormDefinitionError, parse_form
 from core.records import Kind, Record, Status
 from storage import errors as storage_errors
+from storage import media_meta
 from storage.launch import read_launch, remove_launch, write_launch
 from storage.vault import Vault
 from sync import device as device_mod
@@ -398,9 +400,10 @@ class VaultFieldService(FieldService):
     ) -> AttachmentInfo:
         if len(data) > MAX_ATTACHMENT_BYTES:
             raise AttachmentRefused("attachment_too_large")
+        plan = _media_plan(io.BytesIO(data), keep_metadata)
         try:
             stored = self._v().attach(
-                bytes(data),
+                plan.apply(bytes(data)) if plan is not None else bytes(data),
                 media_type=media_type or guess_type(name),
                 name=name,
                 keep_metadata=keep_metadata,
@@ -410,7 +413,13 @@ class VaultFieldService(FieldService):
         return self._info(stored)
 
     def attach_path(
-        self, path: Path, *, name: str = "", media_type: str = "", remove_source: bool = True
+        self,
+        path: Path,
+        *,
+        name: str = "",
+        media_type: str = "",
+        remove_source: bool = True,
+        keep_metadata: bool = False,
     ) -> AttachmentInfo:
         try:
             size = path.stat().st_size
@@ -422,18 +431,26 @@ class VaultFieldService(FieldService):
             raise AttachmentRefused("attachment_too_large")
         name = name or path.name
         try:
-            stored = self._v().attach(
-                path,
-                media_type=media_type or guess_type(name),
-                name=name,
-                remove_source=remove_source,
-            )
+            with open(path, "rb") as handle:
+                plan = _media_plan(handle, keep_metadata)
+                stored = self._v().attach(
+                    cast(IO[bytes], plan.reader(handle)) if plan is not None else handle,
+                    media_type=media_type or guess_type(name),
+                    name=name,
+                    keep_metadata=keep_metadata,
+                )
+        except AttachmentRefused as exc:
+            if remove_source and exc.reason != "metadata_not_removable":
+                path.unlink(missing_ok=True)
+            raise
         except storage_errors.VaultError as exc:
             if remove_source:
                 path.unlink(missing_ok=True)
             raise _translate(exc) from exc
         except OSError:
             raise AttachmentRefused("attachment_unreadable") from None
+        if remove_source:
+            path.unlink(missing_ok=True)
         return self._info(stored)
 
     def attachment(self, attachment_id: str) -> AttachmentInfo:
@@ -660,6 +677,19 @@ class VaultFieldService(FieldService):
 
     def about(self) -> About:
         return about_info()
+
+
+def _media_plan(handle: Any, keep_metadata: bool) -> media_meta.Plan | None:
+    """How to clean a video or recording, None for anything else (or when the owner chose to
+    keep its metadata); `metadata_not_removable` when it cannot be cleaned."""
+    if keep_metadata:
+        return None
+    try:
+        return media_meta.plan(handle)
+    except media_meta.MetadataNotRemovable as exc:
+        raise AttachmentRefused("metadata_not_removable", exc.kind) from None
+    finally:
+        handle.seek(0)
 
 
 def read_launch_language(data_dir: Path) -> str:

@@ -111,13 +111,27 @@ class FieldService(abc.ABC):
     def attach_bytes(
         self, data: bytes, *, name: str, media_type: str = "", keep_metadata: bool = False
     ) -> AttachmentInfo:
-        """*Blocking.* Encrypt at once (photo metadata stripped unless kept)."""
+        """*Blocking.* Encrypt at once. Metadata is removed first (photos, videos, recordings)
+        unless kept; media whose metadata cannot be removed is refused with
+        `AttachmentRefused("metadata_not_removable")`."""
 
     @abc.abstractmethod
     def attach_path(
-        self, path: Path, *, name: str = "", media_type: str = "", remove_source: bool = True
+        self,
+        path: Path,
+        *,
+        name: str = "",
+        media_type: str = "",
+        remove_source: bool = True,
+        keep_metadata: bool = False,
     ) -> AttachmentInfo:
-        """*Blocking.* Encrypt a picker's cached copy and delete that plaintext copy."""
+        """*Blocking.* Encrypt a picker's cached copy and (with `remove_source`) delete that
+        plaintext copy, whatever happens, except after `metadata_not_removable`: then the copy
+        stays for the owner's choice (attach again with `keep_metadata`, or `discard_copy`)."""
+
+    def discard_copy(self, path: Path) -> None:
+        """*Blocking.* Delete a plaintext copy the picker left (a no-op if it is gone)."""
+        path.unlink(missing_ok=True)
 
     @abc.abstractmethod
     def attachment(self, attachment_id: str) -> AttachmentInfo: ...

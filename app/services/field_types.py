@@ -13,7 +13,8 @@ machine `reason` that `app.errors_text` maps to a catalogue key.
     ├── Locked                the vault is locked: unlock first
     ├── NotFound              no incident, note, message or attachment with that id
     ├── FormInvalid           `errors` = {field_id: message key}; nothing was queued
-    ├── AttachmentRefused     attachment_too_large | attachment_unreadable | metadata_strip_failed
+    ├── AttachmentRefused     attachment_too_large | attachment_unreadable |
+    │                         metadata_strip_failed | metadata_not_removable
     └── InviteRefused         invalid_invite | already_enrolled
 
 Sync failures (`sync.errors.SyncError`) pass through unchanged: they already carry a reason.

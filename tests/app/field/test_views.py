@@ -395,7 +395,7 @@ def test_attachments_are_encrypted_on_pick_and_previewed_from_memory() -> None:
 def test_a_picked_file_given_by_path_is_deleted_after_encryption(tmp_path: Any) -> None:
     cached = tmp_path / "cache.jpg"
     cached.write_bytes(b"plaintext copy")
-    ctx = unlocked(files=[PickedFile("cache.jpg", None, str(cached))])
+    ctx = unlocked(files=[PickedFile("cache.jpg", None, str(cached), copy=True)])
     screen = IncidentFormScreen(ctx)
     screen.build()
     click(find(screen.fields_column, "att-add"))
