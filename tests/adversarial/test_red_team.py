@@ -794,3 +794,26 @@ def test_a_rogue_phone_cannot_squat_the_roster_record_of_a_device_not_yet_admitt
 
     assert newcomer_id in coordinator.roster(bakyt)
     assert report.stored >= 1 and bakyt.get(saved.id).kind == Kind.CASE
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="pull now stops on a lapsed document, but push_case_event (and roster entries) seal to"
+    " the stored document's recipients without checking its expiry: a coordinator kept on an"
+    " old document who edits a case without pulling first still seals to the removed one",
+)
+def test_a_case_event_pushed_without_a_pull_on_a_lapsed_document_is_not_sealed_to_it(
+    org: Org, red: RedTeamOperator
+) -> None:
+    bakyt, cholpon, frozen = _frozen_on_a_document_listing_a_removed_coordinator(org, red)
+    lapsed = frozen.expires + 30 * 86400
+
+    with contextlib.suppress(SyncError):
+        coordinator.push_case_event(
+            bakyt, "c" * 32, {"type": "comment", "text": MARKER}, now=lambda: lapsed
+        )
+
+    for entry in bakyt.list(kind=Kind.OUTBOX):
+        sealed = envelope.from_wire(entry.data["wire"])
+        with pytest.raises(envelope.NotForMe):
+            _open_with(sealed, cholpon)
