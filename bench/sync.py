@@ -7,7 +7,8 @@ Measures (full / --quick):
   sync engine in batches of 100 until the server acknowledged all (budget >= 1,000/s). Sealing
   is timed separately (`seal_per_s`): it happens when a record is saved, not at sync time.
 - `upload_vs_raw_ratio`: a 200 MB (32 MB) attachment uploaded from the spool by the engine in
-  16 MiB chunks to the real server, against the best of two raw `requests` PUTs of the same
+  chunks sized to the link (256 KiB, 1 MiB, 4 MiB, then 16 MiB on loopback: `sync.pacing`)
+  to the real server, against the best of two raw `requests` PUTs of the same
   number of bytes to the raw baseline of `bench.server` (the same uvicorn, a minimal endpoint
   that writes the body to a file in the server's data directory; no auth, hashing, database or
   flush) (budget >= 0.5). `client_only_vs_raw_ratio` is the
@@ -15,7 +16,8 @@ Measures (full / --quick):
   cost, without the server's hashing, writing and bookkeeping. `upload_peak_mb`: the larger of
   the Python heap peak (tracemalloc) and RSS growth during the upload (budget: flat, <= 64 MB).
 - `resent_after_cut_bytes`: bytes sent again after the connection is reset in the middle of the
-  second chunk of a blob of 2.5 chunks (budget <= one chunk, `chunk_bytes`).
+  second chunk of a blob of 2.5 largest chunks (budget <= one chunk, `chunk_bytes`, the
+  largest; the second chunk is 1 MiB since chunks grow from 256 KiB).
 - `pull_10000_s`: coordinator pull + verify + decrypt + store of 10,000 envelopes (budget
   <= 10 s). --quick pulls 1,000 and reports `pull_quick` instead. `worker_processes` says
   whether the pull could use worker processes (only while the process runs a single thread).

@@ -363,7 +363,7 @@ class Client:
     def blob_chunks(
         self,
         blob_id: str,
-        chunk_size: int = 64 * 1024,
+        chunk_size: int = 16 * 1024,
         *,
         resumes: int = DOWNLOAD_RESUMES,
         limit: int | None = None,
