@@ -817,3 +817,35 @@ def test_a_case_event_pushed_without_a_pull_on_a_lapsed_document_is_not_sealed_t
         sealed = envelope.from_wire(entry.data["wire"])
         with pytest.raises(envelope.NotForMe):
             _open_with(sealed, cholpon)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="create_invite stores the expiry the server answers (expires_at) rather than the one"
+    " the coordinator asked for, so a hostile server that answers a far-off date keeps every"
+    " invite admitting for ever, and the expired-invite check never fires",
+)
+def test_an_invite_expires_when_the_coordinator_said_whatever_the_server_answers(
+    org: Org, red: RedTeamOperator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked = Client.create_invite
+
+    def far_off(self: Client, **kwargs: Any) -> dict[str, Any]:
+        answer = dict(asked(self, **kwargs))
+        answer["expires_at"] = 2**40  # what a hostile server answers
+        return answer
+
+    monkeypatch.setattr(Client, "create_invite", far_off)
+    invite = coordinator.create_invite(org.coordinator, expires_in=3600, label="Bishkek")
+    monkeypatch.undo()
+    assert invite.enrol_secret is not None
+    key = SigningKey.generate()
+    _, recipient = age.generate_identity()
+    proof = enrolment_proof(invite.enrol_secret, key.public_bytes(), recipient)
+    device_id = red.insert_device_with_proof(key.public_bytes(), recipient, proof)
+    months_later = time.time() + 120 * 86400
+
+    with contextlib.suppress(SyncError):
+        coordinator.pull(org.coordinator, now=lambda: months_later)
+
+    assert device_id not in coordinator.roster(org.coordinator)
