@@ -512,8 +512,9 @@ class SyncEngine:
                 except OffsetMismatch as exc:
                     offset = exc.offset
                     continue
-                except (Offline, Timeout):
+                except (Offline, Timeout) as exc:
                     pacer.cut()  # the next round resumes from the server's offset
+                    exc.progressed = report.bytes_uploaded > 0
                     raise
                 except ServerRefused as exc:
                     if exc.reason == "body_too_large" and len(chunk) > pacer.smallest:

@@ -23,7 +23,9 @@ never contain keys, passphrases or plaintext.
     ├── NotEnrolled                the device has no identity yet and no invite to enrol with
     └── ProtocolError              the server's answer does not match the documented shape
 
-`retryable` says whether the opportunistic loop should try again later (with backoff).
+`retryable` says whether the opportunistic loop should try again later (with backoff);
+`progressed` (set by the engine) says the round moved data before it failed, so the link works,
+only badly: the loop then retries soon instead of backing off further.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class SyncError(Exception):
 
     reason = "sync_error"
     retryable = False
+    progressed = False
 
     def __init__(self, detail: str = "", *, reason: str | None = None) -> None:
         if reason is not None:

@@ -13,7 +13,10 @@ A round (`SyncEngine.run_once`) runs in a worker thread (`asyncio.to_thread`), s
 blocks. Triggers that arrive during a round coalesce into one more round afterwards. Between
 triggers a timer fires: `interval` after a good round; after a retryable failure (offline,
 timeout, 5xx) an exponential backoff `base_delay * 2**(failures-1)` capped at `max_delay`, with
-±`jitter` randomisation so a fleet of phones regaining signal together does not stampede.
+±`jitter` randomisation so a fleet of phones regaining signal together does not stampede. A
+failed round that still moved data (`SyncError.progressed`: an upload cut after some chunks
+got through) counts as the first failure again: the link works, badly, and a long video on a
+link that drops every minute keeps going every `base_delay` instead of waiting an hour.
 A failure that retrying cannot fix (changed server key, TLS pin mismatch) stops the timer; only
 an explicit "manual" trigger tries again. A revoked device keeps a slow timer (`max_delay`) and
 answers every trigger, because the engine then only checks for commands: a remote wipe ordered
@@ -155,7 +158,7 @@ class SyncLoop:
             if isinstance(error, DeviceRevoked):
                 self.revoked = True
             elif error.retryable:
-                self.failures += 1
+                self.failures = 1 if error.progressed else self.failures + 1
             else:
                 self.halted = True
             if self._on_error is not None:

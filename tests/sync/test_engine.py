@@ -320,3 +320,27 @@ def test_a_device_without_keys_cannot_sync() -> None:
 
     with pytest.raises(NotEnrolled):
         SyncEngine(MemoryVault()).run_once()
+
+
+def test_a_cut_mid_blob_halves_the_next_chunk_and_marks_the_round_as_having_moved_data() -> None:
+    _, server, vault = _setup()
+    _incident_with_blob(vault, 600_000)
+    client = server.client(DeviceIdentity.load(vault))  # type: ignore[arg-type]
+    send = client.blob_chunk
+    sent: list[int] = []
+
+    def cut_second(blob_id: str, offset: int, data: bytes, **kwargs: object) -> tuple[int, bool]:
+        if sent:
+            raise Offline("cut")
+        sent.append(len(data))
+        return send(blob_id, offset, data, **kwargs)  # type: ignore[arg-type]
+
+    client.blob_chunk = cut_second  # type: ignore[method-assign]
+    engine = _engine(vault, server)
+    engine._client_factory = lambda identity: client
+    with pytest.raises(Offline) as cut:
+        engine.run_once()
+    assert cut.value.progressed and sent == [256 * 1024]
+    assert engine.pacer.size == 512 * 1024  # grew to 1 MiB on the fast first chunk, then halved
+    client.blob_chunk = send  # type: ignore[method-assign]
+    assert engine.run_once().blobs_sent == 1

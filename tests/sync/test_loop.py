@@ -199,3 +199,23 @@ def test_unknown_triggers_are_refused() -> None:
     loop = SyncLoop(lambda: None)
     with pytest.raises(ValueError):
         loop.trigger("whenever")
+
+
+def test_a_failed_round_that_moved_data_retries_soon_instead_of_backing_off_further() -> None:
+    cuts_after_progress = [Offline("cut") for _ in range(4)]
+    for cut in cuts_after_progress:
+        cut.progressed = True
+    rounds = _Rounds([Offline("down"), Offline("down"), Offline("down"), *cuts_after_progress])
+
+    async def body() -> None:
+        loop = SyncLoop(rounds, interval=60, base_delay=0.05, jitter=0.0)
+        task = asyncio.create_task(loop.run())
+        loop.trigger("start")
+        await _until(lambda: loop.rounds == 3)
+        assert loop.failures == 3  # backing off: the next round is 0.2 s away
+        await _until(lambda: loop.rounds == 5)
+        assert loop.failures == 1  # each cut after progress: retried after base_delay
+        await loop.stop()
+        await task
+
+    _run(body)
