@@ -1,9 +1,11 @@
 """The calculator disguise: a working calculator that is also the lock screen.
 
-Typing the (digits-only) passphrase and "=" unlocks. Any digits-only entry of at least
-`MIN_PASSPHRASE` digits followed by "=" is an unlock attempt and, when wrong, counts toward the
-wipe threshold; the display then shows the number, exactly as a calculator would, so an observer
-sees nothing. Ordinary sums (with an operator) are never attempts.
+Typing the (digits-only) passphrase and "=" unlocks. The "=" answer is on the screen before
+the passphrase is tried (off the UI thread), so the code is answered as fast as any sum, and
+the service makes every unlock attempt take the same time, right or wrong. Any digits-only
+entry of at least `MIN_PASSPHRASE` digits followed by "=" is an unlock attempt and, when wrong,
+counts toward the wipe threshold; the display then shows the number, exactly as a calculator
+would, so an observer sees nothing. Ordinary sums (with an operator) are never attempts.
 
 Long-press "C" starts the panic countdown (the display counts 3, 2, 1; any key cancels), then
 wipes. With no vault (first use, or after a wipe), long-press "=" opens the first-run setup.
@@ -106,7 +108,13 @@ class CalculatorScreen:
         for k in ("0", "0") if key == "00" else (key,):
             typed = self.calc.press(k)
         self._show()
-        if key == "=" and typed and self._is_attempt(typed):
+        if key != "=":
+            return
+        # Every "=" answer goes to the screen now, before any key derivation starts, so the
+        # unlock code is answered exactly as fast as any sum; the attempt then runs off the
+        # UI thread while the calculator keeps working.
+        refresh(self.display)
+        if typed and self._is_attempt(typed):
             await self._try_unlock(typed)
 
     def _is_attempt(self, typed: str) -> bool:

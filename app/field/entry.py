@@ -43,10 +43,12 @@ def cache_dirs() -> tuple[Path, ...]:
 
 def make_service(data_dir: Path | str | None = None) -> FieldService:
     """The real field service on `data_dir` (default: `default_data_dir()`)."""
-    from app.services.field import VaultFieldService
+    from app.services.field import UNLOCK_FLOOR_SECONDS, VaultFieldService
 
     return VaultFieldService(
-        Path(data_dir) if data_dir else default_data_dir(), extra_dirs=cache_dirs()
+        Path(data_dir) if data_dir else default_data_dir(),
+        extra_dirs=cache_dirs(),
+        unlock_floor=UNLOCK_FLOOR_SECONDS,
     )
 
 

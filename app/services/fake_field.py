@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from app.services import field_decoy
 from app.services.field_api import FieldService, about_info, default_form
 from app.services.field_types import (
     MAX_ATTACHMENT_BYTES,
@@ -127,7 +128,14 @@ class FakeFieldService(FieldService):
             lang, disguise = self._prefs.language, self._prefs.disguise
             self._reset_data()
             self._passphrase, self._duress = passphrase, None
-            self._settings = Settings(language=lang, disguise=disguise)
+            decoy = field_decoy.decoy(lang, now=self._clock())
+            self._settings = Settings(
+                language=lang, disguise=disguise, auto_lock_seconds=decoy.auto_lock_seconds
+            )
+            for text, created in decoy.notes:
+                note = Note(uuid.uuid4().hex, text, False, "local", "", created, created)
+                self._notes[note.id] = note
+            self._last_sync = float(decoy.last_sync)
             self._open, self._failures = True, 0
             return
         if passphrase != self._passphrase:
@@ -366,9 +374,9 @@ class FakeFieldService(FieldService):
                     i.status, i.reason = "failed", self._last_error
             raise error
         if self._org is None:
-            from sync.errors import NotEnrolled
+            from sync.errors import NotEnrolled, Offline
 
-            raise NotEnrolled()
+            raise Offline() if self._last_sync else NotEnrolled()
         self._org = dataclasses.replace(self._org, enrolled=True)
         for i in self._incidents.values():
             if i.status in ("queued", "failed"):

@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, cast
 
+from app.services import field_decoy
 from app.services.fake_field import guess_type
 from app.services.field_api import FieldService, about_info, default_form
 from app.services.field_types import (
@@ -65,6 +66,9 @@ from sync.enrolment import device_fingerprint
 from sync.invite import Invite, InviteError
 
 APP_SETTINGS_ID = device_mod.fixed_id("field-app-settings")
+# Every unlock on a phone takes at least this long (scrypt is calibrated to about 0.5 s): the
+# passphrase, the duress passphrase and a wrong one cannot be told apart by their time.
+UNLOCK_FLOOR_SECONDS = 1.0
 WAITING = (Status.READY, Status.QUEUED, Status.FAILED)
 
 
@@ -88,6 +92,8 @@ class VaultFieldService(FieldService):
         extra_dirs: Sequence[Path] = (),
         engine_factory: Callable[..., Any] | None = None,
         clock: Callable[[], float] = time.time,
+        unlock_floor: float = 0.0,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.vault_dir = self.data_dir
@@ -95,6 +101,8 @@ class VaultFieldService(FieldService):
         self.extra_dirs = tuple(extra_dirs)
         self._engine_factory = engine_factory
         self._clock = clock
+        self.unlock_floor = unlock_floor  # seconds every unlock takes at least (see unlock)
+        self._sleep = sleep
         self._vault: Vault | None = None
         self._engine: Any = None
         self._digits = False
@@ -153,8 +161,19 @@ class VaultFieldService(FieldService):
         self._put_app_settings(language=language, has_duress=duress is not None)
 
     def unlock(self, passphrase: str) -> None:
+        """Every outcome (the passphrase, the duress passphrase, a wrong one) takes at least
+        `unlock_floor` seconds, so how long it took tells an onlooker nothing."""
         if self.unlocked:
             return
+        started = time.monotonic()
+        try:
+            self._unlock(passphrase)
+        finally:
+            left = self.unlock_floor - (time.monotonic() - started)
+            if left > 0:
+                self._sleep(left)
+
+    def _unlock(self, passphrase: str) -> None:
         try:
             vault = Vault.open(self.vault_dir, passphrase, extra_dirs=self.extra_dirs)
         except storage_errors.WrongPassphrase as exc:
@@ -176,12 +195,45 @@ class VaultFieldService(FieldService):
             self._vault, self._digits = vault, passphrase.isdigit()
             self._engine, self._progress, self._last_error = None, None, ""
             self._notice = "rolled_back" if vault.open_report.rollback else ""
+        if not vault.list():
+            # Nothing at all: the duress passphrase has just replaced the vault (one this
+            # service created always holds its settings). Make it look used.
+            self._fill_decoy(vault)
         lang = self._app_settings().get("language")
         if isinstance(lang, str) and lang:
             self._language = lang
             prefs = self.launch_prefs()
             if not prefs.disguise and lang != read_launch_language(self.data_dir):
                 self._save_launch(dataclasses.replace(prefs, language=lang))
+
+    def _fill_decoy(self, vault: Vault) -> None:
+        """Harmless notes, an organisation name, a past sync and settings, in ordinary records
+        written as one journal entry (see `field_decoy`)."""
+        d = field_decoy.decoy(self.launch_prefs().language, now=self._clock())
+        notes = [
+            Record(
+                kind=Kind.NOTE,
+                data={"text": text, "shared": False, "attachments": []},
+                status=Status.LOCAL,
+                created_at=created,
+            )
+            for text, created in d.notes
+        ]
+        settings = Record(
+            kind=Kind.SETTING,
+            id=APP_SETTINGS_ID,
+            status=Status.LOCAL,
+            data={
+                "language": d.language,
+                "has_duress": False,
+                "auto_lock_seconds": d.auto_lock_seconds,
+            },
+        )
+        state = device_mod.SyncState(
+            org_document={"doc": {"org": d.org_name}}, last_sync=d.last_sync
+        ).to_record()
+        with contextlib.suppress(storage_errors.VaultError):
+            vault.put_many([settings, *notes, state])
 
     def take_unlock_notice(self) -> str:
         notice, self._notice = self._notice, ""
@@ -581,8 +633,14 @@ class VaultFieldService(FieldService):
         self._blob_sent[blob_id] = sent
 
     def sync_round(self) -> SyncStatus:
-        from sync.errors import SyncError
+        from sync.errors import Offline, SyncError
 
+        vault = self._v()
+        if (
+            device_mod.DeviceIdentity.load(vault) is None
+            and device_mod.load_sync_state(vault).last_sync
+        ):
+            raise Offline()  # synced once, no longer connected (the duress vault): no server
         engine = self._make_engine()
         try:
             report = engine.run_once()

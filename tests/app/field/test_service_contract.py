@@ -20,7 +20,7 @@ from app.services.field_types import (
     PassphraseRefused,
     UnlockFailed,
 )
-from sync.errors import NotEnrolled
+from sync.errors import NotEnrolled, SyncError
 from sync.invite import Invite
 
 PASS = "correct horse 42"
@@ -148,7 +148,7 @@ def test_the_right_passphrase_resets_the_count(service: FieldService) -> None:
     assert caught.value.attempts_left == 2
 
 
-def test_duress_passphrase_opens_an_empty_app_and_the_real_one_no_longer_works(
+def test_duress_passphrase_opens_an_app_that_looks_used_and_the_real_one_no_longer_works(
     service: FieldService,
 ) -> None:
     service.create(PASS, duress="under pressure", language="kk")
@@ -158,7 +158,15 @@ def test_duress_passphrase_opens_an_empty_app_and_the_real_one_no_longer_works(
     service.unlock("under pressure")
     assert service.unlocked
     assert service.list_incidents() == []
-    assert service.list_notes() == []
+    notes = service.list_notes()
+    assert 3 <= len(notes) <= 5 and "real note" not in [n.text for n in notes]
+    assert all(n.created_at < time.time() - 86_400 for n in notes)  # written weeks ago
+    status = service.sync_status()
+    assert status.last_sync is not None and status.last_sync < time.time() - 86_400
+    assert not service.settings().has_duress
+    with pytest.raises(SyncError) as caught:  # no server to reach: "offline", never "empty"
+        service.sync_round()
+    assert caught.value.reason == "offline"
     assert service.launch_prefs().language == "kk"
     service.lock()
     with pytest.raises(UnlockFailed):
