@@ -11,6 +11,10 @@ most fourfold at a time, so one lucky measurement cannot jump to a chunk the lin
 and halves after a cut. On loopback it reaches `largest` within a few chunks; at 200 KiB/s it
 settles near 400 KiB, so a cut costs about a second of transfer instead of a whole 16 MiB chunk.
 
+Why two seconds: the next chunk goes only after the server's answer, so every chunk leaves the
+link idle for one round trip (a few hundred milliseconds on 2G/3G); much shorter chunks would
+waste the link's time, much longer ones its bytes when it drops.
+
 Danger: the timing includes the server's answer, so it is a slight under-estimate of the link;
 that errs on the side of smaller chunks, which only costs a few hundred bytes of headers each.
 """
