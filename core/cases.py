@@ -9,10 +9,11 @@ Any status may follow any other (a closed case can be reopened); the history kee
 Deterministic merge, so that coordinators acting at the same time converge on the same state
 whatever order their events arrive in:
 
-1. Events are put in one total order by `(created, author, seq, envelope_id)`: time, then the
-   coordinator's key id, then that coordinator's own chain position (so two steps one
-   coordinator took in the same second keep their order), then the envelope id. Every
-   coordinator holds the same set of events after a pull, so every one computes the same order.
+1. Events are put in one total order by time, then causal depth, then the coordinator's key
+   id, its own chain position and the envelope id. An event never sorts before its author's
+   previous one, nor before the event it names as the latest it had seen (`after`): its time
+   is raised to theirs (see `order_events`). Every coordinator holds the same set of events
+   after a pull, so every one computes the same order.
 2. `status` and `assign` are last-writer-wins in that order.
 3. Tags are a set: `tag` adds, `untag` removes, applied in that order (so an add and a remove of
    the same tag at the same second resolve the same way everywhere).
@@ -27,6 +28,7 @@ Events are signed, so authorship is proven by the envelope layer, not here.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -98,6 +100,7 @@ class CaseEvent:
     envelope_id: str
     event: Mapping[str, Any]
     seq: int = 0
+    after: str = ""  # the envelope id of the latest event of the case its author had seen
 
     @property
     def order_key(self) -> tuple[int, str, int, str]:
@@ -117,7 +120,8 @@ class CaseEvent:
         if not isinstance(seq, int) or isinstance(seq, bool):
             raise InvalidCaseEvent("case event 'seq' must be an integer")
         event = validate_event(raw.get("event", {}))
-        return cls(case_id, author, created, envelope_id, event, seq)
+        after = raw.get("after") or ""
+        return cls(case_id, author, created, envelope_id, event, seq, str(after)[:64])
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -154,26 +158,50 @@ class CaseState:
 def order_events(events: Iterable[CaseEvent]) -> list[CaseEvent]:
     """The one total order every coordinator agrees on, duplicates (same envelope id) removed.
 
-    An author's events keep the order of its own chain: each one's time is raised to at least
-    that of the author's previous event, so a time someone else lowered (the server writes the
-    time it received an event, which caps the author's claim) cannot put a later decision
-    before an earlier one."""
+    Times alone cannot be trusted to order decisions: the server writes the time it received
+    an event, which caps its author's claim. So an event comes after its author's previous one
+    (by chain position) and after the event it names as the latest it had seen (`after`),
+    whatever the times say: its time is raised to theirs, and its causal depth breaks ties.
+    """
     unique: dict[str, CaseEvent] = {}
     for event in events:
         unique.setdefault(event.envelope_id, event)
+    previous: dict[str, str] = {}
     by_author: dict[str, list[CaseEvent]] = {}
     for event in unique.values():
-        by_author.setdefault(event.author, []).append(event)
-    monotonic: list[CaseEvent] = []
+        if event.seq > 0:  # no chain position known for events stored before 0.1's seq
+            by_author.setdefault(event.author, []).append(event)
     for chain in by_author.values():
-        floor = None
-        for event in sorted(chain, key=lambda e: (e.seq, e.envelope_id)):
-            if event.seq <= 0:  # no chain position known (events stored before 0.1's seq)
-                monotonic.append(event)
+        chain.sort(key=lambda e: (e.seq, e.envelope_id))
+        for before, after in itertools.pairwise(chain):
+            previous[after.envelope_id] = before.envelope_id
+    rank: dict[str, tuple[int, int]] = {}
+    for start in unique:
+        stack, visiting = [start], {start}
+        while stack:
+            eid = stack[-1]
+            parents = [
+                p
+                for p in (previous.get(eid), unique[eid].after)
+                if p and p in unique and p not in rank and p not in visiting
+            ]
+            if parents:
+                stack.extend(parents)
+                visiting.update(parents)
                 continue
-            floor = event.created if floor is None else max(floor, event.created)
-            monotonic.append(dataclasses.replace(event, created=floor))
-    return sorted(monotonic, key=lambda e: e.order_key)
+            stack.pop()
+            if eid in rank:
+                continue
+            time, depth = unique[eid].created, 0
+            for p in (previous.get(eid), unique[eid].after):
+                if p and p in rank:  # a parent still being visited is a cycle: ignored
+                    time, depth = max(time, rank[p][0]), max(depth, rank[p][1] + 1)
+            rank[eid] = (time, depth)
+    placed = [dataclasses.replace(e, created=rank[e.envelope_id][0]) for e in unique.values()]
+    return sorted(
+        placed,
+        key=lambda e: (e.created, rank[e.envelope_id][1], e.author, e.seq, e.envelope_id),
+    )
 
 
 def apply_events(events: Iterable[CaseEvent | Mapping[str, Any]], case_id: str = "") -> CaseState:

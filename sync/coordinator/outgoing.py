@@ -17,14 +17,16 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from core.cases import CaseEvent, order_events
 from core.records import Kind, Record, Status
 from core.vault_port import VaultPort
-from sync import envelope
+from sync import envelope, orgdoc
 from sync.coordinator.identity import CoordinatorError, connect, load_identity, load_state
-from sync.coordinator.org import org_document, refresh_org_document
+from sync.coordinator.org import org_document, refresh_org_document, renew_if_due
 from sync.coordinator.records import case_event_record, message_record
 from sync.coordinator.roster import RosterEntry, roster_entry
 from sync.device import state_lock
+from sync.errors import OrgDocumentExpired
 from sync.payload import build_payload, parse_payload
 
 PUSH_BATCH = 100
@@ -38,12 +40,23 @@ def push_case_event(
     *,
     now: Callable[[], float] = time.time,
 ) -> str:
-    """Seal a case event to all coordinators, store it locally, push it; return its id."""
-    plaintext = build_payload("case_event", {"case_id": case_id, "event": event})
+    """Seal a case event to all coordinators, store it locally, push it; return its id.
+
+    The event names the latest event of the case this coordinator has seen (`after`), so every
+    coordinator orders it after that one whatever times the server writes."""
+    seen = [
+        CaseEvent.from_dict(r.data)
+        for r in vault.list(kind=Kind.CASE_EVENT)
+        if r.data.get("case_id") == case_id
+    ]
+    ordered = order_events(seen)
+    record = {"case_id": case_id, "event": event}
+    if ordered:
+        record["after"] = ordered[-1].envelope_id
+    plaintext = build_payload("case_event", record)
     local = lambda s: case_event_record(s, parse_payload(plaintext), 0)  # noqa: E731
-    sealed = _seal_and_queue(
-        vault, plaintext, _coordinator_recipients(vault), "event", None, now, local=local
-    )
+    recipients = _coordinator_recipients(vault, now)
+    sealed = _seal_and_queue(vault, plaintext, recipients, "event", None, now, local=local)
     push_pending(vault)
     return sealed
 
@@ -87,7 +100,7 @@ def queue_roster_entry(
 ) -> list[Record]:
     """Records that admit `entry` locally and tell the other coordinators (not yet pushed)."""
     plaintext = build_payload("roster", entry.shared())
-    recipients = _coordinator_recipients(vault)
+    recipients = _coordinator_recipients(vault, now)
     return _seal(
         vault, plaintext, recipients, "event", None, now, local=lambda _: entry.to_record()
     )
@@ -122,8 +135,14 @@ def queue_receipt(
     return count
 
 
-def _coordinator_recipients(vault: VaultPort) -> list[str]:
+def _coordinator_recipients(vault: VaultPort, now: Callable[[], float]) -> list[str]:
+    """The recipients of the org document held, renewed first if it lapses soon and this
+    coordinator holds the root key; `OrgDocumentExpired` if it has lapsed (a hostile server
+    may be withholding one that removed a coordinator: nothing is sealed to it)."""
     document = org_document(vault) or refresh_org_document(vault)
+    document = renew_if_due(vault, document, now=now) or document
+    if orgdoc.is_expired(document, now()):
+        raise OrgDocumentExpired("the org document has expired; nothing was sealed")
     return list(document.recipients)
 
 

@@ -177,6 +177,9 @@ def _pages(
         touched: dict[str, Record] = {}
         for item, examined in zip(items, pending(), strict=True):
             run.report.fetched += 1
+            sealed = examined.sealed
+            if examined.signature == "unknown_author" and sealed and sealed.author in keys:
+                examined = examiner.again(item)  # admitted since this page was examined
             if examined.signature == "unknown_author" and examined.sealed is not None:
                 held = _held_record(examined.sealed, item)
                 touched[held.id] = held

@@ -4,7 +4,8 @@
   "latest", "custody": {"signature", "chain", "problems"}}`, revisions ordered by seq. Only the
   device that wrote a case first may add revisions to it (`sync.trust.case_author_problem`).
 - `Kind.CASE_EVENT`, id = envelope id: `{"case_id", "author", "created", "claimed", "seq",
-  "envelope_id", "event"}`. `created` is what the merge sorts by: the author's claimed time
+  "envelope_id", "event", "after"}`; `after` is the envelope id of the latest event of the case
+  its author had seen. `created` is what the merge sorts by: the author's claimed time
   (`claimed`) capped at when the server received it (`sync.trust.merge_time`).
 - `Kind.MESSAGE`, id = envelope id: `{"case_id", "device", "direction", "text", "created",
   "envelope_id"}`.
@@ -32,6 +33,7 @@ def case_event_record(sealed: envelope.Envelope, payload: Payload, received_at: 
             "seq": sealed.seq,
             "envelope_id": sealed.id,
             "event": payload.record.get("event", {}),
+            "after": str(payload.record.get("after", ""))[:64],
         },
     )
 

@@ -166,7 +166,8 @@ def create_invite(
                 "secret": secret,
                 "label": label or "",
                 "created": int(now()),
-                "expires_at": int(answer.get("expires_at") or now() + expires_in),
+                # what the coordinator asked for, whatever the server answers
+                "expires_at": int(now()) + int(expires_in),
                 "used_by": None,
             },
         )
@@ -297,11 +298,12 @@ def store_shared_entry(
         return "bad_roster_entry"
     record_id = roster_record_id(entry.device_id)
     existing = touched.get(record_id) or get_or_none(vault, record_id)
-    if existing is not None:
+    squatted = existing is not None and existing.kind != Kind.ROSTER
+    if existing is not None and not squatted:
         old = RosterEntry.from_record(existing)
         return None if old.recipient == entry.recipient else "roster_conflict"
-    touched[record_id] = entry.to_record()
-    return None
+    touched[record_id] = entry.to_record()  # a record a sender placed at this id gives way
+    return "id_squatted" if squatted else None
 
 
 def list_devices(vault: VaultPort) -> list[dict[str, Any]]:

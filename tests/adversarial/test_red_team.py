@@ -1,10 +1,10 @@
 """Red-team attacks on the trust rules: a hostile operator (database and blob directory, no org
 key), a rogue phone that was genuinely admitted, and a coordinator the organisation removed.
 
-Each `xfail(strict=True)` test is an attack that still works: it asserts what should happen, so
-it fails today and the suite stays green until the weakness is fixed (then drop the marker).
-Tests whose docstring says "Open until <commit>" were such attacks, fixed since and kept as
-regression tests; the others are attacks that were refused from the start, kept for coverage.
+Every test performs the attack and asserts that it is refused or detected. Tests whose docstring
+says "Fixed before 0.2 shipped" worked against an earlier draft of the trust rules and are kept
+as regression tests; the others were refused from the start and are kept for coverage. A new
+attack that still works is added as `xfail(strict=True)` until it is fixed.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def _invented_device_envelope(org: Org, red: RedTeamOperator, envelope_id: str) 
 def test_an_invented_devices_envelope_cannot_overwrite_the_coordinators_own_keys(
     org: Org, red: RedTeamOperator
 ) -> None:
-    """Open until b4b0738. Held envelopes were stored under their own, sender-chosen id: one
+    """Fixed before 0.2 shipped. Held envelopes were stored under their own, sender-chosen id: one
     named like the identity record replaced the coordinator's keys."""
     before = coordinator.load_identity(org.coordinator)
     assert before.root_key is not None
@@ -103,7 +103,7 @@ def test_an_invented_devices_envelope_cannot_overwrite_the_coordinators_own_keys
 def test_an_invented_devices_envelope_cannot_push_an_admitted_device_out_of_the_roster(
     org: Org, red: RedTeamOperator
 ) -> None:
-    """Open until b4b0738. A held envelope named like a device id replaced that device's
+    """Fixed before 0.2 shipped. A held envelope named like a device id replaced that device's
     roster entry."""
     phone = org.new_device("osh")
     _incident(phone, "first")
@@ -140,7 +140,7 @@ def test_an_invented_devices_envelope_named_like_a_case_does_not_touch_the_case(
 def test_a_reply_held_until_its_device_is_admitted_is_kept_when_released(
     org: Org, red: RedTeamOperator
 ) -> None:
-    """Open until b4b0738. A released reply found its own held record under the same id,
+    """Fixed before 0.2 shipped. A released reply found its own held record under the same id,
     counted as a duplicate, and was lost."""
     phone = org.new_device("osh")
     device_id = _device_id(phone)
@@ -171,7 +171,7 @@ def test_a_reply_held_until_its_device_is_admitted_is_kept_when_released(
 def test_a_recipient_swapped_before_a_hand_confirmation_never_receives_messages(
     org: Org, red: RedTeamOperator
 ) -> None:
-    """Open until b4b0738. The hand-verification fingerprint was the device id only, so a
+    """Fixed before 0.2 shipped. The hand-verification fingerprint was the device id only, so a
     swapped recipient passed it."""
     phone = org.new_device("osh")  # an 0.1 phone, or one whose proof the operator hid
     device_id = _device_id(phone)
@@ -209,7 +209,7 @@ def test_a_recipient_swapped_before_a_hand_confirmation_never_receives_messages(
 
 
 def test_an_expired_invite_no_longer_admits_a_device(org: Org, red: RedTeamOperator) -> None:
-    """Open until b4b0738. Proofs were matched against every unused invite whatever its
+    """Fixed before 0.2 shipped. Proofs were matched against every unused invite whatever its
     expiry."""
     invite = coordinator.create_invite(org.coordinator, expires_in=3600, label="Bishkek")
     assert invite.enrol_secret is not None
@@ -285,7 +285,7 @@ def _frozen_on_a_document_listing_a_removed_coordinator(
 def test_a_coordinator_frozen_on_a_lapsed_document_stops_sealing_to_a_removed_coordinator(
     org: Org, red: RedTeamOperator
 ) -> None:
-    """Open until b4b0738. Coordinators never checked expiry, so one kept on an old document
+    """Fixed before 0.2 shipped. Coordinators never checked expiry, so one kept on an old document
     sealed to a removed coordinator for ever."""
     bakyt, cholpon, frozen = _frozen_on_a_document_listing_a_removed_coordinator(org, red)
     lapsed = frozen.expires + 30 * 86400
@@ -305,7 +305,7 @@ def test_a_coordinator_frozen_on_a_lapsed_document_stops_sealing_to_a_removed_co
 def test_a_removed_coordinator_cannot_admit_a_device_to_a_frozen_coordinators_roster(
     org: Org, red: RedTeamOperator
 ) -> None:
-    """Open until b4b0738. A frozen coordinator took a removed coordinator's roster entry
+    """Fixed before 0.2 shipped. A frozen coordinator took a removed coordinator's roster entry
     and a fabricated report became a valid case."""
     bakyt, cholpon, frozen = _frozen_on_a_document_listing_a_removed_coordinator(org, red)
     lapsed = frozen.expires + 30 * 86400
@@ -348,7 +348,7 @@ def test_a_removed_coordinator_cannot_admit_a_device_to_a_frozen_coordinators_ro
 def test_a_renewal_of_a_withheld_document_cannot_bring_back_a_removed_coordinator(
     org: Org, red: RedTeamOperator
 ) -> None:
-    """Open until b4b0738. An equal-version document was accepted whatever it said: a second
+    """Fixed before 0.2 shipped. An equal-version document was accepted whatever it said: a second
     root holder kept on the old document renewed it with the removed coordinator, whose wipe
     a phone then obeyed."""
     bakyt = _second_coordinator(org, "bakyt")
@@ -406,7 +406,7 @@ def _rogue_report_naming(rogue: Rogue, blobs: list[Any], case_id: str) -> str:
 def test_a_rogue_devices_reference_to_another_devices_blob_cannot_vouch_for_forged_bytes(
     org: Org, red: RedTeamOperator
 ) -> None:
-    """Open until b4b0738. fetch_blob checked a blob against the first case naming its id,
+    """Fixed before 0.2 shipped. fetch_blob checked a blob against the first case naming its id,
     from any author."""
     from sync.payload import BlobRef
 
@@ -457,7 +457,7 @@ def _claiming(author: str, sealed: envelope.Envelope, **changes: Any) -> envelop
 def test_a_revision_whose_signature_fails_never_becomes_a_cases_latest_state(
     org: Org, red: RedTeamOperator
 ) -> None:
-    """Open until b4b0738. An envelope failing its signature check was merged into the case
+    """Fixed before 0.2 shipped. An envelope failing its signature check was merged into the case
     it named and became its latest state."""
     alice = org.new_device("alice")
     saved = _incident(alice, "beaten at the station")
@@ -552,7 +552,7 @@ def test_a_removed_coordinators_receipt_is_refused_by_a_phone_that_holds_the_rem
 def test_the_operator_cannot_reorder_a_coordinators_own_status_changes(
     org: Org, red: RedTeamOperator
 ) -> None:
-    """Open until b4b0738. The server's received_at capped event times, so backdating
+    """Fixed before 0.2 shipped. The server's received_at capped event times, so backdating
     reordered one author's own decisions."""
     alice = org.new_device("alice")
     saved = _incident(alice)
@@ -585,7 +585,7 @@ def test_the_operator_cannot_reorder_a_coordinators_own_status_changes(
 def test_a_report_saved_after_the_document_lapsed_is_not_sealed_to_its_recipients(
     org: Org, red: RedTeamOperator
 ) -> None:
-    """Open until b4b0738. queue_record sealed to a lapsed document's recipients (a removed
+    """Fixed before 0.2 shipped. queue_record sealed to a lapsed document's recipients (a removed
     coordinator included)."""
     cholpon = _second_coordinator(org, "cholpon")
     phone = org.new_device("osh")  # holds the document that lists Cholpon
@@ -618,7 +618,7 @@ def _incident_at(vault: Any, when: float) -> Record:
 def test_a_blob_far_larger_than_its_signed_size_is_refused_without_reading_it_all(
     org: Org, red: RedTeamOperator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Open until b4b0738. Downloads had no limit: a swapped blob of gigabytes was read
+    """Fixed before 0.2 shipped. Downloads had no limit: a swapped blob of gigabytes was read
     whole (fetch_blob in memory)."""
     phone = org.new_device()
     _incident(phone, attachment=b"genuine photo " * 1000)
@@ -679,13 +679,6 @@ def test_a_removed_coordinators_case_event_is_never_applied_by_a_coordinator_hol
 # --- held envelopes and the chain ---------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a page is examined before the previous page is stored, so once a roster envelope admits"
-    " a device mid-pull, its next envelope is held while the one after is checked at once: the"
-    " chain sees a gap, and the genuine case keeps a permanent 'gap' custody verdict (short"
-    " pages, which the server decides, are enough)",
-)
 def test_a_device_admitted_in_the_middle_of_a_pull_gets_no_false_gap_in_its_chain(
     org: Org,
 ) -> None:
@@ -707,13 +700,6 @@ def test_a_device_admitted_in_the_middle_of_a_pull_gets_no_false_gap_in_its_chai
     assert all(c.data["custody"]["chain"] == "ok" for c in cases.values())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="across coordinators the merge still sorts by min(claimed time, the server's"
-    " received_at): backdating the event of a coordinator who had already seen another's"
-    " decision puts it first, so the operator picks who wins (a case reopened after it was"
-    " closed stays closed everywhere)",
-)
 def test_the_operator_cannot_put_a_reopening_before_the_closing_it_answered(
     org: Org, red: RedTeamOperator
 ) -> None:
@@ -746,14 +732,6 @@ def test_the_operator_cannot_put_a_reopening_before_the_closing_it_answered(
 # --- record ids a device chooses ----------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a device chooses its reply's envelope id (and its cases' ids): a rogue phone told a"
-    " new device's id by the operator, who hides that device for a while, writes a reply under"
-    " the device's roster record id; the coordinator's roster entry for it then meets a message"
-    " record, RosterEntry.from_record raises, and that coordinator's pull fails at that"
-    " envelope every time",
-)
 def test_a_rogue_phone_cannot_squat_the_roster_record_of_a_device_not_yet_admitted(
     org: Org, red: RedTeamOperator
 ) -> None:
@@ -796,12 +774,6 @@ def test_a_rogue_phone_cannot_squat_the_roster_record_of_a_device_not_yet_admitt
     assert report.stored >= 1 and bakyt.get(saved.id).kind == Kind.CASE
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pull now stops on a lapsed document, but push_case_event (and roster entries) seal to"
-    " the stored document's recipients without checking its expiry: a coordinator kept on an"
-    " old document who edits a case without pulling first still seals to the removed one",
-)
 def test_a_case_event_pushed_without_a_pull_on_a_lapsed_document_is_not_sealed_to_it(
     org: Org, red: RedTeamOperator
 ) -> None:
@@ -819,12 +791,6 @@ def test_a_case_event_pushed_without_a_pull_on_a_lapsed_document_is_not_sealed_t
             _open_with(sealed, cholpon)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="create_invite stores the expiry the server answers (expires_at) rather than the one"
-    " the coordinator asked for, so a hostile server that answers a far-off date keeps every"
-    " invite admitting for ever, and the expired-invite check never fires",
-)
 def test_an_invite_expires_when_the_coordinator_said_whatever_the_server_answers(
     org: Org, red: RedTeamOperator, monkeypatch: pytest.MonkeyPatch
 ) -> None:

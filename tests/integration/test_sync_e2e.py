@@ -11,7 +11,7 @@ import pytest
 
 from core.crypto.signing import SigningKey
 from core.records import Kind, Record, Status
-from sync import commands, coordinator, orgdoc
+from sync import commands, coordinator, orgdoc, orgseal
 from sync.client import Client, OrgDocumentAnswer
 from sync.device import DeviceIdentity, SyncSettings, load_sync_state, save_settings
 from sync.engine import SyncEngine, default_client_factory
@@ -255,8 +255,10 @@ def _hostile(lie: dict[str, Any]):
 
 
 def _real_doc(org: Org) -> orgdoc.SignedOrgDocument:
-    with coordinator.client_for(coordinator.load_identity(org.coordinator)) as client:
-        return orgdoc.from_wire(client.org_document())
+    """The root-signed document inside the sealed container the server holds."""
+    identity = coordinator.load_identity(org.coordinator)
+    with coordinator.client_for(identity) as client:
+        return orgdoc.from_wire(orgseal.open_(client.org_document(), [identity.age_identity]))
 
 
 def test_a_server_that_swaps_the_root_key_is_refused(org: Org) -> None:
