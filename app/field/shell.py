@@ -5,8 +5,14 @@ It implements `Navigator` for the screens. What it guarantees:
   (`AppLifecycleState.HIDE`/`PAUSE`). Locking lets the open screen save a draft, stops the sync
   loop (awaiting the round in flight), locks the vault, then drops every screen and control that
   held decrypted data.
+- **A blank screen in the background**: the moment the app stops being in front (`INACTIVE`,
+  which comes before `HIDE`/`PAUSE`, when the recents thumbnail is taken), every view is
+  replaced by an empty one, and nothing is drawn until it is in front again (`RESUME`), by then
+  on the lock screen if it was hidden or paused meanwhile. This keeps the screen out of the
+  recents list as far as Flet allows; FLAG_SECURE (no screenshots at all) is not available in
+  Flet 1.0.5: see docs/android.md.
 - **Panic** from every unlocked screen (the red control in the app bar) and from the
-  calculator; afterwards the first-run screen, or the calculator when disguised.
+  calculator; afterwards the calculator, as on a phone never set up.
 - **Sync** runs only while unlocked, through `sync.loop.SyncLoop` on the page's event loop,
   with each round in a worker thread.
 Blocking work (key derivation, encryption, HTTP) always runs in `asyncio.to_thread`.
@@ -45,6 +51,11 @@ TAB_ICONS = (
 )
 IDLE_CHECK_SECONDS = 2.0
 LOCKED_ROUTES = ("setup", "unlock", "calculator")
+COVER_STATES = (
+    ft.AppLifecycleState.INACTIVE,
+    ft.AppLifecycleState.HIDE,
+    ft.AppLifecycleState.PAUSE,
+)
 LOCALES = {"en": ("en", "US"), "ru": ("ru", "RU"), "ky": ("ky", "KG"), "kk": ("kk", "KZ")}
 
 
@@ -62,6 +73,7 @@ class AppShell:
         self.sync_loop: Any = None
         self.sync_running = False
         self.idle_task: Any = None
+        self.covered = False  # the app is not in front: nothing readable is drawn
         self.picker = ft.FilePicker()  # a service: must stay referenced (FLET.md 0.4)
 
     # ------------------------------------------------------------ start
@@ -120,7 +132,7 @@ class AppShell:
         self.render()
 
     def render(self) -> None:
-        if self.screen is None:
+        if self.screen is None or self.covered:
             return
         self.touch()
         screen: Screen = self.screen.build()
@@ -264,8 +276,26 @@ class AppShell:
         self.go(self._locked_route())
 
     def _lifecycle(self, e: ft.AppLifecycleStateChangeEvent) -> None:
+        if e.state in COVER_STATES:
+            self.cover()
         if e.state in (ft.AppLifecycleState.HIDE, ft.AppLifecycleState.PAUSE):
             self.locked()
+        elif e.state in (ft.AppLifecycleState.RESUME, ft.AppLifecycleState.SHOW):
+            self.uncover()
+
+    def cover(self) -> None:
+        """Replace whatever is on screen by an empty view, at once (no await before it)."""
+        self.covered = True
+        self.page.views.clear()
+        self.page.views.append(ft.View(route="/", controls=[], bgcolor=ft.Colors.SURFACE))
+        with contextlib.suppress(RuntimeError):
+            self.page.update()
+
+    def uncover(self) -> None:
+        if not self.covered:
+            return
+        self.covered = False
+        self.render()
 
     async def _idle_watch(self) -> None:
         while True:
