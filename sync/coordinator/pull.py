@@ -37,12 +37,18 @@ from sync.coordinator.outgoing import push_pending, queue_receipt
 from sync.coordinator.records import case_event_record, message_record
 from sync.coordinator.roster import coordinator_keys, refresh_roster, roster, store_shared_entry
 from sync.device import fixed_id, get_or_none, state_lock
-from sync.errors import BlobTooLarge, OrgDocumentExpired, SyncError
+from sync.errors import BlobTooLarge, OrgDocumentExpired, ServerRefused, SyncError
 from sync.examine import Examined, Examiner, examine
 from sync.payload import Payload
 from sync.trust import blob_problem, case_author_problem, writer_problem
 
 PULL_PAGE = 100
+MAX_HELD_PER_AUTHOR = 2000
+"""Envelopes kept aside for one device outside the roster; past that they are dropped and
+reported (a server inventing devices must not fill the coordinator's disk)."""
+PENDING_BLOB_DAYS = 30
+"""An attachment still not uploaded this long after its report is reported and no longer
+asked about (a device may name attachments it never sends)."""
 _CHAIN_RANK = {"ok": 0, "reordered": 1, "gap": 2, "fork": 3}
 _CHAIN_NAME = {
     Verdict.OK: "ok",
@@ -91,6 +97,8 @@ class _Round:
     report: PullReport
     receipts: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     new_blobs: list[list[Any]] = dataclasses.field(default_factory=list)
+    held_counts: dict[str, int] = dataclasses.field(default_factory=dict)
+    now: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -135,6 +143,7 @@ def pull(
             set(rostered),
             ChainVerifier({a: ChainHead(int(h[0]), str(h[1])) for a, h in state.heads.items()}),
             report,
+            now=now(),
         )
         _release_held(run, keys, identity.age_identity)
         with Examiner(identity.age_identity, keys, parallel=parallel) as examiner:
@@ -181,6 +190,16 @@ def _pages(
             if examined.signature == "unknown_author" and sealed and sealed.author in keys:
                 examined = examiner.again(item)  # admitted since this page was examined
             if examined.signature == "unknown_author" and examined.sealed is not None:
+                author = examined.sealed.author
+                count = run.held_counts.get(author)
+                if count is None:
+                    count = sum(
+                        1 for r in vault.list(kind=Kind.HELD) if r.data.get("author") == author
+                    )
+                if count >= MAX_HELD_PER_AUTHOR:
+                    run.report.problems.append((examined.sealed.id, "held_limit"))
+                    continue
+                run.held_counts[author] = count + 1
                 held = _held_record(examined.sealed, item)
                 touched[held.id] = held
                 run.report.held += 1
@@ -365,7 +384,9 @@ def _store_revision(run: _Round, arrival: _Arrival, touched: dict[str, Record]) 
     data["revisions"].sort(key=lambda r: r["seq"])
     data["latest"] = data["revisions"][-1]["record"].get("data", {})
     custody = data["custody"]
-    run.new_blobs.extend([b.id, sealed.author, b.sha256, b.size, case_id] for b in payload.blobs)
+    run.new_blobs.extend(
+        [b.id, sealed.author, b.sha256, b.size, case_id, int(run.now)] for b in payload.blobs
+    )
     if _CHAIN_RANK[chain] > _CHAIN_RANK.get(custody["chain"], 0):
         custody["chain"] = chain
     if problem:
@@ -385,9 +406,18 @@ def _check_blobs(run: _Round, client: Client) -> None:
         blob_id, author, sha256, size = str(entry[0]), str(entry[1]), str(entry[2]), int(entry[3])
         digest, length = hashlib.sha256(), 0
         try:
-            status = client.blob_status(blob_id)
+            try:
+                status = client.blob_status(blob_id)
+            except ServerRefused as exc:
+                if exc.reason not in ("not_found", "invalid_request"):
+                    raise
+                status = {"complete": False}  # not even begun, or no id the server takes
             if not status.get("complete"):
-                still.append(entry)
+                since = int(entry[5]) if len(entry) > 5 else int(run.now)
+                if run.now - since < PENDING_BLOB_DAYS * 86400:
+                    still.append(entry)
+                else:
+                    run.report.problems.append((blob_id, "attachment_never_arrived"))
                 continue
             if status.get("size") == size:  # otherwise altered, without reading any of it
                 for chunk in client.blob_chunks(blob_id, limit=size):

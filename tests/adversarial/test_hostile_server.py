@@ -4,6 +4,7 @@ must be refused or detected, with what the coordinator or the phone is shown."""
 
 from __future__ import annotations
 
+import importlib
 import io
 import time
 from typing import Any
@@ -205,3 +206,50 @@ def test_a_seized_server_holds_no_organisation_coordinator_form_or_device_name(
     state = load_sync_state(phone)  # the phone reads all of it, inside its vault
     assert state.org_document is not None and state.org_document["doc"]["org"] == "Test Org"
     assert state.org_document["doc"]["forms"] == [form]
+
+
+def test_an_invented_device_cannot_fill_the_coordinators_vault_with_held_envelopes(
+    org: Org, operator: HostileOperator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(importlib.import_module("sync.coordinator.pull"), "MAX_HELD_PER_AUTHOR", 2)
+    key = SigningKey.generate()
+    operator.insert_device(key.public_bytes(), age.generate_identity()[1])
+    prev = envelope.ZERO_HASH
+    wires = []
+    for seq in (1, 2, 3):
+        sealed = envelope.seal(
+            build_payload("note", {"id": f"{seq:032x}", "data": {"text": "x"}}),
+            signer=key,
+            recipients=_recipients(org),
+            seq=seq,
+            prev=prev,
+            kind="report",
+            now=int(time.time()),
+        )
+        prev = envelope.envelope_hash(sealed)
+        wires.append(envelope.to_wire(sealed))
+    with Client(org.server.url, signing_key=key) as client:
+        client.push_envelopes(wires)
+
+    report = coordinator.pull(org.coordinator)
+
+    assert report.held == 2 and ("held_limit" in {reason for _, reason in report.problems})
+    assert len(org.coordinator.list(kind=Kind.HELD)) == 2
+
+
+def test_an_attachment_that_never_arrives_is_reported_and_no_longer_asked_about(
+    org: Org,
+) -> None:
+    from tests.adversarial.test_rogue_device import Rogue
+
+    rogue = Rogue(org)
+    ref = {"id": "b" * 32, "sha256": "0" * 64, "size": 10, "media_type": "x", "name": ""}
+    rogue.send("incident", {"id": "a" * 32, "data": {"title": "t"}}, kind="report", blobs=[ref])
+    first = coordinator.pull(org.coordinator)
+    assert first.stored == 1 and coordinator.load_state(org.coordinator).pending_blobs
+
+    later = time.time() + 31 * 86400
+    report = coordinator.pull(org.coordinator, now=lambda: later)
+
+    assert ("b" * 32, "attachment_never_arrived") in report.problems
+    assert coordinator.load_state(org.coordinator).pending_blobs == []

@@ -30,12 +30,19 @@ class Rogue:
         self.org = org
         self.seq, self.prev = 0, envelope.ZERO_HASH
 
-    def send(self, payload_type: str, record: dict[str, Any], *, kind: str) -> str:
+    def send(
+        self,
+        payload_type: str,
+        record: dict[str, Any],
+        *,
+        kind: str,
+        blobs: list[dict[str, Any]] | None = None,
+    ) -> str:
         document = coordinator.org_document(self.org.coordinator)
         assert document is not None
         self.seq += 1
         sealed = envelope.seal(
-            build_payload(payload_type, record),
+            build_payload(payload_type, record, blobs or ()),
             signer=self.identity.signing_key,
             recipients=list(document.recipients),
             seq=self.seq,
