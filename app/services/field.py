@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, cast
 
-from app.services import field_decoy
+from app.services import field_decoy, field_keystore
 from app.services.fake_field import guess_type
 from app.services.field_api import FieldService, about_info, default_form
 from app.services.field_types import (
@@ -54,6 +54,7 @@ from app.services.field_types import (
     check_new_passphrase,
 )
 from core import forms
+from core.crypto.random import random_bytes
 from core.forms import FormDefinition, FormDefinitionError, parse_form
 from core.records import Kind, Record, Status
 from storage import errors as storage_errors
@@ -94,6 +95,7 @@ class VaultFieldService(FieldService):
         clock: Callable[[], float] = time.time,
         unlock_floor: float = 0.0,
         sleep: Callable[[float], None] = time.sleep,
+        keystore: field_keystore.DeviceKeystore | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.vault_dir = self.data_dir
@@ -103,6 +105,7 @@ class VaultFieldService(FieldService):
         self._clock = clock
         self.unlock_floor = unlock_floor  # seconds every unlock takes at least (see unlock)
         self._sleep = sleep
+        self.keystore = keystore  # binds the vault to this phone where there is one
         self._vault: Vault | None = None
         self._engine: Any = None
         self._digits = False
@@ -145,11 +148,15 @@ class VaultFieldService(FieldService):
         self, passphrase: str, *, duress: str | None = None, language: str, disguise: bool = False
     ) -> None:
         check_new_passphrase(passphrase, duress, disguise=disguise)
+        secret = None
+        if self.keystore is not None:  # bind the new vault to this phone (field_keystore)
+            secret = random_bytes(field_keystore.SECRET_SIZE)
+            self.keystore.put(field_keystore.SECRET_NAME, secret)
         try:
             vault = Vault.create(
                 self.vault_dir,
-                passphrase,
-                duress,
+                field_keystore.bound(passphrase, secret),
+                None if duress is None else field_keystore.bound(duress, secret),
                 kdf_log_n=self.kdf_log_n,
                 extra_dirs=self.extra_dirs,
             )
@@ -174,8 +181,10 @@ class VaultFieldService(FieldService):
                 self._sleep(left)
 
     def _unlock(self, passphrase: str) -> None:
+        if not passphrase:
+            raise UnlockFailed("wrong_passphrase")  # refused, counted as nothing
         try:
-            vault = Vault.open(self.vault_dir, passphrase, extra_dirs=self.extra_dirs)
+            vault = Vault.open(self.vault_dir, self._bound(passphrase), extra_dirs=self.extra_dirs)
         except storage_errors.WrongPassphrase as exc:
             if exc.attempts_left == 0:
                 self._after_wipe()
@@ -248,6 +257,7 @@ class VaultFieldService(FieldService):
             vault.lock()
 
     def wipe(self) -> None:
+        self._forget_device_secret()  # first: from here the files alone open nothing
         with self._mutex:
             vault, self._vault, self._engine = self._vault, None, None
         if vault is not None and not vault.locked:
@@ -262,7 +272,19 @@ class VaultFieldService(FieldService):
         """Leave nothing that says a vault, a disguise or a wipe ever existed: no launch file,
         so the phone opens as a calculator like one never set up."""
         self._language, self._notice = "", ""
+        self._forget_device_secret()
         remove_launch(self.data_dir)
+
+    def _bound(self, passphrase: str) -> str:
+        secret = None
+        if self.keystore is not None:
+            secret = self.keystore.get(field_keystore.SECRET_NAME)
+        return field_keystore.bound(passphrase, secret)
+
+    def _forget_device_secret(self) -> None:
+        if self.keystore is not None:
+            with contextlib.suppress(Exception):  # a wipe never stops half-way
+                self.keystore.delete(field_keystore.SECRET_NAME)
 
     # ------------------------------------------------------------ helpers
     def _v(self) -> Vault:
@@ -725,8 +747,9 @@ class VaultFieldService(FieldService):
         vault = self._v()
         check_new_passphrase(passphrase, duress, disguise=self.launch_prefs().disguise)
         try:
-            vault.change_passphrase(passphrase, passphrase)  # proves the current passphrase
-            vault.set_duress_passphrase(duress)
+            bound = self._bound(passphrase)
+            vault.change_passphrase(bound, bound)  # proves the current passphrase
+            vault.set_duress_passphrase(None if duress is None else self._bound(duress))
         except storage_errors.WrongPassphrase:
             raise UnlockFailed("wrong_passphrase") from None
         except ValueError:

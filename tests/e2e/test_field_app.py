@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from app.i18n import Translator
 from core.records import Kind
 from sync import coordinator
 from tests.integration.conftest import Org, running_org
@@ -161,7 +162,8 @@ def main_flow(ui: FletPage, org: Org, data_dir: Path, tmp_path: Path) -> None:
     assert replies == ["4471"]
     # ---- panic: hold the red control, see the countdown, and everything is gone
     ui.long_press("Бардык маалыматты өчүрүү үчүн басып туруңуз")
-    ui.wait_text(re.compile("Баары . секунддан кийин өчөт"))
+    countdown = Translator("ky", "field").t("panic.countdown", seconds=9)
+    ui.wait_text(re.compile(re.escape(countdown).replace("9", ".")))
     ui.screenshot(SHOTS / "panic_countdown.png", settle_ms=0)
     ui.wait_text("÷", timeout=30)  # back to the calculator: the disguise stays
     assert not data_dir.with_name("phone.launch.json").exists()  # nothing says "disguise"
