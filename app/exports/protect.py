@@ -6,8 +6,8 @@ them can open it with their identity, or with the reference `age -d -i`), or
 is a standard binary age file; name it `<export>.age`.
 
 `needs_protection(kind, identifying)` says which exports must be protected unless the
-coordinator explicitly opts out: every CSV with identifying fields, every PDF case report, and
-every evidence bundle. Anonymised statistics never need it.
+coordinator explicitly opts out: every CSV or Uwazi import with identifying fields, every PDF
+case report, and every evidence bundle. Anonymised statistics never need it.
 
 Danger: a passphrase-protected export is only as strong as the passphrase; the recipients
 route is preferred.
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 from sync.age.api import encrypt, encrypt_with_passphrase
 
-EXPORT_KINDS = ("csv", "stats", "pdf", "bundle")
+EXPORT_KINDS = ("csv", "stats", "pdf", "bundle", "uwazi")
 
 
 class ProtectionError(ValueError):
@@ -31,7 +31,7 @@ def needs_protection(kind: str, identifying: bool) -> bool:
         raise ValueError(f"unknown export kind {kind!r}")
     if kind == "stats":
         return False
-    if kind == "csv":
+    if kind in ("csv", "uwazi"):
         return identifying
     return True
 

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from app.exports import bundle, csv_export, identity, pdf_report, protect, stats
+from app.exports import bundle, csv_export, identity, pdf_report, protect, stats, uwazi
 from app.services.coordinator_cases import CaseDetail, CaseFilter, CaseIndex, CaseSummary
 from app.services.coordinator_dashboard import Dashboard, aggregate
 from app.services.coordinator_types import (
@@ -202,7 +202,7 @@ class CoordinatorService(abc.ABC):
         passphrase: str = "",
         t: Callable[[str], str] | None = None,
     ) -> ExportResult:
-        """kind: csv | stats | pdf | bundle. protection: recipients | passphrase | none."""
+        """kind: csv | stats | pdf | bundle | uwazi. protection: recipients | passphrase | none."""
 
     # ---- forms
     @abc.abstractmethod
@@ -470,6 +470,11 @@ class CoordinatorBase(CoordinatorService):
                     details, t=tr, status_label=lambda s: tr(f"status.{s}")
                 )
             name, media = f"cases-{stamp}.pdf", "application/pdf"
+        elif kind == "uwazi":
+            data = uwazi.build(
+                index, summaries, identifying=identifying, lang=lang, attachment=self.attachment
+            ).data
+            name, media = f"uwazi-{stamp}.zip", "application/zip"
         else:
             data = bundle.build_bundle(
                 [index.raw(s.id) for s in summaries],
