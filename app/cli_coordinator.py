@@ -12,8 +12,9 @@
     fieldvault coordinator cases [--text T] [--from D] [--to D] [--region R] [--violation V]
                                  [--perpetrator P] [--status S] [--assignee K] [--device K]
                                  [--sort KEY] [--asc]
-    fieldvault coordinator export --format csv|stats|pdf|bundle [--identifying]
-                                 [--passphrase-protect | --no-encrypt] [-o FILE] [filters]
+    fieldvault coordinator export --format csv|stats|pdf|bundle|uwazi [--identifying]
+                                 [--lang L] [--passphrase-protect | --no-encrypt] [-o FILE]
+                                 [filters]     (uwazi: a ZIP for Uwazi's CSV import, docs/uwazi.md)
     fieldvault coordinator identity export -o FILE [--plain]    (your age identity, for `age -d -i`)
     fieldvault coordinator tsa add URL [--ca FILE] | tsa list | tsa remove URL
     fieldvault coordinator timestamp              (RFC 3161 tokens for envelopes not yet stamped)
@@ -29,8 +30,10 @@ interactive prompt, never from arguments (the process list shows arguments to ev
 its DER certificate, 64 hex digits (`AB:CD:…` accepted). It is kept with the coordinator's keys,
 checked on every connection, and carried by every invite the coordinator creates.
 
-Exports that hold identifying data (CSV with `--identifying`, PDF, bundle) are age-encrypted to
-the coordinators' recipients unless `--passphrase-protect` or `--no-encrypt` is given.
+Exports that hold identifying data (CSV or Uwazi with `--identifying`, PDF, bundle) are
+age-encrypted to the coordinators' recipients unless `--passphrase-protect` or `--no-encrypt` is
+given. The Uwazi export leaves out every case whose victim did not allow sharing and public use,
+and says how many.
 
 Exit codes: 0 done; 1 usage, vault or refused operation; 2 network problem that may pass
 (offline, timeout, server busy); 3 refused for good; 4 `verify-bundle` found the bundle invalid.
@@ -116,7 +119,9 @@ def register(subparsers: Any) -> None:
     cases.set_defaults(func=_cases)
 
     export = verb("export", "export the filtered cases")
-    export.add_argument("--format", required=True, choices=("csv", "stats", "pdf", "bundle"))
+    export.add_argument(
+        "--format", required=True, choices=("csv", "stats", "pdf", "bundle", "uwazi")
+    )
     export.add_argument("--identifying", action="store_true", help="include identifying fields")
     export.add_argument("--lang", default="en", choices=("en", "ru", "ky", "kk"))
     protect = export.add_mutually_exclusive_group()
@@ -436,11 +441,24 @@ def _export(args: argparse.Namespace, service: Any) -> int:
     output.write_bytes(result.data)
     if result.identifying and not result.protected:
         print("warning: this file identifies victims and is NOT encrypted", file=sys.stderr)
-    _emit(
-        args,
-        {"ok": True, "file": str(output), "protected": result.protected, "bytes": len(result.data)},
-        f"wrote {output} ({len(result.data)} bytes{', encrypted' if result.protected else ''})",
-    )
+    payload = {
+        "ok": True,
+        "file": str(output),
+        "protected": result.protected,
+        "bytes": len(result.data),
+    }
+    text = f"wrote {output} ({len(result.data)} bytes{', encrypted' if result.protected else ''})"
+    if args.format == "uwazi":
+        from app.exports.uwazi import withheld
+
+        left_out = len(withheld(service.index(), service.cases(_filter(args))))
+        payload["withheld"] = left_out
+        text += (
+            f"\n{left_out} cases left out: the victim did not allow sharing and public use"
+            if left_out
+            else ""
+        )
+    _emit(args, payload, text)
     return 0
 
 

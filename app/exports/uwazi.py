@@ -269,6 +269,21 @@ def catalogue_yes_no() -> dict[str, tuple[str, str]]:
     return out
 
 
+def withheld(index: CaseIndex, summaries: Sequence[CaseSummary]) -> list[str]:
+    """The ids of the cases `build` leaves out: no consent to sharing and public use."""
+    return [s.id for s in summaries if _allowed(index, s.id) is None]
+
+
+def _allowed(index: CaseIndex, case_id: str) -> tuple[FormDefinition, dict[str, Any]] | None:
+    """The latest answers and their form when the victim allowed sharing and public use."""
+    data = index.raw(case_id)
+    form = index.form_for(data)
+    answers = answers_of(CaseIndex._latest_record(data))
+    if form is None or not consent.allows(form, answers, consent.UWAZI):
+        return None
+    return form, answers
+
+
 def build(
     index: CaseIndex,
     summaries: Sequence[CaseSummary],
@@ -286,14 +301,13 @@ def build(
     rows: list[dict[str, str]] = []
     files: dict[str, bytes] = {}
     kept: list[str] = []
-    withheld: list[str] = []
+    left_out: list[str] = []
     for summary in summaries:
-        data = index.raw(summary.id)
-        answers = answers_of(CaseIndex._latest_record(data))
-        form = index.form_for(data)
-        if form is None or not consent.allows(form, answers, consent.UWAZI):
-            withheld.append(summary.id)
+        allowed = _allowed(index, summary.id)
+        if allowed is None:
+            left_out.append(summary.id)
             continue
+        form, answers = allowed
         kept.append(summary.id)
         plan.add_form(form)
         row = {CASE_COLUMN: summary.id, RECEIVED_COLUMN: _received_day(summary)}
@@ -343,7 +357,7 @@ def build(
         )
         for thesaurus, values in sorted(plan.thesauri.items()):
             zf.writestr(f"{SETUP_DIR}thesauri/{thesaurus}.csv", thesaurus_csv(values, lang))
-    return UwaziExport(out.getvalue(), tuple(kept), tuple(withheld), len(files), properties)
+    return UwaziExport(out.getvalue(), tuple(kept), tuple(left_out), len(files), properties)
 
 
 def _title(form: FormDefinition, answers: Mapping[str, Any], plan: _Plan, case_id: str) -> str:

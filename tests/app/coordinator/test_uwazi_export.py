@@ -17,12 +17,15 @@ from __future__ import annotations
 import copy
 import csv
 import io
+import json
 import re
 import zipfile
 from typing import Any
 
 import pytest
 
+from app import cli_coordinator
+from app.cli import main
 from app.exports import uwazi
 from app.services.coordinator_cases import CaseIndex
 from app.services.coordinator_fake import FakeCoordinatorService
@@ -104,6 +107,7 @@ FORM_RAW: dict[str, Any] = {
     ],
 }
 
+PASSPHRASE = "correct horse battery"
 ALL = {"share_org": True, "statistics": True, "advocacy": True}
 PHOTO = b"\xff\xd8\xff\xe0 a photo of the bruises"
 
@@ -316,19 +320,25 @@ def test_property_names_survive_uwazi_safe_name_and_avoid_language_suffixes() ->
         assert "__" not in name and name[0].isalpha()
 
 
-def test_identifying_uwazi_export_is_encrypted_to_the_coordinators_by_default() -> None:
+def _service(*answers: dict[str, Any]) -> FakeCoordinatorService:
     service = FakeCoordinatorService()
     service.setup_new(
-        passphrase="correct horse battery",
+        passphrase=PASSPHRASE,
         server_url="https://example.org",
         bootstrap_token="t",
         org_name="Org",
         coordinator_name="C",
     )
     service.publish_forms([FORM_RAW])
-    data = factory.case_data(factory.Device(), _answers("Айбек", ALL), case_id="a" * 32)
-    service.receive_case(data)
+    device = factory.Device()
+    for n, a in enumerate(answers):
+        service.receive_case(factory.case_data(device, a, case_id=f"{n:x}" * 32))
     service.pull()
+    return service
+
+
+def test_identifying_uwazi_export_is_encrypted_to_the_coordinators_by_default() -> None:
+    service = _service(_answers("Айбек", ALL))
     sealed = service.export("uwazi", identifying=True, lang="ru")
     assert sealed.protected and sealed.filename.endswith(".zip.age")
     assert sealed.data.startswith(b"age-encryption.org/v1")
@@ -336,3 +346,28 @@ def test_identifying_uwazi_export_is_encrypted_to_the_coordinators_by_default() 
     assert "Айбек".encode() in _read(opened)["import.csv"]
     clear = service.export("uwazi", identifying=False, protection="recipients")
     assert not clear.protected and "import.csv" in _read(clear.data)
+
+
+def test_cli_writes_the_uwazi_zip_and_says_how_many_cases_were_left_out(
+    tmp_path, capsys, monkeypatch
+) -> None:
+    service = _service(_answers("Айбек", ALL), _answers("Секрет", {**ALL, "advocacy": False}))
+
+    def unlocked(args: Any, unlock: bool = True) -> FakeCoordinatorService:
+        if not service.unlocked:
+            service.unlock(PASSPHRASE)
+        return service
+
+    monkeypatch.setattr(cli_coordinator, "_service", unlocked)
+
+    def run(*argv: str) -> tuple[int, dict[str, Any]]:
+        code = main(["coordinator", "export", "--format", "uwazi", *argv, "--json"])
+        return code, json.loads(capsys.readouterr().out)
+
+    code, done = run("--identifying", "-o", str(tmp_path / "cases.zip"))
+    assert code == 0 and done["protected"] and done["withheld"] == 1
+    assert done["file"].endswith("cases.zip.age") and not (tmp_path / "cases.zip").exists()
+    code, done = run("--identifying", "--no-encrypt", "--lang", "ru", "-o", str(tmp_path / "c.zip"))
+    _, rows = _csv(_read((tmp_path / "c.zip").read_bytes())["import.csv"])
+    assert code == 0 and not done["protected"] and done["withheld"] == 1
+    assert [r["victim_name"] for r in rows] == ["Айбек"]
