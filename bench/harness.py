@@ -42,6 +42,7 @@ AREAS: tuple[str, ...] = (
     "sync",
     "slowlink",
     "coordinator",
+    "pq",
 )
 
 SUMMARY_START = "<!-- bench:summary:start -->"

@@ -9,8 +9,10 @@ Use the recipes:
 - `rfc3161`: RFC 3161 time-stamp requests and offline checks of the tokens (on `der`, a strict
   DER reader); failures are `rfc3161.BadTimestamp` with a `reason`.
 
-Everything here works on `cryptography>=43.0.1` (the version Android builds get). Newer
-primitives (ML-KEM) are optional and probed with `pq.available()`.
+- `pq`: the post-quantum hybrid KEM (HPKE with MLKEM768-X25519) for age `mlkem768x25519`
+  stanzas; on `cryptography`'s ML-KEM where it exists, else on `xwing` + `mlkem` (pure Python).
+
+Everything here works on `cryptography>=43.0.1` (the version Android builds get).
 
 Errors (all subclasses of `CryptoError`):
 - `InvalidCiphertext`: the one opaque "this ciphertext is bad" error. It never says why.

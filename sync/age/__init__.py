@@ -11,7 +11,8 @@ Files of any size, in constant memory: `encrypt_stream(src, dst, recipients)` an
 `encrypt_with_passphrase` / `decrypt_with_passphrase`, or a `Passphrase(...)` object anywhere a
 recipient or identity is accepted. Opening many files: `parse_identity(text)` once and pass the
 object instead of the string. Post-quantum hybrid keys (`generate_identity(pq=True)`,
-`age1pq1…`) work where `pq_supported()`; elsewhere they raise `UnsupportedRecipient`. A file
+`age1pq1…`) work on every platform: on `cryptography`'s ML-KEM where it has one, else on a
+pure-Python ML-KEM-768 (slower, not constant-time when opening; see docs/formats/age.md). A file
 is encrypted either to post-quantum recipients only or to classic ones only (`ValueError`).
 
 Errors (all `AgeError`): `HeaderError`, `NoIdentityMatch`, `HmacError`, `PayloadError`,

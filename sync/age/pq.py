@@ -5,9 +5,10 @@ The `mlkem768x25519` stanza of age 1.3 and later:
     -> mlkem768x25519 base64(enc, 1120 bytes)
     base64(HPKE SealBase ciphertext of the file key, 32 bytes)
 
-with HPKE KEM MLKEM768-X25519, HKDF-SHA-256, ChaCha20-Poly1305 and `info = LABEL`. Available
-only where `cryptography` provides ML-KEM and HPKE (`supported()`); elsewhere parsing a PQ key
-works but using it raises `UnsupportedRecipient`, and PQ stanzas are simply not ours.
+with HPKE KEM MLKEM768-X25519, HKDF-SHA-256, ChaCha20-Poly1305 and `info = LABEL`. Works on
+every platform (`core.crypto.pq` falls back to pure Python where `cryptography` lacks ML-KEM);
+should `supported()` ever be false, using a PQ key raises `UnsupportedRecipient` and PQ stanzas
+are simply not ours.
 """
 
 from __future__ import annotations
