@@ -3,9 +3,13 @@ the chain-of-custody verdict, the workflow (status, assignee, tags, comments, re
 message thread with the reporter.
 
 Attachments are decrypted into memory when asked for and shown with `ft.Image(src=bytes)`;
-audio and other files are offered as downloads (the browser's save dialog; in-app playback
-would need the optional flet-audio package, which is not a dependency). Nothing is written to
-disk by this screen itself.
+every attachment, photos included, can be downloaded (the browser's save dialog; in-app
+playback of audio would need the optional flet-audio package, which is not a dependency).
+Nothing is written to disk by this screen itself.
+
+Opening the case marks its replies read (`service.mark_read`); the replies that were unread
+when it opened carry a "new" mark until the next visit. Devices and coordinators appear by
+name, dates in the reader's language and local time, yes/no and consent answers as words.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ class CaseView:
         t = ctx.t
         self.detail: CaseDetail | None = None
         self.messages: list[MessageInfo] = []
+        self.unread = 0  # replies that were unread when the case was opened
         self.previews: dict[str, bytes] = {}  # decrypted photos, in memory only
         self.error = w.banner("")
         self.header = ft.Column([], spacing=6)
@@ -132,9 +137,13 @@ class CaseView:
     # ---- rendering
     def load(self) -> None:
         ctx = self.ctx
+        ctx.load_names()
         try:
             self.detail = ctx.service.case(self.case_id, ctx.lang)
             self.messages = ctx.service.messages(self.case_id)
+            if self.detail.summary.unread:
+                self.unread = self.detail.summary.unread
+                ctx.service.mark_read(self.case_id)
         except Exception as exc:
             self.show_error(exc)
             return
@@ -146,7 +155,18 @@ class CaseView:
             return
         s, state = d.summary, d.state
         self.header.controls = [
-            w.title(s.title or t(f"type.{s.case_type}")),
+            ft.Row(
+                [
+                    w.reference(s.reference),
+                    ft.Text(
+                        s.title_in(ctx.lang) or t(f"type.{s.case_type}"),
+                        size=22,
+                        weight=ft.FontWeight.BOLD,
+                        expand=True,
+                    ),
+                ],
+                vertical_alignment=ft.CrossAxisAlignment.CENTER,
+            ),
             ft.Row(
                 [
                     w.status_pill(ctx.status(state.status), state.status),
@@ -157,8 +177,8 @@ class CaseView:
                     w.muted(
                         t(
                             "case.meta",
-                            case=s.id[:8],
-                            device=ctx.short(s.device),
+                            case=s.reference,
+                            device=ctx.name(s.device),
                             received=ctx.when(s.received_at),
                         )
                     ),
@@ -173,9 +193,7 @@ class CaseView:
         ]
         self.history.controls = [
             ft.ExpansionTile(
-                title=ft.Text(
-                    t("case.revision", version=n, seq=rev.seq, when=ctx.when(rev.created))
-                ),
+                title=ft.Text(t("case.revision", version=n, when=ctx.when(rev.created))),
                 subtitle=ft.Text(t("case.received_at", when=ctx.when(rev.received_at)), size=12),
                 controls=[ft.Text(f"{f.label}: {f.value}", size=13) for f in rev.fields],
             )
@@ -187,9 +205,9 @@ class CaseView:
         if me:
             assignees[me] = t("case.me")
         for value in ctx.service.facet_values().get("assignee", []):
-            assignees.setdefault(value, ctx.short(value))
+            assignees.setdefault(value, ctx.name(value))
         if state.assignee:
-            assignees.setdefault(state.assignee, ctx.short(state.assignee))
+            assignees.setdefault(state.assignee, ctx.name(state.assignee))
         self.assignee.options = [ft.DropdownOption(key=k, text=v) for k, v in assignees.items()]
         self.assignee.value = state.assignee or UNASSIGNED
         self.tags.controls = [
@@ -216,7 +234,7 @@ class CaseView:
         self.comments.controls = [
             ft.Column(
                 [
-                    w.muted(f"{ctx.when(c.created)} · {ctx.short(c.author)}"),
+                    w.muted(f"{ctx.when(c.created)} · {ctx.name(c.author)}"),
                     ft.Text(c.text),
                 ],
                 spacing=2,
@@ -233,7 +251,9 @@ class CaseView:
             )
             for r in state.referrals
         ] or [w.muted(t("case.no_referrals"))]
-        self.thread.controls = [self._message(m) for m in self.messages] or [
+        replies = [m.id for m in self.messages if m.direction != "out"]
+        new = set(replies[len(replies) - self.unread :]) if self.unread else set()
+        self.thread.controls = [self._message(m, m.id in new) for m in self.messages] or [
             w.muted(t("case.no_messages"))
         ]
 
@@ -272,13 +292,31 @@ class CaseView:
         holder = ft.Column([], spacing=6)
         if a.id in self.previews:
             holder.controls = [self._image(self.previews[a.id])]
-        open_label = t("case.show_photo") if is_image else t("case.download")
+        buttons: list[ft.Control] = []
+        if is_image:
+            buttons.append(
+                ft.TextButton(
+                    t("case.show_photo"),
+                    icon=ft.Icons.VISIBILITY,
+                    on_click=lambda _e: self.on_attachment(a, holder),
+                    key=f"show-{a.id[:8]}",
+                )
+            )
+        buttons.append(
+            ft.TextButton(
+                t("case.download"),
+                icon=ft.Icons.DOWNLOAD,
+                on_click=lambda _e: self.on_download(a),
+                key=f"download-{a.id[:8]}",
+            )
+        )
         row = ft.Row(
             [
                 ft.Icon(ft.Icons.IMAGE if is_image else ft.Icons.ATTACH_FILE),
-                ft.Text(f"{name} · {a.media_type} · {kib} KiB"),
-                ft.TextButton(open_label, on_click=lambda _e: self.on_attachment(a, holder)),
-            ]
+                ft.Text(t("case.attachment_line", name=name, kib=kib), expand=True),
+                *buttons,
+            ],
+            wrap=True,
         )
         return ft.Column([row, holder], spacing=4)
 
@@ -286,17 +324,17 @@ class CaseView:
     def _image(data: bytes) -> ft.Image:
         return ft.Image(src=data, width=420, fit=ft.BoxFit.CONTAIN)
 
-    def _message(self, m: MessageInfo) -> ft.Control:
+    def _message(self, m: MessageInfo, new: bool = False) -> ft.Control:
         mine = m.direction == "out"
         who = self.ctx.t("case.message_out" if mine else "case.message_in")
+        top: list[ft.Control] = [w.muted(f"{who} · {self.ctx.when(m.created)}")]
+        if new:
+            top.append(w.unread_pill(self.ctx.t("case.new_reply")))
         return ft.Row(
             [
                 ft.Container(
                     ft.Column(
-                        [
-                            w.muted(f"{who} · {self.ctx.when(m.created)}"),
-                            ft.Text(m.text),
-                        ],
+                        [ft.Row(top, spacing=6, wrap=True), ft.Text(m.text)],
                         spacing=2,
                     ),
                     bgcolor=ft.Colors.PRIMARY_CONTAINER
@@ -329,6 +367,16 @@ class CaseView:
                 ctx.port.save(a.name or f"{a.id}.bin", data)
 
         ctx.port.run(lambda: ctx.service.attachment(self.case_id, a.id), done, self.show_error)
+
+    def on_download(self, a: Attachment) -> None:
+        """Save the decrypted attachment through the browser's save dialog."""
+        ctx = self.ctx
+        name = a.name or f"{a.id}.bin"
+        ctx.port.run(
+            lambda: ctx.service.attachment(self.case_id, a.id),
+            lambda data: ctx.port.save(name, data),
+            self.show_error,
+        )
 
     def _act(self, event: dict[str, Any], after: Any = None) -> None:
         self.error.visible = False

@@ -1,7 +1,11 @@
 """The case list: filters, full-text search, sortable columns, pull; a row opens the case.
 
 The table shows at most `PAGE` rows at a time ("show more" adds the next page), so 10,000 cases
-stay responsive; the count always reports every match.
+stay responsive; the count always reports every match. Newest first by the incident's date
+unless a column is chosen. People read names and words here: the device's roster label, the
+assignee's name, local dates in their language, the case's short reference and its title in
+their language (the form's title field: for the default form the violation types, which is why
+there is no separate violation column), and how many replies they have not read yet.
 """
 
 from __future__ import annotations
@@ -13,12 +17,14 @@ import flet as ft
 from app.coordinator import widgets as w
 from app.coordinator.context import ViewContext
 from app.coordinator.filters_view import FilterBar
-from app.services.coordinator_cases import CaseSummary
+from app.services.coordinator_cases import CaseSummary, short_text
 from app.services.coordinator_types import PullSummary
 
 PAGE = 100
-COLUMNS = ("occurred", "title", "region", "violation", "status", "assignee", "device", "custody")
-SORTABLE = {0: "occurred", 1: "title", 2: "region", 4: "status", 6: "device"}
+COLUMNS = ("occurred", "title", "region", "status", "assignee", "device", "custody")
+SORTABLE = {0: "occurred", 1: "title", 2: "region", 3: "status", 5: "device"}
+TITLE_CHARS = 70
+TITLE_WIDTH = 280
 
 
 class CaseListView:
@@ -79,6 +85,7 @@ class CaseListView:
 
     def refresh(self) -> None:
         ctx = self.ctx
+        ctx.load_names()
         try:
             self.results = ctx.service.cases(ctx.filters)
         except Exception as exc:
@@ -96,28 +103,41 @@ class CaseListView:
 
     def _row(self, s: CaseSummary) -> ft.DataRow:
         ctx = self.ctx
-        violations = ", ".join(
-            ctx.service.option_label("violation_type", v, ctx.lang) for v in s.violation_types
-        )
         region = ctx.service.option_label("region", s.region, ctx.lang) if s.region else "—"
         custody = w.verdict_pill(
             s.custody_ok, ctx.t("custody.ok_short" if s.custody_ok else "custody.problem_short")
         )
+        title = short_text(s.title_in(ctx.lang) or ctx.t(f"type.{s.case_type}"), TITLE_CHARS)
+        top: list[ft.Control] = [w.reference(s.reference)]
+        if s.unread:
+            top.append(w.unread_pill(ctx.t("cases.unread", count=s.unread)))
         return ft.DataRow(
             cells=[
-                ft.DataCell(ft.Text(s.day or "—")),
+                ft.DataCell(ft.Text(ctx.day(s.day))),
                 ft.DataCell(
                     ft.TextButton(
-                        (s.title or ctx.t(f"type.{s.case_type}"))[:34],
+                        content=ft.Container(
+                            ft.Column(
+                                [
+                                    ft.Row(top, spacing=6),
+                                    ft.Text(title, max_lines=2, size=14),
+                                ],
+                                spacing=2,
+                            ),
+                            width=TITLE_WIDTH,
+                            padding=ft.Padding(0, 4, 0, 4),
+                        ),
                         on_click=lambda _e, cid=s.id: self.open(cid),
                         key=f"open-{s.id[:8]}",
+                        tooltip=title,
                     )
                 ),
                 ft.DataCell(ft.Text(region)),
-                ft.DataCell(ft.Text(violations[:26] or "—")),
                 ft.DataCell(w.status_pill(ctx.status(s.status), s.status)),
-                ft.DataCell(ft.Text(ctx.short(s.assignee) if s.assignee else "—")),
-                ft.DataCell(ft.Text(ctx.short(s.device))),
+                ft.DataCell(
+                    ft.Text(ctx.name(s.assignee) if s.assignee else ctx.t("case.unassigned"))
+                ),
+                ft.DataCell(ft.Text(ctx.name(s.device), tooltip=s.device)),
                 ft.DataCell(custody),
             ],
             on_select_change=lambda _e, cid=s.id: self.open(cid),
@@ -152,8 +172,12 @@ class CaseListView:
 
         def done(summary: PullSummary) -> None:
             self.pull_button.disabled = False
-            self.pull_status.value = ctx.t(
-                "cases.pulled", envelopes=summary.envelopes, cases=summary.cases
+            self.pull_status.value = (
+                ctx.t("cases.pulled", cases=summary.cases)
+                if summary.cases
+                else ctx.t("cases.pulled_nothing_new")
+                if not summary.stored
+                else ctx.t("cases.pulled_other")
             )
             lines = []
             if summary.held:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as _dt
 from collections.abc import Callable
@@ -10,6 +11,7 @@ from typing import Any, cast
 from app.coordinator.port import UiPort
 from app.errors_text import error_text
 from app.i18n import Translator
+from app.services import coordinator_dates as dates
 from app.services.coordinator_api import CoordinatorService
 from app.services.coordinator_cases import CaseFilter
 
@@ -23,6 +25,8 @@ class ViewContext:
     translator: Translator
     navigate: Callable[..., None] = lambda *_a, **_k: None
     filters: CaseFilter = dataclasses.field(default_factory=CaseFilter)
+    names: dict[str, str] = dataclasses.field(default_factory=dict)
+    tz: _dt.tzinfo | None = None  # None: the computer's own zone
 
     @property
     def lang(self) -> str:
@@ -42,9 +46,26 @@ class ViewContext:
         return self.t(f"status.{status}")
 
     def when(self, seconds: int) -> str:
-        if not seconds:
-            return "—"
-        return _dt.datetime.fromtimestamp(seconds, _dt.UTC).strftime("%Y-%m-%d %H:%M")
+        """A moment as a local date and time in the reader's language."""
+        return dates.moment(seconds, self.t, self.tz)
+
+    def day(self, iso: str) -> str:
+        """An answer's date (or date and time) in the reader's language."""
+        return dates.day(iso, self.t)
+
+    def month(self, yyyy_mm: str) -> str:
+        return dates.month(yyyy_mm, self.t)
 
     def short(self, key_id: str) -> str:
         return key_id[:8] if key_id else "—"
+
+    def load_names(self) -> None:
+        """Fetch device labels and coordinator names (kept until the next call)."""
+        with contextlib.suppress(Exception):  # names are a nicety: ids still show without them
+            self.names = self.service.names()
+
+    def name(self, key_id: str) -> str:
+        """A device or coordinator as people know it: its label or name, else a short id."""
+        if not key_id:
+            return "—"
+        return self.names.get(key_id) or self.t("names.unnamed", id=key_id[:8])

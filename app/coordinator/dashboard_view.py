@@ -1,8 +1,16 @@
-"""The dashboard: cases by month, violation type, perpetrator type and region (flet-charts),
-computed from the same filters as the case list."""
+"""The dashboard: cases by month, violation type, perpetrator type and region, computed from
+the same filters as the case list.
+
+Months are a flet-charts bar chart with every month from the first to the last (empty ones at
+0), labelled in the reader's language, with at most `MONTH_LABELS` labels so they never
+overlap. Violation, perpetrator and region counts are labelled horizontal bars: their labels
+are long words in four languages, and a label beside its bar can take two lines where one
+under a narrow bar would run into its neighbours.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import flet as ft
@@ -14,14 +22,54 @@ from app.coordinator.filters_view import FilterBar
 from app.services.coordinator_dashboard import UNKNOWN, Dashboard
 
 MAX_BARS = 12
+MAX_MONTH_BARS = 36
+MONTH_LABELS = 6
+LABEL_WIDTH = 190
 COLOURS = (ft.Colors.BLUE_400, ft.Colors.TEAL_400, ft.Colors.DEEP_ORANGE_400, ft.Colors.PURPLE_400)
+
+
+def ranked_bars(
+    items: Sequence[tuple[str, int]], colour: str, label: Callable[[str], str]
+) -> ft.Column:
+    """Largest first: each label beside its bar and its count, nothing to overlap."""
+    shown = list(items)[:MAX_BARS]
+    top = max((c for _, c in shown), default=0) or 1
+    return ft.Column(
+        [
+            ft.Row(
+                [
+                    ft.Container(
+                        ft.Text(label(name), size=13, max_lines=2, tooltip=label(name)),
+                        width=LABEL_WIDTH,
+                    ),
+                    ft.Container(
+                        ft.ProgressBar(
+                            value=count / top,
+                            color=colour,
+                            bgcolor=ft.Colors.SURFACE_CONTAINER_HIGHEST,
+                            bar_height=14,
+                            border_radius=3,
+                            semantics_label=label(name),
+                        ),
+                        expand=True,
+                    ),
+                    ft.Text(str(count), size=13, width=36, text_align=ft.TextAlign.END),
+                ],
+                vertical_alignment=ft.CrossAxisAlignment.CENTER,
+            )
+            for name, count in shown
+        ],
+        spacing=8,
+    )
 
 
 def bar_chart(
     items: Sequence[tuple[str, int]], colour: str, label: Callable[[str], str]
 ) -> fch.BarChart:
-    shown = list(items)[:MAX_BARS]
+    """Months in order; one label every few bars so that labels never run into each other."""
+    shown = list(items)[-MAX_MONTH_BARS:]
     top = max((c for _, c in shown), default=0)
+    every = max(1, math.ceil(len(shown) / MONTH_LABELS))
     return fch.BarChart(
         groups=[
             fch.BarChartGroup(
@@ -30,7 +78,7 @@ def bar_chart(
                     fch.BarChartRod(
                         from_y=0,
                         to_y=count,
-                        width=18,
+                        width=max(6, min(18, 360 // max(1, len(shown)))),
                         color=colour,
                         border_radius=3,
                         tooltip=f"{label(name)}: {count}",
@@ -42,11 +90,16 @@ def bar_chart(
         bottom_axis=fch.ChartAxis(
             labels=[
                 fch.ChartAxisLabel(
-                    value=i, label=ft.Container(ft.Text(label(name)[:18], size=10), padding=4)
+                    value=i,
+                    label=ft.Container(
+                        ft.Text(label(name), size=11, text_align=ft.TextAlign.CENTER),
+                        padding=ft.Padding(0, 6, 0, 0),
+                    ),
                 )
                 for i, (name, _) in enumerate(shown)
+                if i % every == 0
             ],
-            label_size=36,
+            label_size=40,
         ),
         left_axis=fch.ChartAxis(label_size=32, label_spacing=max(1, top // 5)),
         horizontal_grid_lines=fch.ChartGridLines(color=ft.Colors.OUTLINE_VARIANT, width=1),
@@ -97,7 +150,7 @@ class DashboardView:
             if value == UNKNOWN:
                 return ctx.t("dashboard.unknown")
             if facet == "month":
-                return value
+                return ctx.month(value)
             return ctx.service.option_label(facet, value, ctx.lang)
 
         return label
@@ -121,7 +174,9 @@ class DashboardView:
             ft.Container(
                 w.card(
                     w.heading(t(key)),
-                    bar_chart(items, COLOURS[i], self._label(facet))
+                    (bar_chart if facet == "month" else ranked_bars)(
+                        items, COLOURS[i], self._label(facet)
+                    )
                     if items
                     else w.muted(t("dashboard.empty")),
                 ),

@@ -61,7 +61,7 @@ class DevicesView:
         self.table = ft.DataTable(
             columns=[
                 ft.DataColumn(label=ft.Text(t(f"devices.col_{c}")))
-                for c in ("device", "label", "last_seen", "envelopes", "chain", "state", "actions")
+                for c in ("device", "last_seen", "envelopes", "chain", "state", "actions")
             ],
             rows=[],
         )
@@ -138,8 +138,17 @@ class DevicesView:
         )
         return ft.DataRow(
             cells=[
-                ft.DataCell(ft.Text(ctx.short(d.id), tooltip=d.id)),
-                ft.DataCell(ft.Text(d.label or "—")),
+                ft.DataCell(
+                    ft.Column(
+                        [
+                            ft.Text(d.label or t("names.unnamed", id=ctx.short(d.id))),
+                            w.muted(ctx.short(d.id)),
+                        ],
+                        spacing=0,
+                        tight=True,
+                    ),
+                    tooltip=d.id,
+                ),
                 ft.DataCell(ft.Text(ctx.when(d.last_seen))),
                 ft.DataCell(ft.Text(str(d.envelopes))),
                 ft.DataCell(w.verdict_pill(chain_ok, chain_text)),

@@ -1,7 +1,9 @@
 """Exports of the filtered cases (CSV, statistics, PDF, evidence bundle) and bundle checking.
 
 An export holding identifying data shows a warning and is age-encrypted to the coordinators'
-recipients (or a passphrase). Saving it in clear needs an explicit choice and a confirmation.
+recipients (or a passphrase, typed twice). Saving it in clear needs an explicit choice and a
+confirmation. PDF reports carry the photos and leave out internal comments unless asked
+("include internal comments", off by default); evidence bundles carry the attachments.
 """
 
 from __future__ import annotations
@@ -48,6 +50,12 @@ class ExportsView:
                 ]
             ),
         )
+        self.comments = ft.Checkbox(
+            label=t("exports.comments"),
+            value=False,
+            visible=False,
+            key="include-comments",
+        )
         self.passphrase = ft.TextField(
             label=t("exports.passphrase"),
             password=True,
@@ -56,9 +64,22 @@ class ExportsView:
             visible=False,
             key="export-passphrase",
         )
+        self.passphrase_again = ft.TextField(
+            label=t("exports.passphrase_again"),
+            password=True,
+            can_reveal_password=True,
+            width=320,
+            visible=False,
+            key="export-passphrase-again",
+        )
         self.warning = w.banner(t("exports.warning"))
         self.protect_box = ft.Column(
-            [w.muted(t("exports.protection")), self.protection, self.passphrase]
+            [
+                w.muted(t("exports.protection")),
+                self.protection,
+                self.passphrase,
+                self.passphrase_again,
+            ]
         )
         self.button = ft.FilledButton(
             t("exports.export"), icon=ft.Icons.SAVE_ALT, on_click=self.on_export, key="export"
@@ -79,7 +100,12 @@ class ExportsView:
                 self.scope,
                 ft.Row(
                     [
-                        w.card(w.heading(t("exports.what")), self.kind, self.identifying),
+                        w.card(
+                            w.heading(t("exports.what")),
+                            self.kind,
+                            self.identifying,
+                            self.comments,
+                        ),
                         w.card(self.protect_box),
                     ],
                     vertical_alignment=ft.CrossAxisAlignment.START,
@@ -124,15 +150,25 @@ class ExportsView:
     def on_options(self, _e: Any = None) -> None:
         kind = self.kind.value or "csv"
         self.identifying.visible = kind == "csv"
+        self.comments.visible = kind == "pdf"
         identifying = self.is_identifying
         self.warning.visible = identifying
         self.protect_box.visible = identifying
-        self.passphrase.visible = identifying and self.protection.value == "passphrase"
+        asks = identifying and self.protection.value == "passphrase"
+        self.passphrase.visible = self.passphrase_again.visible = asks
 
     def on_export(self, _e: Any = None) -> None:
         ctx = self.ctx
         kind = self.kind.value or "csv"
         protection = self.protection.value or "recipients"
+        if (
+            self.is_identifying
+            and protection == "passphrase"
+            and (self.passphrase.value or "") != (self.passphrase_again.value or "")
+        ):
+            self.error.content.value = ctx.t("exports.passphrase_mismatch")  # type: ignore[union-attr]
+            self.error.visible = True
+            return
         if self.is_identifying and protection == "none":
             ctx.port.confirm(
                 ctx.t("exports.clear_title"),
@@ -148,6 +184,7 @@ class ExportsView:
         ctx = self.ctx
         passphrase = self.passphrase.value or ""
         identifying = bool(self.identifying.value)
+        comments = kind == "pdf" and bool(self.comments.value)
         self.error.visible = False
         self.busy.visible, self.button.disabled = True, True
 
@@ -160,6 +197,7 @@ class ExportsView:
                 protection=protection,
                 passphrase=passphrase,
                 t=lambda key: ctx.t(key),
+                comments=comments,
             )
 
         def done(result: ExportResult) -> None:

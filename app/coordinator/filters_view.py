@@ -76,6 +76,7 @@ class FilterBar:
     def load_options(self) -> None:
         """Fill the drop-downs with every value present in the cases (labels in the language)."""
         ctx = self.ctx
+        ctx.load_names()
         values = ctx.service.facet_values()
         values["status"] = list(STATUSES)
         for facet, dropdown in self.dropdowns.items():
@@ -84,7 +85,7 @@ class FilterBar:
                 if facet == "status":
                     text = ctx.status(value)
                 elif facet in ("assignee", "device"):
-                    text = ctx.short(value)
+                    text = ctx.name(value)
                 else:
                     text = ctx.service.option_label(facet, value, ctx.lang)
                 options.append(ft.DropdownOption(key=value, text=text))

@@ -39,6 +39,25 @@ def verdict_pill(ok: bool, text: str) -> ft.Container:
     return pill(text, ft.Colors.GREEN_100 if ok else ft.Colors.RED_100)
 
 
+def reference(text: str) -> ft.Text:
+    """A case's short reference, as the phone shows it too."""
+    return ft.Text(text, size=12, weight=ft.FontWeight.W_600, font_family="monospace")
+
+
+def unread_pill(text: str) -> ft.Container:
+    """How many replies are waiting to be read (an icon and words, never a bare number)."""
+    return ft.Container(
+        ft.Row(
+            [ft.Icon(ft.Icons.MARK_EMAIL_UNREAD, size=14), ft.Text(text, size=12)],
+            spacing=4,
+            tight=True,
+        ),
+        bgcolor=ft.Colors.AMBER_200,
+        padding=ft.Padding(8, 2, 8, 2),
+        border_radius=10,
+    )
+
+
 def card(*controls: ft.Control, padding: int = 16) -> ft.Container:
     return ft.Container(
         ft.Column(list(controls), spacing=8),

@@ -13,6 +13,10 @@ A bundle is a zip:
     timestamps/<id>-<n>.tsr  RFC 3161 time-stamp tokens (DER) from independent authorities for
                          the envelope's hash, when the coordinator has them (`manifest.timestamps`
                          lists envelope id, envelope hash and file of each)
+    attachments/<case>/<blob>-<name>  each attachment (photo, recording, document), decrypted
+    attachments/<case>/<blob>.age     the same attachment exactly as the device encrypted and
+                         sent it, when the coordinator could fetch it (`manifest.attachments`
+                         lists case, blob id, the SHA-256 and size the device signed, and files)
     REPORT.txt           the verification report at export time
     README.txt           how to verify
 
@@ -27,6 +31,9 @@ A bundle is a zip:
 - `timestamp_invalid` / `timestamp_mismatch` / `timestamp_untrusted`: a time-stamp token is
   damaged or not signed by its TSA certificate, dates another hash than its envelope's, or
   (with `tsa_trusted` CA certificates) its TSA certificate does not chain to one of them.
+- `attachment_mismatch`: an attachment is not one its case's report names with that hash;
+  `attachment_altered`: the encrypted original is not the bytes (SHA-256, size) its device
+  signed.
 Sequence numbers skipped between two envelopes of a device belong to that device's other
 records (other cases, replies); they are listed as information, not as failures.
 
@@ -79,6 +86,10 @@ device's envelopes, and that no file was added, removed or changed since export 
 manifest is signed by the exporting coordinator). Compare the device and coordinator key
 ids in the report with the organisation's own list.
 
+Files under attachments/ are the reports' photos, recordings and documents, decrypted;
+the .age file beside each is the attachment exactly as the device sent it, and its SHA-256
+is the one the device signed in its report.
+
 Files under timestamps/ are RFC 3161 time-stamp tokens from independent timestamping
 authorities for the envelopes' hashes: they show each report existed by the time stated.
 Give the authorities' CA certificates to check them against (`--tsa-ca FILE`).
@@ -103,7 +114,24 @@ PROBLEM_CODES = (
     "timestamp_invalid",
     "timestamp_mismatch",
     "timestamp_untrusted",
+    "attachment_mismatch",
+    "attachment_altered",
 )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AttachmentFile:
+    """An attachment for a bundle: decrypted, and (when known) as its device encrypted it."""
+
+    plain: bytes = dataclasses.field(repr=False)
+    original: bytes | None = dataclasses.field(repr=False, default=None)
+
+
+def _safe_name(name: str) -> str:
+    """A file name that stays one path segment inside the zip."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    clean = "".join(c if c.isprintable() and c not in ':*?"<>|' else "_" for c in base)
+    return clean.strip(" .")[:80] or "attachment"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -192,11 +220,14 @@ def build_bundle(
     now: int,
     include_content: bool = True,
     timestamps: Mapping[str, Sequence[bytes]] | None = None,
+    attachments: Mapping[str, AttachmentFile] | None = None,
 ) -> bytes:
     """A signed evidence bundle for `cases` (the coordinator vault's `case` record data).
 
     `author_keys` maps device key id -> Ed25519 public key (from the server's device list).
     `timestamps` maps envelope hash (hex) -> RFC 3161 tokens (DER) to include.
+    `attachments` maps blob id -> its bytes; a blob the cases name but this leaves out is
+    listed in the report as not included.
     Raises `ValueError` when a case has no wire envelope or an author key is unknown.
     """
     files: dict[str, bytes] = {}
@@ -205,6 +236,7 @@ def build_bundle(
     case_list: list[dict[str, Any]] = []
     keys: dict[str, str] = {}
     seen: set[str] = set()
+    attached: list[dict[str, Any]] = []
     for case in cases:
         case_id = str(case.get("case_id", ""))
         ids: list[str] = []
@@ -217,9 +249,13 @@ def build_bundle(
                 raise ValueError(f"no public key for device {author}")
             keys[author] = b64u_encode(author_keys[author])
             ids.append(envelope.id)
-            records.append(
-                {"envelope_id": envelope.id, "seq": envelope.seq, "record": rev.get("record")}
-            )
+            refs = [dict(b) for b in rev.get("blobs") or [] if isinstance(b, Mapping)]
+            entry = {"envelope_id": envelope.id, "seq": envelope.seq, "record": rev.get("record")}
+            if refs:
+                entry["blobs"] = refs
+            records.append(entry)
+            for ref in refs:
+                attached.extend(_attach(case_id, ref, attachments or {}, files, attached))
             if envelope.id in seen:
                 continue
             seen.add(envelope.id)
@@ -251,10 +287,44 @@ def build_bundle(
     }
     if stamps:
         manifest["timestamps"] = stamps
+    if attached:
+        manifest["attachments"] = attached
     # The export-time report is computed on the bundle as it will be written.
     draft = _assemble(manifest, files, signer)
     files["REPORT.txt"] = verify_bundle(draft).report_text().encode("utf-8")
     return _assemble(manifest, files, signer)
+
+
+def _attach(
+    case_id: str,
+    ref: Mapping[str, Any],
+    given: Mapping[str, AttachmentFile],
+    files: dict[str, bytes],
+    done: Sequence[Mapping[str, Any]],
+) -> list[dict[str, Any]]:
+    """The manifest entry for one signed blob reference of a case (and its files), once."""
+    blob_id = str(ref.get("id", ""))
+    if not blob_id or any(d["case"] == case_id and d["id"] == blob_id for d in done):
+        return []
+    entry: dict[str, Any] = {
+        "case": case_id,
+        "id": blob_id,
+        "name": str(ref.get("name", "")),
+        "media_type": str(ref.get("media_type", "")),
+        "sha256": str(ref.get("sha256", "")),
+        "size": int(ref.get("size") or 0),
+    }
+    found = given.get(blob_id)
+    if found is None:
+        entry["file"] = ""  # named by the report but not included (could not be fetched)
+        return [entry]
+    folder = f"attachments/{case_id}/{blob_id}"
+    entry["file"] = f"{folder}-{_safe_name(entry['name'] or blob_id)}"
+    files[entry["file"]] = found.plain
+    if found.original is not None:
+        entry["original"] = f"{folder}.age"
+        files[entry["original"]] = found.original
+    return [entry]
 
 
 def _assemble(manifest: dict[str, Any], files: Mapping[str, bytes], signer: SigningKey) -> bytes:
@@ -322,6 +392,7 @@ def verify_bundle(data: bytes, *, tsa_trusted: Sequence[bytes] = ()) -> BundleVe
             (str(s["envelope"]), str(s["hash"]), str(s["file"]))
             for s in manifest.get("timestamps", [])
         ]
+        attachment_entries = [dict(a) for a in manifest.get("attachments", [])]
     except (KeyError, TypeError, AttributeError, EncodingError, UnicodeDecodeError) as exc:
         v.fail("not_a_bundle", f"manifest missing or malformed ({type(exc).__name__})")
         return dataclasses.replace(empty, problems=tuple(v.problems))
@@ -398,6 +469,7 @@ def verify_bundle(data: bytes, *, tsa_trusted: Sequence[bytes] = ()) -> BundleVe
         if before is None or envelope.seq > before.seq:
             last[envelope.author] = envelope
     stamped = _check_timestamps(stamp_entries, contents, verified, tsa_trusted, v)
+    _check_attachments(attachment_entries, contents, v)
     return BundleVerdict(
         ok=not v.problems,
         problems=tuple(v.problems),
@@ -410,6 +482,55 @@ def verify_bundle(data: bytes, *, tsa_trusted: Sequence[bytes] = ()) -> BundleVe
         authors=tuple(sorted(keys)),
         timestamps=stamped,
     )
+
+
+def _signed_refs(contents: Mapping[str, bytes], case_id: str) -> list[Mapping[str, Any]]:
+    """The blob references the revisions of one case name, from its `content/` file."""
+    try:
+        content = parse_json_strict(contents.get(f"content/{case_id}.json", b"{}"))
+        revisions = content.get("revisions", []) if isinstance(content, dict) else []
+        return [
+            b
+            for r in revisions
+            if isinstance(r, dict)
+            for b in r.get("blobs", [])
+            if isinstance(b, dict)
+        ]
+    except (EncodingError, AttributeError, TypeError):
+        return []
+
+
+def _check_attachments(
+    entries: Sequence[Mapping[str, Any]], contents: Mapping[str, bytes], v: _Verifier
+) -> None:
+    """Each attachment is one its case's report names, with the hash its device signed."""
+    for entry in entries:
+        case_id, blob_id = str(entry.get("case", "")), str(entry.get("id", ""))
+        digest, size = str(entry.get("sha256", "")), entry.get("size")
+        named = any(
+            r.get("id") == blob_id and r.get("sha256") == digest and r.get("size") == size
+            for r in _signed_refs(contents, case_id)
+        )
+        if not named:
+            v.fail(
+                "attachment_mismatch",
+                f"attachment {blob_id} is not named with this hash by case {case_id}",
+            )
+            continue
+        if not entry.get("file"):
+            v.notes.append(f"attachment {blob_id} of case {case_id} is not included")
+            continue
+        original = contents.get(str(entry.get("original", "")))
+        if original is None:
+            v.notes.append(
+                f"attachment {blob_id} of case {case_id}: decrypted copy only, "
+                "no encrypted original to compare with the signed hash"
+            )
+        elif sha256_hex(original) != digest or len(original) != size:
+            v.fail(
+                "attachment_altered",
+                f"attachment {blob_id}: the encrypted original is not what its device signed",
+            )
 
 
 _STAMP_CODES = {"wrong_digest": "timestamp_mismatch", "untrusted": "timestamp_untrusted"}

@@ -48,6 +48,7 @@ from app.services.coordinator_types import (
     Invite,
     PullSummary,
 )
+from core.crypto.hashing import sha256_hex
 from core.crypto.signing import SigningKey
 from core.records import Kind, Record, Status
 from sync import coordinator as sc
@@ -309,9 +310,49 @@ class VaultCoordinatorService(CoordinatorBase):
             self._blobs[blob_id] = sc.fetch_blob(self.vault, blob_id, case_id=case_id)
         return self._blobs[blob_id]
 
+    def _attachment_original(self, case_id: str, blob_id: str) -> tuple[bytes, bytes | None]:
+        """One download gives both: the bytes as the device encrypted them (checked against
+        the hash it signed, as `sc.fetch_blob` does) and their decryption."""
+        from sync import age
+        from sync.errors import AttachmentAltered, UntrustedDocument
+        from sync.trust import blob_problem
+
+        ref = sc.signed_reference(self.vault, blob_id, case_id)
+        if ref is None:
+            raise CoordinatorError("not_found")
+        identity, client = sc.connect(self.vault)
+        with client:
+            original = b"".join(client.blob_chunks(blob_id, limit=int(ref.get("size", 0))))
+        if blob_problem(sha256_hex(original), len(original), ref) is not None:
+            raise AttachmentAltered("the attachment's bytes are not the ones its author signed")
+        try:
+            plain = age.decrypt(original, [identity.age_identity])
+        except age.AgeError:
+            raise UntrustedDocument("the attachment cannot be opened") from None
+        self._blobs[blob_id] = plain
+        return plain, original
+
     # ---- hooks
     def _records(self, kind: str) -> list[Record]:
         return list(self.vault.list(kind=kind))
+
+    def _device_labels(self) -> dict[str, str]:
+        return {device_id: e.label for device_id, e in sc.roster(self.vault).items()}
+
+    def _coordinator_names(self) -> dict[str, str]:
+        doc = sc.org_document(self.vault)
+        return {c.id: c.name for c in doc.coordinators} if doc else {}
+
+    def _load_setting(self, record_id: str) -> dict[str, Any]:
+        record = self._get(record_id)
+        if record is None or record.kind != Kind.SETTING:
+            return {}
+        return dict(record.data)
+
+    def _save_setting(self, record_id: str, data: Mapping[str, Any]) -> None:
+        self.vault.put(
+            Record(kind=Kind.SETTING, id=record_id, status=Status.LOCAL, data=dict(data))
+        )
 
     def _push_event(self, case_id: str, event: dict[str, Any]) -> None:
         sc.push_case_event(self.vault, case_id, event, now=self._clock)

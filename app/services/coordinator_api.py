@@ -17,13 +17,15 @@ only way out to a file is `export`, which age-encrypts identifying exports unles
 from __future__ import annotations
 
 import abc
+import contextlib
+import dataclasses
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from app.exports import bundle, csv_export, identity, pdf_report, protect, stats, uwazi
-from app.services.coordinator_cases import CaseDetail, CaseFilter, CaseIndex, CaseSummary
+from app.services.coordinator_cases import CaseDetail, CaseFilter, CaseIndex, CaseSummary, YesNo
 from app.services.coordinator_dashboard import Dashboard, aggregate
 from app.services.coordinator_types import (
     CoordinatorError,
@@ -41,6 +43,26 @@ from core.records import Kind, Record
 DEFAULT_FORMS_DIR = "forms"
 ANY_CASE = CaseFilter()
 MAX_MESSAGE = 4000
+READ_REPLIES_ID = "coordinator-read-replies"  # setting record: replies this coordinator has seen
+PDF_IMAGE_TYPES = ("image/jpeg", "image/png")
+
+
+def _with_params(t: Callable[[str], str]) -> Callable[..., str]:
+    """A `t(key)` that also fills in `{name}` parameters."""
+
+    def tr(key: str, **params: Any) -> str:
+        text = t(key)
+        return text.format(**params) if params else text
+
+    return tr
+
+
+def answer_words(lang: str) -> YesNo:
+    """Yes/no in `lang`, from the coordinator catalogue (for answers shown as words)."""
+    from app.i18n import Translator
+
+    t = Translator(lang, "coordinator").t
+    return YesNo(t("answer.yes"), t("answer.no"))
 
 
 def qr_png(text: str) -> bytes:
@@ -173,6 +195,15 @@ class CoordinatorService(abc.ABC):
     def case(self, case_id: str, lang: str = "en") -> CaseDetail: ...
 
     @abc.abstractmethod
+    def names(self) -> dict[str, str]:
+        """Key id -> the name a person knows it by: devices by their roster label, coordinators
+        by their name in the organisation document. Ids without a name are absent."""
+
+    @abc.abstractmethod
+    def mark_read(self, case_id: str) -> None:
+        """The coordinator has seen every reply of this case (kept in the workspace vault)."""
+
+    @abc.abstractmethod
     def attachment(self, case_id: str, blob_id: str) -> bytes:
         """*Blocking.* The decrypted attachment, in memory only."""
 
@@ -201,8 +232,12 @@ class CoordinatorService(abc.ABC):
         protection: str = "recipients",
         passphrase: str = "",
         t: Callable[[str], str] | None = None,
+        comments: bool = False,
     ) -> ExportResult:
-        """kind: csv | stats | pdf | bundle | uwazi. protection: recipients | passphrase | none."""
+        """kind: csv | stats | pdf | bundle | uwazi. protection: recipients | passphrase | none.
+        *Blocking* for pdf and bundle: their photos and attachments are fetched and decrypted.
+        `comments`: the PDF includes the coordinators' internal comments (off by default: a
+        report for a lawyer or a court should not carry them)."""
 
     # ---- forms
     @abc.abstractmethod
@@ -313,6 +348,25 @@ class CoordinatorBase(CoordinatorService):
         return {}
 
     @abc.abstractmethod
+    def _device_labels(self) -> dict[str, str]:
+        """Device id -> its label in the roster (offline)."""
+
+    @abc.abstractmethod
+    def _coordinator_names(self) -> dict[str, str]:
+        """Coordinator key id -> name, from the organisation document."""
+
+    @abc.abstractmethod
+    def _load_setting(self, record_id: str) -> dict[str, Any]: ...
+
+    @abc.abstractmethod
+    def _save_setting(self, record_id: str, data: Mapping[str, Any]) -> None: ...
+
+    def _attachment_original(self, case_id: str, blob_id: str) -> tuple[bytes, bytes | None]:
+        """*Blocking.* An attachment decrypted, and its encrypted bytes as the device sent them
+        when the implementation can give them (checked against the signed hash by bundles)."""
+        return self.attachment(case_id, blob_id), None
+
+    @abc.abstractmethod
     def _require_unlocked(self) -> None: ...
 
     # ---- shared behaviour
@@ -353,9 +407,6 @@ class CoordinatorBase(CoordinatorService):
             )
         return self._index
 
-    def cases(self, flt: CaseFilter = ANY_CASE) -> list[CaseSummary]:
-        return self.index().query(flt)
-
     def facet_values(self) -> dict[str, list[str]]:
         return self.index().facet_values()
 
@@ -364,9 +415,61 @@ class CoordinatorBase(CoordinatorService):
 
     def case(self, case_id: str, lang: str = "en") -> CaseDetail:
         try:
-            return self.index().detail(case_id, lang)
+            detail = self.index().detail(case_id, lang, answer_words(lang))
         except KeyError:
             raise CoordinatorError("not_found") from None
+        unread = self._unread().get(case_id, 0)
+        if unread != detail.summary.unread:
+            detail = dataclasses.replace(
+                detail, summary=dataclasses.replace(detail.summary, unread=unread)
+            )
+        return detail
+
+    def cases(self, flt: CaseFilter = ANY_CASE) -> list[CaseSummary]:
+        found = self.index().query(flt)
+        unread = self._unread()
+        if not unread:
+            return found
+        return [dataclasses.replace(s, unread=unread[s.id]) if s.id in unread else s for s in found]
+
+    def names(self) -> dict[str, str]:
+        self._require_unlocked()
+        named = {k: v for k, v in self._device_labels().items() if v}
+        named.update({k: v for k, v in self._coordinator_names().items() if v})
+        return named
+
+    def _read_replies(self) -> dict[str, list[str]]:
+        raw = self._load_setting(READ_REPLIES_ID).get("cases")
+        if not isinstance(raw, Mapping):
+            return {}
+        return {str(k): [str(i) for i in v] for k, v in raw.items() if isinstance(v, list)}
+
+    def _replies(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for rec in self._records(Kind.MESSAGE):
+            if rec.data.get("direction", "in") == "in":
+                out.setdefault(str(rec.data.get("case_id", "")), []).append(rec.id)
+        return out
+
+    def _unread(self) -> dict[str, int]:
+        """Case id -> replies from its device the coordinator has not opened the case since."""
+        read = self._read_replies()
+        out = {}
+        for case_id, ids in self._replies().items():
+            seen = set(read.get(case_id, ()))
+            count = sum(1 for i in ids if i not in seen)
+            if count:
+                out[case_id] = count
+        return out
+
+    def mark_read(self, case_id: str) -> None:
+        self._require_unlocked()
+        replies = self._replies().get(case_id, [])
+        read = self._read_replies()
+        if set(read.get(case_id, ())) >= set(replies):
+            return
+        read[case_id] = sorted(set(read.get(case_id, ())) | set(replies))
+        self._save_setting(READ_REPLIES_ID, {"cases": read})
 
     def act(self, case_id: str, event: Mapping[str, Any]) -> None:
         self.case(case_id)
@@ -441,6 +544,7 @@ class CoordinatorBase(CoordinatorService):
         protection: str = "recipients",
         passphrase: str = "",
         t: Callable[[str], str] | None = None,
+        comments: bool = False,
     ) -> ExportResult:
         if kind not in protect.EXPORT_KINDS:
             raise CoordinatorError("unsupported", f"export kind {kind}")
@@ -461,14 +565,17 @@ class CoordinatorBase(CoordinatorService):
             data = stats.stats_csv(stats.statistics(summaries, index=index, lang=lang))
             name, media, identifying = f"statistics-{stamp}.csv", "text/csv", False
         elif kind == "pdf":
-            details = [index.detail(s.id, lang) for s in summaries]
-            if t is None:
-                data = pdf_report.cases_report(details)
-            else:
-                tr = t
-                data = pdf_report.cases_report(
-                    details, t=tr, status_label=lambda s: tr(f"status.{s}")
-                )
+            details = [index.detail(s.id, lang, answer_words(lang)) for s in summaries]
+            tr = _with_params(t or self._catalogue(lang))
+            data = pdf_report.cases_report(
+                details,
+                t=tr,
+                status_label=lambda s: tr(f"status.{s}"),
+                photos=self._photos(details),
+                comments=comments,
+                names=self.names(),
+                now=self._clock(),
+            )
             name, media = f"cases-{stamp}.pdf", "application/pdf"
         elif kind == "uwazi":
             data = uwazi.build(
@@ -483,6 +590,7 @@ class CoordinatorBase(CoordinatorService):
                 org=self.info().org,
                 now=self._clock(),
                 timestamps=self._timestamp_tokens(),
+                attachments=self._bundle_attachments([s.id for s in summaries]),
             )
             name, media = f"evidence-{stamp}.zip", "application/zip"
         if protection == "none" or not protect.needs_protection(kind, identifying):
@@ -497,3 +605,34 @@ class CoordinatorBase(CoordinatorService):
                 raise CoordinatorError("no_recipients")
             sealed = protect.protect(data, recipients=recipients)
         return ExportResult(name + ".age", sealed, True, "application/octet-stream", identifying)
+
+    @staticmethod
+    def _catalogue(lang: str) -> Callable[[str], str]:
+        from app.i18n import LANGUAGES, Translator
+
+        return Translator(lang if lang in LANGUAGES else "en", "coordinator").t
+
+    def _photos(self, details: Sequence[CaseDetail]) -> dict[str, bytes]:
+        """JPEG and PNG attachments of these cases, decrypted, for the PDF (one that cannot be
+        fetched is left out; the PDF still lists it with its hash)."""
+        out = {}
+        for d in details:
+            for a in d.attachments:
+                if a.media_type in PDF_IMAGE_TYPES and a.id not in out:
+                    # a server out of reach or an altered blob: the PDF lists it only
+                    with contextlib.suppress(Exception):
+                        out[a.id] = self.attachment(d.summary.id, a.id)
+        return out
+
+    def _bundle_attachments(self, case_ids: Sequence[str]) -> dict[str, bundle.AttachmentFile]:
+        """Every attachment of these cases, decrypted (and encrypted as sent, when known)."""
+        out: dict[str, bundle.AttachmentFile] = {}
+        index = self.index()
+        for case_id in case_ids:
+            for a in index.detail(case_id).attachments:
+                if a.id in out:
+                    continue
+                # one that cannot be fetched is listed in the bundle as not included
+                with contextlib.suppress(Exception):
+                    out[a.id] = bundle.AttachmentFile(*self._attachment_original(case_id, a.id))
+        return out

@@ -15,6 +15,13 @@ Kyrgyz letters such as Ә/ә, Ң/ң, Ү/ү, Ө/ө, Қ/қ fold like any other), a
 covers every answer, the option labels in all four languages, tags, comments and referrals.
 All words of the query must occur (AND).
 
+What a person reads: `CaseSummary.title_in(lang)` is the title field's answer in the reader's
+language (option labels), never cut mid-word (`short_text`); `case_reference(case_id)` is the
+short reference both the coordinator's case and the phone's stub can show (`3FA-9C2`: the first
+six characters of the id in two groups); yes/no and consent answers are words, never glyphs
+(`YesNo`), because the bundled fonts have no check marks. The list's default order is the date
+of the incident, newest first.
+
 Danger: summaries and details hold decrypted case content. Keep them in memory only; never log
 them or write them anywhere but through `app.exports`.
 """
@@ -32,6 +39,38 @@ from core.forms import FormDefinition, label
 
 SORT_KEYS = ("received", "occurred", "status", "region", "title", "device")
 STATUS_ORDER = {s: i for i, s in enumerate(STATUSES)}
+REFERENCE_LENGTH = 6
+TITLE_LANGUAGES = ("en", "ru", "ky", "kk")
+
+
+def case_reference(case_id: str) -> str:
+    """The short reference of a case, for people: the first six characters of its id in two
+    groups of three, upper case (`3fa9c2…` → `3FA-9C2`). It names the case without saying
+    anything about it, so a phone's stub and a message can show it."""
+    head = case_id.replace("-", "")[:REFERENCE_LENGTH].upper()
+    return f"{head[:3]}-{head[3:]}" if len(head) > 3 else head
+
+
+def short_text(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters at a word boundary, with "…" when cut."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;·-") + "…"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class YesNo:
+    """The words a yes/no or consent answer is shown with (from the reader's catalogue)."""
+
+    yes: str = "Yes"
+    no: str = "No"
+
+    def word(self, value: Any) -> str:
+        return self.yes if value else self.no
 
 
 def normalise(text: str) -> str:
@@ -53,7 +92,7 @@ class CaseFilter:
     assignee: str = ""
     device: str = ""
     case_type: str = ""
-    sort: str = "received"
+    sort: str = "occurred"
     descending: bool = True
 
     def replace(self, **changes: Any) -> CaseFilter:
@@ -80,6 +119,18 @@ class CaseSummary:
     revisions: int
     form_id: str
     search_text: str = dataclasses.field(repr=False, compare=False, default="")
+    titles: Mapping[str, str] = dataclasses.field(
+        repr=False, compare=False, hash=False, default_factory=dict
+    )
+    unread: int = 0  # replies from the device the coordinator has not seen (filled by the service)
+
+    @property
+    def reference(self) -> str:
+        return case_reference(self.id)
+
+    def title_in(self, lang: str) -> str:
+        """The title in `lang` (the form's option labels), else the stored one."""
+        return self.titles.get(lang) or self.title
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -218,8 +269,14 @@ def _flatten(value: Any) -> Iterable[str]:
             yield from _flatten(v)
 
 
-def display_value(form: FormDefinition | None, field_id: str, value: Any, lang: str) -> str:
-    """An answer as text in `lang`: option labels for choices, "✓/✗" for yes/no and consent."""
+def display_value(
+    form: FormDefinition | None,
+    field_id: str,
+    value: Any,
+    lang: str,
+    words: YesNo = YesNo(),
+) -> str:
+    """An answer as text in `lang`: option labels for choices, words for yes/no and consent."""
     field = None
     if form is not None:
         try:
@@ -227,13 +284,13 @@ def display_value(form: FormDefinition | None, field_id: str, value: Any, lang: 
         except KeyError:
             field = None
     if isinstance(value, bool):
-        return "✓" if value else "✗"
+        return words.word(value)
     if field is not None and field.type == "consent" and isinstance(value, Mapping):
         parts = []
         for key, given in value.items():
             option = field.option(str(key))
             name = label(option.labels, lang) if option else str(key)
-            parts.append(f"{name}: {'✓' if given else '✗'}")
+            parts.append(f"{name}: {words.word(given)}")
         return "; ".join(parts)
     if field is not None and field.options:
         shown = [label(o.labels, lang) if (o := field.option(v)) else v for v in _values(value)]
@@ -241,7 +298,9 @@ def display_value(form: FormDefinition | None, field_id: str, value: Any, lang: 
     if isinstance(value, list | tuple):
         return ", ".join(_flatten(value))
     if isinstance(value, Mapping):
-        return "; ".join(f"{k}: {display_value(None, '', v, lang)}" for k, v in value.items())
+        return "; ".join(
+            f"{k}: {display_value(None, '', v, lang, words)}" for k, v in value.items()
+        )
     return "" if value is None else str(value)
 
 
@@ -336,12 +395,13 @@ class CaseIndex:
         occurred = occurred_raw[:10] if isinstance(occurred_raw, str) else ""
         region = _values(_facet(answers, facets.region, "region"))
         title = ""
+        titles: dict[str, str] = {}
         if form is not None and facets.title:
-            shown = []
-            for v in _values(answers.get(facets.title)):
-                option = self._option(form, facets.title, v)
-                shown.append(option.labels.get("en", v) if option else v)
-            title = ", ".join(shown)
+            values = _values(answers.get(facets.title))
+            options = [(v, self._option(form, facets.title, v)) for v in values]
+            for lang in TITLE_LANGUAGES:
+                titles[lang] = ", ".join(label(o.labels, lang) if o else v for v, o in options)
+            title = titles.get("en", "")
         if not title:
             title = next((v for v in _flatten(answers.get(facets.title or "title")) if v), "")
         custody = data.get("custody") or {}
@@ -378,6 +438,7 @@ class CaseIndex:
             revisions=len(revisions),
             form_id=form_id_of(record),
             search_text=normalise("\n".join(words)),
+            titles={k: v[:120] for k, v in titles.items() if v},
         )
 
     def __len__(self) -> int:
@@ -422,7 +483,7 @@ class CaseIndex:
             if words and not all(w in s.search_text for w in words):
                 continue
             out.append(s)
-        key = flt.sort if flt.sort in SORT_KEYS else "received"
+        key = flt.sort if flt.sort in SORT_KEYS else "occurred"
 
         def sort_key(s: CaseSummary) -> tuple[Any, ...]:
             primary: Any = {
@@ -471,7 +532,12 @@ class CaseIndex:
             return value
         return label(option.labels, lang) if option else value
 
-    def fields_of(self, record: Mapping[str, Any], lang: str) -> tuple[FieldValue, ...]:
+    def fields_of(
+        self,
+        record: Mapping[str, Any],
+        lang: str,
+        words: YesNo = YesNo(),
+    ) -> tuple[FieldValue, ...]:
         answers = answers_of(record)
         form = self._forms.get(form_id_of(record), self._default_form)
         out: list[FieldValue] = []
@@ -488,18 +554,23 @@ class CaseIndex:
                             section=label(section.labels, lang),
                             field_id=f.id,
                             label=label(f.labels, lang),
-                            value=display_value(form, f.id, answers[f.id], lang),
+                            value=display_value(form, f.id, answers[f.id], lang, words),
                             field_type=f.type,
                             sensitive=f.sensitive,
                         )
                     )
         for key, value in answers.items():
             if key not in used:
-                shown = display_value(None, key, value, lang)
+                shown = display_value(None, key, value, lang, words)
                 out.append(FieldValue("", key, key, shown, "text", False))
         return tuple(out)
 
-    def detail(self, case_id: str, lang: str = "en") -> CaseDetail:
+    def detail(
+        self,
+        case_id: str,
+        lang: str = "en",
+        words: YesNo = YesNo(),
+    ) -> CaseDetail:
         """Everything about one case, labels in `lang`. Raises KeyError for an unknown case."""
         data = self._cases[case_id]
         revisions = [r for r in data.get("revisions") or [] if isinstance(r, Mapping)]
@@ -523,7 +594,7 @@ class CaseIndex:
                     envelope_id=str(rev.get("envelope_id", "")),
                     created=int(rev.get("created") or 0),
                     received_at=int(rev.get("received_at") or 0),
-                    fields=self.fields_of(record or {}, lang),
+                    fields=self.fields_of(record or {}, lang, words),
                 )
             )
         custody_raw = data.get("custody") or {}
@@ -535,7 +606,7 @@ class CaseIndex:
         return CaseDetail(
             summary=self._summaries[case_id],
             state=self.state(case_id),
-            fields=self.fields_of(self._latest_record(data), lang),
+            fields=self.fields_of(self._latest_record(data), lang, words),
             attachments=tuple(attachments.values()),
             revisions=tuple(history),
             custody=custody,

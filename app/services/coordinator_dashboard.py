@@ -2,7 +2,10 @@
 
 Use `aggregate(summaries)` on the output of `CaseIndex.query(filter)`, so the dashboard shows
 exactly the cases the list shows. A case with several violation (or perpetrator) types counts
-once under each. Cases without a value count under `UNKNOWN`. Plain Python, no Flet.
+once under each. Cases without a value count under `UNKNOWN`. Months run without a gap from the
+first to the last month with a case (a month without cases is there with 0, so a quiet month is
+seen as quiet rather than vanishing); cases without a date come last, under `UNKNOWN`.
+Plain Python, no Flet.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Iterable
 from app.services.coordinator_cases import CaseSummary
 
 UNKNOWN = "-"
+MAX_MONTHS = 240  # a mistyped year must not draw centuries of empty months
 DIMENSIONS = ("month", "violation_type", "perpetrator_type", "region", "status")
 
 
@@ -40,6 +44,35 @@ def _ranked(counter: Counter[str]) -> tuple[tuple[str, int], ...]:
     return tuple(sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
+def _month_after(month: str) -> str:
+    year, number = int(month[:4]), int(month[5:7])
+    return f"{year + number // 12:04d}-{number % 12 + 1:02d}"
+
+
+def _months(counter: Counter[str]) -> tuple[tuple[str, int], ...]:
+    """Every month from the first to the last seen, empty ones with 0; `UNKNOWN` last."""
+    dated = sorted(m for m in counter if m != UNKNOWN and _is_month(m))
+    out: list[tuple[str, int]] = []
+    if dated:
+        month = dated[0]
+        while month <= dated[-1] and len(out) < MAX_MONTHS:
+            out.append((month, counter.get(month, 0)))
+            month = _month_after(month)
+    shown = {m for m, _ in out}
+    out.extend((m, c) for m, c in sorted(counter.items()) if m not in shown)
+    return tuple(out)
+
+
+def _is_month(text: str) -> bool:
+    return (
+        len(text) == 7
+        and text[4] == "-"
+        and text[:4].isdigit()
+        and text[5:].isdigit()
+        and 1 <= int(text[5:]) <= 12
+    )
+
+
 def aggregate(summaries: Iterable[CaseSummary]) -> Dashboard:
     months: Counter[str] = Counter()
     violations: Counter[str] = Counter()
@@ -56,7 +89,7 @@ def aggregate(summaries: Iterable[CaseSummary]) -> Dashboard:
         statuses[s.status] += 1
     return Dashboard(
         total=total,
-        by_month=tuple(sorted(months.items())),
+        by_month=_months(months),
         by_violation_type=_ranked(violations),
         by_perpetrator_type=_ranked(perpetrators),
         by_region=_ranked(regions),

@@ -62,6 +62,8 @@ class FakeCoordinatorService(CoordinatorBase):
         self._pending: list[Record] = []
         self._listed = True
         self._others: list[str] = []
+        self._other_ids: dict[str, str] = {}
+        self._settings: dict[str, dict[str, Any]] = {}
         self._event_seq = 0
 
     # ---- session
@@ -138,6 +140,7 @@ class FakeCoordinatorService(CoordinatorBase):
         self._require_unlocked()
         info = decode_join_request(code)
         self._others.append(info["name"] or info["id"])
+        self._other_ids[info["id"]] = info["name"]
         self._version += 1
         return self._version
 
@@ -235,6 +238,18 @@ class FakeCoordinatorService(CoordinatorBase):
     # ---- hooks
     def _records(self, kind: str) -> list[Record]:
         return [r for r in self._records_by_id.values() if r.kind == kind]
+
+    def _device_labels(self) -> dict[str, str]:
+        return {i: str(d.get("label") or "") for i, d in self._device_table.items()}
+
+    def _coordinator_names(self) -> dict[str, str]:
+        return {key_id(self._signer.public_bytes()): self._name, **self._other_ids}
+
+    def _load_setting(self, record_id: str) -> dict[str, Any]:
+        return dict(self._settings.get(record_id, {}))
+
+    def _save_setting(self, record_id: str, data: Mapping[str, Any]) -> None:
+        self._settings[record_id] = dict(data)
 
     def _push_event(self, case_id: str, event: dict[str, Any]) -> None:
         self.receive_event(case_id, self.info().coordinator_id, self._clock(), event, now=True)
