@@ -16,6 +16,7 @@
                                  [--lang L] [--passphrase-protect | --no-encrypt] [-o FILE]
                                  [filters]     (uwazi: a ZIP for Uwazi's CSV import, docs/uwazi.md)
     fieldvault coordinator identity export -o FILE [--plain]    (your age identity, for `age -d -i`)
+    fieldvault coordinator forms import-xlsform FILE.xlsx [-o FORM.json]  (ODK/Kobo form, no vault)
     fieldvault coordinator tsa add URL [--ca FILE] | tsa list | tsa remove URL
     fieldvault coordinator timestamp              (RFC 3161 tokens for envelopes not yet stamped)
     fieldvault coordinator verify-bundle FILE [-i IDENTITY_FILE] (no vault needed)
@@ -130,6 +131,21 @@ def register(subparsers: Any) -> None:
     export.add_argument("-o", "--output", type=Path, default=None)
     _filter_args(export)
     export.set_defaults(func=_export)
+
+    forms = verb("forms", "form definitions")
+    forms_verbs = verb_adder(
+        forms.add_subparsers(dest="forms_verb", metavar="ACTION", required=True)
+    )
+    xlsform = forms_verbs(
+        "import-xlsform",
+        "turn an ODK/Kobo XLSForm into a FieldVault form (JSON) and report what did not carry"
+        " over; publish the JSON in the app's Forms screen",
+    )
+    xlsform.add_argument("file", type=Path)
+    xlsform.add_argument(
+        "-o", "--output", type=Path, default=None, help="the form JSON (default: FILE.json)"
+    )
+    xlsform.set_defaults(func=_import_xlsform)
 
     identity = verb("identity", "your age identity, for opening exports with stock `age`")
     identity_verbs = identity.add_subparsers(dest="identity_verb", metavar="ACTION", required=True)
@@ -459,6 +475,36 @@ def _export(args: argparse.Namespace, service: Any) -> int:
             else ""
         )
     _emit(args, payload, text)
+    return 0
+
+
+def _import_xlsform(args: argparse.Namespace) -> int:
+    from core.xlsform import XLSFormError, import_xlsform
+
+    output: Path = args.output or args.file.with_suffix(".json")
+    try:
+        result = import_xlsform(args.file.read_bytes())
+    except OSError as exc:
+        _emit(args, {"ok": False, "reason": "unreadable"}, f"cannot read {args.file}: {exc}")
+        return 1
+    except XLSFormError as exc:
+        _emit(args, {"ok": False, "reason": exc.reason}, f"error: {exc.reason}")
+        return 1
+    output.write_text(json.dumps(result.form, ensure_ascii=False, indent=1) + "\n", "utf-8")
+    fields = sum(len(s["fields"]) for s in result.form["sections"])
+    _emit(
+        args,
+        {
+            "ok": True,
+            "file": str(output),
+            "form_id": result.form["id"],
+            "fields": fields,
+            "notes": [{"where": n.where, "what": n.what} for n in result.notes],
+        },
+        f"wrote {output}: form {result.form['id']!r}, {fields} questions"
+        + ("\nwhat did not carry over as it was:\n" + result.report() if result.notes else "")
+        + "\nreview it, then publish it in the app (Forms > Import JSON) or keep it for later",
+    )
     return 0
 
 
