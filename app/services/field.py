@@ -222,7 +222,7 @@ class VaultFieldService(FieldService):
         notes = [
             Record(
                 kind=Kind.NOTE,
-                data={"text": text, "shared": False, "attachments": []},
+                data={"text": text, "shared": False, "attachments": [], "edited": int(created)},
                 status=Status.LOCAL,
                 created_at=created,
             )
@@ -555,7 +555,7 @@ class VaultFieldService(FieldService):
                 status=_shown_status(r.status),
                 status_reason=r.status_reason,
                 created_at=r.created_at,
-                updated_at=r.updated_at,
+                updated_at=float(r.data.get("edited") or r.updated_at),
             )
             for r in self._v().list(kind=Kind.NOTE)
         ]
@@ -569,6 +569,9 @@ class VaultFieldService(FieldService):
             record = self._get(note_id, Kind.NOTE)
         record.data = {"text": text, "shared": shared, "attachments": []}
         if not shared:
+            # when the owner last wrote it, as the screen shows it (the decoy's notes carry
+            # their own past times the same way)
+            record.data["edited"] = int(self._clock())
             record.status, record.status_reason = Status.LOCAL, ""
             return vault.put(record).id
         if device_mod.DeviceIdentity.load(vault) is None:

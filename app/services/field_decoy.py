@@ -14,8 +14,9 @@ decoy.
 
 Danger: the phrases are in this source file. An examiner who has read it, and who decodes the
 vault with the duress passphrase, can recognise them; the decoy is made to survive a look at
-the screen, not a comparison with the source code. Notes the owner adds afterwards make it
-their own.
+the screen, not a comparison with the source code. Likewise an examiner who decodes the journal
+sees every decoy record written in one entry at the moment of the duress unlock (the screen
+shows each note's own past date). Notes the owner adds afterwards make it their own.
 """
 
 from __future__ import annotations

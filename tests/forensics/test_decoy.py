@@ -46,6 +46,7 @@ def test_after_the_duress_passphrase_the_app_looks_used_in_the_owners_language(
     assert 3 <= len(notes) <= 5
     assert all(n.text.split(" ")[0] in " ".join(NOTES[lang]) for n in notes)
     assert all(now - 41 * DAY < n.created_at < now - DAY for n in notes)
+    assert all(n.updated_at == int(n.created_at) for n in notes)  # shown as written then
     status = service.sync_status()
     assert status.last_sync is not None and now - 7 * DAY < status.last_sync < now - 0.5 * DAY
     settings = service.settings()
