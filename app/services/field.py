@@ -204,7 +204,7 @@ class VaultFieldService(FieldService):
             self._vault, self._digits = vault, passphrase.isdigit()
             self._engine, self._progress, self._last_error = None, None, ""
             self._notice = "rolled_back" if vault.open_report.rollback else ""
-        if not vault.list():
+        if device_mod.get_or_none(vault, APP_SETTINGS_ID) is None and not vault.list():
             # Nothing at all: the duress passphrase has just replaced the vault (one this
             # service created always holds its settings). Make it look used.
             self._fill_decoy(vault)
