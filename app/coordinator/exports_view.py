@@ -1,4 +1,5 @@
-"""Exports of the filtered cases (CSV, statistics, PDF, evidence bundle) and bundle checking.
+"""Exports of the filtered cases (CSV, statistics, PDF, evidence bundle, Uwazi import) and
+bundle checking.
 
 An export holding identifying data shows a warning and is age-encrypted to the coordinators'
 recipients (or a passphrase, typed twice). Saving it in clear needs an explicit choice and a
@@ -17,7 +18,8 @@ from app.coordinator.context import ViewContext
 from app.exports.protect import needs_protection
 from app.services.coordinator_types import ExportResult
 
-KINDS = ("csv", "stats", "pdf", "bundle")
+KINDS = ("csv", "stats", "pdf", "bundle", "uwazi")
+WITH_IDENTIFYING_CHOICE = ("csv", "uwazi")
 PROTECTIONS = ("recipients", "passphrase", "none")
 
 
@@ -56,6 +58,8 @@ class ExportsView:
             visible=False,
             key="include-comments",
         )
+        self.uwazi_consent = w.muted(t("exports.uwazi_consent"))
+        self.uwazi_consent.visible = False
         self.passphrase = ft.TextField(
             label=t("exports.passphrase"),
             password=True,
@@ -105,6 +109,7 @@ class ExportsView:
                             self.kind,
                             self.identifying,
                             self.comments,
+                            self.uwazi_consent,
                         ),
                         w.card(self.protect_box),
                     ],
@@ -144,12 +149,13 @@ class ExportsView:
     def is_identifying(self) -> bool:
         kind = self.kind.value or "csv"
         return needs_protection(kind, bool(self.identifying.value)) or (
-            kind == "csv" and bool(self.identifying.value)
+            kind in WITH_IDENTIFYING_CHOICE and bool(self.identifying.value)
         )
 
     def on_options(self, _e: Any = None) -> None:
         kind = self.kind.value or "csv"
-        self.identifying.visible = kind == "csv"
+        self.identifying.visible = kind in WITH_IDENTIFYING_CHOICE
+        self.uwazi_consent.visible = kind == "uwazi"
         self.comments.visible = kind == "pdf"
         identifying = self.is_identifying
         self.warning.visible = identifying

@@ -79,14 +79,6 @@ UWAZI_TYPES = {
     "multi_choice": "multiselect",
     "yes_no": "select",
 }
-# Yes/no thesaurus values: the coordinator catalogue's words, these when it has none.
-DEFAULT_YES_NO = {
-    "en": ("Yes", "No"),
-    "ru": ("Да", "Нет"),
-    "ky": ("Ооба", "Жок"),
-    "kk": ("Иә", "Жоқ"),
-}
-
 AttachmentSource = Callable[[str, str], bytes]
 
 
@@ -258,14 +250,13 @@ def thesaurus_csv(values: Mapping[str, Mapping[str, str]], lang: str) -> bytes:
 
 
 def catalogue_yes_no() -> dict[str, tuple[str, str]]:
-    """Yes/no in every language from the coordinator catalogues (`uwazi.yes`, `uwazi.no`)."""
-    from app.i18n import load_catalogue
+    """Yes/no in every language, from the coordinator catalogues (`answer.yes`, `answer.no`)."""
+    from app.i18n import Translator
 
-    out = dict(DEFAULT_YES_NO)
+    out = {}
     for lang in LANGUAGES:
-        words = load_catalogue("coordinator", lang)
-        if words.get("uwazi.yes") and words.get("uwazi.no"):
-            out[lang] = (words["uwazi.yes"], words["uwazi.no"])
+        t = Translator(lang, "coordinator").t
+        out[lang] = (t("answer.yes"), t("answer.no"))
     return out
 
 

@@ -371,3 +371,28 @@ def test_cli_writes_the_uwazi_zip_and_says_how_many_cases_were_left_out(
     _, rows = _csv(_read((tmp_path / "c.zip").read_bytes())["import.csv"])
     assert code == 0 and not done["protected"] and done["withheld"] == 1
     assert [r["victim_name"] for r in rows] == ["Айбек"]
+
+
+def test_exports_view_offers_uwazi_with_the_identifying_choice_and_encrypts_when_asked() -> None:
+    from app.coordinator.exports_view import ExportsView
+    from tests.app.coordinator.fakes import FakePort, click
+    from tests.app.coordinator.test_views import ctx_for
+
+    service = _service(_answers("Айбек", ALL), _answers("Секрет", {**ALL, "share_org": False}))
+    port = FakePort()
+    view = ExportsView(ctx_for(service, "ru", port))
+    view.load()
+    assert not view.uwazi_consent.visible
+    view.kind.value = "uwazi"
+    view.on_options()
+    assert view.identifying.visible and view.uwazi_consent.visible and not view.warning.visible
+    assert "пострадавший согласился" in view.uwazi_consent.value
+    click(view.button)
+    name, data = port.saved[-1]
+    _, rows = _csv(_read(data)["import.csv"])
+    assert name.endswith(".zip") and len(rows) == 1 and "victim_name" not in rows[0]
+    view.identifying.value = True
+    view.on_options()
+    assert view.warning.visible and view.protect_box.visible
+    click(view.button)
+    assert port.saved[-1][0].endswith(".zip.age") and view.last.protected
