@@ -15,8 +15,10 @@ from collections.abc import Callable
 Translate = Callable[..., str]
 
 
-def _month_name(number: int, t: Translate) -> str:
-    names = [m.strip() for m in t("date.months").split(",")]
+def _month_name(number: int, t: Translate, key: str = "date.months") -> str:
+    """The month's short name: `date.months` inside a date (Russian: genitive, "2 мая"),
+    `date.months_standalone` on its own ("май 2025")."""
+    names = [m.strip() for m in t(key).split(",")]
     return names[number - 1] if len(names) == 12 else f"{number:02d}"
 
 
@@ -57,4 +59,5 @@ def month(yyyy_mm: str, t: Translate) -> str:
         return yyyy_mm
     if len(yyyy_mm) != 7 or not 1 <= number <= 12:
         return yyyy_mm
-    return t("date.month_pattern", month=_month_name(number, t), year=year)
+    name = _month_name(number, t, "date.months_standalone")
+    return t("date.month_pattern", month=name, year=year)

@@ -38,6 +38,9 @@ PREFIXES = (
     "settings.",
     "pdf.",
     "error.",
+    "date.",
+    "answer.",
+    "names.",
 )
 # keys built at run time from a value (f-strings in the views)
 DYNAMIC = {
@@ -81,6 +84,8 @@ DYNAMIC = {
             "bad_signature",
             "reordered",
             "chain_broken",
+            "attachment_mismatch",
+            "attachment_altered",
         )
     ),
     *(
@@ -109,6 +114,8 @@ def literal_keys() -> set[str]:
     files = [
         *(ROOT / "app" / "coordinator").glob("*.py"),
         ROOT / "app" / "exports" / "pdf_report.py",
+        ROOT / "app" / "services" / "coordinator_dates.py",
+        ROOT / "app" / "services" / "coordinator_api.py",
     ]
     for path in files:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):

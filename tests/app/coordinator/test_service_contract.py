@@ -267,3 +267,43 @@ def test_a_certificate_pin_given_at_setup_is_kept_and_carried_by_every_invite(fr
 def test_without_a_pin_invites_carry_none(world) -> None:
     assert world.service.info().tls_pin == ""
     assert InviteCode.parse(world.service.create_invite(600).code).tls_pin is None
+
+
+def test_devices_and_coordinators_are_named_without_the_server(reported) -> None:
+    world, device, _ = reported
+    names = world.service.names()
+    assert names[device] == "Осh phone"
+    assert names[world.service.info().coordinator_id] == "Айгүл"
+
+
+def test_a_reply_is_unread_until_the_case_is_opened_and_that_is_remembered(reported) -> None:
+    world, device, case_id = reported
+    service = world.service
+    world.reply(device, case_id, "Жетон 1234")
+    service.pull()
+    assert service.case(case_id).summary.unread == 1
+    assert [s.unread for s in service.cases() if s.id == case_id] == [1]
+    service.mark_read(case_id)
+    service.lock()
+    service.unlock(PASSPHRASE)
+    assert service.case(case_id).summary.unread == 0
+    world.reply(device, case_id, "И ещё")
+    service.pull()
+    assert service.case(case_id).summary.unread == 1
+
+
+def test_a_bundle_carries_the_photo_and_the_pdf_prints_it(reported) -> None:
+    world, _, case_id = reported
+    service = world.service
+    made = service.export("bundle", protection="none", case_ids=[case_id]).data
+    verdict = service.verify_bundle(made)
+    assert verdict.ok, verdict.report_text()
+    with zipfile.ZipFile(io.BytesIO(made)) as zf:
+        files = {n: zf.read(n) for n in zf.namelist() if n.startswith("attachments/")}
+    assert PHOTO in files.values()
+    originals = [data for name, data in files.items() if name.endswith(".age")]
+    if isinstance(world, RealWorld):  # the bytes the device sent, checked against its hash
+        assert len(originals) == 1 and originals[0].startswith(b"age-encryption.org/v1")
+        assert not any("decrypted copy only" in n for n in verdict.notes)
+    pdf = service.export("pdf", protection="none", case_ids=[case_id]).data
+    assert b"/Subtype /Image" in pdf
