@@ -23,6 +23,8 @@ import zipfile
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app import cli_coordinator
 from app.cli import main
@@ -32,8 +34,6 @@ from app.services.coordinator_fake import FakeCoordinatorService
 from core.forms import parse_form
 from sync.age.api import decrypt
 from tests.app.coordinator import factory
-
-L4 = ("en", "ru", "ky", "kk")
 
 
 def _labels(en: str, ru: str) -> dict[str, str]:
@@ -109,6 +109,7 @@ FORM_RAW: dict[str, Any] = {
 
 PASSPHRASE = "correct horse battery"
 ALL = {"share_org": True, "statistics": True, "advocacy": True}
+YES_NO = {lang: ("Yes", "No") for lang in ("en", "ru", "ky", "kk")}
 PHOTO = b"\xff\xd8\xff\xe0 a photo of the bruises"
 
 
@@ -396,3 +397,14 @@ def test_exports_view_offers_uwazi_with_the_identifying_choice_and_encrypts_when
     assert view.warning.visible and view.protect_box.visible
     click(view.button)
     assert port.saved[-1][0].endswith(".zip.age") and view.last.protected
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=st.text(st.characters(blacklist_categories=("Cs",)), max_size=200))
+def test_any_text_answer_reads_back_from_import_csv_unchanged(text: str) -> None:
+    device = factory.Device()
+    data = factory.case_data(device, _answers("x", ALL, file=text), case_id="a" * 32)
+    index = CaseIndex.build([factory.case_record(data)], [], [parse_form(FORM_RAW)])
+    result = uwazi.build(index, index.query(), identifying=True, yes_no=YES_NO)
+    _, rows = _csv(_read(result.data)["import.csv"])
+    assert len(rows) == 1 and rows[0]["file_2"] == text
