@@ -13,7 +13,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from app.version import __version__
+from core.version import __version__
 
 # (subcommand, module, one-line help). The module is imported only when the subcommand runs.
 _COMMAND_MODULES: list[tuple[str, str, str]] = [

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable
 
 from fastapi import FastAPI
 
-from app.version import __version__
+from core.version import __version__
 from server.blobs import open_blob_store
 from server.config import ServerConfig
 from server.context import Services

@@ -202,7 +202,7 @@ def default_form() -> FormDefinition:
 
 def about_info() -> About:
     """Versions for the settings screen: what runs on this device, not what a desktop has."""
-    from app.version import __version__
     from core.crypto import info
+    from core.version import __version__
 
     return About(__version__, info.cryptography_version(), info.openssl_version())

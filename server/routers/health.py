@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from app.version import __version__
+from core.version import __version__
 from server.models import Health
 
 router = APIRouter(tags=["health"])

@@ -13,7 +13,7 @@ import pytest
 import requests
 from fastapi.testclient import TestClient
 
-from app.version import __version__
+from core.version import __version__
 from server.app import create_app
 from server.config import Quotas, ServerConfig
 from tests.server.conftest import Server
