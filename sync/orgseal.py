@@ -21,6 +21,12 @@ before verifying, `server_view(container, pinned_root)` on the server, `is_conta
 tell a container from a plain (0.1) signed document, which organisations created before 0.2
 keep publishing.
 
+A post-quantum organisation (`new_org_identity(post_quantum=True)`, coordinators with hybrid
+`age1pq1…` recipients) has a hybrid organisation identity, as one age file cannot mix the two
+kinds. An invite carries the identity's 32 bytes either way, without saying which kind:
+`open_` tries the bytes as both, and only the kind matching the container's stanzas does any
+work.
+
 Danger: the organisation's identity opens every org document: it is on every enrolled phone, so
 a seized, unlocked phone can read later documents from the server until coordinators rotate it
 (create a new one and re-invite). It protects against the server, not against members.
@@ -41,6 +47,8 @@ from sync.keys import key_id
 from sync.labels import ORG_DOCUMENT_CONTAINER
 
 IDENTITY_SIZE = 32
+_CLASSIC_HRP = "age-secret-key-"
+_HYBRID_HRP = "age-secret-key-pq-"
 _FIELDS = frozenset({"sealed", "root", "version", "expires", "coordinators", "payload", "sig"})
 
 
@@ -62,23 +70,38 @@ def is_container(obj: Any) -> bool:
     return isinstance(obj, dict) and obj.get("sealed") == 1
 
 
-def new_org_identity() -> str:
-    """A fresh organisation identity (`AGE-SECRET-KEY-1…`): keep it in coordinator vaults."""
-    return age.generate_identity()[0]
+def new_org_identity(*, post_quantum: bool = False) -> str:
+    """A fresh organisation identity (`AGE-SECRET-KEY-1…`, or `AGE-SECRET-KEY-PQ-1…` for a
+    post-quantum organisation): keep it in coordinator vaults."""
+    return age.generate_identity(pq=post_quantum)[0]
 
 
 def identity_bytes(identity: str) -> bytes:
-    """The 32 secret bytes of an organisation identity, as an invite carries them."""
+    """The 32 secret bytes of an organisation identity (either kind), as an invite carries them."""
     hrp, data = bech32.decode(identity.lower())
-    if hrp != "age-secret-key-" or len(data) != IDENTITY_SIZE:
-        raise ValueError("not an X25519 age identity")
+    if hrp not in (_CLASSIC_HRP, _HYBRID_HRP) or len(data) != IDENTITY_SIZE:
+        raise ValueError("not an X25519 or hybrid age identity")
     return bytes(data)
 
 
 def identity_from_bytes(raw: bytes) -> str:
     if len(raw) != IDENTITY_SIZE:
         raise ValueError("an organisation identity is 32 bytes")
-    return bech32.encode("age-secret-key-", raw).upper()
+    return bech32.encode(_CLASSIC_HRP, raw).upper()
+
+
+def _both_kinds(identities: Sequence[str]) -> list[str]:
+    """`identities`, each X25519 one followed by the hybrid identity of the same 32 bytes."""
+    out: list[str] = []
+    for identity in identities:
+        out.append(identity)
+        try:
+            hrp, data = bech32.decode(identity.lower())
+        except ValueError:
+            continue
+        if hrp == _CLASSIC_HRP and len(data) == IDENTITY_SIZE:
+            out.append(bech32.encode(_HYBRID_HRP, bytes(data)).upper())
+    return out
 
 
 def seal(
@@ -86,7 +109,9 @@ def seal(
 ) -> dict[str, Any]:
     """The container for `signed`, readable by its coordinators and the organisation's devices."""
     doc = signed.doc
-    recipients = [*doc.recipients, age.recipient_of(org_identity)]
+    # The organisation's stanza first: a phone finds it at once (each post-quantum stanza it
+    # tries costs it a decapsulation in pure Python).
+    recipients = [age.recipient_of(org_identity), *doc.recipients]
     clear = {
         "sealed": 1,
         "root": b64u_encode(doc.root),
@@ -130,7 +155,7 @@ def open_(obj: Any, identities: Sequence[str]) -> dict[str, Any]:
     """
     clear, _ = _parse(obj)
     try:
-        plain = age.decrypt(_b64u(clear["payload"], None), list(identities))
+        plain = age.decrypt(_b64u(clear["payload"], None), _both_kinds(identities))
         wire = parse_json_strict(plain)
     except (age.AgeError, EncodingError):
         raise orgdoc.MalformedOrgDocument("not_readable") from None

@@ -55,6 +55,9 @@ def accept_org_document(
     """
     try:
         if orgseal.is_container(wire):
+            # Root-signed before anything is decrypted: nobody else gets ciphertexts opened
+            # by our keys (pure-Python post-quantum opening is not constant-time).
+            orgseal.server_view(wire, pinned_fingerprint)
             wire = orgseal.open_(wire, [i for i in identities if i])
         signed = orgdoc.from_wire(wire)
         doc = orgdoc.verify_org_document(signed, pinned_fingerprint, min_version=min_version)

@@ -1,7 +1,11 @@
 """The organisation: creating it, joining it, and the root-signed org document.
 
 - `create_organisation(vault, server_url, bootstrap_token, org_name, forms=...)` once: makes the
-  root key, this coordinator's keys, and publishes org document v1.
+  root key, this coordinator's keys, and publishes org document v1. `post_quantum=True` makes
+  the coordinator's and the organisation's age identities hybrid (mlkem768x25519): devices
+  then seal every report to post-quantum recipients (all of them can, on cryptography 43.0.1
+  too), and every coordinator who joins must do so with `post_quantum=True` as well, since an
+  age file cannot mix the two kinds. `is_post_quantum(document)` says which kind an org is.
 - `join_organisation` for a second coordinator, who is then added by one holding the root key
   with `publish_org_document(add_coordinator=join_info)` (see docs/sync.md).
 - `refresh_org_document`, `verified_document` (inside a pull), `org_document` (offline).
@@ -21,6 +25,7 @@ from typing import Any
 from core.crypto.signing import SigningKey
 from core.vault_port import VaultPort
 from sync import age, orgdoc, orgseal
+from sync.age import pq as age_pq
 from sync.client import Client
 from sync.coordinator.identity import (
     CoordinatorIdentity,
@@ -54,10 +59,11 @@ def create_organisation(
     tls_pin: str | None = None,
     proxy: str | None = None,
     now: Callable[[], float] = time.time,
+    post_quantum: bool = False,
 ) -> orgdoc.OrgDocument:
     """Create the organisation: keys saved in the vault first, then org document v1 published."""
     root = SigningKey.generate()
-    identity_str, _ = age.generate_identity()
+    identity_str, _ = age.generate_identity(pq=post_quantum)
     identity = CoordinatorIdentity(
         signing_key=SigningKey.generate(),
         age_identity=identity_str,
@@ -67,7 +73,7 @@ def create_organisation(
         root_fingerprint=key_id(root.public_bytes()),
         tls_pin=tls_pin,
         proxy=proxy,
-        org_identity=orgseal.new_org_identity(),
+        org_identity=orgseal.new_org_identity(post_quantum=post_quantum),
     )
     me = orgdoc.Coordinator(
         identity.id, coordinator_name, identity.signing_key.public_bytes(), identity.recipient
@@ -111,10 +117,12 @@ def join_organisation(
     root_fingerprint: str,
     tls_pin: str | None = None,
     proxy: str | None = None,
+    post_quantum: bool = False,
 ) -> dict[str, Any]:
     """Make this vault a (not yet listed) coordinator; return the info an existing coordinator
-    passes to `publish_org_document(add_coordinator=...)`."""
-    identity_str, _ = age.generate_identity()
+    passes to `publish_org_document(add_coordinator=...)`. `post_quantum` must match the
+    organisation's kind (`is_post_quantum`), or adding this coordinator is refused."""
+    identity_str, _ = age.generate_identity(pq=post_quantum)
     identity = CoordinatorIdentity(
         signing_key=SigningKey.generate(),
         age_identity=identity_str,
@@ -193,6 +201,12 @@ def publish_org_document(
         )
         if key_id(added.signing_key) != added.id:
             raise ValueError("coordinator id does not match its signing key")
+        if _is_hybrid(added.recipient) != is_post_quantum(current):
+            kinds = ("classic", "post-quantum")
+            raise ValueError(
+                f"the new coordinator's keys are {kinds[_is_hybrid(added.recipient)]} but this "
+                f"organisation is {kinds[is_post_quantum(current)]}: join again with its kind"
+            )
         coordinators = [c for c in coordinators if c.id != added.id] + [added]
     if remove_coordinator is not None:
         coordinators = [c for c in coordinators if c.id != remove_coordinator]
@@ -219,6 +233,15 @@ def publish_org_document(
 
         reshare_roster(vault, now=now)  # the newcomer could not read the earlier entries
     return doc
+
+
+def _is_hybrid(recipient: str) -> bool:
+    return recipient.startswith(age_pq.RECIPIENT_HRP + "1")
+
+
+def is_post_quantum(document: orgdoc.OrgDocument) -> bool:
+    """True if devices seal to this organisation with post-quantum (mlkem768x25519) stanzas."""
+    return bool(document.recipients) and all(_is_hybrid(r) for r in document.recipients)
 
 
 def renew_if_due(
