@@ -44,7 +44,16 @@ KNOWN_ANDROID_WHEELS = {
 }
 
 # Never on a field device: the server, the coordinator workspace, the browser mode.
-DESKTOP_ONLY = {"fastapi", "uvicorn", "starlette", "psycopg", "flet-web", "flet-charts", "fpdf2"}
+DESKTOP_ONLY = {
+    "fastapi",
+    "uvicorn",
+    "starlette",
+    "psycopg",
+    "flet-web",
+    "flet-charts",
+    "fpdf2",
+    "openpyxl",
+}
 
 
 def _name(text: str) -> str:
