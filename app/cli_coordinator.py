@@ -2,9 +2,9 @@
 
     fieldvault coordinator [--web] [--port N] [--data DIR]     start the app (127.0.0.1 only)
     fieldvault coordinator init --server URL --bootstrap TOKEN [--org NAME] [--name NAME]
-                                [--tls-pin HEX]
+                                [--tls-pin HEX] [--post-quantum]
     fieldvault coordinator join --server URL --backup FILE [--name NAME] [--tls-pin HEX]
-                                                                        (prints a join code)
+                                [--post-quantum]                        (prints a join code)
     fieldvault coordinator add-coordinator CODE            (a listed coordinator adds the joiner)
     fieldvault coordinator backup-root -o FILE
     fieldvault coordinator invite [--expires-in S] [--label L] [--qr FILE]
@@ -30,6 +30,12 @@ interactive prompt, never from arguments (the process list shows arguments to ev
 `--tls-pin HEX` (init, join) is for a server behind a self-signed certificate: the SHA-256 of
 its DER certificate, 64 hex digits (`AB:CD:…` accepted). It is kept with the coordinator's keys,
 checked on every connection, and carried by every invite the coordinator creates.
+
+`--post-quantum` (init) makes the organisation's age keys hybrid post-quantum
+(mlkem768x25519, age 1.3): every device seals its reports to post-quantum recipients (phones
+do it in pure Python on cryptography 43.0.1; see docs/formats/age.md). Decide at creation: a
+classic organisation cannot switch later, and coordinators joining a post-quantum one must run
+`join --post-quantum` (stock `age` before 1.3 cannot open their exports).
 
 Exports that hold identifying data (CSV or Uwazi with `--identifying`, PDF, bundle) are
 age-encrypted to the coordinators' recipients unless `--passphrase-protect` or `--no-encrypt` is
@@ -75,12 +81,22 @@ def register(subparsers: Any) -> None:
     init.add_argument("--bootstrap", required=True, help="bootstrap token from `server init`")
     init.add_argument("--org", default="FieldVault", help="organisation name")
     _name_and_pin_args(init)
+    init.add_argument(
+        "--post-quantum",
+        action="store_true",
+        help="hybrid post-quantum (mlkem768x25519) keys for the organisation",
+    )
     init.set_defaults(func=_init)
 
     join = verb("join", "join as a second coordinator with a root key backup")
     join.add_argument("--server", required=True, help="server URL")
     join.add_argument("--backup", required=True, type=Path, help="root key backup file")
     _name_and_pin_args(join)
+    join.add_argument(
+        "--post-quantum",
+        action="store_true",
+        help="hybrid post-quantum keys: needed to join a post-quantum organisation",
+    )
     join.set_defaults(func=_join)
 
     add = verb("add-coordinator", "sign a joining coordinator into the org document")
@@ -299,11 +315,13 @@ def _init(args: argparse.Namespace, service: Any) -> int:
         org_name=args.org,
         coordinator_name=args.name,
         tls_pin=args.tls_pin,
+        post_quantum=args.post_quantum,
     )
+    kind = "post-quantum (devices seal to mlkem768x25519)" if info.post_quantum else "classic"
     _emit(
         args,
         {"ok": True, **dataclasses.asdict(info)},
-        f"organisation {info.org!r} created; root fingerprint {info.root_fingerprint}",
+        f"organisation {info.org!r} created, {kind}; root fingerprint {info.root_fingerprint}",
     )
     return 0
 
@@ -317,6 +335,7 @@ def _join(args: argparse.Namespace, service: Any) -> int:
         backup_passphrase=read_secret(BACKUP_PASSPHRASE_ENV, "Backup passphrase"),
         coordinator_name=args.name,
         tls_pin=args.tls_pin,
+        post_quantum=args.post_quantum,
     )
     code = service.join_request()
     _emit(

@@ -141,6 +141,7 @@ class VaultCoordinatorService(CoordinatorBase):
         org_name: str,
         coordinator_name: str,
         tls_pin: str = "",
+        post_quantum: bool = False,
     ) -> CoordinatorInfo:
         pin = checked_pin(tls_pin)
         vault = self._create_vault(passphrase)
@@ -153,6 +154,7 @@ class VaultCoordinatorService(CoordinatorBase):
                 forms=load_default_forms(),
                 coordinator_name=coordinator_name,
                 tls_pin=pin or None,
+                post_quantum=post_quantum,
             )
         except BaseException:
             vault.wipe()
@@ -169,12 +171,18 @@ class VaultCoordinatorService(CoordinatorBase):
         backup_passphrase: str,
         coordinator_name: str,
         tls_pin: str = "",
+        post_quantum: bool = False,
     ) -> CoordinatorInfo:
         pin = checked_pin(tls_pin)
         vault = self._create_vault(passphrase)
         try:
             sc.join_organisation(
-                vault, server_url, name=coordinator_name, root_fingerprint="", tls_pin=pin or None
+                vault,
+                server_url,
+                name=coordinator_name,
+                root_fingerprint="",
+                tls_pin=pin or None,
+                post_quantum=post_quantum,
             )
             sc.import_root_key_backup(vault, backup, backup_passphrase)
             _check_tls(vault)
@@ -193,7 +201,10 @@ class VaultCoordinatorService(CoordinatorBase):
 
     def add_coordinator(self, code: str) -> int:
         info = decode_join_request(code)
-        doc = sc.publish_org_document(self.vault, add_coordinator=info)
+        try:
+            doc = sc.publish_org_document(self.vault, add_coordinator=info)
+        except sc.KeyKindMismatch:
+            raise CoordinatorError("join_key_kind") from None
         return int(doc.version)
 
     def _refresh_document(self) -> None:
@@ -251,6 +262,7 @@ class VaultCoordinatorService(CoordinatorBase):
             coordinators=tuple(c.name or c.id for c in doc.coordinators) if doc else (),
             listed=doc is not None and any(c.id == facts["id"] for c in doc.coordinators),
             tls_pin=str(facts.get("tls_pin") or ""),
+            post_quantum=doc is not None and sc.is_post_quantum(doc),
         )
 
     def backup_root(self, passphrase: str) -> bytes:

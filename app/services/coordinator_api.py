@@ -112,10 +112,13 @@ class CoordinatorService(abc.ABC):
         org_name: str,
         coordinator_name: str,
         tls_pin: str = "",
+        post_quantum: bool = False,
     ) -> CoordinatorInfo:
         """*Blocking.* New vault, root key, bootstrap the server, publish the first org doc.
         `tls_pin` (optional, see `checked_pin`) pins a self-signed server certificate; it is
-        stored with this coordinator's keys and carried by every invite it creates."""
+        stored with this coordinator's keys and carried by every invite it creates.
+        `post_quantum` makes the organisation's keys hybrid (mlkem768x25519): every device
+        then seals to post-quantum recipients, and coordinators must join with it too."""
 
     @abc.abstractmethod
     def setup_join(
@@ -127,9 +130,11 @@ class CoordinatorService(abc.ABC):
         backup_passphrase: str,
         coordinator_name: str,
         tls_pin: str = "",
+        post_quantum: bool = False,
     ) -> CoordinatorInfo:
         """*Blocking.* New vault from a root key backup; signs this coordinator into the org.
-        `tls_pin` as for `setup_new`."""
+        `tls_pin` as for `setup_new`; `post_quantum` must match the organisation's kind, or
+        `add_coordinator` refuses the join request."""
 
     @abc.abstractmethod
     def unlock(self, passphrase: str) -> None:

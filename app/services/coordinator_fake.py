@@ -55,6 +55,7 @@ class FakeCoordinatorService(CoordinatorBase):
         self._name = ""
         self._server = ""
         self._tls_pin = ""
+        self._post_quantum = False
         self._version = 0
         self._signer = SigningKey.generate()
         self._identity, self._recipient = generate_identity()
@@ -91,6 +92,11 @@ class FakeCoordinatorService(CoordinatorBase):
         self._unlocked = True
         self._version = 1
 
+    def _use_keys(self, post_quantum: bool) -> None:
+        self._post_quantum = post_quantum
+        if post_quantum:
+            self._identity, self._recipient = generate_identity(pq_hybrid=True)
+
     def setup_new(
         self,
         *,
@@ -100,10 +106,12 @@ class FakeCoordinatorService(CoordinatorBase):
         org_name: str,
         coordinator_name: str,
         tls_pin: str = "",
+        post_quantum: bool = False,
     ) -> CoordinatorInfo:
         if not bootstrap_token:
             raise CoordinatorError("invalid_token")
         self._start(passphrase, server_url, coordinator_name, tls_pin)
+        self._use_keys(post_quantum)
         self._org = org_name
         return self.info()
 
@@ -116,11 +124,13 @@ class FakeCoordinatorService(CoordinatorBase):
         backup_passphrase: str,
         coordinator_name: str,
         tls_pin: str = "",
+        post_quantum: bool = False,
     ) -> CoordinatorInfo:
         expected = b"fake-backup:" + sha256_hex(backup_passphrase.encode("utf-8")).encode()
         if not backup.startswith(expected):
             raise CoordinatorError("wrong_passphrase")
         self._start(passphrase, server_url, coordinator_name, tls_pin)
+        self._use_keys(post_quantum)
         self._org = ""
         self._listed = False
         return self.info()
@@ -139,6 +149,8 @@ class FakeCoordinatorService(CoordinatorBase):
     def add_coordinator(self, code: str) -> int:
         self._require_unlocked()
         info = decode_join_request(code)
+        if info["recipient"].startswith("age1pq1") != self._post_quantum:
+            raise CoordinatorError("join_key_kind")
         self._others.append(info["name"] or info["id"])
         self._other_ids[info["id"]] = info["name"]
         self._version += 1
@@ -172,6 +184,7 @@ class FakeCoordinatorService(CoordinatorBase):
             coordinators=(self._name or me, *self._others),
             listed=self._listed,
             tls_pin=self._tls_pin,
+            post_quantum=self._post_quantum,
         )
 
     def backup_root(self, passphrase: str) -> bytes:

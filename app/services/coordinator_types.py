@@ -6,7 +6,9 @@ the coordinator catalogue's `error.*` keys), never secrets or case content:
     CoordinatorError
       reasons: locked, not_set_up, already_set_up, wrong_passphrase, weak_passphrase,
                not_found, invalid_event, form_invalid, empty_message, needs_passphrase,
-               no_recipients, unknown_device, unsupported, invalid_tls_pin
+               no_recipients, unknown_device, unsupported, invalid_tls_pin,
+               join_key_kind (a join code with classic keys for a post-quantum
+               organisation, or the reverse)
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class CoordinatorInfo:
     coordinators: tuple[str, ...] = ()
     listed: bool = True  # False until an existing coordinator has added this one
     tls_pin: str = ""  # SHA-256 of the server certificate (hex) set at setup; "" for none
+    post_quantum: bool = False  # devices seal to hybrid (mlkem768x25519) recipients
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ from sync.coordinator.identity import (
     load_state,
 )
 from sync.coordinator.org import (
+    KeyKindMismatch,
     create_organisation,
     export_root_key_backup,
     import_root_key_backup,
@@ -67,6 +68,7 @@ __all__ = [
     "CoordinatorError",
     "CoordinatorIdentity",
     "CoordinatorState",
+    "KeyKindMismatch",
     "NoRootKey",
     "PullReport",
     "RosterEntry",

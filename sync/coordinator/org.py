@@ -48,6 +48,19 @@ ORG_IDENTITY_SETTING = "org_identity"
 only ever in a sealed document, which only members can open."""
 
 
+class KeyKindMismatch(ValueError):
+    """A coordinator's keys are classic in a post-quantum organisation, or the reverse: devices
+    could not seal to both kinds in one file, so the coordinator is not added."""
+
+    def __init__(self, org_is_post_quantum: bool) -> None:
+        kinds = ("classic", "post-quantum")
+        super().__init__(
+            f"this organisation is {kinds[org_is_post_quantum]}: the coordinator must join "
+            f"with {kinds[org_is_post_quantum]} keys"
+        )
+        self.org_is_post_quantum = org_is_post_quantum
+
+
 def create_organisation(
     vault: VaultPort,
     server_url: str,
@@ -202,11 +215,7 @@ def publish_org_document(
         if key_id(added.signing_key) != added.id:
             raise ValueError("coordinator id does not match its signing key")
         if _is_hybrid(added.recipient) != is_post_quantum(current):
-            kinds = ("classic", "post-quantum")
-            raise ValueError(
-                f"the new coordinator's keys are {kinds[_is_hybrid(added.recipient)]} but this "
-                f"organisation is {kinds[is_post_quantum(current)]}: join again with its kind"
-            )
+            raise KeyKindMismatch(is_post_quantum(current))
         coordinators = [c for c in coordinators if c.id != added.id] + [added]
     if remove_coordinator is not None:
         coordinators = [c for c in coordinators if c.id != remove_coordinator]
