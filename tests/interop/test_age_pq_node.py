@@ -2,7 +2,8 @@
 
 The reference package is pinned in package.json / package-lock.json here and installed with
 `make interop-tools` (`npm ci --prefix tests/interop`). Skipped (failed in CI) without node or
-the package; skipped always where this platform's `cryptography` lacks ML-KEM.
+the package. Every test runs twice: on this platform's backend, and on the pure-Python ML-KEM a
+phone with cryptography 43.0.1 uses.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import sync.age as age
+from core.crypto import pq
 from tests.conftest import require
 
 HERE = Path(__file__).resolve().parent
@@ -22,10 +24,10 @@ SCRIPT = HERE / "age.mjs"
 PLAINTEXT = b"post-quantum report " * 5000  # crosses a chunk boundary
 
 
-@pytest.fixture(autouse=True)
-def _post_quantum_platform() -> None:
-    if not age.pq_supported():
-        pytest.skip("ML-KEM is not available in this cryptography")
+@pytest.fixture(autouse=True, params=["this platform's", "pure-Python"])
+def _backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.param == "pure-Python":
+        monkeypatch.setattr(pq, "native_available", lambda: False)
 
 
 def _node(*args: str, data: bytes = b"", identity: str | None = None) -> bytes:
