@@ -25,6 +25,7 @@ from app.services.coordinator_types import MessageInfo
 from core.cases import STATUSES
 
 UNASSIGNED = "-"
+DATE_TYPES = ("date", "datetime")
 
 
 class CaseView:
@@ -64,7 +65,7 @@ class CaseView:
             t("case.add_comment"), multiline=True, min_lines=2, key="comment-text"
         )
         self.referrals = ft.Column([], spacing=6)
-        self.referral_to = w.sensitive_field(t("case.referral_to"), width=220, key="referral-to")
+        self.referral_to = w.sensitive_field(t("case.referral_to"), key="referral-to")
         self.referral_note = w.sensitive_field(t("case.referral_note"), key="referral-note")
         self.thread = ft.Column([], spacing=6)
         self.message = w.sensitive_field(
@@ -104,7 +105,7 @@ class CaseView:
                 w.card(
                     w.heading(t("case.referrals")),
                     self.referrals,
-                    ft.Row([self.referral_to]),
+                    self.referral_to,
                     self.referral_note,
                     ft.OutlinedButton(t("case.refer"), on_click=self.on_refer, key="refer"),
                 ),
@@ -195,7 +196,14 @@ class CaseView:
             ft.ExpansionTile(
                 title=ft.Text(t("case.revision", version=n, when=ctx.when(rev.created))),
                 subtitle=ft.Text(t("case.received_at", when=ctx.when(rev.received_at)), size=12),
-                controls=[ft.Text(f"{f.label}: {f.value}", size=13) for f in rev.fields],
+                controls=[
+                    ft.Text(
+                        f"{f.label}: "
+                        + (ctx.day(f.value) if f.field_type in DATE_TYPES else f.value),
+                        size=13,
+                    )
+                    for f in rev.fields
+                ],
             )
             for n, rev in enumerate(d.revisions, start=1)
         ]
@@ -281,7 +289,8 @@ class CaseView:
                 section = f.section
                 out.append(ft.Text(section, weight=ft.FontWeight.W_600, size=15))
             label = f.label + (f" · {self.ctx.t('case.sensitive')}" if f.sensitive else "")
-            out.append(ft.Column([w.muted(label), ft.Text(f.value or "—")], spacing=1))
+            value = self.ctx.day(f.value) if f.field_type in DATE_TYPES else f.value
+            out.append(ft.Column([w.muted(label), ft.Text(value or "—")], spacing=1))
         return out or [w.muted(self.ctx.t("case.empty"))]
 
     def _attachment(self, a: Attachment) -> ft.Control:
@@ -313,7 +322,7 @@ class CaseView:
         row = ft.Row(
             [
                 ft.Icon(ft.Icons.IMAGE if is_image else ft.Icons.ATTACH_FILE),
-                ft.Text(t("case.attachment_line", name=name, kib=kib), expand=True),
+                ft.Text(t("case.attachment_line", name=name, kib=kib)),
                 *buttons,
             ],
             wrap=True,

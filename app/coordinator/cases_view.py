@@ -23,8 +23,8 @@ from app.services.coordinator_types import PullSummary
 PAGE = 100
 COLUMNS = ("occurred", "title", "region", "status", "assignee", "device", "custody")
 SORTABLE = {0: "occurred", 1: "title", 2: "region", 3: "status", 5: "device"}
-TITLE_CHARS = 70
-TITLE_WIDTH = 280
+TITLE_CHARS = 52  # two lines of TITLE_WIDTH, cut between words (the full title is the tooltip)
+TITLE_WIDTH = 240
 
 
 class CaseListView:
@@ -54,7 +54,7 @@ class CaseListView:
             sort_ascending=not ctx.filters.descending,
             show_checkbox_column=False,
             data_row_max_height=64,
-            column_spacing=28,
+            column_spacing=20,
         )
         self.more = ft.TextButton(t("cases.more"), on_click=self.on_more, visible=False)
         self.empty = w.muted(t("cases.none"))
@@ -107,7 +107,8 @@ class CaseListView:
         custody = w.verdict_pill(
             s.custody_ok, ctx.t("custody.ok_short" if s.custody_ok else "custody.problem_short")
         )
-        title = short_text(s.title_in(ctx.lang) or ctx.t(f"type.{s.case_type}"), TITLE_CHARS)
+        full = s.title_in(ctx.lang) or ctx.t(f"type.{s.case_type}")
+        title = short_text(full, TITLE_CHARS)
         top: list[ft.Control] = [w.reference(s.reference)]
         if s.unread:
             top.append(w.unread_pill(ctx.t("cases.unread", count=s.unread)))
@@ -120,7 +121,12 @@ class CaseListView:
                             ft.Column(
                                 [
                                     ft.Row(top, spacing=6),
-                                    ft.Text(title, max_lines=2, size=14),
+                                    ft.Text(
+                                        title,
+                                        max_lines=2,
+                                        size=14,
+                                        overflow=ft.TextOverflow.ELLIPSIS,
+                                    ),
                                 ],
                                 spacing=2,
                             ),
@@ -129,7 +135,7 @@ class CaseListView:
                         ),
                         on_click=lambda _e, cid=s.id: self.open(cid),
                         key=f"open-{s.id[:8]}",
-                        tooltip=title,
+                        tooltip=full,
                     )
                 ),
                 ft.DataCell(ft.Text(region)),

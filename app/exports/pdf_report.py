@@ -25,6 +25,7 @@ from typing import Any
 from app.services import coordinator_dates as dates
 from app.services.coordinator_cases import CaseDetail
 
+DATE_TYPES = ("date", "datetime")
 PHOTO_WIDTH_MM = 120
 PHOTO_HEIGHT_MM = 150
 
@@ -205,7 +206,7 @@ def _write_case(
         if fv.section and fv.section != section:
             section = fv.section
             heading(section, 11)
-        pair(fv.label, fv.value)
+        pair(fv.label, dates.day(fv.value, t) if fv.field_type in DATE_TYPES else fv.value)
     if withheld:
         pair(t("pdf.withheld"), "…")
 

@@ -1,7 +1,8 @@
 """End to end: the coordinator app in real headless Chromium, a real server, a real field device
 (driven through its sync engine), and a second coordinator joining with the root key backup.
 
-Screenshots of every screen go to artifacts/screenshots/coordinator/<screen>.png.
+Screenshots of every screen go to artifacts/screenshots/coordinator/<screen>.png; the ones of
+what a coordinator reads in Kyrgyz and Russian (a seeded workspace) go to docs/screenshots/.
 """
 
 from __future__ import annotations
@@ -211,7 +212,7 @@ def _journey(ui: FletPage, server, tmp_path: Path) -> None:
     device.reply(first_id, "Жетон 4471")
     ui.click("Back to cases")
     ui.click("Pull new reports")
-    ui.wait_text(re.compile("envelopes received"))
+    ui.wait_text(re.compile("Cases updated|New replies|Nothing new"))
     ui.click(re.compile("Detention"))
     ui.wait_text("Жетон 4471")
 
@@ -322,3 +323,179 @@ def _journey(ui: FletPage, server, tmp_path: Path) -> None:
     ui.click("Қазір құлыптау")
     ui.wait_text("Құлыпты ашу")
     shot(ui, "unlock")
+
+
+# ---- what a coordinator reads, in Kyrgyz and Russian (a seeded workspace, no server)
+
+SEEDED = r"""
+import sys
+from pathlib import Path
+
+import flet as ft
+
+from app.coordinator.entry import HOST, make_main
+from app.services.coordinator_fake import FakeCoordinatorService
+from tests.e2e.test_coordinator_app import seed
+
+port, lang = int(sys.argv[1]), sys.argv[2]
+main = make_main(lambda: seed(FakeCoordinatorService(clock=lambda: 1_764_930_000), lang))
+assets = str(Path("assets").resolve())
+ft.run(main, view=ft.AppView.WEB_BROWSER, host=HOST, port=port, assets_dir=assets, no_cdn=True)
+"""
+
+SEEDED_CASES = (
+    # (answers, received, with a photo)
+    (
+        {
+            **FIRST,
+            "occurred_at": "2025-03-14T22:10",
+            "urgent": True,
+            "consent": {"share_org": True, "statistics": False},
+        },
+        1_742_000_000,
+        True,
+    ),
+    ({**SECOND, "occurred_at": "2025-06-02T13:00"}, 1_748_900_000, False),
+    (
+        {
+            **FIRST,
+            "occurred_at": "2025-11-20T08:30",
+            "region": "kg.chuy",
+            "violation_types": ["entrapment", "extortion", "threat", "outing_threat"],
+            "description": "Познакомились в приложении, на встрече ждали трое.",
+        },
+        1_763_700_000,
+        False,
+    ),
+)
+READER = {
+    "ky": {"cases": "Иштер", "device": "Ош телефону", "unread": "Жаңы жооптор: 1"},
+    "ru": {"cases": "Дела", "device": "Ош телефону", "unread": "Новых ответов: 1"},
+}
+NEWEST_FIRST = {
+    "ky": ["2025-ж., 20-ноя.", "2025-ж., 2-июн.", "2025-ж., 14-мар."],
+    "ru": ["20 нояб. 2025 г.", "2 июн. 2025 г.", "14 мар. 2025 г."],
+}
+EXPORT_PASSPHRASE = "адвокат Бишкек 2025"
+DOCS_SHOTS = REPO / "docs" / "screenshots"
+
+
+def seed(service, lang: str):
+    """A coordinator workspace with two named phones, three cases, an assignee and an unread
+    reply, as the screenshots show it (the in-memory service: nothing leaves the process)."""
+    from tests.app.coordinator import factory
+
+    service.setup_new(
+        passphrase="correct horse battery staple",
+        server_url="https://fieldvault.example.org",
+        bootstrap_token="token",
+        org_name="Укук коргоо тармагы",
+        coordinator_name="Айгүл",
+    )
+    service.set_language(lang)
+    osh, bishkek = factory.Device(), factory.Device()
+    service.add_device("Ош телефону", key=osh.key.public_bytes())
+    service.add_device("Бишкек планшети", key=bishkek.key.public_bytes())
+    ids = []
+    for n, (answers, received, photo) in enumerate(SEEDED_CASES):
+        device = osh if n != 1 else bishkek
+        blobs = []
+        if photo:
+            data = _photo()
+            blob_id = "b" * 31 + str(n)
+            service.add_blob(blob_id, data)
+            blobs = [
+                {
+                    "id": blob_id,
+                    "sha256": factory.sha256_hex(data),
+                    "size": len(data),
+                    "media_type": "image/png",
+                    "name": "bruise.png",
+                }
+            ]
+        case = factory.case_data(device, answers, now=received, blobs=blobs)
+        for rev in case["revisions"]:
+            rev["record"]["data"]["form"] = "default-incident"
+        service.receive_case(case)
+        ids.append(case["case_id"])
+    service.pull()
+    me = service.info().coordinator_id
+    service.act(ids[0], {"type": "assign", "assignee": me})
+    service.act(ids[0], {"type": "comment", "text": "Внутреннее: позвонить адвокату"})
+    service.receive_reply(ids[0], "Жетон 4471", osh.id)
+    service.pull()
+    return service
+
+
+@pytest.mark.parametrize("lang", ["ky", "ru"])
+def test_the_case_list_reads_names_local_dates_newest_first_and_a_pdf_exports(
+    tmp_path, lang
+) -> None:
+    from app.i18n import Translator
+    from sync.age.api import decrypt_with_passphrase
+    from tests.support.flet_web import python_app
+
+    words = READER[lang]
+    catalogue = Translator(lang, "coordinator")
+    with (
+        FletWebApp([*python_app(SEEDED), "{port}", lang], env={"TZ": "Asia/Bishkek"}) as app,
+        chromium_browser() as browser,
+    ):
+        ui = FletPage.open(browser, app.url, viewport=DESKTOP)
+        with ui.screenshot_on_failure(SHOTS / f"readable-{lang}-failure.png"):
+            ui.wait_text(words["device"])
+            # names, not key ids; local dates in words; newest incident first
+            ui.wait_text("Айгүл")
+            ui.wait_text(words["unread"])
+            assert not ui.has_text(re.compile(r"\b[0-9a-f]{8}\b"))
+            assert not ui.has_text(re.compile(r"\d{4}-\d{2}-\d{2}"))
+            tops = [ui.text(day).bounding_box()["y"] for day in NEWEST_FIRST[lang]]
+            assert tops == sorted(tops), tops
+            ui.screenshot(DOCS_SHOTS / f"coordinator-cases-{lang}.png", settle_ms=1200)
+
+            # the case: reference, consent and yes/no as words, the reply marked new
+            ui.click(re.compile(re.escape(words["unread"])))
+            ui.wait_text("Жетон 4471")
+            yes = {"ky": "Ооба", "ru": "Да"}[lang]
+            ui.wait_text(re.compile(f"^{yes}$"))
+            ui.screenshot(DOCS_SHOTS / f"coordinator-case-{lang}.png", settle_ms=1200)
+            ui.page.mouse.move(470, 600)
+            ui.page.mouse.wheel(0, 640)
+            ui.wait_text(re.compile(f": {yes};"))  # consent, option by option, in words
+            ui.screenshot(DOCS_SHOTS / f"coordinator-case-consent-{lang}.png", settle_ms=1200)
+
+            # the dashboard: every month from March to November, labels that do not overlap
+            ui.click(catalogue.t("nav.dashboard"))
+            ui.wait_text(catalogue.t("dashboard.by_month"))
+            ui.screenshot(DOCS_SHOTS / f"coordinator-dashboard-{lang}.png", settle_ms=1500)
+
+            # a PDF for a lawyer, protected by a passphrase typed twice
+            ui.click("Экспорт")
+            ui.click_locator(ui.page.get_by_role("radio", name=re.compile("PDF")))
+            ui.click_locator(
+                ui.page.get_by_role(
+                    "radio", name=re.compile({"ky": "Сырсөз айкашы", "ru": "парольной"}[lang])
+                )
+            )
+            first, again = {
+                "ky": ("Экспорттун сырсөз айкашы", "Экспорттун сырсөз айкашы дагы бир жолу"),
+                "ru": ("Парольная фраза экспорта", "Парольная фраза экспорта ещё раз"),
+            }[lang]
+            ui.fill(re.compile("^" + re.escape(first) + "$"), EXPORT_PASSPHRASE)
+            ui.fill(re.compile("^" + re.escape(again) + "$"), EXPORT_PASSPHRASE)
+            ui.screenshot(DOCS_SHOTS / f"coordinator-exports-{lang}.png", settle_ms=900)
+            sealed = download(
+                ui, lambda: exact(ui, {"ky": "Экспорттоо", "ru": "Экспортировать"}[lang])
+            )
+        ui.close()
+    pdf = decrypt_with_passphrase(sealed, EXPORT_PASSPHRASE)
+    assert pdf.startswith(b"%PDF") and b"/Subtype /Image" in pdf
+    if shutil.which("pdftotext"):
+        (tmp_path / "r.pdf").write_bytes(pdf)
+        text = subprocess.run(
+            ["pdftotext", "-enc", "UTF-8", str(tmp_path / "r.pdf"), "-"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert "позвонить адвокату" not in text and "Ош телефону" in text
