@@ -14,6 +14,7 @@
                                  [--sort KEY] [--asc]
     fieldvault coordinator export --format csv|stats|pdf|bundle|uwazi [--identifying]
                                  [--lang L] [--passphrase-protect | --no-encrypt] [-o FILE]
+                                 [--comments]  (pdf: with internal comments; off by default)
                                  [filters]     (uwazi: a ZIP for Uwazi's CSV import, docs/uwazi.md)
     fieldvault coordinator identity export -o FILE [--plain]    (your age identity, for `age -d -i`)
     fieldvault coordinator forms import-xlsform FILE.xlsx [-o FORM.json]  (ODK/Kobo form, no vault)
@@ -141,6 +142,9 @@ def register(subparsers: Any) -> None:
     )
     export.add_argument("--identifying", action="store_true", help="include identifying fields")
     export.add_argument("--lang", default="en", choices=("en", "ru", "ky", "kk"))
+    export.add_argument(
+        "--comments", action="store_true", help="pdf: include the internal comments"
+    )
     protect = export.add_mutually_exclusive_group()
     protect.add_argument("--passphrase-protect", action="store_true")
     protect.add_argument("--no-encrypt", action="store_true", help="write identifying data clear")
@@ -469,6 +473,7 @@ def _export(args: argparse.Namespace, service: Any) -> int:
         lang=args.lang,
         protection=protection,
         passphrase=passphrase,
+        comments=args.comments,
     )
     output: Path = args.output or Path(result.filename)
     if result.protected and not output.name.endswith(".age"):

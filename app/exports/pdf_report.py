@@ -73,6 +73,7 @@ def case_report(
     photos: Mapping[str, bytes] | None = None,
     comments: bool = False,
     names: Mapping[str, str] | None = None,
+    lang: str = "en",
 ) -> bytes:
     """One case as a PDF."""
     return cases_report(
@@ -84,6 +85,7 @@ def case_report(
         photos=photos,
         comments=comments,
         names=names,
+        lang=lang,
     )
 
 
@@ -97,11 +99,12 @@ def cases_report(
     photos: Mapping[str, bytes] | None = None,
     comments: bool = False,
     names: Mapping[str, str] | None = None,
+    lang: str = "en",
 ) -> bytes:
     """Several cases in one PDF, each starting on a new page (needs the `coordinator` extra)."""
     from fpdf import FPDF
 
-    extras = _Extras(photos or {}, comments, names or {})
+    extras = _Extras(photos or {}, comments, names or {}, lang)
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_font(FONT, "", str(FONT_DIR / "DejaVuSans.ttf"))
@@ -121,8 +124,10 @@ def cases_report(
 
 
 class _Extras:
-    def __init__(self, photos: Mapping[str, bytes], comments: bool, names: Mapping[str, str]):
-        self.photos, self.comments, self.names = photos, comments, names
+    def __init__(
+        self, photos: Mapping[str, bytes], comments: bool, names: Mapping[str, str], lang: str
+    ) -> None:
+        self.photos, self.comments, self.names, self.lang = photos, comments, names, lang
 
     def name(self, key_id: str) -> str:
         """ "Osh phone (c2847fad)", or the short id when no name is known."""
@@ -178,7 +183,7 @@ def _write_case(
         pdf.ln(1)
 
     s, state, custody = detail.summary, detail.state, detail.custody
-    heading(f"{t('pdf.title')} {s.reference}: {s.title or s.id}", 16)
+    heading(f"{t('pdf.title')} {s.reference}: {s.title_in(extras.lang) or s.id}", 16)
     pair(t("pdf.reference"), s.reference)
     pair(t("pdf.case"), s.id)
     pair(t("pdf.status"), status_label(state.status))

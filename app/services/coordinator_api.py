@@ -580,6 +580,7 @@ class CoordinatorBase(CoordinatorService):
                 comments=comments,
                 names=self.names(),
                 now=self._clock(),
+                lang=lang,
             )
             name, media = f"cases-{stamp}.pdf", "application/pdf"
         elif kind == "uwazi":

@@ -199,3 +199,39 @@ def test_every_export_works_with_the_server_down(tmp_path, capsys, monkeypatch) 
         assert code == 0 and verdict["ok"] and verdict["envelopes"] == 1
     finally:
         world.close()
+
+
+def _bundle_with_attachment(tmp_path, original: bytes, signed: bytes):
+    from app.exports.bundle import AttachmentFile
+    from core.crypto.hashing import sha256_hex
+
+    device = factory.Device()
+    ref = {
+        "id": "a" * 32,
+        "sha256": sha256_hex(signed),
+        "size": len(signed),
+        "media_type": "image/jpeg",
+        "name": "photo.jpg",
+    }
+    data = build_bundle(
+        [factory.case_data(device, factory.SAMPLE_ANSWERS[0], blobs=[ref])],
+        author_keys={device.id: device.key.public_bytes()},
+        signer=SigningKey.generate(),
+        org="org",
+        now=1,
+        attachments={ref["id"]: AttachmentFile(b"\xff\xd8 decrypted photo", original)},
+    )
+    path = tmp_path / "with-attachment.zip"
+    path.write_bytes(data)
+    return path
+
+
+def test_verify_bundle_passes_a_bundle_with_attachments_and_names_a_swapped_one(
+    tmp_path, capsys
+) -> None:
+    good = _bundle_with_attachment(tmp_path, b"the sent bytes", b"the sent bytes")
+    code, verdict = run(capsys, "verify-bundle", str(good))
+    assert code == 0 and verdict["ok"]
+    bad = _bundle_with_attachment(tmp_path, b"other bytes", b"the sent bytes")
+    code, verdict = run(capsys, "verify-bundle", str(bad))
+    assert code == 4 and {p["code"] for p in verdict["problems"]} == {"attachment_altered"}
