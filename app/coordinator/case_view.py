@@ -273,13 +273,21 @@ class CaseView:
 
     def _custody(self, d: CaseDetail) -> list[ft.Control]:
         t, c = self.ctx.t, d.custody
+        sealed: list[ft.Control] = []  # how the envelopes were encrypted: post-quantum or not
+        if c.recipients:
+            key = "custody.post_quantum" if c.post_quantum else "custody.classic"
+            sealed.append(w.muted(t(key, kinds=", ".join(c.recipients))))
         if c.ok:
-            return [w.verdict_pill(True, t("custody.ok")), w.muted(t("custody.ok_explained"))]
+            return [
+                w.verdict_pill(True, t("custody.ok")),
+                w.muted(t("custody.ok_explained")),
+                *sealed,
+            ]
         lines: list[ft.Control] = [w.verdict_pill(False, t("custody.problem"))]
         lines.append(ft.Text(t(f"custody.signature_{c.signature}")))
         lines.append(ft.Text(t(f"custody.chain_{c.chain}")))
         lines.extend(ft.Text(f"• {p}", size=13) for p in c.problems)
-        return lines
+        return lines + sealed
 
     def _fields(self, d: CaseDetail) -> list[ft.Control]:
         out: list[ft.Control] = []

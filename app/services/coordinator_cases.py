@@ -36,6 +36,8 @@ from typing import Any
 
 from core.cases import STATUSES, CaseEvent, CaseState, InvalidCaseEvent, apply_events
 from core.forms import FormDefinition, label
+from sync import age
+from sync.encoding import b64u_decode
 
 SORT_KEYS = ("received", "occurred", "status", "region", "title", "device")
 STATUS_ORDER = {s: i for i, s in enumerate(STATUSES)}
@@ -162,6 +164,7 @@ class Revision:
     created: int
     received_at: int
     fields: tuple[FieldValue, ...]
+    recipients: tuple[str, ...] = ()  # age stanza types it was sealed with, e.g. mlkem768x25519
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -169,10 +172,31 @@ class Custody:
     signature: str
     chain: str
     problems: tuple[str, ...]
+    recipients: tuple[str, ...] = ()  # every age stanza type among the revisions, sorted
 
     @property
     def ok(self) -> bool:
         return self.signature == "valid" and self.chain == "ok" and not self.problems
+
+    @property
+    def post_quantum(self) -> bool:
+        """Every revision was sealed to post-quantum (mlkem768x25519) recipients only."""
+        return bool(self.recipients) and set(self.recipients) == {POST_QUANTUM_STANZA}
+
+
+POST_QUANTUM_STANZA = "mlkem768x25519"
+
+
+def recipient_types(revision: Mapping[str, Any]) -> tuple[str, ...]:
+    """The age stanza types a stored revision's envelope was sealed with; () if unknown."""
+    wire = revision.get("wire")
+    payload = wire.get("payload") if isinstance(wire, Mapping) else None
+    if not isinstance(payload, str):
+        return ()
+    try:
+        return age.stanza_types(b64u_decode(payload))
+    except (ValueError, age.AgeError):
+        return ()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -595,6 +619,7 @@ class CaseIndex:
                     created=int(rev.get("created") or 0),
                     received_at=int(rev.get("received_at") or 0),
                     fields=self.fields_of(record or {}, lang, words),
+                    recipients=recipient_types(rev),
                 )
             )
         custody_raw = data.get("custody") or {}
@@ -602,6 +627,7 @@ class CaseIndex:
             signature=str(custody_raw.get("signature", "invalid")),
             chain=str(custody_raw.get("chain", "gap")),
             problems=tuple(str(p) for p in custody_raw.get("problems") or ()),
+            recipients=tuple(sorted({t for rev in history for t in rev.recipients})),
         )
         return CaseDetail(
             summary=self._summaries[case_id],

@@ -25,6 +25,8 @@ strings are secret keys: never log them or put them in an error message.
 
 from __future__ import annotations
 
+import io
+
 from sync.age.api import (
     decrypt,
     decrypt_stream,
@@ -42,15 +44,24 @@ from sync.age.errors import (
     PayloadError,
     UnsupportedRecipient,
 )
+from sync.age.format import read_header as _read_header
 from sync.age.keys import generate_identity as _generate
 from sync.age.keys import parse_identity, parse_identity_file, parse_recipient, recipient_of
 from sync.age.pq import supported as pq_supported
+from sync.age.reader import BufferedSource as _BufferedSource
 from sync.age.scrypt import Passphrase
 
 
 def generate_identity(*, pq: bool = False) -> tuple[str, str]:
     """A new identity and its recipient, X25519 by default or post-quantum hybrid with `pq`."""
     return _generate(pq_hybrid=pq)
+
+
+def stanza_types(data: bytes) -> tuple[str, ...]:
+    """The recipient stanza types of a binary age file, in order (`("X25519",)`,
+    `("mlkem768x25519", "mlkem768x25519")`, …); `HeaderError` if its header is malformed. Says
+    how a file was encrypted without opening it."""
+    return tuple(s.type for s in _read_header(_BufferedSource(io.BytesIO(data))).stanzas)
 
 
 __all__ = [
@@ -74,4 +85,5 @@ __all__ = [
     "parse_recipient",
     "pq_supported",
     "recipient_of",
+    "stanza_types",
 ]

@@ -57,3 +57,23 @@ def test_a_classic_join_code_is_refused_by_a_post_quantum_organisation(pq_world,
     assert first.info().org_version == version
     hybrid = _joiner(pq_world, tmp_path, post_quantum=True)
     assert first.add_coordinator(hybrid.join_request()) == version + 1
+
+
+def test_a_case_from_a_post_quantum_org_shows_it_was_sealed_post_quantum(tmp_path) -> None:
+    world = RealWorld(tmp_path)  # the fake does no encryption, so only the real service
+    try:
+        world.service.setup_new(
+            passphrase=PASSPHRASE,
+            server_url=world.server.url,
+            bootstrap_token=world.server.bootstrap_token,
+            org_name="Правозащитная сеть",
+            coordinator_name="Айгүл",
+            post_quantum=True,
+        )
+        case_id = world.report(world.enrol_device(), {"description": "задержание"})
+        assert world.service.pull().cases == 1
+        detail = world.service.case(case_id)
+    finally:
+        world.close()
+    assert detail.custody.recipients == ("mlkem768x25519",) and detail.custody.post_quantum
+    assert [r.recipients for r in detail.revisions] == [("mlkem768x25519",)]
