@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeGuard
 
 from fastapi import Depends
 from starlette.concurrency import run_in_threadpool
@@ -44,10 +44,12 @@ from sync.auth import (
     HEADER_NONCE,
     HEADER_SIGNATURE,
     HEADER_TIME,
+    HEADER_UPLOAD_SHA256,
     NONCE_SIZE,
     WINDOW_SECONDS,
     AuthError,
     VerifiedRequest,
+    upload_digest_field,
     verify_request,
     verify_request_digest,
 )
@@ -93,6 +95,11 @@ async def signed(request: Request, ctx: Ctx) -> VerifiedRequest:
 _SHA256_HEX = frozenset("0123456789abcdef")
 
 
+def is_sha256_hex(value: str | None) -> TypeGuard[str]:
+    """64 lowercase hex digits (how digests travel in headers)."""
+    return value is not None and len(value) == 64 and set(value) <= _SHA256_HEX
+
+
 async def preauthenticate(scope: Scope) -> ApiError | None:
     """Who is asking, decided from the headers alone: None to go on and read the body, or the
     refusal to send without reading it. Writes nothing (the nonce is taken by the route)."""
@@ -104,12 +111,17 @@ async def preauthenticate(scope: Scope) -> ApiError | None:
         return ApiError(409, "already_bootstrapped", "the organisation is already set up")
     headers = request.headers
     claimed = headers.get(HEADER_CONTENT_SHA256)
+    upload = headers.get(HEADER_UPLOAD_SHA256)
     try:
-        if claimed is not None:
-            if len(claimed) != 64 or not set(claimed) <= _SHA256_HEX:
+        if claimed is not None or upload is not None:
+            digest = claimed if upload is None else upload
+            if claimed is not None and upload is not None:
                 raise AuthError("malformed_auth")
+            if not is_sha256_hex(digest):
+                raise AuthError("malformed_auth")
+            field = digest if upload is None else upload_digest_field(digest)
             verified = verify_request_digest(
-                dict(headers), request.method, path_and_query(request), claimed, now=ctx.clock()
+                dict(headers), request.method, path_and_query(request), field, now=ctx.clock()
             )
             public = verified.public_key
         else:

@@ -14,9 +14,12 @@ Counting: `Appender.keep(blob_id)` keeps a chunk's bytes and moves the blob's re
 transaction; this one writes the file, then moves the offset, and cuts the file back if the
 offset had moved meanwhile.
 
-Chunks are not flushed one by one: a power cut may leave an upload shorter or different than its
-recorded offset, which the final hash check catches (the upload then restarts). A finished blob
-is flushed, then renamed into `complete/`, then the directory is flushed.
+Chunks are not flushed one by one before they are acknowledged: a power cut may leave an upload
+shorter or different than its recorded offset, which the final hash check catches (the upload
+then restarts). A kept chunk is handed to a background thread that flushes it while the next one
+arrives, so that a finished blob's own flush has about one chunk left to write; a finished blob
+is flushed, then renamed into `complete/`, then the directory is flushed, before it is
+acknowledged.
 
 Writers hold `locked(name)` (an exclusive `flock`) while they check the offset, write and
 record it (`append` writes a chunk piece by piece as it arrives and can `undo` it, so a request
@@ -45,6 +48,7 @@ import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -138,6 +142,29 @@ class Appender(abc.ABC):
     @abc.abstractmethod
     def undo(self) -> None: ...
 
+    @abc.abstractmethod
+    def hash_upload(self) -> None:
+        """Before the first `write`: keep the upload's running SHA-256 from here on, re-reading
+        the bytes before this chunk if this process does not hold their hash already."""
+
+    @abc.abstractmethod
+    def upload_digest(self) -> str:
+        """SHA-256 hex of the upload through the bytes written so far (after `hash_upload`)."""
+
+
+def hash_prefix(pieces: Iterator[bytes], length: int) -> Any:
+    """A running SHA-256 of the first `length` bytes of `pieces` (short pieces are fine)."""
+    hasher = hashlib.sha256()
+    left = length
+    for piece in pieces:
+        if left <= 0:
+            break
+        hasher.update(piece[:left])
+        left -= len(piece)
+    if left > 0:
+        hasher.update(bytes(left))  # as a cut-back file reads: short of bytes, zeros
+    return hasher
+
 
 class _FileAppender(Appender):
     def __init__(self, store: DirectoryBlobStore, name: str, offset: int) -> None:
@@ -173,9 +200,12 @@ class _FileAppender(Appender):
         try:
             if self._hasher is not None:
                 self._store._remember(self._name, self._fd, self._hasher)
-        finally:
+        except BaseException:
             os.close(self._fd)
             self._fd = -1
+            raise
+        self._store._flush_later(self._fd)
+        self._fd = -1
         return True
 
     def undo(self) -> None:
@@ -188,6 +218,27 @@ class _FileAppender(Appender):
         finally:
             os.close(self._fd)
             self._fd = -1
+
+    def hash_upload(self) -> None:
+        if self._hasher is None:
+            with (self._store.partial / self._name).open("rb") as handle:
+                self._hasher = hash_prefix(iter(lambda: handle.read(READ_SIZE), b""), self._offset)
+            self._before = self._hasher.copy()
+
+    def upload_digest(self) -> str:
+        if self._hasher is None:
+            raise ValueError("hash_upload() was not called before writing")
+        digest: str = self._hasher.copy().hexdigest()
+        return digest
+
+
+def _flush_and_close(fd: int) -> None:
+    try:
+        os.fdatasync(fd)
+    except OSError:
+        pass  # only an early start: `finish` flushes, and reports, for real
+    finally:
+        os.close(fd)
 
 
 class DirectoryBlobStore(BlobStore):
@@ -203,6 +254,25 @@ class DirectoryBlobStore(BlobStore):
         self.complete.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._hashes: OrderedDict[str, tuple[tuple[int, int, int], Any]] = OrderedDict()
         self._lock = threading.Lock()
+        self._flusher: ThreadPoolExecutor | None = None
+
+    def _flush_later(self, fd: int) -> None:
+        """Write a kept chunk to disk while the next one arrives (so `finish` has only the last
+        chunk left to flush), then close its descriptor. Not a promise: only `finish` is."""
+        with self._lock:
+            if self._flusher is None:
+                self._flusher = ThreadPoolExecutor(1, thread_name_prefix="fieldvault-blob-flush")
+            flusher = self._flusher
+        try:
+            flusher.submit(_flush_and_close, fd)
+        except RuntimeError:  # closed meanwhile
+            os.close(fd)
+
+    def close(self) -> None:
+        with self._lock:
+            flusher, self._flusher = self._flusher, None
+        if flusher is not None:
+            flusher.shutdown(wait=True)
 
     def _running_hash(self, name: str, fd: int, offset: int) -> Any:
         """The running hash of the first `offset` bytes, if the file is as we left it."""

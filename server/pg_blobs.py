@@ -51,7 +51,13 @@ from typing import Any
 
 import psycopg
 
-from server.blobs import HASH_CACHE_ENTRIES, Appender, BlobStore, DirectoryBlobStore
+from server.blobs import (
+    HASH_CACHE_ENTRIES,
+    Appender,
+    BlobStore,
+    DirectoryBlobStore,
+    hash_prefix,
+)
 from server.db.sql import ADVANCE_BLOB
 
 ROW_SIZE = 1024 * 1024
@@ -150,6 +156,18 @@ class _PgAppender(Appender):
     def undo(self) -> None:
         if self._open:
             self._end(commit=False)
+
+    def hash_upload(self) -> None:
+        if self._hasher is None:
+            # the rows before this chunk as committed (this transaction's cut is not seen)
+            rows = self._store._rows(self._file, self._offset, self._name)
+            self._hasher = hash_prefix(rows, self._offset)
+
+    def upload_digest(self) -> str:
+        if self._hasher is None:
+            raise ValueError("hash_upload() was not called before writing")
+        digest: str = self._hasher.copy().hexdigest()
+        return digest
 
     def _end(self, *, commit: bool) -> None:
         self._open = False

@@ -9,6 +9,12 @@ SHA-256, already inside the signature) when there is a body, so the server can v
 signature before it reads the body. Use `sign_request(...)` on the client and
 `verify_request(...)` on the server; the server must also remember nonces for `WINDOW_SECONDS`
 to refuse replays (verify_request checks time and signature, not nonce memory).
+
+A blob chunk may instead be signed over the upload's digest: the SHA-256 of the blob's first
+`offset + len(body)` bytes (what the server holds once it keeps the chunk), named in
+`X-FieldVault-Upload-SHA256` and signed as `upload_digest_field(hex)`, so it can never be read
+as a body digest. The server then hashes each byte once (its running hash of the upload is the
+digest) instead of twice (the body, then the upload), and so does the device.
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ HEADER_NONCE = "X-FieldVault-Nonce"
 HEADER_SIGNATURE = "X-FieldVault-Signature"
 HEADER_CONTENT_SHA256 = "X-FieldVault-Content-SHA256"
 """The signed body digest, sent ahead of the body so the server can check the signature first."""
+HEADER_UPLOAD_SHA256 = "X-FieldVault-Upload-SHA256"
+"""On a blob chunk instead of the content digest: SHA-256 of the upload through this chunk."""
 HEADER_HINT_COMMANDS = "X-FieldVault-Commands"
 HEADER_HINT_MESSAGES = "X-FieldVault-Messages"
 """Unsigned hints on `GET /v1/org-document` for a device (see `server.routers.org`)."""
@@ -38,6 +46,14 @@ WINDOW_SECONDS = 120
 NONCE_SIZE = 16
 # Canonical decimal only (ASCII digits, no sign, no leading zeros), so one time has one text.
 _TIME = re.compile(r"\A(?:0|[1-9][0-9]{0,11})\Z")
+
+
+_UPLOAD_FIELD = "upload-sha256:"
+
+
+def upload_digest_field(upload_sha256: str) -> str:
+    """What a chunk signed over the upload's digest puts where the body digest goes."""
+    return _UPLOAD_FIELD + upload_sha256
 
 
 class AuthError(Exception):
@@ -73,13 +89,26 @@ def sign_request(
     *,
     now: int,
     body_sha256: str | None = None,
+    upload_sha256: str | None = None,
 ) -> dict[str, str]:
     """Return the four auth headers for one request. `path_and_query` as sent, e.g. `/v1/x?a=1`.
 
     `body_sha256` (lowercase hex) saves hashing a body the caller already hashed; it must be
-    the hash of `body`, else the server refuses the request (`bad_signature`).
+    the hash of `body`, else the server refuses the request (`bad_signature`). `upload_sha256`
+    (blob chunks only) signs the upload's digest through this chunk instead; `body` is then
+    not hashed at all.
     """
     nonce = b64u_encode(random_bytes(NONCE_SIZE))
+    if upload_sha256 is not None:
+        field = upload_digest_field(upload_sha256)
+        signature = key.sign(_message_for_digest(method, path_and_query, now, nonce, field))
+        return {
+            HEADER_KEY: b64u_encode(key.public_bytes()),
+            HEADER_TIME: str(now),
+            HEADER_NONCE: nonce,
+            HEADER_SIGNATURE: b64u_encode(signature),
+            HEADER_UPLOAD_SHA256: upload_sha256,
+        }
     digest = sha256_hex(body) if body_sha256 is None else body_sha256
     signature = key.sign(_message_for_digest(method, path_and_query, now, nonce, digest))
     headers = {
@@ -103,7 +132,8 @@ def verify_request(
 def verify_request_digest(
     headers: dict[str, str], method: str, path_and_query: str, body_sha256: str, *, now: int
 ) -> VerifiedRequest:
-    """`verify_request` for a body already hashed while it streamed in (SHA-256, lowercase hex).
+    """`verify_request` for a body already hashed while it streamed in (SHA-256, lowercase hex;
+    for a chunk signed over its upload's digest, `upload_digest_field(digest)`).
 
     Danger: whatever was done with the body before this returns was done unauthenticated; the
     caller must be able to undo it.

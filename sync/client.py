@@ -179,6 +179,7 @@ class Client:
         signed: bool = True,
         stream: bool = False,
         body_sha256: str | None = None,
+        upload_sha256: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         accept: tuple[int, ...] = (),
     ) -> requests.Response:
@@ -186,7 +187,7 @@ class Client:
 
         `extra_headers` are sent unsigned (`Range`, `If-None-Match`: they only choose which
         bytes come back, and what comes back is verified). `accept` lists non-2xx statuses
-        (304) returned instead of raised.
+        (304) returned instead of raised. `body_sha256` and `upload_sha256`: see `sign_request`.
         """
         path_and_query = self._prefix + path
         if query:
@@ -213,6 +214,7 @@ class Client:
                     body,
                     now=int(self._now()),
                     body_sha256=body_sha256 if raw_body is not None else None,
+                    upload_sha256=upload_sha256 if raw_body is not None else None,
                 )
             )
         url = self.server_url[: len(self.server_url) - len(self._prefix)] + path_and_query
@@ -340,11 +342,20 @@ class Client:
         return _obj(self.call("GET", f"/v1/blobs/{_segment(blob_id)}/status"))
 
     def blob_chunk(
-        self, blob_id: str, offset: int, data: bytes, *, sha256: str | None = None
+        self,
+        blob_id: str,
+        offset: int,
+        data: bytes,
+        *,
+        sha256: str | None = None,
+        upload_sha256: str | None = None,
     ) -> tuple[int, bool]:
         """Send bytes at `offset`; return (server offset, complete). `OffsetMismatch` if off.
 
         `sha256`: the chunk's SHA-256 (hex) if already computed, so it is not hashed twice.
+        `upload_sha256`: sign the SHA-256 of the blob's first `offset + len(data)` bytes instead
+        of the chunk's, so neither side hashes the bytes twice (`sync.auth`); servers from
+        before it answer `bad_signature`.
         """
         answer = _obj(
             self.call(
@@ -353,6 +364,7 @@ class Client:
                 query={"offset": offset},
                 raw_body=data,
                 body_sha256=sha256,
+                upload_sha256=upload_sha256,
             )
         )
         return _int(answer.get("offset")), bool(answer.get("complete"))

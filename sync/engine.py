@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import threading
 import time
 from collections.abc import Callable
@@ -78,6 +79,7 @@ from sync.device import (
     save_sync_state,
     state_lock,
 )
+from sync.encoding import EncodingError, b64u_decode
 from sync.enrolment import enrolment_proof
 from sync.errors import (
     DeviceRevoked,
@@ -90,7 +92,7 @@ from sync.errors import (
     SyncError,
     Timeout,
 )
-from sync.outbox import entry_for_record, pending_blobs, seal_ready
+from sync.outbox import CHECKPOINT_BYTES, entry_for_record, pending_blobs, seal_ready
 from sync.pacing import FIRST, SMALLEST, ChunkPacer
 from sync.payload import Payload, PayloadError, parse_payload
 from sync.trust import accept_org_document, writer_problem
@@ -169,6 +171,11 @@ class SyncEngine:
         )
         self._cancel = threading.Event()
         self._round_lock = threading.Lock()
+        # Chunks are signed over the upload's running SHA-256 (`sync.auth`) unless the server
+        # predates that; the hash of what the server acknowledged is kept per blob, so a round
+        # resuming where the last one stopped need not hash the blob from its start again.
+        self._upload_digests = True
+        self._acknowledged: dict[str, tuple[int, Any]] = {}
 
     def cancel(self) -> None:
         """Ask a running round to stop at the next batch or chunk boundary."""
@@ -482,47 +489,67 @@ class SyncEngine:
         digest = str(entry.data["sha256"])
         offset = client.blob_begin(entry.id, size, digest)
         if offset >= size:
+            self._acknowledged.pop(entry.id, None)
             return bool(client.blob_status(entry.id).get("complete", offset == size))
         restarts = 0
         pacer = self.pacer
-        # One worker reads and hashes the next chunk while the current one is on the wire.
-        # Only one thread touches the reader at a time: `ahead` is always waited for first.
+        known = _Checkpoints(entry.data, size)
+        # One worker reads (and, where no checkpoint gives the digest, hashes) the next chunk
+        # while the current one is on the wire. Only one thread touches the reader at a time:
+        # `ahead` is always waited for first.
         with (
             self.vault.spool_reader(entry.data["spool"]) as source,
             ThreadPoolExecutor(max_workers=1) as reader,
         ):
-            window = _Window(source)
-            ahead: Future[tuple[bytes, str]] | None = None
+            window = _Window(source, *self._acknowledged.pop(entry.id, (0, None)))
+            ahead: Future[tuple[bytes, Any]] | None = None
             while True:
                 self._check_cancel()
                 if ahead is not None:
                     window.extend(*ahead.result())
                     ahead = None
-                chunk, chunk_hash = window.take(offset, min(pacer.size, size - offset))
+                want = known.fit(offset, min(pacer.size, size - offset))
+                upload_hex = known.at(offset + want) if self._upload_digests else None
+                need_hash = self._upload_digests and upload_hex is None
+                chunk, through = window.take(offset, want, hashed=need_hash)
                 if not chunk and offset < size:
                     raise SyncError(
                         "the spooled blob is shorter than queued", reason="spool_damaged"
                     )
                 following = offset + len(chunk)
                 if following < size and following == window.end:
-                    ahead = reader.submit(_read_hashed, source, min(pacer.size, size - following))
+                    next_want = known.fit(following, min(pacer.size, size - following))
+                    if not self._upload_digests or known.at(following + next_want) is not None:
+                        ahead = reader.submit(_read_hashed, source, next_want, None)
+                    elif through is not None:
+                        ahead = reader.submit(_read_hashed, source, next_want, through)
                 started = time.monotonic()
                 try:
-                    offset, complete = client.blob_chunk(entry.id, offset, chunk, sha256=chunk_hash)
+                    if not self._upload_digests:
+                        sent = client.blob_chunk(entry.id, offset, chunk, sha256=sha256_hex(chunk))
+                    else:
+                        upload_hex = upload_hex or through.hexdigest()
+                        sent = client.blob_chunk(entry.id, offset, chunk, upload_sha256=upload_hex)
+                    offset, complete = sent
                 except OffsetMismatch as exc:
                     offset = exc.offset
                     continue
                 except (Offline, Timeout) as exc:
                     pacer.cut()  # the next round resumes from the server's offset
                     exc.progressed = report.bytes_uploaded > 0
+                    self._remember(entry.id, window)
                     raise
                 except ServerRefused as exc:
+                    if exc.reason == "bad_signature" and self._upload_digests:
+                        self._upload_digests = False  # a server from before upload digests
+                        continue
                     if exc.reason == "body_too_large" and len(chunk) > pacer.smallest:
                         pacer.limit(len(chunk) // 4)  # an older server
                         continue
                     restarts += 1
                     if exc.reason == "hash_mismatch" and restarts <= MAX_BLOB_RESTARTS:
                         offset = 0  # the server dropped what it had; send it all again
+                        known = _Checkpoints({}, size)  # hash as it goes, trusting no note
                         continue
                     raise
                 pacer.sent(len(chunk), time.monotonic() - started)
@@ -534,6 +561,14 @@ class SyncEngine:
                     return True
                 if offset >= size:
                     return bool(client.blob_status(entry.id).get("complete"))
+
+    def _remember(self, blob_id: str, window: _Window) -> None:
+        """Keep the running hash of what the server acknowledged, for the next round."""
+        if window.state is None:
+            return
+        self._acknowledged[blob_id] = (window.start, window.state.copy())
+        while len(self._acknowledged) > 8:
+            self._acknowledged.pop(next(iter(self._acknowledged)))
 
     def _fetch_messages(
         self,
@@ -687,60 +722,136 @@ def _pending_wipe(vault: Any) -> bool:
     return get_or_none(vault, _WIPE_MARKER_ID) is not None
 
 
+class _Checkpoints:
+    """The digests of a spooled blob noted when it was spooled (`sync.outbox`): at every
+    multiple of `CHECKPOINT_BYTES`, and at its end. Entries spooled before them have none."""
+
+    def __init__(self, data: dict[str, Any], size: int) -> None:
+        try:
+            self._digests = b64u_decode(str(data.get("checkpoints", "")))
+        except EncodingError:
+            self._digests = b""
+        self._count = min(len(self._digests) // 32, size // CHECKPOINT_BYTES)
+        self._size = size
+        self._sha256 = str(data.get("sha256", "")) or None
+
+    def fit(self, offset: int, want: int) -> int:
+        """`want` bytes from `offset`, ending on the last checkpoint within them if the chunk
+        spans one (so it needs no hashing)."""
+        end = offset + want
+        if want >= CHECKPOINT_BYTES and end < self._size:
+            aligned = min(end - end % CHECKPOINT_BYTES, self._count * CHECKPOINT_BYTES)
+            if aligned > offset:
+                return aligned - offset
+        return want
+
+    def at(self, end: int) -> str | None:
+        """SHA-256 hex of the blob's first `end` bytes, if noted."""
+        if end == self._size:
+            return self._sha256
+        index, rest = divmod(end, CHECKPOINT_BYTES)
+        if rest or not 1 <= index <= self._count:
+            return None
+        return self._digests[(index - 1) * 32 : index * 32].hex()
+
+
 class _Window:
     """Spooled bytes read but not yet acknowledged by the server: `[start, end)` of the blob.
 
     Chunk sizes change from one chunk to the next, and a cut chunk is sent again (perhaps
     smaller), so the bytes are kept until the server counts them rather than read again. The
-    spool reader stands at `end`. `digest` is the SHA-256 of `data` when it is exactly one
-    piece read ahead, so a chunk that is that piece is not hashed twice.
+    spool reader stands at `end`.
+
+    Hashing, only where no checkpoint gives a chunk's digest: `state` is the running SHA-256 of
+    the blob's first `start` bytes, `end_state` that of its first `end` bytes (a piece read
+    ahead is hashed on the reader's thread); None when unknown, because the bytes before were
+    sent under checkpoint digests. A chunk that then needs hashing rereads the blob from its
+    start (rare: a fast link turned slow in the middle of a blob).
     """
 
-    def __init__(self, source: Any) -> None:
+    def __init__(self, source: Any, start: int = 0, state: Any = None) -> None:
         self.source = source
         self.start = 0
         self.data = b""
-        self.digest: str | None = None
+        self.state: Any = hashlib.sha256()
+        self.end_state: Any = self.state.copy()
+        if start and state is not None:  # where the last round was acknowledged
+            self.start = _seek(source, 0, start)
+            if self.start == start:
+                self.state, self.end_state = state, state.copy()
+            else:
+                self._rewind()
 
     @property
     def end(self) -> int:
         return self.start + len(self.data)
 
-    def extend(self, data: bytes, digest: str) -> None:
-        """Add a piece read ahead (the reader moved past it)."""
-        if self.data:
-            self.data, self.digest = self.data + data, None
-        else:
-            self.data, self.digest = data, digest
+    def extend(self, data: bytes, end_state: Any) -> None:
+        """Add a piece read ahead (the reader moved past it), hashed through its end or not."""
+        self.data = self.data + data if self.data else data
+        self.end_state = end_state
 
     def drop_before(self, offset: int) -> None:
-        """The server holds everything before `offset`: forget it."""
+        """The server holds everything before `offset`: forget what was read of it (into the
+        running hash, if kept). Never reads: the reader may be reading ahead meanwhile."""
+        if offset <= self.start:
+            return
         if offset >= self.end:
-            self.start, self.data, self.digest = self.end, b"", None
-        elif offset > self.start:
-            self.data, self.digest = self.data[offset - self.start :], None
-            self.start = offset
+            self.state = self.end_state.copy() if self.end_state is not None else None
+            self.start, self.data = self.end, b""
+            return
+        dropped = offset - self.start
+        if self.state is not None:
+            self.state.update(self.data[:dropped])
+        self.data = self.data[dropped:]
+        self.start += dropped
 
-    def take(self, offset: int, want: int) -> tuple[bytes, str]:
-        """Up to `want` bytes at `offset` and their SHA-256, reading the spool as needed."""
-        if not self.start <= offset <= self.end:
-            position = _seek(self.source, self.end, offset)
-            self.start, self.data, self.digest = position, b"", None
+    def _rewind(self) -> None:
+        self.start = _seek(self.source, self.end, 0)
+        self.data, self.state = b"", hashlib.sha256()
+        self.end_state = self.state.copy()
+
+    def take(self, offset: int, want: int, *, hashed: bool) -> tuple[bytes, Any]:
+        """Up to `want` bytes at `offset`, and (`hashed`) the running hash through them."""
+        if offset < self.start or (hashed and self.state is None):
+            self._rewind()
         self.drop_before(offset)
+        while self.start < offset:  # past what was read: skip (hash) the bytes up to it
+            more = self.source.read(min(1 << 20, offset - self.start))
+            if not more:
+                break
+            if self.state is not None:
+                self.state.update(more)
+            self.start += len(more)
+            self.end_state = self.state.copy() if self.state is not None else None
         while len(self.data) < want:
             more = self.source.read(want - len(self.data))
             if not more:
                 break
-            self.data, self.digest = (self.data + more if self.data else more), None
+            self.data, self.end_state = (self.data + more if self.data else more), None
         chunk = self.data[:want]
-        if self.digest is not None and len(chunk) == len(self.data):
-            return chunk, self.digest
-        return chunk, sha256_hex(chunk)
+        if not hashed:
+            if len(chunk) == len(self.data):
+                self.end_state = None  # sent under a noted digest: not hashed here
+            return chunk, None
+        if len(chunk) == len(self.data) and self.end_state is not None:
+            return chunk, self.end_state.copy()
+        through = self.state.copy()
+        through.update(chunk)
+        if len(chunk) == len(self.data):
+            self.end_state = through.copy()
+        return chunk, through
 
 
-def _read_hashed(source: Any, size: int) -> tuple[bytes, str]:
+def _read_hashed(source: Any, size: int, state: Any) -> tuple[bytes, Any]:
+    """Read the next `size` bytes; the running hash `state` (a copy) carried through them, or
+    None without one."""
     data = source.read(size)
-    return data, sha256_hex(data)
+    if state is None:
+        return data, None
+    state = state.copy()
+    state.update(data)
+    return data, state
 
 
 def _seek(source: Any, position: int, offset: int) -> int:

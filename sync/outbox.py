@@ -22,8 +22,10 @@ Before the first sync the device does not yet know the organisation's recipients
 then saved `ready` and sealed by the engine (`seal_ready`) as soon as the org document arrives.
 
 Outbox entries are `Kind.OUTBOX` records: `data["type"]` is `"envelope"` (with the wire
-envelope, its seq and record id) or `"blob"` (spool name, size, SHA-256). Status `queued` until
-the server acknowledges, then `sent`.
+envelope, its seq and record id) or `"blob"` (spool name, size, SHA-256, and `checkpoints`: the
+SHA-256 of its first 4 MiB, 8 MiB, ... noted while it was spooled, so the upload signs chunks
+ending there without hashing the blob again). Status `queued` until the server acknowledges,
+then `sent`.
 
 Danger: the payload bytes are plaintext and exist only in memory; never write them anywhere.
 """
@@ -44,14 +46,21 @@ from sync.device import (
     load_sync_state,
     state_lock,
 )
+from sync.encoding import b64u_encode
 from sync.errors import NotEnrolled
 from sync.payload import KIND_FOR_TYPE, BlobRef, build_payload
 
 SEALABLE = (Kind.INCIDENT, Kind.NOTE)
 
 
+CHECKPOINT_BYTES = 4 * 1024 * 1024
+"""A spooled blob's SHA-256 is noted every this many bytes (`checkpoints` of its outbox entry):
+a chunk that ends there is signed over that digest (`sync.auth`) without hashing it again."""
+
+
 class _HashingWriter:
-    """Pass bytes through to `sink` while counting them and hashing them with SHA-256."""
+    """Pass bytes through to `sink` while counting them and hashing them with SHA-256, noting
+    the digest of the bytes so far at every multiple of `CHECKPOINT_BYTES`."""
 
     def __init__(self, sink: BinaryIO) -> None:
         import hashlib
@@ -59,10 +68,18 @@ class _HashingWriter:
         self._sink = sink
         self._hash = hashlib.sha256()
         self.size = 0
+        self.checkpoints = bytearray()
 
     def write(self, data: bytes) -> int:
-        self._hash.update(data)
-        self.size += len(data)
+        view = memoryview(data)
+        while view:
+            room = CHECKPOINT_BYTES - self.size % CHECKPOINT_BYTES
+            piece = view[:room]
+            self._hash.update(piece)
+            self.size += len(piece)
+            if self.size % CHECKPOINT_BYTES == 0:
+                self.checkpoints += self._hash.copy().digest()
+            view = view[room:]
         self._sink.write(data)
         return len(data)
 
@@ -246,7 +263,7 @@ def _queue_attachments(
             )
             continue
         blob_id = new_id()
-        size, digest = encrypt_to_spool(vault, attachment_id, blob_id, recipients)
+        size, digest, checkpoints = _spool(vault, attachment_id, blob_id, recipients)
         entries.append(
             Record(
                 kind=Kind.OUTBOX,
@@ -259,6 +276,7 @@ def _queue_attachments(
                     "spool": blob_id,
                     "size": size,
                     "sha256": digest,
+                    "checkpoints": b64u_encode(checkpoints),
                 },
             )
         )
@@ -270,10 +288,18 @@ def encrypt_to_spool(
     vault: Any, attachment_id: str, spool_name: str, recipients: list[str]
 ) -> tuple[int, str]:
     """Age-encrypt an attachment from the vault into the spool; return (size, sha256 hex)."""
+    size, digest, _ = _spool(vault, attachment_id, spool_name, recipients)
+    return size, digest
+
+
+def _spool(
+    vault: Any, attachment_id: str, spool_name: str, recipients: list[str]
+) -> tuple[int, str, bytes]:
+    """`encrypt_to_spool`, and the digests at every `CHECKPOINT_BYTES` (32 bytes each)."""
     with vault.open_attachment(attachment_id) as source, vault.spool_writer(spool_name) as sink:
         writer = _HashingWriter(sink)
         age.encrypt_stream(source, writer, recipients)
-    return writer.size, writer.hexdigest()
+    return writer.size, writer.hexdigest(), bytes(writer.checkpoints)
 
 
 def entry_for_record(vault: Any, record_id: str) -> list[Record]:

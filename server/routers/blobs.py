@@ -11,10 +11,19 @@ already declared never does. A download takes one `Range: bytes=N-` or `bytes=N-
 else in `Range` is ignored (the whole blob, 200), as HTTP allows.
 
 A chunk from the upload's owner, at the right offset and with a `Content-Length`, is streamed
-into the file as it arrives (hashed once for the request signature, once for the blob) with
-the upload locked; the signature and the caller are checked when the body is in, and on any
-failure the file is cut back to where the chunk started. Every other chunk request takes the
-plain path (body read whole, then authenticated, then written), so refusals keep their order.
+into the file as it arrives with the upload locked; the signature and the caller are checked
+when the body is in, and on any failure the file is cut back to where the chunk started. Every
+other chunk request takes the plain path (body read whole, then authenticated, then written),
+so refusals keep their order.
+
+Hashing: a chunk signed over its upload's digest (`X-FieldVault-Upload-SHA256`, what current
+devices send) is hashed once, into the upload's running SHA-256, whose value when the body is
+in is what the signature must cover; one signed over its body's digest (older clients) is
+hashed twice, for the signature and for the upload. A chunk whose signature holds for the
+digest it announced but not for the bytes that arrived means the upload here differs from the
+device's copy (a power cut took bytes back): the upload restarts (`hash_mismatch`). The
+hashing and writing run on a worker thread, a few pieces at a time, while the event loop
+receives the next ones.
 
 Danger: on the streamed path bytes reach the store before they are authenticated; they must
 never be kept and counted (`Appender.keep`) unless `_stream_chunk` accepted them.
@@ -41,6 +50,7 @@ from server.auth import (
     AsMember,
     Caller,
     Ctx,
+    is_sha256_hex,
     member,
     path_and_query,
     signed,
@@ -53,7 +63,14 @@ from server.errors import ApiError, ErrorBody
 from server.models import BlobBegin, BlobOffset, BlobStatus, ChunkAnswer
 from server.routers import QUOTA_REFUSALS
 from server.routers.org import refusal
-from sync.auth import HEADER_KEY, AuthError, VerifiedRequest, verify_request_digest
+from sync.auth import (
+    HEADER_KEY,
+    HEADER_UPLOAD_SHA256,
+    AuthError,
+    VerifiedRequest,
+    upload_digest_field,
+    verify_request_digest,
+)
 from sync.encoding import EncodingError, b64u_decode
 from sync.keys import key_id
 
@@ -126,6 +143,9 @@ async def chunk(request: Request, blob_id: BlobId, ctx: Ctx, offset: Offset) -> 
     # and gives every refusal in the usual order (401, 403, 404, 409, 422).
     length = _content_length(request)
     claimed = _claimed_key_id(request)
+    upload = request.headers.get(HEADER_UPLOAD_SHA256)
+    if upload is not None and not is_sha256_hex(upload):
+        raise ApiError(401, "malformed_auth", AUTH_DETAILS["malformed_auth"])
     if length is not None and claimed is not None:
         blob = await run_in_threadpool(ctx.repo.blob, blob_id)
         if (
@@ -136,13 +156,16 @@ async def chunk(request: Request, blob_id: BlobId, ctx: Ctx, offset: Offset) -> 
             and offset + length <= blob.size
             and length > 0
         ):
-            answer = await _stream_chunk(request, ctx, blob, offset)
+            answer = await _stream_chunk(request, ctx, blob, offset, upload)
             if answer is not None:
                 return answer
-    verified = await signed(request, ctx)
+    if upload is None:
+        verified = await signed(request, ctx)
+    else:  # the body is checked against the announced digest once the upload is locked
+        verified = _verify_digest(request, upload_digest_field(upload), ctx)
     caller = await run_in_threadpool(member, verified, ctx)
     data = await request.body()
-    return await run_in_threadpool(_write_chunk, ctx, caller, blob_id, offset, data)
+    return await run_in_threadpool(_write_chunk, ctx, caller, blob_id, offset, data, upload)
 
 
 def _content_length(request: Request) -> int | None:
@@ -161,8 +184,12 @@ def _claimed_key_id(request: Request) -> str | None:
         return None
 
 
-async def _stream_chunk(request: Request, ctx: Services, blob: Blob, offset: int) -> Any:
-    """Write the body into the upload as it arrives, hashing it once for the signature.
+async def _stream_chunk(
+    request: Request, ctx: Services, blob: Blob, offset: int, upload: str | None
+) -> Any:
+    """Write the body into the upload as it arrives, hashing it for the signature: into the
+    upload's running hash when the chunk is signed over the upload's digest (`upload`), else
+    into a hash of its own as well.
 
     Returns None (nothing read, nothing written) if the upload moved before the lock was held:
     the caller then answers on the plain path. The bytes are undone unless the signature, the
@@ -179,11 +206,17 @@ async def _stream_chunk(request: Request, ctx: Services, blob: Blob, offset: int
         if now is None or now.storage_name != blob.storage_name or now.offset != offset:
             return None
         appender = await run_in_threadpool(ctx.blobs.append, blob.storage_name, offset)
-        body_hash = hashlib.sha256()
+        body_hash = hashlib.sha256() if upload is None else None
         kept = False
         try:
+            if upload is not None:
+                await run_in_threadpool(appender.hash_upload)
             await _pipe(request, appender, body_hash, blob.size - offset)
-            verified = _verify_digest(request, body_hash.hexdigest(), ctx)
+            if upload is not None:
+                verified = await _verify_upload(request, ctx, blob, appender, upload)
+            else:
+                assert body_hash is not None
+                verified = _verify_digest(request, body_hash.hexdigest(), ctx)
             caller = await run_in_threadpool(member, verified, ctx)
             if caller.key_id != blob.owner:
                 raise ApiError(404, "not_found", "no such upload")
@@ -198,32 +231,69 @@ async def _stream_chunk(request: Request, ctx: Services, blob: Blob, offset: int
         await run_in_threadpool(stack.close)
 
 
+PIPE_BATCH = 1024 * 1024
+"""Body bytes gathered before they are handed to the worker thread that hashes and writes."""
+
+
 async def _pipe(request: Request, appender: Appender, body_hash: Any, room: int) -> None:
-    """Hash each body piece for the signature and write it (with the running blob hash) as
-    it arrives, on the event loop: a piece is at most what the server buffered (about 64 KiB),
-    so the loop is held for a fraction of a millisecond at a time. Handing pieces to worker
-    threads measured slower (the GIL changes hands for every piece).
+    """Write the body (and hash it into `body_hash`, if given) as it arrives.
+
+    The event loop only gathers pieces (a piece is what the server buffered, about 64 KiB);
+    every `PIPE_BATCH` bytes go to a worker thread, which joins, hashes and writes them while
+    the loop receives the next batch. SHA-256 and the write let go of the GIL, so the two run
+    side by side; handing over single pieces measured slower (the GIL changed hands for every
+    one). At most one batch is being written at a time, so memory stays at about two batches.
 
     The upload's lock is held meanwhile, so a client that stops sending for `IDLE_TIMEOUT`
     seconds is answered 408 and its bytes undone, rather than blocking its own resume.
     """
+    loop = asyncio.get_running_loop()
     gathered = 0
-    while True:
-        try:
-            message = await asyncio.wait_for(request.receive(), IDLE_TIMEOUT)
-        except TimeoutError:
-            raise ApiError(408, "request_timeout", "the chunk stopped arriving") from None
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnect()
-        piece = message.get("body", b"")
-        if piece:
-            gathered += len(piece)
-            if gathered > room:
-                raise ApiError(422, "chunk_too_long", "the chunk goes past the declared size")
-            body_hash.update(piece)
-            appender.write(piece)
-        if not message.get("more_body", False):
-            return
+    batch: list[bytes] = []
+    batched = 0
+    writing: asyncio.Future[None] | None = None
+    try:
+        async with asyncio.timeout(None) as idle:
+            while True:
+                idle.reschedule(loop.time() + IDLE_TIMEOUT)
+                message = await request.receive()
+                if message["type"] == "http.disconnect":
+                    raise ClientDisconnect()
+                piece = message.get("body", b"")
+                more = message.get("more_body", False)
+                if piece:
+                    gathered += len(piece)
+                    if gathered > room:
+                        raise ApiError(
+                            422, "chunk_too_long", "the chunk goes past the declared size"
+                        )
+                    batch.append(piece)
+                    batched += len(piece)
+                if batch and (batched >= PIPE_BATCH or not more):
+                    if writing is not None:
+                        await writing
+                    writing = asyncio.ensure_future(
+                        run_in_threadpool(_write_batch, appender, body_hash, batch)
+                    )
+                    batch, batched = [], 0
+                if not more:
+                    break
+    except TimeoutError:
+        raise ApiError(408, "request_timeout", "the chunk stopped arriving") from None
+    finally:
+        failed = None
+        if writing is not None:  # never leave a write running behind an undo
+            await asyncio.wait([writing])
+            failed = writing.exception()
+    if failed is not None:
+        raise failed
+
+
+def _write_batch(appender: Appender, body_hash: Any, pieces: list[bytes]) -> None:
+    data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
+    if body_hash is not None:
+        body_hash.update(data)
+    appender.write(data)
 
 
 def _verify_digest(request: Request, digest: str, ctx: Services) -> VerifiedRequest:
@@ -239,6 +309,33 @@ def _verify_digest(request: Request, digest: str, ctx: Services) -> VerifiedRequ
         raise ApiError(401, exc.reason, AUTH_DETAILS.get(exc.reason, "refused")) from None
 
 
+async def _verify_upload(
+    request: Request, ctx: Services, blob: Blob, appender: Appender, upload: str
+) -> VerifiedRequest:
+    """The signature over the upload's digest as it now stands; if it holds only for the
+    digest the device announced, the bytes here are not the device's: restart the upload."""
+    digest = appender.upload_digest()
+    if digest == upload:
+        return _verify_digest(request, upload_digest_field(digest), ctx)
+    verified = _verify_digest(request, upload_digest_field(upload), ctx)  # 401 if forged
+    caller = await run_in_threadpool(member, verified, ctx)
+    if caller.key_id != blob.owner:
+        raise ApiError(404, "not_found", "no such upload")
+    await run_in_threadpool(appender.undo)
+    await run_in_threadpool(_restart, ctx, blob)
+    raise _restarted()
+
+
+def _restarted() -> ApiError:
+    return ApiError(422, "hash_mismatch", "the bytes do not match the declared SHA-256")
+
+
+def _restart(ctx: Services, blob: Blob) -> None:
+    """(Lock held.) Start the upload again from 0 in a fresh file."""
+    ctx.repo.reset_blob(blob.id, ctx.blobs.create())
+    ctx.blobs.discard(blob.storage_name)
+
+
 def _record_chunk(ctx: Services, blob: Blob, offset: int, end: int, appender: Appender) -> Any:
     """Under the upload's lock: count the streamed bytes, and finish the blob if complete."""
     if not appender.keep(blob.id):  # the bytes and the offset move together, or neither
@@ -248,12 +345,14 @@ def _record_chunk(ctx: Services, blob: Blob, offset: int, end: int, appender: Ap
     return _complete(ctx, blob)
 
 
-def _write_chunk(ctx: Services, caller: Caller, blob_id: str, offset: int, data: bytes) -> Any:
+def _write_chunk(
+    ctx: Services, caller: Caller, blob_id: str, offset: int, data: bytes, upload: str | None
+) -> Any:
     blob = _owned(ctx, blob_id, caller)
     if blob.complete:
         return ChunkAnswer(offset=blob.size, complete=True)
     try:
-        return _write_locked(ctx, caller, blob, offset, data)
+        return _write_locked(ctx, caller, blob, offset, data, upload)
     except FileNotFoundError:
         # Finished by another request meanwhile, or the file was lost: start a fresh one.
         blob = _owned(ctx, blob_id, caller)
@@ -263,7 +362,9 @@ def _write_chunk(ctx: Services, caller: Caller, blob_id: str, offset: int, data:
         raise ApiError(409, "offset_mismatch", "the upload restarts", offset=0) from None
 
 
-def _write_locked(ctx: Services, caller: Caller, blob: Blob, offset: int, data: bytes) -> Any:
+def _write_locked(
+    ctx: Services, caller: Caller, blob: Blob, offset: int, data: bytes, upload: str | None
+) -> Any:
     blob_id, locked_name = blob.id, blob.storage_name
     with ctx.blobs.locked(locked_name):
         blob = _owned(ctx, blob_id, caller)  # as it is now that we hold the lock
@@ -279,7 +380,13 @@ def _write_locked(ctx: Services, caller: Caller, blob: Blob, offset: int, data: 
         if data:
             appender = ctx.blobs.append(blob.storage_name, offset)
             try:
+                if upload is not None:
+                    appender.hash_upload()
                 appender.write(data)
+                if upload is not None and appender.upload_digest() != upload:
+                    appender.undo()
+                    _restart(ctx, blob)
+                    raise _restarted()
             except BaseException:
                 appender.undo()
                 raise
@@ -293,9 +400,8 @@ def _write_locked(ctx: Services, caller: Caller, blob: Blob, offset: int, data: 
 def _complete(ctx: Services, blob: Blob) -> Any:
     """The last byte is in (lock held): check the whole file's hash, then publish or restart."""
     if ctx.blobs.digest(blob.storage_name) != blob.sha256:
-        ctx.repo.reset_blob(blob.id, ctx.blobs.create())
-        ctx.blobs.discard(blob.storage_name)
-        raise ApiError(422, "hash_mismatch", "the bytes do not match the declared SHA-256")
+        _restart(ctx, blob)
+        raise _restarted()
     final = ctx.blobs.finish(blob.storage_name)
     ctx.repo.finish_blob(blob.id, final, ctx.clock())
     return ChunkAnswer(offset=blob.size, complete=True)

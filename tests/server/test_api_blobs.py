@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 
 from server.config import BLOB_CHUNK_LIMIT
-from sync.auth import HEADER_SIGNATURE, sign_request
+from sync.auth import HEADER_SIGNATURE, HEADER_UPLOAD_SHA256, sign_request
 from tests.server.conftest import Server
 from tests.server.helpers import Actor
 
@@ -254,3 +254,84 @@ def test_a_download_resumes_from_a_byte_range(org_server: Server, device: Actor)
     assert past.status_code == 416 and past.json()["error"] == "range_not_satisfiable"
     several = org_server.api.call("GET", path, coordinator, headers={"Range": "bytes=0-1,5-9"})
     assert several.status_code == 200 and several.content == data
+
+
+def _upload_put(
+    server: Server, actor: Actor, offset: int, through: bytes, sent: bytes | None = None
+) -> Any:
+    """A chunk signed over the upload's digest: SHA-256 of `through` (the blob's first bytes up
+    to this chunk's end), carrying the chunk `sent` (by default the tail of `through`)."""
+    target = f"/v1/blobs/{BLOB_ID}/chunks?offset={offset}"
+    body = through[offset:] if sent is None else sent
+    digest = hashlib.sha256(through).hexdigest()
+    headers = sign_request(
+        actor.key, "PUT", target, body, now=server.api.clock(), upload_sha256=digest
+    )
+    return server.api.client.request("PUT", server.api.base + target, content=body, headers=headers)
+
+
+def test_chunks_signed_over_the_upload_digest_complete_the_blob_small_and_streamed(
+    org_server: Server, device: Actor
+) -> None:
+    data = os.urandom(3 * 1024 * 1024)
+    _begin(org_server, device, data)
+    first = _upload_put(org_server, device, 0, data[:1000])  # small: read whole
+    assert first.json() == {"offset": 1000, "complete": False}
+    second = _upload_put(org_server, device, 1000, data[:2_000_000])  # streamed
+    assert second.json() == {"offset": 2_000_000, "complete": False}
+    last = _upload_put(org_server, device, 2_000_000, data)
+    assert last.json() == {"offset": len(data), "complete": True}
+    download = org_server.api.call("GET", f"/v1/blobs/{BLOB_ID}", org_server.org.coordinator)
+    assert download.content == data
+
+
+def test_a_chunk_not_matching_its_signed_upload_digest_restarts_the_upload(
+    org_server: Server, device: Actor
+) -> None:
+    data = os.urandom(3 * 1024 * 1024)
+    _begin(org_server, device, data)
+    assert _upload_put(org_server, device, 0, data[:1_000_000]).json()["offset"] == 1_000_000
+    # The device's copy and the server's differ (as after a power cut took bytes back).
+    wrong = _upload_put(org_server, device, 1_000_000, data, sent=bytes(len(data) - 1_000_000))
+    assert wrong.status_code == 422
+    assert wrong.json()["error"] == "hash_mismatch"
+    assert _begin(org_server, device, data) == 0
+    assert [stored for _, stored in _stored(org_server)] == [b""]
+    assert _upload_put(org_server, device, 0, data).json()["complete"] is True
+
+
+def test_a_chunk_whose_announced_upload_digest_was_swapped_is_refused_and_not_kept(
+    org_server: Server, device: Actor
+) -> None:
+    data = os.urandom(3 * 1024 * 1024)
+    _begin(org_server, device, data)
+    assert _upload_put(org_server, device, 0, data[:1_000_000]).json()["offset"] == 1_000_000
+    target = f"/v1/blobs/{BLOB_ID}/chunks?offset=1000000"
+    headers = sign_request(
+        device.key,
+        "PUT",
+        target,
+        b"",
+        now=org_server.api.clock(),
+        upload_sha256=hashlib.sha256(data).hexdigest(),
+    )
+    other = data[:1_000_000] + bytes(len(data) - 1_000_000)
+    headers[HEADER_UPLOAD_SHA256] = hashlib.sha256(other).hexdigest()
+    forged = org_server.api.client.request(
+        "PUT", org_server.api.base + target, content=other[1_000_000:], headers=headers
+    )
+    assert forged.status_code == 401
+    assert forged.json()["error"] == "bad_signature"
+    assert org_server.repo.blob(BLOB_ID).offset == 1_000_000  # type: ignore[union-attr]
+    assert [len(stored) for _, stored in _stored(org_server)] == [1_000_000]
+
+
+def test_an_upload_digest_chunk_after_the_servers_running_hash_is_lost_rereads_the_upload(
+    org_server: Server, device: Actor
+) -> None:
+    data = os.urandom(3 * 1024 * 1024)
+    _begin(org_server, device, data)
+    assert _upload_put(org_server, device, 0, data[:1_500_000]).json()["offset"] == 1_500_000
+    org_server.app.state.services.blobs._hashes.clear()  # as after a restart
+    last = _upload_put(org_server, device, 1_500_000, data)
+    assert last.json() == {"offset": len(data), "complete": True}

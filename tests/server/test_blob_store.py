@@ -276,3 +276,26 @@ def test_writes_under_the_lock_are_seen_by_every_process(stores: Stores) -> None
         assert stores.other.digest(name) == _sha(b"abcdef")
         final = stores.other.finish(name)
     assert b"".join(stores.store.read(final)) == b"abcdef"
+
+
+@pytest.mark.parametrize("cut_back", [0, 7])
+def test_the_upload_digest_covers_the_bytes_before_the_chunk_even_when_another_process_wrote_them(
+    stores: Stores, cut_back: int
+) -> None:
+    first, second = stores.store, stores.other
+    name = first.create()
+    before = os.urandom(ROW_SIZE + 100)
+    first.write_at(name, 0, before[:ROW_SIZE])
+    second.write_at(name, ROW_SIZE, before[ROW_SIZE:])  # `first` does not hold their hash
+    offset = len(before) - cut_back
+    appender = first.append(name, offset)
+    appender.hash_upload()
+    appender.write(b"chunk")
+    assert appender.upload_digest() == _sha(before[:offset] + b"chunk")
+    assert appender.keep() is True
+    assert first.digest(name) == _sha(before[:offset] + b"chunk")
+    appender = first.append(name, offset + 5)  # the running hash is held now
+    appender.hash_upload()
+    appender.write(b"!")
+    assert appender.upload_digest() == _sha(before[:offset] + b"chunk!")
+    appender.undo()

@@ -82,6 +82,7 @@ class FakeServer:
         self.messages: list[dict[str, Any]] = []
         self.reject: dict[str, str] = {}
         self.hash_mismatch_once: set[str] = set()
+        self.no_upload_digests = False  # a server from before chunks signed over upload digests
         self.revoked = False  # like the real server: org document and commands still answered
         self.calls: list[str] = []
 
@@ -148,14 +149,26 @@ class FakeClient:
         return {"offset": len(blob["data"]), "size": blob["size"], "complete": done}
 
     def blob_chunk(
-        self, blob_id: str, offset: int, data: bytes, *, sha256: str | None = None
+        self,
+        blob_id: str,
+        offset: int,
+        data: bytes,
+        *,
+        sha256: str | None = None,
+        upload_sha256: str | None = None,
     ) -> tuple[int, bool]:
         if sha256 is not None and sha256 != hashlib.sha256(data).hexdigest():
             raise ServerRefused("bad_signature", status=401)  # what the real server answers
+        if upload_sha256 is not None and self.server.no_upload_digests:
+            raise ServerRefused("bad_signature", status=401)  # a server from before them
         blob = self.server.blobs[blob_id]
         self.server.chunks.append((blob_id, offset, len(data)))
         if offset != len(blob["data"]):
             raise OffsetMismatch(len(blob["data"]))
+        through = hashlib.sha256(blob["data"] + data).hexdigest()
+        if upload_sha256 is not None and upload_sha256 != through:
+            blob["data"] = b""
+            raise ServerRefused("hash_mismatch", status=422)  # what the real server answers
         blob["data"] += data
         if len(blob["data"]) == blob["size"]:
             if blob_id in self.server.hash_mismatch_once:

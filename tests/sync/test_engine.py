@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import time
 
@@ -10,11 +11,15 @@ import pytest
 from core.records import Kind, Record, Status
 from sync import commands, envelope
 from sync.device import DeviceIdentity, SyncSettings, load_sync_state, save_settings
+from sync.encoding import b64u_encode
 from sync.engine import SyncEngine
 from sync.errors import DeviceRevoked, NotEnrolled, Offline, ServerKeyChanged
-from sync.outbox import pending_blobs, pending_envelopes, queue_record
+from sync.outbox import CHECKPOINT_BYTES, pending_blobs, pending_envelopes, queue_record
+from sync.pacing import ChunkPacer
 from sync.payload import build_payload
 from tests.sync.sync_fakes import FakeOrg, FakeServer, enrolled_device
+
+MIB = 1024 * 1024
 
 
 def _setup(**kwargs: object) -> tuple[FakeOrg, FakeServer, object]:
@@ -344,3 +349,35 @@ def test_a_cut_mid_blob_halves_the_next_chunk_and_marks_the_round_as_having_move
     assert engine.pacer.size == 512 * 1024  # grew to 1 MiB on the fast first chunk, then halved
     client.blob_chunk = send  # type: ignore[method-assign]
     assert engine.run_once().blobs_sent == 1
+
+
+def test_chunks_on_a_fast_link_end_on_the_digests_noted_when_the_blob_was_spooled() -> None:
+    _, server, vault = _setup()
+    _incident_with_blob(vault, 19 * MIB)
+    (blob,) = pending_blobs(vault)
+    pacer = ChunkPacer(largest=16 * MIB, first=6 * MIB)
+    assert _engine(vault, server, pacer=pacer).run_once().blobs_sent == 1
+    ends = [offset + length for _, offset, length in server.chunks]
+    assert ends[:-1] and all(end % CHECKPOINT_BYTES == 0 for end in ends[:-1])
+    assert ends[-1] == blob.data["size"]  # every chunk signed over the upload's digest
+
+
+def test_a_server_from_before_upload_digests_gets_chunks_signed_over_their_bodies() -> None:
+    _, server, vault = _setup()
+    _incident_with_blob(vault, 600_000)
+    server.no_upload_digests = True
+    assert _engine(vault, server).run_once().blobs_sent == 1
+    (blob,) = [b for b in server.blobs.values()]
+    assert hashlib.sha256(blob["data"]).hexdigest() == blob["sha256"]
+
+
+def test_a_blob_whose_noted_digests_are_wrong_is_sent_again_hashed_as_it_goes() -> None:
+    _, server, vault = _setup()
+    _incident_with_blob(vault, 9 * MIB)
+    (blob,) = pending_blobs(vault)
+    blob.data["checkpoints"] = b64u_encode(bytes(64))  # damaged notes
+    vault.put(blob)
+    pacer = ChunkPacer(largest=16 * MIB, first=16 * MIB)
+    assert _engine(vault, server, pacer=pacer).run_once().blobs_sent == 1
+    (sent,) = [b for b in server.blobs.values()]
+    assert hashlib.sha256(sent["data"]).hexdigest() == sent["sha256"]

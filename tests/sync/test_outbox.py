@@ -14,8 +14,15 @@ from storage import Vault
 from storage.memory import MemoryVault
 from sync import age, envelope
 from sync.device import DeviceIdentity, SyncState, create_identity, load_chain
+from sync.encoding import b64u_decode
 from sync.errors import NotEnrolled
-from sync.outbox import pending_blobs, pending_envelopes, queue_record, seal_ready
+from sync.outbox import (
+    CHECKPOINT_BYTES,
+    pending_blobs,
+    pending_envelopes,
+    queue_record,
+    seal_ready,
+)
 from sync.payload import parse_payload
 from tests.sync.sync_fakes import FakeOrg, enrolled_device
 
@@ -150,3 +157,21 @@ def test_no_plaintext_reaches_the_disk_when_queueing_with_an_attachment(tmp_path
     written = b"".join(p.read_bytes() for p in (tmp_path / "v").rglob("*") if p.is_file())
     assert written and MARKER.encode() not in written
     assert hashlib.sha256(MARKER.encode()).hexdigest().encode() not in written
+
+
+def test_a_spooled_blob_notes_its_digest_at_every_checkpoint() -> None:
+    org = FakeOrg.create()
+    vault = enrolled_device(org)
+    stored = vault.attach(io.BytesIO(b"v" * (9 * 1024 * 1024)), media_type="video/mp4", name="v")
+    queue_record(
+        vault, Record(kind=Kind.INCIDENT, data={"title": "t", "attachments": [stored.to_dict()]})
+    )
+    (blob,) = pending_blobs(vault)
+    with vault.spool_reader(blob.data["spool"]) as spooled:
+        ciphertext = spooled.read()
+    notes = b64u_decode(blob.data["checkpoints"])
+    assert notes == b"".join(
+        hashlib.sha256(ciphertext[:end]).digest()
+        for end in range(CHECKPOINT_BYTES, len(ciphertext) + 1, CHECKPOINT_BYTES)
+    )
+    assert len(notes) == 2 * 32
