@@ -75,6 +75,7 @@ REASON_KEYS: Mapping[str, str] = {
     "locked": "error.locked",
     "not_found": "error.not_found",
     "form_invalid": "error.form_invalid",
+    "no_consent_to_share": "error.no_consent_to_share",
     "attachment_too_large": "error.attachment_too_large",
     "attachment_unreadable": "error.attachment_unreadable",
     "already_enrolled": "error.already_enrolled",

@@ -5,9 +5,10 @@ such as `share_org` or `advocacy`) was answered "yes" explicitly in a `consent` 
 case's form. A purpose answered "no", left unanswered, missing from the form, or a case without
 a form all mean no: the absence of a refusal is not consent.
 
-The purposes each export needs are named here, so every export asks the same question:
-`UWAZI` (the case goes to another database, which may publish it) needs both sharing with the
-organisation and public advocacy.
+The purposes each use needs are named here, so every part asks the same question: `SENDING`
+(the phone seals a report to the organisation only with it: "do not share" keeps the report
+on the phone), `UWAZI` (the case goes to another database, which may publish it) needs both
+sharing with the organisation and public advocacy.
 
 Danger: decide on the latest revision's answers (a victim may withdraw consent in a later
 revision), and never fall back to "allowed" when a form or an answer cannot be read.
@@ -25,6 +26,11 @@ STATISTICS = "statistics"
 ADVOCACY = "advocacy"
 
 UWAZI: tuple[str, ...] = (SHARE_ORG, ADVOCACY)
+SENDING: tuple[str, ...] = (SHARE_ORG,)
+
+
+def has_consent_question(form: FormDefinition | None) -> bool:
+    return form is not None and any(field.type == "consent" for field in form.fields)
 
 
 def given(form: FormDefinition | None, answers: Mapping[str, Any]) -> frozenset[str]:

@@ -24,6 +24,7 @@ from app.services.field_types import (
     About,
     AttachmentInfo,
     AttachmentRefused,
+    ConsentWithheld,
     FormInvalid,
     Incident,
     IncidentSummary,
@@ -41,7 +42,7 @@ from app.services.field_types import (
     UnlockFailed,
     check_new_passphrase,
 )
-from core import forms
+from core import consent, forms
 from core.forms import FormDefinition
 from storage import media_meta
 
@@ -241,7 +242,15 @@ class FakeFieldService(FieldService):
         else:
             record = self._incident(incident_id)
             record.answers, record.version, record.updated = cleaned, record.version + 1, now
+        withheld = (
+            submit
+            and consent.has_consent_question(form)
+            and not consent.allows(form, cleaned, consent.SENDING)
+        )
         record.status, record.reason = ("queued" if submit else "draft"), ""
+        if withheld:
+            record.status, record.reason = "draft", ConsentWithheld.reason
+            raise ConsentWithheld()
         return record.id
 
     def delete_incident(self, incident_id: str) -> None:

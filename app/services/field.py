@@ -35,6 +35,7 @@ from app.services.field_types import (
     About,
     AttachmentInfo,
     AttachmentRefused,
+    ConsentWithheld,
     FieldServiceError,
     FormInvalid,
     Incident,
@@ -53,7 +54,7 @@ from app.services.field_types import (
     UnlockFailed,
     check_new_passphrase,
 )
-from core import forms
+from core import consent, forms
 from core.crypto.random import random_bytes
 from core.forms import FormDefinition, FormDefinitionError, parse_form
 from core.records import Kind, Record, Status
@@ -448,6 +449,12 @@ class VaultFieldService(FieldService):
                 if record.status not in (Status.QUEUED, Status.SENT):
                     record.status, record.status_reason = Status.DRAFT, ""
                 return vault.put(record).id
+            if consent.has_consent_question(form) and not consent.allows(
+                form, answers, consent.SENDING
+            ):
+                record.status, record.status_reason = Status.DRAFT, ConsentWithheld.reason
+                vault.put(record)  # kept, never sealed: nothing of it leaves the phone
+                raise ConsentWithheld()
             if device_mod.DeviceIdentity.load(vault) is None:
                 record.status, record.status_reason = Status.READY, ""
                 return vault.put(record).id

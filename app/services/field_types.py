@@ -46,6 +46,13 @@ class FieldServiceError(Exception):
         super().__init__(f"{self.reason}: {detail}" if detail else self.reason)
 
 
+class ConsentWithheld(FieldServiceError):
+    """The victim did not agree to share the report with the organisation: it stays on the
+    phone as a draft and is never sent."""
+
+    reason = "no_consent_to_share"
+
+
 class PassphraseRefused(FieldServiceError):
     reason = "weak_passphrase"
 

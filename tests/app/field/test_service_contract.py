@@ -13,6 +13,7 @@ from app.services.fake_field import FakeFieldService, fake_invite
 from app.services.field import VaultFieldService
 from app.services.field_api import FieldService
 from app.services.field_types import (
+    ConsentWithheld,
     FormInvalid,
     InviteRefused,
     Locked,
@@ -185,6 +186,18 @@ def test_a_draft_saves_without_validation_and_sending_validates(service: FieldSe
     incident = service.get_incident(draft)
     assert incident.status == "queued"
     assert incident.answers["extortion_amount"] == 50000
+
+
+def test_a_report_the_victim_did_not_allow_to_share_stays_on_the_phone_as_a_draft(
+    service: FieldService,
+) -> None:
+    service.create(PASS, language="en")
+    withheld = {"share_org": False, "statistics": True, "advocacy": False}
+    with pytest.raises(ConsentWithheld):
+        service.save_incident(None, complete_answers(consent=withheld), submit=True)
+    (kept,) = service.list_incidents()
+    assert kept.status == "draft" and kept.status_reason == "no_consent_to_share"
+    assert service.get_incident(kept.id).answers["description"].startswith("Held")
 
 
 def test_hidden_answers_are_not_kept_when_sending(service: FieldService) -> None:
