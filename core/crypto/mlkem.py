@@ -15,8 +15,10 @@ this one elsewhere (cryptography 43.0.1 on Android and iOS). The verbs, all on b
 Danger: this code is NOT constant-time. Python integers, list indexing and the `!=` that picks
 between the real and the rejection key all take data-dependent time, so an attacker who can
 submit many chosen ciphertexts to `decaps` and time each call precisely could learn about the
-secret key. Key generation and encapsulation handle only fresh randomness and public data, so
-their timing reveals nothing lasting; decapsulation is the exposed path. See docs/formats/age.md.
+secret key. Encapsulation uses only the public key and randomness fresh for each call, so its
+timing can leak at most about that one call's secret, from a single measurement; decapsulation
+is the exposed path. Used inside the X25519 hybrid (`xwing`), a leak costs the post-quantum
+protection, not the classic one. See docs/formats/age.md.
 """
 
 from __future__ import annotations
