@@ -17,12 +17,11 @@ only way out to a file is `export`, which age-encrypts identifying exports unles
 from __future__ import annotations
 
 import abc
-import contextlib
 import dataclasses
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from app.exports import bundle, csv_export, identity, pdf_report, protect, stats, uwazi
 from app.services.coordinator_cases import CaseDetail, CaseFilter, CaseIndex, CaseSummary, YesNo
@@ -43,6 +42,7 @@ from core.records import Kind, Record
 DEFAULT_FORMS_DIR = "forms"
 ANY_CASE = CaseFilter()
 MAX_MESSAGE = 4000
+T = TypeVar("T")
 READ_REPLIES_ID = "coordinator-read-replies"  # setting record: replies this coordinator has seen
 PDF_IMAGE_TYPES = ("image/jpeg", "image/png")
 
@@ -621,24 +621,39 @@ class CoordinatorBase(CoordinatorService):
     def _photos(self, details: Sequence[CaseDetail]) -> dict[str, bytes]:
         """JPEG and PNG attachments of these cases, decrypted, for the PDF (one that cannot be
         fetched is left out; the PDF still lists it with its hash)."""
-        out = {}
-        for d in details:
-            for a in d.attachments:
-                if a.media_type in PDF_IMAGE_TYPES and a.id not in out:
-                    # a server out of reach or an altered blob: the PDF lists it only
-                    with contextlib.suppress(Exception):
-                        out[a.id] = self.attachment(d.summary.id, a.id)
-        return out
+        wanted = [
+            (d.summary.id, a.id)
+            for d in details
+            for a in d.attachments
+            if a.media_type in PDF_IMAGE_TYPES
+        ]
+        return self._fetch_each(wanted, lambda c, b: self.attachment(c, b))
 
     def _bundle_attachments(self, case_ids: Sequence[str]) -> dict[str, bundle.AttachmentFile]:
         """Every attachment of these cases, decrypted (and encrypted as sent, when known)."""
-        out: dict[str, bundle.AttachmentFile] = {}
         index = self.index()
-        for case_id in case_ids:
-            for a in index.detail(case_id).attachments:
-                if a.id in out:
-                    continue
-                # one that cannot be fetched is listed in the bundle as not included
-                with contextlib.suppress(Exception):
-                    out[a.id] = bundle.AttachmentFile(*self._attachment_original(case_id, a.id))
+        wanted = [(c, a.id) for c in case_ids for a in index.detail(c).attachments]
+        return self._fetch_each(
+            wanted, lambda c, b: bundle.AttachmentFile(*self._attachment_original(c, b))
+        )
+
+    @staticmethod
+    def _fetch_each(
+        wanted: Sequence[tuple[str, str]], fetch: Callable[[str, str], T]
+    ) -> dict[str, T]:
+        """`fetch(case_id, blob_id)` for each attachment once. One that fails is left out (the
+        export lists it); once the server is out of reach, the rest are not tried, so an export
+        made offline does not wait for every attachment's timeout."""
+        from sync.errors import Offline, ServerUnavailable, Timeout
+
+        out: dict[str, T] = {}
+        for case_id, blob_id in wanted:
+            if blob_id in out:
+                continue
+            try:
+                out[blob_id] = fetch(case_id, blob_id)
+            except (Offline, ServerUnavailable, Timeout):
+                break
+            except Exception:  # noqa: S112 - an altered or missing blob: listed, not fatal
+                continue
         return out
