@@ -50,6 +50,9 @@ def test_100_accumulated_vectors_hash_to_the_published_value() -> None:
 
 def test_encapsulation_key_with_a_coefficient_of_q_or_more_is_refused() -> None:
     ek, _ = mlkem.keygen(bytes(range(64)))
+    for index in range(768):  # each coefficient of t̂ in turn set to q
+        with pytest.raises(ValueError, match="modulus check"):
+            mlkem.check_encapsulation_key(_with_coefficient(ek, index, Q))
     for index in (0, 1, 255, 256, 511, 767):
         for value in (Q, Q + 1, 4095):
             with pytest.raises(ValueError, match="modulus check"):
