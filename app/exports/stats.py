@@ -4,6 +4,9 @@ Use `statistics(summaries, index=..., lang=...)` for a list of `StatRow`s and `s
 for the file. Each row is one value of one dimension (month, violation type, perpetrator type,
 region, status) and how many cases have it.
 
+Consent binds: a case is counted only if its latest report says the victim agreed to anonymised
+statistics (`core.consent.STATISTICS`); without an index to read that from, nothing is counted.
+
 Small-cell suppression: a count below `threshold` (default 3) is published as "<3", never as
 its exact value, so a reader cannot single out one or two people from a rare combination (a
 small town and a rare violation). Zero counts are not listed. The total is published only when
@@ -18,8 +21,9 @@ import dataclasses
 import io
 from collections.abc import Iterable
 
-from app.services.coordinator_cases import CaseIndex, CaseSummary
+from app.services.coordinator_cases import CaseIndex, CaseSummary, answers_of
 from app.services.coordinator_dashboard import DIMENSIONS, UNKNOWN, aggregate
+from core import consent
 
 DEFAULT_THRESHOLD = 3
 
@@ -44,7 +48,8 @@ def statistics(
 ) -> list[StatRow]:
     if threshold < 1:
         raise ValueError("threshold must be at least 1")
-    board = aggregate(summaries)
+    counted = [s for s in summaries if index is not None and allows_statistics(index, s.id)]
+    board = aggregate(counted)
     rows = [StatRow("total", "all", suppress(board.total, threshold))]
     for dim in DIMENSIONS:
         for value, count in board.dimension(dim):
@@ -56,6 +61,13 @@ def statistics(
 
 
 index_facets = ("region", "violation_type", "perpetrator_type")
+
+
+def allows_statistics(index: CaseIndex, case_id: str) -> bool:
+    """The victim explicitly agreed, in the case's latest report, to anonymised statistics."""
+    data = index.raw(case_id)
+    answers = answers_of(CaseIndex._latest_record(data))
+    return consent.allows(index.form_for(data), answers, (consent.STATISTICS,))
 
 
 def stats_csv(rows: Iterable[StatRow]) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import json
@@ -14,6 +15,7 @@ import pytest
 from app.exports import bundle, csv_export, pdf_report, protect, stats
 from app.services.coordinator_cases import CaseFilter, CaseIndex
 from core.crypto.signing import SigningKey
+from core.forms import FormDefinition, parse_form
 from sync.age.api import decrypt, decrypt_with_passphrase
 from sync.age.x25519 import X25519Identity
 from sync.encoding import canonical_json
@@ -67,8 +69,46 @@ def test_csv_cells_that_look_like_formulas_are_defused() -> None:
     assert csv_export.safe_cell("Бишкек") == "Бишкек"
 
 
-def test_statistics_suppress_small_cells_and_list_counts_only(index_and_data) -> None:
-    index, _, _ = index_and_data
+def _with_consent(statistics: list[bool]) -> CaseIndex:
+    device = factory.Device()
+    datas = [
+        factory.case_data(
+            device,
+            {**answers, "consent": {"share_org": True, "statistics": allowed, "advocacy": False}},
+            now=1_741_000_000 + i * 3_000_000,
+        )
+        for i, (answers, allowed) in enumerate(
+            zip([*factory.SAMPLE_ANSWERS, factory.SAMPLE_ANSWERS[0]], statistics, strict=True)
+        )
+    ]
+    return CaseIndex.build([factory.case_record(d) for d in datas], [], [_form_with_consent()])
+
+
+def _form_with_consent() -> FormDefinition:
+    raw = copy.deepcopy(factory.FORM_RAW)
+    options = [{"value": v, "label": {"en": v}} for v in ("share_org", "statistics", "advocacy")]
+    raw["sections"].append(
+        {
+            "id": "consent",
+            "label": {"en": "Consent"},
+            "fields": [
+                {"id": "consent", "type": "consent", "label": {"en": "Consent"}, "options": options}
+            ],
+        }
+    )
+    return parse_form(raw)
+
+
+def test_statistics_count_only_cases_whose_victim_agreed_to_statistics(index_and_data) -> None:
+    index, _, _ = index_and_data  # reports without a consent answer
+    assert stats.statistics(index.query(), index=index)[0].count == "0"
+    refused = _with_consent([True, True, True, False])
+    rows = stats.statistics(refused.query(), index=refused, lang="ru")
+    assert {(r.dimension, r.value): r.count for r in rows}[("total", "all")] == "3"
+
+
+def test_statistics_suppress_small_cells_and_list_counts_only() -> None:
+    index = _with_consent([True, True, True, False])
     rows = stats.statistics(index.query(), index=index, lang="ru")
     table = {(r.dimension, r.value): r.count for r in rows}
     assert table[("total", "all")] == "3"
