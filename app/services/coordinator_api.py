@@ -410,6 +410,7 @@ class CoordinatorBase(CoordinatorService):
             self._index = CaseIndex.build(
                 self._records(Kind.CASE), self._records(Kind.CASE_EVENT), self._form_definitions()
             )
+            self._index.answer_words = answer_words
         return self._index
 
     def facet_values(self) -> dict[str, list[str]]:

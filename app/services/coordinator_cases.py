@@ -31,7 +31,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from core.cases import STATUSES, CaseEvent, CaseState, InvalidCaseEvent, apply_events
@@ -345,6 +345,9 @@ class CaseIndex:
         self._option_cache: dict[tuple[str, str, str], Any] = {}
         self._facet_cache: dict[str, Facets] = {}
         self._field_cache: dict[str, dict[str, Any]] = {}
+        # yes/no words per language for `detail` when none are given (the service sets the
+        # catalogue's, so every export says "Да"/"Ооба" rather than glyphs fonts may lack)
+        self.answer_words: Callable[[str], YesNo] = lambda _lang: YesNo()
         self._summaries = {cid: self._summarise(cid, data) for cid, data in self._cases.items()}
 
     @classmethod
@@ -589,14 +592,10 @@ class CaseIndex:
                 out.append(FieldValue("", key, key, shown, "text", False))
         return tuple(out)
 
-    def detail(
-        self,
-        case_id: str,
-        lang: str = "en",
-        words: YesNo = YesNo(),
-    ) -> CaseDetail:
+    def detail(self, case_id: str, lang: str = "en", words: YesNo | None = None) -> CaseDetail:
         """Everything about one case, labels in `lang`. Raises KeyError for an unknown case."""
         data = self._cases[case_id]
+        words = words or self.answer_words(lang)
         revisions = [r for r in data.get("revisions") or [] if isinstance(r, Mapping)]
         attachments: dict[str, Attachment] = {}
         history = []

@@ -430,3 +430,11 @@ def test_an_export_made_offline_stops_asking_for_attachments_after_the_first_fai
     pdf = world.service.export("pdf", protection="none", lang="en").data
     assert len(asked) == 1
     assert "Photo not included" in _pdf_text(tmp_path, pdf)
+
+
+def test_the_identifying_csv_writes_yes_and_no_in_its_language(world) -> None:
+    world.report(world.device, {**ANSWERS, "urgent": True, "ongoing": False})
+    world.service.pull()
+    data = world.service.export("csv", identifying=True, protection="none", lang="ru").data
+    text = data.decode("utf-8-sig")
+    assert "Да" in text and "Нет" in text and "✓" not in text and "✗" not in text
