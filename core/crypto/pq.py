@@ -13,9 +13,11 @@ private key (32 bytes).
 - `open_(seed, enc, ciphertext, info)` -> plaintext, or `InvalidCiphertext`; `ValueError` if
   the X25519 part of `enc` yields the all-zero shared secret (a low-order point).
 
-Danger: the seed is the whole private key. On the Python backend `open_` is not constant-time
-(see `mlkem` and docs/formats/age.md): the sealing side is what phones mostly do, and it leaks
-nothing lasting.
+Danger: the seed is the whole private key. On the Python backend neither side is
+constant-time (see `mlkem` and docs/formats/age.md): `seal`, what phones mostly do, can leak
+only about its own fresh randomness; `open_` is the exposed path. The X25519 half is
+`cryptography`'s either way, so a timing leak costs the post-quantum protection, not the
+classic one.
 """
 
 from __future__ import annotations
