@@ -197,31 +197,19 @@ async def _stream_chunk(
     """
     stack = contextlib.ExitStack()
     try:
-        await run_in_threadpool(stack.enter_context, ctx.blobs.locked(blob.storage_name))
-    except FileNotFoundError:
-        stack.close()
-        return None
-    try:
-        now = await run_in_threadpool(ctx.repo.blob, blob.id)
-        if now is None or now.storage_name != blob.storage_name or now.offset != offset:
+        appender = await run_in_threadpool(_open_chunk, ctx, blob, offset, upload, stack)
+        if appender is None:
             return None
-        appender = await run_in_threadpool(ctx.blobs.append, blob.storage_name, offset)
         body_hash = hashlib.sha256() if upload is None else None
         kept = False
         try:
-            if upload is not None:
-                await run_in_threadpool(appender.hash_upload)
             await _pipe(request, appender, body_hash, blob.size - offset)
             if upload is not None:
                 verified = await _verify_upload(request, ctx, blob, appender, upload)
             else:
                 assert body_hash is not None
                 verified = _verify_digest(request, body_hash.hexdigest(), ctx)
-            caller = await run_in_threadpool(member, verified, ctx)
-            if caller.key_id != blob.owner:
-                raise ApiError(404, "not_found", "no such upload")
-            end = offset + appender.written
-            answer = await run_in_threadpool(_record_chunk, ctx, blob, offset, end, appender)
+            answer = await run_in_threadpool(_accept, ctx, verified, blob, offset, appender)
             kept = True
             return answer
         finally:
@@ -229,6 +217,38 @@ async def _stream_chunk(
                 await run_in_threadpool(appender.undo)
     finally:
         await run_in_threadpool(stack.close)
+
+
+def _open_chunk(
+    ctx: Services, blob: Blob, offset: int, upload: str | None, stack: contextlib.ExitStack
+) -> Appender | None:
+    """Lock the upload (held by `stack`) and start appending at `offset` (ready to keep the
+    upload's running hash if the chunk is signed over it); None if the upload moved."""
+    try:
+        stack.enter_context(ctx.blobs.locked(blob.storage_name))
+    except FileNotFoundError:
+        return None
+    now = ctx.repo.blob(blob.id)
+    if now is None or now.storage_name != blob.storage_name or now.offset != offset:
+        return None
+    appender = ctx.blobs.append(blob.storage_name, offset)
+    if upload is not None:
+        try:
+            appender.hash_upload()
+        except BaseException:
+            appender.undo()
+            raise
+    return appender
+
+
+def _accept(
+    ctx: Services, verified: VerifiedRequest, blob: Blob, offset: int, appender: Appender
+) -> Any:
+    """The signature held: check the caller (and take the nonce), then keep the chunk."""
+    caller = member(verified, ctx)
+    if caller.key_id != blob.owner:
+        raise ApiError(404, "not_found", "no such upload")
+    return _record_chunk(ctx, blob, offset, offset + appender.written, appender)
 
 
 PIPE_BATCH = 1024 * 1024
