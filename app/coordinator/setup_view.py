@@ -55,6 +55,7 @@ class SetupView:
             autocorrect=False,
         )
         self.org = w.sensitive_field(t("setup.org_name"), key="org-name", width=FIELD_WIDTH)
+        self.post_quantum = ft.Checkbox(label=t("setup.post_quantum"), key="post-quantum")
         self.token = ft.TextField(
             width=FIELD_WIDTH,
             label=t("setup.bootstrap_token"),
@@ -104,6 +105,9 @@ class SetupView:
                     self.name,
                     self.server,
                     self.tls_pin,
+                    ft.Column(
+                        [self.post_quantum, w.muted(t("setup.post_quantum_help"))], spacing=2
+                    ),
                     self.new_fields,
                     self.join_fields,
                     self.error,
@@ -145,6 +149,7 @@ class SetupView:
         service = self.ctx.service
         name = (self.name.value or "").strip()
         pin = (self.tls_pin.value or "").strip()
+        post_quantum = bool(self.post_quantum.value)
         if self.mode == "new":
             org, token = (self.org.value or "").strip(), (self.token.value or "").strip()
             if not org or not token:
@@ -158,6 +163,7 @@ class SetupView:
                     org_name=org,
                     coordinator_name=name,
                     tls_pin=pin,
+                    post_quantum=post_quantum,
                 )
         else:
             backup = (self.backup.value or "").strip().encode("utf-8")
@@ -173,6 +179,7 @@ class SetupView:
                     backup_passphrase=backup_pass,
                     coordinator_name=name,
                     tls_pin=pin,
+                    post_quantum=post_quantum,
                 )
 
         self._busy(True)
