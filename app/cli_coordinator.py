@@ -7,6 +7,7 @@
                                 [--post-quantum]                        (prints a join code)
     fieldvault coordinator add-coordinator CODE            (a listed coordinator adds the joiner)
     fieldvault coordinator backup-root -o FILE
+    fieldvault coordinator forget-policy --sent-notes on|off --read-messages on|off
     fieldvault coordinator invite [--expires-in S] [--label L] [--qr FILE]
     fieldvault coordinator devices | verify ID FINGERPRINT | revoke ID | wipe ID | pull
     fieldvault coordinator cases [--text T] [--from D] [--to D] [--region R] [--violation V]
@@ -103,6 +104,14 @@ def register(subparsers: Any) -> None:
     add = verb("add-coordinator", "sign a joining coordinator into the org document")
     add.add_argument("code", help="the join code (FVC1-…) printed by `join`")
     add.set_defaults(func=_add_coordinator)
+
+    policy = verb(
+        "forget-policy",
+        "ask every phone to forget shared notes once sent and messages once read",
+    )
+    policy.add_argument("--sent-notes", choices=("on", "off"), required=True)
+    policy.add_argument("--read-messages", choices=("on", "off"), required=True)
+    policy.set_defaults(func=_forget_policy)
 
     backup = verb("backup-root", "write the root key backup (passphrase-encrypted)")
     backup.add_argument("-o", "--output", required=True, type=Path)
@@ -394,6 +403,15 @@ def _devices(args: argparse.Namespace, service: Any) -> int:
 def _verify(args: argparse.Namespace, service: Any) -> int:
     service.confirm_device(args.device_id, args.fingerprint)
     _emit(args, {"ok": True}, f"device {args.device_id} verified and added to the roster")
+    return 0
+
+
+@_guarded
+def _forget_policy(args: argparse.Namespace, service: Any) -> int:
+    version = service.publish_forget_policy(
+        sent_notes=args.sent_notes == "on", read_messages=args.read_messages == "on"
+    )
+    _emit(args, {"ok": True, "version": version}, f"org document version {version} published")
     return 0
 
 

@@ -678,14 +678,17 @@ class SyncEngine:
         return len(entries)
 
     def _forget_sent(self) -> int:
-        """Send and forget: replace acknowledged incidents by title-less stubs."""
+        """Send and forget: replace acknowledged incidents (and, where the organisation's
+        document says so, shared notes) by title-less stubs, and delete read messages."""
         if not load_settings(self.vault).send_and_forget:
             return 0
+        policy = forget_policy(load_sync_state(self.vault).org_document)
         by_record: dict[str, list[Record]] = {}
         for entry in self.vault.list(kind=Kind.OUTBOX):
             by_record.setdefault(str(entry.data.get("record_id", "")), []).append(entry)
         forgotten = 0
-        for record in self.vault.list(kind=Kind.INCIDENT):
+        kinds = [Kind.INCIDENT, Kind.NOTE] if policy.sent_notes else [Kind.INCIDENT]
+        for record in [r for kind in kinds for r in self.vault.list(kind=kind)]:
             entries = by_record.get(record.id, [])
             if record.status != Status.SENT or any(r.status != Status.SENT for r in entries):
                 continue
@@ -695,7 +698,7 @@ class SyncEngine:
                 status=Status.SENT,
                 data={
                     "sent_at": int(record.data.get("sent_at") or self._now()),
-                    "record_kind": "incident",
+                    "record_kind": str(record.kind),
                 },
                 created_at=record.created_at,
             )
@@ -704,11 +707,43 @@ class SyncEngine:
                 with contextlib.suppress(Exception):
                     self.vault.delete_attachment(str(item["id"]))
             forgotten += 1
+        if policy.read_messages:
+            done = [m.id for m in self.vault.list(kind=Kind.MESSAGE) if self._message_done(m)]
+            if done:
+                self.vault.delete_many(done)
+                forgotten += len(done)
         if forgotten:
             self.vault.compact()  # re-encrypts what remains: the readable copies are gone
         return forgotten
 
+    def _message_done(self, message: Record) -> bool:
+        """A message from a coordinator the owner has read, or a reply the server has."""
+        if message.data.get("direction", "in") == "in":
+            return bool(message.data.get("read"))
+        entry = get_or_none(self.vault, str(message.data.get("envelope_id", "")))
+        return entry is None or entry.status == Status.SENT
 
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ForgetPolicy:
+    """What the organisation's document asks phones to forget beyond sent incidents."""
+
+    sent_notes: bool = False
+    read_messages: bool = False
+
+
+def forget_policy(org_document: dict[str, Any] | None) -> ForgetPolicy:
+    """`settings.forget_sent_notes` and `settings.forget_read_messages` of the accepted, signed
+    document (both off when absent)."""
+    settings = ((org_document or {}).get("doc") or {}).get("settings") or {}
+    return ForgetPolicy(
+        sent_notes=settings.get(FORGET_SENT_NOTES) is True,
+        read_messages=settings.get(FORGET_READ_MESSAGES) is True,
+    )
+
+
+FORGET_SENT_NOTES = "forget_sent_notes"
+FORGET_READ_MESSAGES = "forget_read_messages"
 _WIPE_MARKER_ID = fixed_id("wipe-pending")
 
 

@@ -24,6 +24,7 @@ class MessagesScreen:
     def build(self) -> Screen:
         t = self.ctx.t
         self.items = self.ctx.service.messages(self.incident_id)
+        self.ctx.service.mark_read(self.incident_id)
         body: list[ft.Control] = [self.banner]
         body += [self._bubble(m) for m in self.items] or [hint(t("msg.empty"), data="msg-empty")]
         if self.incident_id is not None:

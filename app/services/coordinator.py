@@ -52,6 +52,7 @@ from core.crypto.hashing import sha256_hex
 from core.crypto.signing import SigningKey
 from core.records import Kind, Record, Status
 from sync import coordinator as sc
+from sync.engine import FORGET_READ_MESSAGES, FORGET_SENT_NOTES
 from sync.errors import SyncError, TlsError, TlsPinMismatch, UntrustedDocument
 
 UI_SETTINGS_ID = "coordinator-ui-settings"
@@ -412,6 +413,11 @@ class VaultCoordinatorService(CoordinatorBase):
         checked = self._check_forms(forms)
         doc = sc.publish_org_document(self.vault, forms=checked)
         self._invalidate()
+        return int(doc.version)
+
+    def publish_forget_policy(self, *, sent_notes: bool, read_messages: bool) -> int:
+        settings = {FORGET_SENT_NOTES: sent_notes, FORGET_READ_MESSAGES: read_messages}
+        doc = sc.publish_org_document(self.vault, settings=settings, now=self._clock)
         return int(doc.version)
 
     # ---- settings

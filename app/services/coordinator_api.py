@@ -256,6 +256,11 @@ class CoordinatorService(abc.ABC):
     def publish_forms(self, forms: Sequence[Mapping[str, Any]]) -> int:
         """*Blocking.* Sign a new org document with these forms; returns its version."""
 
+    @abc.abstractmethod
+    def publish_forget_policy(self, *, sent_notes: bool, read_messages: bool) -> int:
+        """*Blocking.* Ask every phone to forget shared notes once sent and coordinators'
+        messages once read (as reports are); returns the new org document version."""
+
     # ---- checking exports (no vault needed for a clear bundle)
     @abc.abstractmethod
     def verify_bundle(self, data: bytes, *, passphrase: str = "") -> bundle.BundleVerdict:

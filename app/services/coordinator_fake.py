@@ -293,6 +293,12 @@ class FakeCoordinatorService(CoordinatorBase):
         self._invalidate()
         return self._version
 
+    def publish_forget_policy(self, *, sent_notes: bool, read_messages: bool) -> int:
+        self._require_unlocked()
+        self.forget_policy = (sent_notes, read_messages)
+        self._version += 1
+        return self._version
+
     # ---- settings
     def language(self) -> str:
         return self._lang

@@ -84,6 +84,7 @@ class FakeFieldService(FieldService):
         self._notes: dict[str, Note] = {}
         self._attachments: dict[str, tuple[AttachmentInfo, bytes]] = {}
         self._messages: list[Message] = []
+        self.read_messages: set[str] = set()
         self._settings = Settings(language=self._prefs.language or "ru")
         self._org: OrgInfo | None = None
         self._last_sync: float | None = None
@@ -354,6 +355,14 @@ class FakeFieldService(FieldService):
     def messages(self, incident_id: str | None = None) -> list[Message]:
         self._need_open()
         return [m for m in self._messages if incident_id in (None, m.incident_id)]
+
+    def mark_read(self, incident_id: str | None = None) -> None:
+        self._need_open()
+        self.read_messages.update(
+            m.id
+            for m in self._messages
+            if m.from_coordinator and incident_id in (None, m.incident_id)
+        )
 
     def reply(self, incident_id: str, text: str) -> str:
         self._incident(incident_id)

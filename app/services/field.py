@@ -605,6 +605,20 @@ class VaultFieldService(FieldService):
         out = [m for m in out if incident_id in (None, m.incident_id)]
         return sorted(out, key=lambda m: (m.created_at, m.id))
 
+    def mark_read(self, incident_id: str | None = None) -> None:
+        vault = self._v()
+        unread = [
+            r
+            for r in vault.list(kind=Kind.MESSAGE)
+            if r.data.get("direction", "in") == "in"
+            and not r.data.get("read")
+            and incident_id in (None, r.data.get("case_id"))
+        ]
+        for record in unread:
+            record.data["read"] = True
+        if unread:
+            vault.put_many(unread)
+
     def reply(self, incident_id: str, text: str) -> str:
         vault = self._v()
         thread = self.messages(incident_id)

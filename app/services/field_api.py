@@ -159,6 +159,11 @@ class FieldService(abc.ABC):
         """Oldest first; all incidents when `incident_id` is None."""
 
     @abc.abstractmethod
+    def mark_read(self, incident_id: str | None = None) -> None:
+        """The owner has seen these coordinators' messages (where the organisation asks for
+        it, the next sync forgets read messages)."""
+
+    @abc.abstractmethod
     def reply(self, incident_id: str, text: str) -> str: ...
 
     # ---- sync

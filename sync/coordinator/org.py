@@ -197,9 +197,14 @@ def publish_org_document(
     forms: Iterable[dict[str, Any]] | None = None,
     add_coordinator: dict[str, Any] | None = None,
     remove_coordinator: str | None = None,
+    settings: dict[str, Any] | None = None,
     now: Callable[[], float] = time.time,
 ) -> orgdoc.OrgDocument:
-    """Sign and publish the next version of the org document (needs the root key)."""
+    """Sign and publish the next version of the org document (needs the root key).
+
+    `settings` are merged into the document's settings (for example
+    `{"forget_sent_notes": True, "forget_read_messages": True}`, which phones apply at their
+    next sync; see `sync.engine.forget_policy`)."""
     identity = load_identity(vault)
     if identity.root_key is None:
         raise NoRootKey("import the root key backup before publishing")
@@ -228,6 +233,7 @@ def publish_org_document(
         coordinators=tuple(coordinators),
         recipients=tuple(dict.fromkeys(c.recipient for c in coordinators)),
         forms=tuple(forms) if forms is not None else current.forms,
+        settings={**current.settings, **(settings or {})},
     )
     signed = orgdoc.sign_org_document(doc, identity.root_key)
     with client_for(identity) as client:

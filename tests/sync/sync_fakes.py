@@ -30,7 +30,7 @@ class FakeOrg:
     signed: orgdoc.SignedOrgDocument
 
     @classmethod
-    def create(cls, version: int = 1) -> FakeOrg:
+    def create(cls, version: int = 1, settings: dict[str, Any] | None = None) -> FakeOrg:
         root, key = SigningKey.generate(), SigningKey.generate()
         identity, recipient = age.generate_identity()
         doc = orgdoc.OrgDocument(
@@ -44,7 +44,7 @@ class FakeOrg:
             ),
             recipients=(recipient,),
             forms=(),
-            settings={},
+            settings=dict(settings or {}),
         )
         return cls(root, key, identity, orgdoc.sign_org_document(doc, root))
 

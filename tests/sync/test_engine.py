@@ -381,3 +381,42 @@ def test_a_blob_whose_noted_digests_are_wrong_is_sent_again_hashed_as_it_goes() 
     assert _engine(vault, server, pacer=pacer).run_once().blobs_sent == 1
     (sent,) = [b for b in server.blobs.values()]
     assert hashlib.sha256(sent["data"]).hexdigest() == sent["sha256"]
+
+
+def test_an_organisation_that_asks_it_gets_shared_notes_and_read_messages_forgotten() -> None:
+    org = FakeOrg.create(settings={"forget_sent_notes": True, "forget_read_messages": True})
+    server, vault = FakeServer(org), enrolled_device(org)
+    identity = DeviceIdentity.load(vault)
+    assert identity is not None
+    note = queue_record(vault, Record(kind=Kind.NOTE, data={"text": "the officer's car"}))
+
+    def message(seq: int, text: str) -> dict:
+        sealed = envelope.seal(
+            build_payload("message", {"case_id": "c1", "text": text}),
+            signer=org.coordinator_key,
+            recipients=[identity.recipient],
+            seq=seq,
+            prev=envelope.ZERO_HASH if seq == 1 else "1" * 64,
+            kind="message",
+            to=identity.device_id,
+            now=int(time.time()),
+        )
+        return {"cursor": seq, "received_at": 0, "envelope": envelope.to_wire(sealed)}
+
+    server.messages = [message(1, "read it"), message(2, "not yet")]
+    _engine(vault, server).run_once()
+    assert vault.get(note.id).kind == Kind.STUB  # the shared note is gone, as reports are
+    first = next(m for m in vault.list(kind=Kind.MESSAGE) if m.data["text"] == "read it")
+    first.data["read"] = True
+    vault.put(first)
+
+    _engine(vault, server).run_once()
+
+    assert [m.data["text"] for m in vault.list(kind=Kind.MESSAGE)] == ["not yet"]
+
+
+def test_without_the_organisations_word_notes_and_messages_are_kept() -> None:
+    _, server, vault = _setup()
+    note = queue_record(vault, Record(kind=Kind.NOTE, data={"text": "kept"}))
+    _engine(vault, server).run_once()
+    assert vault.get(note.id).kind == Kind.NOTE
