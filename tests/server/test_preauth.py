@@ -21,7 +21,7 @@ from starlette.types import Message
 
 from core.crypto.signing import SigningKey
 from server.config import BLOB_CHUNK_LIMIT, ENVELOPE_BATCH_LIMIT, PREAUTH_BODY_LIMIT
-from sync.auth import HEADER_CONTENT_SHA256, sign_request
+from sync.auth import HEADER_CONTENT_SHA256, HEADER_UPLOAD_SHA256, sign_request
 from sync.encoding import canonical_json
 from tests.server.conftest import Server
 from tests.server.helpers import Actor
@@ -221,5 +221,36 @@ def test_a_time_in_other_digits_is_malformed_not_a_server_error(
     headers["X-FieldVault-Time"] = "1²³"  # Latin-1 superscripts: str.isdigit() says yes
     probe = Pulled(org_server)
     status, answer = probe.call("POST", "/v1/envelopes", headers, len(body))
+    assert (status, answer["error"]) == (401, "malformed_auth")
+    assert probe.pulled == 0
+
+
+def test_a_forged_upload_digest_signature_is_refused_before_the_chunk_is_read(
+    org_server: Server, device: Actor
+) -> None:
+    target = f"/v1/blobs/{BLOB_ID}/chunks?offset=0"
+    signed = hashlib.sha256(b"what was signed").hexdigest()
+    real = sign_request(
+        device.key, "PUT", target, b"", now=org_server.clock(), upload_sha256=signed
+    )
+    forged = {**real, HEADER_UPLOAD_SHA256: hashlib.sha256(b"x" * BLOB_CHUNK_LIMIT).hexdigest()}
+    probe = Pulled(org_server)
+    status, answer = probe.call("PUT", target, forged, BLOB_CHUNK_LIMIT)
+    assert (status, answer["error"]) == (401, "bad_signature")
+    assert probe.pulled == 0
+
+
+def test_a_chunk_naming_both_a_content_and_an_upload_digest_is_refused_unread(
+    org_server: Server, device: Actor
+) -> None:
+    target = f"/v1/blobs/{BLOB_ID}/chunks?offset=0"
+    digest = hashlib.sha256(b"x").hexdigest()
+    headers = sign_request(
+        device.key, "PUT", target, b"", now=org_server.clock(), upload_sha256=digest
+    )
+    probe = Pulled(org_server)
+    status, answer = probe.call(
+        "PUT", target, {**headers, HEADER_CONTENT_SHA256: digest}, BLOB_CHUNK_LIMIT
+    )
     assert (status, answer["error"]) == (401, "malformed_auth")
     assert probe.pulled == 0
