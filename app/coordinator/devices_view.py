@@ -140,10 +140,9 @@ class DevicesView:
             cells=[
                 ft.DataCell(
                     ft.Column(
-                        [
-                            ft.Text(d.label or t("names.unnamed", id=ctx.short(d.id))),
-                            w.muted(ctx.short(d.id)),
-                        ],
+                        [ft.Text(d.label), w.muted(ctx.short(d.id))]
+                        if d.label
+                        else [ft.Text(t("names.unnamed", id=ctx.short(d.id)))],
                         spacing=0,
                         tight=True,
                     ),

@@ -37,19 +37,13 @@ class Device:
 
     def __init__(self, code: str) -> None:
         from storage.memory import MemoryVault
-        from sync.device import create_identity
+        from sync.device import identity_from_invite
         from sync.engine import SyncEngine
         from sync.invite import Invite
 
-        invite = Invite.parse(code)
         self.vault = MemoryVault()
-        self.identity = create_identity(
-            self.vault,
-            server_url=invite.server_url,
-            root_fingerprint=invite.root_fingerprint,
-            invite_token=invite.token,
-            label="Osh phone",
-        )
+        # everything the invite carries: enrolment secret, org floor, organisation identity
+        self.identity = identity_from_invite(self.vault, Invite.parse(code), label="Osh phone")
         self.engine = SyncEngine(self.vault)
         self.sync()
 
@@ -173,6 +167,7 @@ def _journey(ui: FletPage, server, tmp_path: Path) -> None:
 
     # ---- invite and enrol a device
     ui.click("Devices")
+    ui.fill("Label (optional, e.g. a pseudonym)", "Osh phone")  # the name coordinators read
     ui.click("Create invite")
     ui.wait_text("Invite ready")
     code = str(ui.text(re.compile(r"^FV1-")).text_content()).strip()
