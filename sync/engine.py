@@ -27,8 +27,11 @@ A round, in this order:
    seconds at the measured rate, up to 16 MiB, halved after a cut; capped at a quarter of the
    refused size if the server answers `body_too_large`); a cut connection costs the chunk in
    flight, and the upload resumes from the server's offset next time (`offset_mismatch` answers
-   carry it). A blob is `sent` when the server says it is complete; its spooled ciphertext
-   stays until a coordinator's receipt names it, as for envelopes.
+   carry it). Each chunk is signed over the blob's SHA-256 through the chunk's end (`sync.auth`),
+   taken from the digests noted when the blob was spooled where a chunk ends on one (every
+   4 MiB: fast links) and hashed on the way otherwise; a server from before that gets chunks
+   signed over their own SHA-256. A blob is `sent` when the server says it is complete; its
+   spooled ciphertext stays until a coordinator's receipt names it, as for envelopes.
 7. **Messages** from coordinators: verified against the coordinator's key in the org document,
    decrypted with the device's own age identity, stored as `Kind.MESSAGE` records, cursor saved
    in the same `put_many`. **Receipts** (signed by a listed coordinator, so the server cannot
