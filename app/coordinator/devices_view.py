@@ -64,6 +64,7 @@ class DevicesView:
                 for c in ("device", "last_seen", "envelopes", "chain", "state", "actions")
             ],
             rows=[],
+            column_spacing=20,
         )
         self.empty = w.muted(t("devices.none"))
         self.control = ft.Column(

@@ -464,6 +464,12 @@ def test_the_case_list_reads_names_local_dates_newest_first_and_a_pdf_exports(
             ui.wait_text(catalogue.t("dashboard.by_month"))
             ui.screenshot(DOCS_SHOTS / f"coordinator-dashboard-{lang}.png", settle_ms=1500)
 
+            # devices by their labels, last seen in words
+            ui.click(catalogue.t("nav.devices"))
+            ui.wait_text("Бишкек планшети")
+            assert not ui.has_text(re.compile(r"\d{4}-\d{2}-\d{2}"))
+            ui.screenshot(DOCS_SHOTS / f"coordinator-devices-{lang}.png", settle_ms=900)
+
             # a PDF for a lawyer, protected by a passphrase typed twice
             ui.click("Экспорт")
             ui.click_locator(ui.page.get_by_role("radio", name=re.compile("PDF")))
