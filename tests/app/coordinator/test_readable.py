@@ -438,3 +438,13 @@ def test_the_identifying_csv_writes_yes_and_no_in_its_language(world) -> None:
     data = world.service.export("csv", identifying=True, protection="none", lang="ru").data
     text = data.decode("utf-8-sig")
     assert "Да" in text and "Нет" in text and "✓" not in text and "✗" not in text
+
+
+def test_an_attachment_named_like_a_path_stays_inside_its_folder_in_the_bundle() -> None:
+    device = factory.Device()
+    data = _blob_case(device, b"signed", name="../../etc/passwd")
+    blob_id = data["revisions"][0]["blobs"][0]["id"]
+    made = _bundle_with([data], device, {blob_id: bundle.AttachmentFile(b"x", b"signed")})
+    names = [n for n in _contents(made) if n.startswith("attachments/")]
+    assert f"attachments/{data['case_id']}/{blob_id}-passwd" in names
+    assert not any(".." in n for n in names)
