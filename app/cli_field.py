@@ -48,6 +48,12 @@ def register(subparsers: Any) -> None:
     init.add_argument("--invite", required=True, help="invite code (FV1-...)")
     init.add_argument("--label", default=None, help="a name for this device")
     init.add_argument("--proxy", default=None, help="http://host:port or socks5h://host:port")
+    init.add_argument(
+        "--language",
+        choices=("en", "ru", "ky", "kk"),
+        default="ru",
+        help="the lock screen's language (a vault made here has no calculator disguise)",
+    )
     init.set_defaults(func=_init)
 
     add = verb("add", "add an incident or note (data as JSON on stdin)")
@@ -131,6 +137,9 @@ def _init(args: argparse.Namespace) -> int:
     except PassphraseRefused as exc:
         return _fail(args, exc, 1)
     vault = Vault.create(Path(args.data), passphrase)
+    from storage.launch import write_launch
+
+    write_launch(args.data, language=args.language, disguise=False)  # the app opens to unlock
     try:
         identity = identity_from_invite(
             vault,
