@@ -1,8 +1,9 @@
 """The arithmetic behind the calculator disguise: exact decimal arithmetic, no `eval`.
 
 `Calculator.press(key)` takes "0".."9", ".", "+", "−", "×", "÷", "%", "C", "⌫", "=" and keeps
-`display`. On "=", `entry` (what was typed) is returned so the screen can decide whether it was
-an unlock attempt (digits only) before showing the result, as any calculator would.
+`display`. Percent works as on phones: 200+10% is 220, 200−10% is 180, 200×10% is 20. On "=",
+`entry` (what was typed) is returned so the screen can decide whether it was an unlock attempt
+(digits only) before showing the result, as any calculator would. `ERROR` is shown translated.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ def evaluate(expression: str) -> str:
         if ch in DIGITS or ch == ".":
             number += ch
         elif ch == "%" and number:
-            number = str(Decimal(number) / 100)
+            number = _percent(tokens, number)
         elif ch in OPERATORS:
             if not number:
                 if ch == "−" and not tokens:
@@ -60,6 +61,17 @@ def evaluate(expression: str) -> str:
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return text if len(text) <= 18 else format(result, ".10g")
+
+
+def _percent(tokens: list[str], number: str) -> str:
+    """`b%` as phones read it: after `+` or `−`, b per cent of what comes before
+    (200+10% is 220); otherwise b hundredths (200×10% is 20)."""
+    fraction = Decimal(number) / 100
+    if len(tokens) >= 2 and tokens[-1] in ("+", "−"):
+        base = evaluate("".join(tokens[:-1]))
+        if base != ERROR:
+            return str(Decimal(base) * fraction)
+    return str(fraction)
 
 
 class Calculator:

@@ -19,6 +19,7 @@ from typing import Any
 
 import flet as ft
 
+from app.field import calc_engine
 from app.field.calc_engine import Calculator
 from app.field.context import FieldContext, Screen
 from app.field.widgets import refresh
@@ -155,4 +156,5 @@ class CalculatorScreen:
         self.ctx.nav.wiped()
 
     def _show(self) -> None:
-        self.display.value = self.calc.display
+        shown = self.calc.display
+        self.display.value = self.ctx.t("calc.error") if shown == calc_engine.ERROR else shown

@@ -240,6 +240,18 @@ def test_the_calculator_calculates_and_sums_are_never_unlock_attempts() -> None:
     assert "unlock" not in ctx.service.calls  # type: ignore[attr-defined]
 
 
+def test_the_calculator_reads_percent_as_phones_do_and_says_error_in_the_users_language() -> None:
+    ctx = context(lang="ky")
+    screen = CalculatorScreen(ctx)
+    screen.build()
+    for keys, shown in (("200+10%=", "220"), ("200−10%=", "180"), ("200×10%=", "20")):
+        press_all(screen, keys)
+        assert screen.display.value == shown
+        click(screen.buttons["C"])
+    press_all(screen, "7÷0=")
+    assert screen.display.value == "Ката"
+
+
 def test_typing_the_passphrase_and_equals_unlocks_the_calculator() -> None:
     ctx = context()
     ctx.service.create("739105628417", language="ru", disguise=True)
