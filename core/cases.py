@@ -155,6 +155,18 @@ class CaseState:
     updated: int = 0
 
 
+REFERENCE_LENGTH = 6
+
+
+def case_reference(case_id: str) -> str:
+    """The short reference of a case, for people: the first six characters of its id in two
+    groups of three, upper case (`3fa9c2…` → `3FA-9C2`). It names the case without saying
+    anything about it, so the phone's stub, a message and the coordinator's case can all show
+    it (the phone's record id is the case id)."""
+    head = case_id.replace("-", "")[:REFERENCE_LENGTH].upper()
+    return f"{head[:3]}-{head[3:]}" if len(head) > 3 else head
+
+
 def order_events(events: Iterable[CaseEvent]) -> list[CaseEvent]:
     """The one total order every coordinator agrees on, duplicates (same envelope id) removed.
 

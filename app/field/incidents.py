@@ -18,6 +18,7 @@ from app.field.sync_line import SyncLine
 from app.field.widgets import big_button, hint, status_chip, when
 from app.services.field_types import IncidentSummary
 from app.ui.banner import ErrorBanner
+from core.cases import case_reference
 
 
 class IncidentListScreen:
@@ -47,6 +48,8 @@ class IncidentListScreen:
     def _tile(self, item: IncidentSummary) -> ft.Control:
         t = self.ctx.t
         title = t("list.stub_title") if item.stub else (item.title or t("list.untitled"))
+        if item.stub:  # the reference the organisation's case shows too
+            title = f"{title} · {case_reference(item.id)}"
         details = [when(item.created_at)]
         if item.attachments:
             details.append(t("list.attachments", count=item.attachments))

@@ -34,23 +34,21 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from core.cases import STATUSES, CaseEvent, CaseState, InvalidCaseEvent, apply_events
+from core.cases import (
+    STATUSES,
+    CaseEvent,
+    CaseState,
+    InvalidCaseEvent,
+    apply_events,
+    case_reference,
+)
 from core.forms import FormDefinition, label
 from sync import age
 from sync.encoding import b64u_decode
 
 SORT_KEYS = ("received", "occurred", "status", "region", "title", "device")
 STATUS_ORDER = {s: i for i, s in enumerate(STATUSES)}
-REFERENCE_LENGTH = 6
 TITLE_LANGUAGES = ("en", "ru", "ky", "kk")
-
-
-def case_reference(case_id: str) -> str:
-    """The short reference of a case, for people: the first six characters of its id in two
-    groups of three, upper case (`3fa9c2…` → `3FA-9C2`). It names the case without saying
-    anything about it, so a phone's stub and a message can show it."""
-    head = case_id.replace("-", "")[:REFERENCE_LENGTH].upper()
-    return f"{head[:3]}-{head[3:]}" if len(head) > 3 else head
 
 
 def short_text(text: str, limit: int) -> str:
