@@ -9,13 +9,14 @@ confirmation first; both are final for the device concerned.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import flet as ft
 
 from app.coordinator import widgets as w
 from app.coordinator.context import ViewContext
-from app.services.coordinator_types import DeviceInfo, Invite
+from app.services.coordinator_types import DeviceInfo, Invite, OpenInvite
 
 EXPIRY_CHOICES = (3600, 86400, 7 * 86400, 30 * 86400)
 
@@ -41,7 +42,12 @@ class DevicesView:
         self.invite_button = ft.FilledButton(
             t("devices.invite"), icon=ft.Icons.QR_CODE, on_click=self.on_invite, key="invite"
         )
-        self.invite_code = ft.Text("", size=15, key="invite-code", font_family="monospace")
+        self.invite_code = ft.Text(
+            "", size=15, key="invite-code", font_family="monospace", selectable=True
+        )
+        self.copy_button = ft.TextButton(
+            t("devices.copy_code"), icon=ft.Icons.CONTENT_COPY, key="invite-copy"
+        )
         self.invite_qr = ft.Image(src=b"", width=220, height=220, visible=False)
         self.invite_box = w.card(
             w.heading(t("devices.invite_ready")),
@@ -50,13 +56,16 @@ class DevicesView:
                 [
                     self.invite_qr,
                     ft.Container(
-                        ft.Column([w.muted(t("devices.invite_code")), self.invite_code]),
+                        ft.Column(
+                            [w.muted(t("devices.invite_code")), self.invite_code, self.copy_button]
+                        ),
                         expand=True,
                     ),
                 ]
             ),
         )
         self.invite_box.visible = False
+        self.open_invites = ft.Column([], spacing=4, key="open-invites")
         self.error = w.banner("")
         self.table = ft.DataTable(
             columns=[
@@ -80,6 +89,7 @@ class DevicesView:
                 ),
                 ft.Row([self.label, self.expiry, self.invite_button]),
                 self.invite_box,
+                self.open_invites,
                 self.error,
                 self.empty,
                 ft.Row([self.table], scroll=ft.ScrollMode.AUTO),
@@ -92,6 +102,39 @@ class DevicesView:
     # ---- data
     def load(self) -> None:
         self.ctx.port.run(self.ctx.service.devices, self.show_devices, self.show_error)
+        self.ctx.port.run(self.ctx.service.open_invites, self.show_invites, self.show_error)
+
+    def show_invites(self, invites: list[OpenInvite]) -> None:
+        t = self.ctx.t
+        rows: list[ft.Control] = []
+        if invites:
+            rows.append(w.heading(t("devices.open_invites")))
+        for invite in invites:
+            what = t(
+                "devices.open_invite",
+                label=invite.label or t("devices.no_label"),
+                expires=self.ctx.when(invite.expires_at),
+            )
+            rows.append(
+                ft.Row(
+                    [
+                        ft.Text(what),
+                        ft.TextButton(
+                            t("devices.cancel_invite"),
+                            on_click=lambda _e, i=invite.id: self.on_cancel_invite(i),
+                            key=f"cancel-invite-{invite.id[:8]}",
+                        ),
+                    ]
+                )
+            )
+        self.open_invites.controls = rows
+
+    def on_cancel_invite(self, invite_id: str) -> None:
+        def work() -> list[OpenInvite]:
+            self.ctx.service.cancel_invite(invite_id)
+            return self.ctx.service.open_invites()
+
+        self.ctx.port.run(work, self.show_invites, self.show_error)
 
     def show_devices(self, devices: list[DeviceInfo]) -> None:
         self.devices = devices
@@ -174,9 +217,12 @@ class DevicesView:
         def done(invite: Invite) -> None:
             self.invite = invite
             self.invite_code.value = invite.code
+            with contextlib.suppress(RuntimeError):  # no running page (a unit test)
+                self.copy_button.action = ft.CopyToClipboard(invite.code)
             self.invite_qr.src = invite.qr_png
             self.invite_qr.visible = True
             self.invite_box.visible = True
+            self.ctx.port.run(self.ctx.service.open_invites, self.show_invites, self.show_error)
 
         self.ctx.port.run(
             lambda: self.ctx.service.create_invite(expires, label), done, self.show_error

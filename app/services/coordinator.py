@@ -46,6 +46,7 @@ from app.services.coordinator_types import (
     CoordinatorInfo,
     DeviceInfo,
     Invite,
+    OpenInvite,
     PullSummary,
 )
 from core.crypto.hashing import sha256_hex
@@ -280,6 +281,24 @@ class VaultCoordinatorService(CoordinatorBase):
         )
         code = invite.encode()
         return Invite(code=code, expires_at=self._clock() + expires_in, qr_png=qr_png(code))
+
+    def open_invites(self) -> list[OpenInvite]:
+        invites = [
+            OpenInvite(
+                id=r.id,
+                label=str(r.data.get("label") or ""),
+                created=int(r.data.get("created") or 0),
+                expires_at=int(r.data.get("expires_at") or 0),
+            )
+            for r in sc.open_invites(self.vault)
+        ]
+        return sorted(invites, key=lambda i: (-i.created, i.id))
+
+    def cancel_invite(self, invite_id: str) -> None:
+        try:
+            sc.cancel_invite(self.vault, invite_id)
+        except sc.CoordinatorError as exc:
+            raise CoordinatorError(exc.reason) from None
 
     def devices(self) -> list[DeviceInfo]:
         return [device_info(d) for d in sc.list_devices(self.vault)]

@@ -33,6 +33,7 @@ from app.services.coordinator_types import (
     ExportResult,
     Invite,
     MessageInfo,
+    OpenInvite,
     PullSummary,
 )
 from core.cases import InvalidCaseEvent, validate_event
@@ -167,6 +168,14 @@ class CoordinatorService(abc.ABC):
     # ---- devices
     @abc.abstractmethod
     def create_invite(self, expires_in: int = 7 * 86400, label: str = "") -> Invite: ...
+
+    @abc.abstractmethod
+    def open_invites(self) -> list[OpenInvite]:
+        """Invites no phone has used yet, newest first."""
+
+    @abc.abstractmethod
+    def cancel_invite(self, invite_id: str) -> None:
+        """A leaked or unneeded invite: no phone enrolling with it will be admitted."""
 
     @abc.abstractmethod
     def devices(self) -> list[DeviceInfo]: ...

@@ -28,6 +28,7 @@ from app.services.coordinator_types import (
     CoordinatorInfo,
     DeviceInfo,
     Invite,
+    OpenInvite,
     PullSummary,
 )
 from core.crypto.hashing import sha256_hex
@@ -44,6 +45,7 @@ MIN_PASSPHRASE = 10
 class FakeCoordinatorService(CoordinatorBase):
     def __init__(self, *, clock: Callable[[], int] | None = None) -> None:
         super().__init__(clock=clock)
+        self._open_invites: list[OpenInvite] = []
         self._passphrase: str | None = None
         self._unlocked = False
         self._records_by_id: dict[str, Record] = {}
@@ -203,7 +205,21 @@ class FakeCoordinatorService(CoordinatorBase):
             root_fingerprint=key_id(b"r" * 32),
             tls_pin=self._tls_pin or None,
         ).encode()
+        self._open_invites.append(
+            OpenInvite(uuid.uuid4().hex, label, self._clock(), self._clock() + expires_in)
+        )
         return Invite(code=code, expires_at=self._clock() + expires_in, qr_png=qr_png(code))
+
+    def open_invites(self) -> list[OpenInvite]:
+        self._require_unlocked()
+        return sorted(self._open_invites, key=lambda i: (-i.created, i.id))
+
+    def cancel_invite(self, invite_id: str) -> None:
+        self._require_unlocked()
+        kept = [i for i in self._open_invites if i.id != invite_id]
+        if len(kept) == len(self._open_invites):
+            raise CoordinatorError("not_found")
+        self._open_invites = kept
 
     def devices(self) -> list[DeviceInfo]:
         self._require_unlocked()

@@ -63,6 +63,16 @@ class Invite:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class OpenInvite:
+    """An invite no phone has used yet; cancelling it means no phone is admitted with it."""
+
+    id: str
+    label: str
+    created: int
+    expires_at: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class PullSummary:
     """Envelopes fetched, new ones stored, cases touched, and what was wrong (short text)."""
 

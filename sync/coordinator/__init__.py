@@ -51,6 +51,7 @@ from sync.coordinator.outgoing import push_case_event, push_pending, send_messag
 from sync.coordinator.pull import PULL_PAGE, PullReport, pull
 from sync.coordinator.roster import (
     RosterEntry,
+    cancel_invite,
     confirm_device,
     create_invite,
     list_devices,
@@ -72,6 +73,7 @@ __all__ = [
     "NoRootKey",
     "PullReport",
     "RosterEntry",
+    "cancel_invite",
     "client_for",
     "confirm_device",
     "connect",

@@ -184,7 +184,17 @@ def create_invite(
 
 
 def open_invites(vault: VaultPort) -> list[Record]:
+    """Invites no device has used yet (expired ones too, until cancelled)."""
     return [r for r in vault.list(kind=Kind.INVITE) if not r.data.get("used_by")]
+
+
+def cancel_invite(vault: VaultPort, invite_id: str) -> None:
+    """Forget an unused invite's secret: a device enrolling with it (a leaked code) is never
+    admitted, and its reports stay held unread. The server's token is simply left to expire."""
+    record = get_or_none(vault, invite_id)
+    if record is None or record.kind != Kind.INVITE or record.data.get("used_by"):
+        raise CoordinatorError("no such unused invite", reason="not_found")
+    vault.delete(invite_id)
 
 
 def refresh_roster(

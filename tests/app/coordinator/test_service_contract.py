@@ -168,6 +168,20 @@ def test_exports_protect_identifying_data_and_bundles_verify(reported) -> None:
     assert pdf.data.startswith(b"%PDF")
 
 
+def test_unused_invites_are_listed_and_a_cancelled_one_is_gone(world) -> None:
+    service = world.service
+    service.create_invite(3600, "Osh phone")
+    service.create_invite(3600, "Naryn phone")
+    listed = service.open_invites()
+    assert {i.label for i in listed} == {"Osh phone", "Naryn phone"}
+    assert all(i.expires_at > i.created for i in listed)
+    osh = next(i for i in listed if i.label == "Osh phone")
+    service.cancel_invite(osh.id)
+    assert [i.label for i in service.open_invites()] == ["Naryn phone"]
+    with pytest.raises(CoordinatorError):
+        service.cancel_invite(osh.id)
+
+
 def test_forms_are_validated_and_publishing_raises_the_version(world) -> None:
     service = world.service
     forms = service.forms()
