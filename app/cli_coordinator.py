@@ -9,6 +9,7 @@
     fieldvault coordinator backup-root -o FILE
     fieldvault coordinator forget-policy --sent-notes on|off --read-messages on|off
     fieldvault coordinator invite [--expires-in S] [--label L] [--qr FILE]
+    fieldvault coordinator invites | cancel-invite ID
     fieldvault coordinator devices | verify ID FINGERPRINT | revoke ID | wipe ID | pull
     fieldvault coordinator cases [--text T] [--from D] [--to D] [--region R] [--violation V]
                                  [--perpetrator P] [--status S] [--assignee K] [--device K]
@@ -122,6 +123,10 @@ def register(subparsers: Any) -> None:
     invite.add_argument("--label", default="", help="a label for the device")
     invite.add_argument("--qr", type=Path, default=None, help="also write the QR code (PNG)")
     invite.set_defaults(func=_invite)
+    verb("invites", "list invites no phone has used yet").set_defaults(func=_invites)
+    cancel = verb("cancel-invite", "cancel an unused invite: no phone is admitted with it")
+    cancel.add_argument("invite_id")
+    cancel.set_defaults(func=_cancel_invite)
 
     verb("devices", "list enrolled devices").set_defaults(func=_devices)
     verify = verb(
@@ -396,6 +401,21 @@ def _devices(args: argparse.Namespace, service: Any) -> int:
         for d in devices
     ]
     _emit(args, {"devices": [dataclasses.asdict(d) for d in devices]}, "\n".join(lines))
+    return 0
+
+
+@_guarded
+def _invites(args: argparse.Namespace, service: Any) -> int:
+    invites = service.open_invites()
+    lines = [f"{i.id}  {i.label or '-':20} expires {i.expires_at}" for i in invites]
+    _emit(args, {"invites": [dataclasses.asdict(i) for i in invites]}, "\n".join(lines))
+    return 0
+
+
+@_guarded
+def _cancel_invite(args: argparse.Namespace, service: Any) -> int:
+    service.cancel_invite(args.invite_id)
+    _emit(args, {"ok": True}, f"invite {args.invite_id} cancelled")
     return 0
 
 

@@ -84,6 +84,13 @@ def test_headless_verbs_run_an_organisation_end_to_end(tmp_path, capsys, monkeyp
         code, invite = run(capsys, "invite", "--qr", str(tmp_path / "qr.png"), "--data", data)
         assert code == 0 and invite["code"] and (tmp_path / "qr.png").read_bytes()[:4] == b"\x89PNG"
         assert run(capsys, "devices", "--data", data) == (0, {"devices": []})
+        code, invites = run(capsys, "invites", "--data", data)
+        assert code == 0 and len(invites["invites"]) == 1
+        unused = invites["invites"][0]["id"]
+        assert run(capsys, "cancel-invite", unused, "--data", data) == (0, {"ok": True})
+        assert run(capsys, "invites", "--data", data) == (0, {"invites": []})
+        code, gone = run(capsys, "cancel-invite", unused, "--data", data)
+        assert code == 1 and gone["reason"] == "not_found"
         code, pulled = run(capsys, "pull", "--data", data)
         assert code == 0 and pulled["cases"] == 0
         assert run(capsys, "cases", "--status", "new", "--data", data) == (0, {"cases": []})
@@ -158,6 +165,13 @@ def test_init_with_the_right_certificate_pin_works_and_a_wrong_pin_is_refused(
         code, invite = run(capsys, "invite", "--data", data)
         assert code == 0 and InviteCode.parse(invite["code"]).tls_pin == cert.pin
         assert run(capsys, "devices", "--data", data) == (0, {"devices": []})
+        code, invites = run(capsys, "invites", "--data", data)
+        assert code == 0 and len(invites["invites"]) == 1
+        unused = invites["invites"][0]["id"]
+        assert run(capsys, "cancel-invite", unused, "--data", data) == (0, {"ok": True})
+        assert run(capsys, "invites", "--data", data) == (0, {"invites": []})
+        code, gone = run(capsys, "cancel-invite", unused, "--data", data)
+        assert code == 1 and gone["reason"] == "not_found"
 
         monkeypatch.setenv("FIELDVAULT_BACKUP_PASSPHRASE", "a long backup passphrase")
         backup = str(tmp_path / "root.age")
