@@ -42,9 +42,7 @@ class DevicesView:
         self.invite_button = ft.FilledButton(
             t("devices.invite"), icon=ft.Icons.QR_CODE, on_click=self.on_invite, key="invite"
         )
-        self.invite_code = ft.Text(
-            "", size=15, key="invite-code", font_family="monospace", selectable=True
-        )
+        self.invite_code = ft.Text("", size=15, key="invite-code", font_family="monospace")
         self.copy_button = ft.TextButton(
             t("devices.copy_code"), icon=ft.Icons.CONTENT_COPY, key="invite-copy"
         )
