@@ -9,7 +9,8 @@ Measures, per database:
   one device, SQLite >= 1,000/s. `...latency` gives p50/p95/p99 per request under that load.
 - `blob.<db>`: one attachment uploaded in the sync engine's largest chunks (16 MiB), each
   signed as the device signs it, over the upload's SHA-256 through the chunk's end (digests the
-  device notes when it spools a blob, so taken before the clock starts here), then received,
+  device notes when it spools a blob, so taken before the clock starts here, like the chunks
+  themselves, which a device reads while the previous one is on the wire), then received,
   hashed once, written and its offset committed by the server, which flushes the finished blob
   before its last answer; against the same bytes
   sent to the raw baseline (`sink`: the same uvicorn, a minimal endpoint writing the body to a
@@ -199,11 +200,13 @@ def _upload(
     blob_id = secrets.token_hex(16)
     notes = _notes(data)
     begin = canonical_json({"id": blob_id, "size": len(data), "sha256": notes[len(data)]})
+    # the chunks as a device holds them: read from its spool while the last one was sent
+    pieces = {at: data[at : at + CHUNK] for at in range(0, len(data), CHUNK)}
     started = time.perf_counter()
     assert _post(session, url, device.key, "/v1/blobs", begin).status_code == 201
     offset = 0
     while offset < len(data):
-        piece = data[offset : offset + CHUNK]
+        piece = pieces[offset]
         path = f"/v1/blobs/{blob_id}/chunks?offset={offset}"
         now = int(time.time())
         if upload_digests:

@@ -34,7 +34,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import queue
 import re
+import threading
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -252,17 +254,81 @@ def _accept(
 
 
 PIPE_BATCH = 1024 * 1024
-"""Body bytes gathered before they are handed to the worker thread that hashes and writes."""
+"""Body bytes gathered before they are handed to the thread that hashes and writes them."""
+PIPE_QUEUED = 2
+"""Batches that may wait for that thread (memory per chunk: about this many MiB)."""
+
+
+class _Writer:
+    """Hashes and writes one chunk's batches, in order, on a thread of its own.
+
+    The event loop hands over a batch without waiting (up to `PIPE_QUEUED` of them) and goes
+    back to receiving; the thread works through them meanwhile. SHA-256 and the write let go
+    of the GIL, so the two run side by side. Waiting for each batch before gathering the next
+    (a thread pool call per batch) measured no faster than hashing on the loop: the loop and the
+    thread took turns instead of working at once.
+    """
+
+    def __init__(self, appender: Appender, body_hash: Any) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._appender, self._body_hash = appender, body_hash
+        self._batches: queue.SimpleQueue[list[bytes] | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._queued = 0
+        self._room = asyncio.Event()
+        self._stopping = False
+        self._error: BaseException | None = None
+        self._done = self._loop.create_future()
+        self._thread = threading.Thread(target=self._run, name="fieldvault-chunk", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while (batch := self._batches.get()) is not None:
+                if self._error is None and not self._stopping:
+                    try:
+                        _write_batch(self._appender, self._body_hash, batch)
+                    except BaseException as exc:  # handed to the loop by `put` or `close`
+                        self._error = exc
+                with self._lock:
+                    self._queued -= 1
+                self._loop.call_soon_threadsafe(self._room.set)
+        finally:
+            self._loop.call_soon_threadsafe(_resolve, self._done)
+
+    async def put(self, batch: list[bytes]) -> None:
+        while True:
+            if self._error is not None:
+                raise self._error
+            with self._lock:
+                if self._queued < PIPE_QUEUED:
+                    self._queued += 1
+                    self._batches.put(batch)
+                    return
+                self._room.clear()
+            await self._room.wait()
+
+    async def close(self, *, stop: bool = False) -> None:
+        """Wait until every batch handed over is written (`stop`: dropped instead)."""
+        self._stopping = self._stopping or stop
+        self._batches.put(None)
+        await asyncio.shield(self._done)
+        if self._error is not None and not stop:
+            raise self._error
+
+
+def _resolve(done: asyncio.Future[None]) -> None:
+    if not done.done():
+        done.set_result(None)
 
 
 async def _pipe(request: Request, appender: Appender, body_hash: Any, room: int) -> None:
     """Write the body (and hash it into `body_hash`, if given) as it arrives.
 
-    The event loop only gathers pieces (a piece is what the server buffered, about 64 KiB);
-    every `PIPE_BATCH` bytes go to a worker thread, which joins, hashes and writes them while
-    the loop receives the next batch. SHA-256 and the write let go of the GIL, so the two run
-    side by side; handing over single pieces measured slower (the GIL changed hands for every
-    one). At most one batch is being written at a time, so memory stays at about two batches.
+    The event loop only gathers pieces (a piece is what the server buffered, about 64 KiB) and
+    hands every `PIPE_BATCH` bytes to a `_Writer`, whose thread joins, hashes and writes them
+    while the loop receives the next ones. Nothing is left being written when this returns or
+    raises (an undo follows a failure).
 
     The upload's lock is held meanwhile, so a client that stops sending for `IDLE_TIMEOUT`
     seconds is answered 408 and its bytes undone, rather than blocking its own resume.
@@ -271,7 +337,8 @@ async def _pipe(request: Request, appender: Appender, body_hash: Any, room: int)
     gathered = 0
     batch: list[bytes] = []
     batched = 0
-    writing: asyncio.Future[None] | None = None
+    writer = _Writer(appender, body_hash)
+    finished = False
     try:
         async with asyncio.timeout(None) as idle:
             while True:
@@ -290,23 +357,15 @@ async def _pipe(request: Request, appender: Appender, body_hash: Any, room: int)
                     batch.append(piece)
                     batched += len(piece)
                 if batch and (batched >= PIPE_BATCH or not more):
-                    if writing is not None:
-                        await writing
-                    writing = asyncio.ensure_future(
-                        run_in_threadpool(_write_batch, appender, body_hash, batch)
-                    )
+                    await writer.put(batch)
                     batch, batched = [], 0
                 if not more:
                     break
+        finished = True
     except TimeoutError:
         raise ApiError(408, "request_timeout", "the chunk stopped arriving") from None
     finally:
-        failed = None
-        if writing is not None:  # never leave a write running behind an undo
-            await asyncio.wait([writing])
-            failed = writing.exception()
-    if failed is not None:
-        raise failed
+        await writer.close(stop=not finished)
 
 
 def _write_batch(appender: Appender, body_hash: Any, pieces: list[bytes]) -> None:
