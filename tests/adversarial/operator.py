@@ -92,12 +92,27 @@ class HostileOperator:
         with self._db() as db:
             db.execute("DELETE FROM blobs")
 
-    def insert_envelope(self, sealed: Any, *, received_at: int | None = None) -> None:
-        """Put a signed envelope in the feed directly, past the server's own kind checks."""
+    def insert_envelope(
+        self,
+        sealed: Any,
+        *,
+        signing_key: bytes | None = None,
+        received_at: int | None = None,
+    ) -> None:
+        """Put a signed envelope in the feed directly, past the server's own kind checks
+        (verified against `signing_key`, by default the key the server holds for its author)."""
         from server.verify import envelope as incoming
 
-        signer_key = self._signing_key(sealed.author)
-        env = incoming(envelope_wire(sealed), signer_key, sealed.author)
+        key = signing_key or self._signing_key(sealed.author)
+        env = incoming(envelope_wire(sealed), key, sealed.author)
+        self._append_to_feed(
+            (env.id, env.hash, env.author, env.seq, env.prev, env.kind, env.to, env.created),
+            (received_at or int(time.time()), env.header, env.sig, env.payload),
+        )
+
+    def _append_to_feed(self, head: tuple[Any, ...], tail: tuple[Any, ...]) -> None:
+        """Insert an envelope row at the end of the feed: `head` is (id, hash, author, seq,
+        prev, kind, recipient, created), `tail` (received_at, header, sig, payload)."""
         with self._db() as db:
             (cursor,) = db.execute(
                 "UPDATE counters SET value = value + 1 WHERE name = 'feed' RETURNING value"
@@ -106,21 +121,7 @@ class HostileOperator:
                 "INSERT INTO envelopes (cursor_id, id, hash, author, seq, prev, kind, recipient,"
                 " created, received_at, header, sig, payload)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    cursor,
-                    env.id,
-                    env.hash,
-                    env.author,
-                    env.seq,
-                    env.prev,
-                    env.kind,
-                    env.to,
-                    env.created,
-                    received_at or int(time.time()),
-                    env.header,
-                    env.sig,
-                    env.payload,
-                ),
+                (cursor, *head, *tail),
             )
 
     def _signing_key(self, author: str) -> bytes:
@@ -156,33 +157,7 @@ class RedTeamOperator(HostileOperator):
     def insert_envelope_as(self, sealed: Any, signing_key: bytes) -> None:
         """Put an envelope signed by `signing_key` in the feed, whoever the server thinks that is
         (a coordinator the org document no longer lists, say)."""
-        from server.verify import envelope as incoming
-
-        env = incoming(envelope_wire(sealed), signing_key, sealed.author)
-        with self._db() as db:
-            (cursor,) = db.execute(
-                "UPDATE counters SET value = value + 1 WHERE name = 'feed' RETURNING value"
-            ).fetchone()
-            db.execute(
-                "INSERT INTO envelopes (cursor_id, id, hash, author, seq, prev, kind, recipient,"
-                " created, received_at, header, sig, payload)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    cursor,
-                    env.id,
-                    env.hash,
-                    env.author,
-                    env.seq,
-                    env.prev,
-                    env.kind,
-                    env.to,
-                    env.created,
-                    int(time.time()),
-                    env.header,
-                    env.sig,
-                    env.payload,
-                ),
-            )
+        self.insert_envelope(sealed, signing_key=signing_key)
 
     def move_to_end_of_feed(self, envelope_id: str) -> None:
         """Reorder the feed: the envelope is answered after everything stored so far."""
@@ -203,30 +178,24 @@ class RedTeamOperator(HostileOperator):
         from sync.envelope import envelope_hash
 
         header = sealed.header
-        with self._db() as db:
-            (cursor,) = db.execute(
-                "UPDATE counters SET value = value + 1 WHERE name = 'feed' RETURNING value"
-            ).fetchone()
-            db.execute(
-                "INSERT INTO envelopes (cursor_id, id, hash, author, seq, prev, kind, recipient,"
-                " created, received_at, header, sig, payload)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    cursor,
-                    header.id,
-                    envelope_hash(sealed),
-                    header.author,
-                    header.seq,
-                    header.prev,
-                    header.kind,
-                    recipient or header.to,
-                    header.created,
-                    int(time.time()),
-                    header.canonical().decode("ascii"),
-                    b64u_encode(sealed.sig),
-                    sealed.payload,
-                ),
-            )
+        self._append_to_feed(
+            (
+                header.id,
+                envelope_hash(sealed),
+                header.author,
+                header.seq,
+                header.prev,
+                header.kind,
+                recipient or header.to,
+                header.created,
+            ),
+            (
+                int(time.time()),
+                header.canonical().decode("ascii"),
+                b64u_encode(sealed.sig),
+                sealed.payload,
+            ),
+        )
 
     def readdress(self, envelope_id: str, device_id: str) -> None:
         """Move a coordinator's message into another device's message list."""
