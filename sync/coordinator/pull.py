@@ -205,13 +205,7 @@ def _pages(
                 run.report.held += 1
                 continue
             _ingest(run, item, examined, touched)
-        state = load_state(vault)
-        state.cursor = next_cursor
-        state.heads = {a: [h.seq, h.hash] for a, h in run.verifier.heads().items()}
-        state.pending_blobs = [*state.pending_blobs, *run.new_blobs]
-        run.new_blobs = []
-        vault.put_many([*touched.values(), state.to_record()])
-        run.report.cases_touched += sum(1 for r in touched.values() if r.kind == Kind.CASE)
+        _store_page(run, touched, cursor=next_cursor)
         if any(r.kind == Kind.ROSTER for r in touched.values()):
             added = {d: e.signing_key for d, e in roster(vault).items()}
             keys.update(added)
@@ -242,12 +236,20 @@ def _release_held(run: _Round, keys: dict[str, bytes], age_identity: str) -> Non
         item = record.data["item"]
         _ingest(run, item, examine(item, keys, identities), touched)
         run.report.released += 1
+    _store_page(run, touched)
+    run.vault.delete_many([r.id for r in held])
+
+
+def _store_page(run: _Round, touched: dict[str, Record], *, cursor: int | None = None) -> None:
+    """Store what a page touched with the chain heads, new pending attachments and (for a feed
+    page) the cursor, in one `put_many`: a crash stores all of it or none."""
     state = load_state(run.vault)
+    if cursor is not None:
+        state.cursor = cursor
     state.heads = {a: [h.seq, h.hash] for a, h in run.verifier.heads().items()}
     state.pending_blobs = [*state.pending_blobs, *run.new_blobs]
     run.new_blobs = []
     run.vault.put_many([*touched.values(), state.to_record()])
-    run.vault.delete_many([r.id for r in held])
     run.report.cases_touched += sum(1 for r in touched.values() if r.kind == Kind.CASE)
 
 
