@@ -20,8 +20,9 @@
                                  [filters]     (uwazi: a ZIP for Uwazi's CSV import, docs/uwazi.md)
     fieldvault coordinator identity export -o FILE [--plain]    (your age identity, for `age -d -i`)
     fieldvault coordinator forms import-xlsform FILE.xlsx [-o FORM.json]  (ODK/Kobo form, no vault)
-    fieldvault coordinator tsa add URL [--ca FILE] | tsa list | tsa remove URL
-    fieldvault coordinator timestamp              (RFC 3161 tokens for envelopes not yet stamped)
+    fieldvault coordinator tsa add URL [--ca FILE] [--org] | tsa list | tsa remove URL [--org]
+    fieldvault coordinator timestamp              (RFC 3161 tokens for envelopes not yet stamped;
+                                                   every pull also asks for them)
     fieldvault coordinator verify-bundle FILE [-i IDENTITY_FILE] (no vault needed)
 
 Every verb takes `--data DIR` and `--json`. Passphrases come from environment variables or an
@@ -197,10 +198,12 @@ def register(subparsers: Any) -> None:
     tsa_add = tsa_verbs("add", "add an authority (its URL, and its CA certificate to check)")
     tsa_add.add_argument("url")
     tsa_add.add_argument("--ca", type=Path, default=None, help="the authority's CA (PEM)")
+    tsa_add.add_argument("--org", action="store_true", help=ORG_TSA_HELP)
     tsa_add.set_defaults(func=_tsa_add)
     tsa_verbs("list", "list the authorities").set_defaults(func=_tsa_list)
     tsa_remove = tsa_verbs("remove", "stop asking an authority (its tokens are kept)")
     tsa_remove.add_argument("url")
+    tsa_remove.add_argument("--org", action="store_true", help=ORG_TSA_HELP)
     tsa_remove.set_defaults(func=_tsa_remove)
     verb("timestamp", "get RFC 3161 timestamps for every envelope not yet stamped").set_defaults(
         func=_timestamp
@@ -457,6 +460,8 @@ def _pull(args: argparse.Namespace, service: Any) -> int:
         {"ok": True, **dataclasses.asdict(summary)},
         f"{summary.envelopes} envelopes fetched, {summary.stored} stored, "
         f"{summary.cases} cases updated"
+        + (f"; {summary.stamped} timestamps received" if summary.stamped else "")
+        + (f", {summary.unstamped} envelopes still waiting for one" if summary.unstamped else "")
         + (
             f"; {summary.held} kept aside from {summary.unverified} unverified devices"
             " (compare fingerprints, then `verify ID`)"
@@ -602,15 +607,40 @@ def _identity_export(args: argparse.Namespace, service: Any) -> int:
     return 0
 
 
+ORG_TSA_HELP = "the organisation's list in the org document (needs the root key)"
+
+
 def _authority_rows(service: Any) -> list[dict[str, Any]]:
-    return [{"url": a.url, "ca": bool(a.ca_pem)} for a in service.timestamp_authorities()]
+    org = [
+        {"url": a.url, "ca": bool(a.ca_pem), "org": True}
+        for a in service.org_timestamp_authorities()
+    ]
+    own = [
+        {"url": a.url, "ca": bool(a.ca_pem), "org": False} for a in service.timestamp_authorities()
+    ]
+    return org + own
 
 
 def _show_authorities(args: argparse.Namespace, service: Any) -> int:
     rows = _authority_rows(service)
-    lines = [f"{r['url']}  {'CA checked' if r['ca'] else 'no CA given'}" for r in rows]
+    lines = [
+        f"{r['url']}  {'CA checked' if r['ca'] else 'no CA given'}"
+        f"  ({'organisation' if r['org'] else 'this laptop'})"
+        for r in rows
+    ]
     _emit(args, {"ok": True, "authorities": rows}, "\n".join(lines) or "no authorities")
     return 0
+
+
+def _authorities_of(args: argparse.Namespace, service: Any) -> list[Any]:
+    return service.org_timestamp_authorities() if args.org else service.timestamp_authorities()
+
+
+def _set_authorities_of(args: argparse.Namespace, service: Any, chosen: list[Any]) -> None:
+    if args.org:
+        service.publish_org_timestamp_authorities(chosen)
+    else:
+        service.set_timestamp_authorities(chosen)
 
 
 @_guarded
@@ -623,8 +653,8 @@ def _tsa_add(args: argparse.Namespace, service: Any) -> int:
     except (OSError, ValueError) as exc:
         _emit(args, {"ok": False, "reason": "invalid_authority"}, f"error: {exc}")
         return 1
-    chosen = [a for a in service.timestamp_authorities() if a.url != authority.url]
-    service.set_timestamp_authorities([*chosen, authority])
+    chosen = [a for a in _authorities_of(args, service) if a.url != authority.url]
+    _set_authorities_of(args, service, [*chosen, authority])
     return _show_authorities(args, service)
 
 
@@ -635,18 +665,18 @@ def _tsa_list(args: argparse.Namespace, service: Any) -> int:
 
 @_guarded
 def _tsa_remove(args: argparse.Namespace, service: Any) -> int:
-    chosen = service.timestamp_authorities()
+    chosen = _authorities_of(args, service)
     kept = [a for a in chosen if a.url != args.url.strip()]
     if len(kept) == len(chosen):
         _emit(args, {"ok": False, "reason": "not_found"}, f"error: {args.url} is not listed")
         return 1
-    service.set_timestamp_authorities(kept)
+    _set_authorities_of(args, service, kept)
     return _show_authorities(args, service)
 
 
 @_guarded
 def _timestamp(args: argparse.Namespace, service: Any) -> int:
-    if not service.timestamp_authorities():
+    if not service.all_timestamp_authorities():
         _emit(
             args,
             {"ok": False, "reason": "no_authorities"},

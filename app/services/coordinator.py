@@ -325,6 +325,8 @@ class VaultCoordinatorService(CoordinatorBase):
         self._invalidate()
         problems = [f"{eid[:8]}: {reason}" for eid, reason in report.problems]
         problems += [f"{device[:8]}: key_changed" for device in report.key_changed]
+        stamps = self.stamp_pending()  # independent timestamps for what just arrived
+        problems += [f"{url}: {reason}" for url, reason in stamps.failures]
         return PullSummary(
             envelopes=report.fetched,
             stored=report.stored,
@@ -332,6 +334,8 @@ class VaultCoordinatorService(CoordinatorBase):
             problems=tuple(problems),
             held=report.held,
             unverified=len(report.unverified),
+            stamped=stamps.stamped,
+            unstamped=stamps.pending,
         )
 
     def attachment(self, case_id: str, blob_id: str) -> bytes:
@@ -417,9 +421,29 @@ class VaultCoordinatorService(CoordinatorBase):
     def set_timestamp_authorities(self, chosen: Sequence[timestamps.Authority]) -> None:
         timestamps.set_authorities(self.vault, chosen)
 
+    def org_timestamp_authorities(self) -> list[timestamps.Authority]:
+        """The organisation's authorities, from the org document every coordinator holds."""
+        doc = sc.org_document(self.vault)
+        return timestamps.org_authorities(doc.settings if doc else None)
+
+    def publish_org_timestamp_authorities(self, chosen: Sequence[timestamps.Authority]) -> int:
+        """Publish the organisation's list (needs the root key); every coordinator's pull then
+        asks them."""
+        settings = {timestamps.ORG_SETTING: timestamps.org_setting(chosen)}
+        doc = sc.publish_org_document(self.vault, settings=settings, now=self._clock)
+        return int(doc.version)
+
+    def all_timestamp_authorities(self) -> list[timestamps.Authority]:
+        return timestamps.combined(self.timestamp_authorities(), self.org_timestamp_authorities())
+
     def stamp_pending(self) -> timestamps.StampReport:
-        """*Blocking.* Ask the configured authorities to stamp every unstamped envelope."""
-        return timestamps.stamp_pending(self.vault, proxy=sc.load_identity(self.vault).proxy)
+        """*Blocking.* Ask the organisation's and this laptop's authorities to stamp every
+        unstamped envelope (no request at all when none is configured)."""
+        chosen = self.all_timestamp_authorities()
+        if not chosen:
+            return timestamps.StampReport(0, 0, ())
+        proxy = sc.load_identity(self.vault).proxy
+        return timestamps.stamp_pending(self.vault, chosen=chosen, proxy=proxy)
 
     # ---- forms
     def forms(self) -> list[dict[str, Any]]:

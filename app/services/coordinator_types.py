@@ -82,6 +82,8 @@ class PullSummary:
     problems: tuple[str, ...] = ()
     held: int = 0  # envelopes from devices outside the roster, kept aside unread
     unverified: int = 0  # devices the server lists that no coordinator admitted
+    stamped: int = 0  # independent timestamps received after the pull
+    unstamped: int = 0  # envelopes still waiting for a timestamp (an authority failed)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

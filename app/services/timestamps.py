@@ -2,12 +2,15 @@
 
 Use:
 - `set_authorities(vault, [Authority(url, ca_pem)])` and `authorities(vault)`: the timestamping
-  authorities (TSAs) to ask; several give redundancy (one that goes away or is distrusted later
-  does not take the evidence with it). `ca_pem` (optional) is the authority's CA certificate:
-  with it, every token is checked against it when it arrives.
-- `stamp_pending(vault, proxy=...)`: for every envelope of every case in the vault that has no
-  token yet from some configured authority, ask that authority for one, check it, and keep it
-  with the case. This is the hook a pull calls after storing new envelopes; it never raises for
+  authorities (TSAs) this laptop asks; several give redundancy (one that goes away or is
+  distrusted later does not take the evidence with it). `ca_pem` (optional) is the authority's
+  CA certificate: with it, every token is checked against it when it arrives.
+- `org_setting(chosen)` / `org_authorities(settings)`: the organisation's own list, published in
+  the signed (and sealed) org document under `ORG_SETTING`, so every coordinator's laptop asks
+  the same authorities without configuring anything. `combined(local, org)` is what to ask.
+- `stamp_pending(vault, chosen=..., proxy=...)`: for every envelope of every case in the vault
+  that has no token yet from some chosen authority, ask that authority for one, check it, and
+  keep it with the case. The coordinator service calls it after every pull; it never raises for
   a network or authority failure, it lists them in the `StampReport` (an authority that fails
   once is not asked again in that round; the next round asks for everything still missing).
 - `tokens_by_hash(vault)`: every kept token by envelope hash, for evidence bundles
@@ -44,6 +47,8 @@ from sync.encoding import EncodingError, b64u_decode, b64u_encode
 
 TIMESTAMP_KIND = "timestamp"
 AUTHORITIES_ID = "coordinator-timestamp-authorities"
+ORG_SETTING = "timestamp_authorities"  # key in the org document's settings
+MAX_ORG_AUTHORITIES = 8
 QUERY_TYPE = "application/timestamp-query"
 REPLY_TYPE = "application/timestamp-reply"
 TIMEOUT = 30.0
@@ -108,6 +113,45 @@ def set_authorities(vault: Any, chosen: Sequence[Authority]) -> None:
             data={"authorities": [dataclasses.asdict(a) for a in chosen]},
         )
     )
+
+
+def org_setting(chosen: Sequence[Authority]) -> list[dict[str, str]]:
+    """The value to publish under `ORG_SETTING` in the org document's settings."""
+    if len({a.url for a in chosen}) != len(chosen):
+        raise ValueError("an authority is listed twice")
+    if len(chosen) > MAX_ORG_AUTHORITIES:
+        raise ValueError(f"at most {MAX_ORG_AUTHORITIES} authorities")
+    return [{"url": a.url, "ca_pem": a.ca_pem} for a in chosen]
+
+
+def org_authorities(settings: Mapping[str, Any] | None) -> list[Authority]:
+    """The organisation's authorities from org document settings. The document is root-signed,
+    but an entry that is not a valid authority (a later version's shape, a bad CA) is skipped
+    rather than trusted half-way."""
+    raw = (settings or {}).get(ORG_SETTING)
+    if not isinstance(raw, list):
+        return []
+    found: list[Authority] = []
+    for entry in raw[:MAX_ORG_AUTHORITIES]:
+        if not isinstance(entry, Mapping):
+            continue
+        try:
+            found.append(check_authority(str(entry.get("url", "")), str(entry.get("ca_pem", ""))))
+        except ValueError:
+            continue
+    return found
+
+
+def combined(local: Sequence[Authority], org: Sequence[Authority]) -> list[Authority]:
+    """The organisation's authorities, then this laptop's own; one entry per URL (the
+    organisation's wins, so its CA check applies)."""
+    seen: set[str] = set()
+    out: list[Authority] = []
+    for authority in [*org, *local]:
+        if authority.url not in seen:
+            seen.add(authority.url)
+            out.append(authority)
+    return out
 
 
 # ---- the TSA client -----------------------------------------------------------------------
@@ -185,12 +229,14 @@ def _envelopes(case: Record) -> Iterable[tuple[str, str]]:
 def stamp_pending(
     vault: Any,
     *,
+    chosen: Sequence[Authority] | None = None,
     proxy: str | None = None,
     post: Post | None = None,
     now: Callable[[], float] | None = None,
 ) -> StampReport:
-    """Stamp every envelope still missing a token from a configured authority (see module)."""
-    chosen = authorities(vault)
+    """Stamp every envelope still missing a token from a chosen authority (see module); the
+    authorities default to this laptop's own list."""
+    chosen = authorities(vault) if chosen is None else list(chosen)
     if not chosen:
         return StampReport(0, 0, ())
     send = post or http_post(proxy)
@@ -256,9 +302,9 @@ def tokens_by_hash(vault: Any) -> dict[str, list[bytes]]:
     return out
 
 
-def unstamped(vault: Any) -> int:
+def unstamped(vault: Any, chosen: Sequence[Authority] | None = None) -> int:
     """How many (envelope, authority) pairs still lack a token."""
-    chosen = {a.url for a in authorities(vault)}
+    urls = {a.url for a in (authorities(vault) if chosen is None else chosen)}
     missing = 0
     for case in vault.list(kind=Kind.CASE):
         existing = _get(vault, record_id(case.id))
@@ -266,5 +312,5 @@ def unstamped(vault: Any) -> int:
             (s["envelope_hash"], s["tsa"]) for s in (existing.data["stamps"] if existing else [])
         }
         for _, digest_hex in _envelopes(case):
-            missing += sum((digest_hex, url) not in have for url in chosen)
+            missing += sum((digest_hex, url) not in have for url in urls)
     return missing

@@ -277,9 +277,17 @@ def test_the_command_line_configures_authorities_stamps_and_verifies(
         assert (code, bad["reason"]) == (1, "invalid_authority")
         with serve(authority) as tsa:
             code, listed = run(capsys, "tsa", "add", tsa.url, "--ca", str(ca_file), *data)
-            assert code == 0 and listed["authorities"] == [{"url": tsa.url, "ca": True}]
+            own = {"url": tsa.url, "ca": True, "org": False}
+            assert code == 0 and listed["authorities"] == [own]
             code, done = run(capsys, "timestamp", *data)
             assert code == 0 and (done["stamped"], done["pending"]) == (2, 0)
+            code, listed = run(capsys, "tsa", "add", tsa.url + "?org", "--org", *data)
+            org = {"url": tsa.url + "?org", "ca": False, "org": True}
+            assert code == 0 and listed["authorities"] == [org, own]
+            code, done = run(capsys, "timestamp", *data)
+            assert code == 0 and (done["stamped"], done["pending"]) == (2, 0)
+            code, listed = run(capsys, "tsa", "remove", tsa.url + "?org", "--org", *data)
+            assert code == 0 and listed["authorities"] == [own]
             assert run(capsys, "timestamp", *data)[1]["stamped"] == 0
             tsa.mode = "down"
             code, removed = run(capsys, "tsa", "remove", "https://not.listed", *data)
@@ -290,11 +298,78 @@ def test_the_command_line_configures_authorities_stamps_and_verifies(
         )
         assert code == 0
         code, verdict = run(capsys, "verify-bundle", str(bundle), "--tsa-ca", str(ca_file))
-        assert code == 0 and verdict["ok"] and len(verdict["timestamps"]) == 2
-        assert all(t["trusted"] and t["tsa"] == "CN=TSA A" for t in verdict["timestamps"])
+        assert code == 0 and verdict["ok"] and len(verdict["timestamps"]) == 4
+        assert all(t["tsa"] == "CN=TSA A" for t in verdict["timestamps"])
+        assert sum(t["trusted"] for t in verdict["timestamps"]) == 4
         code, junk_ca = run(capsys, "verify-bundle", str(bundle), "--tsa-ca", str(bundle))
         assert (code, junk_ca["reason"]) == (1, "bad_tsa_ca")
         code, listed = run(capsys, "tsa", "remove", tsa.url, *data)
         assert code == 0 and listed["authorities"] == []
     finally:
         world.close()
+
+
+def test_org_authorities_are_read_from_settings_and_bad_entries_are_skipped(authority) -> None:
+    good = ts.check_authority("https://tsa.example.org/", authority.ca_pem.decode())
+    settings = {
+        ts.ORG_SETTING: [
+            *ts.org_setting([good]),
+            {"url": "ftp://nowhere"},
+            {"url": "https://bad-ca.example.org/", "ca_pem": "not a certificate"},
+            "junk",
+        ]
+    }
+    assert ts.org_authorities(settings) == [good]
+    assert ts.org_authorities({}) == [] and ts.org_authorities(None) == []
+    assert ts.org_authorities({ts.ORG_SETTING: "https://x"}) == []
+    with pytest.raises(ValueError):
+        ts.org_setting([good, good])
+
+
+def test_the_organisation_list_wins_over_the_same_url_on_this_laptop(authority) -> None:
+    org = ts.check_authority("https://tsa.example.org/", authority.ca_pem.decode())
+    own = [ts.Authority("https://tsa.example.org/"), ts.Authority("https://other.example.org/")]
+    assert ts.combined(own, [org]) == [org, own[1]]
+
+
+def test_every_coordinator_stamps_at_pull_with_the_authorities_the_organisation_published(
+    authority, tmp_path
+) -> None:
+    from tests.app.coordinator.worlds import PASSPHRASE, RealWorld
+
+    world = RealWorld(tmp_path)
+    try:
+        world.setup()
+        first = world.service
+        second = world.second_service(tmp_path)
+        second.setup_join(
+            passphrase=PASSPHRASE,
+            server_url=first.info().server_url,
+            backup=first.backup_root("a long backup passphrase"),
+            backup_passphrase="a long backup passphrase",
+            coordinator_name="Бек",
+        )
+        first.add_coordinator(second.join_request())
+        device = world.enrol_device("phone")
+        world.report(device, factory.SAMPLE_ANSWERS[0])
+        with serve(authority) as tsa:
+            first.publish_org_timestamp_authorities(
+                [ts.Authority(tsa.url, authority.ca_pem.decode())]
+            )
+            assert second.timestamp_authorities() == []  # nothing configured on that laptop
+            assert first.pull().stamped == 1  # the first one admits the phone and shares it
+            summary = second.pull()
+            assert (summary.cases, summary.stamped, summary.unstamped) == (1, 1, 0)
+            assert second.org_timestamp_authorities()[0].url == tsa.url
+            world.report(device, factory.SAMPLE_ANSWERS[1])
+            tsa.mode = "down"
+            assert first.pull().unstamped == 1
+            late = second.pull()
+            assert (late.cases, late.stamped, late.unstamped) == (1, 0, 1)
+            assert any(tsa.url in problem for problem in late.problems)
+            tsa.mode = "ok"
+            assert second.pull().stamped == 1
+        assert len(second._timestamp_tokens()) == 2
+    finally:
+        world.close()
+
