@@ -34,6 +34,10 @@ class Kind(StrEnum):
     """A device a coordinator admitted: its keys and label, countersigned for the others."""
     HELD = "held"
     """An envelope from a device not (yet) in the roster, kept aside unread until admitted."""
+    ALERT = "alert"
+    """A silent alarm: sent by a phone, or received by a coordinator (`sync.alerts`)."""
+    CHECKIN = "checkin"
+    """A check-in armed until a deadline, and whether its owner checked in (`sync.alerts`)."""
 
 
 class Status(StrEnum):

@@ -108,6 +108,8 @@ ACK_TIMEOUT = 5.0
 MAX_BLOB_RESTARTS = 2
 RECHECK_AFTER = 24 * 3600
 """A sent envelope or blob with no coordinator's receipt after this long is sent again."""
+SENT_KINDS = (Kind.INCIDENT, Kind.NOTE, Kind.ALERT, Kind.CHECKIN)
+"""Records whose status follows their envelopes (`sent`) and receipts (`confirmed_at`)."""
 
 ProgressCallback = Callable[[str, int, int], None]
 
@@ -438,7 +440,7 @@ class SyncEngine:
             if not record_id:
                 continue
             record = get_or_none(self.vault, str(record_id))
-            if record is None or record.kind not in (Kind.INCIDENT, Kind.NOTE):
+            if record is None or record.kind not in SENT_KINDS:
                 continue
             if entry.status == Status.FAILED:
                 record.status, record.status_reason = Status.FAILED, entry.status_reason
@@ -665,7 +667,7 @@ class SyncEngine:
         confirmed: list[Record] = []
         for record_id in {str(e.data.get("record_id", "")) for e in entries} - {""}:
             record = get_or_none(self.vault, record_id)
-            if record is not None and record.kind in (Kind.INCIDENT, Kind.NOTE, Kind.STUB):
+            if record is not None and record.kind in (*SENT_KINDS, Kind.STUB):
                 rest = [r for r in entry_for_record(self.vault, record_id) if r.id not in named]
                 if not rest:
                     record.data["confirmed_at"] = now

@@ -50,7 +50,8 @@ from sync.encoding import b64u_encode
 from sync.errors import NotEnrolled
 from sync.payload import KIND_FOR_TYPE, BlobRef, build_payload
 
-SEALABLE = (Kind.INCIDENT, Kind.NOTE)
+SEALABLE = (Kind.INCIDENT, Kind.NOTE, Kind.ALERT, Kind.CHECKIN)
+"""What `queue_record` seals: incidents, notes, and the alarms and check-ins of `sync.alerts`."""
 
 
 CHECKPOINT_BYTES = 4 * 1024 * 1024
@@ -104,7 +105,7 @@ def current_recipients(vault: Any, now: float | None = None) -> list[str] | None
 def queue_record(vault: Any, record: Record, *, now: Callable[[], float] = time.time) -> Record:
     """Seal and queue an incident or note (or mark it `ready` if the org is not yet known)."""
     if record.kind not in SEALABLE:
-        raise ValueError("only incidents and notes are sent")
+        raise ValueError("only incidents, notes, alarms and check-ins are sent")
     identity = DeviceIdentity.load(vault)
     if identity is None:
         raise NotEnrolled("this device has not been set up with an invite")

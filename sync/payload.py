@@ -1,6 +1,7 @@
 """The plaintext inside an envelope's age payload: one record and the blobs it names.
 
-    {"type": "incident|note|case_event|roster|message|receipt|reply", "record": {...},
+    {"type": "incident|note|case_event|roster|message|receipt|reply|alert|checkin",
+     "record": {...},
      "blobs": [{"id", "sha256", "size", "media_type", "name"}]}
 
 Use `build_payload(type_, record, blobs)` before `sync.envelope.seal`, and `parse_payload` after
@@ -20,7 +21,10 @@ from typing import Any
 
 from sync.encoding import EncodingError, canonical_json, parse_json_strict
 
-TYPES = frozenset({"incident", "note", "case_event", "roster", "message", "receipt", "reply"})
+TYPES = frozenset(
+    {"incident", "note", "case_event", "roster", "message", "receipt", "reply"}
+    | {"alert", "checkin"}
+)
 KIND_FOR_TYPE = {
     "incident": "report",
     "note": "report",
@@ -29,6 +33,8 @@ KIND_FOR_TYPE = {
     "message": "message",
     "receipt": "message",
     "reply": "reply",
+    "alert": "report",  # an alarm or check-in looks like a report to the server (sync.alerts)
+    "checkin": "report",
 }
 MAX_TEXT = 255
 MAX_BLOBS = 1000

@@ -6,7 +6,8 @@ the root or a coordinator signed, or against the author's own signed chain:
 - `accept_org_document(wire, pinned, min_version=..., now=...)`: the one acceptance of an org
   document (pinned root, root signature, version floor, expiry), for devices and coordinators.
 - `writer_problem(payload_type, kind, author, document, devices)`: who may write what. Reports
-  (incidents and notes) and replies come only from devices in the roster; case events, roster
+  (incidents and notes), alarms and check-ins (`sync.alerts`) and replies come only from
+  devices in the roster; case events, roster
   entries, messages and receipts only from coordinators listed in the org document; and the
   envelope's `kind` must be the one its payload type travels under.
 - `case_author_problem(case_author, author)`: a case's revisions come only from the device that
@@ -31,7 +32,7 @@ from sync import orgdoc, orgseal
 from sync.errors import OrgDocumentExpired, ServerKeyChanged, UntrustedDocument
 from sync.payload import KIND_FOR_TYPE, BlobRef
 
-DEVICE_TYPES = frozenset({"incident", "note", "reply"})
+DEVICE_TYPES = frozenset({"incident", "note", "reply", "alert", "checkin"})
 COORDINATOR_TYPES = frozenset({"case_event", "roster", "message", "receipt"})
 
 

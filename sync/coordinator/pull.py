@@ -33,6 +33,7 @@ from sync.chain import ChainHead, ChainVerifier, Verdict
 from sync.client import Client
 from sync.coordinator.identity import connect, load_state
 from sync.coordinator.org import renew_if_due, verified_document
+from sync.coordinator.alerts import store_alert
 from sync.coordinator.outgoing import push_pending, queue_receipt
 from sync.coordinator.records import case_event_record, message_record
 from sync.coordinator.roster import coordinator_keys, refresh_roster, roster, store_shared_entry
@@ -43,6 +44,9 @@ from sync.payload import Payload
 from sync.trust import blob_problem, case_author_problem, writer_problem
 
 PULL_PAGE = 100
+RECEIPTED = frozenset({"incident", "note", "reply", "alert", "checkin"})
+"""Payload types whose envelopes are named in receipts once stored (the phone may forget them,
+and shows an alarm or check-in as confirmed by the organisation)."""
 MAX_HELD_PER_AUTHOR = 2000
 """Envelopes kept aside for one device outside the roster; past that they are dropped and
 reported (a server inventing devices must not fill the coordinator's disk)."""
@@ -298,7 +302,7 @@ def _ingest(
     stored = _store(run, _Arrival(sealed, payload, received, signature, chain, problem), touched)
     if stored:
         report.stored += 1
-        if signature == "valid" and payload.type in ("incident", "note", "reply"):
+        if signature == "valid" and payload.type in RECEIPTED:
             run.receipts.setdefault(sealed.author, []).append(sealed.id)
     elif stored is False:
         report.duplicates += 1
@@ -324,6 +328,11 @@ def _store(run: _Round, arrival: _Arrival, touched: dict[str, Record]) -> bool |
         if refused is not None:
             run.report.problems.append((sealed.id, refused))
         return True if len(touched) > before else None
+    if payload.type in ("alert", "checkin"):
+        stored = store_alert(vault, sealed, payload, received, touched)
+        if stored is None:
+            run.report.problems.append((sealed.id, "bad_alert"))
+        return stored
     if payload.type in ("reply", "message"):
         return _store_simple(vault, touched, message_record(sealed, payload))
     return None
