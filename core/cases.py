@@ -19,6 +19,8 @@ whatever order their events arrive in:
    the same tag at the same second resolve the same way everywhere).
 4. Comments and referrals are appended in that order; nothing is ever lost.
 5. Duplicate events (same envelope id) count once.
+6. Link events (entity, link, merge and their undoing; `core.links`) are validated here and
+   kept in `history`; `core.links.LinkIndex` reads them across cases.
 
 Danger: `created` comes from the coordinator's clock. A coordinator with a clock far in the
 future wins every last-writer-wins race until the others catch up; the history shows who did it.
@@ -32,9 +34,19 @@ import itertools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from core import links
+
 STATUSES: tuple[str, ...] = ("new", "in_review", "verified", "referred", "closed")
 INITIAL_STATUS = "new"
-EVENT_TYPES: tuple[str, ...] = ("status", "assign", "tag", "untag", "comment", "referral")
+EVENT_TYPES: tuple[str, ...] = (
+    "status",
+    "assign",
+    "tag",
+    "untag",
+    "comment",
+    "referral",
+    *links.LINK_EVENT_TYPES,
+)
 
 MAX_TEXT = 10_000
 MAX_TAG = 64
@@ -48,6 +60,7 @@ _EVENT_FIELDS: dict[str, dict[str, tuple[bool, int]]] = {
     "untag": {"tag": (True, MAX_TAG)},
     "comment": {"text": (True, MAX_TEXT)},
     "referral": {"to": (True, 200), "note": (False, MAX_TEXT)},
+    **links.EVENT_FIELDS,
 }
 
 
@@ -60,7 +73,8 @@ def validate_event(event: Mapping[str, Any]) -> dict[str, Any]:
 
     Shapes: {"type": "status", "status": one of STATUSES}; {"type": "assign", "assignee": key id
     or "" to unassign}; {"type": "tag"|"untag", "tag": non-empty}; {"type": "comment", "text":
-    non-empty}; {"type": "referral", "to": non-empty, "note"?: str}. Unknown fields are refused.
+    non-empty}; {"type": "referral", "to": non-empty, "note"?: str}; the link events of
+    `core.links` (entity values normalised). Unknown fields are refused.
     """
     if not isinstance(event, Mapping):
         raise InvalidCaseEvent("a case event must be an object")
@@ -87,6 +101,11 @@ def validate_event(event: Mapping[str, Any]) -> dict[str, Any]:
         clean[name] = value.strip() if name == "tag" else value
     if kind == "status" and clean["status"] not in STATUSES:
         raise InvalidCaseEvent(f"unknown status: {clean['status']!r}")
+    if kind in links.EVENT_FIELDS:
+        try:
+            return links.validate_link_event(clean)
+        except links.InvalidLink as exc:
+            raise InvalidCaseEvent(str(exc)) from None
     return clean
 
 

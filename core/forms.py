@@ -16,7 +16,9 @@ Use:
 Answer values by field type: `text`/`long_text` str; `number` int (canonical JSON has no
 floats); `date` "YYYY-MM-DD"; `datetime` "YYYY-MM-DDTHH:MM"; `single_choice`/`region` one option
 value; `multi_choice` list of option values; `yes_no` bool; `attachments` list of attachment
-ids; `consent` {option value: bool}, every option answered explicitly.
+ids; `consent` {option value: bool}, every option answered explicitly; `pseudonym` a name or
+phone number as typed, which the phone replaces with the organisation's keyed pseudonym before
+anything is stored (`core.links.pseudonymise_answers`), so only `vh1:…` is ever kept.
 
 Danger: answers hold what victims said. Never log them or put them in an exception message.
 """
@@ -40,6 +42,7 @@ FIELD_TYPES = (
     "region",
     "attachments",
     "consent",
+    "pseudonym",
 )
 CHOICE_TYPES = frozenset({"single_choice", "multi_choice", "region", "consent"})
 LANGUAGES = ("en", "ru", "ky", "kk")
@@ -52,6 +55,7 @@ ERROR_TOO_LONG = "form.error.too_long"
 ERROR_BAD_DATE = "form.error.bad_date"
 ERROR_BAD_CHOICE = "form.error.bad_choice"
 ERROR_WRONG_TYPE = "form.error.wrong_type"
+ERROR_NO_PSEUDONYM = "form.error.no_pseudonym"  # a pseudonym field the phone cannot hash
 ERROR_KEYS = (
     ERROR_REQUIRED,
     ERROR_NOT_A_NUMBER,
@@ -61,10 +65,11 @@ ERROR_KEYS = (
     ERROR_BAD_DATE,
     ERROR_BAD_CHOICE,
     ERROR_WRONG_TYPE,
+    ERROR_NO_PSEUDONYM,
 )
 
 _MAX_ID = 64
-_DEFAULT_MAX_LENGTH = {"text": 500, "long_text": 20_000}
+_DEFAULT_MAX_LENGTH = {"text": 500, "long_text": 20_000, "pseudonym": 200}
 
 
 class FormDefinitionError(ValueError):
@@ -342,7 +347,7 @@ def visible_fields(form: FormDefinition, answers: Mapping[str, Any]) -> list[Fie
 
 def _check(field: Field, value: Any) -> str | None:
     t = field.type
-    if t in ("text", "long_text"):
+    if t in ("text", "long_text", "pseudonym"):
         if not isinstance(value, str):
             return ERROR_WRONG_TYPE
         limit = field.max_length or _DEFAULT_MAX_LENGTH[t]
