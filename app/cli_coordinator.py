@@ -8,6 +8,7 @@
     fieldvault coordinator add-coordinator CODE            (a listed coordinator adds the joiner)
     fieldvault coordinator backup-root -o FILE
     fieldvault coordinator forget-policy --sent-notes on|off --read-messages on|off
+    fieldvault coordinator post-quantum prepare | post-quantum switch [CODE ...]
     fieldvault coordinator invite [--expires-in S] [--label L] [--qr FILE]
     fieldvault coordinator invites | cancel-invite ID
     fieldvault coordinator devices | verify ID FINGERPRINT | revoke ID | wipe ID | pull
@@ -37,9 +38,12 @@ checked on every connection, and carried by every invite the coordinator creates
 
 `--post-quantum` (init) makes the organisation's age keys hybrid post-quantum
 (mlkem768x25519, age 1.3): every device seals its reports to post-quantum recipients (phones
-do it in pure Python on cryptography 43.0.1; see docs/formats/age.md). Decide at creation: a
-classic organisation cannot switch later, and coordinators joining a post-quantum one must run
-`join --post-quantum` (stock `age` before 1.3 cannot open their exports).
+do it in pure Python on cryptography 43.0.1; see docs/formats/age.md). A classic organisation
+switches later in two steps: every coordinator runs `post-quantum prepare` (new hybrid keys;
+the classic ones are kept to open older reports) and gives the printed `FVK1-` code to the root
+holder, who runs `post-quantum switch CODE ...` (see docs/formats/age.md). Coordinators joining
+a post-quantum organisation run `join --post-quantum` (stock `age` before 1.3 cannot open their
+exports).
 
 Exports that hold identifying data (CSV or Uwazi with `--identifying`, PDF, bundle) are
 age-encrypted to the coordinators' recipients unless `--passphrase-protect` or `--no-encrypt` is
@@ -114,6 +118,13 @@ def register(subparsers: Any) -> None:
     policy.add_argument("--sent-notes", choices=("on", "off"), required=True)
     policy.add_argument("--read-messages", choices=("on", "off"), required=True)
     policy.set_defaults(func=_forget_policy)
+
+    pq = verb("post-quantum", "switch a classic organisation to post-quantum keys")
+    pq_verbs = verb_adder(pq.add_subparsers(dest="pq_verb", metavar="ACTION", required=True))
+    pq_verbs("prepare", "make your post-quantum keys; prints the code for the root holder")
+    pq_switch = pq_verbs("switch", "publish the switch (root key; a code from every coordinator)")
+    pq_switch.add_argument("codes", nargs="*", metavar="CODE")
+    pq.set_defaults(func=_post_quantum)
 
     backup = verb("backup-root", "write the root key backup (passphrase-encrypted)")
     backup.add_argument("-o", "--output", required=True, type=Path)
@@ -435,6 +446,25 @@ def _forget_policy(args: argparse.Namespace, service: Any) -> int:
         sent_notes=args.sent_notes == "on", read_messages=args.read_messages == "on"
     )
     _emit(args, {"ok": True, "version": version}, f"org document version {version} published")
+    return 0
+
+
+@_guarded
+def _post_quantum(args: argparse.Namespace, service: Any) -> int:
+    if args.pq_verb == "prepare":
+        code = service.prepare_post_quantum()
+        _emit(
+            args,
+            {"ok": True, "code": code},
+            "your post-quantum keys are ready; give this code to the root holder:\n" + code,
+        )
+        return 0
+    version = service.switch_to_post_quantum(args.codes)
+    _emit(
+        args,
+        {"ok": True, "version": version},
+        f"org document version {version} published: devices seal post-quantum from their next sync",
+    )
     return 0
 
 

@@ -80,8 +80,8 @@ def examine(item: dict[str, Any], keys: dict[str, bytes], identities: Sequence[A
 _worker: dict[str, Any] = {}
 
 
-def _init_worker(identity: str, keys: dict[str, bytes]) -> None:
-    _worker["identities"] = [parse_identity(identity)]
+def _init_worker(identities: tuple[str, ...], keys: dict[str, bytes]) -> None:
+    _worker["identities"] = [parse_identity(i) for i in identities]
     _worker["keys"] = keys
 
 
@@ -90,10 +90,13 @@ def _examine_chunk(items: list[dict[str, Any]]) -> list[Examined]:
 
 
 class Examiner:
-    def __init__(self, identity: str, keys: dict[str, bytes], *, parallel: bool = True) -> None:
-        self._identity = identity
+    def __init__(
+        self, identity: str | Sequence[str], keys: dict[str, bytes], *, parallel: bool = True
+    ) -> None:
+        # one identity, or several (a coordinator's current one and those before a key change)
+        self._identity = (identity,) if isinstance(identity, str) else tuple(identity)
         self.keys = keys
-        self._identities = [parse_identity(identity)]
+        self._identities = [parse_identity(i) for i in self._identity]
         self._parallel = parallel and (os.cpu_count() or 1) > 1
         self._pool: Executor | None = None
 

@@ -42,6 +42,7 @@ from core.crypto.errors import BadSignature
 from core.crypto.signing import SigningKey, verify
 from sync import age, orgdoc
 from sync.age import bech32
+from sync.age import pq as age_pq
 from sync.encoding import EncodingError, b64u_decode, b64u_encode, canonical_json, parse_json_strict
 from sync.keys import key_id
 from sync.labels import ORG_DOCUMENT_CONTAINER
@@ -90,6 +91,13 @@ def identity_from_bytes(raw: bytes) -> str:
     return bech32.encode(_CLASSIC_HRP, raw).upper()
 
 
+def of_kind(identity: str, *, hybrid: bool) -> str:
+    """The organisation identity of the same 32 bytes in the kind asked for: an organisation that
+    switched to post-quantum keeps its bytes (every phone holds them) and seals to their hybrid
+    form from then on."""
+    return bech32.encode(_HYBRID_HRP if hybrid else _CLASSIC_HRP, identity_bytes(identity)).upper()
+
+
 def _both_kinds(identities: Sequence[str]) -> list[str]:
     """`identities`, each X25519 one followed by the hybrid identity of the same 32 bytes."""
     out: list[str] = []
@@ -111,7 +119,10 @@ def seal(
     doc = signed.doc
     # The organisation's stanza first: a phone finds it at once (each post-quantum stanza it
     # tries costs it a decapsulation in pure Python).
-    recipients = [age.recipient_of(org_identity), *doc.recipients]
+    hybrid = bool(doc.recipients) and all(
+        r.startswith(age_pq.RECIPIENT_HRP + "1") for r in doc.recipients
+    )
+    recipients = [age.recipient_of(of_kind(org_identity, hybrid=hybrid)), *doc.recipients]
     clear = {
         "sealed": 1,
         "root": b64u_encode(doc.root),

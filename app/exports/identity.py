@@ -61,21 +61,26 @@ class ExportOpenError(ValueError):
         self.reason = reason
 
 
-def identity_file(identity: str, *, now: int) -> bytes:
-    """The plain identity file, as `age-keygen` writes it."""
+def identity_file(identities: str | Sequence[str], *, now: int) -> bytes:
+    """The plain identity file, as `age-keygen` writes it. Several identities (the current one
+    and those from before a key change) go into one file, as `age -i` accepts."""
+    keys = [identities] if isinstance(identities, str) else list(identities)
     created = _dt.datetime.fromtimestamp(now, _dt.UTC).replace(microsecond=0).isoformat()
     created = created.replace("+00:00", "Z")
     lines = [
         f"# created: {created}",
-        f"# public key: {recipient_of(identity)}",
+        f"# public key: {recipient_of(keys[0])}",
         "# FieldVault coordinator identity: opens every report and export encrypted to you.",
-        identity.strip(),
+        keys[0].strip(),
     ]
+    for key in keys[1:]:
+        lines.append("# an earlier key of yours, for what was encrypted to it before a key change:")
+        lines += [f"# public key: {recipient_of(key)}", key.strip()]
     return ("\n".join(lines) + "\n").encode("ascii")
 
 
 def protected_identity_file(
-    identity: str, passphrase: str, *, now: int, log_n: int = IDENTITY_LOG_N
+    identity: str | Sequence[str], passphrase: str, *, now: int, log_n: int = IDENTITY_LOG_N
 ) -> bytes:
     """The identity file encrypted to `passphrase` (binary age, scrypt): `age-keygen | age -p`."""
     if len(passphrase) < MIN_PASSPHRASE:

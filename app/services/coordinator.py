@@ -209,6 +209,27 @@ class VaultCoordinatorService(CoordinatorBase):
             raise CoordinatorError("join_key_kind") from None
         return int(doc.version)
 
+    def prepare_post_quantum(self) -> str:
+        """Give this coordinator post-quantum keys (the classic ones are kept to open older
+        reports) and return the signed key update code for the root holder."""
+        from sync.coordinator import pq_switch
+
+        return pq_switch.prepare(self.vault)
+
+    def switch_to_post_quantum(self, codes: Sequence[str]) -> int:
+        """Publish the org document that makes the organisation post-quantum (needs the root
+        key and a key update code from every other coordinator)."""
+        from sync.coordinator import pq_switch
+
+        try:
+            doc = pq_switch.switch(self.vault, codes, now=self._clock)
+        except pq_switch.MissingKeyUpdates as exc:
+            raise CoordinatorError("missing_key_updates", ", ".join(exc.names)) from None
+        except pq_switch.KeyUpdateError as exc:
+            raise CoordinatorError(exc.reason, str(exc)) from None
+        self._invalidate()
+        return int(doc.version)
+
     def _refresh_document(self) -> None:
         """Fetch the org document if the server lets us (it does once we are listed)."""
         with contextlib.suppress(SyncError):
@@ -362,7 +383,7 @@ class VaultCoordinatorService(CoordinatorBase):
         if blob_problem(sha256_hex(original), len(original), ref) is not None:
             raise AttachmentAltered("the attachment's bytes are not the ones its author signed")
         try:
-            plain = age.decrypt(original, [identity.age_identity])
+            plain = age.decrypt(original, identity.age_identities)
         except age.AgeError:
             raise UntrustedDocument("the attachment cannot be opened") from None
         self._blobs[blob_id] = plain
@@ -410,6 +431,9 @@ class VaultCoordinatorService(CoordinatorBase):
 
     def _age_identity(self) -> str:
         return sc.load_identity(self.vault).age_identity
+
+    def _age_identities(self) -> list[str]:
+        return sc.load_identity(self.vault).age_identities
 
     def _timestamp_tokens(self) -> dict[str, list[bytes]]:
         return timestamps.tokens_by_hash(self.vault)

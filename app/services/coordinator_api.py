@@ -359,6 +359,10 @@ class CoordinatorBase(CoordinatorService):
     def _recipients(self) -> list[str]: ...
 
     @abc.abstractmethod
+    def _age_identities(self) -> list[str]:
+        """Current identity first, then any from before a key change (to open older files)."""
+        return [self._age_identity()]
+
     def _age_identity(self) -> str:
         """This coordinator's age identity string (secret)."""
 
@@ -394,7 +398,7 @@ class CoordinatorBase(CoordinatorService):
 
     def verify_bundle(self, data: bytes, *, passphrase: str = "") -> bundle.BundleVerdict:
         if identity.age_file_kind(data) is not None:
-            own = [self._age_identity()] if self.unlocked else []
+            own = self._age_identities() if self.unlocked else []
             try:
                 data = identity.open_export(data, identities=own, passphrase=passphrase)
             except identity.ExportOpenError as exc:
@@ -404,10 +408,12 @@ class CoordinatorBase(CoordinatorService):
     def export_identity(self, passphrase: str = "", *, plain: bool = False) -> bytes:
         self._require_unlocked()
         if plain:
-            return identity.identity_file(self._age_identity(), now=self._clock())
+            return identity.identity_file(self._age_identities(), now=self._clock())
         if len(passphrase) < identity.MIN_PASSPHRASE:
             raise CoordinatorError("weak_passphrase")
-        return identity.protected_identity_file(self._age_identity(), passphrase, now=self._clock())
+        return identity.protected_identity_file(
+            self._age_identities(), passphrase, now=self._clock()
+        )
 
     def _form_definitions(self) -> list[FormDefinition]:
         out = []

@@ -10,6 +10,7 @@ Modules, one concept each:
     outgoing     case events, messages, roster entries and receipts, sealed and pushed
     attachments  fetch an attachment, checked against what its author signed
     records      the record shapes pulled data is stored in (the contract with the services)
+    pq_switch    a classic organisation switches to post-quantum keys, nothing lost
 
 The trust rules these apply (who may write what, org document acceptance, merge time, blob
 hashes) live in `sync.trust`, shared with the device's engine and the evidence bundle check.

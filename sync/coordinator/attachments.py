@@ -58,7 +58,7 @@ def fetch_blob(
     if blob_problem(sha256_hex(ciphertext), len(ciphertext), ref) is not None:
         raise AttachmentAltered("the attachment's bytes are not the ones its author signed")
     try:
-        return age.decrypt(ciphertext, [identity.age_identity])
+        return age.decrypt(ciphertext, identity.age_identities)
     except age.NoIdentityMatch:
         raise UntrustedDocument("this attachment is not addressed to this coordinator") from None
     except age.AgeError:

@@ -51,6 +51,14 @@ class CoordinatorIdentity:
     proxy: str | None = None
     org_identity: str | None = dataclasses.field(default=None, repr=False)
     """Opens the sealed org document; devices get it in their invite (None before 0.2)."""
+    previous_age_identities: tuple[str, ...] = dataclasses.field(default=(), repr=False)
+    """Identities used before a key change (classic to post-quantum), kept only to open what
+    was sealed to them; nothing is sealed to them any more."""
+
+    @property
+    def age_identities(self) -> list[str]:
+        """Every identity that may open something sealed to this coordinator, current first."""
+        return [self.age_identity, *self.previous_age_identities]
 
     @property
     def id(self) -> str:
@@ -86,6 +94,7 @@ class CoordinatorIdentity:
                 "tls_pin": self.tls_pin,
                 "proxy": self.proxy,
                 "org_identity": self.org_identity,
+                "previous_age_identities": list(self.previous_age_identities),
             },
         )
 
@@ -103,6 +112,7 @@ class CoordinatorIdentity:
             tls_pin=d.get("tls_pin"),
             proxy=d.get("proxy"),
             org_identity=d.get("org_identity"),
+            previous_age_identities=tuple(d.get("previous_age_identities") or ()),
         )
 
 

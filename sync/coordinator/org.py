@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from core.crypto.signing import SigningKey
@@ -168,7 +168,7 @@ def verified_document(
         identity.root_fingerprint,
         min_version=state.org_version,
         now=None,
-        identities=[identity.age_identity, identity.org_identity or ""],
+        identities=[*identity.age_identities, identity.org_identity or ""],
         held=state.org_document,
     )
     shared = doc.settings.get(ORG_IDENTITY_SETTING)
@@ -199,6 +199,7 @@ def publish_org_document(
     remove_coordinator: str | None = None,
     settings: dict[str, Any] | None = None,
     now: Callable[[], float] = time.time,
+    new_recipients: Mapping[str, str] | None = None,
 ) -> orgdoc.OrgDocument:
     """Sign and publish the next version of the org document (needs the root key).
 
@@ -224,6 +225,11 @@ def publish_org_document(
         coordinators = [c for c in coordinators if c.id != added.id] + [added]
     if remove_coordinator is not None:
         coordinators = [c for c in coordinators if c.id != remove_coordinator]
+    if new_recipients is not None:  # a key change (see sync.coordinator.pq_switch)
+        coordinators = [
+            dataclasses.replace(c, recipient=new_recipients.get(c.id, c.recipient))
+            for c in coordinators
+        ]
     issued = int(now())
     doc = dataclasses.replace(
         current,

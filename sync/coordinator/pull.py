@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from core.records import Kind, Record, Status
@@ -149,9 +149,9 @@ def pull(
             report,
             now=now(),
         )
-        _release_held(run, keys, identity.age_identity)
-        with Examiner(identity.age_identity, keys, parallel=parallel) as examiner:
-            _pages(run, client, examiner, page_size, max_pages, keys, identity.age_identity)
+        _release_held(run, keys, identity.age_identities)
+        with Examiner(identity.age_identities, keys, parallel=parallel) as examiner:
+            _pages(run, client, examiner, page_size, max_pages, keys, identity.age_identities)
         _check_blobs(run, client)
         for device_id, envelope_ids in run.receipts.items():
             report.receipts_sent += queue_receipt(vault, device_id, envelope_ids, [], now=now)
@@ -166,7 +166,7 @@ def _pages(
     page_size: int,
     max_pages: int | None,
     keys: dict[str, bytes],
-    age_identity: str,
+    age_identities: Sequence[str],
 ) -> None:
     vault = run.vault
 
@@ -215,7 +215,7 @@ def _pages(
             keys.update(added)
             examiner.keys.update(added)
             run.devices |= set(added)
-            _release_held(run, keys, age_identity)
+            _release_held(run, keys, age_identities)
         items, next_cursor, pending = upcoming
 
 
@@ -228,13 +228,13 @@ def _held_record(sealed: envelope.Envelope, item: dict[str, Any]) -> Record:
     )
 
 
-def _release_held(run: _Round, keys: dict[str, bytes], age_identity: str) -> None:
+def _release_held(run: _Round, keys: dict[str, bytes], age_identities: Sequence[str]) -> None:
     """Examine and store held envelopes whose author is now known, in chain order."""
     held = [r for r in run.vault.list(kind=Kind.HELD) if r.data.get("author") in keys]
     if not held:
         return
     held.sort(key=lambda r: (str(r.data["author"]), int(r.data["seq"])))
-    identities = [parse_identity(age_identity)]
+    identities = [parse_identity(i) for i in age_identities]
     touched: dict[str, Record] = {}
     for record in held:
         item = record.data["item"]
