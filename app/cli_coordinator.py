@@ -401,7 +401,17 @@ def _invite(args: argparse.Namespace, service: Any) -> int:
     invite = service.create_invite(args.expires_in, args.label)
     if args.qr is not None:
         args.qr.write_bytes(invite.qr_png)
-    _emit(args, {"ok": True, "code": invite.code, "expires_at": invite.expires_at}, invite.code)
+    answer = {
+        "ok": True,
+        "code": invite.code,
+        "short_code": invite.short_code,
+        "server": invite.server,
+        "expires_at": invite.expires_at,
+    }
+    text = invite.code
+    if invite.short_code:
+        text += f"\nshort code: {invite.short_code}  server: {invite.server}"
+    _emit(args, answer, text)
     return 0
 
 

@@ -15,6 +15,12 @@ Use `wipe_directory(path, extra_dirs=())`. Order matters:
 The wipe never stops half-way: a failure on one file is counted in `WipeReport.failures` and
 the rest is still deleted.
 
+`wipe_capture_leftovers(dirs, since=...)` is the small sibling the app runs after every camera
+capture or recording: the platform's camera plugin writes each photo and video to the cache or
+temp directory before handing its bytes over and never deletes it. Every file written there since
+the capture began, and every file that looks like a photo, video or recording whatever its age,
+is overwritten and unlinked; the directories themselves stay (the plugin writes there again).
+
 Danger: on flash storage, overwriting is not a guaranteed erase; the security of the wipe rests
 on the key file being the only copy of the wrapped master key (it is: the key file is rewritten
 only when a passphrase changes), and on scrypt for any stale copy the flash may keep.
@@ -129,3 +135,42 @@ def wipe_directory(
         with contextlib.suppress(OSError):
             layout.root.rmdir()  # only succeeds if nothing else is in it
     return WipeReport(key_destroyed, time.perf_counter() - started, failures)
+
+
+# The first bytes of what a camera, a video recorder or a voice recorder writes.
+MEDIA_SIGNATURES = (b"\xff\xd8\xff", b"RIFF", b"#!AMR", b"ID3", b"OggS", b"\x1aE\xdf\xa3", b"fLaC")
+ISO_BRAND_OFFSET = 4  # MP4, MOV, 3GP, HEIC: a box size, then "ftyp"
+SNIFF = 12
+
+
+def looks_like_media(path: Path) -> bool:
+    """True when `path` starts like a photo, a video or a recording (JPEG, MP4/MOV/3GP/HEIC,
+    WAV, AMR, MP3, Ogg, WebM/Matroska, FLAC)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(SNIFF)
+    except OSError:
+        return False
+    return head.startswith(MEDIA_SIGNATURES) or head[ISO_BRAND_OFFSET:8] == b"ftyp"
+
+
+def wipe_capture_leftovers(
+    dirs: Iterable[str | os.PathLike[str]], *, since: float, slack: float = 2.0
+) -> tuple[int, int]:
+    """Overwrite and unlink, under each of `dirs`, every file modified at or after
+    `since - slack` (a wall-clock time, as `time.time()`) and every file that looks like media.
+    Returns (files wiped, failures). A missing directory is nothing to do."""
+    wiped = failures = 0
+    for directory in dirs:
+        for root, _subdirs, names in os.walk(directory):
+            for name in names:
+                path = Path(root) / name
+                try:
+                    if path.is_symlink():
+                        continue
+                    recent = path.stat().st_mtime >= since - slack
+                    if (recent or looks_like_media(path)) and overwrite_and_unlink(path):
+                        wiped += 1
+                except OSError:
+                    failures += 1
+    return wiped, failures

@@ -1,4 +1,5 @@
-"""Devices: invite (code as text and a QR image made in memory), list, verify, revoke, wipe.
+"""Devices: invite (a short code to read aloud, the long code as selectable text and a QR image
+made in memory), list, verify, revoke, wipe.
 
 Each device shows whether it is in the roster: verified (its enrolment proof matched one of our
 invites, or a coordinator verified it), not verified (its reports are kept aside, unread), or
@@ -42,11 +43,41 @@ class DevicesView:
         self.invite_button = ft.FilledButton(
             t("devices.invite"), icon=ft.Icons.QR_CODE, on_click=self.on_invite, key="invite"
         )
-        self.invite_code = ft.Text("", size=15, key="invite-code", font_family="monospace")
+        # Read-only text fields: the code can be selected and copied by hand, and a screen
+        # reader announces it with its label (selectable Text hid it from the semantics tree).
+        self.invite_code = ft.TextField(
+            label=t("devices.invite_code"),
+            read_only=True,
+            multiline=True,
+            text_size=14,
+            text_style=ft.TextStyle(font_family="monospace"),
+            key="invite-code",
+        )
         self.copy_button = ft.TextButton(
             t("devices.copy_code"), icon=ft.Icons.CONTENT_COPY, key="invite-copy"
         )
-        self.invite_qr = ft.Image(src=b"", width=220, height=220, visible=False)
+        self.short_code = ft.TextField(
+            label=t("devices.short_code"),
+            read_only=True,
+            text_size=24,
+            text_style=ft.TextStyle(font_family="monospace", weight=ft.FontWeight.BOLD),
+            width=320,
+            key="invite-short-code",
+        )
+        self.short_server = w.muted("")
+        self.copy_short_button = ft.TextButton(
+            t("devices.copy_short_code"), icon=ft.Icons.CONTENT_COPY, key="invite-short-copy"
+        )
+        self.short_box = ft.Column(
+            [self.short_code, self.short_server, self.copy_short_button], visible=False
+        )
+        self.invite_qr = ft.Image(
+            src=b"",
+            width=220,
+            height=220,
+            visible=False,
+            semantics_label=t("devices.invite_qr"),
+        )
         self.invite_box = w.card(
             w.heading(t("devices.invite_ready")),
             w.muted(t("devices.invite_hint")),
@@ -54,12 +85,11 @@ class DevicesView:
                 [
                     self.invite_qr,
                     ft.Container(
-                        ft.Column(
-                            [w.muted(t("devices.invite_code")), self.invite_code, self.copy_button]
-                        ),
+                        ft.Column([self.short_box, self.invite_code, self.copy_button]),
                         expand=True,
                     ),
-                ]
+                ],
+                vertical_alignment=ft.CrossAxisAlignment.START,
             ),
         )
         self.invite_box.visible = False
@@ -215,8 +245,12 @@ class DevicesView:
         def done(invite: Invite) -> None:
             self.invite = invite
             self.invite_code.value = invite.code
+            self.short_code.value = invite.short_code
+            self.short_server.value = self.ctx.t("devices.short_code_server", server=invite.server)
+            self.short_box.visible = bool(invite.short_code)
             with contextlib.suppress(RuntimeError):  # no running page (a unit test)
                 self.copy_button.action = ft.CopyToClipboard(invite.code)
+                self.copy_short_button.action = ft.CopyToClipboard(invite.short_code)
             self.invite_qr.src = invite.qr_png
             self.invite_qr.visible = True
             self.invite_box.visible = True

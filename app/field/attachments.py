@@ -8,21 +8,36 @@ recordings (`storage.media_meta`). A file whose metadata cannot be removed (HEIC
 not added: the panel says so and offers two choices, *add it with its metadata* (explicit, one
 file at a time) or *do not add*; the picker's copy is kept only until the owner chooses, and is
 deleted if the form is left or the app locks first. Previews are decrypted into memory and
-shown with `ft.Image(src=bytes)`; nothing decrypted is ever written to disk. Camera and voice
-recorder capture are not part of this version: the screen says so and offers the picker.
+shown with `ft.Image(src=bytes)`; nothing decrypted is ever written to disk.
+
+Capture happens here too, through `ctx.capture` (`app.field.capture`): a photo or a video is
+encrypted the moment its bytes arrive and the camera plugin's leftovers in the cache and temp
+directories are wiped right after (`FieldService.clear_capture_leftovers`); a voice recording
+streams PCM16 chunks that are sealed in memory as they arrive (`SealedRecording`) and becomes a
+WAV file only when it is attached. Nothing captured goes to the Gallery. Where the camera or the
+microphone cannot be used, a translated message says why and the file picker still works.
+
+After a picked file is imported the panel says that the original is still outside the app, and
+why that matters (its location and device details, cloud backups). On a computer it offers to
+delete the original (overwritten first); a phone's Gallery item cannot be deleted by the app
+(Flet 1.0.5 gives only a cached copy, never the Gallery item), so it says how to delete it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import flet as ft
 
+from app.field.capture import CapturePort, CaptureUnavailable
 from app.field.context import FieldContext, PickedFile
-from app.field.widgets import hint, size_text
+from app.field.widgets import hint, refresh, size_text
+from app.services.field_capture import SAMPLE_RATE, SealedRecording, capture_name
 from app.services.field_types import AttachmentInfo, AttachmentRefused
 from app.ui.banner import ErrorBanner
 
@@ -47,20 +62,59 @@ class AttachmentsPanel:
         self.list = ft.Column([], spacing=6)
         self.busy = ft.ProgressRing(visible=False, width=24, height=24)
         t = ctx.t
+        self.capture: CapturePort | None = ctx.capture
+        self.mode = ""  # "", "photo", "video", "filming" or "voice": what is being captured
+        self.recording: SealedRecording | None = None
+        self.since = 0.0  # when the capture in progress began (its leftovers are wiped)
+        self.originals: list[PickedFile] = []  # imported: the owner is told about the original
+        self._stopping: asyncio.Task[None] | None = None
         self.add_button = ft.OutlinedButton(
-            t("att.add"), icon=ft.Icons.ATTACH_FILE, on_click=self.add, data="att-add", height=48
+            t("att.choose_file"),
+            icon=ft.Icons.ATTACH_FILE,
+            on_click=self.add,
+            data="att-add",
+            height=48,
         )
+        can = self.capture is not None and self.capture.can_capture()
+        self.photo_button = self._button("att.take_photo", ft.Icons.PHOTO_CAMERA, self.open_photo)
+        self.video_button = self._button("att.record_video", ft.Icons.VIDEOCAM, self.open_video)
+        self.voice_button = self._button("att.record_voice", ft.Icons.MIC, self.start_voice)
+        for button in (self.photo_button, self.video_button, self.voice_button):
+            button.visible = can
+        self.status = hint("")
+        self.status.data = "att-capture-status"
+        self.stage = ft.Column([], spacing=6, data="att-capture")
+        self.notice = ft.Column([], spacing=6)
         self.control = ft.Column(
             [
-                ft.Row([self.add_button, self.busy], wrap=True),
-                hint(t("att.no_camera")),
+                ft.Row(
+                    [
+                        self.photo_button,
+                        self.video_button,
+                        self.voice_button,
+                        self.add_button,
+                        self.busy,
+                    ],
+                    wrap=True,
+                ),
+                hint(t("att.capture_hint")),
                 self.banner,
+                self.stage,
+                self.status,
                 self.question,
+                self.notice,
                 self.list,
             ],
             spacing=6,
         )
         self._render()
+
+    def _button(
+        self, key: str, icon: ft.IconData, handler: Callable[..., Any]
+    ) -> ft.OutlinedButton:
+        return ft.OutlinedButton(
+            self.ctx.t(key), icon=icon, on_click=handler, data=key.replace(".", "-"), height=48
+        )
 
     def _info(self, attachment_id: str) -> AttachmentInfo | None:
         try:
@@ -124,19 +178,21 @@ class AttachmentsPanel:
         self.busy.visible = True
         try:
             for picked in files:
-                await self._import(picked, keep_metadata=False)
+                if await self._import(picked, keep_metadata=False):
+                    self.originals.append(picked)
         finally:
             self.busy.visible = False
         self.on_change(list(self.ids))
+        self._render_notice()
         self._render()
 
-    async def _import(self, picked: PickedFile, *, keep_metadata: bool) -> None:
+    async def _import(self, picked: PickedFile, *, keep_metadata: bool) -> bool:
         """Encrypt one picked file; whatever happens, the picker's copy does not outlive it,
-        unless it waits for the owner's choice about its metadata."""
+        unless it waits for the owner's choice about its metadata. True once it is stored."""
         waiting = False
         try:
             if picked.data is None and not picked.path:
-                return
+                return False
             info = await self.ctx.nav.run(self._attach, picked, keep_metadata)
         except AttachmentRefused as exc:
             if exc.reason == "metadata_not_removable" and not keep_metadata:
@@ -144,15 +200,281 @@ class AttachmentsPanel:
                 self._ask(picked)
             else:
                 self.banner.show(self.ctx.error(exc))
-            return
+            return False
         except Exception as exc:
             self.banner.show(self.ctx.error(exc))
-            return
+            return False
         finally:
             if picked.copy and picked.path and not waiting:
                 await self.ctx.nav.run(self._discard, picked.path)
         self.ids.append(info.id)
         self.added.append(info.id)
+        return True
+
+    # ------------------------------------------------------------ capture
+    def _unavailable(self, exc: CaptureUnavailable) -> None:
+        self.banner.show(self.ctx.t(f"att.unavailable_{exc.reason}"))
+        self.banner.data = "att-unavailable"
+
+    def _stage(self, *controls: ft.Control) -> None:
+        self.stage.controls = list(controls)
+        refresh(self.control)  # the camera preview must be on the page before it is opened
+
+    async def _open_camera(self, mode: str) -> None:
+        capture = self.capture
+        if capture is None or self.mode:
+            return
+        self.banner.clear()
+        self.status.value = self.ctx.t("att.camera_starting")
+        try:
+            preview = capture.preview()
+            self.mode = mode
+            t = self.ctx.t
+            if mode == "photo":
+                action = ft.FilledButton(
+                    t("att.shoot"), icon=ft.Icons.CAMERA, on_click=self.shoot, data="att-shoot"
+                )
+            else:
+                action = ft.FilledButton(
+                    t("att.start_video"),
+                    icon=ft.Icons.FIBER_MANUAL_RECORD,
+                    on_click=self.film,
+                    data="att-film",
+                )
+            close = ft.TextButton(t("att.close_camera"), on_click=self.close, data="att-close")
+            row = ft.Row([action, close], wrap=True)
+            self._stage(*([preview] if preview is not None else []), row)
+            await capture.open_camera(video=mode == "video")
+        except CaptureUnavailable as exc:
+            await self._close_camera()
+            self._unavailable(exc)
+            return
+        self.status.value = ""
+
+    async def open_photo(self, _e: Any = None) -> None:
+        await self._open_camera("photo")
+
+    async def open_video(self, _e: Any = None) -> None:
+        await self._open_camera("video")
+
+    async def shoot(self, _e: Any = None) -> None:
+        if self.capture is None or self.mode != "photo":
+            return
+        self.since = time.time()
+        try:
+            data = await self.capture.take_photo()
+        except CaptureUnavailable as exc:
+            await self._wipe_leftovers()
+            self._unavailable(exc)
+            return
+        await self._store(data, capture_name("photo"))
+
+    async def film(self, e: Any = None) -> None:
+        """Start a video; the same button then stops it and adds it."""
+        capture = self.capture
+        if capture is None or self.mode not in ("video", "filming"):
+            return
+        button = e.control if e is not None and hasattr(e, "control") else None
+        try:
+            if self.mode == "video":
+                self.since = time.time()
+                await capture.start_video()
+                self.mode = "filming"
+                self.status.value = self.ctx.t("att.filming")
+                if button is not None:
+                    button.content = self.ctx.t("att.stop_and_add")
+                    button.icon = ft.Icons.STOP
+                return
+            data = await capture.stop_video()
+        except CaptureUnavailable as exc:
+            await self._wipe_leftovers()
+            await self._close_camera()
+            self._unavailable(exc)
+            return
+        self.mode = "video"
+        self.status.value = ""
+        if button is not None:
+            button.content = self.ctx.t("att.start_video")
+            button.icon = ft.Icons.FIBER_MANUAL_RECORD
+        await self._store(data, capture_name("video"))
+
+    async def start_voice(self, _e: Any = None) -> None:
+        capture = self.capture
+        if capture is None or self.mode:
+            return
+        self.banner.clear()
+        self.recording = SealedRecording(sample_rate=SAMPLE_RATE)
+        self.mode = "voice"
+        t = self.ctx.t
+        self.status.value = t("att.recording", seconds=0)
+        self._stage(
+            ft.Row(
+                [
+                    ft.FilledButton(
+                        t("att.stop_and_add"),
+                        icon=ft.Icons.STOP,
+                        on_click=self.stop_voice,
+                        data="att-stop-voice",
+                    ),
+                    ft.TextButton(t("common.cancel"), on_click=self.close, data="att-close"),
+                ],
+                wrap=True,
+            )
+        )
+        self.since = time.time()
+        try:
+            await capture.start_recording(self._chunk, sample_rate=SAMPLE_RATE)
+        except CaptureUnavailable as exc:
+            self._end_voice()
+            self._unavailable(exc)
+
+    def _chunk(self, chunk: bytes) -> None:
+        recording = self.recording
+        if recording is None:
+            return
+        before = int(recording.seconds)
+        recording.add(chunk)
+        if int(recording.seconds) != before:
+            self.status.value = self.ctx.t("att.recording", seconds=int(recording.seconds))
+            refresh(self.status)
+
+    async def stop_voice(self, _e: Any = None) -> None:
+        if self.capture is None or self.mode != "voice" or self.recording is None:
+            return
+        recording = self.recording
+        try:
+            await self.capture.stop_recording()
+        except Exception:
+            self._end_voice()
+            self._unavailable(CaptureUnavailable("failed"))
+            return
+        data = recording.wav() if recording.size else b""
+        self._end_voice()
+        if data:
+            await self._store(data, capture_name("recording"))
+
+    def _end_voice(self) -> None:
+        if self.recording is not None:
+            self.recording.discard()  # the key goes: nothing recorded can be read any more
+        self.recording = None
+        if self.mode == "voice":
+            self.mode = ""
+            self.stage.controls = []
+        self.status.value = ""
+
+    async def _store(self, data: bytes, name: str) -> None:
+        """Encrypt what was captured at once, then wipe what the plugin left on disk."""
+        self.busy.visible = True
+        refresh(self.busy)
+        try:
+            if await self._import(PickedFile(name, data, None), keep_metadata=False):
+                self.status.value = self.ctx.t("att.captured", name=name)
+        finally:
+            del data
+            await self._wipe_leftovers()
+            self.busy.visible = False
+        self.on_change(list(self.ids))
+        self._render()
+
+    async def _wipe_leftovers(self) -> None:
+        with contextlib.suppress(Exception):  # the vault is already safe; this is tidying
+            await self.ctx.nav.run(self.ctx.service.clear_capture_leftovers, self.since)
+
+    async def _close_camera(self) -> None:
+        if self.mode in ("photo", "video", "filming") and self.capture is not None:
+            with contextlib.suppress(Exception):
+                await self.capture.close_camera()
+        if self.mode != "voice":
+            self.mode = ""
+            self.stage.controls = []
+            self.status.value = ""
+
+    async def close(self, _e: Any = None) -> None:
+        """Close the camera, or cancel a recording (nothing of it is kept)."""
+        if self.mode == "voice" and self.capture is not None:
+            with contextlib.suppress(Exception):
+                await self.capture.cancel_recording()
+            self._end_voice()
+            return
+        filming = self.mode == "filming"
+        await self._close_camera()
+        if filming:
+            await self._wipe_leftovers()
+
+    def stop_capture(self) -> None:
+        """Stop whatever is being captured, at once (the form is left, the app locks or is
+        wiped): a recording's key is dropped and the camera is released."""
+        if not self.mode:
+            return
+        capture, mode = self.capture, self.mode
+        self._end_voice()
+        self.mode = ""
+        self.stage.controls = []
+        if capture is None:
+            return
+        stop = capture.cancel_recording if mode == "voice" else capture.close_camera
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop: nothing is running
+            return
+        self._stopping = loop.create_task(stop())
+
+    # ------------------------------------------------------------ originals outside the app
+    def _render_notice(self) -> None:
+        t = self.ctx.t
+        if not self.originals:
+            self.notice.controls = []
+            return
+        picked = self.originals[0]
+        desktop = picked.data is None and bool(picked.path) and not picked.copy
+        text = t("att.original_desktop" if desktop else "att.original_gallery", name=picked.name)
+        buttons: list[ft.Control] = []
+        if desktop:
+            buttons.append(
+                ft.TextButton(
+                    t("att.delete_original"),
+                    on_click=self.delete_original,
+                    data="att-delete-original",
+                )
+            )
+        buttons.append(
+            ft.TextButton(
+                t("att.keep_original" if desktop else "att.understood"),
+                on_click=self.dismiss_original,
+                data="att-dismiss-original",
+            )
+        )
+        self.notice.controls = [
+            ft.Container(
+                ft.Column(
+                    [
+                        ft.Text(text, size=15, data="att-original"),
+                        ft.Row(buttons, wrap=True),
+                    ],
+                    spacing=6,
+                ),
+                bgcolor=ft.Colors.SECONDARY_CONTAINER,
+                padding=12,
+                border_radius=8,
+            )
+        ]
+
+    async def delete_original(self, _e: Any = None) -> None:
+        if not self.originals:
+            return
+        picked = self.originals.pop(0)
+        try:
+            if picked.path and not picked.copy and picked.data is None:
+                await self.ctx.nav.run(self.ctx.service.delete_original, Path(picked.path))
+                self.status.value = self.ctx.t("att.original_deleted")
+        except Exception as exc:
+            self.banner.show(self.ctx.error(exc))
+        self._render_notice()
+
+    def dismiss_original(self, _e: Any = None) -> None:
+        if self.originals:
+            self.originals.pop(0)
+        self._render_notice()
 
     def _attach(self, picked: PickedFile, keep_metadata: bool) -> AttachmentInfo:
         if picked.data is not None:
@@ -232,7 +554,11 @@ class AttachmentsPanel:
         self._render_question()
 
     def drop_pending(self) -> None:
-        """Delete every copy still waiting for a choice (the form is left, or the app locks)."""
+        """Delete every copy still waiting for a choice (the form is left, or the app locks);
+        stop any capture in progress."""
+        self.stop_capture()
+        self.originals = []
+        self._render_notice()
         pending, self.pending = self.pending, []
         for picked in pending:
             if picked.copy and picked.path:

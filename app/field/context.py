@@ -47,6 +47,7 @@ class FieldContext:
     service: FieldService
     tr: Translator
     nav: Navigator
+    capture: Any = None  # an `app.field.capture.CapturePort`; None: no camera, no recorder
 
     def t(self, key: str, **params: Any) -> str:
         return self.tr.t(key, **params)

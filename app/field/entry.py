@@ -3,8 +3,9 @@
 
 The data directory (the vault) defaults to the app's private storage on a phone
 (`FLET_APP_STORAGE_DATA`) and to `~/.fieldvault/field` elsewhere, as for `fieldvault field`.
-On a phone the app's cache directory (`FLET_APP_STORAGE_TEMP`, where the file picker leaves
-its copies of picked files) is wiped together with the vault: panic, duress, wrong-passphrase
+On a phone the app's temp and cache directories (`FLET_APP_STORAGE_TEMP`, where the file picker
+leaves its copies of picked files, and `FLET_APP_STORAGE_CACHE`, where the camera plugin leaves
+its photos and videos) are wiped together with the vault: panic, duress, wrong-passphrase
 threshold and remote wipe alike.
 Web mode binds 127.0.0.1 unless told otherwise and serves the Flutter client from the package
 (no CDN), so it works offline.
@@ -36,9 +37,15 @@ def default_data_dir() -> Path:
 
 
 def cache_dirs() -> tuple[Path, ...]:
-    """Directories outside the vault that may hold plaintext copies and go with every wipe."""
-    temp = os.environ.get("FLET_APP_STORAGE_TEMP")
-    return (Path(temp),) if temp else ()
+    """Directories outside the vault that may hold plaintext copies and go with every wipe:
+    the app's temp directory (the file picker's copies) and its cache directory (where the
+    camera plugin writes each photo and video before handing the bytes over)."""
+    found: list[Path] = []
+    for name in ("FLET_APP_STORAGE_TEMP", "FLET_APP_STORAGE_CACHE"):
+        value = os.environ.get(name)
+        if value and Path(value) not in found:
+            found.append(Path(value))
+    return tuple(found)
 
 
 def make_service(data_dir: Path | str | None = None) -> FieldService:

@@ -1,5 +1,8 @@
 """First run: language, passphrase (with strength and short-PIN warning), optional duress
-passphrase and calculator disguise, then joining the organisation with an invite code.
+passphrase and calculator disguise, then joining the organisation with an invite code: the
+long code (pasted), or the short code a coordinator reads aloud (12 characters) with the server
+address, which fetches the sealed invite from the server (`sync.invite_drop`) and then shows it
+exactly like a long code.
 
 The passphrase must clear `core.strength`'s floor (about 40 bits of guessing work; a code of
 12 or more digits for the calculator): `check_new_passphrase` refuses a weaker one, and the
@@ -8,15 +11,23 @@ strength bar shows the same estimate, so a refused passphrase never looks "Good"
 
 The `join` step is also reachable later from settings (`SetupScreen(ctx, step="org")`).
 The root fingerprint is shown in groups of four so it can be read aloud with a coordinator.
+
+The passphrase step also chooses the panic mode (`Settings.panic_immediate`): erase at once,
+with no countdown and nothing to cancel, is on by default when the calculator disguise is on
+(the high-risk choice) until the owner sets it. A refused passphrase scrolls to the field to
+fix, puts the cursor in it and says why beside the Create button as well as at the top. The
+join step carries the panic control once a vault exists.
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import flet as ft
 
 from app.field.context import FieldContext, Screen
+from app.field.panic import PanicControl, panic_corner
 from app.field.widgets import big_button, button_of, heading, hint, toggle_row
 from app.services.field_types import (
     FieldServiceError,
@@ -28,6 +39,7 @@ from app.ui.banner import ErrorBanner
 from app.ui.fields import secret_field, sensitive_field
 from app.ui.language import language_picker
 from core.strength import MIN_CODE_DIGITS, assess
+from sync.shortcode import looks_like_code
 
 STRENGTH_COLOURS = (
     ft.Colors.RED_700,
@@ -50,9 +62,12 @@ class SetupScreen:
         self.duress = ""
         self.disguise = False
         self.invite = ""
+        self.server = ""
         self.preview: InvitePreview | None = None
         self.busy = False
         self.banner = ErrorBanner()
+        self.create_banner = ErrorBanner()  # the same error, beside the Create button
+        self.panic_immediate: bool | None = None  # None: follow the disguise switch
 
     # ------------------------------------------------------------ build
     def build(self) -> Screen:
@@ -61,7 +76,10 @@ class SetupScreen:
             self.step
         ]()
         back = "settings" if self.step == "org" and self.ctx.service.unlocked else None
-        return Screen(t("setup.title"), [self.banner, *body], back=back, chrome=False)
+        head: list[ft.Control] = [self.banner]
+        if self.step == "org" and self.ctx.service.has_vault():
+            head.insert(0, panic_corner(PanicControl(self.ctx)))
+        return Screen(t("setup.title"), [*head, *body], back=back, chrome=False)
 
     def _language(self) -> list[ft.Control]:
         t = self.ctx.t
@@ -98,7 +116,11 @@ class SetupScreen:
             visible=self.duress_on,
             data="setup-duress",
         )
+        self.panic_switch = ft.Switch(value=self.immediate, on_change=self.on_panic_mode)
         self.create_row = big_button(t("setup.create"), self.create, data="setup-create")
+        self.pass_field.key = ft.ScrollKey("setup-passphrase")
+        self.confirm_field.key = ft.ScrollKey("setup-confirm")
+        self.duress_field.key = ft.ScrollKey("setup-duress")
         self._update_strength()
         return [
             heading(t("setup.passphrase_title")),
@@ -113,6 +135,9 @@ class SetupScreen:
             toggle_row(self.duress_switch, t("setup.duress"), data="setup-duress-switch"),
             hint(t("setup.duress_hint")),
             self.duress_field,
+            toggle_row(self.panic_switch, t("setup.panic_immediate"), data="setup-panic"),
+            hint(t("setup.panic_immediate_hint")),
+            self.create_banner,
             self.create_row,
         ]
 
@@ -127,11 +152,25 @@ class SetupScreen:
             on_change=self.on_invite,
             data="setup-invite",
         )
+        short = looks_like_code(self.invite)
+        self.server_field = sensitive_field(
+            label=t("setup.server_address"),
+            value=self.server,
+            keyboard_type=ft.KeyboardType.URL,
+            on_change=self.on_server,
+            visible=short,
+            data="setup-server",
+        )
+        self.short_hint = hint(t("setup.short_hint"))
+        self.short_hint.visible = short
+        self.check_row = big_button(t("setup.check_invite"), self.check_invite, data="setup-check")
         controls: list[ft.Control] = [
             heading(t("setup.org_title")),
             hint(t("setup.org_hint")),
             self.invite_field,
-            big_button(t("setup.check_invite"), self.check_invite, data="setup-check"),
+            self.short_hint,
+            self.server_field,
+            self.check_row,
         ]
         if self.preview is not None:
             controls += [
@@ -176,7 +215,16 @@ class SetupScreen:
 
     def on_disguise(self, e: Any) -> None:
         self.disguise = bool(e.control.value)
+        self.panic_switch.value = self.immediate
         self._update_strength()
+
+    @property
+    def immediate(self) -> bool:
+        """Erase at once on panic: the owner's choice, else on with the disguise."""
+        return self.disguise if self.panic_immediate is None else self.panic_immediate
+
+    def on_panic_mode(self, e: Any) -> None:
+        self.panic_immediate = bool(e.control.value)
 
     def _update_strength(self) -> None:
         t = self.ctx.t
@@ -197,18 +245,35 @@ class SetupScreen:
             ft.Text(t(w), color=ft.Colors.RED_800, size=14, data=w) for w in warnings
         ]
 
+    async def _refuse(self, message: str, field: ft.TextField) -> None:
+        """Say what is wrong at the top and beside Create, then go to the field to fix."""
+        self.banner.show(message)
+        self.create_banner.show(message)
+        with contextlib.suppress(Exception):  # not on a page (tests)
+            await self.ctx.nav.scroll_to(str(field.key))
+        with contextlib.suppress(Exception):
+            await field.focus()
+
     async def create(self, _e: Any = None) -> None:
         if self.busy:
             return
         self.banner.clear()
+        self.create_banner.clear()
         if self.passphrase != self.confirm:
-            self.banner.show(self.ctx.t("error.passphrase_mismatch"))
+            await self._refuse(self.ctx.t("error.passphrase_mismatch"), self.confirm_field)
             return
         duress = self.duress if self.duress_on else None
         try:
             check_new_passphrase(self.passphrase, duress, disguise=self.disguise)
         except FieldServiceError as exc:
-            self.banner.show(self.ctx.error(exc))
+            wrong = self.pass_field
+            if duress is not None and exc.reason == "duress_same_as_passphrase":
+                wrong = self.duress_field
+            elif duress is not None:
+                with contextlib.suppress(FieldServiceError):
+                    check_new_passphrase(self.passphrase, None, disguise=self.disguise)
+                    wrong = self.duress_field  # the passphrase is fine: the duress one is not
+            await self._refuse(self.ctx.error(exc), wrong)
             return
         self.busy = True
         button_of(self.create_row).disabled = True
@@ -219,6 +284,7 @@ class SetupScreen:
             )
         except Exception as exc:
             self.banner.show(self.ctx.error(exc))
+            self.create_banner.show(self.ctx.error(exc))
             button_of(self.create_row).disabled = False
             button_of(self.create_row).content = self.ctx.t("setup.create")
             return
@@ -230,17 +296,38 @@ class SetupScreen:
 
     def _create(self, passphrase: str, duress: str | None, lang: str, disguise: bool) -> None:
         self.ctx.service.create(passphrase, duress=duress, language=lang, disguise=disguise)
+        self.ctx.service.update_settings(panic_immediate=self.immediate)
 
     def on_invite(self, e: Any) -> None:
         self.invite = str(e.control.value or "")
         self.preview = None
+        short = looks_like_code(self.invite)
+        self.server_field.visible = short
+        self.short_hint.visible = short
 
-    def check_invite(self, _e: Any = None) -> None:
+    def on_server(self, e: Any) -> None:
+        self.server = str(e.control.value or "")
+
+    async def check_invite(self, _e: Any = None) -> None:
+        """A long code is read at once; a short one first fetches the sealed invite (scrypt
+        and the network, off the UI thread), which then shows like a long one."""
+        if self.busy:
+            return
         self.banner.clear()
+        self.preview = None
         try:
+            if looks_like_code(self.invite):
+                self.busy = True
+                button_of(self.check_row).content = self.ctx.t("setup.fetching")
+                button_of(self.check_row).disabled = True
+                try:
+                    self.invite = await self.ctx.nav.run(
+                        self.ctx.service.fetch_short_invite, self.server, self.invite
+                    )
+                finally:
+                    self.busy = False
             self.preview = self.ctx.service.preview_invite(self.invite)
         except Exception as exc:
-            self.preview = None
             self.banner.show(self.ctx.error(exc))
         self.ctx.nav.refresh()
 

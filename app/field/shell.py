@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 import flet as ft
 
 from app.field.calculator import CalculatorScreen
+from app.field.capture import FletCapture
 from app.field.context import FieldContext, PickedFile, Screen
 from app.field.incident_form import IncidentFormScreen
 from app.field.incidents import IncidentListScreen
@@ -75,6 +76,7 @@ class AppShell:
         self.idle_task: Any = None
         self.covered = False  # the app is not in front: nothing readable is drawn
         self.picker = ft.FilePicker()  # a service: must stay referenced (FLET.md 0.4)
+        self.ctx.capture = FletCapture(page)  # camera and recorder (app.field.capture)
 
     # ------------------------------------------------------------ start
     def start(self) -> None:

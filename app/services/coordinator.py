@@ -49,6 +49,7 @@ from app.services.coordinator_types import (
     OpenInvite,
     PullSummary,
 )
+from core import links
 from core.crypto.hashing import sha256_hex
 from core.crypto.signing import SigningKey
 from core.records import Kind, Record, Status
@@ -162,6 +163,8 @@ class VaultCoordinatorService(CoordinatorBase):
             vault.wipe()
             raise
         self._opened(vault)
+        with contextlib.suppress(SyncError):  # published later with `ensure_victim_key`
+            self.ensure_victim_key()
         return self.info()
 
     def setup_join(
@@ -297,11 +300,17 @@ class VaultCoordinatorService(CoordinatorBase):
     def create_invite(self, expires_in: int = 7 * 86400, label: str = "") -> Invite:
         # the invite carries the TLS pin stored at setup (if any), so devices pin it too
         pin = sc.load_identity(self.vault).tls_pin
-        invite = sc.create_invite(
+        invite, short = sc.create_invite_with_code(
             self.vault, expires_in=expires_in, label=label or None, tls_pin=pin
         )
         code = invite.encode()
-        return Invite(code=code, expires_at=self._clock() + expires_in, qr_png=qr_png(code))
+        return Invite(
+            code=code,
+            expires_at=self._clock() + expires_in,
+            qr_png=qr_png(code),
+            short_code=short,
+            server=invite.server_url,
+        )
 
     def open_invites(self) -> list[OpenInvite]:
         invites = [
@@ -338,6 +347,9 @@ class VaultCoordinatorService(CoordinatorBase):
 
     def wipe(self, device_id: str) -> None:
         self._known_device(device_id)
+        sc.order_wipe(self.vault, device_id, now=self._clock)
+
+    def _order_wipe(self, device_id: str) -> None:
         sc.order_wipe(self.vault, device_id, now=self._clock)
 
     # ---- cases
@@ -434,6 +446,28 @@ class VaultCoordinatorService(CoordinatorBase):
 
     def _age_identities(self) -> list[str]:
         return sc.load_identity(self.vault).age_identities
+
+    def _victim_key(self) -> bytes | None:
+        doc = sc.org_document(self.vault)
+        return links.victim_key_of(doc.settings) if doc else None
+
+    def ensure_victim_key(self) -> bool:
+        """Publish a victim key in the sealed org document if it has none (needs the root key).
+        False for an organisation created before 0.2, whose document the server reads in
+        clear: the key would not be secret there."""
+        if self._victim_key() is not None:
+            return True
+        if not sc.load_identity(self.vault).org_identity:
+            return False
+        key = links.new_victim_key().hex()
+        try:
+            sc.publish_org_document(
+                self.vault, settings={links.VICTIM_KEY_SETTING: key}, now=self._clock
+            )
+        except sc.NoRootKey:
+            raise CoordinatorError("no_root_key") from None
+        self._invalidate()
+        return True
 
     def _timestamp_tokens(self) -> dict[str, list[bytes]]:
         return timestamps.tokens_by_hash(self.vault)

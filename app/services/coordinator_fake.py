@@ -3,7 +3,8 @@
 `FakeCoordinatorService` passes the same contract suite as the real one; nothing is encrypted,
 nothing leaves the process. Test helpers (not part of the interface) stand in for the outside
 world: `add_device(label)`, `receive_case(data)` (a `case` record's data, as the pull stores
-it), `receive_reply(case_id, text)`, `receive_event(case_id, author, created, event)`.
+it), `receive_reply(case_id, text)`, `receive_event(case_id, author, created, event)`,
+`receive_withdrawal(case_id, author, purposes)`.
 
 Danger: never use it with real data; it exists so screens can be tested without a server.
 """
@@ -38,6 +39,7 @@ from sync.age.keys import generate_identity
 from sync.encoding import b64u_encode
 from sync.invite import Invite as InviteCode
 from sync.keys import key_id
+from sync.shortcode import new_code
 
 MIN_PASSPHRASE = 10
 
@@ -68,6 +70,7 @@ class FakeCoordinatorService(CoordinatorBase):
         self._other_ids: dict[str, str] = {}
         self._settings: dict[str, dict[str, Any]] = {}
         self._event_seq = 0
+        self.victim_key: bytes | None = bytes(range(32))  # the sealed org document's, faked
 
     # ---- session
     def is_set_up(self) -> bool:
@@ -208,7 +211,13 @@ class FakeCoordinatorService(CoordinatorBase):
         self._open_invites.append(
             OpenInvite(uuid.uuid4().hex, label, self._clock(), self._clock() + expires_in)
         )
-        return Invite(code=code, expires_at=self._clock() + expires_in, qr_png=qr_png(code))
+        return Invite(
+            code=code,
+            expires_at=self._clock() + expires_in,
+            qr_png=qr_png(code),
+            short_code=new_code(),
+            server=self._server,
+        )
 
     def open_invites(self) -> list[OpenInvite]:
         self._require_unlocked()
@@ -298,6 +307,9 @@ class FakeCoordinatorService(CoordinatorBase):
     def _age_identity(self) -> str:
         return self._identity
 
+    def _victim_key(self) -> bytes | None:
+        return self.victim_key
+
     # ---- forms
     def forms(self) -> list[dict[str, Any]]:
         return [dict(f) for f in self._forms]
@@ -355,6 +367,22 @@ class FakeCoordinatorService(CoordinatorBase):
         self._pending.append(
             Record(kind=Kind.CASE, id=str(data["case_id"]), data=dict(data), status=Status.LOCAL)
         )
+
+    def receive_withdrawal(self, case_id: str, author: str, purposes: Sequence[str]) -> None:
+        """The documenter's phone withdrew consent (as the pull stores it: on the case, and only
+        from the case's author; another author's is ignored, as the pull refuses it)."""
+        case = self._records_by_id[case_id]
+        if case.data.get("author") != author:
+            return
+        case.data.setdefault("withdrawals", []).append(
+            {
+                "envelope_id": uuid.uuid4().hex,
+                "author": author,
+                "created": self._clock(),
+                "purposes": sorted(purposes),
+            }
+        )
+        self._invalidate()
 
     def receive_reply(self, case_id: str, text: str, device: str = "") -> None:
         record = self._message_record(case_id, device, "in", text)

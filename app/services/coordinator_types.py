@@ -8,7 +8,9 @@ the coordinator catalogue's `error.*` keys), never secrets or case content:
                not_found, invalid_event, form_invalid, empty_message, needs_passphrase,
                no_recipients, unknown_device, unsupported, invalid_tls_pin,
                join_key_kind (a join code with classic keys for a post-quantum
-               organisation, or the reverse)
+               organisation, or the reverse), consent_withheld (no chosen case may go
+               into that export: the victims did not agree, or withdrew),
+               invalid_referrals (a referral directory entry is wrong: the detail names it)
 """
 
 from __future__ import annotations
@@ -60,6 +62,9 @@ class Invite:
     code: str
     expires_at: int
     qr_png: bytes = dataclasses.field(repr=False)
+    short_code: str = ""
+    """Read aloud or typed on the phone together with `server` (empty if none was made)."""
+    server: str = ""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -103,3 +108,4 @@ class ExportResult:
     protected: bool
     media_type: str
     identifying: bool
+    left_out: tuple[str, ...] = ()  # case ids consent kept out (`app.exports.consent`)

@@ -13,18 +13,22 @@ import dataclasses
 import io
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from app.services import field_decoy
 from app.services.field_api import FieldService, about_info, default_form
 from app.services.field_types import (
+    DRAFT_FORMS,
     MAX_ATTACHMENT_BYTES,
+    SHORT_CODE_REASONS,
     About,
     AttachmentInfo,
     AttachmentRefused,
     ConsentWithheld,
+    Draft,
+    FieldServiceError,
     FormInvalid,
     Incident,
     IncidentSummary,
@@ -35,6 +39,7 @@ from app.services.field_types import (
     Message,
     Note,
     NotFound,
+    NotSent,
     OrgInfo,
     PassphraseRefused,
     Settings,
@@ -42,9 +47,11 @@ from app.services.field_types import (
     UnlockFailed,
     check_new_passphrase,
 )
-from core import consent, forms
+from core import consent, forms, links
 from core.forms import FormDefinition
 from storage import media_meta
+from sync.referrals import Contact
+from sync.shortcode import ShortCodeError, parse_code
 
 FAKE_INVITE_PREFIX = "FV1-"
 
@@ -64,11 +71,14 @@ class _Incident:
     created: float = 0.0
     updated: float = 0.0
     stub: bool = False
+    withdrawn: tuple[str, ...] = ()
 
 
 class FakeFieldService(FieldService):
     def __init__(self, *, clock: Any = time.time) -> None:
         self._clock = clock
+        # the organisation's victim key (the sealed org document's in the real service)
+        self.victim_key: bytes | None = bytes(range(32))
         self._prefs = LaunchPrefs(disguise=True)  # nothing on disk: the calculator
         self._passphrase: str | None = None
         self._duress: str | None = None
@@ -78,17 +88,21 @@ class FakeFieldService(FieldService):
         self._reset_data()
         self.next_sync_error: BaseException | None = None
         self.calls: list[str] = []
+        self.short_codes: set[str] = set()
+        """Short codes `fetch_short_invite` accepts (canonical form)."""
 
     def _reset_data(self) -> None:
         self._incidents: dict[str, _Incident] = {}
         self._notes: dict[str, Note] = {}
         self._attachments: dict[str, tuple[AttachmentInfo, bytes]] = {}
         self._messages: list[Message] = []
+        self._drafts: dict[str, Draft] = {}
         self.read_messages: set[str] = set()
         self._settings = Settings(language=self._prefs.language or "ru")
         self._org: OrgInfo | None = None
         self._last_sync: float | None = None
         self._last_error = ""
+        self.directory: tuple[Contact, ...] = ()  # what the org document would publish
 
     def _need_open(self) -> None:
         if not self._open:
@@ -118,7 +132,12 @@ class FakeFieldService(FieldService):
         self._reset_data()
         self._passphrase, self._duress = passphrase, duress
         self._prefs = LaunchPrefs(language=language, disguise=disguise)
-        self._settings = Settings(language=language, disguise=disguise, has_duress=bool(duress))
+        self._settings = Settings(
+            language=language,
+            disguise=disguise,
+            has_duress=bool(duress),
+            panic_immediate=disguise,  # as the real service: immediate when disguised
+        )
         self._failures = 0
         self._open = True
 
@@ -132,7 +151,10 @@ class FakeFieldService(FieldService):
             self._passphrase, self._duress = passphrase, None
             decoy = field_decoy.decoy(lang, now=self._clock())
             self._settings = Settings(
-                language=lang, disguise=disguise, auto_lock_seconds=decoy.auto_lock_seconds
+                language=lang,
+                disguise=disguise,
+                auto_lock_seconds=decoy.auto_lock_seconds,
+                panic_immediate=disguise,
             )
             for text, created in decoy.notes:
                 note = Note(uuid.uuid4().hex, text, False, "local", "", created, created)
@@ -173,6 +195,20 @@ class FakeFieldService(FieldService):
             raise InviteRefused("invalid_invite")
         return InvitePreview(server=server, root_fingerprint=root)
 
+    def fetch_short_invite(self, server: str, code: str) -> str:
+        """Codes from `fake_short_codes` open to a fake invite for `server`."""
+        self._need_open()
+        self.calls.append("fetch_short_invite")
+        try:
+            canonical = parse_code(code)
+        except ShortCodeError as exc:
+            raise InviteRefused(SHORT_CODE_REASONS.get(exc.reason, exc.reason)) from None
+        if not server.strip().startswith(("http://", "https://")):
+            raise InviteRefused("bad_server_address")
+        if canonical not in self.short_codes:
+            raise InviteRefused("code_unknown")
+        return fake_invite(server.strip())
+
     def join(self, code: str) -> OrgInfo:
         self._need_open()
         if self._org is not None:
@@ -207,6 +243,7 @@ class FakeFieldService(FieldService):
                     attachments=len(refs) if isinstance(refs, list) else 0,
                     messages=sum(1 for m in self._messages if m.incident_id == i.id),
                     stub=i.stub,
+                    withdrawn=i.withdrawn,
                 )
             )
         return sorted(out, key=lambda s: (s.created_at, s.id), reverse=True)
@@ -237,6 +274,10 @@ class FakeFieldService(FieldService):
                 raise FormInvalid(errors)
         now = self._clock()
         cleaned = forms.clean_answers(form, answers) if submit else dict(answers)
+        pseudonyms = [f.id for f in form.fields if f.type == "pseudonym"]
+        cleaned, failed = links.pseudonymise_answers(cleaned, pseudonyms, self.victim_key)
+        if failed:
+            raise FormInvalid({field_id: forms.ERROR_NO_PSEUDONYM for field_id in failed})
         if incident_id is None:
             record = _Incident(uuid.uuid4().hex, cleaned, created=now, updated=now)
             self._incidents[record.id] = record
@@ -259,6 +300,7 @@ class FakeFieldService(FieldService):
         for ref in record.answers.get("evidence", []) or []:
             self._attachments.pop(ref, None)
         del self._incidents[incident_id]
+        self._forget_drafts_of("incident", incident_id)
 
     # ---- attachments
     def attach_bytes(
@@ -344,6 +386,39 @@ class FakeFieldService(FieldService):
         self._need_open()
         if self._notes.pop(note_id, None) is None:
             raise NotFound()
+        self._forget_drafts_of("note", note_id)
+
+    # ---- drafts
+    def save_draft(
+        self, draft_id: str | None, form: str, target: str, content: Mapping[str, Any]
+    ) -> str:
+        self._need_open()
+        if form not in DRAFT_FORMS:
+            raise ValueError(f"unknown draft form {form!r}")
+        draft_id = draft_id if draft_id in self._drafts else uuid.uuid4().hex
+        assert draft_id is not None
+        self._drafts[draft_id] = Draft(draft_id, form, target, dict(content), self._clock())
+        return draft_id
+
+    def list_drafts(self, form: str | None = None) -> list[Draft]:
+        self._need_open()
+        drafts = [d for d in self._drafts.values() if form in (None, d.form)]
+        return sorted(drafts, key=lambda d: (d.updated_at, d.id), reverse=True)
+
+    def get_draft(self, draft_id: str) -> Draft:
+        self._need_open()
+        if draft_id not in self._drafts:
+            raise NotFound()
+        return self._drafts[draft_id]
+
+    def delete_draft(self, draft_id: str) -> None:
+        self._need_open()
+        self._drafts.pop(draft_id, None)
+
+    def _forget_drafts_of(self, form: str, target: str) -> None:
+        for draft in list(self._drafts.values()):
+            if draft.form == form and draft.target == target:
+                del self._drafts[draft.id]
 
     # ---- messages
     def add_coordinator_message(self, incident_id: str, text: str) -> Message:
@@ -369,6 +444,23 @@ class FakeFieldService(FieldService):
         message = Message(uuid.uuid4().hex, incident_id, text, False, self._clock())
         self._messages.append(message)
         return message.id
+
+    # ---- consent and referrals
+    def withdraw_consent(self, incident_id: str, purposes: Sequence[str]) -> str:
+        i = self._incident(incident_id)
+        if i.status not in ("queued", "sent"):
+            raise NotSent()
+        try:
+            chosen = consent.purposes_of(list(purposes))
+        except ValueError:
+            raise FieldServiceError("invalid_purpose") from None
+        i.withdrawn = tuple(sorted(set(i.withdrawn) | chosen))
+        self.calls.append(f"withdraw:{incident_id}")
+        return uuid.uuid4().hex
+
+    def referrals(self) -> tuple[Contact, ...]:
+        self._need_open()
+        return self.directory
 
     # ---- sync
     def _waiting(self) -> int:
@@ -416,7 +508,14 @@ class FakeFieldService(FieldService):
 
     def update_settings(self, **changes: Any) -> Settings:
         self._need_open()
-        allowed = {"auto_lock_seconds", "wipe_threshold", "send_and_forget", "proxy", "disguise"}
+        allowed = {
+            "auto_lock_seconds",
+            "wipe_threshold",
+            "send_and_forget",
+            "proxy",
+            "disguise",
+            "panic_immediate",
+        }
         unknown = set(changes) - allowed
         if unknown:
             raise ValueError(f"unknown settings {sorted(unknown)}")

@@ -31,11 +31,14 @@ from app.services import field_decoy, field_keystore
 from app.services.fake_field import guess_type
 from app.services.field_api import FieldService, about_info, default_form
 from app.services.field_types import (
+    DRAFT_FORMS,
     MAX_ATTACHMENT_BYTES,
+    SHORT_CODE_REASONS,
     About,
     AttachmentInfo,
     AttachmentRefused,
     ConsentWithheld,
+    Draft,
     FieldServiceError,
     FormInvalid,
     Incident,
@@ -47,6 +50,7 @@ from app.services.field_types import (
     Message,
     Note,
     NotFound,
+    NotSent,
     OrgInfo,
     PassphraseRefused,
     Settings,
@@ -54,7 +58,7 @@ from app.services.field_types import (
     UnlockFailed,
     check_new_passphrase,
 )
-from core import consent, forms
+from core import consent, forms, links
 from core.crypto.random import random_bytes
 from core.forms import FormDefinition, FormDefinitionError, parse_form
 from core.records import Kind, Record, Status
@@ -63,9 +67,11 @@ from storage import media_meta
 from storage.launch import read_launch, remove_launch, write_launch
 from storage.vault import Vault
 from sync import device as device_mod
-from sync import outbox
+from sync import invite_drop, outbox
+from sync import referrals as referrals_mod
 from sync.enrolment import device_fingerprint
 from sync.invite import Invite, InviteError
+from sync.shortcode import ShortCodeError
 
 APP_SETTINGS_ID = device_mod.fixed_id("field-app-settings")
 # Every unlock on a phone takes at least this long (scrypt is calibrated to about 0.5 s): the
@@ -283,11 +289,14 @@ class VaultFieldService(FieldService):
         return field_keystore.bound(passphrase, secret)
 
     def _forget_device_secret(self) -> None:
-        if self.keystore is not None:
-            with contextlib.suppress(Exception):  # a wipe never stops half-way
-                self.keystore.delete(field_keystore.SECRET_NAME)
+        field_keystore.forget(self.keystore)  # never raises: a wipe never stops half-way
 
     # ------------------------------------------------------------ helpers
+    def open_vault(self) -> Vault:
+        """The unlocked vault, for services built on it (`app.services.field_alarm`); raises
+        `Locked` otherwise. Never keep it across a lock."""
+        return self._v()
+
     def _v(self) -> Vault:
         vault = self._vault
         if vault is None or vault.locked:
@@ -319,6 +328,15 @@ class VaultFieldService(FieldService):
         except InviteError:
             raise InviteRefused("invalid_invite") from None
         return InvitePreview(server=invite.server_url, root_fingerprint=invite.root_fingerprint)
+
+    def fetch_short_invite(self, server: str, code: str) -> str:
+        proxy = str(self._app_settings().get("proxy") or "") or None
+        try:
+            return invite_drop.fetch(server.strip(), code, proxy=proxy).encode()
+        except ShortCodeError as exc:
+            raise InviteRefused(SHORT_CODE_REASONS.get(exc.reason, exc.reason)) from None
+        except (ValueError, InviteError):
+            raise InviteRefused("bad_server_address") from None
 
     def join(self, code: str) -> OrgInfo:
         vault = self._v()
@@ -383,6 +401,7 @@ class VaultFieldService(FieldService):
                     attachments=len(record.data.get("attachments") or []),
                     messages=sum(1 for m in messages if m.data.get("case_id") == record.id),
                     confirmed=bool(record.data.get("confirmed_at")),
+                    withdrawn=tuple(record.data.get("withdrawn") or ()),
                 )
             )
         for record in vault.list(kind=Kind.STUB):
@@ -397,6 +416,7 @@ class VaultFieldService(FieldService):
                     messages=sum(1 for m in messages if m.data.get("case_id") == record.id),
                     stub=True,
                     confirmed=bool(record.data.get("confirmed_at")),
+                    withdrawn=tuple(record.data.get("withdrawn") or ()),
                 )
             )
         return sorted(out, key=lambda s: (s.created_at, s.id), reverse=True)
@@ -427,6 +447,7 @@ class VaultFieldService(FieldService):
             if errors:
                 raise FormInvalid(errors)
             answers = forms.clean_answers(form, answers)
+        answers = self._pseudonymised(form, answers)
         refs = []
         for field in form.fields:
             if field.type == "attachments":
@@ -462,13 +483,25 @@ class VaultFieldService(FieldService):
         except storage_errors.VaultError as exc:
             raise _translate(exc) from exc
 
+    def _pseudonymised(self, form: FormDefinition, answers: Mapping[str, Any]) -> dict[str, Any]:
+        """The answers with every `pseudonym` field hashed under the organisation's victim key
+        (from the sealed org document), before anything is stored: a name or number typed there
+        never reaches the vault. Without a key, `FormInvalid` and nothing is stored."""
+        document = device_mod.load_sync_state(self._v()).org_document or {}
+        key = links.victim_key_of(document.get("doc", {}).get("settings"))
+        fields = [f.id for f in form.fields if f.type == "pseudonym"]
+        out, failed = links.pseudonymise_answers(answers, fields, key)
+        if failed:
+            raise FormInvalid({field_id: forms.ERROR_NO_PSEUDONYM for field_id in failed})
+        return out
+
     def delete_incident(self, incident_id: str) -> None:
         vault = self._v()
         record = self._get(incident_id, Kind.INCIDENT, Kind.STUB)
         for item in record.data.get("attachments") or []:
             with contextlib.suppress(storage_errors.AttachmentNotFound):
                 vault.delete_attachment(str(item["id"]))
-        vault.delete(record.id)
+        vault.delete_many([record.id, *self._drafts_of("incident", record.id)])
 
     # ------------------------------------------------------------ attachments
     def _info(self, attachment: Any) -> AttachmentInfo:
@@ -534,6 +567,11 @@ class VaultFieldService(FieldService):
             path.unlink(missing_ok=True)
         return self._info(stored)
 
+    def clear_capture_leftovers(self, since: float) -> None:
+        from storage.wipe import wipe_capture_leftovers
+
+        wipe_capture_leftovers(self.extra_dirs, since=since)
+
     def attachment(self, attachment_id: str) -> AttachmentInfo:
         try:
             return self._info(self._v().attachment_info(attachment_id))
@@ -588,7 +626,58 @@ class VaultFieldService(FieldService):
 
     def delete_note(self, note_id: str) -> None:
         self._get(note_id, Kind.NOTE)
-        self._v().delete(note_id)
+        self._v().delete_many([note_id, *self._drafts_of("note", note_id)])
+
+    # ------------------------------------------------------------ drafts
+    def save_draft(
+        self, draft_id: str | None, form: str, target: str, content: Mapping[str, Any]
+    ) -> str:
+        if form not in DRAFT_FORMS:
+            raise ValueError(f"unknown draft form {form!r}")
+        vault = self._v()
+        record = device_mod.get_or_none(vault, draft_id) if draft_id else None
+        if record is None or record.kind != Kind.DRAFT:
+            record = Record(kind=Kind.DRAFT, data={}, status=Status.LOCAL)
+        record.data = {
+            "form": form,
+            "target": target,
+            "content": dict(content),
+            "edited": self._clock(),
+        }
+        try:
+            return vault.put(record).id
+        except storage_errors.VaultError as exc:
+            raise _translate(exc) from exc
+
+    def _draft(self, record: Record) -> Draft:
+        return Draft(
+            id=record.id,
+            form=str(record.data.get("form", "")),
+            target=str(record.data.get("target", "")),
+            content=dict(record.data.get("content") or {}),
+            updated_at=float(record.data.get("edited") or record.updated_at),
+        )
+
+    def list_drafts(self, form: str | None = None) -> list[Draft]:
+        drafts = [self._draft(r) for r in self._v().list(kind=Kind.DRAFT)]
+        drafts = [d for d in drafts if form in (None, d.form)]
+        return sorted(drafts, key=lambda d: (d.updated_at, d.id), reverse=True)
+
+    def get_draft(self, draft_id: str) -> Draft:
+        return self._draft(self._get(draft_id, Kind.DRAFT))
+
+    def delete_draft(self, draft_id: str) -> None:
+        vault = self._v()
+        record = device_mod.get_or_none(vault, draft_id)
+        if record is not None and record.kind == Kind.DRAFT:
+            vault.delete(draft_id)
+
+    def _drafts_of(self, form: str, target: str) -> list[str]:
+        return [
+            r.id
+            for r in self._v().list(kind=Kind.DRAFT)
+            if r.data.get("form") == form and r.data.get("target") == target
+        ]
 
     # ------------------------------------------------------------ messages
     def messages(self, incident_id: str | None = None) -> list[Message]:
@@ -639,6 +728,29 @@ class VaultFieldService(FieldService):
             )
         )
         return envelope_id
+
+    # ------------------------------------------------------------ consent and referrals
+    def withdraw_consent(self, incident_id: str, purposes: Sequence[str]) -> str:
+        """Withdraw consent about a report already sent (or its stub): a signed envelope that
+        only this device can write, honoured by every export from then on. Never undone."""
+        vault = self._v()
+        record = self._get(incident_id, Kind.INCIDENT, Kind.STUB)
+        if record.status not in (Status.QUEUED, Status.SENT):
+            raise NotSent()
+        try:
+            chosen = consent.purposes_of(list(purposes))
+        except ValueError:
+            raise FieldServiceError("invalid_purpose") from None
+        envelope_id = outbox.queue_withdrawal(vault, record.id, sorted(chosen), now=self._clock)
+        record = self._get(incident_id, Kind.INCIDENT, Kind.STUB)
+        record.data["withdrawn"] = sorted(set(record.data.get("withdrawn") or ()) | chosen)
+        vault.put(record)
+        return envelope_id
+
+    def referrals(self) -> tuple[referrals_mod.Contact, ...]:
+        """The organisation's referral directory from the signed org document held (offline)."""
+        document = device_mod.load_sync_state(self._v()).org_document or {}
+        return referrals_mod.from_settings(document.get("doc", {}).get("settings"))
 
     # ------------------------------------------------------------ sync
     def sync_status(self) -> SyncStatus:
@@ -703,7 +815,15 @@ class VaultFieldService(FieldService):
             return SyncStatus(False, None, 0)
         self._last_error = ""
         self._unfail()
+        self._arm_wipe_check()
         return self.sync_status()
+
+    def _arm_wipe_check(self) -> None:
+        """Keep the wipe-check file current (phones only; see `field_wipecheck`)."""
+        if self.keystore is not None and self.unlocked:
+            from app.services import field_wipecheck
+
+            field_wipecheck.arm_quietly(self.data_dir, self.keystore, self._v())
 
     def _mark_failed(self, reason: str) -> None:
         """Show a non-retryable failure on what is waiting (it stays queued underneath)."""
@@ -734,16 +854,27 @@ class VaultFieldService(FieldService):
             proxy=str(proxy or ""),
             has_duress=bool(app.get("has_duress")),
             disguise=self.launch_prefs().disguise,
+            # never chosen: immediate on a disguised phone (the high-risk setting), else counted
+            panic_immediate=bool(app.get("panic_immediate", self.launch_prefs().disguise)),
         )
 
     def update_settings(self, **changes: Any) -> Settings:
         vault = self._v()
-        allowed = {"auto_lock_seconds", "wipe_threshold", "send_and_forget", "proxy", "disguise"}
+        allowed = {
+            "auto_lock_seconds",
+            "wipe_threshold",
+            "send_and_forget",
+            "proxy",
+            "disguise",
+            "panic_immediate",
+        }
         unknown = set(changes) - allowed
         if unknown:
             raise ValueError(f"unknown settings {sorted(unknown)}")
         if changes.get("disguise") and not self._digits:
             raise PassphraseRefused("passphrase_not_digits")
+        if "panic_immediate" in changes:
+            self._put_app_settings(panic_immediate=bool(changes["panic_immediate"]))
         if "auto_lock_seconds" in changes:
             self._put_app_settings(auto_lock_seconds=int(changes["auto_lock_seconds"]))
         if "wipe_threshold" in changes:

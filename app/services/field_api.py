@@ -12,13 +12,14 @@ Methods marked *blocking* derive keys, encrypt or talk HTTP: call them off the U
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from app.services.field_types import (
     About,
     AttachmentInfo,
+    Draft,
     Incident,
     IncidentSummary,
     InvitePreview,
@@ -30,6 +31,7 @@ from app.services.field_types import (
     SyncStatus,
 )
 from core.forms import FormDefinition
+from sync.referrals import Contact
 
 
 class FieldService(abc.ABC):
@@ -76,6 +78,13 @@ class FieldService(abc.ABC):
     @abc.abstractmethod
     def preview_invite(self, code: str) -> InvitePreview:
         """Parse an invite code strictly (raises `InviteRefused`)."""
+
+    @abc.abstractmethod
+    def fetch_short_invite(self, server: str, code: str) -> str:
+        """The long invite code a short code stands for, fetched from `server`, opened and
+        checked (`sync.invite_drop`); raises `InviteRefused` (short_code_typo, code_unknown,
+        code_expired, code_used, too_many_attempts, invite_tampered, bad_server_address) or a
+        `SyncError`. Blocking (scrypt and the network): call it off the UI thread."""
 
     @abc.abstractmethod
     def join(self, code: str) -> OrgInfo:
@@ -133,6 +142,17 @@ class FieldService(abc.ABC):
         """*Blocking.* Delete a plaintext copy the picker left (a no-op if it is gone)."""
         path.unlink(missing_ok=True)
 
+    def delete_original(self, path: Path) -> None:
+        """*Blocking.* Overwrite and delete the owner's own file after it was imported (on a
+        computer, where the picker gives the file itself). A no-op if it is gone."""
+        from storage.wipe import overwrite_and_unlink
+
+        overwrite_and_unlink(path)
+
+    def clear_capture_leftovers(self, since: float) -> None:  # noqa: B027 - optional hook
+        """*Blocking.* After a camera capture or a recording: overwrite and delete what the
+        camera plugin left in the app's cache and temp directories (see `storage.wipe`)."""
+
     @abc.abstractmethod
     def attachment(self, attachment_id: str) -> AttachmentInfo: ...
 
@@ -153,6 +173,28 @@ class FieldService(abc.ABC):
     @abc.abstractmethod
     def delete_note(self, note_id: str) -> None: ...
 
+    # ---- drafts
+    @abc.abstractmethod
+    def save_draft(
+        self, draft_id: str | None, form: str, target: str, content: Mapping[str, Any]
+    ) -> str:
+        """*Blocking.* Keep what was typed into a form (`form="incident"`) or a note
+        (`form="note"`) as an encrypted draft; `target` is the incident or note being edited, ""
+        for a new one. Returns the draft's id. Never validated, never sent."""
+
+    @abc.abstractmethod
+    def list_drafts(self, form: str | None = None) -> list[Draft]:
+        """Newest first; only one `form` when given."""
+
+    @abc.abstractmethod
+    def get_draft(self, draft_id: str) -> Draft:
+        """Raises `NotFound`."""
+
+    @abc.abstractmethod
+    def delete_draft(self, draft_id: str) -> None:
+        """*Blocking.* Forget a draft (the vault's deletion: its text is no longer readable from
+        the files). A no-op when it is already gone."""
+
     # ---- messages
     @abc.abstractmethod
     def messages(self, incident_id: str | None = None) -> list[Message]:
@@ -165,6 +207,16 @@ class FieldService(abc.ABC):
 
     @abc.abstractmethod
     def reply(self, incident_id: str, text: str) -> str: ...
+
+    # ---- consent and referrals
+    @abc.abstractmethod
+    def withdraw_consent(self, incident_id: str, purposes: Sequence[str]) -> str:
+        """*Blocking.* Withdraw consent (`core.consent.PURPOSES`) about a report already sent,
+        or its stub; raises `NotSent` for a draft. Returns the envelope id. Never undone."""
+
+    @abc.abstractmethod
+    def referrals(self) -> tuple[Contact, ...]:
+        """The organisation's referral directory (`sync.referrals`), readable offline."""
 
     # ---- sync
     @abc.abstractmethod
@@ -183,7 +235,8 @@ class FieldService(abc.ABC):
 
     @abc.abstractmethod
     def update_settings(self, **changes: Any) -> Settings:
-        """Change `auto_lock_seconds`, `wipe_threshold`, `send_and_forget`, `proxy`, `disguise`."""
+        """Change `auto_lock_seconds`, `wipe_threshold`, `send_and_forget`, `proxy`, `disguise`,
+        `panic_immediate`."""
 
     @abc.abstractmethod
     def set_duress(self, passphrase: str, duress: str | None) -> None:

@@ -15,7 +15,10 @@ machine `reason` that `app.errors_text` maps to a catalogue key.
     ├── FormInvalid           `errors` = {field_id: message key}; nothing was queued
     ├── AttachmentRefused     attachment_too_large | attachment_unreadable |
     │                         metadata_strip_failed | metadata_not_removable
-    └── InviteRefused         invalid_invite | already_enrolled
+    ├── InviteRefused         invalid_invite | already_enrolled | short_code_typo |
+    │                         code_unknown | code_expired | code_used |
+    │                         too_many_attempts | invite_tampered | bad_server_address
+    └── NotSent               a withdrawal of consent about a report not yet sent (edit it)
 
 Sync failures (`sync.errors.SyncError`) pass through unchanged: they already carry a reason.
 """
@@ -33,6 +36,13 @@ WIPE_THRESHOLD_CHOICES = (0, 3, 5, 10, 20)  # 0 = never wipe on wrong passphrase
 MIN_PASSPHRASE = 6
 SHORT_PIN = 8
 MAX_ATTACHMENT_BYTES = 200 * 1024 * 1024
+SHORT_CODE_REASONS = {
+    "bad_length": "short_code_typo",
+    "bad_character": "short_code_typo",
+    "bad_check": "short_code_typo",
+    "tampered": "invite_tampered",
+}
+"""`sync.shortcode` reasons as the field service reports them (others keep their name)."""
 
 
 class FieldServiceError(Exception):
@@ -51,6 +61,13 @@ class ConsentWithheld(FieldServiceError):
     phone as a draft and is never sent."""
 
     reason = "no_consent_to_share"
+
+
+class NotSent(FieldServiceError):
+    """Consent can be withdrawn only from a report already sent; before that, edit its
+    consent answers (a report without consent to share is never sent)."""
+
+    reason = "not_sent"
 
 
 class PassphraseRefused(FieldServiceError):
@@ -119,6 +136,7 @@ class IncidentSummary:
     messages: int = 0
     stub: bool = False  # sent and forgotten: only the status remains on this phone
     confirmed: bool = False  # a coordinator's signed receipt arrived: nothing of it is kept
+    withdrawn: tuple[str, ...] = ()  # consent purposes the documenter withdrew after sending
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -150,6 +168,24 @@ class Message:
     text: str
     from_coordinator: bool
     created_at: float
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Draft:
+    """What was typed into a form or a note and not yet saved or sent (autosaved, encrypted).
+
+    `form` is `incident` or `note`; `target` the incident or note it edits ("" for a new one);
+    `content` the form's answers (`{"answers": {...}}`) or the note (`{"text": ..., "shared": ...}`).
+    """
+
+    id: str
+    form: str
+    target: str
+    content: Mapping[str, Any]
+    updated_at: float
+
+
+DRAFT_FORMS = ("incident", "note")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -204,6 +240,7 @@ class Settings:
     proxy: str = ""
     has_duress: bool = False
     disguise: bool = False
+    panic_immediate: bool = False  # the panic control wipes at once: no countdown, no cancel
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ Error tree:
 
     RepositoryError
     └── Refused      a rule said no; `reason` is the protocol's machine-readable reason
+        └── RateLimited  too many attempts (`too_many_attempts`, `retry_after` seconds)
 """
 
 from __future__ import annotations
@@ -33,6 +34,24 @@ class Refused(RepositoryError):
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
+
+
+class RateLimited(Refused):
+    """Too many attempts of a kind that is limited; try again in `retry_after` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("too_many_attempts", "too many attempts; try again later")
+        self.retry_after = retry_after
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DropLimits:
+    """How many short-code lookups that miss are allowed: per asking address and in all."""
+
+    per_source: int
+    source_window: int
+    total: int
+    total_window: int
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -212,6 +231,34 @@ class Repository(abc.ABC):
     @abc.abstractmethod
     def revoke(self, device_id: str, now: int) -> Device:
         """Revoke a device (idempotent); `not_found` if unknown."""
+
+    # -- short join codes -----------------------------------------------------------------------
+    @abc.abstractmethod
+    def put_invite_drop(
+        self, lookup: str, sealed: bytes, created_by: str, now: int, expires_at: int, fetches: int
+    ) -> None:
+        """Keep a sealed invite under a short code's lookup id (`drop_exists`)."""
+
+    @abc.abstractmethod
+    def fetch_invite_drop(self, lookup: str, source: str, now: int, limits: DropLimits) -> bytes:
+        """Hand out a sealed invite and count the fetch; the last fetch forgets its bytes.
+
+        Refuses with `RateLimited` when `source` or everyone has missed too often lately
+        (checked first, so a hit cannot be told apart from a miss past the limit), and with
+        `code_unknown` (recorded as a miss), `code_expired` or `code_used`.
+        """
+
+    @abc.abstractmethod
+    def cancel_invite_drop(self, lookup: str) -> None:
+        """Forget a sealed invite (idempotent)."""
+
+    @abc.abstractmethod
+    def set_check_key(self, device_id: str, check_key: str) -> None:
+        """Register (or replace) a device's check key, b64u (`not_found`, `check_key_taken`)."""
+
+    @abc.abstractmethod
+    def device_by_check_key(self, check_key: str) -> Device | None:
+        """The device (revoked or not) whose check key this is, or None."""
 
     # -- commands -------------------------------------------------------------------------------
     @abc.abstractmethod

@@ -68,6 +68,24 @@ MIGRATIONS: list[list[str]] = [
             file_id BIGINT NOT NULL REFERENCES blob_files (id) ON DELETE CASCADE,
             start BIGINT NOT NULL, data {bytes} NOT NULL, PRIMARY KEY (file_id, start))""",
     ],
+    [
+        # 0.3: short join codes. An invite sealed under a key derived from the code, kept under
+        # the code's lookup id (the server can neither read nor alter it), and the recent
+        # lookups that missed, each under a per-process keyed hash of the asking address, so
+        # guessing is rate-limited without the database holding an address.
+        """CREATE TABLE invite_drops (
+            lookup TEXT PRIMARY KEY, sealed {bytes} NOT NULL, created_by TEXT NOT NULL,
+            created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL,
+            fetches_left BIGINT NOT NULL)""",
+        "CREATE TABLE invite_drop_misses (source TEXT NOT NULL, at BIGINT NOT NULL)",
+        "CREATE INDEX invite_drop_misses_at ON invite_drop_misses (at)",
+    ],
+    [
+        # 0.3: the check key (b64u Ed25519 public key) a device registers so that, locked, it
+        # can ask for its pending commands and nothing else (see server.auth.check_key).
+        "ALTER TABLE devices ADD COLUMN check_key TEXT",
+        "CREATE UNIQUE INDEX devices_check_key ON devices (check_key)",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -85,4 +103,6 @@ TABLES = (
     "blobs",
     "blob_files",
     "blob_chunks",
+    "invite_drops",
+    "invite_drop_misses",
 )

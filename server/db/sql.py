@@ -26,11 +26,13 @@ from server.db.base import (
     Command,
     Device,
     DeviceSummary,
+    DropLimits,
     FeedItem,
     IncomingEnvelope,
     IngestResult,
     OrgDocument,
     Problem,
+    RateLimited,
     Refused,
     Repository,
 )
@@ -38,6 +40,8 @@ from server.db.schema import MIGRATIONS, TABLES
 
 TOUCH_INTERVAL = 60
 PROBLEMS_SHOWN = 20
+DROP_KEPT_AFTER_EXPIRY = 7 * 86400
+"""How long an expired short code's record stays (without its bytes' use) to say "expired"."""
 
 
 class Tx(Protocol):
@@ -325,6 +329,88 @@ class SqlRepository(Repository):
             )
             row = tx.one(f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE id = ?", (device_id,))
         return _device(row)  # type: ignore[arg-type]
+
+    # -- short join codes -----------------------------------------------------------------------
+    def put_invite_drop(
+        self, lookup: str, sealed: bytes, created_by: str, now: int, expires_at: int, fetches: int
+    ) -> None:
+        with self._write() as tx:
+            tx.run("DELETE FROM invite_drops WHERE expires_at < ?", (now - DROP_KEPT_AFTER_EXPIRY,))
+            added = tx.run(
+                "INSERT INTO invite_drops"
+                " (lookup, sealed, created_by, created_at, expires_at, fetches_left)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (lookup) DO NOTHING",
+                (lookup, sealed, created_by, now, expires_at, fetches),
+            )
+            if added != 1:
+                raise Refused("drop_exists", "a sealed invite is already kept for this code")
+
+    def fetch_invite_drop(self, lookup: str, source: str, now: int, limits: DropLimits) -> bytes:
+        with self._write() as tx:
+            for who, limit, window in (
+                (source, limits.per_source, limits.source_window),
+                (None, limits.total, limits.total_window),
+            ):
+                where = "at > ?" + ("" if who is None else " AND source = ?")
+                params: tuple[Any, ...] = (now - window,) + (() if who is None else (who,))
+                count, oldest = tx.one(
+                    f"SELECT COUNT(*), MIN(at) FROM invite_drop_misses WHERE {where}", params
+                ) or (0, None)
+                if int(count) >= limit:
+                    raise RateLimited(max(1, int(oldest) + window - now))
+            row = tx.one(
+                "SELECT sealed, expires_at, fetches_left FROM invite_drops WHERE lookup = ?"
+                + self.for_update,
+                (lookup,),
+            )
+            if row is None:
+                oldest_kept = now - max(limits.source_window, limits.total_window)
+                tx.run("DELETE FROM invite_drop_misses WHERE at <= ?", (oldest_kept,))
+                tx.run("INSERT INTO invite_drop_misses (source, at) VALUES (?, ?)", (source, now))
+        if row is None:  # raised after the commit, so the miss is counted
+            raise Refused("code_unknown", "no invite is kept for this code")
+        with self._write() as tx:
+            row = tx.one(
+                "SELECT sealed, expires_at, fetches_left FROM invite_drops WHERE lookup = ?"
+                + self.for_update,
+                (lookup,),
+            )
+            if row is None:
+                raise Refused("code_unknown", "no invite is kept for this code")
+            sealed, expires_at, left = bytes(row[0]), int(row[1]), int(row[2])
+            if left <= 0:
+                raise Refused("code_used", "this code has been used")
+            if expires_at < now:
+                raise Refused("code_expired", "this code has expired")
+            tx.run(
+                "UPDATE invite_drops SET fetches_left = ?, sealed = ? WHERE lookup = ?",
+                (left - 1, sealed if left > 1 else b"", lookup),
+            )
+        return sealed
+
+    def cancel_invite_drop(self, lookup: str) -> None:
+        with self._write() as tx:
+            tx.run("DELETE FROM invite_drops WHERE lookup = ?", (lookup,))
+
+    def set_check_key(self, device_id: str, check_key: str) -> None:
+        with self._write() as tx:
+            if tx.one("SELECT 1 FROM devices WHERE id = ?", (device_id,)) is None:
+                raise Refused("not_found", "no such device")
+            taken = tx.one("SELECT id FROM devices WHERE check_key = ?", (check_key,))
+            if taken is not None and str(taken[0]) != device_id:
+                raise Refused("check_key_taken", "this check key belongs to another device")
+            if (
+                tx.one("SELECT 1 FROM devices WHERE signing_key = ?", (check_key,)) is not None
+                or tx.one("SELECT 1 FROM coordinators WHERE signing_key = ?", (check_key,))
+                is not None
+            ):
+                raise Refused("check_key_taken", "a device or coordinator signs with this key")
+            tx.run("UPDATE devices SET check_key = ? WHERE id = ?", (check_key, device_id))
+
+    def device_by_check_key(self, check_key: str) -> Device | None:
+        with self._read() as tx:
+            row = tx.one(f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE check_key = ?", (check_key,))
+        return None if row is None else _device(row)
 
     # -- commands -------------------------------------------------------------------------------
     def add_command(

@@ -14,9 +14,15 @@ tells the other coordinators (they store it when they pull). From then on the ro
 pulls verify signatures with, what messages are encrypted to, and what the device list compares
 the server's answer against: a key that differs is shown as `key_changed`, never used.
 
-Use `create_invite` (keeps the secret and label here; the server gets neither), `roster`,
+Use `create_invite` (keeps the secret and label here; the server gets neither) or
+`create_invite_with_code` (also a short code, `sync.invite_drop`), `roster`,
 `roster_keys`, `list_devices` (the server's list, each annotated with `roster`: verified,
 unverified or key_changed), `confirm_device`, `revoke_device`, `order_wipe`.
+
+Device tags (`DEVICE_TAGS_ID`, `normalise_device_tag`, `tags_from_setting`) group devices for
+one action, such as wiping every phone taken to one conference: they are this coordinator's own
+(a setting record in its vault), never sent to the server or to other coordinators, and each
+device of a tag still gets its own signed wipe command (`order_wipe`).
 """
 
 from __future__ import annotations
@@ -29,12 +35,13 @@ from typing import Any
 from core.crypto.random import random_bytes
 from core.records import Kind, Record, Status
 from core.vault_port import VaultPort
-from sync import commands, orgdoc
+from sync import commands, invite_drop, orgdoc
 from sync.client import Client
 from sync.coordinator.identity import CoordinatorError, connect, load_identity, load_state
 from sync.device import fixed_id, get_or_none, state_lock
 from sync.encoding import EncodingError, b64u_decode, b64u_encode
 from sync.enrolment import device_fingerprint, proof_matches
+from sync.errors import SyncError
 from sync.invite import SECRET_SIZE, Invite
 from sync.keys import key_id
 from sync.orgseal import identity_bytes
@@ -154,10 +161,47 @@ def create_invite(
     now: Callable[[], float] = time.time,
 ) -> Invite:
     """A new invite. Its secret and label stay in this vault; the server sees neither."""
+    return _create_invite(vault, expires_in, label, tls_pin, now, short_code=False)[0]
+
+
+def create_invite_with_code(
+    vault: VaultPort,
+    *,
+    expires_in: int,
+    label: str | None = None,
+    tls_pin: str | None = None,
+    now: Callable[[], float] = time.time,
+) -> tuple[Invite, str]:
+    """A new invite and its short code (`sync.invite_drop`): the invite is also kept on the
+    server, sealed under the code, until it expires or has been fetched a few times."""
+    invite, code = _create_invite(vault, expires_in, label, tls_pin, now, short_code=True)
+    assert code is not None
+    return invite, code
+
+
+def _create_invite(
+    vault: VaultPort,
+    expires_in: int,
+    label: str | None,
+    tls_pin: str | None,
+    now: Callable[[], float],
+    *,
+    short_code: bool,
+) -> tuple[Invite, str | None]:
     identity, client = connect(vault)
+    secret = random_bytes(SECRET_SIZE).hex()
     with client:
         answer = client.create_invite(expires_in=expires_in)
-    secret = random_bytes(SECRET_SIZE).hex()
+        invite = Invite(
+            server_url=identity.server_url,
+            token=str(answer["token"]),
+            root_fingerprint=identity.root_fingerprint,
+            tls_pin=tls_pin or identity.tls_pin,
+            enrol_secret=secret,
+            org_floor=load_state(vault).org_version,
+            org_key=identity_bytes(identity.org_identity).hex() if identity.org_identity else None,
+        )
+        published = invite_drop.publish(client, invite, expires_in) if short_code else None
     vault.put(
         Record(
             kind=Kind.INVITE,
@@ -169,18 +213,11 @@ def create_invite(
                 # what the coordinator asked for, whatever the server answers
                 "expires_at": int(now()) + int(expires_in),
                 "used_by": None,
+                "drop_lookup": published.lookup if published else None,
             },
         )
     )
-    return Invite(
-        server_url=identity.server_url,
-        token=str(answer["token"]),
-        root_fingerprint=identity.root_fingerprint,
-        tls_pin=tls_pin or identity.tls_pin,
-        enrol_secret=secret,
-        org_floor=load_state(vault).org_version,
-        org_key=identity_bytes(identity.org_identity).hex() if identity.org_identity else None,
-    )
+    return invite, published.code if published else None
 
 
 def open_invites(vault: VaultPort) -> list[Record]:
@@ -190,11 +227,26 @@ def open_invites(vault: VaultPort) -> list[Record]:
 
 def cancel_invite(vault: VaultPort, invite_id: str) -> None:
     """Forget an unused invite's secret: a device enrolling with it (a leaked code) is never
-    admitted, and its reports stay held unread. The server's token is simply left to expire."""
+    admitted, and its reports stay held unread. The server's token is simply left to expire;
+    the invite sealed under its short code, if any, is deleted from the server. If the server
+    cannot be reached the invite is still cancelled here, then `CoordinatorError`
+    `short_code_kept` says its sealed copy stays on the server until it expires (admitting
+    no one: the secret that would admit a phone is gone)."""
     record = get_or_none(vault, invite_id)
     if record is None or record.kind != Kind.INVITE or record.data.get("used_by"):
         raise CoordinatorError("no such unused invite", reason="not_found")
+    lookup = record.data.get("drop_lookup")
     vault.delete(invite_id)
+    if not lookup:
+        return
+    try:
+        _, client = connect(vault)
+        with client:
+            invite_drop.withdraw(client, str(lookup))
+    except SyncError as exc:
+        raise CoordinatorError(
+            "the short code stays on the server", reason="short_code_kept"
+        ) from exc
 
 
 def refresh_roster(
@@ -364,6 +416,35 @@ def order_wipe(vault: VaultPort, device_id: str, *, now: Callable[[], float] = t
     with client:
         client.post_command(commands.to_wire(signed))
     return signed.cmd.id
+
+
+DEVICE_TAGS_ID = "coordinator-device-tags"  # setting record: {"tags": {device_id: [tag, ...]}}
+MAX_DEVICE_TAG = 40
+MAX_TAGS_PER_DEVICE = 20
+
+
+def normalise_device_tag(tag: str) -> str:
+    """A tag as stored: spaces collapsed, case kept; `ValueError` if empty or too long."""
+    clean = " ".join(str(tag).split())
+    if not clean:
+        raise ValueError("a device tag must not be empty")
+    if len(clean) > MAX_DEVICE_TAG:
+        raise ValueError(f"a device tag is at most {MAX_DEVICE_TAG} characters")
+    return clean
+
+
+def tags_from_setting(data: dict[str, Any]) -> dict[str, list[str]]:
+    """Device id -> its tags, from the setting record's data (malformed entries dropped)."""
+    raw = data.get("tags")
+    if not isinstance(raw, dict):
+        return {}
+    out: dict[str, list[str]] = {}
+    for device_id, tags in raw.items():
+        if isinstance(device_id, str) and isinstance(tags, list):
+            kept = [t for t in tags if isinstance(t, str) and t][:MAX_TAGS_PER_DEVICE]
+            if kept:
+                out[device_id] = kept
+    return out
 
 
 def coordinator_keys(document: orgdoc.OrgDocument) -> dict[str, bytes]:

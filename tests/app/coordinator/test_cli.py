@@ -83,6 +83,7 @@ def test_headless_verbs_run_an_organisation_end_to_end(tmp_path, capsys, monkeyp
         assert code == 0 and made["org"] == "Сеть"
         code, invite = run(capsys, "invite", "--qr", str(tmp_path / "qr.png"), "--data", data)
         assert code == 0 and invite["code"] and (tmp_path / "qr.png").read_bytes()[:4] == b"\x89PNG"
+        assert len(invite["short_code"]) == 14 and invite["server"] == server.url
         assert run(capsys, "devices", "--data", data) == (0, {"devices": []})
         code, invites = run(capsys, "invites", "--data", data)
         assert code == 0 and len(invites["invites"]) == 1

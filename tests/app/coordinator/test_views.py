@@ -19,6 +19,7 @@ from app.coordinator.shell import SCREENS, CoordinatorApp
 from app.i18n import Translator
 from app.services.coordinator_cases import CaseFilter
 from app.services.coordinator_fake import FakeCoordinatorService
+from sync.shortcode import parse_code
 from tests.app.coordinator.fakes import FakePort, click
 from tests.app.coordinator.test_service_contract import ANSWERS
 from tests.app.coordinator.worlds import PASSPHRASE, FakeWorld
@@ -223,6 +224,11 @@ def test_devices_invite_shows_code_and_qr_and_revoke_asks_first(world) -> None:
     assert view.invite_box.visible and view.invite_code.value.startswith("FV1-")
     assert isinstance(view.invite_qr.src, bytes) and view.invite_qr.src.startswith(b"\x89PNG")
     assert view.copy_button.visible is not False
+    assert view.invite_code.read_only and view.short_box.visible
+    assert parse_code(view.short_code.value or "") == view.short_code.value
+    assert "Телефондо бул кодду жана сервердин дарегин териңиз: https://" in str(
+        view.short_server.value
+    )
     assert "колдонула элек" in texts(view.open_invites).lower()
     rows = [c for c in view.open_invites.controls if isinstance(c, ft.Row)]
     click(rows[0].controls[-1])  # cancel the newest

@@ -25,6 +25,7 @@ from app.field.widgets import button_of
 from app.i18n import Translator
 from app.services.fake_field import FakeFieldService, fake_invite
 from sync.errors import DeviceRevoked
+from sync.shortcode import new_code
 
 PASS = "correct horse 42"
 
@@ -279,18 +280,28 @@ def test_wrong_numbers_on_the_calculator_count_toward_the_wipe() -> None:
     assert ctx.nav.names == ["wiped"]  # type: ignore[attr-defined]
 
 
-def test_holding_c_on_the_calculator_wipes_after_a_countdown_that_a_key_cancels() -> None:
+def test_holding_c_on_the_calculator_wipes_at_once_and_the_display_only_clears() -> None:
     ctx = context()
     ctx.service.create("739105628417", language="ru", disguise=True)
     ctx.service.lock()
-    screen = CalculatorScreen(ctx, sleep=no_sleep)
+    screen = CalculatorScreen(ctx)
     screen.build()
-    screen.counting = True  # a countdown in progress: any key cancels it
-    click(screen.buttons["5"])
-    assert not screen.counting and ctx.service.has_vault()
+    press_all(screen, "12+")
     run(screen.buttons["C"].on_long_press(None))
     assert not ctx.service.has_vault()
-    assert ctx.nav.names == ["wiped"]  # type: ignore[attr-defined]
+    assert screen.display.value == "0"  # as "C" would: no countdown, nothing to cancel
+    assert ctx.nav.names == ["panicked"]  # type: ignore[attr-defined]
+
+
+def test_after_a_panic_the_calculator_shows_the_owners_sign_until_a_key() -> None:
+    ctx = context()
+    screen = CalculatorScreen(ctx, sign=True)
+    screen.build()
+    assert screen.display.value == "0."
+    press_all(screen, "7")
+    assert screen.display.value == "7"
+    press_all(screen, "C")
+    assert screen.display.value == "0"
 
 
 def test_with_no_vault_holding_equals_opens_setup() -> None:
@@ -415,13 +426,18 @@ def test_a_picked_file_given_by_path_is_deleted_after_encryption(tmp_path: Any) 
     assert ctx.service.attachment_bytes(screen.answers["evidence"][0]) == b"plaintext copy"
 
 
-def test_abandoning_a_new_incident_removes_what_was_attached() -> None:
+def test_leaving_a_new_incident_keeps_its_attachment_until_the_draft_is_discarded() -> None:
     ctx = unlocked(files=[PickedFile("a.txt", b"a", None)])
     screen = IncidentFormScreen(ctx)
     screen.build()
     click(find(screen.fields_column, "att-add"))
-    [attachment_id] = screen.answers["evidence"]
+    [attachment_id] = [i for v in screen.answers.values() if isinstance(v, list) for i in v]
     screen.leave()
+    assert ctx.service.attachment(attachment_id).name == "a.txt"
+    listing = IncidentListScreen(ctx)
+    [draft] = ctx.service.list_drafts("incident")
+    click(find(listing.build().body, f"draft-discard-{draft.id}"))
+    assert ctx.service.list_drafts() == []
     with pytest.raises(Exception, match="not_found"):
         ctx.service.attachment(attachment_id)
 
@@ -433,9 +449,9 @@ def test_locking_saves_the_typed_form_as_a_draft_and_clears_the_screen() -> None
     change(find(screen.fields_column, "input-description"), "typed before the lock")
     screen.on_lock()
     assert screen.answers == {} and screen.fields_column.controls == []
-    [item] = ctx.service.list_incidents()
-    assert item.status == "draft"
-    assert ctx.service.get_incident(item.id).answers["description"] == "typed before the lock"
+    assert ctx.service.list_incidents() == []  # nothing saved as an incident behind its back
+    [draft] = ctx.service.list_drafts("incident")
+    assert draft.content["answers"]["description"] == "typed before the lock"
 
 
 def test_deleting_needs_a_second_tap() -> None:
@@ -506,7 +522,7 @@ def test_the_panic_control_counts_down_and_can_be_cancelled() -> None:
     assert not panic.counting and not panic.banner.visible
     run(panic.button.on_long_press(None))
     assert not ctx.service.has_vault()
-    assert ctx.nav.names == ["wiped"]  # type: ignore[attr-defined]
+    assert ctx.nav.names == ["panicked"]  # type: ignore[attr-defined]
 
 
 def test_a_cancelled_countdown_wipes_nothing() -> None:
@@ -520,3 +536,35 @@ def test_a_cancelled_countdown_wipes_nothing() -> None:
     panic = PanicControl(ctx, sleep=cancel_then_sleep)
     run(panic.button.on_long_press(None))
     assert ctx.service.has_vault() and ctx.nav.names == []  # type: ignore[attr-defined]
+
+
+def test_a_short_code_asks_for_the_server_then_fetches_the_invite_and_shows_it() -> None:
+    ctx = unlocked()
+    service = ctx.service
+    assert isinstance(service, FakeFieldService)
+    code = new_code()
+    service.short_codes.add(code)
+    screen = SetupScreen(ctx, step="org")
+    screen.build()
+    assert not screen.server_field.visible
+    change(screen.invite_field, code.lower().replace("-", " "))
+    assert screen.server_field.visible and screen.short_hint.visible
+    change(screen.server_field, "https://org.example")
+    click(button_of(screen.check_row))
+    body = screen.build().body
+    assert find(body, "setup-fingerprint").value == "abab " * 7 + "abab"
+    click(button_of(find(body, "setup-join")))
+    assert service.org_info() is not None
+
+
+def test_a_mistyped_short_code_is_refused_with_a_clear_message() -> None:
+    ctx = unlocked()
+    screen = SetupScreen(ctx, step="org")
+    screen.build()
+    code = new_code()
+    typo = ("1" if code[0] != "1" else "2") + code[1:]
+    change(screen.invite_field, typo)
+    change(screen.server_field, "https://org.example")
+    click(button_of(screen.check_row))
+    assert screen.banner.message.startswith("This short code has a typing mistake")
+    assert screen.preview is None
