@@ -358,11 +358,11 @@ class CoordinatorBase(CoordinatorService):
     @abc.abstractmethod
     def _recipients(self) -> list[str]: ...
 
-    @abc.abstractmethod
     def _age_identities(self) -> list[str]:
         """Current identity first, then any from before a key change (to open older files)."""
         return [self._age_identity()]
 
+    @abc.abstractmethod
     def _age_identity(self) -> str:
         """This coordinator's age identity string (secret)."""
 

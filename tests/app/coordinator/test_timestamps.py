@@ -372,4 +372,3 @@ def test_every_coordinator_stamps_at_pull_with_the_authorities_the_organisation_
         assert len(second._timestamp_tokens()) == 2
     finally:
         world.close()
-
