@@ -38,6 +38,9 @@ class Kind(StrEnum):
     """A silent alarm: sent by a phone, or received by a coordinator (`sync.alerts`)."""
     CHECKIN = "checkin"
     """A check-in armed until a deadline, and whether its owner checked in (`sync.alerts`)."""
+    DRAFT = "draft"
+    """What a documenter typed into a form or a note and has not saved or sent yet (autosaved;
+    never sealed or synced; deleted, and so forgotten, once it is saved or sent)."""
 
 
 class Status(StrEnum):

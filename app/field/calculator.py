@@ -7,13 +7,15 @@ entry of at least `MIN_PASSPHRASE` digits followed by "=" is an unlock attempt a
 counts toward the wipe threshold; the display then shows the number, exactly as a calculator
 would, so an observer sees nothing. Ordinary sums (with an operator) are never attempts.
 
-Long-press "C" starts the panic countdown (the display counts 3, 2, 1; any key cancels), then
-wipes. With no vault (first use, or after a wipe), long-press "=" opens the first-run setup.
+Long-press "C" wipes at once (the panic control's immediate mode, `app.field.panic`): no
+countdown, nothing to cancel, and the display only shows "0", as "C" would. After an owner's
+panic wipe the calculator opens showing `OWNER_SIGN` until the first key: a sign only the
+owner knows to look for. With no vault (first use, or after a wipe), long-press "=" opens the
+first-run setup; long-press "C" then does nothing.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -22,6 +24,7 @@ import flet as ft
 from app.field import calc_engine
 from app.field.calc_engine import Calculator
 from app.field.context import FieldContext, Screen
+from app.field.panic import OWNER_SIGN, wipe_now
 from app.field.widgets import refresh
 from app.services.field_types import MIN_PASSPHRASE, UnlockFailed
 
@@ -32,26 +35,20 @@ ROWS = (
     ("1", "2", "3", "+"),
     ("00", "0", ".", "="),
 )
-PANIC_SECONDS = 3
 
 
 class CalculatorScreen:
-    def __init__(
-        self,
-        ctx: FieldContext,
-        *,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
+    def __init__(self, ctx: FieldContext, *, sign: bool = False) -> None:
         self.ctx = ctx
         self.calc = Calculator()
-        self.sleep = sleep
-        self.counting = False
+        self.sign = sign  # show the owner's sign until the first key
+        self.wiping = False
         self.busy = False
         self.buttons: dict[str, ft.Control] = {}
 
     def build(self) -> Screen:
         self.display = ft.Text(
-            self.calc.display,
+            OWNER_SIGN if self.sign and self.calc.display == "0" else self.calc.display,
             size=44,
             text_align=ft.TextAlign.RIGHT,
             data="calc-display",
@@ -91,6 +88,8 @@ class CalculatorScreen:
     def _long_press_handler(self, key: str) -> Callable[[Any], Awaitable[None]] | None:
         if key == "C":
             return self.panic
+        if key == "%" and self.ctx.alarm is not None:
+            return self.ctx.alarm.fire  # the silent alarm (app.field.alarm)
         if key == "=":
 
             async def setup(_e: Any = None) -> None:
@@ -101,11 +100,7 @@ class CalculatorScreen:
         return None
 
     async def press(self, key: str) -> None:
-        if self.counting:
-            self.counting = False  # any key cancels the panic countdown
-            self.calc.press("C")
-            self._show()
-            return
+        self.sign = False
         for k in ("0", "0") if key == "00" else (key,):
             typed = self.calc.press(k)
         self._show()
@@ -139,22 +134,19 @@ class CalculatorScreen:
         self.ctx.nav.unlocked()
 
     async def panic(self, _e: Any = None) -> None:
-        if not self.ctx.service.has_vault() or self.counting:
+        """Hold "C": wipe at once; the display shows "0" as after "C"."""
+        if not self.ctx.service.has_vault() or self.wiping:
             return
-        self.counting = True
-        for remaining in range(PANIC_SECONDS, 0, -1):
-            self.calc.show(str(remaining))
-            self._show()
-            refresh(self.display)
-            await self.sleep(1)
-            if not self.counting:
-                return
-        self.counting = False
-        await self.ctx.nav.run(self.ctx.service.wipe)
+        self.wiping = True
         self.calc.press("C")
         self._show()
-        self.ctx.nav.wiped()
+        try:
+            await wipe_now(self.ctx)
+        finally:
+            self.wiping = False
 
     def _show(self) -> None:
         shown = self.calc.display
+        if self.sign and shown == "0":
+            shown = OWNER_SIGN
         self.display.value = self.ctx.t("calc.error") if shown == calc_engine.ERROR else shown

@@ -34,12 +34,14 @@ class Navigator(Protocol):
     def refresh(self) -> None: ...
     def locked(self) -> None: ...
     def wiped(self) -> None: ...
+    def panicked(self) -> None: ...
     def unlocked(self) -> None: ...
     def language_changed(self) -> None: ...
     def touch(self) -> None: ...
     async def run(self, fn: Callable[..., T], *args: Any) -> T: ...
     async def pick_files(self) -> list[PickedFile]: ...
     def sync_now(self) -> None: ...
+    async def scroll_to(self, key: str) -> None: ...
 
 
 @dataclasses.dataclass
@@ -48,6 +50,7 @@ class FieldContext:
     tr: Translator
     nav: Navigator
     capture: Any = None  # an `app.field.capture.CapturePort`; None: no camera, no recorder
+    alarm: Any = None  # an `app.field.alarm.AlarmControl`; None: no silent alarm
 
     def t(self, key: str, **params: Any) -> str:
         return self.tr.t(key, **params)
@@ -90,6 +93,9 @@ class RecordingNavigator:
     def wiped(self) -> None:
         self._log("wiped")
 
+    def panicked(self) -> None:
+        self._log("panicked")
+
     def unlocked(self) -> None:
         self._log("unlocked")
 
@@ -101,6 +107,9 @@ class RecordingNavigator:
 
     def sync_now(self) -> None:
         self._log("sync_now")
+
+    async def scroll_to(self, key: str) -> None:
+        self._log("scroll_to", key=key)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         return fn(*args)

@@ -2,8 +2,13 @@
 
 Every field type of `core.forms` has a control here; conditional fields appear and disappear as
 answers change; validation messages come from the catalogue. "Save draft" works at any time
-and never validates; "Send" validates, then queues the incident for the organisation. Locking
-while the form is open saves what was typed as a draft first (it is encrypted like the rest).
+and never validates; "Send" validates, then queues the incident for the organisation. When
+Send finds answers to fix, the screen scrolls to the first one and focuses it, and says how
+many there are both at the top and beside the Send button.
+
+What is typed is autosaved as an encrypted draft (`app.field.drafts`): a pause in typing,
+leaving the screen (Back, a tab) and locking all keep it, without asking. Saving or sending
+forgets the draft. Opening an incident that has a draft continues the draft.
 """
 
 from __future__ import annotations
@@ -17,11 +22,19 @@ import flet as ft
 
 from app.field.attachments import AttachmentsPanel
 from app.field.context import FieldContext, Screen
-from app.field.widgets import big_button, heading, hint, status_chip, toggle_row
+from app.field.drafts import DraftKeeper
+from app.field.widgets import (
+    big_button,
+    heading,
+    hint,
+    scroll_key,
+    status_chip,
+    toggle_row,
+)
 from app.services.field_types import FormInvalid
 from app.ui.banner import ErrorBanner
 from app.ui.fields import sensitive_field
-from core import forms
+from core import forms, links
 from core.forms import Field
 
 COUNTRIES = ("kg", "kz", "other")
@@ -30,8 +43,17 @@ INLINE_LABEL_MAX = 34  # longer labels are cut inside a phone-width field: shown
 
 
 class IncidentFormScreen:
-    def __init__(self, ctx: FieldContext, incident_id: str | None = None) -> None:
+    def __init__(
+        self, ctx: FieldContext, incident_id: str | None = None, draft_id: str | None = None
+    ) -> None:
         self.ctx = ctx
+        draft = ctx.service.get_draft(draft_id) if draft_id else None
+        if draft is not None:
+            incident_id = draft.target or None
+        elif incident_id is not None:  # an unsaved edit of this incident: continue it
+            draft = next(
+                (d for d in ctx.service.list_drafts("incident") if d.target == incident_id), None
+            )
         self.incident_id = incident_id
         self.form = ctx.service.form()
         self.status = "draft"
@@ -41,10 +63,20 @@ class IncidentFormScreen:
             incident = ctx.service.get_incident(incident_id)
             self.answers = dict(incident.answers)
             self.status, self.status_reason = incident.status, incident.status_reason
+        if draft is not None and isinstance(draft.content.get("answers"), dict):
+            self.answers = dict(draft.content["answers"])
+        self.drafts = DraftKeeper(
+            ctx,
+            "incident",
+            lambda: {"answers": self.answers},
+            target=incident_id or "",
+            draft_id=draft.id if draft is not None else None,
+        )
         self.errors: dict[str, str] = {}
         self.dirty = False
         self.confirm_delete = False
         self.banner = ErrorBanner()
+        self.send_banner = ErrorBanner()  # the same count, beside the Send button
         self.raw_numbers: dict[str, str] = {}
         self.date_parts: dict[str, list[str]] = {}
         self.region_country: dict[str, str] = {}
@@ -59,6 +91,7 @@ class IncidentFormScreen:
         self._render_fields()
         buttons: list[ft.Control] = [
             big_button(t("form.save_draft"), self.save_draft, data="form-draft", filled=False),
+            self.send_banner,
             big_button(t("form.send"), self.submit, data="form-send", icon=ft.Icons.SEND),
         ]
         if self.incident_id is not None:
@@ -119,7 +152,9 @@ class IncidentFormScreen:
                     self.ctx.t(error), color=ft.Colors.RED_800, size=14, data=f"error-{field.id}"
                 )
             )
-        return ft.Column(parts, spacing=4, data=f"field-{field.id}")
+        return ft.Column(
+            parts, spacing=4, data=f"field-{field.id}", key=scroll_key(f"field-{field.id}")
+        )
 
     def _control(self, field: Field, label: str) -> ft.Control:
         value = self.answers.get(field.id)
@@ -135,6 +170,18 @@ class IncidentFormScreen:
                 min_lines=4 if long else 1,
                 max_lines=12 if long else 1,
                 on_change=self._set_text(fid),
+                data=f"input-{fid}",
+            )
+        if field.type == "pseudonym":
+            kept = value if links.is_pseudonym(value) else ""
+            return sensitive_field(
+                label=label or None,
+                value="" if kept else (value if isinstance(value, str) else ""),
+                helper=t("form.pseudonym_kept", ref=links.short_pseudonym(kept))
+                if kept
+                else t("form.pseudonym_hint"),
+                keyboard_type=ft.KeyboardType.TEXT,
+                on_change=self._set_pseudonym(fid, kept),
                 data=f"input-{fid}",
             )
         if field.type == "number":
@@ -300,12 +347,24 @@ class IncidentFormScreen:
         """Remember an edit; redraw the fields only if another field's `show_if` depends on it."""
         self.dirty = True
         self.ctx.nav.touch()
+        self.drafts.changed()
         if rerender or fid in self.controllers:
             self._render_fields()
 
     def _set_text(self, fid: str) -> Callable[[Any], None]:
         def handler(e: Any) -> None:
             self.answers[fid] = str(e.control.value or "")
+            self._changed()
+
+        return handler
+
+    def _set_pseudonym(self, fid: str, kept: str) -> Callable[[Any], None]:
+        """What is typed replaces the pseudonym kept; an empty field keeps it. The service
+        turns the typed name or number into a pseudonym before storing anything."""
+
+        def handler(e: Any) -> None:
+            typed = str(e.control.value or "")
+            self.answers[fid] = typed if typed.strip() or not kept else kept
             self._changed()
 
         return handler
@@ -402,6 +461,7 @@ class IncidentFormScreen:
 
     async def save_draft(self, _e: Any = None) -> None:
         self.banner.clear()
+        self.send_banner.clear()
         try:
             self.incident_id = await self.ctx.nav.run(self._save, False)
         except Exception as exc:
@@ -413,15 +473,20 @@ class IncidentFormScreen:
 
     async def submit(self, _e: Any = None) -> None:
         self.banner.clear()
+        self.send_banner.clear()
         try:
             self.incident_id = await self.ctx.nav.run(self._save, True)
         except FormInvalid as exc:
             self.errors = exc.errors
             self.banner.show(self.ctx.t("form.fix_errors", count=len(exc.errors)))
+            self.send_banner.show(self.ctx.t("form.needs_attention", count=len(exc.errors)))
             self._render_fields()
+            self.drafts.flush()  # nothing typed is lost by a refused send
+            await self._show_first_problem()
             return
         except Exception as exc:
             self.banner.show(self.ctx.error(exc))
+            self.send_banner.show(self.ctx.error(exc))
             return
         self._keep_attachments()
         self.dirty = False
@@ -429,8 +494,28 @@ class IncidentFormScreen:
         self.ctx.nav.go("incidents")
         self.ctx.nav.sync_now()
 
+    def first_problem(self) -> str | None:
+        """The first answer to fix, in the order the form shows them."""
+        visible = forms.visible_fields(self.form, self.answers)
+        return next((f.id for f in visible if f.id in self.errors), None)
+
+    async def _show_first_problem(self) -> None:
+        """Scroll to the first answer to fix and put the cursor in it (where it has one)."""
+        fid = self.first_problem()
+        if fid is None:
+            return
+        with contextlib.suppress(Exception):
+            await self.ctx.nav.scroll_to(f"field-{fid}")
+        target = focus_target(self.controls.get(fid))
+        if target is not None:
+            with contextlib.suppress(Exception):  # not on a page (tests), or gone meanwhile
+                await target.focus()
+
     def _save(self, submit: bool) -> str:
-        return self.ctx.service.save_incident(self.incident_id, self.answers, submit=submit)
+        """Save or send, then forget the autosaved draft (the incident now holds it all)."""
+        incident_id = self.ctx.service.save_incident(self.incident_id, self.answers, submit=submit)
+        self.drafts.discard()
+        return incident_id
 
     def delete(self, _e: Any = None) -> None:
         if self.incident_id is None:
@@ -441,6 +526,7 @@ class IncidentFormScreen:
             return
         try:
             self.ctx.service.delete_incident(self.incident_id)
+            self.drafts.discard()
         except Exception as exc:
             self.banner.show(self.ctx.error(exc))
             return
@@ -452,24 +538,38 @@ class IncidentFormScreen:
             self.ctx.nav.go("messages", id=self.incident_id)
 
     def leave(self) -> None:
-        """The shell calls this when navigating away without saving: drop new attachments,
-        and any picked copy still waiting for a choice about its metadata."""
+        """The shell calls this when navigating away (Back, a tab): keep what was typed as a
+        draft, new attachments included (the draft refers to them), and delete any picked
+        copy still waiting for a choice about its metadata."""
+        self.drafts.flush()
         for panel in self.panels.values():
             panel.drop_pending()
-            if self.dirty:
-                panel.abandon()
+        self._keep_attachments()
 
     def on_lock(self) -> None:
         """Save what was typed as an encrypted draft before the vault locks, then forget it."""
-        if self.dirty and self.ctx.service.unlocked:
-            # locking must never be blocked by a failed save
-            with contextlib.suppress(Exception):
-                if self.status in ("draft", "failed") or self.incident_id is None:
-                    self.incident_id = self._save(False)
-                    self._keep_attachments()
+        self.drafts.flush()  # never blocks locking: a failed save is dropped
+        self.drafts.stop()
+        self._keep_attachments()
         self.answers.clear()
         self.raw_numbers.clear()
         self.date_parts.clear()
         for panel in self.panels.values():
             panel.forget_previews()
         self.fields_column.controls = []
+
+
+def focus_target(control: ft.Control | None) -> Any:
+    """The first control inside `control` that can take the keyboard focus, or None."""
+    stack: list[Any] = [control] if control is not None else []
+    while stack:
+        current = stack.pop(0)
+        if isinstance(current, ft.TextField | ft.Dropdown):
+            return current
+        for attr in ("controls", "content"):
+            child = getattr(current, attr, None)
+            if isinstance(child, list):
+                stack.extend(child)
+            elif isinstance(child, ft.Control):
+                stack.append(child)
+    return None

@@ -1,5 +1,6 @@
 """The incident list: newest first, each with its sync state (draft, queued, sent, failed and
-why), the sync status line, and the button for a new incident.
+why), the sync status line, the button for a new incident, and the unsaved drafts of forms
+left without saving (*Continue* or *Discard*, see `app.field.drafts`).
 
 Sent-and-forgotten incidents show only their status: the readable copy is gone from the phone.
 The first list after an unlock says so when the vault found saved changes missing (its files
@@ -14,9 +15,10 @@ from typing import Any
 import flet as ft
 
 from app.field.context import FieldContext, Screen
+from app.field.drafts import discard_draft, draft_tiles
 from app.field.sync_line import SyncLine
 from app.field.widgets import big_button, hint, status_chip, when
-from app.services.field_types import IncidentSummary
+from app.services.field_types import Draft, IncidentSummary
 from app.ui.banner import ErrorBanner
 from core.cases import case_reference
 
@@ -39,6 +41,9 @@ class IncidentListScreen:
             self.sync_line.control,
             big_button(t("list.new"), self.new, data="incident-new", icon=ft.Icons.ADD),
         ]
+        body += draft_tiles(
+            self.ctx, self.ctx.service.list_drafts("incident"), self.resume, self.discard
+        )
         body += self.tiles or [hint(t("list.empty"), data="incident-empty")]
         return Screen(t("list.title"), body)
 
@@ -81,3 +86,13 @@ class IncidentListScreen:
 
     def new(self, _e: Any = None) -> None:
         self.ctx.nav.go("incident")
+
+    def resume(self, draft: Draft) -> None:
+        self.ctx.nav.go("incident", draft=draft.id)
+
+    def discard(self, draft: Draft) -> None:
+        try:
+            discard_draft(self.ctx, draft)
+        except Exception as exc:
+            self.notice.show(self.ctx.error(exc))
+        self.ctx.nav.refresh()

@@ -1,5 +1,10 @@
 """Quick notes: private by default (they never leave the phone), or shared with the
-organisation (sent like an incident). Encrypted at rest like everything else."""
+organisation (sent like an incident). Encrypted at rest like everything else.
+
+What is typed in the editor is autosaved as an encrypted draft (`app.field.drafts`) after a
+pause, when leaving the screen and when locking; the screen reopens with the newest draft in
+the editor and lists the others to continue. Saving the note or *Cancel* forgets the draft.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,9 @@ from typing import Any
 import flet as ft
 
 from app.field.context import FieldContext, Screen
+from app.field.drafts import DraftKeeper, discard_draft, draft_tiles
 from app.field.widgets import big_button, hint, status_chip, toggle_row, when
-from app.services.field_types import Note
+from app.services.field_types import Draft, Note
 from app.ui.banner import ErrorBanner
 from app.ui.fields import sensitive_field
 
@@ -22,6 +28,25 @@ class NotesScreen:
         self.text = ""
         self.shared = False
         self.banner = ErrorBanner()
+        self.drafts = self._keeper()
+        newest = next(iter(ctx.service.list_drafts("note")), None)
+        if newest is not None:
+            self._load_draft(newest)
+
+    def _keeper(self, draft_id: str | None = None) -> DraftKeeper:
+        return DraftKeeper(
+            self.ctx,
+            "note",
+            lambda: {"text": self.text, "shared": self.shared},
+            target=self.editing or "",
+            draft_id=draft_id,
+        )
+
+    def _load_draft(self, draft: Draft) -> None:
+        self.editing = draft.target or None
+        self.text = str(draft.content.get("text") or "")
+        self.shared = bool(draft.content.get("shared"))
+        self.drafts = self._keeper(draft.id)
 
     def build(self) -> Screen:
         t = self.ctx.t
@@ -47,6 +72,8 @@ class NotesScreen:
             body.append(
                 big_button(t("common.cancel"), self.cancel, data="note-cancel", filled=False)
             )
+        others = [d for d in self.ctx.service.list_drafts("note") if d.id != self.drafts.draft_id]
+        body += draft_tiles(self.ctx, others, self.resume, self.discard)
         body += [self._tile(n) for n in self.notes] or [hint(t("notes.empty"))]
         return Screen(t("notes.title"), body)
 
@@ -90,9 +117,24 @@ class NotesScreen:
     def on_text(self, e: Any) -> None:
         self.text = str(e.control.value or "")
         self.ctx.nav.touch()
+        self.drafts.changed()
 
     def on_share(self, e: Any) -> None:
         self.shared = bool(e.control.value)
+        self.drafts.changed()
+
+    def resume(self, draft: Draft) -> None:
+        """Continue another draft; what the editor held is kept as a draft first."""
+        self.drafts.flush()
+        self._load_draft(draft)
+        self.ctx.nav.refresh()
+
+    def discard(self, draft: Draft) -> None:
+        try:
+            discard_draft(self.ctx, draft)
+        except Exception as exc:
+            self.banner.show(self.ctx.error(exc))
+        self.ctx.nav.refresh()
 
     async def save(self, _e: Any = None) -> None:
         self.banner.clear()
@@ -106,20 +148,34 @@ class NotesScreen:
             return
         shared = self.shared
         self.editing, self.text, self.shared = None, "", False
+        self.drafts = self._keeper()
         self.ctx.nav.refresh()
         if shared:
             self.ctx.nav.sync_now()
 
     def _save(self) -> str:
-        return self.ctx.service.save_note(self.editing, self.text, shared=self.shared)
+        note_id = self.ctx.service.save_note(self.editing, self.text, shared=self.shared)
+        self.drafts.discard()
+        return note_id
 
     def cancel(self, _e: Any = None) -> None:
+        """Drop what the editor holds (the owner asked to): its draft too."""
+        self.drafts.discard()
         self.editing, self.text, self.shared = None, "", False
+        self.drafts = self._keeper()
         self.ctx.nav.refresh()
 
     def _edit(self, note: Note) -> Callable[[Any], None]:
         def handler(_e: Any = None) -> None:
-            self.editing, self.text, self.shared = note.id, note.text, note.shared
+            self.drafts.flush()
+            existing = next(
+                (d for d in self.ctx.service.list_drafts("note") if d.target == note.id), None
+            )
+            if existing is not None:
+                self._load_draft(existing)
+            else:
+                self.editing, self.text, self.shared = note.id, note.text, note.shared
+                self.drafts = self._keeper()
             self.ctx.nav.refresh()
 
         return handler
@@ -130,12 +186,20 @@ class NotesScreen:
                 self.ctx.service.delete_note(note_id)
             except Exception as exc:
                 self.banner.show(self.ctx.error(exc))
-            if self.editing == note_id:
+            if self.editing == note_id:  # its draft went with it
+                self.drafts.stop()
                 self.editing, self.text = None, ""
+                self.drafts = self._keeper()
             self.ctx.nav.refresh()
 
         return handler
 
+    def leave(self) -> None:
+        """Navigating away (Back, a tab): keep what the editor holds as a draft."""
+        self.drafts.flush()
+
     def on_lock(self) -> None:
+        self.drafts.flush()
+        self.drafts.stop()
         self.text = ""
         self.notes = []

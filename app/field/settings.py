@@ -95,6 +95,13 @@ class SettingsScreen:
                 filled=False,
                 icon=ft.Icons.LOCK,
             ),
+            big_button(
+                t("checkin.screen"),
+                lambda _e: self.ctx.nav.go("checkin"),
+                data="settings-checkin",
+                filled=False,
+                icon=ft.Icons.TIMER_OUTLINED,
+            ),
             heading(t("settings.duress")),
             hint(t("settings.duress_on") if s.has_duress else t("settings.duress_off")),
             self.current_field,
@@ -104,6 +111,15 @@ class SettingsScreen:
             ),
             heading(t("settings.wipe_title")),
             hint(t("settings.wipe_covers")),
+            toggle_row(
+                ft.Switch(
+                    value=s.panic_immediate,
+                    on_change=self.on_panic_mode,
+                    data="settings-panic-immediate",
+                ),
+                t("setup.panic_immediate"),
+            ),
+            hint(t("setup.panic_immediate_hint")),
             heading(t("settings.sync")),
             toggle_row(self.forget, t("settings.send_and_forget")),
             hint(t("settings.send_and_forget_hint")),
@@ -177,6 +193,12 @@ class SettingsScreen:
 
     def on_forget(self, e: Any) -> None:
         self._apply(send_and_forget=bool(e.control.value))
+
+    def on_panic_mode(self, e: Any) -> None:
+        if self._apply(panic_immediate=bool(e.control.value)) is not None:
+            self.ctx.nav.refresh()  # the panic control in the app bar follows at once
+        else:
+            e.control.value = not bool(e.control.value)
 
     def on_disguise(self, e: Any) -> None:
         if self._apply(disguise=bool(e.control.value)) is None:

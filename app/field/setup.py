@@ -28,7 +28,7 @@ import flet as ft
 
 from app.field.context import FieldContext, Screen
 from app.field.panic import PanicControl, panic_corner
-from app.field.widgets import big_button, button_of, heading, hint, toggle_row
+from app.field.widgets import big_button, button_of, heading, hint, scroll_key, toggle_row
 from app.services.field_types import (
     FieldServiceError,
     InvitePreview,
@@ -118,9 +118,9 @@ class SetupScreen:
         )
         self.panic_switch = ft.Switch(value=self.immediate, on_change=self.on_panic_mode)
         self.create_row = big_button(t("setup.create"), self.create, data="setup-create")
-        self.pass_field.key = ft.ScrollKey("setup-passphrase")
-        self.confirm_field.key = ft.ScrollKey("setup-confirm")
-        self.duress_field.key = ft.ScrollKey("setup-duress")
+        self.pass_field.key = scroll_key("setup-passphrase")
+        self.confirm_field.key = scroll_key("setup-confirm")
+        self.duress_field.key = scroll_key("setup-duress")
         self._update_strength()
         return [
             heading(t("setup.passphrase_title")),

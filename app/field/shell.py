@@ -11,8 +11,9 @@ It implements `Navigator` for the screens. What it guarantees:
   on the lock screen if it was hidden or paused meanwhile. This keeps the screen out of the
   recents list as far as Flet allows; FLAG_SECURE (no screenshots at all) is not available in
   Flet 1.0.5: see docs/android.md.
-- **Panic** from every unlocked screen (the red control in the app bar) and from the
-  calculator; afterwards the calculator, as on a phone never set up.
+- **Panic** from every screen: the red control in the app bar, on the lock and join screens,
+  and holding "C" on the calculator; afterwards the calculator, as on a phone never set up,
+  showing the owner's sign after an owner's panic (`panicked`, see `app.field.panic`).
 - **Sync** runs only while unlocked, through `sync.loop.SyncLoop` on the page's event loop,
   with each round in a worker thread.
 Blocking work (key derivation, encryption, HTTP) always runs in `asyncio.to_thread`.
@@ -28,6 +29,7 @@ from typing import Any, TypeVar
 
 import flet as ft
 
+from app.field.alarm import AlarmControl, CheckinScreen
 from app.field.calculator import CalculatorScreen
 from app.field.capture import FletCapture
 from app.field.context import FieldContext, PickedFile, Screen
@@ -39,7 +41,9 @@ from app.field.panic import PanicControl
 from app.field.settings import SettingsScreen
 from app.field.setup import SetupScreen
 from app.field.unlock import UnlockScreen
+from app.field.widgets import scroll_key
 from app.i18n import Translator
+from app.services.field_alarm import AlarmService
 from app.services.field_api import FieldService
 
 T = TypeVar("T")
@@ -76,7 +80,10 @@ class AppShell:
         self.idle_task: Any = None
         self.covered = False  # the app is not in front: nothing readable is drawn
         self.picker = ft.FilePicker()  # a service: must stay referenced (FLET.md 0.4)
+        self.haptics = ft.HapticFeedback()  # the owner's sign after a panic wipe
         self.ctx.capture = FletCapture(page)  # camera and recorder (app.field.capture)
+        self.alarm = AlarmControl(self.ctx, AlarmService(service), page)  # the silent alarm
+        self.ctx.alarm = self.alarm
 
     # ------------------------------------------------------------ start
     def start(self) -> None:
@@ -92,6 +99,7 @@ class AppShell:
         page.on_view_pop = lambda _e: self._back()
         self.go(self._locked_route())
         self.idle_task = page.run_task(self._idle_watch)
+        self.alarm_task = page.run_task(self.alarm.watch)
 
     def _locked_route(self) -> str:
         disguise = self.service.launch_prefs().disguise
@@ -118,15 +126,17 @@ class AppShell:
         if route == "unlock":
             return UnlockScreen(ctx)
         if route == "calculator":
-            return CalculatorScreen(ctx)
+            return CalculatorScreen(ctx, sign=params.get("sign") == "1")
         if route == "incident":
-            return IncidentFormScreen(ctx, params.get("id"))
+            return IncidentFormScreen(ctx, params.get("id"), params.get("draft"))
         if route == "notes":
             return NotesScreen(ctx)
         if route == "messages":
             return MessagesScreen(ctx, params.get("id"))
         if route == "settings":
             return SettingsScreen(ctx)
+        if route == "checkin":
+            return CheckinScreen(ctx, self.alarm)
         return IncidentListScreen(ctx)
 
     def refresh(self) -> None:
@@ -158,7 +168,7 @@ class AppShell:
                     data="back",
                 )
             view.appbar = ft.AppBar(
-                title=ft.Text(screen.title),
+                title=self.alarm.hold_area(ft.Text(screen.title)),
                 leading=leading,
                 automatically_imply_leading=False,
                 actions=[*screen.actions, self.panic.button, ft.Container(width=8)],
@@ -168,7 +178,7 @@ class AppShell:
                 view.navigation_bar = self._tabs()
         else:
             view.controls = [
-                ft.Text(screen.title, size=22, weight=ft.FontWeight.BOLD)
+                self.alarm.hold_area(ft.Text(screen.title, size=22, weight=ft.FontWeight.BOLD))
                 if screen.title and self.route != "calculator"
                 else ft.Container(height=8),
                 *screen.body,
@@ -225,6 +235,7 @@ class AppShell:
 
     def unlocked(self) -> None:
         self.language_changed_silently()
+        self.alarm.after_unlock()  # an alarm given while locked is sealed now
         self._start_sync()
         self.go("incidents")
 
@@ -238,6 +249,13 @@ class AppShell:
 
     def wiped(self) -> None:
         self.page.run_task(self._after_wipe)
+
+    def panicked(self) -> None:
+        self.page.run_task(self._after_wipe, True)
+
+    async def scroll_to(self, key: str) -> None:
+        if self.page.views:
+            await self.page.views[-1].scroll_to(scroll_key=scroll_key(key), duration=300)
 
     def sync_now(self) -> None:
         if self.sync_loop is not None:
@@ -271,11 +289,22 @@ class AppShell:
         await asyncio.to_thread(self.service.lock)
         self.go(self._locked_route())
 
-    async def _after_wipe(self) -> None:
+    async def _after_wipe(self, sign: bool = False) -> None:
         self._forget_screen()
         await self._stop_sync()
         self.language_changed_silently()
-        self.go(self._locked_route())
+        route = self._locked_route()
+        self.go(route, **({"sign": "1"} if sign and route == "calculator" else {}))
+        if sign:
+            await self._vibrate()
+
+    async def _vibrate(self) -> None:
+        """The owner's sign, felt: a vibration where the phone has one (never in a browser)."""
+        platform = self.page.platform
+        if self.page.web or platform is None or not platform.is_mobile():
+            return
+        with contextlib.suppress(Exception):
+            await self.haptics.heavy_impact()
 
     def _lifecycle(self, e: ft.AppLifecycleStateChangeEvent) -> None:
         if e.state in COVER_STATES:

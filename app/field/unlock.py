@@ -2,6 +2,8 @@
 
 Wrong passphrases are counted by the vault toward the wipe threshold; the screen says how many
 attempts are left. Reaching the threshold wipes, and the app returns to its first-run state.
+The panic control is here too, in its immediate mode (`app.field.panic`): before unlock nobody
+has shown they are the owner, so nothing counts down and nothing can cancel it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 import flet as ft
 
 from app.field.context import FieldContext, Screen
+from app.field.panic import PanicControl, panic_corner
 from app.field.widgets import big_button, button_of, heading
 from app.services.field_types import UnlockFailed
 from app.ui.banner import ErrorBanner
@@ -22,6 +25,7 @@ class UnlockScreen:
         self.ctx = ctx
         self.banner = ErrorBanner()
         self.busy = False
+        self.panic = PanicControl(ctx, immediate=True)
 
     def build(self) -> Screen:
         t = self.ctx.t
@@ -33,7 +37,7 @@ class UnlockScreen:
         )
         self.button_row = big_button(t("unlock.button"), self.unlock, data="unlock-button")
         body: list[ft.Control] = [
-            ft.Container(height=40),
+            panic_corner(self.panic),
             heading(t("unlock.title")),
             self.banner,
             self.field,

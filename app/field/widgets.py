@@ -29,6 +29,11 @@ def refresh(control: ft.Control) -> None:
         control.update()
 
 
+def scroll_key(name: str) -> ft.ScrollKey:
+    """The key of a control that `Navigator.scroll_to(name)` brings into view."""
+    return ft.ScrollKey(name)  # type: ignore[call-arg]  # flet's stub hides the value field
+
+
 def heading(text: str) -> ft.Text:
     return ft.Text(text, size=20, weight=ft.FontWeight.BOLD)
 

@@ -47,7 +47,7 @@ from app.services.field_types import (
     UnlockFailed,
     check_new_passphrase,
 )
-from core import consent, forms, links
+from core import consent, forms, links, source
 from core.forms import FormDefinition
 from storage import media_meta
 from sync.referrals import Contact
@@ -269,6 +269,7 @@ class FakeFieldService(FieldService):
         self._need_open()
         form = default_form()
         if submit:
+            answers = source.stamp(form, answers, self._clock())
             errors = forms.validate(form, answers)
             if errors:
                 raise FormInvalid(errors)
@@ -447,13 +448,13 @@ class FakeFieldService(FieldService):
 
     # ---- consent and referrals
     def withdraw_consent(self, incident_id: str, purposes: Sequence[str]) -> str:
-        i = self._incident(incident_id)
-        if i.status not in ("queued", "sent"):
-            raise NotSent()
         try:
             chosen = consent.purposes_of(list(purposes))
         except ValueError:
             raise FieldServiceError("invalid_purpose") from None
+        i = self._incident(incident_id)
+        if i.status not in ("queued", "sent"):
+            raise NotSent()
         i.withdrawn = tuple(sorted(set(i.withdrawn) | chosen))
         self.calls.append(f"withdraw:{incident_id}")
         return uuid.uuid4().hex

@@ -58,7 +58,7 @@ from app.services.field_types import (
     UnlockFailed,
     check_new_passphrase,
 )
-from core import consent, forms, links
+from core import consent, forms, links, source
 from core.crypto.random import random_bytes
 from core.forms import FormDefinition, FormDefinitionError, parse_form
 from core.records import Kind, Record, Status
@@ -443,6 +443,7 @@ class VaultFieldService(FieldService):
         vault = self._v()
         form = self.form()
         if submit:
+            answers = source.stamp(form, answers, self._clock())
             errors = forms.validate(form, answers)
             if errors:
                 raise FormInvalid(errors)
@@ -734,13 +735,13 @@ class VaultFieldService(FieldService):
         """Withdraw consent about a report already sent (or its stub): a signed envelope that
         only this device can write, honoured by every export from then on. Never undone."""
         vault = self._v()
-        record = self._get(incident_id, Kind.INCIDENT, Kind.STUB)
-        if record.status not in (Status.QUEUED, Status.SENT):
-            raise NotSent()
         try:
             chosen = consent.purposes_of(list(purposes))
         except ValueError:
             raise FieldServiceError("invalid_purpose") from None
+        record = self._get(incident_id, Kind.INCIDENT, Kind.STUB)
+        if record.status not in (Status.QUEUED, Status.SENT):
+            raise NotSent()
         envelope_id = outbox.queue_withdrawal(vault, record.id, sorted(chosen), now=self._clock)
         record = self._get(incident_id, Kind.INCIDENT, Kind.STUB)
         record.data["withdrawn"] = sorted(set(record.data.get("withdrawn") or ()) | chosen)

@@ -175,7 +175,8 @@ class Draft:
     """What was typed into a form or a note and not yet saved or sent (autosaved, encrypted).
 
     `form` is `incident` or `note`; `target` the incident or note it edits ("" for a new one);
-    `content` the form's answers (`{"answers": {...}}`) or the note (`{"text": ..., "shared": ...}`).
+    `content` the form's answers (`{"answers": {...}}`) or the note's text and sharing
+    (`{"text": ..., "shared": ...}`).
     """
 
     id: str
