@@ -9,7 +9,11 @@ Route dependencies, strongest first:
   document and fetching and acknowledging commands use them, so a wipe ordered for a seized,
   revoked phone still reaches it and can be verified there; everything else is refused with
   `device_revoked`.
-- `new_key`: any correctly signed key (enrolment).
+- `new_key`: any correctly signed key (enrolment), except a registered check key.
+- `check_key`: a device's check key (`PUT /v1/devices/me/check-key`), revoked device or not.
+  It is accepted by `GET /v1/commands/pending` alone: everywhere else the key is unknown
+  (`unknown_key`), and it can never enrol (`check_key_only`), so a phone's check key, which
+  sits outside its vault, fetches that phone's commands and does nothing else.
 
 Every check happens before anything is written: a refused request leaves no trace, not even its
 nonce. The nonce is then stored in the database (not in process memory) until the request's time
@@ -70,7 +74,7 @@ AUTH_DETAILS = {
 class Caller:
     key_id: str
     public_key: bytes
-    role: Literal["coordinator", "device", "new"]
+    role: Literal["coordinator", "device", "new", "check"]
     device: Device | None = None
 
 
@@ -182,6 +186,8 @@ def _identify(
     if caller is None:
         if "new" not in allow:
             raise ApiError(403, "unknown_key", "this key is not enrolled")
+        if repo.device_by_check_key(public) is not None:
+            raise ApiError(403, "check_key_only", "a check key may only fetch commands")
         caller = Caller(verified.key_id, verified.public_key, "new")
     if caller.role not in allow:
         if allow == {"coordinator"}:
@@ -228,9 +234,21 @@ def new_key(verified: Annotated[VerifiedRequest, Depends(signed)], ctx: Ctx) -> 
     return _identify(ctx, verified, allow=_ANY)
 
 
+def check_key(verified: Annotated[VerifiedRequest, Depends(signed)], ctx: Ctx) -> Caller:
+    """A device's check key (see the module docstring); the nonce is remembered as for others."""
+    device = ctx.repo.device_by_check_key(b64u_encode(verified.public_key))
+    if device is None:
+        raise ApiError(403, "unknown_key", "this key is not enrolled")
+    now = ctx.clock()
+    if not ctx.repo.remember_nonce(verified.nonce, verified.timestamp + WINDOW_SECONDS + 1, now):
+        raise ApiError(401, "replayed_request", "this request was already received")
+    return Caller(verified.key_id, verified.public_key, "check", device)
+
+
 AsCoordinator = Annotated[Caller, Depends(coordinator)]
 AsDevice = Annotated[Caller, Depends(device)]
 AsMember = Annotated[Caller, Depends(member)]
 AsDeviceEvenRevoked = Annotated[Caller, Depends(device_even_revoked)]
 AsMemberEvenRevoked = Annotated[Caller, Depends(member_even_revoked)]
 AsNewKey = Annotated[Caller, Depends(new_key)]
+AsCheckKey = Annotated[Caller, Depends(check_key)]

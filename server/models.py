@@ -81,6 +81,13 @@ class SignedCommandBody(Strict):
     sig: B64u
 
 
+class CheckKeyBody(Strict):
+    """A device's check key and the check key's signature over its device id (possession)."""
+
+    check_key: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{43}$")]
+    proof: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{86}$")]
+
+
 class EnvelopeHeader(Strict):
     v: UInt
     id: Hex32
@@ -177,6 +184,14 @@ class CommandStored(BaseModel):
 
 class CommandsAnswer(BaseModel):
     commands: list[dict[str, Any]]
+
+
+class PendingAnswer(BaseModel):
+    """What a locked phone fetches with its check key: its commands and the org document as
+    stored (a sealed container, whose root-signed clear part names the coordinators)."""
+
+    commands: list[dict[str, Any]]
+    org_document: dict[str, Any]
 
 
 class Done(BaseModel):

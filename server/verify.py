@@ -3,6 +3,7 @@
 - `org_document(obj, pinned_root=None)`: parse and verify a signed org document; with no pinned
   root it must verify under its own root (bootstrap). Raises `ApiError` `bad_document`.
 - `command(obj, org_text)`: parse and verify a signed command against the stored org document.
+- `check_key(key, proof, device_id)`: a device's check key and its proof of possession.
 - `envelope(obj, signer_key)`: parse and verify one envelope pushed by `signer_key`; raises
   `EnvelopeRefused` with the per-envelope reason (the batch goes on).
 
@@ -16,12 +17,13 @@ from typing import Any
 
 from server.db.base import IncomingEnvelope, OrgDocument
 from server.errors import ApiError
+from sync import checkkey as sync_checkkey
 from sync import commands as sync_commands
 from sync import envelope as sync_envelope
 from sync import orgdoc as sync_orgdoc
 from sync import orgseal as sync_orgseal
 from sync.age import bech32
-from sync.encoding import b64u_encode, canonical_json
+from sync.encoding import EncodingError, b64u_decode, b64u_encode, canonical_json
 
 MAX_RECIPIENT = 4096
 
@@ -119,3 +121,15 @@ def envelope_id_of(obj: Any) -> str:
     header = obj.get("header") if isinstance(obj, dict) else None
     value = header.get("id") if isinstance(header, dict) else None
     return value if isinstance(value, str) and len(value) <= 64 else ""
+
+
+def check_key(key: str, proof: str, device_id: str) -> bytes:
+    """The check key's 32 public bytes if `proof` is its signature over `device_id`."""
+    try:
+        public = b64u_decode(key, length=32)
+        signature = b64u_decode(proof, length=64)
+    except EncodingError:
+        raise ApiError(422, "bad_check_key", "the check key is malformed") from None
+    if not sync_checkkey.verify_proof(public, signature, device_id):
+        raise ApiError(422, "bad_check_key", "the check key's proof does not verify")
+    return public

@@ -6,6 +6,7 @@
   attempts   failed-unlock counter and wipe threshold (no secrets; updatable while locked)
   journal    the encrypted record journal
   lock       target of the exclusive flock
+  state      the sealed wipe-check file (fixed size, see storage.checkfile); phones only
   blobs/     encrypted attachments, one file per attachment, random names
   spool/     ciphertext staged by others (age blobs waiting for upload)
   tmp/       temporary files for atomic replaces; always on the same file system
@@ -24,6 +25,7 @@ KEY = "key"
 ATTEMPTS = "attempts"
 JOURNAL = "journal"
 LOCK = "lock"
+STATE = "state"
 BLOBS = "blobs"
 SPOOL = "spool"
 TMP = "tmp"
@@ -52,6 +54,10 @@ class Layout:
     @property
     def lock(self) -> Path:
         return self.root / LOCK
+
+    @property
+    def state(self) -> Path:
+        return self.root / STATE
 
     @property
     def blobs(self) -> Path:

@@ -2,9 +2,10 @@
 
 Use `wipe_directory(path, extra_dirs=())`. Order matters:
 
-1. Destroy the key material: overwrite the key file (and any half-written key file left in
-   `tmp/` by a crash) with random bytes, fsync, unlink, fsync the directory. From this instant
-   every other byte is undecryptable. This step is timed on its own (`key_destroyed_s`).
+1. Destroy the key material: overwrite the key file, the sealed wipe-check file
+   (`storage.checkfile`), and any half-written key file left in `tmp/` by a crash, with random
+   bytes, fsync, unlink, fsync the directory. From this instant every other byte is
+   undecryptable. This step is timed on its own (`key_destroyed_s`).
 2. Delete the journal, the attachments, the spool, the temp directory, the attempt counter,
    every directory in `extra_dirs` (caches and temp dirs the app uses, the file picker's among
    them) and the lock file. The launch file beside the directory is the app's to remove
@@ -78,7 +79,7 @@ def overwrite_and_unlink(path: Path) -> bool:
 def destroy_keys(layout: Layout) -> int:
     """Step 1 of the wipe. Returns the number of failures (0 when the keys are gone)."""
     failures = 0
-    targets = [layout.key]
+    targets = [layout.key, layout.state]
     with contextlib.suppress(OSError):
         targets += [
             Path(entry.path)

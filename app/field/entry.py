@@ -10,12 +10,19 @@ threshold and remote wipe alike.
 Web mode binds 127.0.0.1 unless told otherwise and serves the Flutter client from the package
 (no CDN), so it works offline.
 
+On Android and iOS the vault is bound to the phone's keystore
+(`app.field.secure_keystore.phone_keystore`), and before any screen is shown the app asks the
+server whether a remote wipe waits for it (`app.services.field_wipecheck.check_at_start`, at
+most a few seconds, silent on any failure): a wipe then runs before the calculator or the
+passphrase screen exists. Desktop and browser have no keystore and start as before.
+
 `FIELDVAULT_FIELD_PREVIEW=1` runs the UI on the in-memory fake service (nothing is saved):
 for UI previews and translations review only, never for real use.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +34,7 @@ from app.i18n import ASSETS
 
 if TYPE_CHECKING:
     from app.services.field_api import FieldService
+    from app.services.field_keystore import DeviceKeystore
 
 
 def default_data_dir() -> Path:
@@ -48,35 +56,64 @@ def cache_dirs() -> tuple[Path, ...]:
     return tuple(found)
 
 
-def make_service(data_dir: Path | str | None = None) -> FieldService:
-    """The real field service on `data_dir` (default: `default_data_dir()`)."""
+def make_service(
+    data_dir: Path | str | None = None, *, keystore: DeviceKeystore | None = None
+) -> FieldService:
+    """The real field service on `data_dir` (default: `default_data_dir()`), bound to
+    `keystore` where there is one (a phone; tests pass `MemoryKeystore`)."""
     from app.services.field import UNLOCK_FLOOR_SECONDS, VaultFieldService
 
     return VaultFieldService(
         Path(data_dir) if data_dir else default_data_dir(),
         extra_dirs=cache_dirs(),
         unlock_floor=UNLOCK_FLOOR_SECONDS,
+        keystore=keystore,
     )
+
+
+def start_checked(service: FieldService) -> bool:
+    """What the app does before its first screen: the wipe check (True if it wiped). Blocking:
+    run it off the UI thread."""
+    from app.services.field_wipecheck import check_at_start
+
+    return check_at_start(service)
 
 
 def make_main(data_dir: Path | str | None = None) -> Callable[[ft.Page], None]:
     """A `main(page)` bound to one data directory (each web session gets its own shell)."""
 
     def main(page: ft.Page) -> None:
-        from app.field.shell import AppShell
-
         service: FieldService
         if os.environ.get("FIELDVAULT_FIELD_PREVIEW") == "1":
             from app.services.fake_field import FakeFieldService
 
-            service = FakeFieldService()
-        else:
-            service = make_service(data_dir)
-        shell = AppShell(page, service)
-        page.data = shell  # keep the shell (and its services) referenced for the session
-        shell.start()
+            _show(page, FakeFieldService())
+            return
+        from app.field.secure_keystore import phone_keystore
+
+        keystore = phone_keystore(page)
+        service = make_service(data_dir, keystore=keystore)
+        if keystore is None:
+            _show(page, service)  # desktop and browser: as before, no check
+            return
+
+        async def check_then_show() -> None:
+            page.update()  # the SecureStorage service reaches the client before it is called
+            await asyncio.to_thread(start_checked, service)
+            _show(page, service)
+            page.update()
+
+        page.run_task(check_then_show)
 
     return main
+
+
+def _show(page: ft.Page, service: FieldService) -> None:
+    from app.field.shell import AppShell
+
+    shell = AppShell(page, service)
+    page.data = shell  # keep the shell (and its services) referenced for the session
+    shell.start()
 
 
 main = make_main()

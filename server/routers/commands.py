@@ -1,5 +1,8 @@
 """Signed commands (remote wipe): a coordinator posts, the device fetches and acknowledges.
 
+A locked phone asks with its check key instead (`GET /v1/commands/pending`, see
+`server.auth.check_key`): the same commands and the org document, and nothing else.
+
 The server checks that the command is signed by the coordinator making the request and that
 this coordinator is in the current org document; the device checks all of it again against the
 document it verified itself, so the server can relay a command but never forge one.
@@ -12,10 +15,10 @@ import json
 from fastapi import APIRouter, Path
 
 from server import verify
-from server.auth import AsCoordinator, AsDeviceEvenRevoked, Ctx
+from server.auth import AsCheckKey, AsCoordinator, AsDeviceEvenRevoked, Ctx
 from server.db.base import Refused
 from server.errors import ApiError
-from server.models import CommandsAnswer, CommandStored, Done, SignedCommandBody
+from server.models import CommandsAnswer, CommandStored, Done, PendingAnswer, SignedCommandBody
 from server.routers import REFUSALS
 from server.routers.org import refusal
 from sync.encoding import canonical_json
@@ -52,6 +55,21 @@ def post_command(body: SignedCommandBody, caller: AsCoordinator, ctx: Ctx) -> Co
 def pending_commands(caller: AsDeviceEvenRevoked, ctx: Ctx) -> CommandsAnswer:
     commands = ctx.repo.pending_commands(caller.key_id)
     return CommandsAnswer(commands=[json.loads(c.document) for c in commands])
+
+
+@router.get("/v1/commands/pending", response_model=PendingAnswer)
+def pending_for_check_key(caller: AsCheckKey, ctx: Ctx) -> PendingAnswer:
+    """For a locked phone (its check key): its pending commands and the stored org document,
+    in one answer. The phone verifies both; the server can withhold, never forge."""
+    org = ctx.repo.org_document()
+    if org is None:
+        raise ApiError(404, "not_found", "the organisation is not set up yet")
+    assert caller.device is not None
+    commands = ctx.repo.pending_commands(caller.device.id)
+    return PendingAnswer(
+        commands=[json.loads(c.document) for c in commands],
+        org_document=json.loads(org.document),
+    )
 
 
 @router.post("/v1/commands/{command_id}/ack", response_model=Done)

@@ -13,12 +13,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Path
 
 from server import verify
-from server.auth import AsCoordinator, AsNewKey, Ctx
+from server.auth import AsCoordinator, AsDevice, AsNewKey, Ctx
 from server.db.base import Device, Refused
 from server.errors import ApiError
 from server.models import (
+    CheckKeyBody,
     DeviceAnswer,
     DevicesAnswer,
+    Done,
     EnrolAnswer,
     EnrolBody,
     InviteAnswer,
@@ -33,7 +35,12 @@ from sync.encoding import b64u_encode
 
 router = APIRouter(tags=["devices"], responses=REFUSALS)
 
-_STATUS = {"invalid_token": 403, "already_enrolled": 409, "not_found": 404}
+_STATUS = {
+    "invalid_token": 403,
+    "already_enrolled": 409,
+    "not_found": 404,
+    "check_key_taken": 409,
+}
 DeviceId = Path(pattern=r"^[0-9a-f]{32}$")
 
 
@@ -102,3 +109,15 @@ def revoke(caller: AsCoordinator, ctx: Ctx, device_id: str = DeviceId) -> Revoke
         raise refusal(exc, _STATUS) from None
     assert device.revoked_at is not None
     return RevokeAnswer(id=device.id, revoked_at=device.revoked_at)
+
+
+@router.put("/v1/devices/me/check-key", response_model=Done)
+def put_check_key(body: CheckKeyBody, caller: AsDevice, ctx: Ctx) -> Done:
+    """Register (or replace) the calling device's check key: the request is signed by the
+    device key, `proof` by the check key over `CHECK_KEY_PROOF || device id`."""
+    public = verify.check_key(body.check_key, body.proof, caller.key_id)
+    try:
+        ctx.repo.set_check_key(caller.key_id, b64u_encode(public))
+    except Refused as exc:
+        raise refusal(exc, _STATUS) from None
+    return Done(status="ok")
