@@ -25,9 +25,13 @@ def test_the_build_finds_main_py_and_names_the_app_neutrally(get_pyproject) -> N
     assert get_pyproject("tool.flet.bundle_id") == "org.calcapp.calculator"
 
 
-def test_only_camera_and_microphone_are_requested_and_backups_are_off(get_pyproject) -> None:  # type: ignore[no-untyped-def]
+def test_camera_microphone_and_foreground_location_only_and_no_backups(get_pyproject) -> None:  # type: ignore[no-untyped-def]
     assert sorted(get_pyproject("tool.flet.permissions")) == ["camera", "microphone"]
-    assert get_pyproject("tool.flet.android.permission") is None
+    # the silent alarm's optional location: while the app is in use, never in the background
+    assert get_pyproject("tool.flet.android.permission") == {
+        "android.permission.ACCESS_FINE_LOCATION": True,
+        "android.permission.ACCESS_COARSE_LOCATION": True,
+    }
     manifest = get_pyproject("tool.flet.android.manifest_application")
     assert manifest["allowBackup"] == "false"
 
