@@ -1,4 +1,10 @@
-"""The filter bar shared by the case list, the dashboard and exports (one `CaseFilter`)."""
+"""The filter bar shared by the case list, the dashboard and exports (one `CaseFilter`).
+
+Dates are typed in the reader's local form (`03.12.2026` in Russian, Kyrgyz and Kazakh; ISO
+anywhere) or picked from the calendar (`app.ui.fields.DateInput`); the filter keeps ISO dates.
+A typed date applies on Enter, a picked one at once; one that is not a date is named under its
+field and beside the bar, and nothing is filtered until it is fixed.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from typing import Any
 import flet as ft
 
 from app.coordinator.context import ViewContext
+from app.ui.fields import DateInput
 from core.cases import STATUSES
 
 ANY = "*"
@@ -32,22 +39,23 @@ class FilterBar:
             enable_suggestions=False,
             key="filter-search",
         )
-        self.date_from = ft.TextField(
-            label=t("filters.date_from"),
-            hint_text="YYYY-MM-DD",
-            width=150,
-            value=flt.date_from,
-            on_submit=self.on_apply,
-            key="filter-from",
+        self.from_input, self.to_input = (
+            DateInput(
+                label=t(f"filters.{which}"),
+                lang=ctx.lang,
+                value=value,
+                on_change=lambda _iso: None,  # applied on Enter or a pick, not per keystroke
+                pick_label=t("date.pick"),
+                error_text=t("filters.bad_date"),
+                key=f"filter-{which[5:]}",
+                width=210,
+            )
+            for which, value in (("date_from", flt.date_from), ("date_to", flt.date_to))
         )
-        self.date_to = ft.TextField(
-            label=t("filters.date_to"),
-            hint_text="YYYY-MM-DD",
-            width=150,
-            value=flt.date_to,
-            on_submit=self.on_apply,
-            key="filter-to",
-        )
+        self.date_from, self.date_to = self.from_input.field, self.to_input.field
+        for date_input in (self.from_input, self.to_input):
+            date_input.field.on_submit = self.on_apply
+            date_input.picker.on_change = self._picked_handler(date_input)
         self.dropdowns: dict[str, ft.Dropdown] = {}
         for facet in FACETS:
             self.dropdowns[facet] = ft.Dropdown(
@@ -65,7 +73,13 @@ class FilterBar:
         self.control = ft.Column(
             [
                 ft.Row(
-                    [self.text, self.date_from, self.date_to, self.clear, self.date_error],
+                    [
+                        self.text,
+                        self.from_input.control,
+                        self.to_input.control,
+                        self.clear,
+                        self.date_error,
+                    ],
                     wrap=True,
                 ),
                 ft.Row(list(self.dropdowns.values()), wrap=True),
@@ -94,10 +108,20 @@ class FilterBar:
     def on_text(self, _e: Any = None) -> None:
         self.on_apply()
 
+    def _picked_handler(self, date_input: DateInput) -> Callable[[Any], None]:
+        """A date picked from the calendar applies at once; a typed one waits for Enter."""
+
+        def handler(e: Any = None) -> None:
+            date_input.picked(e)
+            self.on_apply()
+
+        return handler
+
     def on_apply(self, _e: Any = None) -> None:
-        start = (self.date_from.value or "").strip()
-        end = (self.date_to.value or "").strip()
+        start, end = self.from_input.value, self.to_input.value
         bad = [d for d in (start, end) if d and not _DATE.match(d)]
+        self.from_input.check()
+        self.to_input.check()
         self.date_error.value = self.ctx.t("filters.bad_date") if bad else ""
         self.date_error.visible = bool(bad)
         if bad:

@@ -33,7 +33,7 @@ from app.field.widgets import (
 )
 from app.services.field_types import FormInvalid
 from app.ui.banner import ErrorBanner
-from app.ui.fields import sensitive_field
+from app.ui.fields import DateInput, TimeInput, sensitive_field
 from core import forms, links
 from core.forms import Field
 
@@ -275,28 +275,31 @@ class IncidentFormScreen:
             text = value if isinstance(value, str) else ""
             parts = [text[:10], text[11:16] if field.type == "datetime" else ""]
             self.date_parts[fid] = parts
+        lang = self.ctx.tr.lang
         row: list[ft.Control] = [
-            sensitive_field(
+            DateInput(
                 label=t("form.date"),
-                hint_text="2026-11-21",
+                lang=lang,
                 value=parts[0],
-                on_change=self._set_when(fid, 0, field.type),
-                expand=3,
+                on_change=self._set_when_text(fid, 0, field.type),
+                pick_label=t("date.pick"),
+                error_text=t("form.error.bad_date"),
                 data=f"input-{fid}-date",
-                keyboard_type=ft.KeyboardType.DATETIME,
-            )
+                expand=3,
+            ).control
         ]
         if field.type == "datetime":
             row.append(
-                sensitive_field(
+                TimeInput(
                     label=t("form.time"),
-                    hint_text="14:30",
+                    lang=lang,
                     value=parts[1],
-                    on_change=self._set_when(fid, 1, field.type),
-                    expand=2,
+                    on_change=self._set_when_text(fid, 1, field.type),
+                    pick_label=t("date.pick_time"),
+                    error_text=t("date.bad_time"),
                     data=f"input-{fid}-time",
-                    keyboard_type=ft.KeyboardType.DATETIME,
-                )
+                    expand=2,
+                ).control
             )
         now = ft.TextButton(
             t("form.now"), on_click=self._now(fid, field.type), data=f"input-{fid}-now", height=48
@@ -383,6 +386,17 @@ class IncidentFormScreen:
         def handler(e: Any) -> None:
             parts = self.date_parts.setdefault(fid, ["", ""])
             parts[index] = str(e.control.value or "").strip()
+            self._store_when(fid, kind)
+            self._changed()
+
+        return handler
+
+    def _set_when_text(self, fid: str, index: int, kind: str) -> Callable[[str], None]:
+        """For `DateInput`/`TimeInput`: the stored form (ISO date, HH:MM) or the raw text."""
+
+        def handler(value: str) -> None:
+            parts = self.date_parts.setdefault(fid, ["", ""])
+            parts[index] = value
             self._store_when(fid, kind)
             self._changed()
 

@@ -2,13 +2,20 @@
 
 Use `sensitive_field(...)` for anything a person types about a case and `secret_field(...)` for
 passphrases, so the phone's keyboard never learns victims' names or passphrases.
+`DateInput` and `TimeInput` take a date or time typed in the reader's local form or picked from
+Flet's calendar and clock (`app.ui.dates` parses and formats).
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as _dt
+from collections.abc import Callable
 from typing import Any
 
 import flet as ft
+
+from app.ui import dates
 
 TOUCH = 48  # minimum touch target (dp)
 
@@ -25,3 +32,168 @@ def secret_field(**kwargs: Any) -> ft.TextField:
     kwargs.setdefault("password", True)
     kwargs.setdefault("can_reveal_password", True)
     return sensitive_field(**kwargs)
+
+
+class DateInput:
+    """A date typed in the reader's local form (`03.12.2026`, or ISO anywhere) or picked from
+    Flet's calendar (`DatePicker`, in the reader's language). `on_change` receives the ISO date,
+    or the typed text unchanged when it is not a date (so a validator refuses it and nothing
+    typed is lost); leaving the field with such text shows `error_text` under it.
+
+    `control` is what goes on screen; `field` the text field (its `data` names it for tests);
+    `pick(e)` opens the calendar and `picked(e)` takes its answer.
+    """
+
+    def __init__(
+        self,
+        *,
+        label: str,
+        lang: str,
+        value: str,
+        on_change: Callable[[str], None],
+        pick_label: str,
+        error_text: str,
+        data: str | None = None,
+        key: str | None = None,
+        width: float | None = None,
+        expand: int | None = None,
+    ) -> None:
+        self.lang, self.on_change, self.error_text = lang, on_change, error_text
+        self.field = sensitive_field(
+            label=label,
+            hint_text=dates.hint(lang),
+            value=dates.format_date(value, lang),
+            keyboard_type=ft.KeyboardType.DATETIME,
+            on_change=self.typed,
+            on_blur=self.check,
+            on_submit=self.check,
+            data=data,
+            key=key,
+            expand=True,
+        )
+        self.picker = ft.DatePicker(
+            first_date=_dt.datetime.combine(dates.EARLIEST, _dt.time()),
+            last_date=_dt.datetime.combine(dates.LATEST, _dt.time()),
+            locale=ft.Locale(lang),
+            on_change=self.picked,
+        )
+        self.button = ft.IconButton(
+            ft.Icons.CALENDAR_MONTH,
+            tooltip=pick_label,
+            on_click=self.pick,
+            data=f"{data}-pick" if data else None,
+            width=TOUCH,
+            height=TOUCH,
+        )
+        self.control = ft.Row(
+            [self.field, self.button], spacing=4, width=width, expand=expand, tight=True
+        )
+
+    @property
+    def value(self) -> str:
+        return dates.to_iso(str(self.field.value or ""), self.lang)
+
+    def typed(self, _e: Any = None) -> None:
+        if self.field.error and dates.parse_date(str(self.field.value or ""), self.lang):
+            self.field.error = None
+        self.on_change(self.value)
+
+    def check(self, _e: Any = None) -> bool:
+        """Show the error under the field if its text is not a date; True if it is fine."""
+        text = str(self.field.value or "").strip()
+        bad = bool(text) and dates.parse_date(text, self.lang) is None
+        self.field.error = self.error_text if bad else None
+        return not bad
+
+    def pick(self, e: Any = None) -> None:
+        current = dates.parse_date(str(self.field.value or ""), self.lang)
+        self.picker.value = _dt.datetime.combine(current, _dt.time()) if current else None
+        _show(e, self.picker)
+
+    def picked(self, _e: Any = None) -> None:
+        chosen = self.picker.value
+        if chosen is None:
+            return
+        day = chosen.date() if isinstance(chosen, _dt.datetime) else chosen
+        self.field.value = dates.format_date(day, self.lang)
+        self.field.error = None
+        self.on_change(day.isoformat())
+
+
+class TimeInput:
+    """A 24-hour time typed (`14:30`, `14.30`) or picked from Flet's `TimePicker`. `on_change`
+    receives `HH:MM`, or the typed text unchanged when it is not a time."""
+
+    def __init__(
+        self,
+        *,
+        label: str,
+        lang: str,
+        value: str,
+        on_change: Callable[[str], None],
+        pick_label: str,
+        error_text: str,
+        data: str | None = None,
+        expand: int | None = None,
+    ) -> None:
+        self.on_change, self.error_text = on_change, error_text
+        self.field = sensitive_field(
+            label=label,
+            hint_text="14:30",
+            value=value,
+            keyboard_type=ft.KeyboardType.DATETIME,
+            on_change=self.typed,
+            on_blur=self.check,
+            data=data,
+            expand=True,
+        )
+        self.picker = ft.TimePicker(
+            locale=ft.Locale(lang),
+            hour_format=ft.TimePickerHourFormat.H24,
+            on_change=self.picked,
+        )
+        self.button = ft.IconButton(
+            ft.Icons.SCHEDULE,
+            tooltip=pick_label,
+            on_click=self.pick,
+            data=f"{data}-pick" if data else None,
+            width=TOUCH,
+            height=TOUCH,
+        )
+        self.control = ft.Row([self.field, self.button], spacing=4, expand=expand, tight=True)
+
+    @property
+    def value(self) -> str:
+        return dates.time_to_stored(str(self.field.value or ""))
+
+    def typed(self, _e: Any = None) -> None:
+        if self.field.error and dates.parse_time(str(self.field.value or "")):
+            self.field.error = None
+        self.on_change(self.value)
+
+    def check(self, _e: Any = None) -> bool:
+        text = str(self.field.value or "").strip()
+        bad = bool(text) and dates.parse_time(text) is None
+        self.field.error = self.error_text if bad else None
+        return not bad
+
+    def pick(self, e: Any = None) -> None:
+        current = dates.parse_time(str(self.field.value or ""))
+        self.picker.value = current or _dt.datetime.now().time().replace(second=0, microsecond=0)
+        _show(e, self.picker)
+
+    def picked(self, _e: Any = None) -> None:
+        chosen = self.picker.value
+        if chosen is None:
+            return
+        self.field.value = dates.format_time(chosen)
+        self.field.error = None
+        self.on_change(self.field.value)
+
+
+def _show(e: Any, dialog: ft.DialogControl) -> None:
+    page = None
+    with contextlib.suppress(RuntimeError, AttributeError):  # not on a page (unit tests)
+        page = e.control.page
+    if page is not None:
+        page.show_dialog(dialog)

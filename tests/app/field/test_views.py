@@ -4,6 +4,7 @@ events, and check the controls and what the service was asked to do."""
 from __future__ import annotations
 
 import asyncio
+import datetime
 import inspect
 from collections.abc import Iterator
 from typing import Any
@@ -568,3 +569,36 @@ def test_a_mistyped_short_code_is_refused_with_a_clear_message() -> None:
     click(button_of(screen.check_row))
     assert screen.banner.message.startswith("This short code has a typing mistake")
     assert screen.preview is None
+
+
+def test_a_date_typed_the_russian_way_is_stored_as_iso_and_a_bad_one_is_named() -> None:
+    ctx = unlocked("ru")
+    screen = IncidentFormScreen(ctx)
+    screen.build()
+    col = screen.fields_column
+    date = find(col, "input-occurred_at-date")
+    assert date.hint_text == "03.12.2026"
+    change(date, "03.12.2026")
+    change(find(col, "input-occurred_at-time"), "21.30")
+    assert screen.answers["occurred_at"] == "2026-12-03T21:30"
+    change(date, "31.02.2026")
+    date.on_blur(ft.ControlEvent(control=date, name="blur", data=None))
+    assert date.error.startswith("Это не дата. Введите её как 21.11.2026")
+    assert screen.answers["occurred_at"] == "31.02.2026T21:30"  # kept, and refused on Send
+
+
+def test_a_date_picked_from_the_calendar_fills_the_field_in_the_local_form() -> None:
+    ctx = unlocked("kk")
+    screen = IncidentFormScreen(ctx)
+    screen.build()
+    col = screen.fields_column
+    pick = find(col, "input-occurred_at-date-pick")
+    assert pick.tooltip == "Күнді таңдау"
+    click(pick)  # no page here: opening the calendar is a no-op
+    row = next(c for c in walk(col) if isinstance(c, ft.Row) and pick in c.controls)
+    date_input_field = row.controls[0]
+    picker = pick.on_click.__self__.picker
+    picker.value = datetime.datetime(2026, 3, 8)
+    picker.on_change(ft.ControlEvent(control=picker, name="change", data=None))
+    assert date_input_field.value == "08.03.2026"
+    assert screen.answers["occurred_at"].startswith("2026-03-08T")
