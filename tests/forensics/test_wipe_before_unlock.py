@@ -8,15 +8,13 @@ and the same keystore, as a phone keeps its keystore) and never unlocked. Afterw
 examiner's image of the data directory holds nothing. The keystore is the in-memory fake with
 the interface the phone's adapter implements (tests/app/field/test_keystore_contract.py).
 
-The sealed wipe-check file itself, in an image of the data directory alone, is 4096 bytes that
-look random and name no server.
+What the sealed wipe-check file shows in an image of the data directory alone is an attack test
+(tests/adversarial/test_wipe_check.py).
 """
 
 from __future__ import annotations
 
-import math
 import shutil
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -123,27 +121,3 @@ def test_without_a_keystore_there_is_no_check_and_no_file(org: Org, tmp_path: Pa
     service.sync_round()
     assert not (tmp_path / "desk" / "state").exists()
     assert start_checked(service) is False
-
-
-def _entropy(data: bytes) -> float:
-    counts = Counter(data)
-    return -sum(c / len(data) * math.log2(c / len(data)) for c in counts.values())
-
-
-def test_an_image_of_the_data_directory_reveals_nothing_from_the_wipe_check_file(
-    org: Org, tmp_path: Path
-) -> None:
-    service, _ = enrolled_phone(org, tmp_path)
-    service.lock()
-    sealed = (service.data_dir / "state").read_bytes()
-    assert len(sealed) == SIZE
-    host = org.server.url.split("//", 1)[1]
-    for needle in (host, host.split(":")[0], "127.0.0.1", "http", "wipe", "check", '{"v"'):
-        assert needle.encode() not in sealed, needle
-    assert _entropy(sealed) > 7.9  # bits per byte: indistinguishable from random at a glance
-    # The file keeps its size whatever it holds: a longer address or a proxy changes nothing.
-    service.unlock(PASS)
-    service.update_settings(proxy="socks5h://127.0.0.1:9")
-    service.update_settings(proxy="")
-    service.sync_round()
-    assert (service.data_dir / "state").stat().st_size == SIZE
