@@ -15,6 +15,7 @@ import flet as ft
 
 from app.coordinator import widgets as w
 from app.coordinator.context import ViewContext
+from app.coordinator.open_export_view import OpenExportSection
 from app.exports.protect import needs_protection
 from app.services.coordinator_types import ExportResult
 
@@ -98,6 +99,7 @@ class ExportsView:
             key="verify-pick",
         )
         self.verdict = ft.Column([], spacing=4)
+        self.opener = OpenExportSection(ctx)  # "Open an encrypted export"
         self.control = ft.Column(
             [
                 w.title(t("exports.title")),
@@ -125,6 +127,8 @@ class ExportsView:
                 w.muted(t("exports.verify_hint")),
                 self.verify_button,
                 self.verdict,
+                ft.Divider(),
+                self.opener.control,
             ],
             spacing=12,
             scroll=ft.ScrollMode.AUTO,

@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from app.exports import bundle, csv_export, identity, pdf_report, protect, stats, uwazi
+from app.exports.opened import OpenedExport, opened
 from app.services.coordinator_cases import CaseDetail, CaseFilter, CaseIndex, CaseSummary, YesNo
 from app.services.coordinator_dashboard import Dashboard, aggregate
 from app.services.coordinator_types import (
@@ -278,6 +279,11 @@ class CoordinatorService(abc.ABC):
         An age-encrypted bundle is opened first, with this coordinator's identity (when
         unlocked) or `passphrase`; one that cannot be opened is reported as `encrypted`."""
 
+    @abc.abstractmethod
+    def open_export(self, name: str, data: bytes, *, passphrase: str = "") -> OpenedExport:
+        """*Blocking.* Decrypt an encrypted export (`.age`, to the coordinators' keys or to a
+        passphrase) and say what it is; `identity.ExportOpenError` (with a `reason`) if not."""
+
     # ---- settings
     @abc.abstractmethod
     def language(self) -> str: ...
@@ -404,6 +410,12 @@ class CoordinatorBase(CoordinatorService):
             except identity.ExportOpenError as exc:
                 return bundle.unopened(exc.reason)
         return bundle.verify_bundle(data)
+
+    def open_export(self, name: str, data: bytes, *, passphrase: str = "") -> OpenedExport:
+        """*Blocking.* Decrypt an encrypted export (`.age`) with this coordinator's identity or
+        with the passphrase it was protected with; `identity.ExportOpenError` says why not."""
+        own = self._age_identities() if self.unlocked else []
+        return opened(name, identity.open_export(data, identities=own, passphrase=passphrase))
 
     def export_identity(self, passphrase: str = "", *, plain: bool = False) -> bytes:
         self._require_unlocked()
