@@ -91,6 +91,7 @@ REASON_KEYS: Mapping[str, str] = {
     "already_enrolled": "error.already_enrolled",
     "invalid_proxy": "error.invalid_proxy",
     "vault_in_use": "error.vault_in_use",
+    "keystore_unavailable": "error.keystore_unavailable",
     "vault_corrupt": "error.vault_corrupt",
     "vault_rolled_back": "error.vault_rolled_back",
     "storage_full": "error.storage_full",

@@ -285,7 +285,10 @@ class VaultFieldService(FieldService):
     def _bound(self, passphrase: str) -> str:
         secret = None
         if self.keystore is not None:
-            secret = self.keystore.get(field_keystore.SECRET_NAME)
+            try:
+                secret = self.keystore.get(field_keystore.SECRET_NAME)
+            except field_keystore.KeystoreUnavailable:
+                raise UnlockFailed("keystore_unavailable") from None  # nothing was counted
         return field_keystore.bound(passphrase, secret)
 
     def _forget_device_secret(self) -> None:

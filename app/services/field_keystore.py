@@ -46,6 +46,8 @@ _SEPARATOR = "\x00fieldvault/device-bound/v1\x00"
 class KeystoreUnavailable(Exception):
     """The platform's keystore did not answer (or answered nonsense) in time."""
 
+    reason = "keystore_unavailable"
+
 
 class DeviceKeystore(Protocol):
     """Small byte strings under short names. `get` of a missing name is None; `delete` of a

@@ -9,7 +9,7 @@ machine `reason` that `app.errors_text` maps to a catalogue key.
     │                         passphrase_common | passphrase_pattern |
     │                         passphrase_not_digits | duress_same_as_passphrase
     ├── UnlockFailed          wrong_passphrase (attempts_left) | wiped | vault_in_use |
-    │                         vault_corrupt | vault_rolled_back
+    │                         vault_corrupt | vault_rolled_back | keystore_unavailable
     ├── Locked                the vault is locked: unlock first
     ├── NotFound              no incident, note, message or attachment with that id
     ├── FormInvalid           `errors` = {field_id: message key}; nothing was queued

@@ -179,3 +179,25 @@ def test_a_phone_gets_the_secure_storage_adapter_that_never_resets_silently(
     store: Any = keystore._store
     assert store.android_options.reset_on_error is False
     assert store.ios_options.accessibility.value == "unlocked_this_device"
+
+
+def test_a_keystore_that_does_not_answer_at_unlock_is_a_clear_error_and_counts_nothing(
+    tmp_path: Any, loop: asyncio.AbstractEventLoop
+) -> None:
+    from app.errors_text import error_key
+    from app.services.field import VaultFieldService
+    from app.services.field_types import UnlockFailed
+
+    store = FakeSecureStorage()
+    keystore = SecureStorageKeystore(store, loop, timeout=0.2)
+    service = VaultFieldService(tmp_path / "phone", kdf_log_n=15, keystore=keystore)
+    service.create("walnut orchard lantern 1987", language="en")
+    service.lock()
+    store.hang = True
+    with pytest.raises(UnlockFailed) as failed:
+        service.unlock("walnut orchard lantern 1987")
+    assert failed.value.reason == "keystore_unavailable"
+    assert error_key(failed.value) == "error.keystore_unavailable"
+    store.hang = False
+    service.unlock("walnut orchard lantern 1987")  # nothing was counted, nothing lost
+    assert service.unlocked
