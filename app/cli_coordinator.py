@@ -158,6 +158,14 @@ def register(subparsers: Any) -> None:
         sub.set_defaults(func=func)
     verb("pull", "fetch, verify and decrypt new envelopes").set_defaults(func=_pull)
 
+    alarms = verb(
+        "alerts", "alarms and missed check-ins, with the emergency plan (exit 4 while any is open)"
+    )
+    alarms.add_argument("--no-pull", action="store_true", help="read what is held, offline")
+    alarms.add_argument("--all", action="store_true", help="handled alarms too")
+    alarms.add_argument("--handle", metavar="ID", help="mark an alarm handled (id or prefix)")
+    alarms.set_defaults(func=_alerts)
+
     cases = verb("cases", "list cases (with filters)")
     _filter_args(cases)
     cases.set_defaults(func=_cases)
@@ -511,6 +519,64 @@ def _pull(args: argparse.Namespace, service: Any) -> int:
         + (f"; problems: {', '.join(summary.problems)}" if summary.problems else ""),
     )
     return 0
+
+
+@_guarded
+def _alerts(args: argparse.Namespace, service: Any) -> int:
+    import datetime
+
+    from app.services.coordinator_alerts import CoordinatorAlerts
+
+    alerts = CoordinatorAlerts(service)
+    if not args.no_pull:
+        alerts.refresh()
+    if args.handle:
+        matches = [a.id for a in alerts.active() if a.id.startswith(args.handle)]
+        if len(matches) != 1:
+            return _fail(args, ValueError("no_such_alert" if not matches else "ambiguous_alert"))
+        alerts.handle(matches[0])
+    shown = alerts.raised() if args.all else alerts.active()
+    names = service.names()
+
+    def when(ts: int) -> str:
+        return datetime.datetime.fromtimestamp(ts).astimezone().strftime("%Y-%m-%d %H:%M %Z")
+
+    lines = []
+    for a in shown:
+        who = names.get(a.device) or a.device[:8]
+        what = (
+            f"did not check in by {when(a.deadline)}"
+            if a.reason == "checkin_missed"
+            else f"ALARM at {when(a.at)}"
+        )
+        extra = [f'"{a.message.replace("_", " ")}"'] if a.message else []
+        if a.location:
+            extra.append(f"location {a.location['lat']},{a.location['lon']}")
+        if a.wiped:
+            extra.append("phone wiped its data")
+        if a.late_checkin:
+            extra.append(f"checked in late at {when(a.late_checkin)}")
+        if a.handled_at:
+            extra.append(f"handled at {when(a.handled_at)}")
+        lines.append(f"{a.id[:8]}  {who}: {what}" + (f" ({'; '.join(extra)})" if extra else ""))
+    plan = alerts.plan()
+    text = "\n".join(lines) if lines else "no open alarms"
+    if shown and any(a.active for a in shown):
+        text += "\n\nWhat to do now (the organisation's emergency plan):\n" + (
+            plan or "(no plan published: `fieldvault coordinator` app, Alarms)"
+        )
+    _emit(
+        args,
+        {
+            "ok": True,
+            "alerts": [
+                dataclasses.asdict(a) | {"device_name": names.get(a.device, "")} for a in shown
+            ],
+            "emergency_plan": plan,
+        },
+        text,
+    )
+    return 4 if alerts.active() else 0
 
 
 @_guarded

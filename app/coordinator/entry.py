@@ -14,6 +14,7 @@ from typing import Any
 
 import flet as ft
 
+from app.coordinator.alerts_view import AlertWatcher
 from app.coordinator.port import FletPort
 from app.coordinator.shell import CoordinatorApp
 from app.services.coordinator_api import CoordinatorService
@@ -53,6 +54,9 @@ def make_main(service_factory: Callable[[], CoordinatorService]) -> Callable[[ft
         page.on_close = on_gone
         follow_language(app.ctx.lang)
         page.add(app.root)
+        watcher = AlertWatcher(app.alerts, app.show_alerts)  # alarms at once, on every screen
+        page.session.store.set("coordinator-alerts", watcher)
+        page.run_task(watcher.run)
 
     return main
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import flet as ft
 
+from app.coordinator.alerts_view import AlertBanner, AlertsView
 from app.coordinator.case_view import CaseView
 from app.coordinator.cases_view import CaseListView
 from app.coordinator.context import NAMESPACE, ViewContext
@@ -23,12 +24,14 @@ from app.coordinator.port import UiPort
 from app.coordinator.settings_view import SettingsView
 from app.coordinator.setup_view import SetupView, UnlockView
 from app.i18n import LANGUAGES, Translator
+from app.services.coordinator_alerts import CoordinatorAlerts
 from app.services.coordinator_api import CoordinatorService
 from app.ui.language import ENDONYMS
 
-SCREENS = ("cases", "dashboard", "devices", "exports", "forms", "settings")
+SCREENS = ("cases", "alerts", "dashboard", "devices", "exports", "forms", "settings")
 ICONS = {
     "cases": ft.Icons.FOLDER_OPEN,
+    "alerts": ft.Icons.NOTIFICATIONS_ACTIVE,
     "dashboard": ft.Icons.INSIGHTS,
     "devices": ft.Icons.PHONE_ANDROID,
     "exports": ft.Icons.IOS_SHARE,
@@ -55,6 +58,8 @@ class CoordinatorApp:
         )
         self.screen = ""
         self.view: Any = None
+        self.alerts = CoordinatorAlerts(service)  # alarms and missed check-ins
+        self.banner = AlertBanner(self.ctx, lambda: self.navigate("alerts"))
         self.root = ft.Container(expand=True)
         self.start()
 
@@ -113,6 +118,8 @@ class CoordinatorApp:
             view: Any = CaseView(ctx, arg)
         elif screen == "cases":
             view = CaseListView(ctx)
+        elif screen == "alerts":
+            view = AlertsView(ctx, self.alerts)
         elif screen == "dashboard":
             view = DashboardView(ctx)
         elif screen == "devices":
@@ -144,12 +151,26 @@ class CoordinatorApp:
             [
                 rail,
                 ft.VerticalDivider(width=1),
-                ft.Container(view.control, expand=True, padding=20),
+                ft.Column(  # the alarm banner above every screen
+                    [self.banner.control, ft.Container(view.control, expand=True, padding=20)],
+                    expand=True,
+                    spacing=0,
+                ),
             ],
             expand=True,
             vertical_alignment=ft.CrossAxisAlignment.STRETCH,
         )
         view.load()
+        self.banner.show(self.alerts.active())
+
+    def show_alerts(self, active: list[Any]) -> None:
+        """The alarm watcher's news: the banner, and the alerts view if it is open."""
+        if not self.service.unlocked:
+            active = []
+        self.banner.show(active)
+        if self.screen == "alerts" and self.view is not None:
+            self.view.load()
+        self.ctx.port.refresh()
 
     def on_rail(self, e: Any) -> None:
         index = int(getattr(e.control, "selected_index", 0) or 0)
@@ -168,5 +189,6 @@ class CoordinatorApp:
         """Forget every decrypted thing on screen and in the service, then ask to unlock."""
         self.root.content = None
         self.view = None
+        self.banner.show([])
         self.service.lock()
         self.start()

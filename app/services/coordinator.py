@@ -354,7 +354,10 @@ class VaultCoordinatorService(CoordinatorBase):
 
     # ---- cases
     def pull(self) -> PullSummary:
-        report = sc.pull(self.vault, now=self._clock)
+        from app.services.coordinator_alerts import pull_lock
+
+        with pull_lock(self):  # the alarm watcher pulls too (app.coordinator.alerts_view)
+            report = sc.pull(self.vault, now=self._clock)
         self._invalidate()
         problems = [f"{eid[:8]}: {reason}" for eid, reason in report.problems]
         problems += [f"{device[:8]}: key_changed" for device in report.key_changed]
