@@ -18,8 +18,12 @@ whatever order their events arrive in:
 3. Tags are a set: `tag` adds, `untag` removes, applied in that order (so an add and a remove of
    the same tag at the same second resolve the same way everywhere).
 4. Comments and referrals are appended in that order; nothing is ever lost.
+   A referral may name a contact of the organisation's directory (`contact`, its id in
+   `settings["referrals"]`, see `sync.referrals`).
 5. Duplicate events (same envelope id) count once.
-6. Link events (entity, link, merge and their undoing; `core.links`) are validated here and
+6. `withdraw` (consent withdrawn after sending, see `core.consent`) is a set that only grows:
+   no event type removes a purpose from it, so nobody can consent again in the victim's name.
+7. Link events (entity, link, merge and their undoing; `core.links`) are validated here and
    kept in `history`; `core.links.LinkIndex` reads them across cases.
 
 Danger: `created` comes from the coordinator's clock. A coordinator with a clock far in the
@@ -34,7 +38,7 @@ import itertools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from core import links
+from core import consent, links
 
 STATUSES: tuple[str, ...] = ("new", "in_review", "verified", "referred", "closed")
 INITIAL_STATUS = "new"
@@ -45,6 +49,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "untag",
     "comment",
     "referral",
+    "withdraw",
     *links.LINK_EVENT_TYPES,
 )
 
@@ -59,7 +64,8 @@ _EVENT_FIELDS: dict[str, dict[str, tuple[bool, int]]] = {
     "tag": {"tag": (True, MAX_TAG)},
     "untag": {"tag": (True, MAX_TAG)},
     "comment": {"text": (True, MAX_TEXT)},
-    "referral": {"to": (True, 200), "note": (False, MAX_TEXT)},
+    "referral": {"to": (True, 200), "note": (False, MAX_TEXT), "contact": (False, MAX_ID)},
+    "withdraw": {"purposes": (True, 64), "note": (False, MAX_TEXT)},
     **links.EVENT_FIELDS,
 }
 
@@ -101,6 +107,11 @@ def validate_event(event: Mapping[str, Any]) -> dict[str, Any]:
         clean[name] = value.strip() if name == "tag" else value
     if kind == "status" and clean["status"] not in STATUSES:
         raise InvalidCaseEvent(f"unknown status: {clean['status']!r}")
+    if kind == "withdraw":
+        try:
+            clean["purposes"] = " ".join(sorted(consent.purposes_of(clean["purposes"])))
+        except ValueError as exc:
+            raise InvalidCaseEvent(f"withdraw event: {exc}") from None
     if kind in links.EVENT_FIELDS:
         try:
             return links.validate_link_event(clean)
@@ -158,6 +169,7 @@ class Referral:
     to: str
     note: str
     envelope_id: str
+    contact: str = ""  # the directory contact's id, when the referral names one
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -172,6 +184,7 @@ class CaseState:
     referrals: tuple[Referral, ...] = ()
     history: tuple[CaseEvent, ...] = ()
     updated: int = 0
+    withdrawn: frozenset[str] = frozenset()  # consent purposes a coordinator withdrew
 
 
 REFERENCE_LENGTH = 6
@@ -248,6 +261,7 @@ def apply_events(events: Iterable[CaseEvent | Mapping[str, Any]], case_id: str =
     tags: set[str] = set()
     comments: list[Comment] = []
     referrals: list[Referral] = []
+    withdrawn: set[str] = set()
     ordered = order_events(parsed)
     for item in ordered:
         ev = item.event
@@ -264,8 +278,17 @@ def apply_events(events: Iterable[CaseEvent | Mapping[str, Any]], case_id: str =
             comments.append(Comment(item.author, item.created, ev["text"], item.envelope_id))
         elif kind == "referral":
             referrals.append(
-                Referral(item.author, item.created, ev["to"], ev.get("note", ""), item.envelope_id)
+                Referral(
+                    item.author,
+                    item.created,
+                    ev["to"],
+                    ev.get("note", ""),
+                    item.envelope_id,
+                    ev.get("contact", ""),
+                )
             )
+        elif kind == "withdraw":
+            withdrawn.update(ev["purposes"].split())
     return CaseState(
         case_id=state_id,
         status=status,
@@ -275,6 +298,7 @@ def apply_events(events: Iterable[CaseEvent | Mapping[str, Any]], case_id: str =
         referrals=tuple(referrals),
         history=tuple(ordered),
         updated=ordered[-1].created if ordered else 0,
+        withdrawn=frozenset(withdrawn),
     )
 
 

@@ -704,6 +704,12 @@ class SyncEngine:
                 data={
                     "sent_at": int(record.data.get("sent_at") or self._now()),
                     "record_kind": str(record.kind),
+                    # the stub's id names the case; consent withdrawn from it stays shown
+                    **(
+                        {"withdrawn": withdrawn}
+                        if (withdrawn := record.data.get("withdrawn"))
+                        else {}
+                    ),
                 },
                 created_at=record.created_at,
             )

@@ -3,8 +3,9 @@
 Use `queue_record(vault, record)` when the user finishes an incident or note (and again after
 each later edit: every call produces a new *revision* envelope with the next chain position;
 nothing already sent is ever overwritten). `queue_reply(vault, case_id, text, in_reply_to)`
-queues a reply to a coordinator's message. Both run off the UI thread (attachments are
-encrypted here).
+queues a reply to a coordinator's message, `queue_withdrawal(vault, case_id, purposes)` the
+documenter's withdrawal of consent about a report already sent. They run off the UI thread
+(attachments are encrypted here).
 
 What one call does:
 1. Each attachment named in `record.data["attachments"]` (a list of `{"id", "media_type",
@@ -150,6 +151,33 @@ def queue_reply(
     with state_lock(vault):
         entry, chain = _seal_envelope(identity, plaintext, recipients, "reply", vault, now)
         entry.data["record_id"] = ""
+        vault.put_many([entry, chain])
+    return entry.id
+
+
+def queue_withdrawal(
+    vault: Any,
+    case_id: str,
+    purposes: list[str],
+    *,
+    now: Callable[[], float] = time.time,
+) -> str:
+    """Seal and queue the documenter's withdrawal of consent about a report already sent.
+
+    The report may be a stub by now (send and forget): its id is the case id, which is all the
+    withdrawal needs to name. Only this device's signature makes it count at the coordinators
+    (`sync.trust`). Returns the envelope id."""
+    identity = DeviceIdentity.load(vault)
+    recipients = current_recipients(vault, now())
+    if identity is None or recipients is None:
+        raise NotEnrolled("a withdrawal needs an enrolled device that has synced once")
+    plaintext = build_payload("withdrawal", {"case_id": case_id, "purposes": sorted(purposes)})
+    with state_lock(vault):
+        entry, chain = _seal_envelope(
+            identity, plaintext, recipients, KIND_FOR_TYPE["withdrawal"], vault, now
+        )
+        entry.data["record_id"] = ""
+        entry.data["withdrawal_of"] = case_id
         vault.put_many([entry, chain])
     return entry.id
 

@@ -1,7 +1,6 @@
 """The plaintext inside an envelope's age payload: one record and the blobs it names.
 
-    {"type": "incident|note|case_event|roster|message|receipt|reply|alert|checkin",
-     "record": {...},
+    {"type": "incident|note|case_event|roster|message|receipt|reply|withdrawal", "record": {...},
      "blobs": [{"id", "sha256", "size", "media_type", "name"}]}
 
 Use `build_payload(type_, record, blobs)` before `sync.envelope.seal`, and `parse_payload` after
@@ -22,7 +21,7 @@ from typing import Any
 from sync.encoding import EncodingError, canonical_json, parse_json_strict
 
 TYPES = frozenset(
-    {"incident", "note", "case_event", "roster", "message", "receipt", "reply"}
+    {"incident", "note", "case_event", "roster", "message", "receipt", "reply", "withdrawal"}
     | {"alert", "checkin"}
 )
 KIND_FOR_TYPE = {
@@ -35,6 +34,7 @@ KIND_FOR_TYPE = {
     "reply": "reply",
     "alert": "report",  # an alarm or check-in looks like a report to the server (sync.alerts)
     "checkin": "report",
+    "withdrawal": "report",  # {"case_id", "purposes": [...]}: consent withdrawn by the documenter
 }
 MAX_TEXT = 255
 MAX_BLOBS = 1000

@@ -10,8 +10,9 @@ the root or a coordinator signed, or against the author's own signed chain:
   devices in the roster; case events, roster
   entries, messages and receipts only from coordinators listed in the org document; and the
   envelope's `kind` must be the one its payload type travels under.
-- `case_author_problem(case_author, author)`: a case's revisions come only from the device that
-  wrote it first.
+- `case_author_problem(case_author, author)`: a case's revisions, and a withdrawal of consent
+  about it, come only from the device that wrote it first (a coordinator withdraws through a
+  case event instead, which only listed coordinators may write).
 - `merge_time(created, received_at)`: the time a case event sorts by. An author's clock can
   place an event earlier than the server received it, never later, so a clock set to 2100
   cannot win a last-writer-wins merge.
@@ -32,7 +33,7 @@ from sync import orgdoc, orgseal
 from sync.errors import OrgDocumentExpired, ServerKeyChanged, UntrustedDocument
 from sync.payload import KIND_FOR_TYPE, BlobRef
 
-DEVICE_TYPES = frozenset({"incident", "note", "reply", "alert", "checkin"})
+DEVICE_TYPES = frozenset({"incident", "note", "reply", "withdrawal", "alert", "checkin"})
 COORDINATOR_TYPES = frozenset({"case_event", "roster", "message", "receipt"})
 
 

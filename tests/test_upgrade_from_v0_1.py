@@ -200,3 +200,48 @@ def test_a_vault_whose_journal_is_a_newer_format_is_refused_and_not_wiped(old: P
     assert (refused.value.what, refused.value.version) == ("journal", 2)
     assert journal.read_bytes() == bytes(data)
     assert (old / "field" / "blobs").is_dir()
+
+
+def test_a_0_1_report_opens_under_the_new_form_and_consent_keeps_it_to_casework(
+    old: Path, manifest: dict[str, Any]
+) -> None:
+    from app.exports import consent as export_consent
+    from app.services.coordinator_cases import CaseIndex
+    from app.services.field_api import default_form
+    from core import forms
+
+    vault = Vault.open(old / "field", FIELD_PASSPHRASE)
+    try:
+        record = vault.get(manifest["incident_id"])
+    finally:
+        vault.lock()
+    form = default_form()
+    answers = record.data.get("answers") or {}
+    new = {"gender_identity", "injured", "disclosed_under_pressure", "source_link"}
+    assert new <= {f.id for f in form.fields}
+    assert "injury_regions" not in {f.id for f in forms.visible_fields(form, answers)}
+    required = {f.id for f in form.fields if f.required}
+    assert set(forms.validate(form, answers)) <= required  # no new field is ever demanded
+    case = {
+        "case_id": record.id,
+        "type": "incident",
+        "author": manifest["device_id"],
+        "revisions": [
+            {
+                "envelope_id": "e" * 32,
+                "seq": 1,
+                "created": int(record.created_at),
+                "received_at": int(record.created_at),
+                "version": 1,
+                "record": record.to_dict(),
+                "blobs": [],
+            }
+        ],
+        "latest": record.data,
+        "custody": {"signature": "valid", "chain": "ok", "problems": []},
+    }
+    index = CaseIndex.build([case], [], [form])
+    assert any(fv.value == INCIDENT_TITLE for fv in index.detail(record.id, "ky").fields)
+    summaries = index.query()
+    assert export_consent.permitted(index, summaries, "stats") == ([], [record.id])
+    assert export_consent.permitted(index, summaries, "pdf") == (summaries, [])

@@ -1,5 +1,6 @@
 """The dashboard: cases by month, violation type, perpetrator type and region, computed from
-the same filters as the case list.
+the same filters as the case list; and the linked-case counts, per police station and per named
+perpetrator (badge, unit, fake profile), where a merged report counts once.
 
 Months are a flet-charts bar chart with every month from the first to the last (empty ones at
 0), labelled in the reader's language, with at most `MONTH_LABELS` labels so they never
@@ -19,6 +20,7 @@ import flet_charts as fch
 from app.coordinator import widgets as w
 from app.coordinator.context import ViewContext
 from app.coordinator.filters_view import FilterBar
+from app.coordinator.links_section import entity_text
 from app.services.coordinator_dashboard import UNKNOWN, Dashboard
 
 MAX_BARS = 12
@@ -117,6 +119,8 @@ class DashboardView:
         self.board: Dashboard | None = None
         self.filters = FilterBar(ctx, self.refresh)
         self.total = w.heading("")
+        self.left_out = w.muted("")
+        self.left_out.visible = False
         self.error = w.banner("")
         self.grid = ft.ResponsiveRow([], spacing=16, run_spacing=16)
         self.control = ft.Column(
@@ -125,6 +129,7 @@ class DashboardView:
                 self.filters.control,
                 self.error,
                 self.total,
+                self.left_out,
                 self.grid,
             ],
             spacing=12,
@@ -151,6 +156,8 @@ class DashboardView:
                 return ctx.t("dashboard.unknown")
             if facet == "month":
                 return ctx.month(value)
+            if facet == "entity":
+                return value
             return ctx.service.option_label(facet, value, ctx.lang)
 
         return label
@@ -164,18 +171,26 @@ class DashboardView:
             return
         self.board = board
         self.total.value = t("dashboard.total", count=board.total)
+        self.left_out.value = t("dashboard.left_out", count=board.left_out)
+        self.left_out.visible = board.left_out > 0
         panels = [
             ("dashboard.by_month", board.by_month, "month"),
             ("dashboard.by_violation", board.by_violation_type, "violation_type"),
             ("dashboard.by_perpetrator", board.by_perpetrator_type, "perpetrator_type"),
             ("dashboard.by_region", board.by_region, "region"),
         ]
+        for key, counts in (
+            ("dashboard.by_station", board.by_station),
+            ("dashboard.by_named_perpetrator", board.by_perpetrator),
+        ):
+            if counts:  # only where the reports or coordinators named any
+                panels.append((key, _entities(ctx, counts), "entity"))
         self.grid.controls = [
             ft.Container(
                 w.card(
                     w.heading(t(key)),
                     (bar_chart if facet == "month" else ranked_bars)(
-                        items, COLOURS[i], self._label(facet)
+                        items, COLOURS[i % len(COLOURS)], self._label(facet)
                     )
                     if items
                     else w.muted(t("dashboard.empty")),
@@ -184,3 +199,13 @@ class DashboardView:
             )
             for i, (key, items, facet) in enumerate(panels)
         ]
+
+
+def _entities(
+    ctx: ViewContext, counts: Sequence[tuple[tuple[str, str], int]]
+) -> list[tuple[str, int]]:
+    """Entity counts as labelled items: a station by its name, others with their kind."""
+    return [
+        (entity_text(ctx, kind, value, with_kind=kind != "station"), n)
+        for (kind, value), n in counts
+    ]

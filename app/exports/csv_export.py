@@ -6,6 +6,10 @@ only form fields that can be counted are added: choices, numbers, dates, yes/no,
 `sensitive`. With `identifying=True`, every answer is added (free text, names, contacts), plus
 the reporting device and the assignee.
 
+Consent binds (`app.exports.consent`): the anonymised CSV is data for analysis, so it holds only
+cases whose victim agreed to statistics; the identifying CSV is casework, so it holds every case
+whose sharing was neither refused nor withdrawn. The others are left out (`left_out` names them).
+
 Cells starting with `=`, `+`, `-`, `@`, tab or CR are prefixed with `'` so a spreadsheet never
 runs them as formulas (CSV injection). Values are shown in `lang`; headers are field ids.
 """
@@ -17,6 +21,7 @@ import datetime as _dt
 import io
 from collections.abc import Sequence
 
+from app.exports import consent
 from app.services.coordinator_cases import CaseIndex, CaseSummary
 
 BASE_COLUMNS = (
@@ -39,6 +44,16 @@ COUNTABLE_TYPES = frozenset(
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+def use(identifying: bool) -> str:
+    """The consent use (`app.exports.consent.USES`) a CSV with or without identifying fields is."""
+    return "csv_full" if identifying else "csv"
+
+
+def left_out(index: CaseIndex, summaries: Sequence[CaseSummary], identifying: bool) -> list[str]:
+    """The ids of the cases `cases_csv` leaves out for want of consent."""
+    return consent.permitted(index, summaries, use(identifying))[1]
+
+
 def safe_cell(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_START) else value
 
@@ -50,10 +65,11 @@ def cases_csv(
     identifying: bool = False,
     lang: str = "en",
 ) -> bytes:
-    """The CSV bytes (UTF-8 with BOM, so spreadsheets read Cyrillic) for `summaries`."""
+    """The CSV bytes (UTF-8 with BOM, so spreadsheets read Cyrillic) for `summaries`, less the
+    cases consent keeps out of it (`left_out`)."""
     rows: list[dict[str, str]] = []
     extra: list[str] = []
-    for s in summaries:
+    for s in consent.permitted(index, summaries, use(identifying))[0]:
         row = {
             "case_id": s.id,
             "type": s.case_type,

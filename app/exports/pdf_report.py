@@ -9,7 +9,10 @@ font is needed. `t(key, **params)` translates the report's own headings (catalog
 other attachments are listed with their hash. Internal comments are printed only with
 `comments=True` (a report for a lawyer or a court should not carry the coordinators' own
 notes). `names` turns device and coordinator key ids into the names people know (the short id
-stays beside them). Dates are local, in the catalogue's words.
+stays beside them). Dates are local, in the catalogue's words. A case whose victim did not agree
+to public advocacy, or withdrew it, is named in `not_public`: its first page says "Not for public
+use" under the title (which cases may be in the PDF at all is decided by the caller, see
+`app.exports.consent`).
 
 Danger: with identifying fields the PDF holds what the victim said; protect it
 (`app.exports.protect`) before it leaves the laptop.
@@ -18,7 +21,7 @@ Danger: with identifying fields the PDF holds what the victim said; protect it
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +55,7 @@ ENGLISH = {
     "pdf.reference": "Reference",
     "pdf.version": "Version {version}",
     "pdf.photo_missing": "Photo not included (could not be fetched).",
+    "pdf.not_public": "Not for public use: the victim did not agree to public advocacy.",
     "date.months": "Jan, Feb, Mar, Apr, May, Jun, Jul, Aug, Sep, Oct, Nov, Dec",
     "date.pattern": "{month} {day}, {year}",
     "date.with_time": "{date}, {time}",
@@ -74,6 +78,7 @@ def case_report(
     comments: bool = False,
     names: Mapping[str, str] | None = None,
     lang: str = "en",
+    not_public: Collection[str] = (),
 ) -> bytes:
     """One case as a PDF."""
     return cases_report(
@@ -86,6 +91,7 @@ def case_report(
         comments=comments,
         names=names,
         lang=lang,
+        not_public=not_public,
     )
 
 
@@ -100,11 +106,13 @@ def cases_report(
     comments: bool = False,
     names: Mapping[str, str] | None = None,
     lang: str = "en",
+    not_public: Collection[str] = (),
 ) -> bytes:
     """Several cases in one PDF, each starting on a new page (needs the `coordinator` extra)."""
     from fpdf import FPDF
 
     extras = _Extras(photos or {}, comments, names or {}, lang)
+    extras.not_public = frozenset(not_public)
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_font(FONT, "", str(FONT_DIR / "DejaVuSans.ttf"))
@@ -128,6 +136,7 @@ class _Extras:
         self, photos: Mapping[str, bytes], comments: bool, names: Mapping[str, str], lang: str
     ) -> None:
         self.photos, self.comments, self.names, self.lang = photos, comments, names, lang
+        self.not_public: frozenset[str] = frozenset()
 
     def name(self, key_id: str) -> str:
         """ "Osh phone (c2847fad)", or the short id when no name is known."""
@@ -184,6 +193,8 @@ def _write_case(
 
     s, state, custody = detail.summary, detail.state, detail.custody
     heading(f"{t('pdf.title')} {s.reference}: {s.title_in(extras.lang) or s.id}", 16)
+    if s.id in extras.not_public:
+        heading(t("pdf.not_public"), 12)
     pair(t("pdf.reference"), s.reference)
     pair(t("pdf.case"), s.id)
     pair(t("pdf.status"), status_label(state.status))

@@ -5,7 +5,8 @@ for the file. Each row is one value of one dimension (month, violation type, per
 region, status) and how many cases have it.
 
 Consent binds: a case is counted only if its latest report says the victim agreed to anonymised
-statistics (`core.consent.STATISTICS`); without an index to read that from, nothing is counted.
+statistics (`core.consent.STATISTICS`) and neither that nor sharing was withdrawn since
+(`app.exports.consent`); without an index to read that from, nothing is counted.
 
 Small-cell suppression: a count below `threshold` (default 3) is published as "<3", never as
 its exact value, so a reader cannot single out one or two people from a rare combination (a
@@ -21,9 +22,9 @@ import dataclasses
 import io
 from collections.abc import Iterable
 
-from app.services.coordinator_cases import CaseIndex, CaseSummary, answers_of
+from app.exports import consent
+from app.services.coordinator_cases import CaseIndex, CaseSummary
 from app.services.coordinator_dashboard import DIMENSIONS, UNKNOWN, aggregate
-from core import consent
 
 DEFAULT_THRESHOLD = 3
 
@@ -48,7 +49,7 @@ def statistics(
 ) -> list[StatRow]:
     if threshold < 1:
         raise ValueError("threshold must be at least 1")
-    counted = [s for s in summaries if index is not None and allows_statistics(index, s.id)]
+    counted = consent.permitted(index, summaries, "stats")[0] if index is not None else []
     board = aggregate(counted)
     rows = [StatRow("total", "all", suppress(board.total, threshold))]
     for dim in DIMENSIONS:
@@ -64,10 +65,9 @@ index_facets = ("region", "violation_type", "perpetrator_type")
 
 
 def allows_statistics(index: CaseIndex, case_id: str) -> bool:
-    """The victim explicitly agreed, in the case's latest report, to anonymised statistics."""
-    data = index.raw(case_id)
-    answers = answers_of(CaseIndex._latest_record(data))
-    return consent.allows(index.form_for(data), answers, (consent.STATISTICS,))
+    """The victim agreed, in the case's latest report, to anonymised statistics, and neither
+    that nor sharing was withdrawn since."""
+    return consent.may_use(consent.standing_of(index, case_id), "stats")
 
 
 def stats_csv(rows: Iterable[StatRow]) -> bytes:

@@ -30,7 +30,8 @@ Uwazi type, thesaurus, a label for each column: the template the admin creates f
 headed by Uwazi's English name of the language: English, Russian, Kyrgyz, Kazakh).
 
 Consent: a case goes out only when the victim allowed sharing and public use
-(`consent.UWAZI`); the others are listed in `UwaziExport.withheld`, by id only.
+(`consent.UWAZI`) and withdrew neither since; the others are listed in `UwaziExport.withheld`,
+by id only.
 Identifying: without `identifying=True`, only what the CSV export shows without it (choices,
 numbers, dates, yes/no, nothing marked sensitive) and no attachments.
 
@@ -270,7 +271,7 @@ def _allowed(index: CaseIndex, case_id: str) -> tuple[FormDefinition, dict[str, 
     data = index.raw(case_id)
     form = index.form_for(data)
     answers = answers_of(CaseIndex._latest_record(data))
-    if form is None or not consent.allows(form, answers, consent.UWAZI):
+    if form is None or not consent.may_use(consent.standing_of(index, case_id), "uwazi"):
         return None
     return form, answers
 

@@ -23,10 +23,12 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from app.exports import bundle, csv_export, identity, pdf_report, protect, stats, uwazi
+from app.exports import bundle, consent, csv_export, identity, pdf_report, protect, stats, uwazi
 from app.exports.opened import OpenedExport, opened
 from app.services.coordinator_cases import CaseDetail, CaseFilter, CaseIndex, CaseSummary, YesNo
-from app.services.coordinator_dashboard import Dashboard, aggregate
+from app.services.coordinator_dashboard import Dashboard, aggregate, with_entities
+from app.services.coordinator_links import LinksMixin
+from app.services.coordinator_tags import DeviceTagsMixin
 from app.services.coordinator_types import (
     CoordinatorError,
     CoordinatorInfo,
@@ -93,7 +95,7 @@ def load_default_forms() -> list[dict[str, Any]]:
     return forms
 
 
-class CoordinatorService(abc.ABC):
+class CoordinatorService(LinksMixin, DeviceTagsMixin):
     """What screens call. See the module docstring for the two implementations."""
 
     # ---- session
@@ -515,6 +517,7 @@ class CoordinatorBase(CoordinatorService):
             clean = validate_event(event)
         except InvalidCaseEvent as exc:
             raise CoordinatorError("invalid_event", str(exc)) from None
+        self.check_link_event(case_id, clean)
         self._push_event(case_id, clean)
         self._invalidate()
 
@@ -547,7 +550,13 @@ class CoordinatorBase(CoordinatorService):
         self._push_message(case_id, detail.summary.device, text)
 
     def dashboard(self, flt: CaseFilter = ANY_CASE) -> Dashboard:
-        return aggregate(self.cases(flt))
+        """The charts count only cases whose victim agreed to statistics (and withdrew neither
+        that nor sharing); `left_out` says how many of the filtered cases that leaves out."""
+        counted, left_out = consent.permitted(self.index(), self.cases(flt), "dashboard")
+        merged = self.link_index()  # a report merged into another case counts once, as it
+        counted = [s for s in counted if not merged.is_absorbed(s.id)]
+        board = dataclasses.replace(aggregate(counted), left_out=len(left_out))
+        return with_entities(board, merged, [s.id for s in counted])
 
     def validate_form(self, raw: Any) -> FormDefinition:
         if isinstance(raw, str | bytes):
@@ -596,6 +605,10 @@ class CoordinatorBase(CoordinatorService):
         )
         stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(self._clock()))
         identifying = identifying or kind in ("pdf", "bundle")
+        use = csv_export.use(identifying) if kind == "csv" else kind
+        summaries, left_out = consent.permitted(index, summaries, use)
+        if left_out and not summaries:
+            raise CoordinatorError("consent_withheld", f"{len(left_out)} cases")
         if kind == "csv":
             data = csv_export.cases_csv(index, summaries, identifying=identifying, lang=lang)
             name, media = f"cases-{stamp}.csv", "text/csv"
@@ -605,8 +618,14 @@ class CoordinatorBase(CoordinatorService):
         elif kind == "pdf":
             details = [index.detail(s.id, lang, answer_words(lang)) for s in summaries]
             tr = _with_params(t or self._catalogue(lang))
+            not_public = [
+                d.summary.id
+                for d in details
+                if not consent.standing_of(index, d.summary.id).allows(consent.UWAZI)
+            ]
             data = pdf_report.cases_report(
                 details,
+                not_public=not_public,
                 t=tr,
                 status_label=lambda s: tr(f"status.{s}"),
                 photos=self._photos(details),
@@ -633,7 +652,7 @@ class CoordinatorBase(CoordinatorService):
             )
             name, media = f"evidence-{stamp}.zip", "application/zip"
         if protection == "none" or not protect.needs_protection(kind, identifying):
-            return ExportResult(name, data, False, media, identifying)
+            return ExportResult(name, data, False, media, identifying, tuple(left_out))
         if protection == "passphrase":
             if len(passphrase) < 8:
                 raise CoordinatorError("needs_passphrase")
@@ -643,7 +662,9 @@ class CoordinatorBase(CoordinatorService):
             if not recipients:
                 raise CoordinatorError("no_recipients")
             sealed = protect.protect(data, recipients=recipients)
-        return ExportResult(name + ".age", sealed, True, "application/octet-stream", identifying)
+        return ExportResult(
+            name + ".age", sealed, True, "application/octet-stream", identifying, tuple(left_out)
+        )
 
     @staticmethod
     def _catalogue(lang: str) -> Callable[[str], str]:

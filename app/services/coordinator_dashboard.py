@@ -5,6 +5,8 @@ exactly the cases the list shows. A case with several violation (or perpetrator)
 once under each. Cases without a value count under `UNKNOWN`. Months run without a gap from the
 first to the last month with a case (a month without cases is there with 0, so a quiet month is
 seen as quiet rather than vanishing); cases without a date come last, under `UNKNOWN`.
+`with_entities(board, links, case_ids)` adds the counts per perpetrator (badge, unit, fake
+profile) and per station from the link index (`core.links`): cases merged into one count once.
 Plain Python, no Flet.
 """
 
@@ -15,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from app.services.coordinator_cases import CaseSummary
+from core.links import PERPETRATOR_KINDS, LinkIndex
 
 UNKNOWN = "-"
 MAX_MONTHS = 240  # a mistyped year must not draw centuries of empty months
@@ -29,6 +32,10 @@ class Dashboard:
     by_perpetrator_type: tuple[tuple[str, int], ...]
     by_region: tuple[tuple[str, int], ...]
     by_status: tuple[tuple[str, int], ...]
+    left_out: int = 0  # filtered cases not counted: no consent to statistics (or withdrawn)
+    # (kind, value) -> cases, largest first: badge / unit / profile, and station
+    by_perpetrator: tuple[tuple[tuple[str, str], int], ...] = ()
+    by_station: tuple[tuple[tuple[str, str], int], ...] = ()
 
     def dimension(self, name: str) -> tuple[tuple[str, int], ...]:
         return {
@@ -94,4 +101,16 @@ def aggregate(summaries: Iterable[CaseSummary]) -> Dashboard:
         by_perpetrator_type=_ranked(perpetrators),
         by_region=_ranked(regions),
         by_status=_ranked(statuses),
+    )
+
+
+def with_entities(board: Dashboard, index: LinkIndex, case_ids: Iterable[str]) -> Dashboard:
+    """`board` with the per-perpetrator and per-station counts among `case_ids`."""
+    ids = list(case_ids)
+    perpetrators = index.counts(PERPETRATOR_KINDS, ids)
+    stations = index.counts(("station",), ids)
+    return dataclasses.replace(
+        board,
+        by_perpetrator=tuple(((k, v), n) for k, v, n in perpetrators),
+        by_station=tuple(((k, v), n) for k, v, n in stations),
     )

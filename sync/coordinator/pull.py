@@ -25,15 +25,16 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from core import consent
 from core.records import Kind, Record, Status
 from core.vault_port import VaultPort
 from sync import envelope, orgdoc
 from sync.age.keys import parse_identity
 from sync.chain import ChainHead, ChainVerifier, Verdict
 from sync.client import Client
+from sync.coordinator.alerts import store_alert
 from sync.coordinator.identity import connect, load_state
 from sync.coordinator.org import renew_if_due, verified_document
-from sync.coordinator.alerts import store_alert
 from sync.coordinator.outgoing import push_pending, queue_receipt
 from sync.coordinator.records import case_event_record, message_record
 from sync.coordinator.roster import coordinator_keys, refresh_roster, roster, store_shared_entry
@@ -302,7 +303,7 @@ def _ingest(
     stored = _store(run, _Arrival(sealed, payload, received, signature, chain, problem), touched)
     if stored:
         report.stored += 1
-        if signature == "valid" and payload.type in RECEIPTED:
+        if signature == "valid" and (payload.type in RECEIPTED or payload.type == "withdrawal"):
             run.receipts.setdefault(sealed.author, []).append(sealed.id)
     elif stored is False:
         report.duplicates += 1
@@ -335,7 +336,46 @@ def _store(run: _Round, arrival: _Arrival, touched: dict[str, Record]) -> bool |
         return stored
     if payload.type in ("reply", "message"):
         return _store_simple(vault, touched, message_record(sealed, payload))
+    if payload.type == "withdrawal":
+        return _store_withdrawal(run, sealed, payload, touched)
     return None
+
+
+def _store_withdrawal(
+    run: _Round, sealed: envelope.Envelope, payload: Payload, touched: dict[str, Record]
+) -> bool | None:
+    """A documenter withdrew consent about their own report: noted on the case, for good.
+
+    Counts only when signed by the device that wrote the case (`sync.trust`); one about a case
+    this vault does not hold, or naming no known purpose, is refused and reported."""
+    case = _current(run.vault, touched, str(payload.record.get("case_id", "")))
+    try:
+        purposes = consent.purposes_of(payload.record.get("purposes"))
+    except ValueError:
+        purposes = frozenset()
+    refused = (
+        "withdrawal_unknown_case"
+        if case is None or case.kind != Kind.CASE
+        else case_author_problem(str(case.data.get("author")), sealed.author)
+        or (None if purposes else "withdrawal_without_purpose")
+    )
+    if refused is not None or case is None:
+        run.report.refused += 1
+        run.report.problems.append((sealed.id, refused or "withdrawal_unknown_case"))
+        return None
+    withdrawals = case.data.setdefault("withdrawals", [])
+    if any(w.get("envelope_id") == sealed.id for w in withdrawals):
+        return False
+    withdrawals.append(
+        {
+            "envelope_id": sealed.id,
+            "author": sealed.author,
+            "created": sealed.header.created,
+            "purposes": sorted(purposes),
+        }
+    )
+    touched[case.id] = case
+    return True
 
 
 def _current(vault: VaultPort, touched: dict[str, Record], record_id: str) -> Record | None:

@@ -27,14 +27,19 @@ from tests.conftest import require
 def index_and_data() -> tuple[CaseIndex, list[dict], factory.Device]:
     device = factory.Device()
     datas = [
-        factory.case_data(device, answers, now=1_741_000_000 + i * 3_000_000)
+        factory.case_data(
+            device, {**answers, "consent": ALL_CONSENT}, now=1_741_000_000 + i * 3_000_000
+        )
         for i, answers in enumerate(factory.SAMPLE_ANSWERS)
     ]
     return (
-        CaseIndex.build([factory.case_record(d) for d in datas], [], [factory.form()]),
+        CaseIndex.build([factory.case_record(d) for d in datas], [], [_form_with_consent()]),
         datas,
         device,
     )
+
+
+ALL_CONSENT = {"share_org": True, "statistics": True, "advocacy": True}
 
 
 def _rows(data: bytes) -> list[dict[str, str]]:
@@ -99,9 +104,11 @@ def _form_with_consent() -> FormDefinition:
     return parse_form(raw)
 
 
-def test_statistics_count_only_cases_whose_victim_agreed_to_statistics(index_and_data) -> None:
-    index, _, _ = index_and_data  # reports without a consent answer
-    assert stats.statistics(index.query(), index=index)[0].count == "0"
+def test_statistics_count_only_cases_whose_victim_agreed_to_statistics() -> None:
+    device = factory.Device()
+    datas = [factory.case_data(device, answers) for answers in factory.SAMPLE_ANSWERS]
+    index = CaseIndex.build([factory.case_record(d) for d in datas], [], [factory.form()])
+    assert stats.statistics(index.query(), index=index)[0].count == "0"  # no consent answer
     refused = _with_consent([True, True, True, False])
     rows = stats.statistics(refused.query(), index=refused, lang="ru")
     assert {(r.dimension, r.value): r.count for r in rows}[("total", "all")] == "3"

@@ -29,6 +29,7 @@ ANSWERS = {
     "perpetrator_types": ["police"],
     "description": "Задержали у кафе. ҚОРҚЫТТЫ, требовали деньги.",
     "victims": "Б.",
+    "consent": {"share_org": True, "statistics": True, "advocacy": True},
 }
 
 

@@ -75,6 +75,9 @@ class FakeWorld:
         self.fake.receive_case(data)
         return str(data["case_id"])
 
+    def withdraw(self, device_id: str, case_id: str, purposes: list[str]) -> None:
+        self.fake.receive_withdrawal(case_id, device_id, purposes)
+
     def device_messages(self, device_id: str) -> list[str]:
         return [
             m.text
@@ -164,6 +167,14 @@ class RealWorld:
         queue_record(vault, record)
         self.sync(device_id)
         return record.id
+
+    def withdraw(self, device_id: str, case_id: str, purposes: list[str]) -> None:
+        """The documenter withdraws consent from the phone: a signed envelope, synced."""
+        from sync.outbox import queue_withdrawal
+
+        vault, _ = self.devices[device_id]
+        queue_withdrawal(vault, case_id, purposes)
+        self.sync(device_id)
 
     def device_messages(self, device_id: str) -> list[str]:
         vault, _ = self.devices[device_id]
