@@ -25,6 +25,8 @@
     fieldvault coordinator timestamp              (RFC 3161 tokens for envelopes not yet stamped;
                                                    every pull also asks for them)
     fieldvault coordinator verify-bundle FILE [-i IDENTITY_FILE] (no vault needed)
+    fieldvault coordinator links | link | unlink | merge | unmerge | entity | perpetrators
+    fieldvault coordinator victim-key | tag | untag | tags | wipe-tag   (see app/cli_links.py)
 
 Every verb takes `--data DIR` and `--json`. Passphrases come from environment variables or an
 interactive prompt, never from arguments (the process list shows arguments to every user):
@@ -246,6 +248,10 @@ def register(subparsers: Any) -> None:
         help="CA certificate (PEM) of a timestamping authority you trust (repeatable)",
     )
     check.set_defaults(func=_verify_bundle)
+
+    from app import cli_links
+
+    cli_links.register(verb)
 
 
 def _name_and_pin_args(parser: argparse.ArgumentParser) -> None:

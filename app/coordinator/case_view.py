@@ -1,6 +1,7 @@
 """One case: every field with the form's labels, attachments from memory, revision history,
-the chain-of-custody verdict, the workflow (status, assignee, tags, comments, referrals) and the
-message thread with the reporter.
+the chain-of-custody verdict, the workflow (status, assignee, tags, comments, referrals), the
+links to other cases and merged reports (`links_section`) and the message thread with the
+reporter.
 
 Attachments are decrypted into memory when asked for and shown with `ft.Image(src=bytes)`;
 every attachment, photos included, can be downloaded (the browser's save dialog; in-app
@@ -20,6 +21,7 @@ import flet as ft
 
 from app.coordinator import widgets as w
 from app.coordinator.context import ViewContext
+from app.coordinator.links_section import LinksSection
 from app.services.coordinator_cases import Attachment, CaseDetail
 from app.services.coordinator_types import MessageInfo
 from core.cases import STATUSES
@@ -68,6 +70,7 @@ class CaseView:
         self.referral_to = w.sensitive_field(t("case.referral_to"), key="referral-to")
         self.referral_note = w.sensitive_field(t("case.referral_note"), key="referral-note")
         self.thread = ft.Column([], spacing=6)
+        self.links = LinksSection(ctx, case_id, self.load)
         self.message = w.sensitive_field(
             t("case.message"), multiline=True, min_lines=2, key="message-text"
         )
@@ -96,6 +99,7 @@ class CaseView:
                     self.tags,
                     ft.Row([self.new_tag, ft.IconButton(ft.Icons.ADD, on_click=self.on_tag)]),
                 ),
+                self.links.control,
                 w.card(
                     w.heading(t("case.comments")),
                     self.comments,
@@ -148,6 +152,7 @@ class CaseView:
         except Exception as exc:
             self.show_error(exc)
             return
+        self.links.load()
         self.render()
 
     def render(self) -> None:

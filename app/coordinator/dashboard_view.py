@@ -184,7 +184,7 @@ class DashboardView:
             ("dashboard.by_named_perpetrator", board.by_perpetrator),
         ):
             if counts:  # only where the reports or coordinators named any
-                panels.append((key, _entities(ctx, counts), "entity"))
+                panels.append((key, tuple(_entities(ctx, counts)), "entity"))
         self.grid.controls = [
             ft.Container(
                 w.card(

@@ -5,7 +5,8 @@ Each device shows whether it is in the roster: verified (its enrolment proof mat
 invites, or a coordinator verified it), not verified (its reports are kept aside, unread), or
 key changed (the server now reports other keys for it; they are never used). Verifying by hand
 asks the coordinator to compare the fingerprint with the phone. Revoking and wiping ask for
-confirmation first; both are final for the device concerned.
+confirmation first; both are final for the device concerned. Devices taken to one event can be
+tagged and wiped together, after the tag or their number is typed (`event_wipe`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import flet as ft
 
 from app.coordinator import widgets as w
 from app.coordinator.context import ViewContext
+from app.coordinator.event_wipe import EventWipeSection
 from app.services.coordinator_types import DeviceInfo, Invite, OpenInvite
 
 EXPIRY_CHOICES = (3600, 86400, 7 * 86400, 30 * 86400)
@@ -104,6 +106,7 @@ class DevicesView:
             column_spacing=20,
         )
         self.empty = w.muted(t("devices.none"))
+        self.event_wipe = EventWipeSection(ctx, self.load)
         self.control = ft.Column(
             [
                 ft.Row(
@@ -121,6 +124,7 @@ class DevicesView:
                 self.error,
                 self.empty,
                 ft.Row([self.table], scroll=ft.ScrollMode.AUTO),
+                self.event_wipe.control,
             ],
             spacing=16,
             scroll=ft.ScrollMode.AUTO,
@@ -168,6 +172,7 @@ class DevicesView:
         self.devices = devices
         self.empty.visible = not devices
         self.table.rows = [self._row(d) for d in devices]
+        self.event_wipe.show(devices)
 
     def show_error(self, exc: BaseException) -> None:
         self.error.content.value = self.ctx.error(exc)  # type: ignore[union-attr]

@@ -173,7 +173,7 @@ class IncidentFormScreen:
                 data=f"input-{fid}",
             )
         if field.type == "pseudonym":
-            kept = value if links.is_pseudonym(value) else ""
+            kept = str(value) if links.is_pseudonym(value) else ""
             return sensitive_field(
                 label=label or None,
                 value="" if kept else (value if isinstance(value, str) else ""),
