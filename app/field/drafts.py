@@ -153,9 +153,14 @@ def draft_title(ctx: FieldContext, draft: Draft) -> str:
     answers = draft.content.get("answers")
     if isinstance(answers, Mapping):
         with contextlib.suppress(Exception):
-            title = forms.summary(ctx.service.form(), answers, ctx.tr.lang)
+            form = ctx.service.form()
+            title = forms.summary(form, answers, ctx.tr.lang)
             if title:
                 return title
+            for field in form.fields:  # else the first words typed
+                value = answers.get(field.id)
+                if field.type in ("text", "long_text") and isinstance(value, str) and value.strip():
+                    return value.strip().splitlines()[0][:80]
     return ctx.t("drafts.untitled")
 
 
