@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,24 @@ from app.services.field_types import AttachmentInfo, AttachmentRefused
 from app.ui.banner import ErrorBanner
 
 PREVIEW_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp")
+
+
+Handler = Callable[..., Awaitable[None]]
+
+
+def _updates(handler: Handler) -> Handler:
+    """For a handler that updates part of the screen while it runs (the camera preview must be
+    on the page before the camera is opened): Flet then skips its own update at the end of the
+    handler, so the end state is sent here."""
+
+    @functools.wraps(handler)
+    async def wrapped(self: AttachmentsPanel, *args: Any) -> None:
+        try:
+            await handler(self, *args)
+        finally:
+            refresh(self.control)
+
+    return wrapped
 
 
 class AttachmentsPanel:
@@ -251,12 +270,15 @@ class AttachmentsPanel:
             return
         self.status.value = ""
 
+    @_updates
     async def open_photo(self, _e: Any = None) -> None:
         await self._open_camera("photo")
 
+    @_updates
     async def open_video(self, _e: Any = None) -> None:
         await self._open_camera("video")
 
+    @_updates
     async def shoot(self, _e: Any = None) -> None:
         if self.capture is None or self.mode != "photo":
             return
@@ -269,6 +291,7 @@ class AttachmentsPanel:
             return
         await self._store(data, capture_name("photo"))
 
+    @_updates
     async def film(self, e: Any = None) -> None:
         """Start a video; the same button then stops it and adds it."""
         capture = self.capture
@@ -298,6 +321,7 @@ class AttachmentsPanel:
             button.icon = ft.Icons.FIBER_MANUAL_RECORD
         await self._store(data, capture_name("video"))
 
+    @_updates
     async def start_voice(self, _e: Any = None) -> None:
         capture = self.capture
         if capture is None or self.mode:
@@ -338,6 +362,7 @@ class AttachmentsPanel:
             self.status.value = self.ctx.t("att.recording", seconds=int(recording.seconds))
             refresh(self.status)
 
+    @_updates
     async def stop_voice(self, _e: Any = None) -> None:
         if self.capture is None or self.mode != "voice" or self.recording is None:
             return
@@ -389,6 +414,7 @@ class AttachmentsPanel:
             self.stage.controls = []
             self.status.value = ""
 
+    @_updates
     async def close(self, _e: Any = None) -> None:
         """Close the camera, or cancel a recording (nothing of it is kept)."""
         if self.mode == "voice" and self.capture is not None:

@@ -27,9 +27,10 @@ or the camera stays on.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Callable
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
 
 import flet as ft
 
@@ -44,6 +45,12 @@ REASONS = (
 CAPTURE_PLATFORMS = (ft.PagePlatform.ANDROID, ft.PagePlatform.IOS)
 PREVIEW_WIDTH = 320
 PREVIEW_HEIGHT = 240
+# How long a plugin call may take before the panel gives up and says so (a browser or phone
+# that never answers must not leave the documenter waiting): opening waits for the system's
+# permission question, a video may take a while to finish writing.
+OPEN_TIMEOUT = 60.0
+PHOTO_TIMEOUT = 30.0
+STOP_TIMEOUT = 120.0
 
 
 class CaptureUnavailable(Exception):
@@ -57,6 +64,14 @@ class CaptureUnavailable(Exception):
 
 
 OnChunk = Callable[[bytes], None]
+T = TypeVar("T")
+
+
+async def _within(call: Awaitable[T], seconds: float) -> T:
+    try:
+        return await asyncio.wait_for(call, seconds)
+    except TimeoutError:
+        raise CaptureUnavailable("failed") from None
 
 
 class CapturePort(Protocol):
@@ -178,16 +193,21 @@ class FletCapture:
             self.preview()
         camera: Any = self.camera
         try:
-            cameras = await camera.get_available_cameras()
+            cameras = await _within(camera.get_available_cameras(), OPEN_TIMEOUT)
         except Exception as exc:
             raise _failed(exc, "no_camera") from None
         if not cameras:
             raise CaptureUnavailable("no_camera")
         back = [c for c in cameras if c.lens_direction == flet_camera.CameraLensDirection.BACK]
         try:
-            await camera.initialize(
-                (back or cameras)[0], flet_camera.ResolutionPreset.HIGH, enable_audio=video
+            await _within(
+                camera.initialize(
+                    (back or cameras)[0], flet_camera.ResolutionPreset.HIGH, enable_audio=video
+                ),
+                OPEN_TIMEOUT,
             )
+        except CaptureUnavailable:
+            raise
         except Exception as exc:
             raise _failed(exc, "no_camera") from None
 
@@ -198,7 +218,7 @@ class FletCapture:
 
     async def take_photo(self) -> bytes:
         try:
-            return bytes(await self._open().take_picture())
+            return bytes(await _within(self._open().take_picture(), PHOTO_TIMEOUT))
         except CaptureUnavailable:
             raise
         except Exception as exc:
@@ -206,7 +226,7 @@ class FletCapture:
 
     async def start_video(self) -> None:
         try:
-            await self._open().start_video_recording()
+            await _within(self._open().start_video_recording(), OPEN_TIMEOUT)
         except CaptureUnavailable:
             raise
         except Exception as exc:
@@ -214,7 +234,7 @@ class FletCapture:
 
     async def stop_video(self) -> bytes:
         try:
-            return bytes(await self._open().stop_video_recording())
+            return bytes(await _within(self._open().stop_video_recording(), STOP_TIMEOUT))
         except CaptureUnavailable:
             raise
         except Exception as exc:
@@ -237,7 +257,12 @@ class FletCapture:
             encoder=far.AudioEncoder.PCM16BITS, channels=1, sample_rate=sample_rate
         )
         try:
-            started = await self.recorder.start_recording(configuration=config)
+            started = await _within(
+                self.recorder.start_recording(configuration=config), OPEN_TIMEOUT
+            )
+        except CaptureUnavailable:
+            self._on_chunk = None
+            raise
         except Exception as exc:
             raise _failed(exc, "no_microphone") from None
         if started is False:
@@ -251,7 +276,7 @@ class FletCapture:
         if self.recorder is None:
             return
         try:
-            await self.recorder.stop_recording()
+            await _within(self.recorder.stop_recording(), STOP_TIMEOUT)
         finally:
             self._on_chunk = None
 

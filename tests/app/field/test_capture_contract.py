@@ -258,3 +258,26 @@ def test_a_desktop_window_offers_no_capture_and_says_why() -> None:
         run(capture.start_recording(lambda _c: None, sample_rate=16_000))
     assert caught.value.reason == "unsupported"
     assert not FakeCapture(supported=False).can_capture()
+
+
+class SilentCamera(StubCamera):
+    """A camera whose picture never comes back (as flet-camera 1.0.5 in headless Chromium)."""
+
+    async def take_picture(self) -> bytes:
+        await asyncio.sleep(3600)
+        return b""
+
+
+def test_a_camera_that_never_answers_is_given_up_on_with_a_clear_reason(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from app.field import capture as capture_module
+
+    monkeypatch.setattr(capture_module, "PHOTO_TIMEOUT", 0.05)
+    camera = SilentCamera([BACK])
+    capture = FletCapture(web=True, camera=lambda: camera)
+    capture.preview()
+    run(capture.open_camera(video=False))
+    with pytest.raises(CaptureUnavailable) as caught:
+        run(capture.take_photo())
+    assert caught.value.reason == "failed"
