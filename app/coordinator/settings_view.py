@@ -1,4 +1,5 @@
-"""Settings: language (switches at once), organisation facts, root key backup, lock."""
+"""Settings: language (switches at once), organisation facts, timestamping authorities,
+post-quantum keys, root key backup, lock."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import flet as ft
 
 from app.coordinator import widgets as w
 from app.coordinator.context import ViewContext
+from app.coordinator.settings_keys import PostQuantumCard, TimestampsCard
 from app.i18n import LANGUAGES
 from app.ui.language import ENDONYMS
 from sync.keys import format_fingerprint
@@ -58,6 +60,8 @@ class SettingsView:
             key="add-coordinator-code",
         )
         self.add_status = w.banner("")
+        self.post_quantum = PostQuantumCard(ctx)
+        self.timestamps = TimestampsCard(ctx)
         self.control = ft.Column(
             [
                 w.title(t("settings.title")),
@@ -76,6 +80,8 @@ class SettingsView:
                     ),
                     self.add_status,
                 ),
+                self.timestamps.control,
+                self.post_quantum.control,
                 w.card(
                     w.heading(t("settings.backup")),
                     w.muted(t("settings.backup_hint")),
@@ -136,6 +142,8 @@ class SettingsView:
             )
             for k, v in rows
         ]
+        self.post_quantum.load()
+        self.timestamps.load()
 
     def on_add_coordinator(self, _e: Any = None) -> None:
         ctx = self.ctx

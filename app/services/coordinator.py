@@ -494,9 +494,6 @@ class VaultCoordinatorService(CoordinatorBase):
         doc = sc.publish_org_document(self.vault, settings=settings, now=self._clock)
         return int(doc.version)
 
-    def all_timestamp_authorities(self) -> list[timestamps.Authority]:
-        return timestamps.combined(self.timestamp_authorities(), self.org_timestamp_authorities())
-
     def stamp_pending(self) -> timestamps.StampReport:
         """*Blocking.* Ask the organisation's and this laptop's authorities to stamp every
         unstamped envelope (no request at all when none is configured)."""

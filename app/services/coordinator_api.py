@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from app.exports import bundle, consent, csv_export, identity, pdf_report, protect, stats, uwazi
 from app.exports.opened import OpenedExport, opened
+from app.services import timestamps
 from app.services.coordinator_cases import CaseDetail, CaseFilter, CaseIndex, CaseSummary, YesNo
 from app.services.coordinator_dashboard import Dashboard, aggregate, with_entities
 from app.services.coordinator_links import LinksMixin
@@ -167,6 +168,39 @@ class CoordinatorService(LinksMixin, DeviceTagsMixin):
     def export_identity(self, passphrase: str = "", *, plain: bool = False) -> bytes:
         """*Blocking.* This coordinator's age identity file for stock `age -d -i`: encrypted to
         `passphrase` (at least 10 characters), or, only with `plain=True`, in clear."""
+
+    # ---- post-quantum keys (sync.coordinator.pq_switch)
+    @abc.abstractmethod
+    def prepare_post_quantum(self) -> str:
+        """Give this coordinator hybrid keys (the classic ones are kept to open what was sealed
+        to them) and return its signed key update code (`FVK1-…`) for the root holder."""
+
+    @abc.abstractmethod
+    def switch_to_post_quantum(self, codes: Sequence[str]) -> int:
+        """*Blocking.* Publish the org document that makes the organisation post-quantum (needs
+        the root key and a key update from every other coordinator); the new version. Refused
+        with `missing_key_updates` (detail: who), `bad_signature`, `unknown_coordinator`,
+        `not_post_quantum`, `invalid_key_update` or `already_post_quantum`."""
+
+    # ---- independent timestamps (app.services.timestamps)
+    @abc.abstractmethod
+    def timestamp_authorities(self) -> list[timestamps.Authority]:
+        """The authorities this laptop asks besides the organisation's."""
+
+    @abc.abstractmethod
+    def set_timestamp_authorities(self, chosen: Sequence[timestamps.Authority]) -> None: ...
+
+    @abc.abstractmethod
+    def org_timestamp_authorities(self) -> list[timestamps.Authority]:
+        """The authorities published in the signed org document, for every coordinator."""
+
+    @abc.abstractmethod
+    def publish_org_timestamp_authorities(self, chosen: Sequence[timestamps.Authority]) -> int:
+        """*Blocking.* Publish the organisation's list (needs the root key); the new version."""
+
+    def all_timestamp_authorities(self) -> list[timestamps.Authority]:
+        """What a pull asks: the organisation's authorities, then this laptop's own."""
+        return timestamps.combined(self.timestamp_authorities(), self.org_timestamp_authorities())
 
     # ---- devices
     @abc.abstractmethod

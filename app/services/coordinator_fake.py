@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from app.i18n import LANGUAGES
+from app.services import timestamps
 from app.services.coordinator_api import (
     CoordinatorBase,
     checked_pin,
@@ -36,7 +37,8 @@ from core.crypto.hashing import sha256_hex
 from core.crypto.signing import SigningKey
 from core.records import Kind, Record, Status
 from sync.age.keys import generate_identity
-from sync.encoding import b64u_encode
+from sync.coordinator import pq_switch
+from sync.encoding import b64u_decode, b64u_encode
 from sync.invite import Invite as InviteCode
 from sync.keys import key_id
 from sync.shortcode import new_code
@@ -68,8 +70,12 @@ class FakeCoordinatorService(CoordinatorBase):
         self._listed = True
         self._others: list[str] = []
         self._other_ids: dict[str, str] = {}
+        self._other_keys: dict[str, bytes] = {}
+        self._previous_identities: list[str] = []
+        self._own_authorities: list[timestamps.Authority] = []
         self._settings: dict[str, dict[str, Any]] = {}
         self._event_seq = 0
+        self.org_settings: dict[str, Any] = {}  # what the signed org document would publish
         self.victim_key: bytes | None = bytes(range(32))  # the sealed org document's, faked
 
     # ---- session
@@ -158,6 +164,51 @@ class FakeCoordinatorService(CoordinatorBase):
             raise CoordinatorError("join_key_kind")
         self._others.append(info["name"] or info["id"])
         self._other_ids[info["id"]] = info["name"]
+        self._other_keys[info["id"]] = b64u_decode(info["signing_key"], length=32)
+        self._version += 1
+        return self._version
+
+    # ---- post-quantum keys: the real key update codes and checks (sync.coordinator.pq_switch)
+    def prepare_post_quantum(self) -> str:
+        self._require_unlocked()
+        if not pq_switch.is_hybrid(self._recipient):
+            self._previous_identities.append(self._identity)
+            self._identity, self._recipient = generate_identity(pq_hybrid=True)
+        return pq_switch.key_update_code(self._signer, self._recipient)
+
+    def switch_to_post_quantum(self, codes: Sequence[str]) -> int:
+        self._require_unlocked()
+        if self._post_quantum:
+            raise CoordinatorError("already_post_quantum")
+        self.prepare_post_quantum()
+        me = key_id(self._signer.public_bytes())
+        listed = {cid: (self._other_ids[cid], key) for cid, key in self._other_keys.items()}
+        listed[me] = (self._name, self._signer.public_bytes())
+        try:
+            pq_switch.checked_recipients(listed, codes, (me, self._recipient))
+        except pq_switch.MissingKeyUpdates as exc:
+            raise CoordinatorError("missing_key_updates", ", ".join(exc.names)) from None
+        except pq_switch.KeyUpdateError as exc:
+            raise CoordinatorError(exc.reason, str(exc)) from None
+        self._post_quantum = True
+        self._version += 1
+        return self._version
+
+    # ---- independent timestamps: lists only (nothing is stamped without a vault)
+    def timestamp_authorities(self) -> list[timestamps.Authority]:
+        return list(self._own_authorities)
+
+    def set_timestamp_authorities(self, chosen: Sequence[timestamps.Authority]) -> None:
+        if len({a.url for a in chosen}) != len(chosen):
+            raise ValueError("an authority is listed twice")
+        self._own_authorities = list(chosen)
+
+    def org_timestamp_authorities(self) -> list[timestamps.Authority]:
+        return timestamps.org_authorities(self.org_settings)
+
+    def publish_org_timestamp_authorities(self, chosen: Sequence[timestamps.Authority]) -> int:
+        self._require_unlocked()
+        self.org_settings[timestamps.ORG_SETTING] = timestamps.org_setting(chosen)
         self._version += 1
         return self._version
 
@@ -319,6 +370,15 @@ class FakeCoordinatorService(CoordinatorBase):
         self._forms = self._check_forms(forms)
         self._version += 1
         self._invalidate()
+        return self._version
+
+    def _org_settings(self) -> Mapping[str, Any]:
+        return dict(self.org_settings)
+
+    def _publish_settings(self, settings: dict[str, Any]) -> int:
+        self._require_unlocked()
+        self.org_settings.update(settings)
+        self._version += 1
         return self._version
 
     def publish_forget_policy(self, *, sent_notes: bool, read_messages: bool) -> int:

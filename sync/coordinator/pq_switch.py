@@ -27,11 +27,11 @@ traffic now to break X25519 later.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from core.crypto.errors import BadSignature
-from core.crypto.signing import verify
+from core.crypto.signing import SigningKey, verify
 from core.vault_port import VaultPort
 from sync import age, orgdoc, orgseal
 from sync.age import pq as age_pq
@@ -43,6 +43,7 @@ from sync.coordinator.org import (
     refresh_org_document,
 )
 from sync.encoding import EncodingError, b64u_decode, b64u_encode, canonical_json, parse_json_strict
+from sync.keys import key_id
 
 KEY_UPDATE_PREFIX = "FVK1-"
 KEY_UPDATE_CONTEXT = b"fieldvault/coordinator-key-update/v1\n"
@@ -86,8 +87,13 @@ def prepare(vault: VaultPort) -> str:
 
 
 def encode_key_update(identity: CoordinatorIdentity) -> str:
-    fields = {"id": identity.id, "recipient": identity.recipient}
-    sig = identity.signing_key.sign(KEY_UPDATE_CONTEXT + canonical_json(fields))
+    return key_update_code(identity.signing_key, identity.recipient)
+
+
+def key_update_code(signing_key: SigningKey, recipient: str) -> str:
+    """The key update code announcing `recipient` as the coordinator's, signed by its key."""
+    fields = {"id": key_id(signing_key.public_bytes()), "recipient": recipient}
+    sig = signing_key.sign(KEY_UPDATE_CONTEXT + canonical_json(fields))
     return KEY_UPDATE_PREFIX + b64u_encode(canonical_json({**fields, "sig": b64u_encode(sig)}))
 
 
@@ -108,26 +114,32 @@ def decode_key_update(code: str) -> dict[str, Any]:
         raise KeyUpdateError("invalid_key_update", "the code is damaged") from None
 
 
+def listed_coordinators(document: orgdoc.OrgDocument) -> dict[str, tuple[str, bytes]]:
+    """Coordinator id → (name, signing key), as `checked_recipients` takes them."""
+    return {c.id: (c.name, c.signing_key) for c in document.coordinators}
+
+
 def checked_recipients(
-    document: orgdoc.OrgDocument, codes: Iterable[str], own: CoordinatorIdentity
+    listed: Mapping[str, tuple[str, bytes]], codes: Iterable[str], own: tuple[str, str]
 ) -> dict[str, str]:
     """Coordinator id → new hybrid recipient, every key update verified against the signing key
-    `document` lists for its coordinator; `MissingKeyUpdates` unless every coordinator has one."""
-    found = {own.id: own.recipient}
+    listed for its coordinator (`own` is this coordinator's (id, recipient)); raises
+    `MissingKeyUpdates` unless every listed coordinator has one."""
+    found = {own[0]: own[1]}
     for code in codes:
         update = decode_key_update(code)
-        listed = document.coordinator(update["id"])
-        if listed is None:
+        if update["id"] not in listed:
             raise KeyUpdateError("unknown_coordinator", update["id"])
+        name, signing_key = listed[update["id"]]
         fields = {"id": update["id"], "recipient": update["recipient"]}
         try:
-            verify(listed.signing_key, update["sig"], KEY_UPDATE_CONTEXT + canonical_json(fields))
+            verify(signing_key, update["sig"], KEY_UPDATE_CONTEXT + canonical_json(fields))
         except BadSignature:
-            raise KeyUpdateError("bad_signature", listed.name or listed.id) from None
+            raise KeyUpdateError("bad_signature", name or update["id"]) from None
         if not is_hybrid(update["recipient"]):
-            raise KeyUpdateError("not_post_quantum", listed.name or listed.id)
+            raise KeyUpdateError("not_post_quantum", name or update["id"])
         found[update["id"]] = update["recipient"]
-    missing = [c.name or c.id for c in document.coordinators if c.id not in found]
+    missing = [name or cid for cid, (name, _) in listed.items() if cid not in found]
     if missing:
         raise MissingKeyUpdates(missing)
     return found
@@ -143,7 +155,8 @@ def switch(
         raise KeyUpdateError("already_post_quantum", "the organisation already is")
     prepare(vault)
     identity = load_identity(vault)
-    recipients = checked_recipients(current, codes, identity)
+    own = (identity.id, identity.recipient)
+    recipients = checked_recipients(listed_coordinators(current), codes, own)
     settings: dict[str, Any] = {}
     if identity.org_identity is not None:
         identity.org_identity = orgseal.of_kind(identity.org_identity, hybrid=True)
