@@ -47,7 +47,7 @@ import re
 import secrets
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -59,6 +59,8 @@ if TYPE_CHECKING:
 _NAME = re.compile(r"\A[0-9a-f]{32}\Z")
 READ_SIZE = 1024 * 1024
 HASH_CACHE_ENTRIES = 256
+IOV_MAX = 1024
+"""Buffers handed to one `pwritev` (POSIX guarantees at least 16; Linux takes 1024)."""
 
 
 class Offsets(Protocol):
@@ -126,12 +128,27 @@ class Appender(abc.ABC):
     `write` may be called from a worker thread; `keep` makes the bytes part of the upload,
     `undo` cuts the upload back to where this chunk started, as if it never came. Either ends
     it; the second of the two is a no-op.
+
+    `write` both appends the bytes and carries the upload's running hash (if kept) through
+    them. To run the two side by side, call `write_pieces` and `hash_pieces` instead, each with
+    every piece in the same order (one thread each is fine). Danger: a piece given to one and
+    not the other leaves a digest that does not describe the file; `keep` only after both
+    have finished.
     """
 
     written: int
 
+    def write(self, data: bytes) -> None:
+        self.write_pieces((data,))
+        self.hash_pieces((data,))
+
     @abc.abstractmethod
-    def write(self, data: bytes) -> None: ...
+    def write_pieces(self, pieces: Sequence[bytes]) -> None:
+        """Append `pieces`, in order, without hashing them (see the class docstring)."""
+
+    @abc.abstractmethod
+    def hash_pieces(self, pieces: Sequence[bytes]) -> None:
+        """Carry the upload's running hash, if kept, through `pieces` (see the class docstring)."""
 
     @abc.abstractmethod
     def keep(self, blob_id: str | None = None) -> bool:
@@ -175,16 +192,14 @@ class _FileAppender(Appender):
         os.ftruncate(self._fd, offset)
         self.written = 0
 
-    def write(self, data: bytes) -> None:
-        view = memoryview(data)
-        position = self._offset + self.written
-        while view:
-            count = os.pwrite(self._fd, view, position)
-            view = view[count:]
-            position += count
-        if self._hasher is not None:
-            self._hasher.update(data)
-        self.written += len(data)
+    def write_pieces(self, pieces: Sequence[bytes]) -> None:
+        self.written += pwrite_all(self._fd, pieces, self._offset + self.written)
+
+    def hash_pieces(self, pieces: Sequence[bytes]) -> None:
+        hasher = self._hasher
+        if hasher is not None:
+            for piece in pieces:
+                hasher.update(piece)
 
     def keep(self, blob_id: str | None = None) -> bool:
         if self._fd < 0:
@@ -230,6 +245,25 @@ class _FileAppender(Appender):
             raise ValueError("hash_upload() was not called before writing")
         digest: str = self._hasher.copy().hexdigest()
         return digest
+
+
+def pwrite_all(fd: int, pieces: Sequence[bytes], position: int) -> int:
+    """Write `pieces` one after another at `position` (no joined copy: `pwritev`, at most
+    `IOV_MAX` buffers a call, again after a short write); return the bytes written."""
+    views = [memoryview(piece) for piece in pieces if piece]
+    total = sum(view.nbytes for view in views)
+    first = 0
+    while first < len(views):
+        count = os.pwritev(fd, views[first : first + IOV_MAX], position)
+        if count <= 0:
+            raise OSError("the upload file took no bytes")
+        position += count
+        while count and count >= views[first].nbytes:
+            count -= views[first].nbytes
+            first += 1
+        if count:
+            views[first] = views[first][count:]
+    return total
 
 
 def _flush_and_close(fd: int) -> None:

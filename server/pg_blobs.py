@@ -46,7 +46,7 @@ import re
 import secrets
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import psycopg
@@ -109,14 +109,19 @@ class _PgAppender(Appender):
             self._end(commit=False)
             raise
 
-    def write(self, data: bytes) -> None:
-        self._buffer += data
-        self.written += len(data)
-        if self._hasher is not None:
-            self._hasher.update(data)
-        while len(self._buffer) >= ROW_SIZE:
-            self._insert(bytes(self._buffer[:ROW_SIZE]))
-            del self._buffer[:ROW_SIZE]
+    def write_pieces(self, pieces: Sequence[bytes]) -> None:
+        for data in pieces:
+            self._buffer += data
+            self.written += len(data)
+            while len(self._buffer) >= ROW_SIZE:
+                self._insert(bytes(self._buffer[:ROW_SIZE]))
+                del self._buffer[:ROW_SIZE]
+
+    def hash_pieces(self, pieces: Sequence[bytes]) -> None:
+        hasher = self._hasher
+        if hasher is not None:
+            for data in pieces:
+                hasher.update(data)
 
     def _insert(self, data: bytes) -> None:
         if self._rows is None:

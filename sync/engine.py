@@ -523,7 +523,8 @@ class SyncEngine:
                     )
                 following = offset + len(chunk)
                 if following < size and following == window.end:
-                    next_want = known.fit(following, min(pacer.size, size - following))
+                    # as much as the pacer may ask for next, so that growing costs no join
+                    next_want = known.fit(following, min(pacer.ceiling, size - following))
                     if not self._upload_digests or known.at(following + next_want) is not None:
                         ahead = reader.submit(_read_hashed, source, next_want, None)
                     elif through is not None:

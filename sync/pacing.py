@@ -47,6 +47,12 @@ class ChunkPacer:
     def _clamp(self, size: float) -> int:
         return int(max(self.smallest, min(self.largest, size)))
 
+    @property
+    def ceiling(self) -> int:
+        """The largest `size` can be after the next `sent`: read this much ahead, and a pacer
+        that grows finds its whole next chunk already read."""
+        return self._clamp(self.size * MAX_GROWTH)
+
     def sent(self, nbytes: int, seconds: float) -> None:
         """A chunk of `nbytes` was acknowledged `seconds` after it started."""
         if nbytes <= 0:

@@ -22,8 +22,8 @@ in is what the signature must cover; one signed over its body's digest (older cl
 hashed twice, for the signature and for the upload. A chunk whose signature holds for the
 digest it announced but not for the bytes that arrived means the upload here differs from the
 device's copy (a power cut took bytes back): the upload restarts (`hash_mismatch`). The
-hashing and writing run on a worker thread, a few pieces at a time, while the event loop
-receives the next ones.
+hashing and the writing run on a thread each while the event loop receives the next bytes
+(`server.blob_pipe`).
 
 Danger: on the streamed path bytes reach the store before they are authenticated; they must
 never be kept and counted (`Appender.keep`) unless `_stream_chunk` accepted them.
@@ -31,19 +31,15 @@ never be kept and counted (`Appender.keep`) unless `_stream_chunk` accepted them
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
-import queue
 import re
-import threading
 from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import ClientDisconnect
 
 from server import quotas
 from server.auth import (
@@ -57,6 +53,7 @@ from server.auth import (
     path_and_query,
     signed,
 )
+from server.blob_pipe import pipe_body
 from server.blobs import Appender
 from server.config import BLOB_CHUNK_LIMIT
 from server.context import Services
@@ -80,7 +77,6 @@ router = APIRouter(tags=["blobs"], responses=QUOTA_REFUSALS)
 
 BlobId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 Offset = Annotated[int, Query(ge=0, le=2**53 - 1)]
-IDLE_TIMEOUT = 30.0
 
 
 def _owned(ctx: Services, blob_id: str, caller: Caller) -> Blob:
@@ -148,19 +144,13 @@ async def chunk(request: Request, blob_id: BlobId, ctx: Ctx, offset: Offset) -> 
     upload = request.headers.get(HEADER_UPLOAD_SHA256)
     if upload is not None and not is_sha256_hex(upload):
         raise ApiError(401, "malformed_auth", AUTH_DETAILS["malformed_auth"])
-    if length is not None and claimed is not None:
-        blob = await run_in_threadpool(ctx.repo.blob, blob_id)
-        if (
-            blob is not None
-            and blob.owner == claimed
-            and not blob.complete
-            and blob.offset == offset
-            and offset + length <= blob.size
-            and length > 0
-        ):
-            answer = await _stream_chunk(request, ctx, blob, offset, upload)
-            if answer is not None:
-                return answer
+    if length is not None and claimed is not None and length > 0:
+        stack = contextlib.ExitStack()
+        opened = await run_in_threadpool(
+            _open_streamed, ctx, blob_id, claimed, offset, length, upload, stack
+        )
+        if opened is not None:
+            return await _stream_chunk(request, ctx, *opened, offset, upload, stack)
     if upload is None:
         verified = await signed(request, ctx)
     else:  # the body is checked against the announced digest once the upload is locked
@@ -186,39 +176,70 @@ def _claimed_key_id(request: Request) -> str | None:
         return None
 
 
+def _open_streamed(
+    ctx: Services,
+    blob_id: str,
+    claimed: str,
+    offset: int,
+    length: int,
+    upload: str | None,
+    stack: contextlib.ExitStack,
+) -> tuple[Blob, Appender] | None:
+    """(One worker-thread call.) The upload, locked (`stack` holds the lock), and an appender
+    at `offset`, if this chunk can be streamed: the claimed key owns the upload, which is at
+    `offset` and has room for `length` bytes. Otherwise None, holding nothing: the plain path
+    answers. The claim is not verified yet: the bytes that follow are undone unless it is."""
+    blob = ctx.repo.blob(blob_id)
+    if (
+        blob is None
+        or blob.owner != claimed
+        or blob.complete
+        or blob.offset != offset
+        or offset + length > blob.size
+    ):
+        return None
+    try:
+        appender = _open_chunk(ctx, blob, offset, upload, stack)
+    except BaseException:
+        stack.close()
+        raise
+    if appender is None:
+        stack.close()
+        return None
+    return blob, appender
+
+
 async def _stream_chunk(
-    request: Request, ctx: Services, blob: Blob, offset: int, upload: str | None
+    request: Request,
+    ctx: Services,
+    blob: Blob,
+    appender: Appender,
+    offset: int,
+    upload: str | None,
+    stack: contextlib.ExitStack,
 ) -> Any:
     """Write the body into the upload as it arrives, hashing it for the signature: into the
     upload's running hash when the chunk is signed over the upload's digest (`upload`), else
-    into a hash of its own as well.
-
-    Returns None (nothing read, nothing written) if the upload moved before the lock was held:
-    the caller then answers on the plain path. The bytes are undone unless the signature, the
-    caller and the offset all check out once the body is in.
-    """
-    stack = contextlib.ExitStack()
+    into a hash of its own as well. The bytes are undone unless the signature, the caller and
+    the offset all check out once the body is in; the lock (`stack`) is let go either way, in
+    the same worker-thread call that keeps or undoes them."""
     try:
-        appender = await run_in_threadpool(_open_chunk, ctx, blob, offset, upload, stack)
-        if appender is None:
-            return None
         body_hash = hashlib.sha256() if upload is None else None
-        kept = False
-        try:
-            await _pipe(request, appender, body_hash, blob.size - offset)
-            if upload is not None:
-                verified = await _verify_upload(request, ctx, blob, appender, upload)
-            else:
-                assert body_hash is not None
-                verified = _verify_digest(request, body_hash.hexdigest(), ctx)
-            answer = await run_in_threadpool(_accept, ctx, verified, blob, offset, appender)
-            kept = True
-            return answer
-        finally:
-            if not kept:
-                await run_in_threadpool(appender.undo)
-    finally:
-        await run_in_threadpool(stack.close)
+        await pipe_body(request, appender, body_hash, blob.size - offset)
+        if upload is not None:
+            verified = await _verify_upload(request, ctx, blob, appender, upload)
+        else:
+            assert body_hash is not None
+            verified = _verify_digest(request, body_hash.hexdigest(), ctx)
+    except BaseException:
+        await run_in_threadpool(_undo, appender, stack)
+        raise
+    return await run_in_threadpool(_accept, ctx, verified, blob, offset, appender, stack)
+
+
+def _undo(appender: Appender, stack: contextlib.ExitStack) -> None:
+    with stack:
+        appender.undo()
 
 
 def _open_chunk(
@@ -244,135 +265,24 @@ def _open_chunk(
 
 
 def _accept(
-    ctx: Services, verified: VerifiedRequest, blob: Blob, offset: int, appender: Appender
+    ctx: Services,
+    verified: VerifiedRequest,
+    blob: Blob,
+    offset: int,
+    appender: Appender,
+    stack: contextlib.ExitStack,
 ) -> Any:
-    """The signature held: check the caller (and take the nonce), then keep the chunk."""
-    caller = member(verified, ctx)
-    if caller.key_id != blob.owner:
-        raise ApiError(404, "not_found", "no such upload")
-    return _record_chunk(ctx, blob, offset, offset + appender.written, appender)
-
-
-PIPE_BATCH = 1024 * 1024
-"""Body bytes gathered before they are handed to the thread that hashes and writes them."""
-PIPE_QUEUED = 2
-"""Batches that may wait for that thread (memory per chunk: about this many MiB)."""
-
-
-class _Writer:
-    """Hashes and writes one chunk's batches, in order, on a thread of its own.
-
-    The event loop hands over a batch without waiting (up to `PIPE_QUEUED` of them) and goes
-    back to receiving; the thread works through them meanwhile. SHA-256 and the write let go
-    of the GIL, so the two run side by side. Waiting for each batch before gathering the next
-    (a thread pool call per batch) measured no faster than hashing on the loop: the loop and the
-    thread took turns instead of working at once.
-    """
-
-    def __init__(self, appender: Appender, body_hash: Any) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._appender, self._body_hash = appender, body_hash
-        self._batches: queue.SimpleQueue[list[bytes] | None] = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._queued = 0
-        self._room = asyncio.Event()
-        self._stopping = False
-        self._error: BaseException | None = None
-        self._done = self._loop.create_future()
-        self._thread = threading.Thread(target=self._run, name="fieldvault-chunk", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
+    """The signature held: check the caller (and take the nonce), then keep the chunk (undone
+    if anything fails); then let go of the upload's lock."""
+    with stack:
         try:
-            while (batch := self._batches.get()) is not None:
-                if self._error is None and not self._stopping:
-                    try:
-                        _write_batch(self._appender, self._body_hash, batch)
-                    except BaseException as exc:  # handed to the loop by `put` or `close`
-                        self._error = exc
-                with self._lock:
-                    self._queued -= 1
-                self._loop.call_soon_threadsafe(self._room.set)
-        finally:
-            self._loop.call_soon_threadsafe(_resolve, self._done)
-
-    async def put(self, batch: list[bytes]) -> None:
-        while True:
-            if self._error is not None:
-                raise self._error
-            with self._lock:
-                if self._queued < PIPE_QUEUED:
-                    self._queued += 1
-                    self._batches.put(batch)
-                    return
-                self._room.clear()
-            await self._room.wait()
-
-    async def close(self, *, stop: bool = False) -> None:
-        """Wait until every batch handed over is written (`stop`: dropped instead)."""
-        self._stopping = self._stopping or stop
-        self._batches.put(None)
-        await asyncio.shield(self._done)
-        if self._error is not None and not stop:
-            raise self._error
-
-
-def _resolve(done: asyncio.Future[None]) -> None:
-    if not done.done():
-        done.set_result(None)
-
-
-async def _pipe(request: Request, appender: Appender, body_hash: Any, room: int) -> None:
-    """Write the body (and hash it into `body_hash`, if given) as it arrives.
-
-    The event loop only gathers pieces (a piece is what the server buffered, about 64 KiB) and
-    hands every `PIPE_BATCH` bytes to a `_Writer`, whose thread joins, hashes and writes them
-    while the loop receives the next ones. Nothing is left being written when this returns or
-    raises (an undo follows a failure).
-
-    The upload's lock is held meanwhile, so a client that stops sending for `IDLE_TIMEOUT`
-    seconds is answered 408 and its bytes undone, rather than blocking its own resume.
-    """
-    loop = asyncio.get_running_loop()
-    gathered = 0
-    batch: list[bytes] = []
-    batched = 0
-    writer = _Writer(appender, body_hash)
-    finished = False
-    try:
-        async with asyncio.timeout(None) as idle:
-            while True:
-                idle.reschedule(loop.time() + IDLE_TIMEOUT)
-                message = await request.receive()
-                if message["type"] == "http.disconnect":
-                    raise ClientDisconnect()
-                piece = message.get("body", b"")
-                more = message.get("more_body", False)
-                if piece:
-                    gathered += len(piece)
-                    if gathered > room:
-                        raise ApiError(
-                            422, "chunk_too_long", "the chunk goes past the declared size"
-                        )
-                    batch.append(piece)
-                    batched += len(piece)
-                if batch and (batched >= PIPE_BATCH or not more):
-                    await writer.put(batch)
-                    batch, batched = [], 0
-                if not more:
-                    break
-        finished = True
-    except TimeoutError:
-        raise ApiError(408, "request_timeout", "the chunk stopped arriving") from None
-    finally:
-        await writer.close(stop=not finished)
-
-
-def _write_batch(appender: Appender, body_hash: Any, pieces: list[bytes]) -> None:
-    data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
-    if body_hash is not None:
-        body_hash.update(data)
-    appender.write(data)
+            caller = member(verified, ctx)
+            if caller.key_id != blob.owner:
+                raise ApiError(404, "not_found", "no such upload")
+            return _record_chunk(ctx, blob, offset, offset + appender.written, appender)
+        except BaseException:
+            appender.undo()
+            raise
 
 
 def _verify_digest(request: Request, digest: str, ctx: Services) -> VerifiedRequest:

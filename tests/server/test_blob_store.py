@@ -126,6 +126,27 @@ def test_a_blob_written_in_uneven_pieces_reads_back_byte_for_byte(
     assert b"".join(store.read(final)) == data
 
 
+def test_writing_and_hashing_on_two_threads_match_one_write(stores: Stores) -> None:
+    store = stores.store
+    name = store.create()
+    before = os.urandom(ROW_SIZE // 2)
+    store.write_at(name, 0, before)
+    data = os.urandom(2 * ROW_SIZE + 5)
+    pieces = [data[at : at + 7777] for at in range(0, len(data), 7777)]
+    appender = store.append(name, len(before))
+    appender.hash_upload()
+    hashing = threading.Thread(target=appender.hash_pieces, args=(pieces,))
+    hashing.start()
+    appender.write_pieces(pieces)
+    hashing.join()
+    assert appender.written == len(data)
+    assert appender.upload_digest() == _sha(before + data)
+    assert appender.keep()
+    assert store.digest(name) == _sha(before + data)
+    final = store.finish(name)
+    assert b"".join(store.read(final)) == before + data
+
+
 def test_a_finished_blob_is_read_in_pieces_of_at_most_a_mebibyte(stores: Stores) -> None:
     store = stores.store
     name = store.create()

@@ -362,6 +362,28 @@ def test_chunks_on_a_fast_link_end_on_the_digests_noted_when_the_blob_was_spoole
     assert ends[-1] == blob.data["size"]  # every chunk signed over the upload's digest
 
 
+def test_a_growing_pacer_finds_each_chunk_read_ahead_in_one_piece() -> None:
+    _, server, vault = _setup()
+    _incident_with_blob(vault, 40 * MIB)
+    reads: list[int] = []
+    spool_reader = vault.spool_reader  # type: ignore[attr-defined]
+
+    class Spy(io.BytesIO):
+        def read(self, size: int | None = -1) -> bytes:
+            data = super().read(size)
+            reads.append(len(data))
+            return data
+
+    def spying(name: str) -> io.BytesIO:
+        return Spy(spool_reader(name).read())
+
+    vault.spool_reader = spying  # type: ignore[attr-defined]
+    assert _engine(vault, server).run_once().blobs_sent == 1
+    chunks = [length for _, _, length in server.chunks]
+    assert chunks[:4] == [256 * 1024, 1 * MIB, 4 * MIB - 1280 * 1024, 16 * MIB]
+    assert reads[: len(chunks)] == chunks  # never a short read topped up and joined
+
+
 def test_a_server_from_before_upload_digests_gets_chunks_signed_over_their_bodies() -> None:
     _, server, vault = _setup()
     _incident_with_blob(vault, 600_000)

@@ -50,3 +50,17 @@ def test_nonsense_sizes_are_refused() -> None:
         ChunkPacer(largest=0)
     with pytest.raises(ValueError):
         ChunkPacer(target_seconds=0)
+
+
+def test_the_ceiling_is_the_largest_size_the_next_report_can_lead_to() -> None:
+    for seconds in (0.001, 0.01, 2.0, 30.0):
+        pacer = ChunkPacer(largest=16 * MIB)
+        ceiling = pacer.ceiling
+        pacer.sent(pacer.size, seconds)
+        assert pacer.size <= ceiling
+    pacer = ChunkPacer(largest=16 * MIB)
+    pacer.sent(pacer.size, 0.001)
+    assert pacer.ceiling == 4 * pacer.size
+    while pacer.size < 16 * MIB:
+        pacer.sent(pacer.size, 0.001)
+    assert pacer.ceiling == 16 * MIB

@@ -1,0 +1,180 @@
+"""A chunk's body piped into the blob store while one thread writes and another hashes it
+(`server.blob_pipe`), and the writes it relies on (`server.blobs.pwrite_all`)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import random
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+from starlette.requests import Request
+
+from server import blobs
+from server.blob_pipe import PIPE_BATCH, pipe_body
+from server.blobs import IOV_MAX, Appender, DirectoryBlobStore, pwrite_all
+from server.errors import ApiError
+
+
+class _Body:
+    """What the server's request hands the route: the body in pieces, then its end."""
+
+    def __init__(self, pieces: Sequence[bytes]) -> None:
+        self._messages: list[dict[str, Any]] = [
+            {"type": "http.request", "body": piece, "more_body": True} for piece in pieces
+        ]
+        self._messages.append({"type": "http.request", "body": b"", "more_body": False})
+
+    async def receive(self) -> dict[str, Any]:
+        await asyncio.sleep(0)
+        return self._messages.pop(0)
+
+
+def _uneven(data: bytes, seed: int, largest: int) -> list[bytes]:
+    rng = random.Random(seed)
+    pieces, at = [], 0
+    while at < len(data):
+        step = rng.randint(0, largest)  # empty pieces too
+        pieces.append(data[at : at + step])
+        at += step
+    return pieces
+
+
+def _pipe(
+    appender: Appender, pieces: Sequence[bytes], body_hash: Any = None, room: int = 1 << 40
+) -> None:
+    request = cast(Request, _Body(pieces))
+    asyncio.run(pipe_body(request, appender, body_hash, room))
+
+
+def _chunk_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("fieldvault-chunk")]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> DirectoryBlobStore:
+    return DirectoryBlobStore(tmp_path / "blobs")
+
+
+def test_a_body_in_thousands_of_uneven_pieces_is_written_and_hashed_whole(
+    store: DirectoryBlobStore,
+) -> None:
+    data = os.urandom(3 * PIPE_BATCH + 12_345)
+    name = store.create()
+    appender = store.append(name, 0)
+    appender.hash_upload()
+    body_hash = hashlib.sha256()
+    _pipe(appender, _uneven(data, seed=1, largest=3000), body_hash)
+    assert appender.written == len(data)
+    assert appender.upload_digest() == hashlib.sha256(data).hexdigest()
+    assert body_hash.hexdigest() == hashlib.sha256(data).hexdigest()
+    assert appender.keep()
+    final = store.finish(name)
+    assert b"".join(store.read(final)) == data
+    assert _chunk_threads() == []
+
+
+def test_the_upload_digest_runs_on_from_the_bytes_before_the_chunk(
+    store: DirectoryBlobStore,
+) -> None:
+    before, data = os.urandom(5000), os.urandom(PIPE_BATCH + 1)
+    name = store.create()
+    store.write_at(name, 0, before)
+    appender = store.append(name, len(before))
+    appender.hash_upload()
+    _pipe(appender, _uneven(data, seed=2, largest=70_000))
+    assert appender.upload_digest() == hashlib.sha256(before + data).hexdigest()
+
+
+class _FailingAppender(Appender):
+    """Writes fail from the second batch on; hashing counts what it saw."""
+
+    def __init__(self) -> None:
+        self.written = 0
+        self.batches = 0
+        self.hashed = 0
+
+    def write_pieces(self, pieces: Sequence[bytes]) -> None:
+        self.batches += 1
+        if self.batches >= 2:
+            raise OSError("the disk is full")
+        self.written += sum(len(p) for p in pieces)
+
+    def hash_pieces(self, pieces: Sequence[bytes]) -> None:
+        self.hashed += sum(len(p) for p in pieces)
+
+    def keep(self, blob_id: str | None = None) -> bool:
+        raise AssertionError("a failed chunk is never kept")
+
+    def undo(self) -> None:
+        pass
+
+    def hash_upload(self) -> None:
+        pass
+
+    def upload_digest(self) -> str:
+        raise AssertionError("a failed chunk has no digest")
+
+
+def test_a_failing_write_stops_the_body_and_is_raised_with_no_thread_left_behind() -> None:
+    appender = _FailingAppender()
+    pieces = [os.urandom(64 * 1024) for _ in range(10 * PIPE_BATCH // (64 * 1024))]
+    with pytest.raises(OSError, match="the disk is full"):
+        _pipe(appender, pieces)
+    assert appender.written == PIPE_BATCH
+    assert appender.batches < 10  # it stopped reading, rather than taking the whole body
+    assert _chunk_threads() == []
+
+
+def test_a_body_longer_than_the_room_left_is_refused_as_too_long(
+    store: DirectoryBlobStore,
+) -> None:
+    name = store.create()
+    appender = store.append(name, 0)
+    with pytest.raises(ApiError) as refused:
+        _pipe(appender, [b"x" * 600, b"y" * 600], room=1000)
+    assert refused.value.reason == "chunk_too_long"
+    appender.undo()
+    assert store.digest(name) == hashlib.sha256(b"").hexdigest()
+    assert _chunk_threads() == []
+
+
+def test_pieces_are_written_in_order_past_the_buffers_one_call_takes(tmp_path: Path) -> None:
+    data = os.urandom(3 * IOV_MAX * 7 + 3)
+    pieces = [data[at : at + 7] for at in range(0, len(data), 7)] + [b""]
+    path = tmp_path / "f"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, b"head")
+        assert pwrite_all(fd, pieces, 4) == len(data)
+    finally:
+        os.close(fd)
+    assert path.read_bytes() == b"head" + data
+
+
+def test_a_short_write_goes_on_from_the_byte_where_it_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = os.pwritev
+    calls = []
+
+    def short(fd: int, buffers: Sequence[Any], offset: int) -> int:
+        calls.append(len(buffers))
+        first = memoryview(buffers[0])
+        return real(fd, [first[: max(1, first.nbytes // 3)]], offset)
+
+    monkeypatch.setattr(blobs.os, "pwritev", short)
+    data = os.urandom(1000)
+    path = tmp_path / "f"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        assert pwrite_all(fd, [data[:400], data[400:401], data[401:]], 0) == len(data)
+    finally:
+        os.close(fd)
+    assert path.read_bytes() == data
+    assert len(calls) > 3
