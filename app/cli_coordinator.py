@@ -253,6 +253,10 @@ def register(subparsers: Any) -> None:
 
     cli_links.register(verb)
 
+    from app import cli_referrals
+
+    cli_referrals.register(verb)
+
 
 def _name_and_pin_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", default="", help="your name, shown to other coordinators")

@@ -516,6 +516,17 @@ class VaultCoordinatorService(CoordinatorBase):
         self._invalidate()
         return int(doc.version)
 
+    def _org_settings(self) -> Mapping[str, Any]:
+        doc = sc.org_document(self.vault)
+        return dict(doc.settings) if doc else {}
+
+    def _publish_settings(self, settings: dict[str, Any]) -> int:
+        try:
+            doc = sc.publish_org_document(self.vault, settings=settings, now=self._clock)
+        except sc.NoRootKey:
+            raise CoordinatorError("no_root_key") from None
+        return int(doc.version)
+
     def publish_forget_policy(self, *, sent_notes: bool, read_messages: bool) -> int:
         settings = {FORGET_SENT_NOTES: sent_notes, FORGET_READ_MESSAGES: read_messages}
         doc = sc.publish_org_document(self.vault, settings=settings, now=self._clock)

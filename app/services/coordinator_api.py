@@ -28,6 +28,7 @@ from app.exports.opened import OpenedExport, opened
 from app.services import timestamps
 from app.services.coordinator_cases import CaseDetail, CaseFilter, CaseIndex, CaseSummary, YesNo
 from app.services.coordinator_dashboard import Dashboard, aggregate, with_entities
+from app.services.coordinator_directory import DirectoryMixin
 from app.services.coordinator_links import LinksMixin
 from app.services.coordinator_tags import DeviceTagsMixin
 from app.services.coordinator_types import (
@@ -96,7 +97,7 @@ def load_default_forms() -> list[dict[str, Any]]:
     return forms
 
 
-class CoordinatorService(LinksMixin, DeviceTagsMixin):
+class CoordinatorService(LinksMixin, DeviceTagsMixin, DirectoryMixin):
     """What screens call. See the module docstring for the two implementations."""
 
     # ---- session
