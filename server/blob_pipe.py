@@ -33,7 +33,8 @@ PIPE_BATCH = 1024 * 1024
 PIPE_QUEUED = 2
 """Batches that may wait for the slower thread (memory per chunk: about this many MiB)."""
 IDLE_TIMEOUT = 30.0
-"""Seconds a chunk's body may stop arriving before it is answered 408 and undone."""
+"""Seconds a chunk's body may stop arriving before it is answered 408 and undone (less up to
+a thirtieth of it: the deadline moves at most that often)."""
 
 Work = Callable[[Sequence[bytes]], None]
 
@@ -137,8 +138,12 @@ async def pipe_body(request: Request, appender: Appender, body_hash: Any, room: 
     finished = False
     try:
         async with asyncio.timeout(None) as idle:
+            rescheduled = -IDLE_TIMEOUT
             while True:
-                idle.reschedule(loop.time() + IDLE_TIMEOUT)
+                now = loop.time()
+                if now - rescheduled >= IDLE_TIMEOUT / 30:  # not a new timer for every piece
+                    idle.reschedule(now + IDLE_TIMEOUT)
+                    rescheduled = now
                 message = await request.receive()
                 if message["type"] == "http.disconnect":
                     raise ClientDisconnect()

@@ -8,6 +8,7 @@ import hashlib
 import os
 import random
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
@@ -15,23 +16,28 @@ from typing import Any, cast
 import pytest
 from starlette.requests import Request
 
-from server import blobs
+from server import blob_pipe, blobs
 from server.blob_pipe import PIPE_BATCH, pipe_body
 from server.blobs import IOV_MAX, Appender, DirectoryBlobStore, pwrite_all
 from server.errors import ApiError
 
 
 class _Body:
-    """What the server's request hands the route: the body in pieces, then its end."""
+    """What the server's request hands the route: the body in pieces (`pause` seconds apart),
+    then its end, or (`stall`) nothing more after the pieces."""
 
-    def __init__(self, pieces: Sequence[bytes]) -> None:
+    def __init__(self, pieces: Sequence[bytes], pause: float = 0, stall: bool = False) -> None:
         self._messages: list[dict[str, Any]] = [
             {"type": "http.request", "body": piece, "more_body": True} for piece in pieces
         ]
-        self._messages.append({"type": "http.request", "body": b"", "more_body": False})
+        if not stall:
+            self._messages.append({"type": "http.request", "body": b"", "more_body": False})
+        self._pause = pause
 
     async def receive(self) -> dict[str, Any]:
-        await asyncio.sleep(0)
+        await asyncio.sleep(self._pause)
+        if not self._messages:
+            await asyncio.sleep(3600)
         return self._messages.pop(0)
 
 
@@ -46,14 +52,24 @@ def _uneven(data: bytes, seed: int, largest: int) -> list[bytes]:
 
 
 def _pipe(
-    appender: Appender, pieces: Sequence[bytes], body_hash: Any = None, room: int = 1 << 40
+    appender: Appender,
+    pieces: Sequence[bytes] | _Body,
+    body_hash: Any = None,
+    room: int = 1 << 40,
 ) -> None:
-    request = cast(Request, _Body(pieces))
-    asyncio.run(pipe_body(request, appender, body_hash, room))
+    body = pieces if isinstance(pieces, _Body) else _Body(pieces)
+    asyncio.run(pipe_body(cast(Request, body), appender, body_hash, room))
 
 
 def _chunk_threads() -> list[str]:
-    return [t.name for t in threading.enumerate() if t.name.startswith("fieldvault-chunk")]
+    """The pipe's threads still running a moment after it returned (they end right after
+    their last batch)."""
+    deadline = time.monotonic() + 2
+    while True:
+        names = [t.name for t in threading.enumerate() if t.name.startswith("fieldvault-chunk")]
+        if not names or time.monotonic() > deadline:
+            return names
+        time.sleep(0.01)
 
 
 @pytest.fixture
@@ -178,3 +194,29 @@ def test_a_short_write_goes_on_from_the_byte_where_it_stopped(
         os.close(fd)
     assert path.read_bytes() == data
     assert len(calls) > 3
+
+
+def test_a_body_that_stops_arriving_is_answered_408_and_nothing_is_left_running(
+    store: DirectoryBlobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(blob_pipe, "IDLE_TIMEOUT", 0.3)
+    name = store.create()
+    appender = store.append(name, 0)
+    started = time.monotonic()
+    with pytest.raises(ApiError) as refused:
+        _pipe(appender, _Body([b"x" * 1000], stall=True))
+    assert refused.value.reason == "request_timeout"
+    assert time.monotonic() - started < 5
+    assert _chunk_threads() == []
+
+
+def test_a_slow_body_that_keeps_arriving_is_never_cut_off(
+    store: DirectoryBlobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(blob_pipe, "IDLE_TIMEOUT", 0.3)
+    data = os.urandom(20 * 1000)
+    name = store.create()
+    appender = store.append(name, 0)
+    appender.hash_upload()
+    _pipe(appender, _Body([data[at : at + 1000] for at in range(0, len(data), 1000)], pause=0.05))
+    assert appender.upload_digest() == hashlib.sha256(data).hexdigest()
