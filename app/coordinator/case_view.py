@@ -1,7 +1,8 @@
 """One case: every field with the form's labels, attachments from memory, revision history,
 the chain-of-custody verdict, the workflow (status, assignee, tags, comments, referrals), the
-links to other cases and merged reports (`links_section`) and the message thread with the
-reporter.
+links to other cases and merged reports (`links_section`), the consent as it stands with a
+coordinator's withdrawal and referral to a directory contact (`case_consent`), and the message
+thread with the reporter.
 
 Attachments are decrypted into memory when asked for and shown with `ft.Image(src=bytes)`;
 every attachment, photos included, can be downloaded (the browser's save dialog; in-app
@@ -20,6 +21,7 @@ from typing import Any
 import flet as ft
 
 from app.coordinator import widgets as w
+from app.coordinator.case_consent import ConsentCard, DirectoryPicker
 from app.coordinator.context import ViewContext
 from app.coordinator.links_section import LinksSection
 from app.services.coordinator_cases import Attachment, CaseDetail
@@ -69,6 +71,8 @@ class CaseView:
         self.referrals = ft.Column([], spacing=6)
         self.referral_to = w.sensitive_field(t("case.referral_to"), key="referral-to")
         self.referral_note = w.sensitive_field(t("case.referral_note"), key="referral-note")
+        self.directory = DirectoryPicker(ctx, self.on_contact)
+        self.consent = ConsentCard(ctx, case_id, self.load)
         self.thread = ft.Column([], spacing=6)
         self.links = LinksSection(ctx, case_id, self.load)
         self.message = w.sensitive_field(
@@ -100,6 +104,7 @@ class CaseView:
                     ft.Row([self.new_tag, ft.IconButton(ft.Icons.ADD, on_click=self.on_tag)]),
                 ),
                 self.links.control,
+                self.consent.control,
                 w.card(
                     w.heading(t("case.comments")),
                     self.comments,
@@ -109,6 +114,7 @@ class CaseView:
                 w.card(
                     w.heading(t("case.referrals")),
                     self.referrals,
+                    self.directory.control,
                     self.referral_to,
                     self.referral_note,
                     ft.OutlinedButton(t("case.refer"), on_click=self.on_refer, key="refer"),
@@ -153,6 +159,8 @@ class CaseView:
             self.show_error(exc)
             return
         self.links.load()
+        self.consent.load()
+        self.directory.load()
         self.render()
 
     def render(self) -> None:
@@ -445,9 +453,17 @@ class CaseView:
 
         def clear() -> None:
             self.referral_to.value = self.referral_note.value = ""
+            self.directory.clear()
 
+        contact = self.directory.chosen()
         event = {"type": "referral", "to": to, **({"note": note} if note else {})}
+        if contact is not None and contact.name == to:
+            event["contact"] = contact.id
         self._act(event, after=clear)
+
+    def on_contact(self, contact: Any) -> None:
+        if contact is not None:
+            self.referral_to.value = contact.name
 
     def on_send(self, _e: Any = None) -> None:
         text = (self.message.value or "").strip()

@@ -1,5 +1,5 @@
-"""Settings: language (switches at once), organisation facts, timestamping authorities,
-post-quantum keys, root key backup, lock."""
+"""Settings: language (switches at once), organisation facts, the referral directory,
+timestamping authorities, post-quantum keys, root key backup, lock."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import flet as ft
 
 from app.coordinator import widgets as w
 from app.coordinator.context import ViewContext
+from app.coordinator.referrals_card import ReferralsCard
 from app.coordinator.settings_keys import PostQuantumCard, TimestampsCard
 from app.i18n import LANGUAGES
 from app.ui.language import ENDONYMS
@@ -62,6 +63,7 @@ class SettingsView:
         self.add_status = w.banner("")
         self.post_quantum = PostQuantumCard(ctx)
         self.timestamps = TimestampsCard(ctx)
+        self.referrals = ReferralsCard(ctx)
         self.control = ft.Column(
             [
                 w.title(t("settings.title")),
@@ -80,6 +82,7 @@ class SettingsView:
                     ),
                     self.add_status,
                 ),
+                self.referrals.control,
                 self.timestamps.control,
                 self.post_quantum.control,
                 w.card(
@@ -144,6 +147,7 @@ class SettingsView:
         ]
         self.post_quantum.load()
         self.timestamps.load()
+        self.referrals.load()
 
     def on_add_coordinator(self, _e: Any = None) -> None:
         ctx = self.ctx

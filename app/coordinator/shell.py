@@ -23,15 +23,17 @@ from app.coordinator.forms_view import FormsView
 from app.coordinator.port import UiPort
 from app.coordinator.settings_view import SettingsView
 from app.coordinator.setup_view import SetupView, UnlockView
+from app.coordinator.warnlist_view import WarnListView
 from app.i18n import LANGUAGES, Translator
 from app.services.coordinator_alerts import CoordinatorAlerts
 from app.services.coordinator_api import CoordinatorService
 from app.ui.language import ENDONYMS
 
-SCREENS = ("cases", "alerts", "dashboard", "devices", "exports", "forms", "settings")
+SCREENS = ("cases", "alerts", "warnlist", "dashboard", "devices", "exports", "forms", "settings")
 ICONS = {
     "cases": ft.Icons.FOLDER_OPEN,
     "alerts": ft.Icons.NOTIFICATIONS_ACTIVE,
+    "warnlist": ft.Icons.CAMPAIGN,
     "dashboard": ft.Icons.INSIGHTS,
     "devices": ft.Icons.PHONE_ANDROID,
     "exports": ft.Icons.IOS_SHARE,
@@ -119,7 +121,9 @@ class CoordinatorApp:
         elif screen == "cases":
             view = CaseListView(ctx)
         elif screen == "alerts":
-            view = AlertsView(ctx, self.alerts)
+            view = AlertsView(ctx, self.alerts, lambda: self.banner.show(self.alerts.active()))
+        elif screen == "warnlist":
+            view = WarnListView(ctx)
         elif screen == "dashboard":
             view = DashboardView(ctx)
         elif screen == "devices":
