@@ -3,6 +3,8 @@ why), the sync status line, the button for a new incident, and the unsaved draft
 left without saving (*Continue* or *Discard*, see `app.field.drafts`).
 
 Sent-and-forgotten incidents show only their status: the readable copy is gone from the phone.
+A report that has left the phone (its stub too) offers *Withdraw consent* (`app.field.withdraw`);
+the button at the end opens the organisation's referral directory (`app.field.directory`).
 The first list after an unlock says so when the vault found saved changes missing (its files
 were cut short or an older copy was put back: `FieldService.take_unlock_notice`).
 """
@@ -45,6 +47,15 @@ class IncidentListScreen:
             self.ctx, self.ctx.service.list_drafts("incident"), self.resume, self.discard
         )
         body += self.tiles or [hint(t("list.empty"), data="incident-empty")]
+        body.append(
+            big_button(
+                t("list.directory"),
+                lambda _e=None: self.ctx.nav.go("directory"),
+                data="open-directory",
+                filled=False,
+                icon=ft.Icons.CONTACT_PHONE_OUTLINED,
+            )
+        )
         return Screen(t("list.title"), body)
 
     def refresh_sync(self) -> None:
@@ -62,15 +73,23 @@ class IncidentListScreen:
             details.append(t("list.messages", count=item.messages))
         if item.status == "sent":
             details.append(t("list.confirmed" if item.confirmed else "list.awaiting_receipt"))
+        if item.withdrawn:
+            details.append(t("list.withdrawn"))
+        lines: list[ft.Control] = [
+            ft.Text(title, size=16, weight=ft.FontWeight.W_500, max_lines=2),
+            ft.Row([status_chip(self.ctx, item.status, item.status_reason)], wrap=True),
+            hint(" · ".join(d for d in details if d)),
+        ]
+        if item.status in ("queued", "sent"):  # consent can be withdrawn once it has left
+            lines.append(
+                ft.TextButton(
+                    t("list.withdraw"),
+                    on_click=lambda _e=None, i=item.id: self.ctx.nav.go("withdraw", id=i),
+                    data=f"withdraw-{item.id}",
+                )
+            )
         return ft.Container(
-            ft.Column(
-                [
-                    ft.Text(title, size=16, weight=ft.FontWeight.W_500, max_lines=2),
-                    ft.Row([status_chip(self.ctx, item.status, item.status_reason)], wrap=True),
-                    hint(" · ".join(d for d in details if d)),
-                ],
-                spacing=6,
-            ),
+            ft.Column(lines, spacing=6),
             padding=12,
             border=ft.Border.all(1, ft.Colors.OUTLINE_VARIANT),
             border_radius=10,

@@ -33,6 +33,7 @@ from app.field.alarm import AlarmControl, CheckinScreen
 from app.field.calculator import CalculatorScreen
 from app.field.capture import FletCapture
 from app.field.context import FieldContext, PickedFile, Screen
+from app.field.directory import DirectoryScreen
 from app.field.incident_form import IncidentFormScreen
 from app.field.incidents import IncidentListScreen
 from app.field.messages import MessagesScreen
@@ -42,6 +43,7 @@ from app.field.settings import SettingsScreen
 from app.field.setup import SetupScreen
 from app.field.unlock import UnlockScreen
 from app.field.widgets import scroll_key
+from app.field.withdraw import WithdrawScreen
 from app.i18n import Translator
 from app.services.field_alarm import AlarmService
 from app.services.field_api import FieldService
@@ -135,6 +137,10 @@ class AppShell:
             return MessagesScreen(ctx, params.get("id"))
         if route == "settings":
             return SettingsScreen(ctx)
+        if route == "directory":
+            return DirectoryScreen(ctx)
+        if route == "withdraw":
+            return WithdrawScreen(ctx, params.get("id", ""))
         if route == "checkin":
             return CheckinScreen(ctx, self.alarm)
         return IncidentListScreen(ctx)
