@@ -3,10 +3,12 @@
 Coordinators record links as signed case events (`core.cases` checks their shape through
 `validate_link_event` and keeps them in a case's `history`); this module reads them back:
 
-- `{"type": "entity", "kind": K, "value": V}` / `"unentity"`: the case names (or no longer
-  names) an entity. Kinds (`ENTITY_KINDS`): an officer's `badge`, a `unit`, a `station`, a fake
-  dating `profile`, a pseudonymous `victim`, a `place`. Values are normalised
-  (`normalise_entity`) so "ОВД  Октябрьский" and "овд октябрьский" are one station.
+- `{"type": "entity", "kind": K, "value": V, "shown"?: S}` / `"unentity"`: the case names (or
+  no longer names) an entity; `shown` is how the coordinator wrote it (never for a victim).
+  Kinds (`ENTITY_KINDS`): an officer's `badge`, a `unit`, a `station`, a fake dating
+  `profile`, a pseudonymous `victim`, a `place`. Values are normalised (`normalise_entity`)
+  so "ОВД  Октябрьский" and "овд октябрьский" are one station; `LinkIndex.shown` gives the
+  spelling most reports used, for people to read.
 - `{"type": "link", "case": OTHER, "note"?: text}` / `"unlink"`: the two cases are about
   related events (links are symmetric, whichever case holds the event).
 - `{"type": "merge", "into": SURVIVOR}` on the case that is absorbed, `{"type": "unmerge"}`
@@ -70,7 +72,7 @@ REPORT_FIELDS: Mapping[str, str] = {
 
 # The fields each link event carries: name -> (required, max length). Read by `core.cases`.
 EVENT_FIELDS: dict[str, dict[str, tuple[bool, int]]] = {
-    "entity": {"kind": (True, 16), "value": (True, MAX_VALUE)},
+    "entity": {"kind": (True, 16), "value": (True, MAX_VALUE), "shown": (False, MAX_VALUE)},
     "unentity": {"kind": (True, 16), "value": (True, MAX_VALUE)},
     "link": {"case": (True, _MAX_CASE_ID), "note": (False, MAX_NOTE)},
     "unlink": {"case": (True, _MAX_CASE_ID)},
@@ -123,6 +125,9 @@ def validate_link_event(event: Mapping[str, Any]) -> dict[str, Any]:
     clean = dict(event)
     if clean["type"] in ("entity", "unentity"):
         clean["value"] = normalise_entity(str(clean["kind"]), str(clean["value"]))
+        shown = " ".join(str(clean.pop("shown", "")).split())
+        if shown and clean["kind"] != "victim" and clean["type"] == "entity":
+            clean["shown"] = shown
     for name in ("case", "into"):
         if name in clean:
             clean[name] = str(clean[name]).strip()
@@ -218,8 +223,9 @@ def short_pseudonym(value: str) -> str:
 @dataclasses.dataclass(frozen=True, slots=True)
 class Entity:
     kind: str
-    value: str
+    value: str  # normalised: what matches
     source: str  # "report" (the form's answers) | "coordinator" (an entity event)
+    shown: str = ""  # as people wrote it (`LinkIndex.shown`)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -230,6 +236,7 @@ class LinkedCase:
     case_id: str
     reasons: tuple[tuple[str, str], ...]
     note: str = ""
+    shown: tuple[str, ...] = ()  # each reason's value as people wrote it ("" for a link)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -247,10 +254,16 @@ class _Folded:
     entities: dict[tuple[str, str], str]
     links: dict[str, str]  # other case -> note
     merged_into: str
+    spellings: list[tuple[tuple[str, str], str]] = dataclasses.field(default_factory=list)
 
 
 def report_entities(answers: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The entities a report's answers name (`REPORT_FIELDS`); a bad value is left out."""
+    return [entity for entity, _ in _spelled_entities(answers)]
+
+
+def _spelled_entities(answers: Mapping[str, Any]) -> list[tuple[tuple[str, str], str]]:
+    """((kind, normalised value), the text as written) for each entity a report names."""
     out = []
     for field_id, kind in REPORT_FIELDS.items():
         value = answers.get(field_id)
@@ -258,14 +271,17 @@ def report_entities(answers: Mapping[str, Any]) -> list[tuple[str, str]]:
         for item in values:
             if isinstance(item, str) and item.strip():
                 try:
-                    out.append((kind, normalise_entity(kind, item)))
+                    entity = (kind, normalise_entity(kind, item))
                 except InvalidLink:
                     continue
+                out.append((entity, "" if kind == "victim" else " ".join(item.split())))
     return out
 
 
 def _fold_case(answers: Mapping[str, Any], history: Iterable[Any]) -> _Folded:
-    entities = {e: "report" for e in report_entities(answers)}
+    spelled = _spelled_entities(answers)
+    entities = {e: "report" for e, _ in spelled}
+    spellings = [(e, text) for e, text in spelled if text]
     links: dict[str, str] = {}
     merged_into = ""
     for item in history:  # already in the one merge order (`core.cases.order_events`)
@@ -273,6 +289,8 @@ def _fold_case(answers: Mapping[str, Any], history: Iterable[Any]) -> _Folded:
         kind = ev.get("type")
         if kind == "entity":
             entities.setdefault((ev["kind"], ev["value"]), "coordinator")
+            if ev.get("shown"):
+                spellings.append(((ev["kind"], ev["value"]), ev["shown"]))
         elif kind == "unentity":
             entities.pop((ev["kind"], ev["value"]), None)
         elif kind == "link":
@@ -283,7 +301,8 @@ def _fold_case(answers: Mapping[str, Any], history: Iterable[Any]) -> _Folded:
             merged_into = ev["into"]
         elif kind == "unmerge":
             merged_into = ""
-    return _Folded(entities, links, merged_into)
+    kept = [(e, text) for e, text in spellings if e in entities]  # removed ones say nothing
+    return _Folded(entities, links, merged_into, kept)
 
 
 class LinkIndex:
@@ -300,6 +319,16 @@ class LinkIndex:
         for cid, f in self._folded.items():
             for entity in f.entities:
                 self._by_entity.setdefault(entity, set()).add(self._survivor[cid])
+        spellings: dict[tuple[str, str], dict[str, int]] = {}
+        for f in self._folded.values():
+            for entity, text in f.spellings:
+                seen = spellings.setdefault(entity, {})
+                seen[text] = seen.get(text, 0) + 1
+        # the spelling most reports use; on a tie, the first in code point order (same everywhere)
+        self._shown = {
+            entity: min(seen, key=lambda text: (-seen[text], text))
+            for entity, seen in spellings.items()
+        }
 
     @classmethod
     def build(cls, cases: Mapping[str, tuple[Mapping[str, Any], Iterable[Any]]]) -> LinkIndex:
@@ -319,6 +348,11 @@ class LinkIndex:
                 return case_id
             seen.append(target)
             current = target
+
+    def shown(self, kind: str, value: str) -> str:
+        """How people wrote an entity (the most common spelling), else its normalised value; a
+        victim is always its pseudonym."""
+        return self._shown.get((kind, value), value)
 
     def survivor(self, case_id: str) -> str:
         return self._survivor.get(case_id, case_id)
@@ -347,7 +381,8 @@ class LinkIndex:
                 seen.setdefault(entity, source)
         order = {k: i for i, k in enumerate(ENTITY_KINDS)}
         return [
-            Entity(k, v, s) for (k, v), s in sorted(seen.items(), key=lambda e: (order[e[0][0]], e))
+            Entity(k, v, s, self.shown(k, v))
+            for (k, v), s in sorted(seen.items(), key=lambda e: (order[e[0][0]], e))
         ]
 
     def links_of(self, case_id: str) -> CaseLinks:
@@ -371,17 +406,18 @@ class LinkIndex:
             for peer in self._by_entity.get((entity.kind, entity.value), ()):
                 if peer not in group:
                     reasons.setdefault(peer, []).append((entity.kind, entity.value))
-        linked = tuple(
-            LinkedCase(peer, tuple(dict.fromkeys(r)), notes.get(peer, ""))
-            for peer, r in sorted(reasons.items(), key=lambda kv: (-len(kv[1]), kv[0]))
-        )
+        linked = []
+        for peer, found in sorted(reasons.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+            why = tuple(dict.fromkeys(found))
+            shown = tuple("" if k == "link" else self.shown(k, v) for k, v in why)
+            linked.append(LinkedCase(peer, why, notes.get(peer, ""), shown))
         return CaseLinks(
             case_id=case_id,
             survivor=survivor,
             merged_into=f.merged_into if survivor != case_id else "",
             merged=tuple(sorted(self._merged.get(case_id, []))),
             entities=tuple(self.entities_of(case_id)),
-            linked=linked,
+            linked=tuple(linked),
         )
 
     def counts(

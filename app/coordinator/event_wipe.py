@@ -35,15 +35,20 @@ class EventWipeSection:
         self.tag = w.sensitive_field(t("devices.tag_name"), width=260, key="tag-name")
         self.checks = ft.Row([], wrap=True, spacing=4, run_spacing=0)
         self.tags = ft.Column([], spacing=4)
+        self.refused = w.banner("")  # a wrong confirmation, said where it was typed
         self.warning = ft.Text("", color=ft.Colors.ERROR, weight=ft.FontWeight.W_600)
         self.confirmation = w.sensitive_field(
-            t("devices.event_wipe_type"), width=320, key="event-wipe-confirm"
+            t("devices.event_wipe_type"),
+            width=320,
+            on_change=lambda _e: setattr(self.refused, "visible", False),
+            key="event-wipe-confirm",
         )
         self.confirm_box = ft.Container(
             ft.Column(
                 [
                     self.warning,
                     self.confirmation,
+                    self.refused,
                     ft.Row(
                         [
                             ft.FilledButton(
@@ -146,7 +151,7 @@ class EventWipeSection:
 
     def on_ask(self, tag: str) -> None:
         """Show the inline confirmation for `tag`: what it reaches, and what to type."""
-        self.error.visible = self.result.visible = False
+        self.error.visible = self.result.visible = self.refused.visible = False
         try:
             reached = self.ctx.service.tagged(tag, self.devices)
         except Exception as exc:
@@ -175,4 +180,8 @@ class EventWipeSection:
             w.show_banner(self.result, text, error=bool(result.failed))
             self.reload()
 
-        self.ctx.port.run(lambda: self.ctx.service.wipe_tag(tag, typed), done, self.show_error)
+        def refused(exc: BaseException) -> None:
+            w.show_banner(self.refused, self.ctx.error(exc))
+
+        self.refused.visible = False
+        self.ctx.port.run(lambda: self.ctx.service.wipe_tag(tag, typed), done, refused)

@@ -25,17 +25,18 @@ import flet as ft
 from app.coordinator import widgets as w
 from app.coordinator.context import ViewContext
 from core.cases import case_reference
-from core.links import ENTITY_KINDS, CaseLinks, Entity, short_pseudonym
+from core.links import ENTITY_KINDS, CaseLinks, Entity, LinkedCase, short_pseudonym
 
 CAPITALISED = ("station", "unit", "place")
 
 
 def entity_text(ctx: ViewContext, kind: str, value: str, *, with_kind: bool = True) -> str:
-    """An entity as people read it: "Station: ОВД Октябрьский", a victim as `V-1A2B3C4D`."""
+    """An entity as people read it: "Station: ОВД Октябрьский", a victim as `V-1A2B3C4D`.
+    `value` is the spelling people used; a normalised (all lower case) one gets a capital."""
     shown = short_pseudonym(value) if kind == "victim" else value
-    if kind in CAPITALISED and shown:
+    if kind in CAPITALISED and shown and shown == shown.lower():
         shown = shown[:1].upper() + shown[1:]
-    if kind == "badge":
+    if kind == "badge" and not shown.startswith("№"):
         shown = "№ " + shown
     return (
         ctx.t("links.entity_line", kind=ctx.t(f"links.kind_{kind}"), value=shown)
@@ -55,8 +56,10 @@ class LinksSection:
         self.entities = ft.Row([], wrap=True, spacing=6, run_spacing=6)
         self.linked = ft.Column([], spacing=6)
         self.kind = ft.Dropdown(
+            editable=True,
+            enable_filter=False,
             label=t("links.kind"),
-            width=190,
+            width=260,
             value="station",
             options=[ft.DropdownOption(key=k, text=t(f"links.kind_{k}")) for k in ENTITY_KINDS],
             key="entity-kind",
@@ -65,9 +68,13 @@ class LinksSection:
             t("links.value"), expand=True, on_submit=self.on_add_entity, key="entity-value"
         )
         self.other = ft.Dropdown(
-            label=t("links.other_case"), expand=True, enable_filter=True, key="link-other"
+            editable=True,
+            enable_filter=True,
+            label=t("links.other_case"),
+            expand=True,
+            key="link-other",
         )
-        self.note = w.sensitive_field(t("links.note"), key="link-note")
+        self.note = w.sensitive_field(t("links.note"), expand=True, key="link-note")
         self.control = w.card(
             w.heading(t("links.title")),
             self.error,
@@ -75,13 +82,13 @@ class LinksSection:
             self.merged,
             w.muted(t("links.entities")),
             self.entities,
+            self.kind,
             ft.Row(
                 [
-                    self.kind,
                     self.value,
-                    ft.IconButton(
-                        ft.Icons.ADD,
-                        tooltip=t("links.add_entity"),
+                    ft.TextButton(
+                        t("links.add_entity"),
+                        icon=ft.Icons.ADD,
                         on_click=self.on_add_entity,
                         key="entity-add",
                     ),
@@ -90,8 +97,8 @@ class LinksSection:
             ),
             w.muted(t("links.linked")),
             self.linked,
-            self.other,
-            self.note,
+            ft.Row([self.other]),
+            ft.Row([self.note]),
             ft.Row(
                 [
                     ft.OutlinedButton(
@@ -159,9 +166,9 @@ class LinksSection:
         self.entities.controls = [self._chip(e) for e in links.entities] or [
             w.muted(t("links.no_entities"))
         ]
-        self.linked.controls = [
-            self._linked(p.case_id, p.reasons, p.note) for p in links.linked
-        ] or [w.muted(t("links.no_links"))]
+        self.linked.controls = [self._linked(p) for p in links.linked] or [
+            w.muted(t("links.no_links"))
+        ]
 
     def _summary_text(self, case_id: str) -> str:
         try:
@@ -198,7 +205,9 @@ class LinksSection:
         return ft.Container(
             ft.Row(
                 [
-                    ft.Text(entity_text(self.ctx, entity.kind, entity.value), size=13),
+                    ft.Text(
+                        entity_text(self.ctx, entity.kind, entity.shown or entity.value), size=13
+                    ),
                     ft.Text(f"· {source}", size=11, color=ft.Colors.ON_SURFACE_VARIANT),
                     ft.IconButton(
                         ft.Icons.CLOSE,
@@ -215,11 +224,13 @@ class LinksSection:
             padding=ft.Padding(10, 0, 0, 0),
         )
 
-    def _linked(self, case_id: str, reasons: tuple[tuple[str, str], ...], note: str) -> ft.Control:
+    def _linked(self, peer: LinkedCase) -> ft.Control:
         ctx, t = self.ctx, self.ctx.t
+        case_id, reasons, note = peer.case_id, peer.reasons, peer.note
+        shown = peer.shown or tuple(v for _k, v in reasons)
         why = [
-            t("links.by_hand") if kind == "link" else entity_text(ctx, kind, value)
-            for kind, value in reasons
+            t("links.by_hand") if kind == "link" else entity_text(ctx, kind, text)
+            for (kind, _value), text in zip(reasons, shown, strict=True)
         ]
         return ft.Container(
             ft.Column(

@@ -105,12 +105,13 @@ def aggregate(summaries: Iterable[CaseSummary]) -> Dashboard:
 
 
 def with_entities(board: Dashboard, index: LinkIndex, case_ids: Iterable[str]) -> Dashboard:
-    """`board` with the per-perpetrator and per-station counts among `case_ids`."""
+    """`board` with the per-perpetrator and per-station counts among `case_ids`, each entity
+    as people wrote it (`LinkIndex.shown`)."""
     ids = list(case_ids)
     perpetrators = index.counts(PERPETRATOR_KINDS, ids)
     stations = index.counts(("station",), ids)
     return dataclasses.replace(
         board,
-        by_perpetrator=tuple(((k, v), n) for k, v, n in perpetrators),
-        by_station=tuple(((k, v), n) for k, v, n in stations),
+        by_perpetrator=tuple(((k, index.shown(k, v)), n) for k, v, n in perpetrators),
+        by_station=tuple(((k, index.shown(k, v)), n) for k, v, n in stations),
     )

@@ -105,8 +105,11 @@ class LinksMixin(abc.ABC):
             raise CoordinatorError("invalid_event", str(exc)) from None
 
     def add_entity(self, case_id: str, kind: str, value: str) -> None:
-        """The case names this entity (a victim's name or number becomes its pseudonym)."""
+        """The case names this entity (a victim's name or number becomes its pseudonym; other
+        entities keep how they were written, for people to read)."""
         event = {"type": "entity", "kind": kind, "value": self._entity_value(kind, value)}
+        if kind != "victim":
+            event["shown"] = value
         self.act(case_id, event)
 
     def remove_entity(self, case_id: str, kind: str, value: str) -> None:

@@ -244,3 +244,25 @@ def test_answers_without_a_victim_key_are_reported_not_pseudonymised() -> None:
 def test_an_emptied_pseudonym_answer_is_dropped() -> None:
     out, failed = links.pseudonymise_answers({"victim_ref": "  "}, ["victim_ref"], None)
     assert out == {} and failed == []
+
+
+def test_an_entity_is_shown_as_most_reports_spell_it_and_a_victim_never_is() -> None:
+    ref = links.victim_pseudonym("Айбек", KEY)
+    index = _index(
+        {
+            "a": ({"perpetrator_station": "ОВД  Октябрьский", "victim_ref": ref}, []),
+            "b": ({"perpetrator_station": "ОВД Октябрьский"}, []),
+            "c": ({"perpetrator_station": "овд октябрьский"}, []),
+        }
+    )
+    assert index.shown("station", "овд октябрьский") == "ОВД Октябрьский"
+    assert index.shown("victim", ref) == ref
+    assert index.links_of("c").linked[0].shown == ("ОВД Октябрьский",)
+
+
+def test_a_coordinator_spelling_travels_in_the_event_but_never_for_a_victim() -> None:
+    clean = validate_event({"type": "entity", "kind": "unit", "value": "ППС", "shown": " ППС  "})
+    assert clean == {"type": "entity", "kind": "unit", "value": "ппс", "shown": "ППС"}
+    ref = links.victim_pseudonym("Айбек", KEY)
+    hidden = validate_event({"type": "entity", "kind": "victim", "value": ref, "shown": "Айбек"})
+    assert "shown" not in hidden

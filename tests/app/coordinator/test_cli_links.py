@@ -73,10 +73,10 @@ def test_cases_are_linked_merged_and_counted_and_a_tag_is_wiped_from_the_command
         with pytest.raises(SystemExit, match="FIELDVAULT_VICTIM"):  # never in the process list
             main(["coordinator", "entity", "add", a, "victim", "0555000111", *data])
         code, board = run(capsys, "perpetrators", *data)
-        assert board["stations"] == [{"station": "овд октябрьский", "cases": 2}]
+        assert board["stations"] == [{"station": "ОВД Октябрьский", "cases": 2}]
         assert run(capsys, "merge", b, "--into", a, *data)[0] == 0
         code, board = run(capsys, "perpetrators", *data)
-        assert board["stations"] == [{"station": "овд октябрьский", "cases": 1}]
+        assert board["stations"] == [{"station": "ОВД Октябрьский", "cases": 1}]
         code, same = run(capsys, "merge", a, "--into", a, *data)
         assert code == 1 and same["reason"] == "invalid_event"
         assert run(capsys, "unmerge", b, *data)[0] == 0

@@ -40,8 +40,8 @@ def test_reports_naming_one_station_are_linked_and_counted_per_station(three) ->
     assert links.linked[0].reasons == (("station", "овд октябрьский"),)
     board = world.service.dashboard()
     assert board.by_station == (
-        (("station", "овд октябрьский"), 2),
-        (("station", "овд ленинский"), 1),
+        (("station", "ОВД «Октябрьский»"), 2),
+        (("station", "ОВД Ленинский"), 1),
     )
 
 
@@ -54,7 +54,7 @@ def test_a_merge_is_a_signed_event_and_the_merged_report_counts_once(three) -> N
     assert service.links(b).merged_into == a
     assert service.case(b).summary.id == b  # the merged report stays readable
     assert service.dashboard().total == 2
-    assert (("station", "овд октябрьский"), 1) in service.dashboard().by_station
+    assert (("station", "ОВД «Октябрьский»"), 1) in service.dashboard().by_station
     merges = [e for e in service.case(b).state.history if e.event["type"] == "merge"]
     assert merges and merges[0].author == service.info().coordinator_id
     service.unmerge_case(b)
@@ -91,7 +91,7 @@ def test_a_coordinator_links_cases_by_badge_and_by_hand(three) -> None:
     service.link_cases(c, a, "same evening, same car")
     by_hand = {p.case_id: p for p in service.links(a).linked}[c]
     assert by_hand.reasons == (("link", ""),) and by_hand.note == "same evening, same car"
-    assert service.dashboard().by_perpetrator == ((("badge", "4512"), 1),)
+    assert service.dashboard().by_perpetrator == ((("badge", "№ 45-12"), 1),)
     service.unlink_cases(a, c)
     assert all(p.case_id != c for p in service.links(a).linked)
 
