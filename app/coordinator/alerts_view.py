@@ -69,6 +69,8 @@ class AlertBanner:
     def show(self, active: list[RaisedAlert]) -> None:
         self.control.visible = bool(active)
         self.button.content = self.ctx.t("alerts.open")
+        if any(a.device not in self.ctx.names for a in active):
+            self.ctx.load_names()  # a device admitted since the names were read
         if active:
             more = self.ctx.t("alerts.more", n=len(active) - 1) if len(active) > 1 else ""
             self.text.value = self.ctx.t("alerts.banner", line=describe(self.ctx, active[0])) + (
@@ -77,12 +79,18 @@ class AlertBanner:
 
 
 class AlertsView:
-    def __init__(self, ctx: ViewContext, alerts: CoordinatorAlerts) -> None:
+    def __init__(
+        self,
+        ctx: ViewContext,
+        alerts: CoordinatorAlerts,
+        changed: Callable[[], None] = lambda: None,
+    ) -> None:
         self.ctx = ctx
         self.alerts = alerts
+        self.changed = changed  # the banner follows at once
         t = ctx.t
         self.list = ft.Column([], spacing=10)
-        self.plan_text = ft.Text("", selectable=True, key="alert-plan")
+        self.plan_text = ft.Text("", key="alert-plan")  # plain: screen readers read it
         self.editor = ft.TextField(
             label=t("alerts.plan_edit"),
             multiline=True,
@@ -148,8 +156,7 @@ class AlertsView:
             loc = alert.location
             facts.append(
                 ft.Text(
-                    t("alerts.location", lat=loc["lat"], lon=loc["lon"], m=loc.get("accuracy", 0)),
-                    selectable=True,
+                    t("alerts.location", lat=loc["lat"], lon=loc["lon"], m=loc.get("accuracy", 0))
                 )
             )
         if alert.wiped:
@@ -181,6 +188,7 @@ class AlertsView:
     def on_refresh(self, _e: Any = None) -> None:
         def done(_active: Any) -> None:
             self.load()
+            self.changed()
             self.ctx.port.refresh()
 
         self.ctx.port.run(self.alerts.refresh, done, self._failed)
@@ -192,6 +200,7 @@ class AlertsView:
             w.show_banner(self.status, self.ctx.error(exc))
             return
         self.load()
+        self.changed()
 
     def on_publish(self, _e: Any = None) -> None:
         ctx = self.ctx

@@ -145,21 +145,21 @@ class CheckinScreen:
             data="checkin-minutes",
         )
         body: list[ft.Control] = [
+            heading(t("checkin.title")),
+            *self._checkin_controls(),
+            hint(t("checkin.how")),
+            self.status,
+            ft.Divider(),
             heading(t("alarm.title")),
             hint(t("alarm.how")),
             self.message,
             toggle_row(self.location, t("alarm.location"), data="alarm-location"),
             toggle_row(self.wipe, t("alarm.wipe"), data="alarm-wipe"),
             hint(self._last_alarm()),
-            ft.Divider(),
-            heading(t("checkin.title")),
-            hint(t("checkin.how")),
-            *self._checkin_controls(),
-            self.status,
         ]
         if not self.service.enrolled():
             body.insert(
-                1, ft.Text(t("alarm.not_joined"), color=ft.Colors.ERROR, data="alarm-alone")
+                0, ft.Text(t("alarm.not_joined"), color=ft.Colors.ERROR, data="alarm-alone")
             )
         return Screen(t("checkin.screen"), body, back="settings")
 

@@ -367,7 +367,7 @@ class AppShell:
             return
         if not self.service.unlocked:
             return
-        if isinstance(self.screen, IncidentListScreen | MessagesScreen):
+        if isinstance(self.screen, IncidentListScreen | MessagesScreen | CheckinScreen):
             if isinstance(self.screen, IncidentListScreen):
                 self.screen.sync_line.running = False
             self.render()
