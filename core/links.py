@@ -199,6 +199,17 @@ def pseudonymise_answers(
     return out, failed
 
 
+def draft_answers(
+    answers: Mapping[str, Any], field_ids: Iterable[str], key: bytes | None
+) -> dict[str, Any]:
+    """`answers` as an autosaved draft may keep them: pseudonym fields as their pseudonym, or
+    left out when none can be made (the form still shows what was typed; it is never stored)."""
+    out, failed = pseudonymise_answers(answers, field_ids, key)
+    for field_id in failed:
+        out.pop(field_id, None)
+    return out
+
+
 def new_victim_key() -> bytes:
     """A fresh organisation victim key; publish it only inside the sealed org document."""
     return random_bytes(VICTIM_KEY_SIZE)

@@ -478,6 +478,11 @@ class IncidentFormScreen:
         self.send_banner.clear()
         try:
             self.incident_id = await self.ctx.nav.run(self._save, False)
+        except FormInvalid as exc:  # a draft refused only for what must not be kept as typed
+            self.errors = exc.errors
+            self.banner.show(self.ctx.error(exc))
+            self._render_fields()
+            return
         except Exception as exc:
             self.banner.show(self.ctx.error(exc))
             return

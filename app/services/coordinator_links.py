@@ -35,7 +35,7 @@ ANY = CaseFilter()
 class LinksMixin(abc.ABC):
     """Link and merge operations over the case index; see the module docstring."""
 
-    _link_cache: tuple[int, links.LinkIndex] | None = None
+    _link_cache: tuple[CaseIndex, links.LinkIndex] | None = None
 
     @abc.abstractmethod
     def index(self) -> CaseIndex: ...
@@ -55,12 +55,13 @@ class LinksMixin(abc.ABC):
     def link_index(self) -> links.LinkIndex:
         """Every case's links, rebuilt whenever the case index is."""
         index = self.index()
-        if self._link_cache is None or self._link_cache[0] != id(index):
+        # keyed on the index object itself: an id() can be reused once the old index is freed
+        if self._link_cache is None or self._link_cache[0] is not index:
             cases = {
                 cid: (answers_of(index._latest_record(index.raw(cid))), index.state(cid).history)
                 for cid in index.ids()
             }
-            self._link_cache = (id(index), links.LinkIndex.build(cases))
+            self._link_cache = (index, links.LinkIndex.build(cases))
         return self._link_cache[1]
 
     def links(self, case_id: str) -> links.CaseLinks:

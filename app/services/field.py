@@ -487,6 +487,12 @@ class VaultFieldService(FieldService):
         except storage_errors.VaultError as exc:
             raise _translate(exc) from exc
 
+    def _draft_answers(self, answers: Mapping[str, Any]) -> dict[str, Any]:
+        document = device_mod.load_sync_state(self._v()).org_document or {}
+        key = links.victim_key_of(document.get("doc", {}).get("settings"))
+        fields = [f.id for f in self.form().fields if f.type == "pseudonym"]
+        return links.draft_answers(answers, fields, key)
+
     def _pseudonymised(self, form: FormDefinition, answers: Mapping[str, Any]) -> dict[str, Any]:
         """The answers with every `pseudonym` field hashed under the organisation's victim key
         (from the sealed org document), before anything is stored: a name or number typed there
@@ -642,6 +648,8 @@ class VaultFieldService(FieldService):
         record = device_mod.get_or_none(vault, draft_id) if draft_id else None
         if record is None or record.kind != Kind.DRAFT:
             record = Record(kind=Kind.DRAFT, data={}, status=Status.LOCAL)
+        if isinstance(content.get("answers"), Mapping):  # a victim's number is never kept
+            content = {**content, "answers": self._draft_answers(content["answers"])}
         record.data = {
             "form": form,
             "target": target,

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from core import links
 from core.crypto.signing import SigningKey
 from core.vault_port import VaultPort
 from sync import age, orgdoc, orgseal
@@ -101,7 +102,11 @@ def create_organisation(
         coordinators=(me,),
         recipients=(identity.recipient,),
         forms=tuple(forms),
-        settings={ORG_IDENTITY_SETTING: identity.org_identity},
+        # the victim key (`core.links`) travels only in the sealed document, never to the server
+        settings={
+            ORG_IDENTITY_SETTING: identity.org_identity,
+            links.VICTIM_KEY_SETTING: links.new_victim_key().hex(),
+        },
         expires=issued + orgdoc.LIFETIME,
     )
     signed = orgdoc.sign_org_document(doc, root)

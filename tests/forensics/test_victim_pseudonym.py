@@ -74,6 +74,10 @@ def test_the_phone_keeps_and_sends_only_the_pseudonym_of_a_victims_number(
     draft = phone.save_incident(None, ANSWERS, submit=False)
     assert phone.get_incident(draft).answers["victim_ref"] == links.victim_pseudonym(NUMBER, KEY)
     phone.save_incident(draft, phone.get_incident(draft).answers, submit=True)
+    kept = phone.save_draft(None, "incident", "", {"answers": {"victim_ref": NUMBER}})
+    assert phone.get_draft(kept).content["answers"] == {
+        "victim_ref": links.victim_pseudonym(NUMBER, KEY)
+    }
     phone.sync_round()
     phone.lock()
 
@@ -93,6 +97,8 @@ def test_the_phone_keeps_and_sends_only_the_pseudonym_of_a_victims_number(
 def test_without_the_organisations_key_the_number_is_refused_and_nothing_is_stored(
     org: Org, tmp_path: Path
 ) -> None:
+    # an organisation from before victim keys: its document publishes none
+    coordinator.publish_org_document(org.coordinator, settings={"victim_key": None})
     phone = _phone(org, tmp_path)
     phone.sync_round()
     with pytest.raises(FormInvalid) as refused:
@@ -101,3 +107,12 @@ def test_without_the_organisations_key_the_number_is_refused_and_nothing_is_stor
     assert phone.list_incidents() == []
     phone.lock()
     assert _found(tmp_path / "phone", _needles()) == []
+
+
+@pytest.mark.slow
+def test_a_new_organisation_has_a_victim_key_only_inside_its_sealed_document(org: Org) -> None:
+    document = coordinator.org_document(org.coordinator)
+    assert document is not None and document.version == 1
+    key = links.victim_key_of(document.settings)
+    assert key is not None
+    assert _found(org.server.data_dir, [key.hex().encode(), key]) == []
