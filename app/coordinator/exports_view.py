@@ -215,6 +215,8 @@ class ExportsView:
             self.last = result
             key = "exports.done_protected" if result.protected else "exports.done"
             self.result.value = ctx.t(key, name=result.filename, size=len(result.data))
+            if result.left_out:  # consent kept cases out (`app.exports.consent`)
+                self.result.value += "\n" + ctx.t("exports.left_out", count=len(result.left_out))
             ctx.port.save(result.filename, result.data)
 
         ctx.port.run(work, done, self.show_error)

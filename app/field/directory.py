@@ -47,7 +47,7 @@ class DirectoryScreen:
         if c.languages:
             lines.append(hint(t("directory.languages", languages=", ".join(c.languages))))
         if c.reach:
-            lines.append(ft.Text(c.reach, size=15, selectable=True))
+            lines.append(ft.Text(c.reach, size=15))
         return ft.Container(
             ft.Column(lines, spacing=4),
             padding=12,

@@ -39,7 +39,11 @@ class WithdrawScreen:
         withdrawn = self._withdrawn()
         body: list[ft.Control] = [
             self.banner,
-            ft.Text(case_reference(self.incident_id), size=18, weight=ft.FontWeight.W_500),
+            ft.Text(
+                t("withdraw.heading", reference=case_reference(self.incident_id)),
+                size=18,
+                weight=ft.FontWeight.W_500,
+            ),
             hint(t("withdraw.hint")),
         ]
         for purpose, box in self.boxes.items():
