@@ -67,7 +67,7 @@ class AlarmControl:
             thread = threading.Thread(target=courier.run, daemon=True, name="alarm-courier")
             thread.start()
             self.couriers.append(thread)
-            self.ctx.nav.wiped()
+            self.ctx.nav.panicked()  # the calculator with the owner's sign, as after a panic
             return
         if self.ctx.service.unlocked:
             self.ctx.nav.sync_now()

@@ -98,7 +98,7 @@ def test_an_alarm_that_wipes_leaves_nothing_and_still_reaches_the_coordinators(
     phone = Phone(org, tmp_path / "phone")
     phone.alarms.save_settings(message="call_me", location=False, wipe=True)
     asyncio.run(phone.control.fire())
-    assert "wiped" in phone.nav.names and not phone.service.has_vault()
+    assert "panicked" in phone.nav.names and not phone.service.has_vault()
     for thread in phone.control.couriers:
         thread.join(timeout=30)
     for path in (tmp_path / "phone").rglob("*"):
