@@ -31,7 +31,7 @@ from app.field.widgets import (
     status_chip,
     toggle_row,
 )
-from app.services.field_types import FormInvalid
+from app.services.field_types import FormInvalid, NotFound
 from app.ui.banner import ErrorBanner
 from app.ui.fields import DateInput, TimeInput, sensitive_field
 from core import forms, links
@@ -47,22 +47,31 @@ class IncidentFormScreen:
         self, ctx: FieldContext, incident_id: str | None = None, draft_id: str | None = None
     ) -> None:
         self.ctx = ctx
-        draft = ctx.service.get_draft(draft_id) if draft_id else None
+        draft = None
+        if draft_id:
+            with contextlib.suppress(NotFound):  # discarded meanwhile: a new form
+                draft = ctx.service.get_draft(draft_id)
         if draft is not None:
             incident_id = draft.target or None
         elif incident_id is not None:  # an unsaved edit of this incident: continue it
             draft = next(
                 (d for d in ctx.service.list_drafts("incident") if d.target == incident_id), None
             )
-        self.incident_id = incident_id
         self.form = ctx.service.form()
         self.status = "draft"
         self.status_reason = ""
         self.answers: dict[str, Any] = {}
         if incident_id is not None:
-            incident = ctx.service.get_incident(incident_id)
-            self.answers = dict(incident.answers)
-            self.status, self.status_reason = incident.status, incident.status_reason
+            try:
+                incident = ctx.service.get_incident(incident_id)
+            except NotFound:
+                if draft is None:
+                    raise
+                incident_id = None  # sent and forgotten since: the draft becomes a new report
+            else:
+                self.answers = dict(incident.answers)
+                self.status, self.status_reason = incident.status, incident.status_reason
+        self.incident_id = incident_id
         if draft is not None and isinstance(draft.content.get("answers"), dict):
             self.answers = dict(draft.content["answers"])
         self.drafts = DraftKeeper(
@@ -233,8 +242,14 @@ class IncidentFormScreen:
             return ft.RadioGroup(
                 ft.Row(
                     [
-                        ft.Radio(value="yes", label=t("common.yes"), data=f"input-{fid}-yes"),
-                        ft.Radio(value="no", label=t("common.no"), data=f"input-{fid}-no"),
+                        ft.Container(  # 48 dp targets
+                            ft.Radio(value="yes", label=t("common.yes"), data=f"input-{fid}-yes"),
+                            height=48,
+                        ),
+                        ft.Container(
+                            ft.Radio(value="no", label=t("common.no"), data=f"input-{fid}-no"),
+                            height=48,
+                        ),
                     ]
                 ),
                 value=None if value is None else ("yes" if value else "no"),

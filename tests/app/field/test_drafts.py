@@ -3,6 +3,7 @@ draft is never readable from the files, and the screens that autosave and resume
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -152,8 +153,6 @@ def test_typing_saves_a_draft_once_after_a_pause_not_on_every_key() -> None:
     [(delay, _callback, _timer)] = timers.live()  # each key put the save off again
     assert delay == pytest.approx(1.5)
     assert ctx.service.list_drafts() == []
-    import asyncio
-
     asyncio.run(keeper.save())
     [draft] = ctx.service.list_drafts()
     assert draft.content == {"text": "Жоба"}
@@ -285,3 +284,29 @@ def test_cancel_drops_the_edit_and_its_draft_but_no_other_draft() -> None:
     click(find(screen.build().body, "note-cancel"))
     assert [d.content["text"] for d in ctx.service.list_drafts()] == ["kept aside"]
     assert [n.text for n in ctx.service.list_notes()] == ["x"]
+
+
+def test_on_the_event_loop_a_draft_is_written_after_the_pause_by_itself() -> None:
+    ctx = unlocked()
+    content = {"text": ""}
+    keeper = DraftKeeper(ctx, "note", lambda: dict(content), pause=0.05)
+
+    async def type_and_wait() -> None:
+        content["text"] = "typed, then a pause"
+        keeper.changed()
+        assert ctx.service.list_drafts() == []
+        await asyncio.sleep(0.3)
+
+    asyncio.run(type_and_wait())
+    assert [d.content["text"] for d in ctx.service.list_drafts()] == ["typed, then a pause"]
+
+
+def test_a_draft_whose_incident_was_sent_and_forgotten_reopens_as_a_new_report() -> None:
+    ctx = unlocked()
+    draft_id = ctx.service.save_draft(None, "incident", "gone" * 8, {"answers": {"victims": "A1"}})
+    screen = IncidentFormScreen(ctx, draft_id=draft_id)
+    screen.build()
+    assert screen.incident_id is None and screen.answers["victims"] == "A1"
+    stale = IncidentFormScreen(ctx, draft_id="f" * 32)  # discarded meanwhile
+    stale.build()
+    assert "victims" not in stale.answers

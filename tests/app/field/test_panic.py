@@ -172,3 +172,16 @@ def _walk(controls: list[Any]) -> list[Any]:
             elif isinstance(child, ft.Control):
                 stack.append(child)
     return out
+
+
+def test_settings_switch_the_panic_mode_and_the_app_bar_follows() -> None:
+    from app.field.settings import SettingsScreen
+
+    ctx = unlocked("kk")
+    screen = SettingsScreen(ctx)
+    switch = find(screen.build().body, "settings-panic-immediate")
+    assert switch.value is False
+    change(switch, True)
+    assert ctx.service.settings().panic_immediate is True
+    assert ctx.nav.names[-1] == "refresh"  # type: ignore[attr-defined]
+    assert PanicControl(ctx).immediate
