@@ -500,6 +500,7 @@ class FakeFieldService(FieldService):
                     for ref in i.answers.get("evidence", []) or []:
                         self._attachments.pop(ref, None)
                     i.answers, i.stub = {}, True
+                    self._forget_drafts_of("incident", i.id)
         for note_id, note in list(self._notes.items()):
             if note.status == "queued":
                 self._notes[note_id] = dataclasses.replace(note, status="sent")

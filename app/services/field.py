@@ -828,7 +828,23 @@ class VaultFieldService(FieldService):
         self._last_error = ""
         self._unfail()
         self._arm_wipe_check()
+        self._forget_drafts_of_sent()
         return self.sync_status()
+
+    def _forget_drafts_of_sent(self) -> None:
+        """Send and forget leaves only a stub of a report: an unsaved edit of it goes too."""
+        vault = self._v()
+        live = {r.id for r in vault.list(kind=Kind.INCIDENT)}
+        gone = [
+            r.id
+            for r in vault.list(kind=Kind.DRAFT)
+            if r.data.get("form") == "incident"
+            and r.data.get("target")
+            and r.data.get("target") not in live
+        ]
+        if gone:
+            with contextlib.suppress(storage_errors.VaultError):
+                vault.delete_many(gone)
 
     def _arm_wipe_check(self) -> None:
         """Keep the wipe-check file current (phones only; see `field_wipecheck`)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -310,3 +311,41 @@ def test_a_draft_whose_incident_was_sent_and_forgotten_reopens_as_a_new_report()
     stale = IncidentFormScreen(ctx, draft_id="f" * 32)  # discarded meanwhile
     stale.build()
     assert "victims" not in stale.answers
+
+
+def test_the_duress_passphrase_leaves_no_draft_of_the_real_vault(service: FieldService) -> None:
+    service.set_duress(PASS, "quiet evening river 7")
+    service.save_draft(None, "note", "", {"text": MARKER})
+    service.lock()
+    service.unlock("quiet evening river 7")
+    assert service.list_drafts() == []
+
+
+def test_send_and_forget_forgets_an_unsaved_edit_of_the_sent_report(tmp_path: Path) -> None:
+    from core.records import Kind, Record, Status
+
+    class Report:
+        wiped = False
+
+    class Engine:
+        def __init__(self, vault: Any, **_kw: Any) -> None:
+            self.vault = vault
+
+        def run_once(self) -> Report:  # what sending and forgetting leaves: a stub
+            for record in self.vault.list(kind=Kind.INCIDENT):
+                self.vault.delete(record.id)
+                self.vault.put(Record(kind=Kind.STUB, id=record.id, data={}, status=Status.SENT))
+            return Report()
+
+        def cancel(self) -> None:
+            pass
+
+    service = VaultFieldService(tmp_path / "data", kdf_log_n=15, engine_factory=Engine)
+    service.create(PASS, language="kk")
+    sent = service.save_incident(None, {"description": "x"}, submit=False)
+    service.save_draft(None, "incident", sent, {"answers": {"description": MARKER}})
+    kept = service.save_draft(None, "note", "", {"text": "a note"})
+    service.sync_round()
+    assert [d.id for d in service.list_drafts()] == [kept]
+    assert_not_in_files(tmp_path / "data", MARKER)
+    service.lock()
