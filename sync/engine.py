@@ -523,11 +523,14 @@ class SyncEngine:
                     )
                 following = offset + len(chunk)
                 if following < size and following == window.end:
-                    # as much as the pacer may ask for next, so that growing costs no join
-                    next_want = known.fit(following, min(pacer.ceiling, size - following))
-                    if not self._upload_digests or known.at(following + next_want) is not None:
-                        ahead = reader.submit(_read_hashed, source, next_want, None)
+                    # as much as the pacer may ask for next, so that growing costs no join;
+                    # bytes to hash only as many as it asks now, as they are hashed again if
+                    # it then asks for fewer (slow links, where joins cost nothing)
+                    reach = known.fit(following, min(pacer.ceiling, size - following))
+                    if not self._upload_digests or known.at(following + reach) is not None:
+                        ahead = reader.submit(_read_hashed, source, reach, None)
                     elif through is not None:
+                        next_want = known.fit(following, min(pacer.size, size - following))
                         ahead = reader.submit(_read_hashed, source, next_want, through)
                 started = time.monotonic()
                 try:
