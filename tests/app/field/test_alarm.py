@@ -171,3 +171,60 @@ def test_every_screen_title_is_a_hold_area_for_the_alarm(org: Org, tmp_path: Pat
     asyncio.run(area.on_long_press_start(None))
     assert phone.control.fired == 1
     assert len(phone.service.open_vault().list(kind=Kind.ALERT)) == 1
+
+
+class FakeGeolocator:
+    """Stands in for flet-geolocator's service (which needs a phone)."""
+
+    def __init__(self, status: Any, *, hang: bool = False) -> None:
+        self.status, self.hang = status, hang
+        self.asked = 0
+
+    async def get_permission_status(self) -> Any:
+        return self.status
+
+    async def request_permission(self) -> Any:
+        self.asked += 1
+        return self.status
+
+    async def get_current_position(self) -> Any:
+        import flet_geolocator as fg
+
+        if self.hang:
+            await asyncio.sleep(3600)
+        return fg.GeolocatorPosition(latitude=42.874611, longitude=74.569763, accuracy=12.6)
+
+
+def test_the_alarm_carries_the_location_only_when_the_owner_allowed_it(
+    org: Org, tmp_path: Path
+) -> None:
+    import flet_geolocator as fg
+
+    phone = Phone(org, tmp_path / "phone")
+    phone.control.geolocator = FakeGeolocator(fg.GeolocatorPermissionStatus.WHILE_IN_USE)
+    asyncio.run(phone.control.fire())  # location not allowed: none is read
+    phone.alarms.save_settings(message="danger", location=True, wipe=False)
+    asyncio.run(phone.control.fire())
+    phone.service.sync_round()
+    located = [a.location for a in _coordinator_alarms(org)]
+    assert sorted(located, key=bool) == [
+        None,
+        {"lat": "42.87461", "lon": "74.56976", "accuracy": 12},
+    ]
+
+
+def test_without_permission_or_a_fix_the_alarm_goes_without_a_location_and_asks_nothing(
+    org: Org, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import flet_geolocator as fg
+
+    from app.field import alarm as alarm_module
+
+    phone = Phone(org, tmp_path / "phone")
+    phone.alarms.save_settings(message="danger", location=True, wipe=False)
+    denied = FakeGeolocator(fg.GeolocatorPermissionStatus.DENIED)
+    phone.control.geolocator = denied
+    assert asyncio.run(phone.control._location()) is None and denied.asked == 0
+    monkeypatch.setattr(alarm_module, "LOCATION_TIMEOUT", 0.2)
+    phone.control.geolocator = FakeGeolocator(fg.GeolocatorPermissionStatus.WHILE_IN_USE, hang=True)
+    assert asyncio.run(phone.control._location()) is None
