@@ -27,6 +27,7 @@ from app.field.widgets import (
     big_button,
     heading,
     hint,
+    refresh,
     scroll_key,
     status_chip,
     toggle_row,
@@ -161,9 +162,10 @@ class IncidentFormScreen:
                     self.ctx.t(error), color=ft.Colors.RED_800, size=14, data=f"error-{field.id}"
                 )
             )
-        return ft.Column(
-            parts, spacing=4, data=f"field-{field.id}", key=scroll_key(f"field-{field.id}")
-        )
+            # where `scroll_to` finds it: a sibling, never an ancestor of the field (in Flet
+            # 1.0.5 a scroll key on a text field or around it stops `focus()` from working)
+            parts.insert(0, ft.Container(height=0, key=scroll_key(f"field-{field.id}")))
+        return ft.Column(parts, spacing=4, data=f"field-{field.id}")
 
     def _control(self, field: Field, label: str) -> ft.Control:
         value = self.answers.get(field.id)
@@ -538,6 +540,8 @@ class IncidentFormScreen:
         fid = self.first_problem()
         if fid is None:
             return
+        for control in (self.banner, self.fields_column, self.send_banner):
+            refresh(control)  # the marks must be on the screen before scrolling to them
         with contextlib.suppress(Exception):
             await self.ctx.nav.scroll_to(f"field-{fid}")
         target = focus_target(self.controls.get(fid))

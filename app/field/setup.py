@@ -28,7 +28,7 @@ import flet as ft
 
 from app.field.context import FieldContext, Screen
 from app.field.panic import PanicControl, panic_corner
-from app.field.widgets import big_button, button_of, heading, hint, scroll_key, toggle_row
+from app.field.widgets import big_button, button_of, heading, hint, toggle_row
 from app.services.field_types import (
     FieldServiceError,
     InvitePreview,
@@ -67,6 +67,7 @@ class SetupScreen:
         self.busy = False
         self.banner = ErrorBanner()
         self.create_banner = ErrorBanner()  # the same error, beside the Create button
+        self.problem: ft.TextField | None = None  # the field the last refusal sent the owner to
         self.panic_immediate: bool | None = None  # None: follow the disguise switch
 
     # ------------------------------------------------------------ build
@@ -93,12 +94,14 @@ class SetupScreen:
     def _passphrase(self) -> list[ft.Control]:
         t = self.ctx.t
         self.pass_field = secret_field(
+            reveal_label=self.ctx.t("secret.reveal"),
             label=t("setup.passphrase"),
             value=self.passphrase,
             on_change=self.on_passphrase,
             data="setup-passphrase",
         )
         self.confirm_field = secret_field(
+            reveal_label=self.ctx.t("secret.reveal"),
             label=t("setup.confirm"),
             value=self.confirm,
             on_change=self.on_confirm,
@@ -110,6 +113,7 @@ class SetupScreen:
         self.disguise_switch = ft.Switch(value=self.disguise, on_change=self.on_disguise)
         self.duress_switch = ft.Switch(value=self.duress_on, on_change=self.on_duress_switch)
         self.duress_field = secret_field(
+            reveal_label=self.ctx.t("secret.reveal"),
             label=t("setup.duress_passphrase"),
             value=self.duress,
             on_change=self.on_duress,
@@ -118,9 +122,6 @@ class SetupScreen:
         )
         self.panic_switch = ft.Switch(value=self.immediate, on_change=self.on_panic_mode)
         self.create_row = big_button(t("setup.create"), self.create, data="setup-create")
-        self.pass_field.key = scroll_key("setup-passphrase")
-        self.confirm_field.key = scroll_key("setup-confirm")
-        self.duress_field.key = scroll_key("setup-duress")
         self._update_strength()
         return [
             heading(t("setup.passphrase_title")),
@@ -246,12 +247,13 @@ class SetupScreen:
         ]
 
     async def _refuse(self, message: str, field: ft.TextField) -> None:
-        """Say what is wrong at the top and beside Create, then go to the field to fix."""
+        """Say what is wrong at the top and beside Create, then put the cursor in the field to
+        fix (focusing a text field scrolls it into view; a scroll key on the field itself would
+        stop Flet 1.0.5 from focusing it)."""
         self.banner.show(message)
         self.create_banner.show(message)
+        self.problem = field
         with contextlib.suppress(Exception):  # not on a page (tests)
-            await self.ctx.nav.scroll_to(str(field.key))
-        with contextlib.suppress(Exception):
             await field.focus()
 
     async def create(self, _e: Any = None) -> None:

@@ -50,6 +50,17 @@ def typed_in(ui: FletPage, label: str) -> str:
     return str(ui.textbox(label).input_value())
 
 
+def focused_field(ui: FletPage) -> str:
+    """The label of the text field the cursor is in ("" when none is)."""
+    return str(
+        ui.page.evaluate(
+            "() => { const e = document.activeElement;"
+            " return e && e.tagName === 'INPUT' || e && e.tagName === 'TEXTAREA'"
+            " ? e.getAttribute('aria-label') || '' : '' }"
+        )
+    )
+
+
 def assert_wiped(data_dir: Path) -> None:
     assert not data_dir.exists() or not any(p.is_file() for p in data_dir.rglob("*"))
 
@@ -90,6 +101,7 @@ def kazakh_flow(ui: FletPage, data_dir: Path) -> None:
     ui.click("Ұйымға жіберу")
     ui.wait_text(re.compile("Тексеру қажет жауаптар: \\d+"))
     ui.page.wait_for_timeout(800)  # the scroll to the first answer
+    assert focused_field(ui).startswith("Күні")  # the cursor is in the first answer to fix
     ui.screenshot(SHOTS / "field-form-first-problem-kk.png")
     assert ui.has_text("Қашан және қайда")  # the form's first answer is in view again
     ui.scroll_to_bottom()
@@ -125,6 +137,7 @@ def russian_flow(ui: FletPage, data_dir: Path) -> None:
     ui.click("Создать")
     ui.wait_text("Пароли не совпадают.")
     ui.page.wait_for_timeout(600)  # the scroll to the field to fix
+    assert focused_field(ui) == "Повторите пароль"  # the cursor is in the field to fix
     ui.screenshot(SHOTS / "field-setup-error-ru.png")
     ui.fill("Повторите пароль", "тихий-вечер-горы-42")
     ui.click_until("Создать", "Подключиться к организации", timeout=60)
