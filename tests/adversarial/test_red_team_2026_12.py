@@ -102,6 +102,22 @@ def test_a_sent_alarm_keeps_neither_the_owners_location_nor_message_under_send_a
     assert len(sent) == 1 and "message" not in sent[0].data  # the preset stays in settings only
 
 
+def test_a_checkin_checked_in_and_sent_keeps_no_time_of_the_meeting_it_covered(
+    org: Org, phone: VaultFieldService
+) -> None:
+    alarm = AlarmService(phone)
+    phone.update_settings(send_and_forget=True)
+    deadline = alarm.arm(90).deadline  # the risky meeting: an hour and a half from now
+    phone.sync_round()
+    alarm.check_in()
+    phone.sync_round()
+    coordinator.pull(org.coordinator)
+    phone.sync_round()
+    assert alarm.checkin() is None  # nothing open: the owner sees no check-in
+    phone.lock()
+    assert str(deadline) not in decoded_under_coercion(phone)
+
+
 # ---------------------------------------------------------------- the laptop's network path
 
 
