@@ -4,8 +4,9 @@ In Kazakh: a half-filled incident survives Back and reopens with its text, which
 clear in the data directory; Send on an incomplete form goes to the first answer to fix and
 says how many beside Send; with "erase at once" chosen at setup, holding the red button wipes
 with no countdown and the calculator opens with the owner's sign. In Russian: a half-written
-note survives a change of tab, and the lock screen's panic control wipes at once. Screenshots
-at 360x640 go to docs/screenshots/.
+note survives a change of tab, a refused passphrase puts the cursor in the field to fix, the
+lock screen's panic control wipes at once, and so does holding "C" on a disguised phone's
+calculator. Screenshots at 360x640 go to docs/screenshots/.
 """
 
 from __future__ import annotations
@@ -159,3 +160,35 @@ def russian_flow(ui: FletPage, data_dir: Path) -> None:
     ui.wait_text(SIGN)
     assert_wiped(data_dir)
     ui.close()
+
+
+def test_in_russian_holding_c_on_the_calculator_wipes_at_once(tmp_path: Path) -> None:
+    data_dir = tmp_path / "phone"
+    with FletWebApp(app_argv(data_dir)) as app, chromium_browser() as browser:
+        ui = FletPage.open(browser, app.url)
+        with ui.screenshot_on_failure(FAILURES / "failure_calculator_panic.png"):
+            calculator_flow(ui, data_dir)
+
+
+def calculator_flow(ui: FletPage, data_dir: Path) -> None:
+    start_setup(ui)
+    ui.click_until("Русский", "Далее")
+    ui.click_until("Далее", "Придумайте пароль")
+    ui.fill("Пароль", "740218395061")
+    ui.fill("Повторите пароль", "740218395061")
+    ui.toggle("Замаскировать приложение под калькулятор")  # turns "erase at once" on too
+    ui.click_until("Создать", "Подключиться к организации", timeout=60)
+    ui.click_until("Позже", "Пока нет инцидентов.")
+    ui.click_until("Настройки", "Безопасность")
+    ui.click_until("Заблокировать сейчас", "÷")
+    for key in "12+":
+        ui.click(key, exact=True)
+    key_c = ui.page.get_by_role("button", name="C", exact=True).first
+    box = key_c.bounding_box()
+    assert box is not None
+    ui.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    ui.page.mouse.down()
+    ui.page.wait_for_timeout(1200)
+    ui.page.mouse.up()
+    ui.wait_text(SIGN, timeout=30)  # wiped at once: no 3, 2, 1 on the display
+    assert_wiped(data_dir)
