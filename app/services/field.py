@@ -832,19 +832,15 @@ class VaultFieldService(FieldService):
         return self.sync_status()
 
     def _forget_drafts_of_sent(self) -> None:
-        """Send and forget leaves only a stub of a report (or of a shared note, where the
-        organisation forgets sent notes): an unsaved edit of it goes too."""
+        """Send and forget leaves only a stub of a report: an unsaved edit of it goes too."""
         vault = self._v()
-        live = {
-            "incident": {r.id for r in vault.list(kind=Kind.INCIDENT)},
-            "note": {r.id for r in vault.list(kind=Kind.NOTE)},
-        }
+        live = {r.id for r in vault.list(kind=Kind.INCIDENT)}
         gone = [
             r.id
             for r in vault.list(kind=Kind.DRAFT)
-            if r.data.get("form") in live
+            if r.data.get("form") == "incident"
             and r.data.get("target")
-            and r.data.get("target") not in live[str(r.data.get("form"))]
+            and r.data.get("target") not in live
         ]
         if gone:
             with contextlib.suppress(storage_errors.VaultError):
