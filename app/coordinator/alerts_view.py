@@ -93,6 +93,7 @@ class AlertsView:
         self.plan_text = ft.Text("", key="alert-plan")  # plain: screen readers read it
         self.editor = ft.TextField(
             label=t("alerts.plan_edit"),
+            width=720,
             multiline=True,
             min_lines=4,
             max_lines=12,

@@ -9,7 +9,7 @@ the coordinator app side by side.
    itself when the minute is over.
 
 Screenshots (looked at, kept in docs/screenshots/): the coordinator at 1280x800 in Kyrgyz and
-Russian, the phone's check-in screen at 360x640.
+Russian, the phone's check-in screen at 360x640 in Russian and, with the last alarm, in Kyrgyz.
 """
 
 from __future__ import annotations
@@ -147,6 +147,13 @@ def test_an_alarm_held_on_the_calculator_reaches_the_coordinator_app(tmp_path: P
                 desk.wait_text(re.compile("^Иштеген: Айгүл"))
                 desk.page.wait_for_timeout(500)
                 assert not desk.has_text(re.compile("КОРКУНУЧ БЕЛГИСИ:"))
+            with phone.screenshot_on_failure(SHOTS / "failure-phone-ky.png"):
+                # the owner sees how far the alarm got, where the alarm is set up
+                phone.click_until("Жөндөөлөр", "Коопсуздук", timeout=60)
+                phone.click_until("Коопсуздук белгиси", "«Мен аманмын» белгиси")
+                phone.scroll_to_bottom()
+                phone.wait_text(re.compile("^Акыркы белги .*: серверге жөнөтүлдү"))
+                phone.screenshot(DOCS / "field-alarm-ky.png", settle_ms=600)
 
 
 def test_a_missed_checkin_of_a_switched_off_phone_is_raised_by_the_coordinator_app(
