@@ -123,6 +123,8 @@ class DirectoryPicker:
         self.contacts: tuple[Contact, ...] = ()
         self.control = ft.Dropdown(
             label=ctx.t("case.referral_directory"),
+            editable=True,  # a text box screen readers announce with its label
+            enable_filter=False,
             width=420,
             on_select=self._picked,
             key="referral-directory",
@@ -142,6 +144,19 @@ class DirectoryPicker:
             for c in self.contacts
         ]
         self.control.visible = bool(self.contacts)
+
+    def referral(self, r: Any, when: str) -> ft.Control:
+        """One recorded referral: when and to whom, the contact's service and city when it is
+        in the directory, and the note."""
+        contact = next((c for c in self.contacts if r.contact and c.id == r.contact), None)
+        facts = (
+            " · ".join(p for p in (service_label(self.ctx.t, contact.service), contact.city) if p)
+            if contact is not None
+            else ""
+        )
+        lines: list[ft.Control] = [w.muted(f"{when} · {r.to}" + (f" ({facts})" if facts else ""))]
+        lines.append(ft.Text(r.note or "—"))
+        return ft.Column(lines, spacing=2)
 
     def chosen(self) -> Contact | None:
         return next((c for c in self.contacts if c.id == self.control.value), None)

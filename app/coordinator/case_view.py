@@ -263,14 +263,7 @@ class CaseView:
             for c in state.comments
         ] or [w.muted(t("case.no_comments"))]
         self.referrals.controls = [
-            ft.Column(
-                [
-                    w.muted(f"{ctx.when(r.created)} · {r.to}"),
-                    ft.Text(r.note or "—"),
-                ],
-                spacing=2,
-            )
-            for r in state.referrals
+            self.directory.referral(r, ctx.when(r.created)) for r in state.referrals
         ] or [w.muted(t("case.no_referrals"))]
         replies = [m.id for m in self.messages if m.direction != "out"]
         new = set(replies[len(replies) - self.unread :]) if self.unread else set()

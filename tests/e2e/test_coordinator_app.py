@@ -97,6 +97,7 @@ FIRST = {
     "perpetrator_types": ["police"],
     "description": "Задержали после встречи, ҚОРҚЫТТЫ и требовали 20 000 сом.",
     "victims": "А.",
+    "consent": {"share_org": True, "statistics": True, "advocacy": True},
 }
 SECOND = {
     "occurred_at": "2025-06-02T13:00",
@@ -104,6 +105,7 @@ SECOND = {
     "violation_types": ["beating"],
     "perpetrator_types": ["family"],
     "description": "Үй-бүлөсү уруп, үйдөн кууп чыкты.",
+    "consent": {"share_org": True, "statistics": True, "advocacy": False},
 }
 
 
