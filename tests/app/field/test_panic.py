@@ -185,3 +185,35 @@ def test_settings_switch_the_panic_mode_and_the_app_bar_follows() -> None:
     assert ctx.service.settings().panic_immediate is True
     assert ctx.nav.names[-1] == "refresh"  # type: ignore[attr-defined]
     assert PanicControl(ctx).immediate
+
+
+def test_after_a_panic_the_shell_opens_the_calculator_with_the_sign_and_after_a_wipe_without() -> (
+    None
+):
+    from app.field.calculator import CalculatorScreen
+    from app.field.shell import AppShell
+    from app.services.fake_field import FakeFieldService
+    from tests.app.field.test_background import FakePage
+
+    class Page(FakePage):
+        def run_task(self, fn: Any, *args: Any) -> None:
+            if fn.__name__ == "_after_wipe":
+                super().run_task(fn, *args)
+            else:  # endless watchers: not run here
+                fn(*args).close()
+
+    for panicked, shown in ((True, "0."), (False, "0")):
+        service = FakeFieldService()
+        service.create(PASS, language="ru")
+        page = Page()
+        shell = AppShell(page, service)  # type: ignore[arg-type]
+        shell.start()
+        shell.go("incidents")
+        service.wipe()
+        if panicked:
+            shell.panicked()
+        else:
+            shell.wiped()
+        page.run_pending()
+        assert shell.route == "calculator" and isinstance(shell.screen, CalculatorScreen)
+        assert shell.screen.display.value == shown
