@@ -187,9 +187,7 @@ def test_settings_switch_the_panic_mode_and_the_app_bar_follows() -> None:
     assert PanicControl(ctx).immediate
 
 
-def test_after_a_panic_the_shell_opens_the_calculator_with_the_sign_and_after_a_wipe_without() -> (
-    None
-):
+def test_the_shell_shows_the_owners_sign_only_after_an_owners_panic() -> None:
     from app.field.calculator import CalculatorScreen
     from app.field.shell import AppShell
     from app.services.fake_field import FakeFieldService
