@@ -16,7 +16,8 @@ The passphrase step also chooses the panic mode (`Settings.panic_immediate`): er
 with no countdown and nothing to cancel, is on by default when the calculator disguise is on
 (the high-risk choice) until the owner sets it. A refused passphrase scrolls to the field to
 fix, puts the cursor in it and says why beside the Create button as well as at the top. The
-join step carries the panic control once a vault exists.
+join step carries the panic control once a vault exists, and a refused invite code gets the
+cursor back.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ class SetupScreen:
         self.banner = ErrorBanner()
         self.create_banner = ErrorBanner()  # the same error, beside the Create button
         self.problem: ft.TextField | None = None  # the field the last refusal sent the owner to
+        self.invite_refused = False
         self.panic_immediate: bool | None = None  # None: follow the disguise switch
 
     # ------------------------------------------------------------ build
@@ -147,6 +149,7 @@ class SetupScreen:
         self.invite_field = sensitive_field(
             label=t("setup.invite"),
             value=self.invite,
+            autofocus=self.invite_refused,  # a refused code: the cursor goes back to it
             multiline=True,
             min_lines=2,
             max_lines=4,
@@ -331,6 +334,7 @@ class SetupScreen:
             self.preview = self.ctx.service.preview_invite(self.invite)
         except Exception as exc:
             self.banner.show(self.ctx.error(exc))
+        self.invite_refused = self.preview is None and bool(self.banner.message)
         self.ctx.nav.refresh()
 
     async def join(self, _e: Any = None) -> None:

@@ -215,3 +215,15 @@ def test_the_shell_shows_the_owners_sign_only_after_an_owners_panic() -> None:
         page.run_pending()
         assert shell.route == "calculator" and isinstance(shell.screen, CalculatorScreen)
         assert shell.screen.display.value == shown
+
+
+def test_a_refused_invite_code_gets_the_cursor_back() -> None:
+    ctx = unlocked()
+    screen = SetupScreen(ctx, step="org")
+    screen.build()
+    assert not screen.invite_field.autofocus
+    change(screen.invite_field, "not a code")
+    click(find(screen.build().body, "setup-check"))
+    assert screen.banner.message
+    screen.build()
+    assert screen.invite_field.autofocus
