@@ -27,6 +27,7 @@ device of a tag still gets its own signed wipe command (`order_wipe`).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from collections.abc import Callable
@@ -292,7 +293,18 @@ def refresh_roster(
             vault.put_many([*queue_roster_entry(vault, admitted, now=now), invite])
         known[device_id] = admitted
         report.admitted.append(device_id)
+        _withdraw_drop(client, invite)
     return report
+
+
+def _withdraw_drop(client: Client, invite: Record) -> None:
+    """A used invite's short code must not open it any more: the sealed copy the server keeps
+    (the organisation's identity in it) is deleted as soon as its device is admitted, not left
+    until its fetches run out or it expires. Best effort: it expires anyway."""
+    lookup = invite.data.get("drop_lookup")
+    if lookup:
+        with contextlib.suppress(SyncError):
+            invite_drop.withdraw(client, str(lookup))
 
 
 def confirm_device(
