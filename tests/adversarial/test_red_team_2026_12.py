@@ -184,7 +184,7 @@ def test_a_timestamp_request_without_a_proxy_ignores_the_environments_proxy(
 def test_a_short_code_read_after_its_phone_was_admitted_fetches_nothing(
     org: Org, tmp_path: Path
 ) -> None:
-    invite, code = coordinator.create_invite_with_code(org.coordinator, expires_in=3600)
+    _, code = coordinator.create_invite_with_code(org.coordinator, expires_in=3600)
     joined = make_vault(tmp_path / "joined")
     identity_from_invite(joined, invite_drop.fetch(org.server.url, code), label="")
     engine(joined).run_once()
