@@ -657,6 +657,9 @@ def _export(args: argparse.Namespace, service: Any) -> int:
             if left_out
             else ""
         )
+    elif result.left_out:  # consent kept these cases out (`app.exports.consent`)
+        payload["left_out"] = list(result.left_out)
+        text += f"\n{len(result.left_out)} cases left out for want of consent"
     _emit(args, payload, text)
     return 0
 

@@ -106,7 +106,8 @@ def _remove(args: argparse.Namespace, service: Any) -> int:
     if len(kept) == len(current):
         _emit(args, {"ok": False, "reason": "not_found"}, f"error: no contact {args.id}")
         return 1
-    return _show(args, service.referrals(), service.publish_referrals(kept))
+    version = service.publish_referrals(kept)
+    return _show(args, service.referrals(), version)
 
 
 def _refer(args: argparse.Namespace, service: Any) -> int:

@@ -193,7 +193,7 @@ def test_every_export_works_with_the_server_down(tmp_path, capsys, monkeypatch) 
     try:
         world.setup()
         device = world.enrol_device("phone")
-        world.report(device, factory.SAMPLE_ANSWERS[0])
+        world.report(device, {**factory.SAMPLE_ANSWERS[0], "consent": ALL_CONSENT})
         assert world.service.pull().cases == 1
         world.service.lock()
         world.server.stop()
@@ -212,6 +212,48 @@ def test_every_export_works_with_the_server_down(tmp_path, capsys, monkeypatch) 
         assert code == 0
         code, verdict = run(capsys, "verify-bundle", str(bundle_path))
         assert code == 0 and verdict["ok"] and verdict["envelopes"] == 1
+    finally:
+        world.close()
+
+
+ALL_CONSENT = {"share_org": True, "statistics": True, "advocacy": True}
+
+
+def test_the_directory_a_referral_a_withdrawal_and_the_warn_list_from_the_command_line(
+    tmp_path, capsys, monkeypatch
+) -> None:
+    from tests.app.coordinator.worlds import RealWorld
+
+    world = RealWorld(tmp_path)
+    try:
+        world.setup()
+        device = world.enrol_device("phone")
+        disclosed = {"disclosed_under_pressure": True, "disclosed_contacts": "Айдана-7, Бек"}
+        case_id = world.report(
+            device, {**factory.SAMPLE_ANSWERS[0], **disclosed, "consent": ALL_CONSENT}
+        )
+        world.service.pull()
+        world.service.lock()
+        monkeypatch.setenv("FIELDVAULT_PASSPHRASE", PASSPHRASE)
+        data = ("--data", str(tmp_path / "coordinator"))
+        code, added = run(
+            capsys, "referral-add", "--name", "Адвокат Айгерим", "--service", "lawyer",
+            "--city", "Бишкек", "--languages", "ky,ru", "--reach", "Signal", *data,
+        )  # fmt: skip
+        assert code == 0 and added["version"] > 1
+        (contact,) = added["contacts"]
+        assert contact["languages"] == ["ky", "ru"]
+        code, refused = run(capsys, "referral-add", "--name", " ", "--service", "doctor", *data)
+        assert code == 1 and refused["reason"] == "invalid_referrals"
+        code, referred = run(capsys, "refer", case_id[:8], contact["id"], *data)
+        assert code == 0 and referred["contact"] == contact["id"]
+        code, warn = run(capsys, "warn-list", *data)
+        assert sorted(e["pseudonym"] for e in warn["entries"]) == ["Айдана-7", "Бек"]
+        code, withdrawn = run(capsys, "withdraw", case_id, "--purpose", "statistics", *data)
+        assert code == 0 and withdrawn["withdrawn"] == ["statistics"]
+        code, stats = run(capsys, "export", "--format", "stats", "-o", str(tmp_path / "s"), *data)
+        assert code == 1 and stats["reason"] == "consent_withheld"
+        assert run(capsys, "referral-remove", contact["id"], *data)[1]["contacts"] == []
     finally:
         world.close()
 
