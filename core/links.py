@@ -434,15 +434,22 @@ class LinkIndex:
     def counts(
         self, kinds: Iterable[str], cases: Iterable[str] | None = None
     ) -> list[tuple[str, str, int]]:
-        """(kind, value, number of surviving cases) for entities of `kinds`, most cases first;
-        only among `cases` (any of a merged group counts it) when given."""
+        """(kind, value, number of surviving cases) for entities of `kinds`, most cases first.
+
+        With `cases`, only what those cases name themselves counts (for their surviving case):
+        a report merged into one of them adds its entities only if it is given too, so a report
+        left out (its consent withdrawn) adds nothing through the case it was merged into."""
         wanted = set(kinds)
-        allowed = None if cases is None else {self.survivor(c) for c in cases}
-        out = []
-        for (kind, value), survivors in self._by_entity.items():
-            if kind not in wanted:
-                continue
-            n = len(survivors if allowed is None else survivors & allowed)
-            if n:
-                out.append((kind, value, n))
+        by_entity = self._by_entity
+        if cases is not None:
+            by_entity = {}
+            for cid in cases:
+                folded = self._folded.get(cid)
+                for entity in folded.entities if folded is not None else ():
+                    by_entity.setdefault(entity, set()).add(self.survivor(cid))
+        out = [
+            (kind, value, len(survivors))
+            for (kind, value), survivors in by_entity.items()
+            if kind in wanted and survivors
+        ]
         return sorted(out, key=lambda e: (-e[2], e[0], e[1]))

@@ -587,11 +587,12 @@ class CoordinatorBase(CoordinatorService):
     def dashboard(self, flt: CaseFilter = ANY_CASE) -> Dashboard:
         """The charts count only cases whose victim agreed to statistics (and withdrew neither
         that nor sharing); `left_out` says how many of the filtered cases that leaves out."""
-        counted, left_out = consent.permitted(self.index(), self.cases(flt), "dashboard")
+        permitted, left_out = consent.permitted(self.index(), self.cases(flt), "dashboard")
         merged = self.link_index()  # a report merged into another case counts once, as it
-        counted = [s for s in counted if not merged.is_absorbed(s.id)]
+        counted = [s for s in permitted if not merged.is_absorbed(s.id)]
         board = dataclasses.replace(aggregate(counted), left_out=len(left_out))
-        return with_entities(board, merged, [s.id for s in counted])
+        # what each permitted report names, merged or not; never what a left-out one names
+        return with_entities(board, merged, [s.id for s in permitted])
 
     def validate_form(self, raw: Any) -> FormDefinition:
         if isinstance(raw, str | bytes):

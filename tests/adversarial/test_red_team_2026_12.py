@@ -28,6 +28,8 @@ from sync import coordinator, invite_drop
 from sync.alerts import Location
 from sync.device import identity_from_invite
 from sync.shortcode import ShortCodeError
+from tests.app.coordinator.test_service_contract import ANSWERS
+from tests.app.coordinator.worlds import RealWorld
 from tests.integration.conftest import Org, engine, make_vault
 
 PASS = "walnut orchard lantern 1987 Naryn"
@@ -195,3 +197,25 @@ def test_a_short_code_read_after_its_phone_was_admitted_fetches_nothing(
     with pytest.raises(ShortCodeError) as gone:
         invite_drop.fetch(org.server.url, code)
     assert gone.value.reason == "code_unknown"
+
+
+# ---------------------------------------------------------------- consent and merged cases
+
+
+def test_a_report_whose_consent_was_withdrawn_adds_nothing_to_the_case_it_was_merged_into(
+    tmp_path: Path,
+) -> None:
+    world = RealWorld(tmp_path)
+    try:
+        world.setup()
+        service = world.service
+        device = world.enrol_device("Ош")
+        withdrawn = world.report(device, {**ANSWERS, "perpetrator_station": "ОВД Ленинский"})
+        kept = world.report(device, {**ANSWERS, "perpetrator_station": "ОВД Октябрьский"})
+        service.pull()
+        service.merge_cases(withdrawn, kept)
+        service.act(withdrawn, {"type": "withdraw", "purposes": "statistics"})
+        service.pull()
+        assert service.dashboard().by_station == ((("station", "ОВД Октябрьский"), 1),)
+    finally:
+        world.close()
