@@ -160,3 +160,21 @@ def test_a_deleted_attachment_cannot_be_decrypted_from_a_copy_with_the_passphras
     journals = [journal_copy, *examiner.journal_shaped(after)]
     assert examiner.file_keys(after[data_dir / "key"], PASSPHRASE, journals) == {}
     assert disk_hits(data_dir) == []
+
+
+def test_a_discarded_draft_cannot_be_decoded_from_an_old_copy_of_the_journal(
+    data_dir: Path,
+) -> None:
+    from app.services.field import VaultFieldService
+
+    service = VaultFieldService(data_dir, kdf_log_n=15)
+    service.create(PASSPHRASE, language="kk")
+    draft = service.save_draft(None, "incident", "", {"answers": {"description": MARKER}})
+    service.save_draft(draft, "incident", "", {"answers": {"description": MARKER + " 2"}})
+    old_journal = (data_dir / "journal").read_bytes()
+    assert decoded_hits(data_dir, PASSPHRASE) > 0  # the examiner reads the draft before
+    assert disk_hits(data_dir) == []  # never in clear
+    service.delete_draft(draft)  # sent, saved or discarded: the draft is forgotten
+    service.lock()
+    assert disk_hits(data_dir) == []
+    assert decoded_hits(data_dir, PASSPHRASE, old_journal) == 0
