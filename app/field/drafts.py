@@ -103,8 +103,10 @@ class DraftKeeper:
                 self._write(*taken)
 
     def discard(self) -> None:
-        """Forget the draft (the real thing was saved or sent, or the owner dropped it)."""
-        self._cancel_timer()
+        """Forget the draft (the real thing was saved or sent, or the owner dropped it).
+
+        Safe from a worker thread (screens call it right after the save): a pending timer is
+        left to fire and finds nothing to write."""
         self.pending, self.closed = False, True
         with self._write_lock:
             draft_id, self.draft_id = self.draft_id, None
