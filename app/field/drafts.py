@@ -95,8 +95,11 @@ class DraftKeeper:
                 await self.ctx.nav.run(self._write, *taken)
 
     def flush(self) -> None:
-        """Save at once, on this thread (leaving the screen, locking)."""
+        """Save at once, on this thread (leaving the screen, locking). A debounced save still
+        on its way to the vault is overtaken: the newest content is written now."""
         self._cancel_timer()
+        if self._generation > self._written and not self.closed:
+            self.pending = True
         taken = self._take()
         if taken is not None and self.ctx.service.unlocked:
             with contextlib.suppress(Exception):  # leaving or locking is never blocked

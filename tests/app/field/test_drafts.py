@@ -349,3 +349,16 @@ def test_send_and_forget_forgets_an_unsaved_edit_of_the_sent_report(tmp_path: Pa
     assert [d.id for d in service.list_drafts()] == [kept]
     assert_not_in_files(tmp_path / "data", MARKER)
     service.lock()
+
+
+def test_leaving_while_a_debounced_save_is_on_its_way_writes_the_newest_text_at_once() -> None:
+    ctx = unlocked()
+    content = {"text": "first words"}
+    keeper = DraftKeeper(ctx, "note", lambda: dict(content), schedule=lambda *_: None)
+    keeper.changed()
+    in_flight = keeper._take()  # taken for a worker thread that has not run yet
+    assert in_flight is not None
+    keeper.flush()  # the screen is left, or the app locks, meanwhile
+    assert [d.content["text"] for d in ctx.service.list_drafts()] == ["first words"]
+    keeper._write(*in_flight)  # arrives late: changes nothing
+    assert len(ctx.service.list_drafts()) == 1
