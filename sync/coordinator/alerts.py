@@ -10,13 +10,20 @@ signature and chain were checked before). `raised(vault, now)` gives every alarm
   phone signed and received by then. This is computed here from the armed check-in alone, so
   a phone switched off or seized before its deadline still raises its alarm, and a server that
   withholds or delays envelopes can only cause a false alarm: it cannot forge a "checked in"
-  (the device signs it), nor move its time earlier (`sync.trust.merge_time` takes the earlier
-  of the phone's signed time and the time the server received it).
+  (the device signs it), nor move its time earlier (an armed check-in is dated by
+  `sync.trust.merge_time`, the earlier of the phone's signed time and the time the server
+  received it; a "checked in" by the phone's signed time alone, which the server cannot
+  change).
 
 A check-in's "checked in" that arrives after the deadline leaves the alarm raised (marked
 "checked in late") until a coordinator marks it handled; a new deadline sent after the old one
 has passed changes nothing. `handle(vault, alert_id, by, now)` marks one handled, on this
 coordinator's own vault.
+
+An alarm given while the phone was locked arrives first (or only) through
+`sync.coordinator.locked_alarms` and is stored here under `nonce_record_id`; the ordinary alarm
+the phone seals at its next unlock carries the same nonce and is the same record (not raised
+twice).
 
 `emergency_plan(settings)` reads the organisation's plan from the org document's
 `settings["emergency_plan"]`; `check_emergency_plan(text)` validates one before publishing.
@@ -65,6 +72,19 @@ def _record_id(prefix: str, author: str, field_id: str) -> str:
     return sha256_hex(f"fieldvault/{prefix}/{author}/{field_id}".encode())[:32]
 
 
+def nonce_record_id(device: str, nonce: str) -> str:
+    """The id of the alarm a device gave with this nonce: the one it sent while locked
+    (`sync.coordinator.locked_alarms`) and the one it sealed at its next unlock are one."""
+    return _record_id("alert-nonce", device, nonce)
+
+
+def _nonce(data: dict[str, Any]) -> str:
+    nonce = data.get("nonce")
+    if not isinstance(nonce, str) or not 16 <= len(nonce) <= 32:
+        return ""
+    return nonce if nonce.replace("-", "a").replace("_", "a").isalnum() else ""
+
+
 def store_alert(
     vault: VaultPort,
     sealed: envelope.Envelope,
@@ -104,8 +124,18 @@ def _store_alarm(
     reason, message = data.get("reason"), data.get("message")
     if reason not in REASONS or message not in MESSAGES:
         raise AlertError("bad_alert")
-    record_id = _record_id("alert", sealed.author, field_id)
-    if _current(vault, touched, record_id) is not None:
+    nonce = _nonce(data)
+    record_id = (
+        nonce_record_id(sealed.author, nonce)
+        if nonce
+        else _record_id("alert", sealed.author, field_id)
+    )
+    existing = _current(vault, touched, record_id)
+    if existing is not None:
+        if existing.data.get("locked") and not existing.data.get("envelope_id"):
+            existing.data["envelope_id"] = sealed.id  # the same alarm, now also signed in full
+            touched[record_id] = existing
+            return True
         return False
     claimed = data.get("at")
     at = min(int(claimed), when) if type(claimed) is int and claimed > 0 else when
@@ -125,6 +155,7 @@ def _store_alarm(
             if data.get("checkin")
             else "",
             "envelope_id": sealed.id,
+            "nonce": nonce,
             "received_at": received,
             "handled_at": 0,
             "handled_by": "",
@@ -172,8 +203,10 @@ def _store_checkin(
             raise AlertError("bad_checkin")
         if not deadline or when <= deadline:  # never moved once it has passed
             info["deadline"], info["armed_at"] = new, when
-    elif not info["done_at"] or when < int(info["done_at"]):
-        info["done_at"] = when
+    elif not info["done_at"] or sealed.header.created < int(info["done_at"]):
+        # the phone's own signed time alone: the server can delay a "checked in" (a false
+        # alarm) but never date it earlier than the phone signed it (silence)
+        info["done_at"] = sealed.header.created
         deadline = deadline or int(data.get("deadline", 0) or 0)
         info["deadline"] = deadline
     touched[record_id] = existing

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import http.server
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,16 +25,19 @@ from app.services.field import VaultFieldService
 from app.services.field_alarm import AlarmService
 from app.services.field_keystore import MemoryKeystore
 from core.records import Kind
-from sync import coordinator, invite_drop
+from sync import alerts, coordinator, envelope, invite_drop
 from sync.alerts import Location
+from sync.coordinator import alerts as raised_alerts
 from sync.device import identity_from_invite
 from sync.shortcode import ShortCodeError
+from tests.adversarial.operator import RedTeamOperator
 from tests.app.coordinator.test_service_contract import ANSWERS
 from tests.app.coordinator.worlds import RealWorld
 from tests.integration.conftest import Org, engine, make_vault
 
 PASS = "walnut orchard lantern 1987 Naryn"
 FAST_LOG_N = 15
+HOUR = 3600
 MARKER = "Жалал-Абад-7731"  # searched for in every record the examiner decodes
 
 pytestmark = pytest.mark.slow
@@ -219,3 +223,30 @@ def test_a_report_whose_consent_was_withdrawn_adds_nothing_to_the_case_it_was_me
         assert service.dashboard().by_station == ((("station", "ОВД Октябрьский"), 1),)
     finally:
         world.close()
+
+
+# ---------------------------------------------------------------- check-ins and the server's clock
+
+
+def test_a_server_backdating_a_late_checked_in_cannot_silence_the_missed_checkin(
+    org: Org,
+) -> None:
+    operator = RedTeamOperator(org.server)
+    phone = org.new_device("osh")
+    start = int(time.time()) - 2 * HOUR  # the meeting began two hours ago
+    alerts.arm_checkin(phone, start + HOUR, at=start, now=lambda: start)
+    engine(phone).run_once()
+    coordinator.pull(org.coordinator)
+    alerts.check_in(phone, at=int(time.time()))  # signed now, an hour after the deadline
+    engine(phone).run_once()
+    done = envelope.from_wire(
+        max(
+            (e for e in phone.list(kind=Kind.OUTBOX) if e.data.get("type") == "envelope"),
+            key=lambda e: int(e.data["seq"]),
+        ).data["wire"]
+    )
+    operator.set_received_at(done.id, start + 10)  # "it arrived in time"
+    coordinator.pull(org.coordinator)
+    [alarm] = raised_alerts.active(org.coordinator, int(time.time()))
+    assert alarm.reason == "checkin_missed" and alarm.deadline == start + HOUR
+    assert alarm.late_checkin >= start + HOUR  # shown as checked in late, and still raised
