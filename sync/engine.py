@@ -722,6 +722,7 @@ class SyncEngine:
                 with contextlib.suppress(Exception):
                     self.vault.delete_attachment(str(item["id"]))
             forgotten += 1
+        forgotten += self._forget_sent_alarms(by_record)
         if policy.read_messages:
             done = [m.id for m in self.vault.list(kind=Kind.MESSAGE) if self._message_done(m)]
             if done:
@@ -729,6 +730,28 @@ class SyncEngine:
                 forgotten += len(done)
         if forgotten:
             self.vault.compact()  # re-encrypts what remains: the readable copies are gone
+        return forgotten
+
+    def _forget_sent_alarms(self, by_record: dict[str, list[Record]]) -> int:
+        """An alarm the server holds keeps only what the owner is shown (when, how far it got,
+        the check-in it answers): its location and message are forgotten with the rest; a
+        check-in checked in keeps no time of the meeting it covered."""
+        forgotten = 0
+        for record in [*self.vault.list(kind=Kind.ALERT), *self.vault.list(kind=Kind.CHECKIN)]:
+            entries = by_record.get(record.id, [])
+            if record.status != Status.SENT or any(r.status != Status.SENT for r in entries):
+                continue
+            if record.kind == Kind.ALERT:
+                secrets = _ALARM_SECRETS
+            elif record.data.get("state") == "done":
+                secrets = _CHECKIN_SECRETS
+            else:
+                continue  # an armed check-in: its deadline is still the owner's to see
+            if not secrets & set(record.data):
+                continue
+            record.data = {k: v for k, v in record.data.items() if k not in secrets}
+            self.vault.put(record)
+            forgotten += 1
         return forgotten
 
     def _message_done(self, message: Record) -> bool:
@@ -760,6 +783,8 @@ def forget_policy(org_document: dict[str, Any] | None) -> ForgetPolicy:
 FORGET_SENT_NOTES = "forget_sent_notes"
 FORGET_READ_MESSAGES = "forget_read_messages"
 _WIPE_MARKER_ID = fixed_id("wipe-pending")
+_ALARM_SECRETS = frozenset({"location", "message"})
+_CHECKIN_SECRETS = frozenset({"deadline", "at", "armed_at"})
 
 
 def _wipe_marker(command_id: str) -> Record:

@@ -213,8 +213,12 @@ class VaultFieldService(FieldService):
             self._notice = "rolled_back" if vault.open_report.rollback else ""
         if device_mod.get_or_none(vault, APP_SETTINGS_ID) is None and not vault.list():
             # Nothing at all: the duress passphrase has just replaced the vault (one this
-            # service created always holds its settings). Make it look used.
+            # service created always holds its settings). Make it look used, and leave no
+            # keystore entry of the wipe check (the vault's own secret stays: it opens this one).
             self._fill_decoy(vault)
+            if self.keystore is not None:
+                with contextlib.suppress(Exception):
+                    self.keystore.delete(field_keystore.CHECK_FILE_KEY_NAME)
         lang = self._app_settings().get("language")
         if isinstance(lang, str) and lang:
             self._language = lang
@@ -832,15 +836,19 @@ class VaultFieldService(FieldService):
         return self.sync_status()
 
     def _forget_drafts_of_sent(self) -> None:
-        """Send and forget leaves only a stub of a report: an unsaved edit of it goes too."""
+        """Send and forget leaves only a stub of a report (or of a shared note, where the
+        organisation forgets sent notes): an unsaved edit of it goes too."""
         vault = self._v()
-        live = {r.id for r in vault.list(kind=Kind.INCIDENT)}
+        live = {
+            "incident": {r.id for r in vault.list(kind=Kind.INCIDENT)},
+            "note": {r.id for r in vault.list(kind=Kind.NOTE)},
+        }
         gone = [
             r.id
             for r in vault.list(kind=Kind.DRAFT)
-            if r.data.get("form") == "incident"
+            if r.data.get("form") in live
             and r.data.get("target")
-            and r.data.get("target") not in live
+            and r.data.get("target") not in live[str(r.data.get("form"))]
         ]
         if gone:
             with contextlib.suppress(storage_errors.VaultError):

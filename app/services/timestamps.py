@@ -158,23 +158,28 @@ def combined(local: Sequence[Authority], org: Sequence[Authority]) -> list[Autho
 
 
 def http_post(proxy: str | None = None, timeout: float = TIMEOUT) -> Post:
-    """A poster for TimeStampReq bodies over HTTP(S), through `proxy` when given."""
+    """A poster for TimeStampReq bodies over HTTP(S), through `proxy` when given and never
+    through a proxy the environment names."""
 
     def post(url: str, body: bytes) -> bytes:
-        proxies = {"http": proxy, "https": proxy} if proxy else None
         try:
-            with requests.post(
-                url,
-                data=body,
-                headers={"Content-Type": QUERY_TYPE, "Accept": REPLY_TYPE},
-                timeout=timeout,
-                proxies=proxies,
-                stream=True,
-                allow_redirects=False,
-            ) as response:
-                if response.status_code != 200:
-                    raise TimestampError("tsa_refused", f"HTTP {response.status_code}")
-                data = response.raw.read(MAX_REPLY + 1, decode_content=True)
+            with requests.Session() as session:
+                # exactly the route configured, as `sync.client` does: no proxy, .netrc or
+                # NO_PROXY from the environment
+                session.trust_env = False
+                if proxy:
+                    session.proxies = {"http": proxy, "https": proxy}
+                with session.post(
+                    url,
+                    data=body,
+                    headers={"Content-Type": QUERY_TYPE, "Accept": REPLY_TYPE},
+                    timeout=timeout,
+                    stream=True,
+                    allow_redirects=False,
+                ) as response:
+                    if response.status_code != 200:
+                        raise TimestampError("tsa_refused", f"HTTP {response.status_code}")
+                    data = response.raw.read(MAX_REPLY + 1, decode_content=True)
         except requests.RequestException as exc:
             raise TimestampError("tsa_unreachable", type(exc).__name__) from exc
         if len(data) > MAX_REPLY:

@@ -23,8 +23,9 @@ from app.field.entry import make_service
 from app.services import timestamps
 from app.services.field import VaultFieldService
 from app.services.field_alarm import AlarmService
-from app.services.field_keystore import MemoryKeystore
+from app.services.field_keystore import CHECK_FILE_KEY_NAME, MemoryKeystore
 from core.records import Kind
+from storage.checkfile import read_check_file
 from sync import alerts, coordinator, envelope, invite_drop
 from sync.alerts import Location
 from sync.coordinator import alerts as raised_alerts
@@ -38,6 +39,7 @@ from tests.integration.conftest import Org, engine, make_vault
 PASS = "walnut orchard lantern 1987 Naryn"
 FAST_LOG_N = 15
 HOUR = 3600
+DURESS = "quiet evening river 7"
 MARKER = "Жалал-Абад-7731"  # searched for in every record the examiner decodes
 
 pytestmark = pytest.mark.slow
@@ -124,6 +126,20 @@ def test_a_checkin_checked_in_and_sent_keeps_no_time_of_the_meeting_it_covered(
     assert alarm.checkin() is None  # nothing open: the owner sees no check-in
     phone.lock()
     assert str(deadline) not in decoded_under_coercion(phone)
+
+
+def test_after_the_duress_passphrase_nothing_in_the_keystore_says_the_phone_was_enrolled(
+    org: Org, phone: VaultFieldService
+) -> None:
+    keystore = phone.keystore
+    assert isinstance(keystore, MemoryKeystore)
+    assert CHECK_FILE_KEY_NAME in keystore.values  # armed by the sync: wipe before unlock
+    phone.set_duress(PASS, DURESS)
+    phone.lock()
+    phone.unlock(DURESS)  # under coercion: the real vault is destroyed, a used-looking one opens
+    # the duress vault "never reached a server": neither the check file nor its key may say so
+    assert read_check_file(phone.data_dir) is None
+    assert CHECK_FILE_KEY_NAME not in keystore.values
 
 
 # ---------------------------------------------------------------- the laptop's network path
