@@ -588,8 +588,13 @@ class CoordinatorBase(CoordinatorService):
         """The charts count only cases whose victim agreed to statistics (and withdrew neither
         that nor sharing); `left_out` says how many of the filtered cases that leaves out."""
         permitted, left_out = consent.permitted(self.index(), self.cases(flt), "dashboard")
-        merged = self.link_index()  # a report merged into another case counts once, as it
-        counted = [s for s in permitted if not merged.is_absorbed(s.id)]
+        merged = self.link_index()
+        # a group of merged reports counts once: as its surviving case, or, when that one is
+        # left out (its consent withdrawn), as the first report of the group that is not
+        counted_by_group: dict[str, CaseSummary] = {}
+        for summary in sorted(permitted, key=lambda s: (merged.is_absorbed(s.id), s.id)):
+            counted_by_group.setdefault(merged.survivor(summary.id), summary)
+        counted = [s for s in permitted if counted_by_group.get(merged.survivor(s.id)) is s]
         board = dataclasses.replace(aggregate(counted), left_out=len(left_out))
         # what each permitted report names, merged or not; never what a left-out one names
         return with_entities(board, merged, [s.id for s in permitted])

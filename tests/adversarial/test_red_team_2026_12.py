@@ -266,3 +266,25 @@ def test_a_server_backdating_a_late_checked_in_cannot_silence_the_missed_checkin
     [alarm] = raised_alerts.active(org.coordinator, int(time.time()))
     assert alarm.reason == "checkin_missed" and alarm.deadline == start + HOUR
     assert alarm.late_checkin >= start + HOUR  # shown as checked in late, and still raised
+
+
+def test_a_withdrawal_on_the_case_others_were_merged_into_leaves_their_reports_counted(
+    tmp_path: Path,
+) -> None:
+    world = RealWorld(tmp_path)
+    try:
+        world.setup()
+        service = world.service
+        rogue, honest = world.enrol_device("Ош"), world.enrol_device("Бишкек")
+        survivor = world.report(rogue, {**ANSWERS, "perpetrator_station": "ОВД Ленинский"})
+        other = world.report(honest, {**ANSWERS, "perpetrator_station": "ОВД Октябрьский"})
+        service.pull()
+        service.merge_cases(other, survivor)
+        # the survivor's author withdraws (here through a coordinator's hand, as it may)
+        service.act(survivor, {"type": "withdraw", "purposes": "statistics"})
+        service.pull()
+        board = service.dashboard()
+        assert board.total == 1  # the other phone's report, whose victim consented
+        assert board.by_station == ((("station", "ОВД Октябрьский"), 1),)
+    finally:
+        world.close()
