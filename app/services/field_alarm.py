@@ -84,8 +84,9 @@ class LockedAlarmSender:
         try:
             self._post(facts, self._sealed)
             self.stored = True
-        except ServerRefused:
-            pass
+        except ServerRefused as exc:
+            if exc.retryable:
+                return False
         except SyncError:
             return False
         self._facts = None
