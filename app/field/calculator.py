@@ -63,7 +63,11 @@ class CalculatorScreen:
             for key in row:
                 button = ft.Button(
                     # the bundled font has no "⌫" glyph: draw the backspace key as an icon
-                    ft.Icon(ft.Icons.BACKSPACE_OUTLINED) if key == "⌫" else key,
+                    ft.Icon(
+                        ft.Icons.BACKSPACE_OUTLINED, semantics_label=self.ctx.t("calc.backspace")
+                    )
+                    if key == "⌫"
+                    else key,
                     data=f"calc-{key}",
                     on_click=self._press_handler(key),
                     on_long_press=self._long_press_handler(key),

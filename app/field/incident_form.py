@@ -34,7 +34,7 @@ from app.field.widgets import (
 )
 from app.services.field_types import FormInvalid, NotFound
 from app.ui.banner import ErrorBanner
-from app.ui.fields import DateInput, TimeInput, sensitive_field
+from app.ui.fields import DateInput, TimeInput, list_arrow, sensitive_field, unseen_label
 from core import forms, links
 from core.forms import Field
 
@@ -152,6 +152,10 @@ class IncidentFormScreen:
         self.controls[field.id] = control
         if not inline:
             parts.append(ft.Text(label, size=16, weight=ft.FontWeight.W_500))
+            if isinstance(control, ft.TextField | ft.Dropdown) and not control.label:
+                control.label = unseen_label(label)  # its name for screen readers
+        for dropdown in _dropdowns(control):
+            dropdown.trailing_icon = list_arrow(self.ctx.t("list.open"))
         parts.append(control)
         if field.help:
             parts.append(hint(forms.label(field.help, lang)))
@@ -611,3 +615,11 @@ def focus_target(control: ft.Control | None) -> Any:
             elif isinstance(child, ft.Control):
                 stack.append(child)
     return None
+
+
+def _dropdowns(control: ft.Control) -> list[ft.Dropdown]:
+    """The drop-downs in a field's control (a region is two, in a column)."""
+    if isinstance(control, ft.Dropdown):
+        return [control]
+    inner = getattr(control, "controls", None) or []
+    return [c for child in inner for c in _dropdowns(child)]

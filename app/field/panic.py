@@ -68,7 +68,7 @@ class PanicControl:
         self.wiping = False
         t = ctx.t
         self.button = ft.IconButton(
-            icon=ft.Icons.WARNING_ROUNDED,
+            icon=ft.Icon(ft.Icons.WARNING_ROUNDED, semantics_label=t("panic.tooltip")),
             icon_color=ft.Colors.WHITE,
             bgcolor=ft.Colors.RED_700,
             icon_size=28,

@@ -12,7 +12,7 @@ from app.field.context import FieldContext, Screen
 from app.field.widgets import big_button, heading, hint, toggle_row
 from app.services.field_types import AUTO_LOCK_CHOICES, WIPE_THRESHOLD_CHOICES, Settings
 from app.ui.banner import ErrorBanner
-from app.ui.fields import secret_field, sensitive_field
+from app.ui.fields import list_arrow, secret_field, sensitive_field
 from app.ui.language import language_picker
 
 
@@ -32,6 +32,9 @@ class SettingsScreen:
         org = self.ctx.service.org_info()
         about = self.ctx.service.about()
         self.auto_lock = ft.Dropdown(
+            editable=True,  # a named text field for screen readers
+            enable_filter=False,
+            trailing_icon=list_arrow(t("list.open")),
             label=t("settings.auto_lock"),
             value=str(s.auto_lock_seconds),
             options=[
@@ -42,6 +45,9 @@ class SettingsScreen:
             expand=True,
         )
         self.threshold = ft.Dropdown(
+            editable=True,  # a named text field for screen readers
+            enable_filter=False,
+            trailing_icon=list_arrow(t("list.open")),
             label=t("settings.wipe_threshold"),
             value=str(s.wipe_threshold),
             options=[
@@ -70,12 +76,16 @@ class SettingsScreen:
             data="settings-proxy",
         )
         self.current_field = secret_field(
+            reveal_label=self.ctx.t("secret.reveal"),
             label=t("settings.current_passphrase"),
             on_change=self.on_current,
             data="settings-current",
         )
         self.duress_field = secret_field(
-            label=t("settings.new_duress"), on_change=self.on_duress, data="settings-duress"
+            reveal_label=self.ctx.t("secret.reveal"),
+            label=t("settings.new_duress"),
+            on_change=self.on_duress,
+            data="settings-duress",
         )
         body: list[ft.Control] = [
             self.banner,

@@ -168,7 +168,7 @@ class AppShell:
             leading = None
             if screen.back:
                 leading = ft.IconButton(
-                    ft.Icons.ARROW_BACK,
+                    ft.Icon(ft.Icons.ARROW_BACK, semantics_label=self.ctx.t("common.back")),
                     on_click=lambda _e: self._back(),
                     tooltip=self.ctx.t("common.back"),
                     data="back",

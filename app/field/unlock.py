@@ -30,6 +30,7 @@ class UnlockScreen:
     def build(self) -> Screen:
         t = self.ctx.t
         self.field = secret_field(
+            reveal_label=self.ctx.t("secret.reveal"),
             label=t("unlock.passphrase"),
             on_submit=self.unlock,
             autofocus=True,

@@ -13,6 +13,7 @@ from typing import Any
 import flet as ft
 
 from app.field.context import FieldContext
+from app.ui.fields import TOUCH
 
 STATUS_COLOURS = {
     "draft": ft.Colors.GREY_700,
@@ -108,9 +109,19 @@ def toggle_row(control: ft.Switch | ft.Checkbox, label: str, *, data: str | None
         if handler is not None:
             handler(ft.ControlEvent(name="change", data=None, control=control))
 
-    text = ft.Container(ft.Text(label, size=15), expand=True, on_click=flip, padding=4)
+    # 14 px above and below a line of text: a 48 dp target for the label too
+    text = ft.Container(
+        ft.Text(label, size=15), expand=True, on_click=flip, padding=ft.Padding(4, 14, 4, 14)
+    )
     if isinstance(control, ft.Checkbox):
         control.semantics_label = label
+    else:
+        # A switch has no semantics label of its own: a one-pixel, transparent built-in label
+        # names it for screen readers while the visible label beside it wraps.
+        control.label = ft.Text(label, size=1, width=1, max_lines=1, color=ft.Colors.TRANSPARENT)
+    target = ft.Container(
+        control, height=TOUCH, width=TOUCH if isinstance(control, ft.Checkbox) else None
+    )
     return ft.Row(
-        [control, text], data=data, vertical_alignment=ft.CrossAxisAlignment.CENTER, spacing=4
+        [target, text], data=data, vertical_alignment=ft.CrossAxisAlignment.CENTER, spacing=4
     )
