@@ -147,9 +147,11 @@ class FletCapture:
         self._make_recorder = recorder
         self._make_permissions = permissions
         self.camera: Any = None  # the preview control, while the camera is open
-        self.recorder: Any = None  # a service: kept referenced while recording (FLET.md 0.4)
-        self.permissions: Any = None
         self._on_chunk: OnChunk | None = None
+        # Services, made with the page (not in a handler, so the client has them before the
+        # first call) and kept referenced for the session (FLET.md 0.4).
+        self.recorder: Any = recorder() if self.can_capture() else None
+        self.permissions: Any = permissions() if self.mobile else None
 
     @property
     def mobile(self) -> bool:
