@@ -42,6 +42,7 @@ from app.services.field_capture import SAMPLE_RATE, SealedRecording, capture_nam
 from app.services.field_types import AttachmentInfo, AttachmentRefused
 from app.ui.banner import ErrorBanner
 
+WEBM = b"\x1aE\xdf\xa3"
 PREVIEW_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp")
 
 
@@ -319,7 +320,10 @@ class AttachmentsPanel:
         if button is not None:
             button.content = self.ctx.t("att.start_video")
             button.icon = ft.Icons.FIBER_MANUAL_RECORD
-        await self._store(data, capture_name("video"))
+        name = capture_name("video")
+        if data.startswith(WEBM):  # a browser records WebM, a phone MP4
+            name = name.removesuffix(".mp4") + ".webm"
+        await self._store(data, name)
 
     @_updates
     async def start_voice(self, _e: Any = None) -> None:

@@ -195,3 +195,17 @@ def test_a_sealed_recording_keeps_no_sample_in_clear_until_it_is_finished() -> N
     assert recording.chunks == 1
     assert all(MARKER.encode() not in sealed for sealed in recording._sealed)
     assert MARKER.encode() in recording.wav()
+
+
+def test_a_browsers_webm_video_is_named_as_webm_and_asks_before_keeping_its_details(
+    tmp_path: Path,
+) -> None:
+    webm = b"\x1aE\xdf\xa3" + b"\x00" * 64
+    panel = make_panel(tmp_path, FakeCapture(video=webm))
+    asyncio.run(panel.open_video())
+    asyncio.run(panel.film())
+    asyncio.run(panel.film())
+    assert panel.ids == []  # WebM's details cannot be removed: the owner is asked first
+    assert panel.pending and panel.pending[0].name.endswith(".webm")
+    asyncio.run(panel.keep_metadata())
+    assert len(panel.ids) == 1
