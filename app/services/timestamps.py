@@ -144,13 +144,16 @@ def org_authorities(settings: Mapping[str, Any] | None) -> list[Authority]:
 
 def combined(local: Sequence[Authority], org: Sequence[Authority]) -> list[Authority]:
     """The organisation's authorities, then this laptop's own; one entry per URL (the
-    organisation's wins, so its CA check applies)."""
+    organisation's wins, so its CA check applies, unless it names no CA and this laptop's does:
+    a check is never switched off by the list)."""
+    own = {a.url: a for a in local}
     seen: set[str] = set()
     out: list[Authority] = []
     for authority in [*org, *local]:
         if authority.url not in seen:
             seen.add(authority.url)
-            out.append(authority)
+            mine = own.get(authority.url)
+            out.append(mine if mine is not None and not authority.ca_pem else authority)
     return out
 
 

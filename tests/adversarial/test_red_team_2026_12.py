@@ -32,8 +32,10 @@ from sync.coordinator import alerts as raised_alerts
 from sync.device import identity_from_invite
 from sync.shortcode import ShortCodeError
 from tests.adversarial.operator import RedTeamOperator
+from tests.app.coordinator.local_tsa import make_authority, openssl_available
 from tests.app.coordinator.test_service_contract import ANSWERS
 from tests.app.coordinator.worlds import RealWorld
+from tests.conftest import require
 from tests.integration.conftest import Org, engine, make_vault
 
 PASS = "walnut orchard lantern 1987 Naryn"
@@ -198,6 +200,18 @@ def test_a_timestamp_request_without_a_proxy_ignores_the_environments_proxy(
         assert timestamps.http_post(None, timeout=5)(f"{tsa}/stamp", b"query") == b"ok"
     assert at_planted == []
     assert at_tsa == ["POST /stamp HTTP/1.1"]
+
+
+def test_an_organisation_list_without_a_ca_keeps_the_check_this_laptop_set_for_that_authority(
+    tmp_path: Path,
+) -> None:
+    require(openssl_available(), "openssl is not installed")
+    ca_pem = make_authority(tmp_path / "tsa").ca_pem.decode()
+    own = timestamps.check_authority("http://tsa.example.org/", ca_pem)
+    published = timestamps.check_authority("http://tsa.example.org/")  # no CA in the document
+    # tokens from this authority must still chain to the CA this coordinator chose, or an
+    # on-path attacker answering a plain-HTTP authority could slip in a token of its own
+    assert timestamps.combined([own], [published]) == [own]
 
 
 # ---------------------------------------------------------------- an intercepted short code
