@@ -26,7 +26,16 @@ from server.db import open_repository
 from server.errors import install_error_handlers
 from server.limits import BodyLimitMiddleware
 from server.logs import AccessLogMiddleware
-from server.routers import blobs, commands, devices, envelopes, health, invite_drops, org
+from server.routers import (
+    alarms,
+    blobs,
+    commands,
+    devices,
+    envelopes,
+    health,
+    invite_drops,
+    org,
+)
 
 DESCRIPTION = """The FieldVault organisation server: a blind relay and store of ciphertext.
 
@@ -64,7 +73,7 @@ def create_app(config: ServerConfig, *, clock: Callable[[], int] = _now) -> Fast
     app.state.services = ctx
     app.state.config = config
     install_error_handlers(app)
-    for module in (health, org, devices, invite_drops, commands, envelopes, blobs):
+    for module in (health, org, devices, invite_drops, commands, alarms, envelopes, blobs):
         app.include_router(module.router)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(AccessLogMiddleware)

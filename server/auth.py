@@ -11,9 +11,10 @@ Route dependencies, strongest first:
   `device_revoked`.
 - `new_key`: any correctly signed key (enrolment), except a registered check key.
 - `check_key`: a device's check key (`PUT /v1/devices/me/check-key`), revoked device or not.
-  It is accepted by `GET /v1/commands/pending` alone: everywhere else the key is unknown
-  (`unknown_key`), and it can never enrol (`check_key_only`), so a phone's check key, which
-  sits outside its vault, fetches that phone's commands and does nothing else.
+  It is accepted by `GET /v1/commands/pending` and `POST /v1/alarms` alone: everywhere else the
+  key is unknown (`unknown_key`), and it can never enrol (`check_key_only`), so a phone's check
+  key, which sits outside its vault, fetches that phone's commands and posts its sealed alarm,
+  and does nothing else.
 
 Every check happens before anything is written: a refused request leaves no trace, not even its
 nonce. The nonce is then stored in the database (not in process memory) until the request's time

@@ -88,6 +88,12 @@ class CheckKeyBody(Strict):
     proof: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{86}$")]
 
 
+class LockedAlarmBody(Strict):
+    """A locked phone's alarm: age ciphertext for the coordinators (`sync.locked_alarm`)."""
+
+    sealed: Annotated[str, Field(min_length=1, max_length=43691, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
 class EnvelopeHeader(Strict):
     v: UInt
     id: Hex32
@@ -192,6 +198,19 @@ class PendingAnswer(BaseModel):
 
     commands: list[dict[str, Any]]
     org_document: dict[str, Any]
+
+
+class LockedAlarmItem(BaseModel):
+    id: int
+    device: str
+    received_at: int
+    sealed: str
+
+
+class LockedAlarmsAnswer(BaseModel):
+    """Alarms locked phones sent, oldest first (coordinators verify and decrypt them)."""
+
+    items: list[LockedAlarmItem]
 
 
 class Done(BaseModel):

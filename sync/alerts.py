@@ -5,7 +5,7 @@ the server, which sees envelope headers, cannot tell an alarm or a check-in from
 cannot drop alarms alone (their size is not hidden):
 
     alert    {"v": 1, "reason": "alarm" | "checkin_missed", "at", "message", "location",
-              "wiped", "checkin"}
+              "wiped", "checkin", "nonce"?}
     checkin  {"v": 1, "state": "armed" | "done", "deadline", "at"}
 
 Each is a `Kind.ALERT` / `Kind.CHECKIN` record sealed by `sync.outbox.queue_record` like an
@@ -147,15 +147,19 @@ def alert_data(
     location: Location | None = None,
     wiped: bool = False,
     checkin: str = "",
+    nonce: str = "",
 ) -> dict[str, Any]:
-    """The `data` of an alert record (what coordinators decrypt). Raises `AlertError`."""
+    """The `data` of an alert record (what coordinators decrypt). Raises `AlertError`.
+
+    `nonce` is set for an alarm first sent while locked (`sync.locked_alarm`): coordinators
+    take the two as one alarm."""
     if reason not in REASONS:
         raise AlertError("unknown_reason")
     if message not in MESSAGES:
         raise AlertError("unknown_message")
     if type(at) is not int or at < 0:
         raise AlertError("bad_time")
-    return {
+    data = {
         "v": VERSION,
         "reason": reason,
         "at": at,
@@ -164,6 +168,9 @@ def alert_data(
         "wiped": wiped,
         "checkin": checkin,
     }
+    if nonce:
+        data["nonce"] = nonce
+    return data
 
 
 def raise_alarm(
@@ -174,6 +181,7 @@ def raise_alarm(
     location: Location | None = None,
     reason: str = "alarm",
     checkin: str = "",
+    nonce: str = "",
     now: Callable[[], float] = time.time,
 ) -> Record:
     """Seal and queue an alarm (status `queued`, or `ready` before the first sync)."""
@@ -186,6 +194,7 @@ def raise_alarm(
         location=location if settings.location else None,
         wiped=settings.wipe,
         checkin=checkin,
+        nonce=nonce,
     )
     return queue_record(vault, Record(kind=Kind.ALERT, status=Status.READY, data=data), now=now)
 

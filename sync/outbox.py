@@ -182,6 +182,24 @@ def queue_withdrawal(
     return entry.id
 
 
+def queue_alarm_key(vault: Any, public_key: bytes, *, now: Callable[[], float] = time.time) -> str:
+    """Seal and queue the announcement of the key a locked phone signs its alarms with
+    (`sync.locked_alarm`): signed by the device key and encrypted like a report, so the server
+    can neither read nor substitute it. Returns the envelope id."""
+    identity = DeviceIdentity.load(vault)
+    recipients = current_recipients(vault, now())
+    if identity is None or recipients is None:
+        raise NotEnrolled("an alarm key is announced by an enrolled device that has synced once")
+    plaintext = build_payload("alarm_key", {"key": b64u_encode(public_key), "at": int(now())})
+    with state_lock(vault):
+        entry, chain = _seal_envelope(
+            identity, plaintext, recipients, KIND_FOR_TYPE["alarm_key"], vault, now
+        )
+        entry.data["record_id"] = ""
+        vault.put_many([entry, chain])
+    return entry.id
+
+
 def pending_envelopes(vault: Any) -> list[Record]:
     """Queued envelope entries in chain order (the order the server must receive them)."""
     entries = [

@@ -22,7 +22,7 @@ from sync.encoding import EncodingError, canonical_json, parse_json_strict
 
 TYPES = frozenset(
     {"incident", "note", "case_event", "roster", "message", "receipt", "reply", "withdrawal"}
-    | {"alert", "checkin"}
+    | {"alert", "checkin", "alarm_key"}
 )
 KIND_FOR_TYPE = {
     "incident": "report",
@@ -34,6 +34,7 @@ KIND_FOR_TYPE = {
     "reply": "reply",
     "alert": "report",  # an alarm or check-in looks like a report to the server (sync.alerts)
     "checkin": "report",
+    "alarm_key": "report",  # {"key", "at"}: the key a locked phone signs alarms with
     "withdrawal": "report",  # {"case_id", "purposes": [...]}: consent withdrawn by the documenter
 }
 MAX_TEXT = 255

@@ -33,7 +33,9 @@ from sync import orgdoc, orgseal
 from sync.errors import OrgDocumentExpired, ServerKeyChanged, UntrustedDocument
 from sync.payload import KIND_FOR_TYPE, BlobRef
 
-DEVICE_TYPES = frozenset({"incident", "note", "reply", "withdrawal", "alert", "checkin"})
+DEVICE_TYPES = frozenset(
+    {"incident", "note", "reply", "withdrawal", "alert", "checkin", "alarm_key"}
+)
 COORDINATOR_TYPES = frozenset({"case_event", "roster", "message", "receipt"})
 
 

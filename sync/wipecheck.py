@@ -19,9 +19,13 @@ The check file (`storage.checkfile`, exactly 4096 bytes):
     nonce (12) || ChaCha20-Poly1305(key, length (2, big-endian) || JSON || zero padding,
                                     aad = CHECK_FILE label)
 
-JSON: `{"v": 1, "server", "pin", "proxy", "device", "check" (b64u seed of the check key),
+JSON: `{"v": 2, "server", "pin", "proxy", "device", "check" (b64u seed of the check key),
 "root" (pinned root fingerprint), "floor" (the org document version last accepted),
-"done" (executed command ids, the last 32)}`. The 32-byte key lives in the keystore under
+"done" (executed command ids, the last 32), "recipients" (the coordinators' age recipients of
+the accepted org document), "message" (the owner's preset alarm message)}`; the last two let
+a locked phone seal its silent alarm (`sync.locked_alarm`) and are empty when they do not fit
+(a post-quantum organisation's recipients are too long) or before the first org document.
+A version 1 file (without them) is still read. The 32-byte key lives in the keystore under
 `field_keystore.CHECK_FILE_KEY_NAME`; without it the file is 4096 random-looking bytes.
 
 Danger: the check key is not a device key: the server accepts it for pending commands only,
@@ -54,13 +58,14 @@ from sync.client import Client
 from sync.encoding import EncodingError, b64u_decode, b64u_encode, canonical_json
 from sync.labels import CHECK_FILE
 
-VERSION = 1
+VERSION = 2
 KEY_SIZE = 32
 MAX_DONE = 32
 CHECK_TIMEOUT = 5.0
 """Seconds for the connection and again for the answer: the start waits at most about this."""
 _BODY = SIZE - aead.OVERHEAD
-_FIELDS = frozenset({"v", "server", "pin", "proxy", "device", "check", "root", "floor", "done"})
+_FIELDS_V1 = frozenset({"v", "server", "pin", "proxy", "device", "check", "root", "floor", "done"})
+_FIELDS = _FIELDS_V1 | {"recipients", "message"}
 
 
 class CheckFileError(Exception):
@@ -84,6 +89,8 @@ class CheckFacts:
     root: str
     floor: int
     done: tuple[str, ...] = ()
+    recipients: tuple[str, ...] = ()
+    message: str = ""
 
     @property
     def check_key(self) -> SigningKey:
@@ -106,6 +113,8 @@ def seal(facts: CheckFacts, key: bytes) -> bytes:
             "root": facts.root,
             "floor": facts.floor,
             "done": list(facts.done[-MAX_DONE:]),
+            "recipients": list(facts.recipients),
+            "message": facts.message,
         }
     )
     if len(body) + 2 > _BODY:
@@ -123,7 +132,16 @@ def open_(sealed: bytes, key: bytes) -> CheckFacts:
     size = int.from_bytes(plain[:2], "big")
     try:
         obj = json.loads(plain[2 : 2 + size].decode("utf-8"))
-        if not isinstance(obj, dict) or set(obj) != _FIELDS or obj["v"] != VERSION:
+        if not isinstance(obj, dict):
+            raise ValueError
+        if not (set(obj) == _FIELDS and obj["v"] == VERSION) and not (
+            set(obj) == _FIELDS_V1 and obj["v"] == 1
+        ):
+            raise ValueError
+        recipients = obj.get("recipients", [])
+        if not isinstance(recipients, list) or not all(isinstance(r, str) for r in recipients):
+            raise ValueError
+        if not isinstance(obj.get("message", ""), str):
             raise ValueError
         done = obj["done"]
         if not isinstance(done, list) or not all(isinstance(d, str) for d in done):
@@ -139,6 +157,8 @@ def open_(sealed: bytes, key: bytes) -> CheckFacts:
             root=str(obj["root"]),
             floor=obj["floor"],
             done=tuple(done),
+            recipients=tuple(recipients),
+            message=obj.get("message", ""),
         )
     except (ValueError, KeyError, TypeError, EncodingError):
         raise CheckFileError() from None
@@ -271,9 +291,44 @@ def check(
     return True
 
 
-def facts_from(identity: Any, floor: int, done: Sequence[str], seed: bytes | None) -> CheckFacts:
-    """The facts for an enrolled `sync.device.DeviceIdentity` (a new check key if no seed)."""
-    return CheckFacts(
+def load_facts(
+    data_dir: str | os.PathLike[str], keystore: Keystore | None, key_name: str
+) -> CheckFacts | None:
+    """What the check file holds, or None (no keystore, no key, no file, or it does not open)."""
+    if keystore is None:
+        return None
+    key = keystore.get(key_name)
+    sealed = read_check_file(data_dir)
+    if key is None or sealed is None:
+        return None
+    try:
+        return open_(sealed, key)
+    except CheckFileError:
+        return None
+
+
+def fits(facts: CheckFacts) -> bool:
+    """True if `facts` can be sealed into the file (`seal` raises ValueError otherwise)."""
+    try:
+        seal(facts, bytes(KEY_SIZE))
+    except ValueError:
+        return False
+    return True
+
+
+def facts_from(
+    identity: Any,
+    floor: int,
+    done: Sequence[str],
+    seed: bytes | None,
+    *,
+    recipients: Sequence[str] = (),
+    message: str = "",
+) -> CheckFacts:
+    """The facts for an enrolled `sync.device.DeviceIdentity` (a new check key if no seed).
+
+    The alarm part (`recipients`, `message`) is left out when it would not fit the file."""
+    facts = CheckFacts(
         server=identity.server_url,
         pin=identity.tls_pin,
         proxy=identity.proxy,
@@ -282,4 +337,9 @@ def facts_from(identity: Any, floor: int, done: Sequence[str], seed: bytes | Non
         root=identity.root_fingerprint,
         floor=int(floor),
         done=tuple(done[-MAX_DONE:]),
+        recipients=tuple(recipients),
+        message=message,
     )
+    if facts.recipients and not fits(facts):
+        facts = dataclasses.replace(facts, recipients=(), message="")
+    return facts

@@ -7,8 +7,10 @@
   it can be held, and nothing changes when it is).
 Both call `AlarmControl.fire()`: with the owner's permission the phone's position is read
 (never a permission prompt at that moment), then `AlarmService.trigger` seals the alarm (or,
-locked, keeps the moment in memory until the next unlock), sync is asked to run at once, and
-if the owner chose it the phone is wiped and the sealed alarm keeps being pushed from memory.
+locked, seals it from the check file and posts it with the check key where the phone has a
+keystore, and keeps the moment in memory for the next unlock), sync is asked to run at once,
+and if the owner chose it the phone is wiped and the sealed alarm keeps being pushed from
+memory.
 
 **The check-in screen** (`CheckinScreen`, route "checkin", from Settings): the alarm settings
 (preset message, location, wipe after the alarm), the last alarm's state, and the check-in:
@@ -28,7 +30,7 @@ import flet as ft
 from app.field.context import FieldContext, Screen
 from app.field.widgets import heading, hint, toggle_row
 from app.services.field_alarm import AlarmService
-from sync.alerts import MESSAGES, AlertError, Location
+from sync.alerts import MESSAGES, AlertError, Courier, Location
 
 LOCATION_TIMEOUT = 8.0
 WATCH_SECONDS = 20.0
@@ -67,8 +69,9 @@ class AlarmControl:
             thread = threading.Thread(target=courier.run, daemon=True, name="alarm-courier")
             thread.start()
             self.couriers.append(thread)
-            self.ctx.nav.panicked()  # the calculator with the owner's sign, as after a panic
-            return
+            if isinstance(courier, Courier):
+                self.ctx.nav.panicked()  # the calculator with the owner's sign, as after a panic
+                return
         if self.ctx.service.unlocked:
             self.ctx.nav.sync_now()
 

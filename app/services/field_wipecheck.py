@@ -2,7 +2,10 @@
 
 Use `arm_quietly(data_dir, keystore, vault)` after every successful sync round (the service
 does), and `check_at_start(service)` once at start, before any screen is usable (the entry
-point does, off the UI thread). Both need a keystore: without one (desktop, browser) they do
+point does, off the UI thread). Arming also keeps what a locked phone's silent alarm needs in
+the file (the coordinators' recipients and the preset message, `sync.locked_alarm`) and, when
+the check key is new, queues its announcement to the coordinators
+(`sync.outbox.queue_alarm_key`). Both need a keystore: without one (desktop, browser) they do
 nothing, and a wipe arrives at the next sync as before. See `sync.wipecheck` for what the file
 holds and what is verified.
 
@@ -18,9 +21,13 @@ from typing import Any
 
 from app.services.field_keystore import CHECK_FILE_KEY_NAME, DeviceKeystore
 from core.crypto.signing import SigningKey
-from sync import checkkey, wipecheck
+from core.records import Kind, Record, Status
+from sync import alerts, checkkey, outbox, wipecheck
 from sync import device as device_mod
 from sync.client import Client
+from sync.encoding import b64u_encode
+
+ANNOUNCED_ID = device_mod.fixed_id("alarm-key-announced")
 
 
 def arm(data_dir: Path, keystore: DeviceKeystore, vault: Any) -> bool:
@@ -33,8 +40,18 @@ def arm(data_dir: Path, keystore: DeviceKeystore, vault: Any) -> bool:
     if state.revoked:
         return False  # the server refuses a revoked device's registration; the old file stays
 
+    recipients = outbox.current_recipients(vault) or []
+    message = alerts.load_settings(vault).message
+
     def wanted(seed: bytes | None) -> wipecheck.CheckFacts:
-        return wipecheck.facts_from(identity, state.org_version, state.executed_commands, seed)
+        return wipecheck.facts_from(
+            identity,
+            state.org_version,
+            state.executed_commands,
+            seed,
+            recipients=recipients,
+            message=message,
+        )
 
     def register(check_key: SigningKey) -> None:
         with Client(
@@ -45,7 +62,24 @@ def arm(data_dir: Path, keystore: DeviceKeystore, vault: Any) -> bool:
         ) as client:
             checkkey.register(client, check_key, identity.device_id)
 
-    return wipecheck.arm(data_dir, keystore, CHECK_FILE_KEY_NAME, wanted, register)
+    written = wipecheck.arm(data_dir, keystore, CHECK_FILE_KEY_NAME, wanted, register)
+    announce(data_dir, keystore, vault)
+    return written
+
+
+def announce(data_dir: Path, keystore: DeviceKeystore, vault: Any) -> bool:
+    """Queue the announcement of the check key as this phone's alarm key, once per key and only
+    when the file can seal an alarm. True if one was queued."""
+    facts = wipecheck.load_facts(data_dir, keystore, CHECK_FILE_KEY_NAME)
+    if facts is None or not facts.recipients:
+        return False
+    public = b64u_encode(facts.check_key.public_bytes())
+    done = device_mod.get_or_none(vault, ANNOUNCED_ID)
+    if done is not None and done.data.get("key") == public:
+        return False
+    outbox.queue_alarm_key(vault, facts.check_key.public_bytes())
+    vault.put(Record(kind=Kind.SETTING, id=ANNOUNCED_ID, status=Status.LOCAL, data={"key": public}))
+    return True
 
 
 def arm_quietly(data_dir: Path, keystore: DeviceKeystore, vault: Any) -> None:

@@ -166,6 +166,14 @@ class Command:
     acked_at: int | None
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class LockedAlarm:
+    id: int
+    device_id: str
+    sealed: bytes
+    received_at: int
+
+
 class Repository(abc.ABC):
     """Everything the server reads and writes. Each method is atomic."""
 
@@ -259,6 +267,18 @@ class Repository(abc.ABC):
     @abc.abstractmethod
     def device_by_check_key(self, check_key: str) -> Device | None:
         """The device (revoked or not) whose check key this is, or None."""
+
+    # -- alarms from locked phones --------------------------------------------------------------
+    @abc.abstractmethod
+    def add_locked_alarm(
+        self, device_id: str, sealed: bytes, now: int, *, per_day: int, keep_until: int
+    ) -> None:
+        """Keep a locked phone's sealed alarm; forget every alarm received before `keep_until`
+        (`alarm_quota` when the device already sent `per_day` in the last 24 hours)."""
+
+    @abc.abstractmethod
+    def locked_alarms(self, since: int) -> list[LockedAlarm]:
+        """Every alarm received at or after `since`, oldest first."""
 
     # -- commands -------------------------------------------------------------------------------
     @abc.abstractmethod

@@ -86,6 +86,15 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE devices ADD COLUMN check_key TEXT",
         "CREATE UNIQUE INDEX devices_check_key ON devices (check_key)",
     ],
+    [
+        # 0.3: alarms a locked phone sent with its check key (`server.routers.alarms`): age
+        # ciphertext the server cannot read, kept for coordinators for `LOCKED_ALARM_DAYS`.
+        """CREATE TABLE locked_alarms (
+            id {serial}, device_id TEXT NOT NULL, sealed {bytes} NOT NULL,
+            received_at BIGINT NOT NULL)""",
+        "CREATE INDEX locked_alarms_received ON locked_alarms (received_at)",
+        "CREATE INDEX locked_alarms_device ON locked_alarms (device_id, received_at)",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -105,4 +114,5 @@ TABLES = (
     "blob_chunks",
     "invite_drops",
     "invite_drop_misses",
+    "locked_alarms",
 )

@@ -30,6 +30,7 @@ from server.db.base import (
     FeedItem,
     IncomingEnvelope,
     IngestResult,
+    LockedAlarm,
     OrgDocument,
     Problem,
     RateLimited,
@@ -411,6 +412,32 @@ class SqlRepository(Repository):
         with self._read() as tx:
             row = tx.one(f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE check_key = ?", (check_key,))
         return None if row is None else _device(row)
+
+    # -- alarms from locked phones --------------------------------------------------------------
+    def add_locked_alarm(
+        self, device_id: str, sealed: bytes, now: int, *, per_day: int, keep_until: int
+    ) -> None:
+        with self._write() as tx:
+            tx.run("DELETE FROM locked_alarms WHERE received_at < ?", (keep_until,))
+            row = tx.one(
+                "SELECT COUNT(*) FROM locked_alarms WHERE device_id = ? AND received_at > ?",
+                (device_id, now - 86400),
+            )
+            if row is not None and int(row[0]) >= per_day:
+                raise Refused("alarm_quota", "this device sent too many alarms today")
+            tx.run(
+                "INSERT INTO locked_alarms (device_id, sealed, received_at) VALUES (?, ?, ?)",
+                (device_id, sealed, now),
+            )
+
+    def locked_alarms(self, since: int) -> list[LockedAlarm]:
+        with self._read() as tx:
+            rows = tx.all(
+                "SELECT id, device_id, sealed, received_at FROM locked_alarms"
+                " WHERE received_at >= ? ORDER BY id",
+                (since,),
+            )
+        return [LockedAlarm(int(r[0]), str(r[1]), bytes(r[2]), int(r[3])) for r in rows]
 
     # -- commands -------------------------------------------------------------------------------
     def add_command(

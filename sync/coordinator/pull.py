@@ -13,7 +13,9 @@ anything twice (each page is stored in one `put_many` with the cursor). In order
    the roster is held aside unread (`Kind.HELD`) and examined again once the device is admitted.
 4. Attachments named by new reports are downloaded as a stream and checked against the SHA-256
    and size their author signed; ones still uploading are checked at a later pull.
-5. Receipts: for every device, a signed message naming the envelopes and attachments stored and
+5. Alarms of locked phones (`sync.coordinator.locked_alarms`), verified against the keys
+   their devices announced in step 3, stored as ordinary alarms.
+6. Receipts: for every device, a signed message naming the envelopes and attachments stored and
    checked, so the phone may forget them (`sync.coordinator.outgoing.queue_receipt`).
 """
 
@@ -32,6 +34,7 @@ from sync import envelope, orgdoc
 from sync.age.keys import parse_identity
 from sync.chain import ChainHead, ChainVerifier, Verdict
 from sync.client import Client
+from sync.coordinator import locked_alarms
 from sync.coordinator.alerts import store_alert
 from sync.coordinator.identity import connect, load_state
 from sync.coordinator.org import renew_if_due, verified_document
@@ -45,7 +48,7 @@ from sync.payload import Payload
 from sync.trust import blob_problem, case_author_problem, writer_problem
 
 PULL_PAGE = 100
-RECEIPTED = frozenset({"incident", "note", "reply", "alert", "checkin"})
+RECEIPTED = frozenset({"incident", "note", "reply", "alert", "checkin", "alarm_key"})
 """Payload types whose envelopes are named in receipts once stored (the phone may forget them,
 and shows an alarm or check-in as confirmed by the organisation)."""
 MAX_HELD_PER_AUTHOR = 2000
@@ -85,6 +88,7 @@ class PullReport:
     cases_touched: int = 0
     attachments_checked: int = 0
     receipts_sent: int = 0
+    locked_alarms: int = 0
     admitted: list[str] = dataclasses.field(default_factory=list)
     unverified: list[str] = dataclasses.field(default_factory=list)
     key_changed: list[str] = dataclasses.field(default_factory=list)
@@ -154,6 +158,11 @@ def pull(
         with Examiner(identity.age_identities, keys, parallel=parallel) as examiner:
             _pages(run, client, examiner, page_size, max_pages, keys, identity.age_identities)
         _check_blobs(run, client)
+        fetched = locked_alarms.fetch(
+            vault, client, identity.age_identities, set(roster(vault)), now=int(now())
+        )
+        report.locked_alarms = fetched.raised
+        report.problems.extend(fetched.problems)
         for device_id, envelope_ids in run.receipts.items():
             report.receipts_sent += queue_receipt(vault, device_id, envelope_ids, [], now=now)
     push_pending(vault)
@@ -333,6 +342,11 @@ def _store(run: _Round, arrival: _Arrival, touched: dict[str, Record]) -> bool |
         stored = store_alert(vault, sealed, payload, received, touched)
         if stored is None:
             run.report.problems.append((sealed.id, "bad_alert"))
+        return stored
+    if payload.type == "alarm_key":
+        stored = locked_alarms.store_announcement(vault, sealed, payload, touched)
+        if stored is None:
+            run.report.problems.append((sealed.id, "bad_alarm_key"))
         return stored
     if payload.type in ("reply", "message"):
         return _store_simple(vault, touched, message_record(sealed, payload))

@@ -8,6 +8,7 @@ blob directory by hand and holds no organisation key.
     op.restore_org_document(old_wire)             # an older, genuinely root-signed document
     op.forget_envelopes(author)                   # "stored", then dropped
     op.insert_envelope(sealed)                    # an envelope its own checks would refuse
+    op.insert_locked_alarm(device_id, sealed)     # a locked phone's alarm, invented or replayed
 
 Everything goes through SQLite on the server's own files, as an operator with shell access
 would; the server keeps running and answers from what it finds.
@@ -134,6 +135,39 @@ class HostileOperator:
                     "SELECT signing_key FROM coordinators WHERE key_id = ?", (author,)
                 ).fetchone()
         return b64u_decode(row[0], length=32)
+
+    # -- alarms from locked phones (server.routers.alarms) ------------------------------------
+    def locked_alarms(self) -> list[tuple[int, str, bytes, int]]:
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT id, device_id, sealed, received_at FROM locked_alarms ORDER BY id"
+            ).fetchall()
+        return [(int(r[0]), str(r[1]), bytes(r[2]), int(r[3])) for r in rows]
+
+    def insert_locked_alarm(
+        self, device_id: str, sealed: bytes, received_at: int | None = None
+    ) -> None:
+        when = int(time.time()) if received_at is None else received_at
+        with self._db() as db:
+            db.execute(
+                "INSERT INTO locked_alarms (device_id, sealed, received_at) VALUES (?, ?, ?)",
+                (device_id, sealed, when),
+            )
+
+    def move_locked_alarm(self, alarm_id: int, device_id: str) -> None:
+        with self._db() as db:
+            db.execute("UPDATE locked_alarms SET device_id = ? WHERE id = ?", (device_id, alarm_id))
+
+    def forget_locked_alarms(self) -> None:
+        with self._db() as db:
+            db.execute("DELETE FROM locked_alarms")
+
+    def set_check_key(self, device_id: str, public_key: bytes) -> None:
+        with self._db() as db:
+            db.execute(
+                "UPDATE devices SET check_key = ? WHERE id = ?",
+                (b64u_encode(public_key), device_id),
+            )
 
 
 class RedTeamOperator(HostileOperator):

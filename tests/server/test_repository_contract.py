@@ -259,3 +259,26 @@ def test_several_processes_starting_at_once_migrate_once(db_url: str) -> None:
             assert repo.row_counts()["envelopes"] == 0
         finally:
             repo.close()
+
+
+def test_locked_alarms_are_kept_in_order_counted_per_device_and_forgotten_after_their_time(
+    repo: Repository,
+) -> None:
+    other = "e" * 32
+    repo.add_locked_alarm("d" * 32, b"\x00sealed-1", NOW, per_day=2, keep_until=NOW - 100)
+    repo.add_locked_alarm(other, b"sealed-2", NOW + 1, per_day=2, keep_until=NOW - 100)
+    repo.add_locked_alarm("d" * 32, b"sealed-3", NOW + 2, per_day=2, keep_until=NOW - 100)
+    with pytest.raises(Refused) as refused:
+        repo.add_locked_alarm("d" * 32, b"sealed-4", NOW + 3, per_day=2, keep_until=NOW - 100)
+    assert refused.value.reason == "alarm_quota"
+    kept = repo.locked_alarms(NOW)
+    assert [(a.device_id, a.sealed) for a in kept] == [
+        ("d" * 32, b"\x00sealed-1"),
+        (other, b"sealed-2"),
+        ("d" * 32, b"sealed-3"),
+    ]
+    assert kept[0].id < kept[1].id < kept[2].id
+    assert [a.sealed for a in repo.locked_alarms(NOW + 1)] == [b"sealed-2", b"sealed-3"]
+    # a day later the quota is free again, and what is past its time is forgotten
+    repo.add_locked_alarm("d" * 32, b"sealed-5", NOW + 86_402, per_day=2, keep_until=NOW + 2)
+    assert [a.sealed for a in repo.locked_alarms(0)] == [b"sealed-3", b"sealed-5"]
