@@ -9,6 +9,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.crypto import aead
 from core.crypto.errors import BadSignature
@@ -234,3 +236,15 @@ KNOWN_SIGNATURE = (
     "5fb7d241e4bcf19292667cbc39153433c53eda4307f943501ffff63dd5707089"
     "ff1fdfd8b20cb6d940eee26808c2b7ba65e750f222e7c7145ed69949a9295e0f"
 )
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    at=st.integers(min_value=NOW + 61 - locked_alarm.STALE_SECONDS, max_value=NOW + 660),
+    message=st.sampled_from(locked_alarm.MESSAGES),
+    nonce=st.binary(min_size=16, max_size=16),
+)
+def test_every_alarm_round_trips_at_the_same_size(at: int, message: str, nonce: bytes) -> None:
+    raw = sealed(at=at, message=message, nonce=b64u_encode(nonce))
+    assert len(raw) == len(sealed())
+    assert check(raw) == locked_alarm.LockedAlarm(DEVICE, b64u_encode(nonce), at, message)

@@ -117,3 +117,19 @@ def test_without_a_keystore_the_locked_alarm_waits_for_the_next_unlock(
     phone.service.sync_round()
     [alarm] = _raised(org)
     assert alarm.reason == "alarm"
+
+
+def test_a_locked_alarm_that_arrives_after_the_unlocks_alarm_is_not_raised_again(
+    org: Org, tmp_path: Path
+) -> None:
+    phone = Phone(org, tmp_path / "phone")
+    phone.service.lock()
+    sender = phone.alarms.trigger()  # no network yet: the sender has not posted
+    assert sender is not None
+    phone.service.unlock(PIN)
+    assert phone.control.after_unlock()
+    phone.service.sync_round()
+    [first] = _raised(org)
+    assert sender.deliver_once()  # the locked alarm reaches the server afterwards
+    [again] = _raised(org)
+    assert again.id == first.id
