@@ -4,14 +4,14 @@ Use:
 - `DeviceIdentity.load(vault)` / `create_identity(vault, invite)` for the secrets: the Ed25519
   signing key, the age identity (for messages sent back to this device), and the enrolment
   settings (server address, pinned root fingerprint, TLS pin, proxy, invite token).
-- `load_chain` / `chain_record` for the envelope chain (next seq, hash of the last envelope):
-  written only by the outbox, in the same `put_many` as the envelope it sealed.
+- `load_chain` / `ChainState.to_record` for the envelope chain (next seq, hash of the last
+  envelope): written only by the outbox, in the same `put_many` as the envelope it sealed.
 - `load_sync_state` / `save_sync_state` for what the engine learns: accepted org document and
   its version, executed command ids, message cursor, revocation.
 
 Three records, three writers, so the app saving an incident and the engine finishing a round
-never overwrite each other's fields. `state_lock(vault)` serialises read-modify-write cycles
-inside one process.
+never overwrite each other's fields (each kept by `sync.singleton`). `state_lock(vault)`
+serialises read-modify-write cycles inside one process.
 
 Danger: `DeviceIdentity.signing_key` and `age_identity` are the device's secrets. They exist in
 memory only while the vault is unlocked; never log them or put them in an error.
@@ -22,23 +22,18 @@ from __future__ import annotations
 import dataclasses
 import threading
 import weakref
-from typing import Any, Protocol
+from typing import Any
 
-from core.crypto.hashing import sha256_hex
 from core.crypto.signing import SigningKey
-from core.records import Kind, Record, Status
-from sync import age
-from sync.encoding import b64u_decode, b64u_encode
+from core.records import Kind, Record
+from core.vault_port import VaultPort
+from sync import age, singleton
 from sync.envelope import ZERO_HASH
 from sync.invite import Invite
 from sync.keys import key_id
 from sync.orgseal import identity_from_bytes
-
-
-def fixed_id(name: str) -> str:
-    """A stable record id (32 hex digits) for a singleton record such as device state."""
-    return sha256_hex(f"fieldvault/singleton/{name}".encode())[:32]
-
+from sync.singleton import fixed_id
+from sync.singleton import get_or_none as get_or_none  # where most callers import it from
 
 IDENTITY_ID = fixed_id("device-identity")
 CHAIN_ID = fixed_id("device-chain")
@@ -46,19 +41,11 @@ SYNC_STATE_ID = fixed_id("device-sync-state")
 SETTINGS_ID = fixed_id("device-sync-settings")
 
 
-class VaultLike(Protocol):
-    def get(self, record_id: str) -> Record: ...
-    def put(self, record: Record) -> Record: ...
-    def put_many(self, records: list[Record]) -> list[Record]: ...
-    def list(self, kind: str | None = None, where: Any = None) -> list[Record]: ...
-    def delete(self, record_id: str) -> None: ...
-
-
 _LOCKS: weakref.WeakKeyDictionary[Any, threading.RLock] = weakref.WeakKeyDictionary()
 _LOCKS_GUARD = threading.Lock()
 
 
-def state_lock(vault: Any) -> threading.RLock:
+def state_lock(vault: VaultPort) -> threading.RLock:
     """The one lock for read-modify-write of this vault's sync records within a process."""
     with _LOCKS_GUARD:
         lock = _LOCKS.get(vault)
@@ -67,19 +54,9 @@ def state_lock(vault: Any) -> threading.RLock:
         return lock
 
 
-def get_or_none(vault: Any, record_id: str) -> Record | None:
-    """`vault.get` that returns None when the record does not exist."""
-    try:
-        return vault.get(record_id)
-    except Exception as exc:  # storage's RecordNotFound; imported lazily to keep layers thin
-        if type(exc).__name__ in ("RecordNotFound", "KeyError"):
-            return None
-        raise
-
-
 @dataclasses.dataclass(slots=True)
 class DeviceIdentity:
-    signing_key: SigningKey
+    signing_key: SigningKey = dataclasses.field(metadata=singleton.seed("signing_seed"))
     age_identity: str = dataclasses.field(repr=False)
     server_url: str
     root_fingerprint: str
@@ -101,55 +78,18 @@ class DeviceIdentity:
         return age.recipient_of(self.age_identity)
 
     def to_record(self) -> Record:
-        return Record(
-            kind=Kind.DEVICE_KEY,
-            id=IDENTITY_ID,
-            status=Status.LOCAL,
-            data={
-                "signing_seed": b64u_encode(self.signing_key.private_bytes()),
-                "age_identity": self.age_identity,
-                "server_url": self.server_url,
-                "root_fingerprint": self.root_fingerprint,
-                "tls_pin": self.tls_pin,
-                "proxy": self.proxy,
-                "label": self.label,
-                "invite_token": self.invite_token,
-                "enrolled": self.enrolled,
-                "enrol_secret": self.enrol_secret,
-                "org_floor": self.org_floor,
-                "org_identity": self.org_identity,
-            },
-        )
+        return singleton.to_record(self, IDENTITY_ID, kind=Kind.DEVICE_KEY)
 
     @classmethod
-    def from_record(cls, record: Record) -> DeviceIdentity:
-        d = record.data
-        return cls(
-            signing_key=SigningKey.from_bytes(b64u_decode(d["signing_seed"], length=32)),
-            age_identity=d["age_identity"],
-            server_url=d["server_url"],
-            root_fingerprint=d["root_fingerprint"],
-            tls_pin=d.get("tls_pin"),
-            proxy=d.get("proxy"),
-            label=d.get("label"),
-            invite_token=d.get("invite_token"),
-            enrolled=bool(d.get("enrolled")),
-            enrol_secret=d.get("enrol_secret"),
-            org_floor=int(d.get("org_floor") or 0),
-            org_identity=d.get("org_identity"),
-        )
+    def load(cls, vault: VaultPort) -> DeviceIdentity | None:
+        return singleton.load(cls, vault, IDENTITY_ID)
 
-    @classmethod
-    def load(cls, vault: Any) -> DeviceIdentity | None:
-        record = get_or_none(vault, IDENTITY_ID)
-        return None if record is None else cls.from_record(record)
-
-    def save(self, vault: Any) -> None:
+    def save(self, vault: VaultPort) -> None:
         vault.put(self.to_record())
 
 
 def create_identity(
-    vault: Any,
+    vault: VaultPort,
     *,
     server_url: str,
     root_fingerprint: str,
@@ -185,7 +125,7 @@ def create_identity(
 
 
 def identity_from_invite(
-    vault: Any,
+    vault: VaultPort,
     invite: Invite,
     *,
     server_url: str | None = None,
@@ -215,19 +155,11 @@ class ChainState:
     last_hash: str = ZERO_HASH
 
     def to_record(self) -> Record:
-        return Record(
-            kind=Kind.SETTING,
-            id=CHAIN_ID,
-            status=Status.LOCAL,
-            data={"seq": self.seq, "last_hash": self.last_hash},
-        )
+        return singleton.to_record(self, CHAIN_ID)
 
 
-def load_chain(vault: Any) -> ChainState:
-    record = get_or_none(vault, CHAIN_ID)
-    if record is None:
-        return ChainState()
-    return ChainState(int(record.data["seq"]), str(record.data["last_hash"]))
+def load_chain(vault: VaultPort) -> ChainState:
+    return singleton.load(ChainState, vault, CHAIN_ID) or ChainState()
 
 
 @dataclasses.dataclass(slots=True)
@@ -243,23 +175,14 @@ class SyncState:
     last_sync: int = 0
 
     def to_record(self) -> Record:
-        return Record(
-            kind=Kind.SETTING,
-            id=SYNC_STATE_ID,
-            status=Status.LOCAL,
-            data=dataclasses.asdict(self),
-        )
+        return singleton.to_record(self, SYNC_STATE_ID)
 
 
-def load_sync_state(vault: Any) -> SyncState:
-    record = get_or_none(vault, SYNC_STATE_ID)
-    if record is None:
-        return SyncState()
-    known = {f.name for f in dataclasses.fields(SyncState)}
-    return SyncState(**{k: v for k, v in record.data.items() if k in known})
+def load_sync_state(vault: VaultPort) -> SyncState:
+    return singleton.load(SyncState, vault, SYNC_STATE_ID) or SyncState()
 
 
-def save_sync_state(vault: Any, state: SyncState) -> None:
+def save_sync_state(vault: VaultPort, state: SyncState) -> None:
     vault.put(state.to_record())
 
 
@@ -270,20 +193,12 @@ class SyncSettings:
     send_and_forget: bool = True
 
     def to_record(self) -> Record:
-        return Record(
-            kind=Kind.SETTING,
-            id=SETTINGS_ID,
-            status=Status.LOCAL,
-            data=dataclasses.asdict(self),
-        )
+        return singleton.to_record(self, SETTINGS_ID)
 
 
-def load_settings(vault: Any) -> SyncSettings:
-    record = get_or_none(vault, SETTINGS_ID)
-    if record is None:
-        return SyncSettings()
-    return SyncSettings(send_and_forget=bool(record.data.get("send_and_forget", True)))
+def load_settings(vault: VaultPort) -> SyncSettings:
+    return singleton.load(SyncSettings, vault, SETTINGS_ID) or SyncSettings()
 
 
-def save_settings(vault: Any, settings: SyncSettings) -> None:
+def save_settings(vault: VaultPort, settings: SyncSettings) -> None:
     vault.put(settings.to_record())

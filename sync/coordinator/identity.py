@@ -16,14 +16,14 @@ from collections.abc import Callable
 from typing import Any
 
 from core.crypto.signing import SigningKey
-from core.records import Kind, Record, Status
+from core.records import Kind, Record
 from core.vault_port import VaultPort
-from sync import age, envelope
+from sync import age, envelope, singleton
 from sync.client import Client
-from sync.device import fixed_id, get_or_none
-from sync.encoding import b64u_decode, b64u_encode
+from sync.encoding import b64u_encode
 from sync.errors import NotEnrolled, SyncError
 from sync.keys import key_id
+from sync.singleton import fixed_id
 
 IDENTITY_ID = fixed_id("coordinator-identity")
 STATE_ID = fixed_id("coordinator-state")
@@ -41,11 +41,13 @@ class NoRootKey(CoordinatorError):
 
 @dataclasses.dataclass(slots=True)
 class CoordinatorIdentity:
-    signing_key: SigningKey
+    signing_key: SigningKey = dataclasses.field(metadata=singleton.seed("signing_seed"))
     age_identity: str = dataclasses.field(repr=False)
     server_url: str
     name: str = ""
-    root_key: SigningKey | None = dataclasses.field(default=None, repr=False)
+    root_key: SigningKey | None = dataclasses.field(
+        default=None, repr=False, metadata=singleton.seed("root_seed")
+    )
     root_fingerprint: str = ""
     tls_pin: str | None = None
     proxy: str | None = None
@@ -78,42 +80,7 @@ class CoordinatorIdentity:
         }
 
     def to_record(self) -> Record:
-        return Record(
-            kind=Kind.DEVICE_KEY,
-            id=IDENTITY_ID,
-            status=Status.LOCAL,
-            data={
-                "signing_seed": b64u_encode(self.signing_key.private_bytes()),
-                "age_identity": self.age_identity,
-                "server_url": self.server_url,
-                "name": self.name,
-                "root_seed": (
-                    b64u_encode(self.root_key.private_bytes()) if self.root_key else None
-                ),
-                "root_fingerprint": self.root_fingerprint,
-                "tls_pin": self.tls_pin,
-                "proxy": self.proxy,
-                "org_identity": self.org_identity,
-                "previous_age_identities": list(self.previous_age_identities),
-            },
-        )
-
-    @classmethod
-    def from_record(cls, record: Record) -> CoordinatorIdentity:
-        d = record.data
-        root = d.get("root_seed")
-        return cls(
-            signing_key=SigningKey.from_bytes(b64u_decode(d["signing_seed"], length=32)),
-            age_identity=d["age_identity"],
-            server_url=d["server_url"],
-            name=d.get("name", ""),
-            root_key=SigningKey.from_bytes(b64u_decode(root, length=32)) if root else None,
-            root_fingerprint=d.get("root_fingerprint", ""),
-            tls_pin=d.get("tls_pin"),
-            proxy=d.get("proxy"),
-            org_identity=d.get("org_identity"),
-            previous_age_identities=tuple(d.get("previous_age_identities") or ()),
-        )
+        return singleton.to_record(self, IDENTITY_ID, kind=Kind.DEVICE_KEY)
 
 
 @dataclasses.dataclass(slots=True)
@@ -133,24 +100,18 @@ class CoordinatorState:
     pending_blobs: list[list[Any]] = dataclasses.field(default_factory=list)
 
     def to_record(self) -> Record:
-        return Record(
-            kind=Kind.SETTING, id=STATE_ID, status=Status.LOCAL, data=dataclasses.asdict(self)
-        )
+        return singleton.to_record(self, STATE_ID)
 
 
 def load_identity(vault: VaultPort) -> CoordinatorIdentity:
-    record = get_or_none(vault, IDENTITY_ID)
-    if record is None:
+    identity = singleton.load(CoordinatorIdentity, vault, IDENTITY_ID)
+    if identity is None:
         raise NotEnrolled("this vault holds no coordinator identity")
-    return CoordinatorIdentity.from_record(record)
+    return identity
 
 
 def load_state(vault: VaultPort) -> CoordinatorState:
-    record = get_or_none(vault, STATE_ID)
-    if record is None:
-        return CoordinatorState()
-    known = {f.name for f in dataclasses.fields(CoordinatorState)}
-    return CoordinatorState(**{k: v for k, v in record.data.items() if k in known})
+    return singleton.load(CoordinatorState, vault, STATE_ID) or CoordinatorState()
 
 
 def coordinator_info(vault: VaultPort) -> dict[str, Any]:
