@@ -564,7 +564,12 @@ def _alerts(args: argparse.Namespace, service: Any) -> int:
             extra.append(f"location {a.location['lat']},{a.location['lon']}")
         if a.wiped:
             extra.append("phone wiped its data")
-        if a.late_checkin:
+        if a.seen_late:
+            extra.append(
+                f"a check-in signed at {when(a.late_checkin)} reached you only after the"
+                " deadline: confirm with them directly"
+            )
+        elif a.late_checkin:
             extra.append(f"checked in late at {when(a.late_checkin)}")
         if a.handled_at:
             extra.append(f"handled at {when(a.handled_at)}")

@@ -162,7 +162,9 @@ class AlertsView:
             )
         if alert.wiped:
             facts.append(w.muted(t("alerts.wiped")))
-        if alert.late_checkin:
+        if alert.seen_late:
+            facts.append(w.muted(t("alerts.seen_late", time=self.ctx.when(alert.late_checkin))))
+        elif alert.late_checkin:
             facts.append(w.muted(t("alerts.late", time=self.ctx.when(alert.late_checkin))))
         if alert.active:
             action: ft.Control = ft.FilledButton(

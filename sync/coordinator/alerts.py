@@ -16,9 +16,12 @@ signature and chain were checked before). `raised(vault, now)` gives every alarm
   change).
 
 A check-in's "checked in" that arrives after the deadline leaves the alarm raised (marked
-"checked in late") until a coordinator marks it handled; a new deadline sent after the old one
-has passed changes nothing. `handle(vault, alert_id, by, now)` marks one handled, on this
-coordinator's own vault.
+"checked in late") until a coordinator marks it handled. So does one the phone signed before
+the deadline that this coordinator first saw more than `SEEN_GRACE` after it (marked "reached
+you only after the deadline"): the phone dates it alone, and a phone taken with its passphrase
+can have its clock set back, so only a "checked in" seen in time clears the alarm by itself.
+A new deadline sent after the old one has passed changes nothing. `handle(vault, alert_id, by,
+now)` marks one handled, on this coordinator's own vault.
 
 An alarm given while the phone was locked arrives first (or only) through
 `sync.coordinator.locked_alarms` and is stored here under `nonce_record_id`; the ordinary alarm
@@ -32,6 +35,7 @@ twice).
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import Any
 
 from core.crypto.hashing import sha256_hex
@@ -44,6 +48,7 @@ from sync.payload import Payload
 from sync.trust import merge_time
 
 PLAN_SETTING = "emergency_plan"
+SEEN_GRACE = 15 * 60  # a "checked in" seen this long after the deadline still clears it
 MAX_PLAN_CHARS = 4000
 
 
@@ -60,6 +65,7 @@ class RaisedAlert:
     wiped: bool
     deadline: int = 0
     late_checkin: int = 0
+    seen_late: bool = False  # a "checked in" signed in time but first seen past the grace
     handled_at: int = 0
     handled_by: str = ""
 
@@ -91,9 +97,12 @@ def store_alert(
     payload: Payload,
     received: int,
     touched: dict[str, Record],
+    *,
+    seen: int | None = None,
 ) -> bool | None:
     """Store an `alert` or `checkin` payload: True if stored, False if already held, None if
-    its content is not an alarm or check-in (refused)."""
+    its content is not an alarm or check-in (refused). `seen` is this coordinator's own clock
+    (now by default): when it first saw a "checked in"."""
     record = payload.record
     field_id = str(record.get("id", ""))[:64]
     data = record.get("data")
@@ -103,7 +112,8 @@ def store_alert(
     try:
         if payload.type == "alert":
             return _store_alarm(vault, sealed, field_id, data, when, received, touched)
-        return _store_checkin(vault, sealed, field_id, data, when, touched)
+        seen_at = int(time.time()) if seen is None else seen
+        return _store_checkin(vault, sealed, field_id, data, when, seen_at, touched)
     except (AlertError, TypeError, ValueError):
         return None
 
@@ -170,6 +180,7 @@ def _store_checkin(
     field_id: str,
     data: dict[str, Any],
     when: int,
+    seen: int,
     touched: dict[str, Record],
 ) -> bool:
     state = data.get("state")
@@ -207,6 +218,7 @@ def _store_checkin(
         # the phone's own signed time alone: the server can delay a "checked in" (a false
         # alarm) but never date it earlier than the phone signed it (silence)
         info["done_at"] = sealed.header.created
+        info["done_seen"] = min(seen, int(info.get("done_seen") or seen))
         deadline = deadline or int(data.get("deadline", 0) or 0)
         info["deadline"] = deadline
     touched[record_id] = existing
@@ -235,7 +247,9 @@ def raised(vault: VaultPort, now: int) -> list[RaisedAlert]:
     for record in vault.list(kind=Kind.CHECKIN):
         d = record.data
         deadline, done = int(d.get("deadline", 0) or 0), int(d.get("done_at", 0) or 0)
-        if not deadline or now < deadline or (done and done <= deadline):
+        seen = int(d.get("done_seen", 0) or done)  # stored before 0.3: when it was signed
+        in_time = bool(done) and done <= deadline
+        if not deadline or now < deadline or (in_time and seen <= deadline + SEEN_GRACE):
             continue
         sent = alerts.get(by_checkin.get(record.id, ""))
         handled = int(d.get("handled_at", 0) or 0)
@@ -249,6 +263,7 @@ def raised(vault: VaultPort, now: int) -> list[RaisedAlert]:
             wiped=sent.wiped if sent else False,
             deadline=deadline,
             late_checkin=done,
+            seen_late=in_time,
             handled_at=max(handled, sent.handled_at if sent else 0),
             handled_by=str(d.get("handled_by", "")) or (sent.handled_by if sent else ""),
         )

@@ -24,11 +24,14 @@ from typing import Any
 
 from core import links
 from core.crypto.signing import SigningKey
+from core.links import VICTIM_KEY_SETTING
 from core.vault_port import VaultPort
-from sync import age, orgdoc, orgseal
+from sync import age, orgdoc, orgseal, referrals
 from sync.age import pq as age_pq
 from sync.client import Client
+from sync.coordinator.alerts import PLAN_SETTING
 from sync.coordinator.identity import (
+    CoordinatorError,
     CoordinatorIdentity,
     CoordinatorState,
     NoRootKey,
@@ -60,6 +63,21 @@ class KeyKindMismatch(ValueError):
             f"with {kinds[org_is_post_quantum]} keys"
         )
         self.org_is_post_quantum = org_is_post_quantum
+
+
+# Settings that name people or say how to reach them (the referral directory, the emergency
+# plan) or are secret (the victim key): published only where the server cannot read them.
+SEALED_ONLY = frozenset({referrals.SETTING, PLAN_SETTING, VICTIM_KEY_SETTING})
+
+
+class OrgNotSealed(CoordinatorError):
+    """The organisation (created before 0.2) publishes its document in clear, so the server
+    would read these settings: they are refused rather than published."""
+
+    def __init__(self, settings: list[str]) -> None:
+        super().__init__("the organisation document is not sealed: " + ", ".join(settings))
+        self.reason = "org_not_sealed"
+        self.settings = settings
 
 
 def create_organisation(
@@ -214,6 +232,9 @@ def publish_org_document(
     identity = load_identity(vault)
     if identity.root_key is None:
         raise NoRootKey("import the root key backup before publishing")
+    clear = SEALED_ONLY & set(settings or {})
+    if identity.org_identity is None and clear:
+        raise OrgNotSealed(sorted(clear))
     current = refresh_org_document(vault)
     coordinators = list(current.coordinators)
     if add_coordinator is not None:

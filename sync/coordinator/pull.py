@@ -339,7 +339,8 @@ def _store(run: _Round, arrival: _Arrival, touched: dict[str, Record]) -> bool |
             run.report.problems.append((sealed.id, refused))
         return True if len(touched) > before else None
     if payload.type in ("alert", "checkin"):
-        stored = store_alert(vault, sealed, payload, received, touched)
+        seen = int(run.now) if run.now else None
+        stored = store_alert(vault, sealed, payload, received, touched, seen=seen)
         if stored is None:
             run.report.problems.append((sealed.id, "bad_alert"))
         return stored

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -25,10 +26,13 @@ from app.services.field import VaultFieldService
 from app.services.field_alarm import AlarmService
 from app.services.field_keystore import CHECK_FILE_KEY_NAME, MemoryKeystore
 from core.records import Kind
+from server.config import SQLITE_FILE
 from storage.checkfile import read_check_file
-from sync import alerts, coordinator, envelope, invite_drop
+from sync import alerts, coordinator, envelope, invite_drop, referrals
 from sync.alerts import Location
 from sync.coordinator import alerts as raised_alerts
+from sync.coordinator.identity import load_identity
+from sync.coordinator.org import OrgNotSealed
 from sync.device import identity_from_invite
 from sync.shortcode import ShortCodeError
 from tests.adversarial.operator import RedTeamOperator
@@ -302,3 +306,33 @@ def test_a_withdrawal_on_the_case_others_were_merged_into_leaves_their_reports_c
         assert board.by_station == ((("station", "ОВД Октябрьский"), 1),)
     finally:
         world.close()
+
+
+def test_a_phone_taken_after_the_deadline_cannot_check_in_with_its_clock_set_back(
+    org: Org,
+) -> None:
+    phone = org.new_device("osh")
+    start = int(time.time()) - 2 * HOUR
+    alerts.arm_checkin(phone, start + HOUR, at=start, now=lambda: start)
+    engine(phone).run_once()
+    coordinator.pull(org.coordinator)
+    # an hour past the deadline, the phone's clock set back to before it, then "checked in"
+    alerts.check_in(phone, at=start + 60, now=lambda: start + 60)
+    engine(phone).run_once()  # the honest server receives it now, after the deadline
+    coordinator.pull(org.coordinator)
+    [alarm] = raised_alerts.active(org.coordinator, int(time.time()))
+    assert alarm.reason == "checkin_missed"
+
+
+def test_an_organisation_without_a_sealed_document_never_publishes_its_directory_in_clear(
+    org: Org,
+) -> None:
+    identity = load_identity(org.coordinator)
+    identity.org_identity = None  # as for an organisation created before 0.2
+    org.coordinator.put(identity.to_record())
+    contact = {"id": "c1", "name": "Адвокат Асель", "service": "legal", "reach": "+996555123456"}
+    with pytest.raises(OrgNotSealed):  # refused rather than published in clear
+        coordinator.publish_org_document(org.coordinator, settings={referrals.SETTING: [contact]})
+    with sqlite3.connect(Path(org.server.data_dir) / SQLITE_FILE) as db:
+        stored = "".join(row[0] for row in db.execute("SELECT document FROM org_document"))
+    assert "+996555123456" not in stored

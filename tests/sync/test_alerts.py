@@ -50,12 +50,18 @@ def _store(
     created: int,
     received: int,
     record_id: str = "c" * 32,
+    seen: int | None = None,
 ) -> bool | None:
     record = {"id": record_id, "kind": type_, "data": data}
     sealed = chain.sealed(type_, record, created)
     touched: dict[str, Any] = {}
     stored = raised_alerts.store_alert(
-        vault, sealed, parse_payload(build_payload(type_, record)), received, touched
+        vault,
+        sealed,
+        parse_payload(build_payload(type_, record)),
+        received,
+        touched,
+        seen=received if seen is None else seen,
     )
     vault.put_many(list(touched.values()))
     return stored
@@ -118,7 +124,7 @@ def test_a_checkin_is_raised_at_its_deadline_and_not_a_second_before() -> None:
     assert alarm.reason == "checkin_missed" and alarm.at == DEADLINE
 
 
-def test_a_checked_in_signed_in_time_but_delivered_late_clears_the_alarm() -> None:
+def test_a_checked_in_signed_in_time_and_seen_within_the_grace_clears_the_alarm() -> None:
     vault, chain = MemoryVault(), Chain()
     _store(vault, chain, "checkin", _armed(), created=DEADLINE - 3600, received=DEADLINE - 3590)
     _store(
@@ -130,6 +136,17 @@ def test_a_checked_in_signed_in_time_but_delivered_late_clears_the_alarm() -> No
         received=DEADLINE + 900,
     )
     assert raised_alerts.active(vault, DEADLINE + 1000) == []
+
+
+def test_a_checked_in_signed_in_time_but_first_seen_long_after_stays_raised_to_confirm() -> None:
+    # a phone taken after its deadline, clock set back, "checked in" under pressure
+    vault, chain = MemoryVault(), Chain()
+    _store(vault, chain, "checkin", _armed(), created=DEADLINE - 3600, received=DEADLINE - 3590)
+    late = DEADLINE + raised_alerts.SEEN_GRACE + 1
+    _store(vault, chain, "checkin", _done(DEADLINE - 60), created=DEADLINE - 60, received=late)
+    [alarm] = raised_alerts.active(vault, late + 10)
+    assert alarm.reason == "checkin_missed" and alarm.seen_late
+    assert alarm.late_checkin == DEADLINE - 60
 
 
 def test_a_checked_in_after_the_deadline_leaves_the_alarm_raised_and_says_late() -> None:
