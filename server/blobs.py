@@ -56,7 +56,8 @@ if TYPE_CHECKING:
     from server.config import ServerConfig
     from server.db.base import Repository
 
-_NAME = re.compile(r"\A[0-9a-f]{32}\Z")
+NAME = re.compile(r"\A[0-9a-f]{32}\Z")
+"""What every name a store generates looks like (`BlobStore._new_name`)."""
 READ_SIZE = 1024 * 1024
 HASH_CACHE_ENTRIES = 256
 IOV_MAX = 1024
@@ -120,6 +121,18 @@ class BlobStore(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - most stores hold nothing to let go of
         """Let go of connections and threads (the server is stopping)."""
+
+    @staticmethod
+    def _new_name() -> str:
+        """A fresh random name for an upload or a finished blob: it says nothing about either."""
+        return secrets.token_hex(16)
+
+    @staticmethod
+    def _check(name: str) -> str:
+        """`name` if it is one `_new_name` could have made; ValueError for anything else."""
+        if not NAME.match(name):
+            raise ValueError("not a blob file name")
+        return name
 
 
 class Appender(abc.ABC):
@@ -328,14 +341,8 @@ class DirectoryBlobStore(BlobStore):
             while len(self._hashes) > HASH_CACHE_ENTRIES:
                 self._hashes.popitem(last=False)
 
-    @staticmethod
-    def _check(name: str) -> str:
-        if not _NAME.match(name):
-            raise ValueError("not a blob file name")
-        return name
-
     def create(self) -> str:
-        name = secrets.token_hex(16)
+        name = self._new_name()
         fd = os.open(self.partial / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         os.close(fd)
         return name
@@ -393,7 +400,7 @@ class DirectoryBlobStore(BlobStore):
     def finish(self, name: str) -> str:
         with self._lock:
             self._hashes.pop(name, None)
-        final = secrets.token_hex(16)
+        final = self._new_name()
         fd = os.open(self.partial / self._check(name), os.O_RDONLY)
         try:
             os.fsync(fd)

@@ -42,8 +42,6 @@ import contextlib
 import hashlib
 import logging
 import queue
-import re
-import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -53,11 +51,13 @@ import psycopg
 
 from server.blobs import (
     HASH_CACHE_ENTRIES,
+    NAME,
     Appender,
     BlobStore,
     DirectoryBlobStore,
     hash_prefix,
 )
+from server.db.postgres import ConnectionPool, pg_sql
 from server.db.sql import ADVANCE_BLOB
 
 ROW_SIZE = 1024 * 1024
@@ -66,12 +66,7 @@ ROWS_QUEUED = 4
 """Rows of one chunk that may wait for the database (memory per upload: about 6 MiB)."""
 IDLE_CONNECTIONS = 8
 _LOCK_SPACE = 0x46564231  # "FVB1": advisory locks of this store, apart from the migration lock
-_NAME = re.compile(r"\A[0-9a-f]{32}\Z")
 _log = logging.getLogger("fieldvault.server")
-
-
-def _sql(statement: str) -> Any:
-    return statement.replace("?", "%s")
 
 
 def _lock_key(name: str) -> int:
@@ -140,7 +135,7 @@ class _PgAppender(Appender):
                 self._rows.finish()
             end = self._offset + self.written
             if blob_id is not None and self.written:
-                moved = self._conn.execute(_sql(ADVANCE_BLOB), (end, blob_id, self._offset))
+                moved = self._conn.execute(pg_sql(ADVANCE_BLOB), (end, blob_id, self._offset))
                 if moved.rowcount != 1:
                     self.undo()
                     return False
@@ -259,37 +254,24 @@ class PostgresBlobStore(BlobStore):
     def __init__(self, url: str, *, legacy: DirectoryBlobStore | None = None) -> None:
         self.url = url
         self.legacy = legacy
-        self._idle: queue.LifoQueue[psycopg.Connection[Any]] = queue.LifoQueue()
+        self._pool = ConnectionPool(url, idle=IDLE_CONNECTIONS)
         self._held: dict[str, psycopg.Connection[Any]] = {}
         self._hashes: OrderedDict[str, tuple[tuple[int, int], Any]] = OrderedDict()
         self._lock = threading.Lock()
-        self._closed = False
         self._adopter: threading.Thread | None = None
 
     # -- connections ----------------------------------------------------------------------------
-    def _connect(self) -> psycopg.Connection[Any]:
-        try:
-            return self._idle.get_nowait()
-        except queue.Empty:
-            return psycopg.connect(self.url, autocommit=True)
-
-    def _release(self, conn: psycopg.Connection[Any]) -> None:
-        if self._closed or conn.closed or conn.broken or self._idle.qsize() >= IDLE_CONNECTIONS:
-            conn.close()
-        else:
-            self._idle.put(conn)
-
     def _for(self, name: str) -> tuple[psycopg.Connection[Any], bool]:
         """The connection holding `name`'s lock in this process, else a pooled one (owned)."""
         with self._lock:
             held = self._held.get(name)
-        return (held, False) if held is not None else (self._connect(), True)
+        return (held, False) if held is not None else (self._pool.acquire(), True)
 
     def _done_with(self, name: str, conn: psycopg.Connection[Any]) -> None:
         with self._lock:
             held = self._held.get(name) is conn
         if not held:
-            self._release(conn)
+            self._pool.release(conn)
 
     @contextlib.contextmanager
     def _tx(self, name: str) -> Iterator[psycopg.Connection[Any]]:
@@ -299,23 +281,10 @@ class PostgresBlobStore(BlobStore):
                 yield conn
         finally:
             if owned:
-                self._release(conn)
-
-    @contextlib.contextmanager
-    def _pooled(self) -> Iterator[psycopg.Connection[Any]]:
-        conn = self._connect()
-        try:
-            yield conn
-        finally:
-            self._release(conn)
+                self._pool.release(conn)
 
     def close(self) -> None:
-        self._closed = True
-        while True:
-            try:
-                self._idle.get_nowait().close()
-            except queue.Empty:
-                break
+        self._pool.close()
 
     # -- hashing --------------------------------------------------------------------------------
     def _running_hash(self, name: str, version: int, length: int, offset: int) -> Any:
@@ -338,15 +307,9 @@ class PostgresBlobStore(BlobStore):
             self._hashes.pop(name, None)
 
     # -- the store ------------------------------------------------------------------------------
-    @staticmethod
-    def _check(name: str) -> str:
-        if not _NAME.match(name):
-            raise ValueError("not a blob file name")
-        return name
-
     def create(self) -> str:
-        name = secrets.token_hex(16)
-        with self._pooled() as conn:
+        name = self._new_name()
+        with self._pool.connection() as conn:
             conn.execute(
                 "INSERT INTO blob_files (name, length, version, complete) VALUES (%s, 0, 0, 0)",
                 (name,),
@@ -356,7 +319,7 @@ class PostgresBlobStore(BlobStore):
     @contextlib.contextmanager
     def locked(self, name: str) -> Iterator[None]:
         key = _lock_key(self._check(name))
-        conn = self._connect()
+        conn = self._pool.acquire()
         try:
             conn.execute("SELECT pg_advisory_lock(%s, %s)", (_LOCK_SPACE, key))
             try:
@@ -376,7 +339,7 @@ class PostgresBlobStore(BlobStore):
                 if not conn.broken:
                     conn.execute("SELECT pg_advisory_unlock(%s, %s)", (_LOCK_SPACE, key))
         finally:
-            self._release(conn)
+            self._pool.release(conn)
 
     def write_at(self, name: str, offset: int, data: bytes) -> None:
         appender = self.append(name, offset)
@@ -412,7 +375,7 @@ class PostgresBlobStore(BlobStore):
 
     def finish(self, name: str) -> str:
         self._forget(self._check(name))
-        final = secrets.token_hex(16)
+        final = self._new_name()
         with self._tx(name) as conn:
             changed = conn.execute(
                 "UPDATE blob_files SET name = %s, complete = 1 WHERE name = %s AND complete = 0",
@@ -423,7 +386,7 @@ class PostgresBlobStore(BlobStore):
         return final
 
     def _finished(self, name: str) -> tuple[int, int] | None:
-        with self._pooled() as conn:
+        with self._pool.connection() as conn:
             row = conn.execute(
                 "SELECT id, length FROM blob_files WHERE name = %s AND complete = 1", (name,)
             ).fetchone()
@@ -442,7 +405,7 @@ class PostgresBlobStore(BlobStore):
         """The file's bytes from `start` to `length`, one row per short query."""
         position = start
         while position < length:
-            with self._pooled() as conn:
+            with self._pool.connection() as conn:
                 row = conn.execute(
                     "SELECT start, data FROM blob_chunks WHERE file_id = %s AND start <= %s"
                     " ORDER BY start DESC LIMIT 1",
@@ -492,9 +455,9 @@ class PostgresBlobStore(BlobStore):
             return 0
         moved = 0
         for path in sorted(self.legacy.complete.iterdir()):
-            if not _NAME.match(path.name):
+            if not NAME.match(path.name):
                 continue
-            with self._pooled() as conn, conn.transaction():
+            with self._pool.connection() as conn, conn.transaction():
                 inserted = conn.execute(
                     "INSERT INTO blob_files (name, length, version, complete)"
                     " VALUES (%s, 0, 0, 1) ON CONFLICT (name) DO NOTHING RETURNING id",
