@@ -1,6 +1,7 @@
 """Low-level file operations the vault builds on: full writes, fsync, atomic replace.
 
-Use `write_all`, `sync_data`, `atomic_write` (or `atomic_file` to stream) and `fsync_dir`; wrap
+Use `write_all`, `sync_data`, `atomic_write` (or `atomic_file` to stream), `fsync_dir` and
+`overwrite_random` (shredding a file's bytes before it goes); wrap
 write paths in `translating_os_errors()` so disk-full and read-only failures become `StorageFull`.
 They call `os.write` / `os.fsync` / `os.fdatasync` through the `os` module at call time, so tests
 can inject faults by monkeypatching those functions.
@@ -21,6 +22,7 @@ from core.crypto.random import random_bytes
 from storage.errors import StorageFull
 
 _FULL_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EFBIG}
+OVERWRITE_CHUNK = 1024 * 1024
 
 
 def is_full_error(exc: BaseException) -> bool:
@@ -46,6 +48,17 @@ def write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
         if written <= 0:
             raise OSError(errno.EIO, "short write")
         view = view[written:]
+
+
+def overwrite_random(fd: int, length: int) -> None:
+    """Overwrite the first `length` bytes of `fd` with random bytes, a chunk at a time (files
+    can be large). Not flushed: the caller syncs."""
+    os.lseek(fd, 0, os.SEEK_SET)
+    left = length
+    while left > 0:
+        chunk = min(left, OVERWRITE_CHUNK)
+        write_all(fd, random_bytes(chunk))
+        left -= chunk
 
 
 def sync_data(fd: int) -> None:

@@ -37,6 +37,7 @@ from core.crypto.sealer import Sealer
 from storage.errors import VaultCorrupt, VaultFormatTooNew
 from storage.files import (
     fsync_dir,
+    overwrite_random,
     sync_data,
     temp_name,
     translating_os_errors,
@@ -53,7 +54,6 @@ OP_PUT = 1
 OP_DELETE = 2
 SNAPSHOT_BATCH_BYTES = 1024 * 1024
 SNAPSHOT_PREFIX = "journal-"
-SHRED_CHUNK = 1024 * 1024
 
 
 @dataclasses.dataclass(frozen=True)
@@ -276,12 +276,7 @@ class Journal:
         if fd is None:
             return
         try:
-            os.lseek(fd, 0, os.SEEK_SET)
-            left = self.size
-            while left > 0:
-                chunk = min(left, SHRED_CHUNK)
-                write_all(fd, random_bytes(chunk))
-                left -= chunk
+            overwrite_random(fd, self.size)
             sync_data(fd)
         except OSError:
             pass

@@ -36,8 +36,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Any, BinaryIO, ParamSpec, TypeVar, cast
+from typing import IO, Any, BinaryIO, NoReturn, ParamSpec, TypeVar, cast
 
 from core.crypto.errors import InvalidCiphertext
 from core.crypto.random import random_bytes
@@ -78,6 +77,7 @@ from storage.keyfile import (
     STATE_OFFSETS,
     KdfParams,
     KeyFile,
+    Unwrapped,
     calibrate,
     derive_kek,
     normalize_passphrase,
@@ -320,71 +320,46 @@ class Vault:
         try:
             with contextlib.suppress(OSError):
                 layout.make_dirs()  # recreate tmp/, blobs/, spool/ if something removed them
-            try:
-                keyfile = KeyFile.parse(read_file(layout.key))
-            except FileNotFoundError:
-                raise VaultNotFound() from None
-            attempts = Attempts.load(layout.attempts)
-            kek = derive_kek(passphrase, keyfile.salt, keyfile.params)
-            found = keyfile.unwrap(kek)
-            if found is None:
-                cls._count_failure(layout, attempts, extra_dirs)
-            assert found is not None
+            keyfile, kek, found, attempts = cls._unlock_key_file(layout, passphrase, extra_dirs)
             if found.role == ROLE_DURESS:
                 return cls._duress(layout, lock, keyfile, kek, attempts, extra_dirs)
             if found.role != ROLE_MASTER:
                 raise VaultCorrupt("key file: unknown slot type")
-            if attempts.failed:
-                attempts = dataclasses.replace(attempts, failed=0)
-                with contextlib.suppress(StorageFull):
-                    attempts.save(layout.attempts, layout.tmp)
-            keys = SubKeys.derive(found.key)
-            state_key = StateKey.derive(found.key)
-            journal_id = read_journal_id(layout.journal)
-            upgrade = not keyfile.states
-            if upgrade:  # format 1 (release 0.1): the journal key was derived, not stored
-                records: list[KeyState | None] = [KeyState(0, 0, 0, journal_id, keys.journal)]
-            else:
-                records = state_key.open_all(keyfile)
-            chosen = _choose_state(records, journal_id)
-            state = read_journal(layout.journal, chosen.journal_key, recover=recover)
-            rollback = None if upgrade else _rollback(chosen, state)
-            table, file_keys = _replay(state, keys.record, recover)
-            if upgrade:
-                keyfile, upgraded = _upgrade_key_file(layout, keyfile, state_key, chosen, state)
-                records, chosen = [*upgraded], upgraded[-1]
-            journal = Journal.open_for_append(layout.journal, chosen.journal_key, state)
-            report = OpenReport(state.dropped_tail_bytes, tuple(state.skipped), rollback)
-            states = StateFile(layout.key, keyfile, state_key, records, STATE_OFFSETS)
-            if not _settled(states, chosen, state.next_seq):
-                # Both records name this journal from now on (any other key in them is gone).
-                # On a read-only disk this waits for the next unlock that can write.
-                with contextlib.suppress(OSError, StorageFull):
-                    states.write_both(
-                        generation=chosen.generation,
-                        seq=state.next_seq,
-                        journal_id=chosen.journal_id,
-                        journal_key=chosen.journal_key,
-                    )
-            _remove_stale_snapshots(layout)
-            _remove_orphan_blobs(layout, file_keys)
+            attempts = _forget_failures(layout, attempts)
+            loaded = _load_journal(layout, keyfile, found.key, recover)
             vault = cls(
-                layout, lock, states, found.index, keys, journal, table, attempts,
-                extra_dirs, report, file_keys,
+                layout, lock, loaded.states, found.index, loaded.keys, loaded.journal,
+                loaded.table, attempts, extra_dirs, loaded.report, loaded.file_keys,
             )  # fmt: skip
         except BaseException:
             lock.release()
             raise
-        # A delete entry means a deletion was logged on a full disk instead of re-keying:
-        # forget it now.
-        logged_deletion = any(op.kind == OP_DELETE for op in state.ops)
-        if report.skipped or upgrade or logged_deletion:
+        if loaded.needs_compaction:
             with contextlib.suppress(StorageFull):  # the next delete or compaction retries
                 vault.compact()
         return vault
 
+    @classmethod
+    def _unlock_key_file(
+        cls, layout: Layout, passphrase: str, extra_dirs: Sequence[PathLike]
+    ) -> tuple[KeyFile, bytes, Unwrapped, Attempts]:
+        """The key file, the key derived from `passphrase` and the slot it opens. A passphrase
+        that opens no slot is counted (`WrongPassphrase`; wiped at the threshold)."""
+        try:
+            keyfile = KeyFile.parse(read_file(layout.key))
+        except FileNotFoundError:
+            raise VaultNotFound() from None
+        attempts = Attempts.load(layout.attempts)
+        kek = derive_kek(passphrase, keyfile.salt, keyfile.params)
+        found = keyfile.unwrap(kek)
+        if found is None:
+            cls._count_failure(layout, attempts, extra_dirs)
+        return keyfile, kek, found, attempts
+
     @staticmethod
-    def _count_failure(layout: Layout, attempts: Attempts, extra_dirs: Sequence[PathLike]) -> None:
+    def _count_failure(
+        layout: Layout, attempts: Attempts, extra_dirs: Sequence[PathLike]
+    ) -> NoReturn:
         attempts = dataclasses.replace(attempts, failed=attempts.failed + 1)
         if attempts.exhausted:
             wipe_directory(layout.root, extra_dirs)
@@ -457,12 +432,7 @@ class Vault:
     def __enter__(self) -> Vault:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.lock()
 
     def __repr__(self) -> str:
@@ -882,6 +852,71 @@ def _first_states(keyfile: KeyFile, state_key: StateKey, journal: Journal) -> _F
         KeyState(serial, 0, journal.next_seq, journal.journal_id, journal.key) for serial in (1, 2)
     )
     return _FirstStates(keyfile, state_key, records)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Loaded:
+    """What an unlock read from the journal and key file, ready to build the `Vault`."""
+
+    keys: SubKeys
+    states: StateFile
+    journal: Journal
+    table: RecordTable
+    file_keys: FileKeys
+    report: OpenReport
+    needs_compaction: bool
+    """Damage was skipped, the key file was upgraded, or a deletion was logged (on a full disk,
+    instead of re-keying): compact now, so that what they left behind is forgotten."""
+
+
+def _forget_failures(layout: Layout, attempts: Attempts) -> Attempts:
+    """The right passphrase: the count of failed attempts starts again from 0."""
+    if not attempts.failed:
+        return attempts
+    attempts = dataclasses.replace(attempts, failed=0)
+    with contextlib.suppress(StorageFull):
+        attempts.save(layout.attempts, layout.tmp)
+    return attempts
+
+
+def _load_journal(layout: Layout, keyfile: KeyFile, master: bytes, recover: bool) -> _Loaded:
+    """Read the journal the key file's state records name, replay it and open it for append;
+    upgrade a format 1 key file, settle both state records and tidy what a crash left."""
+    keys = SubKeys.derive(master)
+    state_key = StateKey.derive(master)
+    journal_id = read_journal_id(layout.journal)
+    upgrade = not keyfile.states
+    if upgrade:  # format 1 (release 0.1): the journal key was derived, not stored
+        records: list[KeyState | None] = [KeyState(0, 0, 0, journal_id, keys.journal)]
+    else:
+        records = state_key.open_all(keyfile)
+    chosen = _choose_state(records, journal_id)
+    state = read_journal(layout.journal, chosen.journal_key, recover=recover)
+    rollback = None if upgrade else _rollback(chosen, state)
+    table, file_keys = _replay(state, keys.record, recover)
+    if upgrade:
+        keyfile, upgraded = _upgrade_key_file(layout, keyfile, state_key, chosen, state)
+        records, chosen = [*upgraded], upgraded[-1]
+    journal = Journal.open_for_append(layout.journal, chosen.journal_key, state)
+    report = OpenReport(state.dropped_tail_bytes, tuple(state.skipped), rollback)
+    states = StateFile(layout.key, keyfile, state_key, records, STATE_OFFSETS)
+    if not _settled(states, chosen, state.next_seq):
+        # Both records name this journal from now on (any other key in them is gone).
+        # On a read-only disk this waits for the next unlock that can write.
+        with contextlib.suppress(OSError, StorageFull):
+            states.write_both(
+                generation=chosen.generation,
+                seq=state.next_seq,
+                journal_id=chosen.journal_id,
+                journal_key=chosen.journal_key,
+            )
+    _remove_stale_snapshots(layout)
+    _remove_orphan_blobs(layout, file_keys)
+    logged_deletion = any(op.kind == OP_DELETE for op in state.ops)
+    return _Loaded(
+        keys, states, journal, table, file_keys, report,
+        needs_compaction=bool(report.skipped) or upgrade or logged_deletion,
+    )  # fmt: skip
 
 
 def _upgrade_key_file(

@@ -36,14 +36,12 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from core.crypto.random import random_bytes
 from storage.attempts import Attempts
-from storage.files import fsync_dir, write_all
+from storage.files import fsync_dir, overwrite_random
 from storage.keyfile import FILE_SIZE as KEY_FILE_SIZE
 from storage.layout import Layout
 
 KEY_TEMP_PREFIX = "key-"
-OVERWRITE_CHUNK = 1024 * 1024
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,11 +62,7 @@ def overwrite_and_unlink(path: Path) -> bool:
             os.unlink(path)
         return True
     try:
-        left = max(os.fstat(fd).st_size, KEY_FILE_SIZE)
-        while left > 0:  # in chunks: attachments can be large
-            chunk = min(left, OVERWRITE_CHUNK)
-            write_all(fd, random_bytes(chunk))
-            left -= chunk
+        overwrite_random(fd, max(os.fstat(fd).st_size, KEY_FILE_SIZE))
         os.fsync(fd)
     finally:
         os.close(fd)
