@@ -20,12 +20,9 @@ Errors (every one has a machine-readable `reason`):
     EnvelopeError
     ├── EnvelopeFormatError   malformed, truncated, oversize, unknown field, wrong version
     ├── ForgedEnvelope        bad signature, wrong author key, payload not the signed one
-    ├── NotForMe              none of our identities is a recipient
-    └── ChainError            raised from `sync.chain` verdicts
-        ├── ReplayedEnvelope  an old position presented again
-        ├── OutOfOrder        arrived after a later envelope of the same author
-        ├── ChainGap          envelopes are missing before this one
-        └── ChainFork         a different envelope already holds this position
+    └── NotForMe              none of our identities is a recipient
+
+Where an envelope stands in its author's chain is a verdict, not an error (`sync.chain`).
 """
 
 from __future__ import annotations
@@ -91,28 +88,6 @@ class NotForMe(EnvelopeError):
     """None of the identities given can decrypt this envelope's payload."""
 
     reason = "not_for_me"
-
-
-class ChainError(EnvelopeError):
-    """The envelope does not fit its author's chain (see `sync.chain`)."""
-
-    reason = "chain_error"
-
-
-class ReplayedEnvelope(ChainError):
-    reason = "replay"
-
-
-class OutOfOrder(ChainError):
-    reason = "out_of_order"
-
-
-class ChainGap(ChainError):
-    reason = "gap"
-
-
-class ChainFork(ChainError):
-    reason = "fork"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -228,10 +228,6 @@ def test_error_tree_has_reasons_everywhere() -> None:
         env.EnvelopeFormatError,
         env.ForgedEnvelope,
         env.NotForMe,
-        env.ReplayedEnvelope,
-        env.OutOfOrder,
-        env.ChainGap,
-        env.ChainFork,
     ):
         assert issubclass(cls, env.EnvelopeError)
         assert cls().reason and cls().reason != env.EnvelopeError.reason
