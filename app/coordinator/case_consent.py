@@ -19,6 +19,7 @@ import flet as ft
 from app.coordinator import widgets as w
 from app.coordinator.context import ViewContext
 from app.coordinator.referrals_card import service_label
+from app.ui.fields import list_arrow
 from core.consent import PURPOSES, Standing
 from sync.referrals import Contact
 
@@ -30,7 +31,8 @@ class ConsentCard:
         self.standing: Standing | None = None
         self.lines = ft.Column([], spacing=4, key="consent-lines")
         self.boxes = {
-            p: ft.Checkbox(label=t(f"consent.purpose_{p}"), key=f"withdraw-{p}") for p in PURPOSES
+            p: ft.Checkbox(label=t(f"consent.purpose_{p}"), key=f"withdraw-{p}", height=48)
+            for p in PURPOSES
         }
         self.button = ft.OutlinedButton(
             t("consent.withdraw"), icon=ft.Icons.BLOCK, on_click=self.on_withdraw, key="withdraw"
@@ -122,6 +124,7 @@ class DirectoryPicker:
         self.ctx, self.on_pick = ctx, on_pick
         self.contacts: tuple[Contact, ...] = ()
         self.control = ft.Dropdown(
+            trailing_icon=list_arrow(ctx.t("list.open")),
             label=ctx.t("case.referral_directory"),
             editable=True,  # a text box screen readers announce with its label
             enable_filter=False,

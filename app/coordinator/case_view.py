@@ -26,6 +26,7 @@ from app.coordinator.context import ViewContext
 from app.coordinator.links_section import LinksSection
 from app.services.coordinator_cases import Attachment, CaseDetail
 from app.services.coordinator_types import MessageInfo
+from app.ui.fields import list_arrow
 from core.cases import STATUSES
 
 UNASSIGNED = "-"
@@ -48,13 +49,17 @@ class CaseView:
         self.custody = ft.Column([], spacing=4)
         self.status = ft.RadioGroup(
             content=ft.Row(
-                [ft.Radio(value=s, label=ctx.status(s), key=f"status-{s}") for s in STATUSES],
+                [
+                    ft.Radio(value=s, label=ctx.status(s), key=f"status-{s}", height=48)
+                    for s in STATUSES
+                ],
                 wrap=True,
                 spacing=4,
             ),
             on_change=self.on_status,
         )
         self.assignee = ft.Dropdown(
+            trailing_icon=list_arrow(ctx.t("list.open")),
             editable=True,
             enable_filter=False,
             label=t("case.assignee"),
@@ -101,7 +106,16 @@ class CaseView:
                     self.assignee,
                     w.muted(t("case.tags")),
                     self.tags,
-                    ft.Row([self.new_tag, ft.IconButton(ft.Icons.ADD, on_click=self.on_tag)]),
+                    ft.Row(
+                        [
+                            self.new_tag,
+                            ft.IconButton(
+                                ft.Icon(ft.Icons.ADD, semantics_label=t("case.add_tag")),
+                                tooltip=t("case.add_tag"),
+                                on_click=self.on_tag,
+                            ),
+                        ]
+                    ),
                 ),
                 self.links.control,
                 self.consent.control,
@@ -237,7 +251,7 @@ class CaseView:
                     [
                         ft.Text(tag, size=13),
                         ft.IconButton(
-                            ft.Icons.CLOSE,
+                            ft.Icon(ft.Icons.CLOSE, semantics_label=t("case.remove_tag")),
                             icon_size=14,
                             tooltip=t("case.remove_tag"),
                             on_click=lambda _e, tg=tag: self.on_untag(tg),

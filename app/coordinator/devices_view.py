@@ -20,6 +20,7 @@ from app.coordinator import widgets as w
 from app.coordinator.context import ViewContext
 from app.coordinator.event_wipe import EventWipeSection
 from app.services.coordinator_types import DeviceInfo, Invite, OpenInvite
+from app.ui.fields import list_arrow
 
 EXPIRY_CHOICES = (3600, 86400, 7 * 86400, 30 * 86400)
 
@@ -35,6 +36,7 @@ class DevicesView:
             editable=True,
             enable_filter=False,
             label=t("devices.invite_expires"),
+            trailing_icon=list_arrow(t("list.open")),
             value=str(7 * 86400),
             width=200,
             options=[

@@ -18,6 +18,7 @@ from app.coordinator.alerts_view import AlertWatcher
 from app.coordinator.port import FletPort
 from app.coordinator.shell import CoordinatorApp
 from app.services.coordinator_api import CoordinatorService
+from app.ui.fields import touch_theme
 
 HOST = "127.0.0.1"
 LOCALES = {
@@ -33,7 +34,7 @@ def make_main(service_factory: Callable[[], CoordinatorService]) -> Callable[[ft
     def main(page: ft.Page) -> None:
         page.title = "FieldVault"
         page.theme_mode = ft.ThemeMode.LIGHT
-        page.theme = ft.Theme(color_scheme_seed=ft.Colors.INDIGO)
+        page.theme = touch_theme(color_scheme_seed=ft.Colors.INDIGO)  # 48 dp targets
         page.padding = 0
         port = FletPort(page)
 

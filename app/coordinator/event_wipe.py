@@ -105,6 +105,7 @@ class EventWipeSection:
             return
         self.checks.controls = [
             ft.Checkbox(
+                height=48,
                 label=(d.label or t("names.unnamed", id=ctx.short(d.id)))
                 + (f" · {', '.join(tags_of[d.id])}" if tags_of.get(d.id) else ""),
                 data=d.id,

@@ -18,6 +18,7 @@ from app.coordinator.context import ViewContext
 from app.coordinator.open_export_view import OpenExportSection
 from app.exports.protect import needs_protection
 from app.services.coordinator_types import ExportResult
+from app.ui.fields import named_reveal
 
 KINDS = ("csv", "stats", "pdf", "bundle", "uwazi")
 WITH_IDENTIFYING_CHOICE = ("csv", "uwazi")
@@ -34,10 +35,14 @@ class ExportsView:
             value="csv",
             on_change=self.on_options,
             content=ft.Column(
-                [ft.Radio(value=k, label=t(f"exports.kind_{k}"), key=f"kind-{k}") for k in KINDS]
+                [
+                    ft.Radio(value=k, label=t(f"exports.kind_{k}"), key=f"kind-{k}", height=48)
+                    for k in KINDS
+                ]
             ),
         )
         self.identifying = ft.Checkbox(
+            height=48,
             label=t("exports.identifying"),
             value=False,
             on_change=self.on_options,
@@ -48,12 +53,15 @@ class ExportsView:
             on_change=self.on_options,
             content=ft.Column(
                 [
-                    ft.Radio(value=p, label=t(f"exports.protect_{p}"), key=f"protect-{p}")
+                    ft.Radio(
+                        value=p, label=t(f"exports.protect_{p}"), key=f"protect-{p}", height=48
+                    )
                     for p in PROTECTIONS
                 ]
             ),
         )
         self.comments = ft.Checkbox(
+            height=48,
             label=t("exports.comments"),
             value=False,
             visible=False,
@@ -69,6 +77,7 @@ class ExportsView:
             visible=False,
             key="export-passphrase",
         )
+        named_reveal(self.passphrase, ctx.t("secret.reveal"))
         self.passphrase_again = ft.TextField(
             label=t("exports.passphrase_again"),
             password=True,
@@ -77,6 +86,7 @@ class ExportsView:
             visible=False,
             key="export-passphrase-again",
         )
+        named_reveal(self.passphrase_again, ctx.t("secret.reveal"))
         self.warning = w.banner(t("exports.warning"))
         self.protect_box = ft.Column(
             [

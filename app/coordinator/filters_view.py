@@ -15,7 +15,7 @@ from typing import Any
 import flet as ft
 
 from app.coordinator.context import ViewContext
-from app.ui.fields import DateInput
+from app.ui.fields import DateInput, list_arrow
 from core.cases import STATUSES
 
 ANY = "*"
@@ -67,6 +67,7 @@ class FilterBar:
                 options=[ft.DropdownOption(key=ANY, text=t("filters.any"))],
                 on_select=self.on_apply,
                 key=f"filter-{facet}",
+                trailing_icon=list_arrow(t("list.open")),
             )
         self.clear = ft.TextButton(t("filters.clear"), icon=ft.Icons.CLEAR, on_click=self.on_clear)
         self.date_error = ft.Text("", color=ft.Colors.ERROR, visible=False)

@@ -10,6 +10,7 @@ import flet as ft
 
 from app.coordinator import widgets as w
 from app.coordinator.context import ViewContext
+from app.ui.fields import list_arrow
 from core.forms import FormDefinition, label
 
 TYPE_ICONS = {
@@ -34,6 +35,7 @@ class FormsView:
         self.forms: list[dict[str, Any]] = []
         self.selected = 0
         self.picker = ft.Dropdown(
+            trailing_icon=list_arrow(self.ctx.t("list.open")),
             editable=True,
             enable_filter=False,
             label=t("forms.form"),

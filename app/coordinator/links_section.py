@@ -24,6 +24,7 @@ import flet as ft
 
 from app.coordinator import widgets as w
 from app.coordinator.context import ViewContext
+from app.ui.fields import list_arrow
 from core.cases import case_reference
 from core.links import ENTITY_KINDS, CaseLinks, Entity, LinkedCase, short_pseudonym
 
@@ -56,6 +57,7 @@ class LinksSection:
         self.entities = ft.Row([], wrap=True, spacing=6, run_spacing=6)
         self.linked = ft.Column([], spacing=6)
         self.kind = ft.Dropdown(
+            trailing_icon=list_arrow(ctx.t("list.open")),
             editable=True,
             enable_filter=False,
             label=t("links.kind"),
@@ -68,6 +70,7 @@ class LinksSection:
             t("links.value"), expand=True, on_submit=self.on_add_entity, key="entity-value"
         )
         self.other = ft.Dropdown(
+            trailing_icon=list_arrow(ctx.t("list.open")),
             editable=True,
             enable_filter=True,
             label=t("links.other_case"),
@@ -210,7 +213,7 @@ class LinksSection:
                     ),
                     ft.Text(f"· {source}", size=11, color=ft.Colors.ON_SURFACE_VARIANT),
                     ft.IconButton(
-                        ft.Icons.CLOSE,
+                        ft.Icon(ft.Icons.CLOSE, semantics_label=t("links.remove_entity")),
                         icon_size=14,
                         tooltip=t("links.remove_entity"),
                         on_click=lambda _e, en=entity: self.on_remove_entity(en),
@@ -246,7 +249,7 @@ class LinksSection:
                                 key=f"open-linked-{case_id[:8]}",
                             ),
                             ft.IconButton(
-                                ft.Icons.LINK_OFF,
+                                ft.Icon(ft.Icons.LINK_OFF, semantics_label=t("links.unlink")),
                                 icon_size=16,
                                 tooltip=t("links.unlink"),
                                 on_click=lambda _e: self.on_unlink(case_id),

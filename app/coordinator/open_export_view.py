@@ -19,6 +19,7 @@ from app.coordinator import widgets as w
 from app.coordinator.context import ViewContext
 from app.exports.identity import ExportOpenError
 from app.exports.opened import OpenedExport
+from app.ui.fields import named_reveal
 
 OPEN_ERRORS = (
     "not_encrypted",
@@ -51,6 +52,7 @@ class OpenExportSection:
             on_submit=self.on_open,
             key="open-export-passphrase",
         )
+        named_reveal(self.passphrase, ctx.t("secret.reveal"))
         self.open_button = ft.FilledButton(
             t("exports.open_button"), on_click=self.on_open, visible=False, key="open-export"
         )

@@ -13,6 +13,7 @@ import flet as ft
 
 from app.coordinator import widgets as w
 from app.coordinator.context import ViewContext
+from app.ui.fields import list_arrow
 from sync import referrals
 from sync.referrals import Contact
 
@@ -29,6 +30,9 @@ class ReferralsCard:
         self.rows = ft.Column([], spacing=8, key="referrals-list")
         self.name = w.sensitive_field(t("referrals.name"), width=260, key="referral-name")
         self.service = ft.Dropdown(
+            editable=True,  # a named text field for screen readers
+            enable_filter=False,
+            trailing_icon=list_arrow(self.ctx.t("list.open")),
             label=t("referrals.service"),
             width=200,
             value="lawyer",
@@ -92,7 +96,9 @@ class ReferralsCard:
                     expand=True,
                 ),
                 ft.IconButton(
-                    ft.Icons.DELETE_OUTLINE,
+                    ft.Icon(
+                        ft.Icons.DELETE_OUTLINE, semantics_label=self.ctx.t("referrals.remove")
+                    ),
                     tooltip=self.ctx.t("referrals.remove"),
                     on_click=lambda _e, ident=c.id: self.on_remove(ident),
                     key=f"referral-remove-{c.id}",

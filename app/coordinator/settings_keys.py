@@ -106,7 +106,7 @@ class TimestampsCard:
         self.ca = ft.TextField(
             label=t("tsa.ca"), multiline=True, min_lines=1, max_lines=4, width=420, key="tsa-ca"
         )
-        self.for_org = ft.Checkbox(label=t("tsa.for_org"), key="tsa-org")
+        self.for_org = ft.Checkbox(label=t("tsa.for_org"), key="tsa-org", height=48)
         self.status = w.banner("")
         self.control = w.card(
             w.heading(t("tsa.title")),
@@ -138,7 +138,7 @@ class TimestampsCard:
                 ft.Text(authority.url, selectable=True, expand=True),
                 ft.Text(facts),
                 ft.IconButton(
-                    ft.Icons.DELETE_OUTLINE,
+                    ft.Icon(ft.Icons.DELETE_OUTLINE, semantics_label=t("tsa.remove")),
                     tooltip=t("tsa.remove"),
                     on_click=lambda _e, a=authority, o=org: self.on_remove(a, o),
                     key=f"tsa-remove-{'org' if org else 'own'}-{authority.url}",

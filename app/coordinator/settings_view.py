@@ -13,6 +13,7 @@ from app.coordinator.context import ViewContext
 from app.coordinator.referrals_card import ReferralsCard
 from app.coordinator.settings_keys import PostQuantumCard, TimestampsCard
 from app.i18n import LANGUAGES
+from app.ui.fields import named_reveal
 from app.ui.language import ENDONYMS
 from sync.keys import format_fingerprint
 
@@ -42,6 +43,7 @@ class SettingsView:
             width=340,
             key="backup-passphrase",
         )
+        named_reveal(self.backup_passphrase, ctx.t("secret.reveal"))
         self.backup_status = w.banner("")
         self.join_code = ft.TextField(
             label=t("settings.join_code"), read_only=True, multiline=True, key="join-code"

@@ -13,6 +13,7 @@ import flet as ft
 
 from app.coordinator import widgets as w
 from app.coordinator.context import ViewContext
+from app.ui.fields import named_reveal
 
 MODES = ("new", "join")
 FIELD_WIDTH = 512
@@ -30,6 +31,7 @@ class SetupView:
             can_reveal_password=True,
             key="passphrase",
         )
+        named_reveal(self.passphrase, ctx.t("secret.reveal"))
         self.confirm = ft.TextField(
             width=FIELD_WIDTH,
             label=t("setup.passphrase_again"),
@@ -55,7 +57,9 @@ class SetupView:
             autocorrect=False,
         )
         self.org = w.sensitive_field(t("setup.org_name"), key="org-name", width=FIELD_WIDTH)
-        self.post_quantum = ft.Checkbox(label=t("setup.post_quantum"), key="post-quantum")
+        self.post_quantum = ft.Checkbox(
+            label=t("setup.post_quantum"), key="post-quantum", height=48
+        )
         self.token = ft.TextField(
             width=FIELD_WIDTH,
             label=t("setup.bootstrap_token"),
@@ -223,6 +227,7 @@ class UnlockView:
             on_submit=self.on_unlock,
             key="unlock-passphrase",
         )
+        named_reveal(self.passphrase, ctx.t("secret.reveal"))
         self.error = w.banner("")
         self.busy = ft.ProgressRing(visible=False, width=24, height=24)
         self.button = ft.FilledButton(t("unlock.button"), on_click=self.on_unlock, key="unlock")

@@ -156,3 +156,46 @@ def test_the_accessibility_check_names_a_nameless_button_a_small_radio_and_an_un
         with pytest.raises(AssertionError):
             assert_accessible(ui, "bad screen")
         ui.close()
+
+
+def test_every_coordinator_screen_passes_the_check_and_a_filter_date_is_picked(
+    tmp_path: Path,
+) -> None:
+    from app.i18n import Translator
+    from tests.e2e.test_coordinator_app import DESKTOP, SEEDED
+
+    t = Translator("ru", "coordinator").t
+    shots = SHOTS.parent / "coordinator"
+    with (
+        FletWebApp([*python_app(SEEDED), "{port}", "ru"], env={"TZ": "Asia/Bishkek"}) as app,
+        chromium_browser() as browser,
+    ):
+        ui = FletPage.open(browser, app.url, viewport=DESKTOP)
+        with ui.screenshot_on_failure(shots / "failure_accessibility.png"):
+            ui.wait_text("Ош телефону")
+            assert_accessible(ui, "cases", scrolls=3)
+
+            # a date picked from the Russian calendar filters the cases at once
+            ui.click_locator(ui.page.get_by_role("button", name="Выбрать дату").first)
+            ui.button(re.compile("^15, ")).wait_for(state="attached")
+            ui.screenshot(shots / "filter_date_picker.png", settle_ms=600)
+            ui.click(re.compile("^15, "))
+            ui.click(re.compile("^(ОК|OK)$"))
+            ui.wait_text(re.compile("^Дел: 0$"))
+            ui.click(t("filters.clear"))
+            ui.wait_text(re.compile("^Дел: 3$"))
+
+            ui.click(re.compile("Новых ответов: 1"))
+            ui.wait_text("Жетон 4471")
+            assert_accessible(ui, "case", scrolls=12)
+            for screen in ("dashboard", "exports", "forms", "settings"):
+                ui.click(t(f"nav.{screen}"))
+                ui.page.wait_for_timeout(1500)
+                assert_accessible(ui, screen, scrolls=6)
+            ui.click(t("nav.devices"))
+            ui.click(t("devices.invite"))
+            ui.wait_text(t("devices.invite_ready"))
+            assert ui.textbox(t("devices.short_code")).count() == 1
+            assert_accessible(ui, "devices", scrolls=4)
+            ui.screenshot(shots / "devices_short_code.png", settle_ms=900)
+            ui.close()
