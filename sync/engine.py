@@ -70,7 +70,6 @@ from typing import Any
 
 from core.crypto.hashing import sha256_hex
 from core.records import Kind, Record, Status
-from core.vault_port import DeviceVaultPort, VaultPort
 from sync import commands as commands_mod
 from sync import envelope, orgdoc
 from sync.client import Client, OrgDocumentAnswer
@@ -96,13 +95,7 @@ from sync.errors import (
     SyncError,
     Timeout,
 )
-from sync.outbox import (
-    CHECKPOINT_BYTES,
-    entry_for_record,
-    pending_blobs,
-    queued_envelopes,
-    seal_ready,
-)
+from sync.outbox import CHECKPOINT_BYTES, entry_for_record, pending_blobs, seal_ready
 from sync.pacing import FIRST, SMALLEST, ChunkPacer
 from sync.payload import Payload, PayloadError, parse_payload
 from sync.trust import accept_org_document, writer_problem
@@ -161,7 +154,7 @@ class _Cancelled(Exception):
 class SyncEngine:
     def __init__(
         self,
-        vault: DeviceVaultPort,
+        vault: Any,
         *,
         now: Callable[[], float] = time.time,
         client_factory: Callable[[DeviceIdentity], Client] = default_client_factory,
@@ -384,7 +377,10 @@ class SyncEngine:
 
     def _push_envelopes(self, client: Client, report: SyncReport) -> None:
         outbox = self.vault.list(kind=Kind.OUTBOX)
-        entries = queued_envelopes(outbox)
+        entries = sorted(
+            (r for r in outbox if r.data.get("type") == "envelope" and r.status == Status.QUEUED),
+            key=lambda r: int(r.data["seq"]),
+        )
         blobs_by_record: dict[str, list[Record]] = {}
         for r in outbox:
             if r.data.get("type") == "blob":
@@ -797,7 +793,7 @@ def _wipe_marker(command_id: str) -> Record:
     )
 
 
-def _pending_wipe(vault: VaultPort) -> bool:
+def _pending_wipe(vault: Any) -> bool:
     return get_or_none(vault, _WIPE_MARKER_ID) is not None
 
 

@@ -4,9 +4,10 @@ A coordinator makes an invite (its short code sealed on the real server); a docu
 the phone up in Russian behind the calculator, types the short code as it was read aloud (lower
 case, spaces) and the server address, sees the organisation's fingerprint and joins; then picks
 a date from the calendar in the incident form. On every screen passed through (setup, join,
-home, form, notes, settings, calculator) each control a person can act on must have a name and
-a 48 x 48 target (`tests.support.a11y`). A last test shows the check failing on a screen built
-to fail it.
+home, form, notes, settings, calculator, and the unlock screen in Kyrgyz) each control a person
+can act on must have a name and a 48 x 48 target (`tests.support.a11y`); so must every
+coordinator screen, where a date picked from the calendar filters the cases. A last test shows
+the check failing on a screen built to fail it.
 """
 
 from __future__ import annotations
@@ -120,6 +121,26 @@ def test_a_documenter_joins_by_the_short_code_and_picks_a_date_in_russian(
             ui.page.mouse.wheel(0, -20000)
             ui.click_until("Заблокировать сейчас", "÷")
             assert_accessible(ui, "calculator")
+            ui.close()
+
+
+def test_the_unlock_screen_passes_the_check_in_kyrgyz(tmp_path: Path) -> None:
+    data_dir = tmp_path / "phone"
+    with FletWebApp(_phone(data_dir)) as app, chromium_browser() as browser:
+        ui = FletPage.open(browser, app.url)
+        with ui.screenshot_on_failure(SHOTS / "failure_unlock_accessibility.png"):
+            _first_run(ui)
+            ui.click_until("Кыргызча", "Кийинки")
+            ui.click_until("Кийинки", "Сырсөз ойлоп табыңыз")
+            ui.fill("Сырсөз", "тоо-шамал-2026!")
+            ui.fill("Сырсөздү кайталаңыз", "тоо-шамал-2026!")
+            ui.click_until("Түзүү", "Уюмга кошулуу", timeout=60)
+            ui.click("Кийинчерээк")
+            ui.click_until("Жөндөөлөр", "Коопсуздук")
+            ui.click_until("Азыр кулпулоо", "Сырсөздү жазыңыз")
+            assert_accessible(ui, "unlock")
+            ui.fill("Сырсөз", "тоо-шамал-2026!")
+            ui.click_until("Ачуу", "Жөндөөлөр", timeout=60)
             ui.close()
 
 
