@@ -14,7 +14,7 @@ from server.routers.invite_drops import FETCHES, PER_SOURCE
 from sync import coordinator, invite_drop
 from sync.client import Client
 from sync.device import DeviceIdentity, identity_from_invite
-from sync.errors import ServerRefused
+from sync.errors import Offline, ServerRefused
 from sync.shortcode import ShortCodeError, derive, new_code
 from tests.integration.conftest import Org, engine, make_vault
 
@@ -142,3 +142,19 @@ def test_only_a_coordinator_can_plant_a_sealed_invite(org: Org) -> None:
     ):
         invite_drop.publish(client, invite, 60)
     assert refused.value.reason == "not_coordinator"
+
+
+def test_an_invite_cancelled_while_the_server_is_unreachable_is_still_cancelled_and_says_so(
+    org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    coordinator.create_invite_with_code(org.coordinator, expires_in=3600)
+    [record] = coordinator.open_invites(org.coordinator)
+
+    def unreachable(*_args: object) -> None:
+        raise Offline("ConnectionError")
+
+    monkeypatch.setattr(invite_drop, "withdraw", unreachable)
+    with pytest.raises(coordinator.CoordinatorError) as kept:
+        coordinator.cancel_invite(org.coordinator, record.id)
+    assert kept.value.reason == "short_code_kept"
+    assert coordinator.open_invites(org.coordinator) == []  # its secret is gone: admits no one

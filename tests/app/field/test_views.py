@@ -602,3 +602,14 @@ def test_a_date_picked_from_the_calendar_fills_the_field_in_the_local_form() -> 
     picker.on_change(ft.ControlEvent(control=picker, name="change", data=None))
     assert date_input_field.value == "08.03.2026"
     assert screen.answers["occurred_at"].startswith("2026-03-08T")
+
+
+def test_a_short_code_the_server_does_not_know_says_what_to_do() -> None:
+    ctx = unlocked("ky")
+    screen = SetupScreen(ctx, step="org")
+    screen.build()
+    change(screen.invite_field, new_code())
+    change(screen.server_field, "https://org.example")
+    click(button_of(screen.check_row))
+    assert screen.banner.message.startswith("Бул серверде мындай кыска коду бар чакыруу жок.")
+    assert screen.preview is None
