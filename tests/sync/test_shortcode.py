@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -99,3 +102,30 @@ def test_truncated_or_oversized_sealed_bytes_are_refused() -> None:
     for sealed in (b"", b"\x00" * 27, b"\x00" * (shortcode.MAX_SEALED + 1)):
         with pytest.raises(ShortCodeError):
             open_invite(derived, sealed)
+
+
+VECTORS = json.loads(
+    (Path(__file__).parents[1] / "vectors" / "shortcode" / "shortcode.json").read_text("utf-8")
+)
+
+
+@pytest.mark.parametrize("vector", VECTORS["valid"], ids=lambda v: v["name"])
+def test_vector_codes_derive_and_open_to_their_invite(vector: dict) -> None:
+    derived = derive(vector["typed"])
+    assert derived.lookup == vector["lookup"] and derived.key.hex() == vector["key"]
+    assert open_invite(derived, bytes.fromhex(vector["sealed"])) == Invite(**vector["invite"])
+
+
+@pytest.mark.parametrize("vector", VECTORS["invalid_codes"], ids=lambda v: v["name"])
+def test_vector_codes_that_are_refused_name_why(vector: dict) -> None:
+    with pytest.raises(ShortCodeError) as refused:
+        parse_code(vector["code"])
+    assert refused.value.reason == vector["error"]
+
+
+@pytest.mark.parametrize("vector", VECTORS["invalid_sealed"], ids=lambda v: v["name"])
+def test_vector_sealed_invites_that_are_refused_name_why(vector: dict) -> None:
+    derived = derive(VECTORS["valid"][0]["code"])
+    with pytest.raises(ShortCodeError) as refused:
+        open_invite(derived, bytes.fromhex(vector["sealed"]))
+    assert refused.value.reason == vector["error"]
