@@ -42,7 +42,7 @@ from sync.coordinator.identity import CoordinatorError, connect, load_identity, 
 from sync.device import fixed_id, get_or_none, state_lock
 from sync.encoding import EncodingError, b64u_decode, b64u_encode
 from sync.enrolment import device_fingerprint, proof_matches
-from sync.errors import SyncError
+from sync.errors import ServerRefused, SyncError
 from sync.invite import SECRET_SIZE, Invite
 from sync.keys import key_id
 from sync.orgseal import identity_bytes
@@ -174,10 +174,10 @@ def create_invite_with_code(
     now: Callable[[], float] = time.time,
 ) -> tuple[Invite, str]:
     """A new invite and its short code (`sync.invite_drop`): the invite is also kept on the
-    server, sealed under the code, until it expires or has been fetched a few times."""
+    server, sealed under the code, until it expires or has been fetched a few times. The code
+    is "" when the server predates short codes (the long code and QR code still work)."""
     invite, code = _create_invite(vault, expires_in, label, tls_pin, now, short_code=True)
-    assert code is not None
-    return invite, code
+    return invite, code or ""
 
 
 def _create_invite(
@@ -202,7 +202,13 @@ def _create_invite(
             org_floor=load_state(vault).org_version,
             org_key=identity_bytes(identity.org_identity).hex() if identity.org_identity else None,
         )
-        published = invite_drop.publish(client, invite, expires_in) if short_code else None
+        published = None
+        if short_code:
+            try:
+                published = invite_drop.publish(client, invite, expires_in)
+            except ServerRefused as exc:
+                if exc.status not in (404, 405):
+                    raise  # a server from before short codes: the long code still works
     vault.put(
         Record(
             kind=Kind.INVITE,

@@ -158,3 +158,16 @@ def test_an_invite_cancelled_while_the_server_is_unreachable_is_still_cancelled_
         coordinator.cancel_invite(org.coordinator, record.id)
     assert kept.value.reason == "short_code_kept"
     assert coordinator.open_invites(org.coordinator) == []  # its secret is gone: admits no one
+
+
+def test_a_server_without_short_codes_still_gets_a_long_invite(
+    org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def older_server(*_args: object) -> None:
+        raise ServerRefused("not_found", status=404)
+
+    monkeypatch.setattr(invite_drop, "publish", older_server)
+    invite, code = coordinator.create_invite_with_code(org.coordinator, expires_in=3600)
+    assert code == "" and invite.enrol_secret
+    [record] = coordinator.open_invites(org.coordinator)
+    assert record.data["drop_lookup"] is None
