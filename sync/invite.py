@@ -164,32 +164,13 @@ class Invite:
             raise InviteError("bad_flags")
         fingerprint = body[pos : pos + 16].hex()
         pos += 16
-        pin = None
-        if flags & FLAG_TLS_PIN:
-            if len(body) < pos + 32 + 1:
-                raise InviteError("bad_length")
-            pin = body[pos : pos + 32].hex()
-            pos += 32
-        secret = None
-        if flags & FLAG_ENROL_SECRET:
-            if len(body) < pos + SECRET_SIZE + 1:
-                raise InviteError("bad_length")
-            secret = body[pos : pos + SECRET_SIZE].hex()
-            pos += SECRET_SIZE
-        floor = 0
-        if flags & FLAG_ORG_FLOOR:
-            if len(body) < pos + 4 + 1:
-                raise InviteError("bad_length")
-            floor = int.from_bytes(body[pos : pos + 4], "big")
-            pos += 4
-            if floor == 0:
-                raise InviteError("not_canonical")
-        org_key = None
-        if flags & FLAG_ORG_KEY:
-            if len(body) < pos + 32 + 1:
-                raise InviteError("bad_length")
-            org_key = body[pos : pos + 32].hex()
-            pos += 32
+        pin, pos = _field(body, pos, flags & FLAG_TLS_PIN, 32)
+        secret, pos = _field(body, pos, flags & FLAG_ENROL_SECRET, SECRET_SIZE)
+        floor_bytes, pos = _field(body, pos, flags & FLAG_ORG_FLOOR, 4)
+        floor = 0 if floor_bytes is None else int.from_bytes(floor_bytes, "big")
+        if floor_bytes is not None and floor == 0:
+            raise InviteError("not_canonical")
+        org_key, pos = _field(body, pos, flags & FLAG_ORG_KEY, 32)
         token_length = body[pos]
         pos += 1
         if token_length == 0 or len(body) <= pos + token_length:
@@ -199,7 +180,7 @@ class Invite:
             url = body[pos + token_length :].decode("ascii")
         except UnicodeDecodeError:
             raise InviteError("bad_character") from None
-        return cls(url, token, fingerprint, pin, secret, floor, org_key)
+        return cls(url, token, fingerprint, _hex(pin), _hex(secret), floor, _hex(org_key))
 
     def to_qr_png(self, out: str | BinaryIO, *, scale: int = 8) -> None:
         """Write the invite text as a QR code PNG to a path or binary stream."""
@@ -214,6 +195,20 @@ class Invite:
     def _qr(self) -> segno.QRCode:
         # Only 0-9, A-Z and '-': QR alphanumeric mode, the densest for this text.
         return segno.make_qr(self.encode(), error="m", mode="alphanumeric")
+
+
+def _field(body: bytes, pos: int, present: int, size: int) -> tuple[bytes | None, int]:
+    """The optional field of `size` bytes at `pos` if its flag is `present` (None if not), and
+    where the next field starts. The token's length byte must still follow it."""
+    if not present:
+        return None, pos
+    if len(body) < pos + size + 1:
+        raise InviteError("bad_length")
+    return body[pos : pos + size], pos + size
+
+
+def _hex(field: bytes | None) -> str | None:
+    return None if field is None else field.hex()
 
 
 def _checksum(body: bytes) -> bytes:
