@@ -37,28 +37,25 @@ class EnvelopeRefused(Exception):
 def org_document(obj: Any, pinned_root: str | None = None) -> OrgDocument:
     """A plain signed document (organisations from 0.1) or a sealed container, whose clear
     part (root, version, coordinators' keys) is all the server learns."""
-    if sync_orgseal.is_container(obj):
-        try:
-            view = sync_orgseal.server_view(obj, pinned_root)
-        except sync_orgdoc.OrgDocumentError as exc:
-            raise ApiError(422, "bad_document", f"org document refused: {exc.reason}") from None
-        return OrgDocument(
-            root=view.root_fingerprint,
-            version=view.version,
-            document=canonical_json(obj).decode("ascii"),
-            coordinators={k: b64u_encode(v) for k, v in view.coordinators.items()},
-        )
+    view: sync_orgdoc.OrgDocument | sync_orgseal.ServerView
     try:
-        signed = sync_orgdoc.from_wire(obj)
-        root = pinned_root or signed.doc.root_fingerprint
-        doc = sync_orgdoc.verify_org_document(signed, root)
+        if sync_orgseal.is_container(obj):
+            stored = obj
+            view = sync_orgseal.server_view(obj, pinned_root)
+            keys = dict(view.coordinators)
+        else:
+            signed = sync_orgdoc.from_wire(obj)
+            stored = sync_orgdoc.to_wire(signed)
+            root = pinned_root or signed.doc.root_fingerprint
+            view = sync_orgdoc.verify_org_document(signed, root)
+            keys = {c.id: c.signing_key for c in view.coordinators}
     except sync_orgdoc.OrgDocumentError as exc:
         raise ApiError(422, "bad_document", f"org document refused: {exc.reason}") from None
     return OrgDocument(
-        root=doc.root_fingerprint,
-        version=doc.version,
-        document=canonical_json(sync_orgdoc.to_wire(signed)).decode("ascii"),
-        coordinators={c.id: b64u_encode(c.signing_key) for c in doc.coordinators},
+        root=view.root_fingerprint,
+        version=view.version,
+        document=canonical_json(stored).decode("ascii"),
+        coordinators={k: b64u_encode(v) for k, v in keys.items()},
     )
 
 

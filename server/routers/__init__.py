@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.errors import ErrorBody
+from server.db.base import Refused
+from server.errors import ApiError, ErrorBody
 
 REFUSALS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody, "description": text}
@@ -29,3 +30,31 @@ QUOTA_REFUSALS: dict[int | str, dict[str, Any]] = {
     429: {"model": ErrorBody, "description": "A device quota is used up; see retry_after"},
 }
 """For the routes a device quota applies to (see `server.quotas`)."""
+
+REFUSAL_STATUS = {
+    "not_found": 404,
+    # the organisation
+    "already_bootstrapped": 409,
+    "bad_token": 403,
+    "stale_version": 409,
+    "bad_document": 422,
+    "not_bootstrapped": 404,
+    # invites, enrolment and check keys
+    "invalid_token": 403,
+    "already_enrolled": 409,
+    "check_key_taken": 409,
+    # commands
+    "duplicate_command": 409,
+    # invite drops
+    "drop_exists": 409,
+    "code_unknown": 404,
+    "code_expired": 410,
+    "code_used": 410,
+    "too_many_attempts": 429,
+}
+"""The status every route answers a repository refusal (`Refused.reason`) with; others 409."""
+
+
+def refusal(exc: Refused) -> ApiError:
+    """The API's answer to a rule the repository refused to break."""
+    return ApiError(REFUSAL_STATUS.get(exc.reason, 409), exc.reason, exc.detail)

@@ -60,8 +60,7 @@ from server.context import Services
 from server.db.base import Blob, Refused
 from server.errors import ApiError, ErrorBody
 from server.models import BlobBegin, BlobOffset, BlobStatus, ChunkAnswer
-from server.routers import QUOTA_REFUSALS
-from server.routers.org import refusal
+from server.routers import QUOTA_REFUSALS, refusal
 from sync.auth import (
     HEADER_KEY,
     HEADER_UPLOAD_SHA256,
@@ -102,7 +101,7 @@ def begin(body: BlobBegin, caller: AsMember, ctx: Ctx) -> Any:
             existing = ctx.repo.begin_blob(wanted, ctx.clock())
         except Refused as exc:
             ctx.blobs.discard(name)
-            raise refusal(exc, {"blob_conflict": 409}) from None
+            raise refusal(exc) from None
         if existing.storage_name != name:
             ctx.blobs.discard(name)
         else:

@@ -19,13 +19,11 @@ from server.auth import AsCheckKey, AsCoordinator, AsDeviceEvenRevoked, Ctx
 from server.db.base import Refused
 from server.errors import ApiError
 from server.models import CommandsAnswer, CommandStored, Done, PendingAnswer, SignedCommandBody
-from server.routers import REFUSALS
-from server.routers.org import refusal
+from server.routers import REFUSALS, refusal
 from sync.encoding import canonical_json
 
 router = APIRouter(tags=["commands"], responses=REFUSALS)
 
-_STATUS = {"not_found": 404, "duplicate_command": 409}
 CommandId = Path(pattern=r"^[0-9a-f]{32}$")
 
 
@@ -47,7 +45,7 @@ def post_command(body: SignedCommandBody, caller: AsCoordinator, ctx: Ctx) -> Co
             ctx.clock(),
         )
     except Refused as exc:
-        raise refusal(exc, _STATUS) from None
+        raise refusal(exc) from None
     return CommandStored(id=command.id)
 
 
@@ -77,5 +75,5 @@ def ack_command(caller: AsDeviceEvenRevoked, ctx: Ctx, command_id: str = Command
     try:
         ctx.repo.ack_command(caller.key_id, command_id, ctx.clock())
     except Refused as exc:
-        raise refusal(exc, _STATUS) from None
+        raise refusal(exc) from None
     return Done(status="ok")

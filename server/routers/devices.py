@@ -28,19 +28,12 @@ from server.models import (
     ProblemAnswer,
     RevokeAnswer,
 )
-from server.routers import REFUSALS
-from server.routers.org import refusal
+from server.routers import REFUSALS, refusal
 from server.tokens import new_token, token_hash
 from sync.encoding import b64u_encode
 
 router = APIRouter(tags=["devices"], responses=REFUSALS)
 
-_STATUS = {
-    "invalid_token": 403,
-    "already_enrolled": 409,
-    "not_found": 404,
-    "check_key_taken": 409,
-}
 DeviceId = Path(pattern=r"^[0-9a-f]{32}$")
 
 
@@ -71,7 +64,7 @@ def enrol(body: EnrolBody, caller: AsNewKey, ctx: Ctx) -> EnrolAnswer:
     try:
         device = ctx.repo.enrol(token_hash(body.token), candidate, now)
     except Refused as exc:
-        raise refusal(exc, _STATUS) from None
+        raise refusal(exc) from None
     return EnrolAnswer(device_id=device.id, enrolled_at=device.enrolled_at)
 
 
@@ -106,7 +99,7 @@ def revoke(caller: AsCoordinator, ctx: Ctx, device_id: str = DeviceId) -> Revoke
     try:
         device = ctx.repo.revoke(device_id, ctx.clock())
     except Refused as exc:
-        raise refusal(exc, _STATUS) from None
+        raise refusal(exc) from None
     assert device.revoked_at is not None
     return RevokeAnswer(id=device.id, revoked_at=device.revoked_at)
 
@@ -119,5 +112,5 @@ def put_check_key(body: CheckKeyBody, caller: AsDevice, ctx: Ctx) -> Done:
     try:
         ctx.repo.set_check_key(caller.key_id, b64u_encode(public))
     except Refused as exc:
-        raise refusal(exc, _STATUS) from None
+        raise refusal(exc) from None
     return Done(status="ok")

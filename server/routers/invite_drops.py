@@ -35,8 +35,7 @@ from server.config import MAX_INVITE_SECONDS
 from server.db.base import DropLimits, RateLimited, Refused
 from server.errors import ApiError
 from server.models import Done, Strict
-from server.routers import REFUSALS
-from server.routers.org import refusal
+from server.routers import REFUSALS, refusal
 from sync.encoding import EncodingError, b64u_decode, b64u_encode
 from sync.shortcode import MAX_SEALED
 
@@ -51,13 +50,6 @@ TOTAL_WINDOW = 3600
 LIMITS = DropLimits(PER_SOURCE, SOURCE_WINDOW, TOTAL, TOTAL_WINDOW)
 
 _SOURCE_KEY = random_bytes(32)
-_STATUS = {
-    "drop_exists": 409,
-    "code_unknown": 404,
-    "code_expired": 410,
-    "code_used": 410,
-    "too_many_attempts": 429,
-}
 Lookup = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
 Sealed = Annotated[str, Field(min_length=1, max_length=MAX_SEALED * 4 // 3 + 4)]
 
@@ -95,7 +87,7 @@ def put_drop(body: DropBody, caller: AsCoordinator, ctx: Ctx) -> DropStored:
             body.lookup, sealed, caller.key_id, now, now + body.expires_in, FETCHES
         )
     except Refused as exc:
-        raise refusal(exc, _STATUS) from None
+        raise refusal(exc) from None
     return DropStored(expires_at=now + body.expires_in, fetches=FETCHES)
 
 
@@ -110,7 +102,7 @@ def fetch_drop(body: LookupBody, request: Request, ctx: Ctx) -> DropAnswer:
         error.headers = {"Retry-After": str(exc.retry_after)}
         raise error from None
     except Refused as exc:
-        raise refusal(exc, _STATUS) from None
+        raise refusal(exc) from None
     return DropAnswer(sealed=b64u_encode(sealed))
 
 

@@ -29,23 +29,11 @@ from server.context import Services
 from server.db.base import Refused
 from server.errors import ApiError
 from server.models import BootstrapAnswer, BootstrapBody, OrgDocumentBody, VersionAnswer
-from server.routers import REFUSALS
+from server.routers import REFUSALS, refusal
 from server.tokens import token_hash
 from sync.auth import HEADER_HINT_COMMANDS, HEADER_HINT_MESSAGES
 
 router = APIRouter(tags=["organisation"], responses=REFUSALS)
-
-_STATUS = {
-    "already_bootstrapped": 409,
-    "bad_token": 403,
-    "stale_version": 409,
-    "bad_document": 422,
-    "not_bootstrapped": 404,
-}
-
-
-def refusal(exc: Refused, statuses: dict[str, int]) -> ApiError:
-    return ApiError(statuses.get(exc.reason, 409), exc.reason, exc.detail)
 
 
 @router.post("/v1/bootstrap", status_code=201, response_model=BootstrapAnswer)
@@ -54,7 +42,7 @@ def bootstrap(body: BootstrapBody, ctx: Ctx) -> BootstrapAnswer:
     try:
         ctx.repo.bootstrap(token_hash(body.token), org, ctx.clock())
     except Refused as exc:
-        raise refusal(exc, _STATUS) from None
+        raise refusal(exc) from None
     return BootstrapAnswer(root=org.root)
 
 
@@ -113,5 +101,5 @@ def put_org_document(body: OrgDocumentBody, caller: AsCoordinator, ctx: Ctx) -> 
     try:
         ctx.repo.replace_org_document(org, ctx.clock())
     except Refused as exc:
-        raise refusal(exc, _STATUS) from None
+        raise refusal(exc) from None
     return VersionAnswer(version=org.version)
