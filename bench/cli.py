@@ -9,8 +9,9 @@ belong to. `--write-docs` regenerates the summary table at the top of `docs/benc
 areas' own sections there are theirs and are left alone. The exit status is 1 if a budget failed
 or an area could not run, so CI can gate on it.
 
-The benchmarks live in a source checkout (`bench/` is not installed); the command finds them
-beside the `app` package.
+The benchmarks live in a source checkout (`bench/` is not installed): `app/cli.py` names this
+module by string and finds `bench/` beside the `app` package. `bench` depends on `app` (it
+measures the services), never the other way round.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from bench import harness
 
 QUICK_AREA_TIMEOUT_S = 120.0
 FULL_AREA_TIMEOUT_S = 3600.0
@@ -41,19 +44,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=_run)
 
 
-def _source_root() -> Path:
-    root = Path(__file__).resolve().parent.parent
-    if not (root / "bench" / "harness.py").is_file():
-        raise SystemExit("fieldvault bench runs from a source checkout: bench/ was not found")
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
-    return root
+SOURCE_ROOT = Path(__file__).resolve().parent.parent
+SUMMARY_DOC = SOURCE_ROOT / "docs" / "benchmarks.md"
 
 
 def _run(args: argparse.Namespace) -> int:
-    root = _source_root()
-    from bench import harness
-
     areas = list(args.only or harness.AREAS)
     unknown = [a for a in areas if a not in harness.AREAS]
     if unknown:
@@ -85,6 +80,6 @@ def _run(args: argparse.Namespace) -> int:
     }
     print(json.dumps(report, indent=2, ensure_ascii=False, default=str))
     if args.write_docs:
-        harness.write_summary(root / "docs" / "benchmarks.md", harness.render_summary(report))
+        harness.write_summary(SUMMARY_DOC, harness.render_summary(report))
     failed = report["summary"][harness.FAIL] > 0 or any(o.error for o in outcomes.values())
     return 1 if failed else 0
