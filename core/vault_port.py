@@ -1,7 +1,9 @@
 """The record store as the layers above storage see it: a typed port, free of I/O.
 
 `storage.Vault` (encrypted, on disk) and `storage.memory.MemoryVault` (tests) both satisfy
-`VaultPort`; sync and services are typed against it so mypy sees every call into storage.
+`VaultPort` (records) and `DeviceVaultPort` (records, plus the attachments a device's sync
+encrypts, the spool it uploads from, compaction and the panic wipe); sync and services are typed
+against them so mypy sees every call into storage.
 Read-modify-write cycles on shared records run under `sync.device.state_lock(vault)` and end in
 one `put_many`, which the vault writes all or nothing.
 """
@@ -10,7 +12,8 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable
-from typing import Any, Protocol
+from contextlib import AbstractContextManager
+from typing import IO, Any, BinaryIO, Protocol
 
 from core.records import Record
 
@@ -22,3 +25,19 @@ class VaultPort(Protocol):
     def list(self, kind: str | None = None, where: Any = None) -> builtins.list[Record]: ...
     def delete(self, record_id: str) -> None: ...
     def delete_many(self, record_ids: Iterable[str]) -> None: ...
+
+
+class SpoolSink(Protocol):
+    """Where a spooled blob's ciphertext is written (`DeviceVaultPort.spool_writer`)."""
+
+    def write(self, data: bytes, /) -> int: ...
+
+
+class DeviceVaultPort(VaultPort, Protocol):
+    def open_attachment(self, attachment_id: str) -> BinaryIO: ...
+    def delete_attachment(self, attachment_id: str) -> None: ...
+    def spool_writer(self, name: str) -> AbstractContextManager[SpoolSink]: ...
+    def spool_reader(self, name: str) -> IO[bytes]: ...
+    def spool_delete(self, name: str) -> None: ...
+    def compact(self) -> None: ...
+    def wipe(self) -> object: ...

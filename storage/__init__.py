@@ -34,6 +34,8 @@ vault; `wipe()` and `wipe_directory()` are irreversible. Nothing outside this pa
 files in a data directory.
 """
 
+from typing import TYPE_CHECKING
+
 from storage.blobs import Attachment
 from storage.errors import (
     AttachmentCorrupt,
@@ -55,6 +57,12 @@ from storage.errors import (
 from storage.keyfile import KdfParams
 from storage.vault import OpenReport, Vault, VaultSettings
 from storage.wipe import WipeReport, wipe_directory
+
+if TYPE_CHECKING:  # both stores keep the promise sync and the services are typed against
+    from core.vault_port import DeviceVaultPort
+    from storage.memory import MemoryVault
+
+    _STORES: tuple[type[DeviceVaultPort], ...] = (Vault, MemoryVault)
 
 __all__ = [
     "Attachment",

@@ -70,6 +70,7 @@ from typing import Any
 
 from core.crypto.hashing import sha256_hex
 from core.records import Kind, Record, Status
+from core.vault_port import DeviceVaultPort, VaultPort
 from sync import commands as commands_mod
 from sync import envelope, orgdoc
 from sync.client import Client, OrgDocumentAnswer
@@ -95,9 +96,15 @@ from sync.errors import (
     SyncError,
     Timeout,
 )
-from sync.outbox import CHECKPOINT_BYTES, entry_for_record, pending_blobs, seal_ready
+from sync.outbox import (
+    CHECKPOINT_BYTES,
+    entry_for_record,
+    pending_blobs,
+    queued_envelopes,
+    seal_ready,
+)
 from sync.pacing import FIRST, SMALLEST, ChunkPacer
-from sync.payload import Payload, PayloadError, parse_payload
+from sync.payload import Payload, PayloadError, parse_payload, received_record
 from sync.trust import accept_org_document, writer_problem
 
 BATCH_SIZE = 100
@@ -154,7 +161,7 @@ class _Cancelled(Exception):
 class SyncEngine:
     def __init__(
         self,
-        vault: Any,
+        vault: DeviceVaultPort,
         *,
         now: Callable[[], float] = time.time,
         client_factory: Callable[[DeviceIdentity], Client] = default_client_factory,
@@ -377,10 +384,7 @@ class SyncEngine:
 
     def _push_envelopes(self, client: Client, report: SyncReport) -> None:
         outbox = self.vault.list(kind=Kind.OUTBOX)
-        entries = sorted(
-            (r for r in outbox if r.data.get("type") == "envelope" and r.status == Status.QUEUED),
-            key=lambda r: int(r.data["seq"]),
-        )
+        entries = queued_envelopes(outbox)
         blobs_by_record: dict[str, list[Record]] = {}
         for r in outbox:
             if r.data.get("type") == "blob":
@@ -641,20 +645,16 @@ class SyncEngine:
             return payload
         if get_or_none(self.vault, sealed.id) is not None:
             return None
-        return Record(
-            kind=Kind.MESSAGE,
-            id=sealed.id,
-            status=Status.LOCAL,
-            data={
-                "case_id": str(payload.record.get("case_id", "")),
-                "text": str(payload.record.get("text", "")),
-                "author": sealed.author,
-                "author_name": author.name,
-                "created": sealed.header.created,
-                "envelope_id": sealed.id,
-                "direction": "in",
-                "read": False,
-            },
+        return received_record(
+            Kind.MESSAGE,
+            sealed,
+            payload,
+            text=str(payload.record.get("text", "")),
+            author=sealed.author,
+            author_name=author.name,
+            created=sealed.header.created,
+            direction="in",
+            read=False,
         )
 
     def _apply_receipt(self, receipt: Payload) -> int:
@@ -793,7 +793,7 @@ def _wipe_marker(command_id: str) -> Record:
     )
 
 
-def _pending_wipe(vault: Any) -> bool:
+def _pending_wipe(vault: VaultPort) -> bool:
     return get_or_none(vault, _WIPE_MARKER_ID) is not None
 
 

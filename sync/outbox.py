@@ -23,10 +23,10 @@ Before the first sync the device does not yet know the organisation's recipients
 then saved `ready` and sealed by the engine (`seal_ready`) as soon as the org document arrives.
 
 Outbox entries are `Kind.OUTBOX` records: `data["type"]` is `"envelope"` (with the wire
-envelope, its seq and record id) or `"blob"` (spool name, size, SHA-256, and `checkpoints`: the
-SHA-256 of its first 4 MiB, 8 MiB, ... noted while it was spooled, so the upload signs chunks
-ending there without hashing the blob again). Status `queued` until the server acknowledges,
-then `sent`.
+envelope, its seq, envelope id and record id) or `"blob"` (spool name, size, SHA-256, and
+`checkpoints`: the SHA-256 of its first 4 MiB, 8 MiB, ... noted while it was spooled, so the
+upload signs chunks ending there without hashing the blob again). Status `queued` until the
+server acknowledges, then `sent`.
 
 Danger: the payload bytes are plaintext and exist only in memory; never write them anywhere.
 """
@@ -34,11 +34,13 @@ Danger: the payload bytes are plaintext and exist only in memory; never write th
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any, BinaryIO
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from core.crypto.hashing import sha256_hex
+from core.crypto.signing import SigningKey
 from core.records import Kind, Record, Status, new_id
+from core.vault_port import DeviceVaultPort, SpoolSink, VaultPort
 from sync import age, envelope
 from sync.device import (
     DeviceIdentity,
@@ -64,7 +66,7 @@ class _HashingWriter:
     """Pass bytes through to `sink` while counting them and hashing them with SHA-256, noting
     the digest of the bytes so far at every multiple of `CHECKPOINT_BYTES`."""
 
-    def __init__(self, sink: BinaryIO) -> None:
+    def __init__(self, sink: SpoolSink) -> None:
         import hashlib
 
         self._sink = sink
@@ -89,7 +91,7 @@ class _HashingWriter:
         return self._hash.hexdigest()
 
 
-def current_recipients(vault: Any, now: float | None = None) -> list[str] | None:
+def current_recipients(vault: VaultPort, now: float | None = None) -> list[str] | None:
     """The age recipients of the accepted org document, or None before the first sync and once
     that document has expired (a hostile server may be withholding one that removed a
     coordinator): records then wait, `ready`, and are sealed when a current one arrives."""
@@ -103,7 +105,9 @@ def current_recipients(vault: Any, now: float | None = None) -> list[str] | None
     return list(recipients) if recipients else None
 
 
-def queue_record(vault: Any, record: Record, *, now: Callable[[], float] = time.time) -> Record:
+def queue_record(
+    vault: DeviceVaultPort, record: Record, *, now: Callable[[], float] = time.time
+) -> Record:
     """Seal and queue an incident or note (or mark it `ready` if the org is not yet known)."""
     if record.kind not in SEALABLE:
         raise ValueError("only incidents, notes, alarms and check-ins are sent")
@@ -118,7 +122,7 @@ def queue_record(vault: Any, record: Record, *, now: Callable[[], float] = time.
     return _seal(vault, identity, record, recipients, now)
 
 
-def seal_ready(vault: Any, *, now: Callable[[], float] = time.time) -> int:
+def seal_ready(vault: DeviceVaultPort, *, now: Callable[[], float] = time.time) -> int:
     """Seal every record left `ready` (saved before the org document was known)."""
     identity = DeviceIdentity.load(vault)
     recipients = current_recipients(vault, now())
@@ -133,7 +137,7 @@ def seal_ready(vault: Any, *, now: Callable[[], float] = time.time) -> int:
 
 
 def queue_reply(
-    vault: Any,
+    vault: VaultPort,
     case_id: str,
     text: str,
     in_reply_to: str,
@@ -141,22 +145,13 @@ def queue_reply(
     now: Callable[[], float] = time.time,
 ) -> str:
     """Seal and queue a reply to a coordinator's message; return the envelope id."""
-    identity = DeviceIdentity.load(vault)
-    recipients = current_recipients(vault, now())
-    if identity is None or recipients is None:
-        raise NotEnrolled("replies need an enrolled device that has synced once")
-    plaintext = build_payload(
-        "reply", {"case_id": case_id, "text": text, "in_reply_to": in_reply_to}
-    )
-    with state_lock(vault):
-        entry, chain = _seal_envelope(identity, plaintext, recipients, "reply", vault, now)
-        entry.data["record_id"] = ""
-        vault.put_many([entry, chain])
-    return entry.id
+    record = {"case_id": case_id, "text": text, "in_reply_to": in_reply_to}
+    refusal = "replies need an enrolled device that has synced once"
+    return _queue_payload(vault, "reply", record, refusal=refusal, now=now)
 
 
 def queue_withdrawal(
-    vault: Any,
+    vault: VaultPort,
     case_id: str,
     purposes: list[str],
     *,
@@ -167,50 +162,62 @@ def queue_withdrawal(
     The report may be a stub by now (send and forget): its id is the case id, which is all the
     withdrawal needs to name. Only this device's signature makes it count at the coordinators
     (`sync.trust`). Returns the envelope id."""
-    identity = DeviceIdentity.load(vault)
-    recipients = current_recipients(vault, now())
-    if identity is None or recipients is None:
-        raise NotEnrolled("a withdrawal needs an enrolled device that has synced once")
-    plaintext = build_payload("withdrawal", {"case_id": case_id, "purposes": sorted(purposes)})
-    with state_lock(vault):
-        entry, chain = _seal_envelope(
-            identity, plaintext, recipients, KIND_FOR_TYPE["withdrawal"], vault, now
-        )
-        entry.data["record_id"] = ""
-        entry.data["withdrawal_of"] = case_id
-        vault.put_many([entry, chain])
-    return entry.id
+    record = {"case_id": case_id, "purposes": sorted(purposes)}
+    refusal = "a withdrawal needs an enrolled device that has synced once"
+    return _queue_payload(
+        vault, "withdrawal", record, refusal=refusal, now=now, withdrawal_of=case_id
+    )
 
 
-def queue_alarm_key(vault: Any, public_key: bytes, *, now: Callable[[], float] = time.time) -> str:
+def queue_alarm_key(
+    vault: VaultPort, public_key: bytes, *, now: Callable[[], float] = time.time
+) -> str:
     """Seal and queue the announcement of the key a locked phone signs its alarms with
     (`sync.locked_alarm`): signed by the device key and encrypted like a report, so the server
     can neither read nor substitute it. Returns the envelope id."""
+    record = {"key": b64u_encode(public_key), "at": int(now())}
+    refusal = "an alarm key is announced by an enrolled device that has synced once"
+    return _queue_payload(vault, "alarm_key", record, refusal=refusal, now=now)
+
+
+def _queue_payload(
+    vault: VaultPort,
+    payload_type: str,
+    record: dict[str, Any],
+    *,
+    refusal: str,
+    now: Callable[[], float],
+    **entry_data: str,
+) -> str:
+    """Seal and queue a payload that belongs to no record of this vault (its outbox entry's
+    `record_id` is empty; `entry_data` adds to it); return the envelope id. `NotEnrolled`
+    (with `refusal`) before enrolment or the first sync."""
     identity = DeviceIdentity.load(vault)
     recipients = current_recipients(vault, now())
     if identity is None or recipients is None:
-        raise NotEnrolled("an alarm key is announced by an enrolled device that has synced once")
-    plaintext = build_payload("alarm_key", {"key": b64u_encode(public_key), "at": int(now())})
+        raise NotEnrolled(refusal)
+    plaintext = build_payload(payload_type, record)
     with state_lock(vault):
         entry, chain = _seal_envelope(
-            identity, plaintext, recipients, KIND_FOR_TYPE["alarm_key"], vault, now
+            identity, plaintext, recipients, KIND_FOR_TYPE[payload_type], vault, now
         )
-        entry.data["record_id"] = ""
+        entry.data.update(record_id="", **entry_data)
         vault.put_many([entry, chain])
     return entry.id
 
 
-def pending_envelopes(vault: Any) -> list[Record]:
+def pending_envelopes(vault: VaultPort) -> list[Record]:
     """Queued envelope entries in chain order (the order the server must receive them)."""
-    entries = [
-        r
-        for r in vault.list(kind=Kind.OUTBOX)
-        if r.data.get("type") == "envelope" and r.status == Status.QUEUED
-    ]
+    return queued_envelopes(vault.list(kind=Kind.OUTBOX))
+
+
+def queued_envelopes(outbox: Iterable[Record]) -> list[Record]:
+    """`pending_envelopes` among outbox entries already listed."""
+    entries = [r for r in outbox if r.data.get("type") == "envelope" and r.status == Status.QUEUED]
     return sorted(entries, key=lambda r: int(r.data["seq"]))
 
 
-def pending_blobs(vault: Any) -> list[Record]:
+def pending_blobs(vault: VaultPort) -> list[Record]:
     entries = [
         r
         for r in vault.list(kind=Kind.OUTBOX)
@@ -220,7 +227,7 @@ def pending_blobs(vault: Any) -> list[Record]:
 
 
 def _seal(
-    vault: Any,
+    vault: DeviceVaultPort,
     identity: DeviceIdentity,
     record: Record,
     recipients: list[str],
@@ -264,30 +271,49 @@ def _seal_envelope(
     plaintext: bytes,
     recipients: list[str],
     kind: str,
-    vault: Any,
+    vault: VaultPort,
     now: Callable[[], float],
 ) -> tuple[Record, Record]:
     """Seal at the next chain position; return the outbox entry and the new chain head."""
     chain = load_chain(vault)
-    sealed = envelope.seal_next(
-        chain,
-        plaintext,
-        signer=identity.signing_key,
-        recipients=recipients,
-        kind=kind,
-        now=int(now()),
-    )
-    entry = Record(
-        kind=Kind.OUTBOX,
-        id=sealed.id,
-        status=Status.QUEUED,
-        data={"type": "envelope", "seq": sealed.seq, "wire": envelope.to_wire(sealed)},
-    )
+    _, entry = seal_entry(chain, plaintext, identity.signing_key, recipients, kind, now=int(now()))
     return entry, chain.to_record()
 
 
+def seal_entry(
+    head: envelope.ChainPosition,
+    plaintext: bytes,
+    signer: SigningKey,
+    recipients: list[str],
+    kind: str,
+    *,
+    to: str | None = None,
+    now: int,
+    entry_id: str | None = None,
+) -> tuple[envelope.Envelope, Record]:
+    """Seal `plaintext` at the position after `head` (which moves on) and make its outbox
+    entry, queued: `{"type": "envelope", "seq", "envelope_id", "wire"}`, kept under the
+    envelope's id unless `entry_id` names another. A device's and a coordinator's outbox alike;
+    the caller stores the entry and `head` together."""
+    sealed = envelope.seal_next(
+        head, plaintext, signer=signer, recipients=recipients, kind=kind, to=to, now=now
+    )
+    entry = Record(
+        kind=Kind.OUTBOX,
+        id=sealed.id if entry_id is None else entry_id,
+        status=Status.QUEUED,
+        data={
+            "type": "envelope",
+            "seq": sealed.seq,
+            "envelope_id": sealed.id,
+            "wire": envelope.to_wire(sealed),
+        },
+    )
+    return sealed, entry
+
+
 def _queue_attachments(
-    vault: Any, record: Record, recipients: list[str]
+    vault: DeviceVaultPort, record: Record, recipients: list[str]
 ) -> tuple[list[Record], list[BlobRef]]:
     attachments = record.data.get("attachments") or []
     if not attachments:
@@ -332,7 +358,7 @@ def _queue_attachments(
 
 
 def encrypt_to_spool(
-    vault: Any, attachment_id: str, spool_name: str, recipients: list[str]
+    vault: DeviceVaultPort, attachment_id: str, spool_name: str, recipients: list[str]
 ) -> tuple[int, str]:
     """Age-encrypt an attachment from the vault into the spool; return (size, sha256 hex)."""
     size, digest, _ = _spool(vault, attachment_id, spool_name, recipients)
@@ -340,7 +366,7 @@ def encrypt_to_spool(
 
 
 def _spool(
-    vault: Any, attachment_id: str, spool_name: str, recipients: list[str]
+    vault: DeviceVaultPort, attachment_id: str, spool_name: str, recipients: list[str]
 ) -> tuple[int, str, bytes]:
     """`encrypt_to_spool`, and the digests at every `CHECKPOINT_BYTES` (32 bytes each)."""
     with vault.open_attachment(attachment_id) as source, vault.spool_writer(spool_name) as sink:
@@ -349,20 +375,9 @@ def _spool(
     return writer.size, writer.hexdigest(), bytes(writer.checkpoints)
 
 
-def entry_for_record(vault: Any, record_id: str) -> list[Record]:
+def entry_for_record(vault: VaultPort, record_id: str) -> list[Record]:
     """Every outbox entry (envelopes and blobs) belonging to one record."""
     return [r for r in vault.list(kind=Kind.OUTBOX) if r.data.get("record_id") == record_id]
-
-
-def spool_hash(vault: Any, spool_name: str) -> str:
-    """SHA-256 of a spooled blob (used to re-check a blob before upload)."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    with vault.spool_reader(spool_name) as source:
-        while chunk := source.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 __all__ = [
@@ -376,5 +391,4 @@ __all__ = [
     "queue_reply",
     "seal_ready",
     "sha256_hex",
-    "spool_hash",
 ]

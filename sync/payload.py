@@ -6,7 +6,8 @@
 Use `build_payload(type_, record, blobs)` before `sync.envelope.seal`, and `parse_payload` after
 `sync.envelope.open_`. The outer shape and blob references are strict; the `record` object is
 kept as it is (it was authenticated and decrypted, so newer fields from a newer app are kept and
-ignored rather than refused). `KIND_FOR_TYPE` gives the envelope `kind` for each payload type.
+ignored rather than refused). `KIND_FOR_TYPE` gives the envelope `kind` for each payload type;
+`received_record` is how a device or a coordinator keeps a message or event it received.
 
 Danger: the bytes built here are plaintext. Never write them to disk or a log; encrypt them.
 """
@@ -18,7 +19,9 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from core.records import Record, Status
 from sync.encoding import EncodingError, canonical_json, parse_json_strict
+from sync.envelope import Envelope
 
 TYPES = frozenset(
     {"incident", "note", "case_event", "roster", "message", "receipt", "reply", "withdrawal"}
@@ -73,6 +76,17 @@ class Payload:
     type: str
     record: dict[str, Any]
     blobs: tuple[BlobRef, ...] = ()
+
+
+def received_record(kind: str, sealed: Envelope, payload: Payload, **data: Any) -> Record:
+    """How a received event or message is kept: a local record at the envelope's id whose data
+    names its case and envelope, then `data`."""
+    return Record(
+        kind=kind,
+        id=sealed.id,
+        status=Status.LOCAL,
+        data={"case_id": str(payload.record.get("case_id", "")), "envelope_id": sealed.id, **data},
+    )
 
 
 def build_payload(

@@ -13,12 +13,13 @@ in one `put_many`, then pushed (`push_pending`) in chain order.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from core.cases import CaseEvent, order_events
-from core.records import Kind, Record, Status
+from core.records import Kind, Record, Status, new_id
 from core.vault_port import VaultPort
 from sync import envelope, orgdoc
 from sync.coordinator.identity import CoordinatorError, connect, load_identity, load_state
@@ -27,6 +28,7 @@ from sync.coordinator.records import case_event_record, message_record
 from sync.coordinator.roster import RosterEntry, roster_entry
 from sync.device import state_lock
 from sync.errors import OrgDocumentExpired
+from sync.outbox import seal_entry
 from sync.payload import build_payload, parse_payload
 
 PUSH_BATCH = 100
@@ -54,11 +56,14 @@ def push_case_event(
     if ordered:
         record["after"] = ordered[-1].envelope_id
     plaintext = build_payload("case_event", record)
-    local = lambda s: case_event_record(s, parse_payload(plaintext), 0)  # noqa: E731
-    recipients = _coordinator_recipients(vault, now)
-    sealed = _seal_and_queue(vault, plaintext, recipients, "event", None, now, local=local)
+    outgoing = _Outgoing(
+        plaintext,
+        _coordinator_recipients(vault, now),
+        local=lambda sealed: case_event_record(sealed, parse_payload(plaintext), 0),
+    )
+    envelope_id = _seal_and_queue(vault, outgoing, now)
     push_pending(vault)
-    return sealed
+    return envelope_id
 
 
 def send_message(
@@ -82,17 +87,15 @@ def send_message(
     if entry is None:
         raise CoordinatorError("this device is not in the roster", reason="device_not_verified")
     plaintext = build_payload("message", {"case_id": case_id, "text": text})
-    sealed = _seal_and_queue(
-        vault,
+    outgoing = _Outgoing(
         plaintext,
         [entry.recipient],
-        "message",
-        device_id,
-        now,
-        local=lambda s: message_record(s, parse_payload(plaintext)),
+        to=device_id,
+        local=lambda sealed: message_record(sealed, parse_payload(plaintext)),
     )
+    envelope_id = _seal_and_queue(vault, outgoing, now)
     push_pending(vault)
-    return sealed
+    return envelope_id
 
 
 def queue_roster_entry(
@@ -100,10 +103,10 @@ def queue_roster_entry(
 ) -> list[Record]:
     """Records that admit `entry` locally and tell the other coordinators (not yet pushed)."""
     plaintext = build_payload("roster", entry.shared())
-    recipients = _coordinator_recipients(vault, now)
-    return _seal(
-        vault, plaintext, recipients, "event", None, now, local=lambda _: entry.to_record()
+    outgoing = _Outgoing(
+        plaintext, _coordinator_recipients(vault, now), local=lambda _: entry.to_record()
     )
+    return _seal(vault, outgoing, now)
 
 
 def queue_receipt(
@@ -126,11 +129,8 @@ def queue_receipt(
             "envelopes": [i for k, i in part if k == "envelope"],
             "blobs": [i for k, i in part if k == "blob"],
         }
-        plaintext = build_payload("receipt", record)
-        with state_lock(vault):
-            vault.put_many(
-                _seal(vault, plaintext, [entry.recipient], "message", device_id, now, local=None)
-            )
+        outgoing = _Outgoing(build_payload("receipt", record), [entry.recipient], to=device_id)
+        _seal_and_queue(vault, outgoing, now)
         count += 1
     return count
 
@@ -146,60 +146,49 @@ def _coordinator_recipients(vault: VaultPort, now: Callable[[], float]) -> list[
     return list(document.recipients)
 
 
-def _seal_and_queue(
-    vault: VaultPort,
-    plaintext: bytes,
-    recipients: list[str],
-    kind: str,
-    to: str | None,
-    now: Callable[[], float],
-    *,
-    local: Callable[[envelope.Envelope], Record],
-) -> str:
+@dataclasses.dataclass(frozen=True)
+class _Outgoing:
+    """One envelope to seal into this coordinator's chain: an `event` to every coordinator, or
+    a `message` to the one device `to` names; `local` makes the record kept here of it."""
+
+    plaintext: bytes
+    recipients: list[str]
+    to: str | None = None
+    local: Callable[[envelope.Envelope], Record] | None = None
+
+    @property
+    def kind(self) -> str:
+        return "event" if self.to is None else "message"
+
+
+def _seal_and_queue(vault: VaultPort, outgoing: _Outgoing, now: Callable[[], float]) -> str:
+    """`_seal` and store what it made, atomically; return the envelope id."""
     with state_lock(vault):
-        records = _seal(vault, plaintext, recipients, kind, to, now, local=local)
+        records = _seal(vault, outgoing, now)
         vault.put_many(records)
     return str(records[0].data["envelope_id"])
 
 
-def _seal(
-    vault: VaultPort,
-    plaintext: bytes,
-    recipients: list[str],
-    kind: str,
-    to: str | None,
-    now: Callable[[], float],
-    *,
-    local: Callable[[envelope.Envelope], Record] | None,
-) -> list[Record]:
-    """The outbox entry, the local record (if any) and the moved chain head, to store together.
+def _seal(vault: VaultPort, outgoing: _Outgoing, now: Callable[[], float]) -> list[Record]:
+    """The outbox entry, the moved chain head and the local record (if any), to store together.
 
     Call under `state_lock(vault)` and store the result in one `put_many`.
     """
     identity = load_identity(vault)
     state = load_state(vault)
-    sealed = envelope.seal_next(
+    sealed, entry = seal_entry(  # the entry's own id: the envelope id names the local record
         state,
-        plaintext,
-        signer=identity.signing_key,
-        recipients=recipients,
-        kind=kind,
-        to=to,
+        outgoing.plaintext,
+        identity.signing_key,
+        outgoing.recipients,
+        outgoing.kind,
+        to=outgoing.to,
         now=int(now()),
-    )
-    entry = Record(  # its own id: the envelope id names the local case event or message
-        kind=Kind.OUTBOX,
-        status=Status.QUEUED,
-        data={
-            "type": "envelope",
-            "seq": sealed.seq,
-            "envelope_id": sealed.id,
-            "wire": envelope.to_wire(sealed),
-        },
+        entry_id=new_id(),
     )
     records = [entry, state.to_record()]
-    if local is not None:
-        records.append(local(sealed))
+    if outgoing.local is not None:
+        records.append(outgoing.local(sealed))
     return records
 
 

@@ -13,42 +13,35 @@
 
 from __future__ import annotations
 
-from core.records import Kind, Record, Status
+from core.records import Kind, Record
 from sync import envelope
-from sync.payload import Payload
+from sync.payload import Payload, received_record
 from sync.trust import merge_time
 
 
 def case_event_record(sealed: envelope.Envelope, payload: Payload, received_at: int) -> Record:
     claimed = sealed.header.created
-    return Record(
-        kind=Kind.CASE_EVENT,
-        id=sealed.id,
-        status=Status.LOCAL,
-        data={
-            "case_id": str(payload.record.get("case_id", "")),
-            "author": sealed.author,
-            "created": merge_time(claimed, received_at),
-            "claimed": claimed,
-            "seq": sealed.seq,
-            "envelope_id": sealed.id,
-            "event": payload.record.get("event", {}),
-            "after": str(payload.record.get("after", ""))[:64],
-        },
+    return received_record(
+        Kind.CASE_EVENT,
+        sealed,
+        payload,
+        author=sealed.author,
+        created=merge_time(claimed, received_at),
+        claimed=claimed,
+        seq=sealed.seq,
+        event=payload.record.get("event", {}),
+        after=str(payload.record.get("after", ""))[:64],
     )
 
 
 def message_record(sealed: envelope.Envelope, payload: Payload) -> Record:
-    return Record(
-        kind=Kind.MESSAGE,
-        id=sealed.id,
-        status=Status.LOCAL,
-        data={
-            "case_id": str(payload.record.get("case_id", "")),
-            "device": sealed.author if payload.type == "reply" else str(sealed.header.to or ""),
-            "direction": "in" if payload.type == "reply" else "out",
-            "text": str(payload.record.get("text", "")),
-            "created": sealed.header.created,
-            "envelope_id": sealed.id,
-        },
+    reply = payload.type == "reply"
+    return received_record(
+        Kind.MESSAGE,
+        sealed,
+        payload,
+        device=sealed.author if reply else str(sealed.header.to or ""),
+        direction="in" if reply else "out",
+        text=str(payload.record.get("text", "")),
+        created=sealed.header.created,
     )
