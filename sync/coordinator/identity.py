@@ -57,6 +57,32 @@ class CoordinatorIdentity:
     """Identities used before a key change (classic to post-quantum), kept only to open what
     was sealed to them; nothing is sealed to them any more."""
 
+    @classmethod
+    def generate(
+        cls,
+        server_url: str,
+        name: str,
+        root_fingerprint: str,
+        *,
+        tls_pin: str | None,
+        proxy: str | None,
+        post_quantum: bool,
+        root_key: SigningKey | None = None,
+        org_identity: str | None = None,
+    ) -> CoordinatorIdentity:
+        """A new coordinator: a fresh signing key and age identity (post-quantum or classic)."""
+        return cls(
+            signing_key=SigningKey.generate(),
+            age_identity=age.generate_identity(pq=post_quantum)[0],
+            server_url=server_url.rstrip("/"),
+            name=name,
+            root_key=root_key,
+            root_fingerprint=root_fingerprint,
+            tls_pin=tls_pin,
+            proxy=proxy,
+            org_identity=org_identity,
+        )
+
     @property
     def age_identities(self) -> list[str]:
         """Every identity that may open something sealed to this coordinator, current first."""

@@ -95,16 +95,14 @@ def create_organisation(
 ) -> orgdoc.OrgDocument:
     """Create the organisation: keys saved in the vault first, then org document v1 published."""
     root = SigningKey.generate()
-    identity_str, _ = age.generate_identity(pq=post_quantum)
-    identity = CoordinatorIdentity(
-        signing_key=SigningKey.generate(),
-        age_identity=identity_str,
-        server_url=server_url.rstrip("/"),
-        name=coordinator_name,
-        root_key=root,
-        root_fingerprint=key_id(root.public_bytes()),
+    identity = CoordinatorIdentity.generate(
+        server_url,
+        coordinator_name,
+        key_id(root.public_bytes()),
         tls_pin=tls_pin,
         proxy=proxy,
+        post_quantum=post_quantum,
+        root_key=root,
         org_identity=orgseal.new_org_identity(post_quantum=post_quantum),
     )
     me = orgdoc.Coordinator(
@@ -158,15 +156,8 @@ def join_organisation(
     """Make this vault a (not yet listed) coordinator; return the info an existing coordinator
     passes to `publish_org_document(add_coordinator=...)`. `post_quantum` must match the
     organisation's kind (`is_post_quantum`), or adding this coordinator is refused."""
-    identity_str, _ = age.generate_identity(pq=post_quantum)
-    identity = CoordinatorIdentity(
-        signing_key=SigningKey.generate(),
-        age_identity=identity_str,
-        server_url=server_url.rstrip("/"),
-        name=name,
-        root_fingerprint=root_fingerprint,
-        tls_pin=tls_pin,
-        proxy=proxy,
+    identity = CoordinatorIdentity.generate(
+        server_url, name, root_fingerprint, tls_pin=tls_pin, proxy=proxy, post_quantum=post_quantum
     )
     vault.put_many([identity.to_record(), CoordinatorState().to_record()])
     return identity.public_info()
