@@ -338,99 +338,171 @@ def from_sheets(sheets: Mapping[str, Sequence[Sequence[Any]]]) -> XLSFormImport:
         raise XLSFormError("there is no survey sheet")
     m = _Mapper(sheets)
     lists = _choice_lists(m, sheets.get("choices", []))
-    sections: list[dict[str, Any]] = []
-    loose: dict[str, Any] = {"id": "questions", "label": {"en": "Questions"}, "fields": []}
-    section_ids: set[str] = set()
-    by_name: dict[str, dict[str, Any]] = {}
-    stack: list[tuple[str, str]] = []  # ("group" | "repeat", name)
-    current: dict[str, Any] | None = None
     survey = _table(sheets["survey"])
     if not survey:
         raise XLSFormError("the survey sheet has no questions")
+    sections = _Sections(m)
+    by_name: dict[str, dict[str, Any]] = {}
     for n, cells in survey:
         kind = " ".join(cells.get("type", "").split())
         name = cells.get("name", "")
         where = f"survey row {n}" + (f" ({name})" if name else "")
+        if sections.follow(kind, name, cells, where):
+            continue
+        field = _question(m, kind, name, cells, where, lists, by_name)
+        if field is not None:
+            by_name[name] = field
+            sections.add(field)
+    carried = sections.finish()
+    _closing_notes(m, carried)
+    form = {
+        "id": _form_id(m),
+        "version": _version(m),
+        "label": m.english(_form_label(m), "settings", "Imported form"),
+        "sections": carried,
+    }
+    try:
+        parse_form(form)
+    except FormDefinitionError as exc:  # pragma: no cover - the mapping builds valid forms
+        raise XLSFormError(f"the result is not a valid form ({exc.where})") from None
+    return XLSFormImport(form, tuple(m.notes))
+
+
+class _Sections:
+    """The form's sections as the survey's groups open and close: each top-level group becomes
+    a section (nested groups and repeats flatten into it); questions outside every group gather
+    in a first section, "Questions"."""
+
+    def __init__(self, m: _Mapper) -> None:
+        self.m = m
+        self.sections: list[dict[str, Any]] = []
+        self.loose: dict[str, Any] = {"id": "questions", "label": {"en": "Questions"}, "fields": []}
+        self.ids: set[str] = set()
+        self.stack: list[tuple[str, str]] = []  # ("group" | "repeat", name)
+        self.current: dict[str, Any] | None = None
+
+    def follow(self, kind: str, name: str, cells: Mapping[str, str], where: str) -> bool:
+        """Open or close a group or repeat if that is what the row does; False for a question."""
         low = kind.lower().replace("_", " ")
         if low in ("begin group", "begin repeat"):
-            what = low.split()[1]
-            if what == "repeat":
-                m.note(where, "repeat: its questions are kept once (FieldVault has no repeats)")
-            if not stack and what == "group":
-                label = m.english(m.labels(cells, "label"), where, name or "Section")
-                sid = m.ident(name or f"section{len(sections) + 1}", where, section_ids)
-                current = {"id": sid, "label": label, "fields": []}
-                sections.append(current)
-            elif what == "group":
-                m.note(where, "nested group flattened into its enclosing section")
-            stack.append((what, name))
-            continue
+            self._begin(low.split()[1], name, cells, where)
+            return True
         if low in ("end group", "end repeat"):
-            if not stack:
-                m.note(where, f"{kind} without a matching begin; ignored")
-                continue
-            stack.pop()
-            if not any(what == "group" for what, _ in stack):
-                current = None
-            continue
-        if not kind:
-            m.note(where, "a row without a type; left out")
-            continue
-        ftype, list_name = _question_type(m, kind, cells, where)
-        if not ftype:
-            continue
-        if not name:
-            m.note(where, "a question without a name; left out")
-            continue
-        field: dict[str, Any] = {
-            "id": m.ident(name, where, m.ids),
-            "type": ftype,
-            "label": m.english(m.labels(cells, "label"), where, name),
-        }
-        hint = m.labels(cells, "hint")
-        if hint:
-            field["help"] = m.english(hint, f"{where} hint", name)
-        if list_name:
-            options = lists.get(list_name)
-            if not options:
-                m.note(where, f"choice list {list_name!r} is missing or empty; left out")
-                continue
-            field["options"] = options
-        required = cells.get("required", "").lower()
-        if required in TRUE:
-            field["required"] = True
-        elif required not in FALSE:
-            m.note(where, f"required only when {cells['required']!r}: imported as optional")
-        relevant = cells.get("relevant", "")
-        if relevant:
-            show_if = _show_if(relevant, by_name)
-            if show_if is None:
-                m.note(where, f"relevance {relevant!r} not translated: always shown")
-            else:
-                field["show_if"] = show_if
-        constraint = cells.get("constraint", "")
-        if ftype == "number" and kind.lower().startswith("range"):
-            field.update(_range_bounds(m, cells.get("parameters", ""), where))
-        elif constraint and ftype == "number" and (bounds := _bounds(constraint)):
-            field.update(bounds)
-            constraint = ""
-        if constraint:
-            m.note(where, f"constraint {constraint!r} not translated")
-        for column in _REPORTED_COLUMNS:
-            if cells.get(column):
-                m.note(where, f"{column} {cells[column]!r} not translated")
-        by_name[name] = field
-        (current if current is not None else loose)["fields"].append(field)
-    if stack:
-        m.note("survey", f"{len(stack)} group or repeat never ended")
-    if loose["fields"]:
-        loose["id"] = m.ident("questions", "survey", section_ids)
-        sections.insert(0, loose)
-    for section in [s for s in sections if not s["fields"]]:
-        m.note(f"section {section['id']}", "no question carried over; left out")
-    sections = [s for s in sections if s["fields"]]
-    if not sections:
-        raise XLSFormError("no question could be carried over")
+            if not self.stack:
+                self.m.note(where, f"{kind} without a matching begin; ignored")
+                return True
+            self.stack.pop()
+            if not any(what == "group" for what, _ in self.stack):
+                self.current = None
+            return True
+        return False
+
+    def _begin(self, what: str, name: str, cells: Mapping[str, str], where: str) -> None:
+        m = self.m
+        if what == "repeat":
+            m.note(where, "repeat: its questions are kept once (FieldVault has no repeats)")
+        if not self.stack and what == "group":
+            label = m.english(m.labels(cells, "label"), where, name or "Section")
+            sid = m.ident(name or f"section{len(self.sections) + 1}", where, self.ids)
+            self.current = {"id": sid, "label": label, "fields": []}
+            self.sections.append(self.current)
+        elif what == "group":
+            m.note(where, "nested group flattened into its enclosing section")
+        self.stack.append((what, name))
+
+    def add(self, field: dict[str, Any]) -> None:
+        (self.current if self.current is not None else self.loose)["fields"].append(field)
+
+    def finish(self) -> list[dict[str, Any]]:
+        """The sections that hold a question (`XLSFormError` if none does)."""
+        m = self.m
+        if self.stack:
+            m.note("survey", f"{len(self.stack)} group or repeat never ended")
+        if self.loose["fields"]:
+            self.loose["id"] = m.ident("questions", "survey", self.ids)
+            self.sections.insert(0, self.loose)
+        for section in [s for s in self.sections if not s["fields"]]:
+            m.note(f"section {section['id']}", "no question carried over; left out")
+        sections = [s for s in self.sections if s["fields"]]
+        if not sections:
+            raise XLSFormError("no question could be carried over")
+        return sections
+
+
+def _question(
+    m: _Mapper,
+    kind: str,
+    name: str,
+    cells: Mapping[str, str],
+    where: str,
+    lists: Mapping[str, list[dict[str, Any]]],
+    by_name: Mapping[str, dict[str, Any]],
+) -> dict[str, Any] | None:
+    """The field for one survey row, or None (noted) when it cannot carry over."""
+    if not kind:
+        m.note(where, "a row without a type; left out")
+        return None
+    ftype, list_name = _question_type(m, kind, cells, where)
+    if not ftype:
+        return None
+    if not name:
+        m.note(where, "a question without a name; left out")
+        return None
+    field: dict[str, Any] = {
+        "id": m.ident(name, where, m.ids),
+        "type": ftype,
+        "label": m.english(m.labels(cells, "label"), where, name),
+    }
+    hint = m.labels(cells, "hint")
+    if hint:
+        field["help"] = m.english(hint, f"{where} hint", name)
+    if list_name:
+        options = lists.get(list_name)
+        if not options:
+            m.note(where, f"choice list {list_name!r} is missing or empty; left out")
+            return None
+        field["options"] = options
+    _rules(m, field, kind, cells, where, by_name)
+    return field
+
+
+def _rules(
+    m: _Mapper,
+    field: dict[str, Any],
+    kind: str,
+    cells: Mapping[str, str],
+    where: str,
+    by_name: Mapping[str, dict[str, Any]],
+) -> None:
+    """What of the row's required, relevant, constraint and range columns carries over into
+    `field`; the rest, and every column FieldVault has no place for, is noted."""
+    required = cells.get("required", "").lower()
+    if required in TRUE:
+        field["required"] = True
+    elif required not in FALSE:
+        m.note(where, f"required only when {cells['required']!r}: imported as optional")
+    relevant = cells.get("relevant", "")
+    if relevant:
+        show_if = _show_if(relevant, by_name)
+        if show_if is None:
+            m.note(where, f"relevance {relevant!r} not translated: always shown")
+        else:
+            field["show_if"] = show_if
+    constraint = cells.get("constraint", "")
+    if field["type"] == "number" and kind.lower().startswith("range"):
+        field.update(_range_bounds(m, cells.get("parameters", ""), where))
+    elif constraint and field["type"] == "number" and (bounds := _bounds(constraint)):
+        field.update(bounds)
+        constraint = ""
+    if constraint:
+        m.note(where, f"constraint {constraint!r} not translated")
+    for column in _REPORTED_COLUMNS:
+        if cells.get(column):
+            m.note(where, f"{column} {cells[column]!r} not translated")
+
+
+def _closing_notes(m: _Mapper, sections: Sequence[dict[str, Any]]) -> None:
+    """What the whole import left for the coordinator to do or know."""
     if m.dropped_languages:
         m.note("labels", "languages left out: " + ", ".join(sorted(m.dropped_languages)))
     if not any(f["type"] == "consent" for s in sections for f in s["fields"]):
@@ -440,17 +512,6 @@ def from_sheets(sheets: Mapping[str, Sequence[Sequence[Any]]]) -> XLSFormImport:
             " shared outside the organisation",
         )
     m.note("form", "mark questions holding names or contacts as sensitive before publishing")
-    form = {
-        "id": _form_id(m),
-        "version": _version(m),
-        "label": m.english(_form_label(m), "settings", "Imported form"),
-        "sections": sections,
-    }
-    try:
-        parse_form(form)
-    except FormDefinitionError as exc:  # pragma: no cover - the mapping builds valid forms
-        raise XLSFormError(f"the result is not a valid form ({exc.where})") from None
-    return XLSFormImport(form, tuple(m.notes))
 
 
 def _range_bounds(m: _Mapper, parameters: str, where: str) -> dict[str, int]:
