@@ -527,15 +527,7 @@ class SyncEngine:
                     )
                 following = offset + len(chunk)
                 if following < size and following == window.end:
-                    # as much as the pacer may ask for next, so that growing costs no join;
-                    # bytes to hash only as many as it asks now, as they are hashed again if
-                    # it then asks for fewer (slow links, where joins cost nothing)
-                    reach = known.fit(following, min(pacer.ceiling, size - following))
-                    if not self._upload_digests or known.at(following + reach) is not None:
-                        ahead = reader.submit(_read_hashed, source, reach, None)
-                    elif through is not None:
-                        next_want = known.fit(following, min(pacer.size, size - following))
-                        ahead = reader.submit(_read_hashed, source, next_want, through)
+                    ahead = self._read_ahead(reader, source, known, following, size, through)
                 started = time.monotonic()
                 try:
                     if not self._upload_digests:
@@ -574,6 +566,28 @@ class SyncEngine:
                     return True
                 if offset >= size:
                     return bool(client.blob_status(entry.id).get("complete"))
+
+    def _read_ahead(
+        self,
+        reader: ThreadPoolExecutor,
+        source: Any,
+        known: _Checkpoints,
+        following: int,
+        size: int,
+        through: Any,
+    ) -> Future[tuple[bytes, Any]] | None:
+        """Start reading the chunk after this one while this one is on the wire: as much as
+        the pacer may ask for next, so that growing costs no join; bytes to hash only as many
+        as it asks now, as they are hashed again if it then asks for fewer (slow links, where
+        joins cost nothing). None when there is nothing to read ahead yet."""
+        pacer = self.pacer
+        reach = known.fit(following, min(pacer.ceiling, size - following))
+        if not self._upload_digests or known.at(following + reach) is not None:
+            return reader.submit(_read_hashed, source, reach, None)
+        if through is not None:
+            next_want = known.fit(following, min(pacer.size, size - following))
+            return reader.submit(_read_hashed, source, next_want, through)
+        return None
 
     def _remember(self, blob_id: str, window: _Window) -> None:
         """Keep the running hash of what the server acknowledged, for the next round."""
