@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 from core.crypto.errors import BadSignature
 from core.crypto.signing import SigningKey, verify
-from sync.encoding import EncodingError, b64u_decode, b64u_encode, canonical_json
+from sync.encoding import EncodingError, b64u_decode, b64u_encode, canonical_json, key_problem
 from sync.keys import key_id
 from sync.labels import COMMAND_SIGNATURE
 from sync.orgdoc import Coordinator, OrgDocument
@@ -145,10 +145,9 @@ def from_wire(obj: Any) -> SignedCommand:
     cmd = obj["cmd"]
     if not isinstance(cmd, dict):
         raise MalformedCommand("wrong_type")
-    if set(cmd) - _FIELDS:
-        raise MalformedCommand("unknown_field")
-    if _FIELDS - set(cmd):
-        raise MalformedCommand("missing_field")
+    problem = key_problem(cmd, _FIELDS)
+    if problem is not None:
+        raise MalformedCommand(problem)
     try:
         sig = b64u_decode(obj["sig"], length=64)
     except EncodingError:

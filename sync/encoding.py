@@ -3,7 +3,8 @@
 Use `b64u_encode` / `b64u_decode` for keys, signatures and binary payloads, and
 `canonical_json` for anything that is signed. Decoders reject non-canonical input (padding,
 stray characters, non-zero trailing bits, duplicate keys), so one value has exactly one encoding
-and a signature can never be made to cover two different readings.
+and a signature can never be made to cover two different readings. `key_problem` is the one
+rule every strict parser applies to an object's members.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Iterable, Set
 from typing import Any
 
 _B64U = re.compile(r"\A[A-Za-z0-9_-]*\Z")
@@ -90,3 +92,16 @@ def _reject_floats(value: Any) -> None:
     elif isinstance(value, list | tuple):
         for item in value:
             _reject_floats(item)
+
+
+def key_problem(
+    keys: Iterable[str], required: Set[str], optional: Set[str] = frozenset()
+) -> str | None:
+    """`unknown_field` if a key is neither required nor optional, else `missing_field` if a
+    required one is absent, else None: what a strict parser refuses an object's members for."""
+    present = set(keys)
+    if present - required - optional:
+        return "unknown_field"
+    if required - present:
+        return "missing_field"
+    return None

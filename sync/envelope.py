@@ -39,7 +39,7 @@ from core.crypto.signing import SigningKey
 from core.crypto.signing import verify as verify_signature
 from sync import age
 from sync.age.keys import IdentityLike
-from sync.encoding import EncodingError, b64u_decode, b64u_encode, canonical_json
+from sync.encoding import EncodingError, b64u_decode, b64u_encode, canonical_json, key_problem
 from sync.encoding import parse_json_strict as _parse_json
 from sync.keys import key_id
 from sync.labels import ENVELOPE_SIGNATURE
@@ -312,7 +312,7 @@ def from_wire(obj: Any) -> Envelope:
     """Parse a wire object strictly; raise `EnvelopeFormatError` with a reason on anything off."""
     if not isinstance(obj, dict):
         raise EnvelopeFormatError("wrong_type")
-    _check_keys(obj, _WIRE_FIELDS, _WIRE_FIELDS)
+    _check_keys(obj, _WIRE_FIELDS)
     header = _parse_header(obj["header"])
     sig = _b64u(obj["sig"], header.id)
     if len(sig) != SIGNATURE_SIZE:
@@ -352,7 +352,7 @@ def _parse_header(obj: Any) -> EnvelopeHeader:
         raise EnvelopeFormatError("wrong_type")
     kind = obj.get("kind")
     required = _REQUIRED | {"to"} if kind == "message" else _REQUIRED
-    _check_keys(obj, required, _REQUIRED | {"to"})
+    _check_keys(obj, required, frozenset({"to"}))
     if type(obj["v"]) is not int:
         raise EnvelopeFormatError("wrong_type")
     if obj["v"] != VERSION:
@@ -418,12 +418,12 @@ def _check_header(h: EnvelopeHeader) -> None:
     # Every field is bounded above, so a header that passes is far below MAX_HEADER_BYTES.
 
 
-def _check_keys(obj: dict[str, Any], required: frozenset[str], allowed: frozenset[str]) -> None:
-    keys = set(obj)
-    if keys - allowed:
-        raise EnvelopeFormatError("unknown_field")
-    if required - keys:
-        raise EnvelopeFormatError("missing_field")
+def _check_keys(
+    obj: dict[str, Any], required: frozenset[str], optional: frozenset[str] = frozenset()
+) -> None:
+    problem = key_problem(obj, required, optional)
+    if problem is not None:
+        raise EnvelopeFormatError(problem)
 
 
 def _b64u(value: Any, envelope_id: str) -> bytes:

@@ -38,7 +38,7 @@ from typing import Any
 from core.crypto.errors import BadSignature
 from core.crypto.signing import SigningKey, verify
 from sync.age import bech32
-from sync.encoding import EncodingError, b64u_decode, b64u_encode, canonical_json
+from sync.encoding import EncodingError, b64u_decode, b64u_encode, canonical_json, key_problem
 from sync.keys import key_id
 from sync.labels import ORG_DOCUMENT_SIGNATURE
 
@@ -294,10 +294,9 @@ def _check_recipient(recipient: Any) -> None:
 def _fields(
     obj: dict[str, Any], expected: frozenset[str], optional: frozenset[str] = frozenset()
 ) -> None:
-    if set(obj) - expected - optional:
-        raise MalformedOrgDocument("unknown_field")
-    if expected - set(obj):
-        raise MalformedOrgDocument("missing_field")
+    problem = key_problem(obj, expected, optional)
+    if problem is not None:
+        raise MalformedOrgDocument(problem)
 
 
 def _b64u(value: Any, length: int) -> bytes:

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from core.records import Record, Status
-from sync.encoding import EncodingError, canonical_json, parse_json_strict
+from sync.encoding import EncodingError, canonical_json, key_problem, parse_json_strict
 from sync.envelope import Envelope
 
 TYPES = frozenset(
@@ -114,8 +114,9 @@ def parse_payload(data: bytes) -> Payload:
         raise PayloadError("malformed_json") from None
     if not isinstance(obj, dict):
         raise PayloadError("wrong_type")
-    if set(obj) != _OUTER:
-        raise PayloadError("unknown_field" if set(obj) - _OUTER else "missing_field")
+    problem = key_problem(obj, _OUTER)
+    if problem is not None:
+        raise PayloadError(problem)
     if not isinstance(obj["blobs"], list):
         raise PayloadError("wrong_type")
     payload = Payload(obj["type"], obj["record"], tuple(_parse_blob(b) for b in obj["blobs"]))
@@ -135,8 +136,9 @@ def _check(payload: Payload) -> None:
 def _parse_blob(obj: Any) -> BlobRef:
     if not isinstance(obj, dict):
         raise PayloadError("wrong_type")
-    if set(obj) != _BLOB_FIELDS:
-        raise PayloadError("unknown_field" if set(obj) - _BLOB_FIELDS else "missing_field")
+    problem = key_problem(obj, _BLOB_FIELDS)
+    if problem is not None:
+        raise PayloadError(problem)
     if not isinstance(obj["id"], str) or not _BLOB_ID.match(obj["id"]):
         raise PayloadError("bad_blob_id")
     if not isinstance(obj["sha256"], str) or not _HEX64.match(obj["sha256"]):

@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sync.encoding import EncodingError, b64u_decode, b64u_encode, canonical_json, parse_json_strict
+from sync.encoding import (
+    EncodingError,
+    b64u_decode,
+    b64u_encode,
+    canonical_json,
+    key_problem,
+    parse_json_strict,
+)
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(min_value=-(2**63), max_value=2**63) | st.text(),
@@ -105,3 +112,12 @@ def test_parse_json_strict_refuses_ambiguous_or_hostile_input(data: bytes) -> No
 def test_parse_json_strict_raises_only_encoding_error_on_garbage(data: bytes) -> None:
     with contextlib.suppress(EncodingError):
         parse_json_strict(data)
+
+
+def test_key_problem_names_an_unknown_member_before_a_missing_one() -> None:
+    required = frozenset({"a", "b"})
+    assert key_problem({"a": 1, "b": 2}, required) is None
+    assert key_problem({"a": 1, "b": 2, "c": 3}, required, frozenset({"c"})) is None
+    assert key_problem({"a": 1}, required) == "missing_field"
+    assert key_problem({"a": 1, "x": 2}, required) == "unknown_field"
+    assert key_problem({"a": 1, "b": 2, "x": 3}, required) == "unknown_field"
