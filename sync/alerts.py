@@ -38,6 +38,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from core.records import Kind, Record, Status
+from core.vault_port import DeviceVaultPort, VaultPort
 from sync.device import DeviceIdentity, fixed_id, get_or_none
 from sync.errors import SyncError
 
@@ -111,7 +112,7 @@ def parse_location(raw: Any) -> Location | None:
 # --- the owner's settings ----------------------------------------------------------------------
 
 
-def load_settings(vault: Any) -> AlarmSettings:
+def load_settings(vault: VaultPort) -> AlarmSettings:
     record = get_or_none(vault, SETTINGS_ID)
     if record is None:
         return AlarmSettings()
@@ -124,7 +125,7 @@ def load_settings(vault: Any) -> AlarmSettings:
     )
 
 
-def save_settings(vault: Any, settings: AlarmSettings) -> AlarmSettings:
+def save_settings(vault: VaultPort, settings: AlarmSettings) -> AlarmSettings:
     vault.put(
         Record(
             kind=Kind.SETTING,
@@ -174,7 +175,7 @@ def alert_data(
 
 
 def raise_alarm(
-    vault: Any,
+    vault: DeviceVaultPort,
     settings: AlarmSettings,
     *,
     at: int,
@@ -199,7 +200,7 @@ def raise_alarm(
     return queue_record(vault, Record(kind=Kind.ALERT, status=Status.READY, data=data), now=now)
 
 
-def unsent_alerts(vault: Any) -> list[Record]:
+def unsent_alerts(vault: VaultPort) -> list[Record]:
     """Alarms the server has not yet acknowledged (the phone keeps pushing them)."""
     return [r for r in vault.list(kind=Kind.ALERT) if r.status in (Status.READY, Status.QUEUED)]
 
@@ -208,7 +209,7 @@ def unsent_alerts(vault: Any) -> list[Record]:
 
 
 def arm_checkin(
-    vault: Any, deadline: int, *, at: int, now: Callable[[], float] = time.time
+    vault: DeviceVaultPort, deadline: int, *, at: int, now: Callable[[], float] = time.time
 ) -> Record:
     """Seal "check-in armed until `deadline`" (replacing any check-in still open)."""
     from sync.outbox import queue_record
@@ -224,13 +225,15 @@ def arm_checkin(
     return queue_record(vault, Record(kind=Kind.CHECKIN, status=Status.READY, data=data), now=now)
 
 
-def current_checkin(vault: Any) -> Record | None:
+def current_checkin(vault: VaultPort) -> Record | None:
     """The armed check-in the owner has not checked in for yet, if any."""
     open_ = [r for r in vault.list(kind=Kind.CHECKIN) if r.data.get("state") == ARMED]
     return max(open_, key=lambda r: int(r.data.get("at", 0))) if open_ else None
 
 
-def check_in(vault: Any, *, at: int, now: Callable[[], float] = time.time) -> Record | None:
+def check_in(
+    vault: DeviceVaultPort, *, at: int, now: Callable[[], float] = time.time
+) -> Record | None:
     """Seal "checked in" for the open check-in (a revision of it); None if none is open."""
     from sync.outbox import queue_record
 
@@ -241,7 +244,7 @@ def check_in(vault: Any, *, at: int, now: Callable[[], float] = time.time) -> Re
     return queue_record(vault, record, now=now)
 
 
-def missed_checkin(vault: Any, now: int) -> Record | None:
+def missed_checkin(vault: VaultPort, now: int) -> Record | None:
     """The open check-in whose deadline has passed and for which the phone has not yet sent
     its own alert, if any (the caller then raises a `checkin_missed` alarm)."""
     record = current_checkin(vault)
@@ -307,7 +310,7 @@ def _retry(result: dict[str, Any]) -> bool:
     return result.get("status") not in ("stored", "duplicate", "rejected")
 
 
-def queued_wires(vault: Any) -> list[dict[str, Any]]:
+def queued_wires(vault: VaultPort) -> list[dict[str, Any]]:
     """Every envelope not yet acknowledged by the server, in chain order (for a `Courier`)."""
     from sync.outbox import pending_envelopes
 
