@@ -23,7 +23,6 @@ class Kind(StrEnum):
     SETTING = "setting"
     OUTBOX = "outbox"
     DEVICE_KEY = "device_key"
-    SERVER = "server"
     MESSAGE = "message"
     CASE = "case"
     CASE_EVENT = "case_event"
