@@ -22,7 +22,7 @@ class SyncLine:
     def __init__(self, ctx: FieldContext) -> None:
         self.ctx = ctx
         self.text = ft.Text("", size=14, data="sync-status", expand=True)
-        self.error = ft.Text("", size=14, color=ft.Colors.RED_800, visible=False)
+        self.error = ft.Text("", size=14, color=ft.Colors.RED_800, visible=False, data="sync-error")
         self.progress = ft.ProgressBar(value=0, visible=False, height=6)
         self.button = ft.OutlinedButton(
             ctx.t("sync.now"),

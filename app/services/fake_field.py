@@ -2,7 +2,10 @@
 
 It follows the same contract as the real service (the contract suite runs on both): the same
 errors, the same wipe threshold behaviour, the same status transitions. Sync is simulated: a
-round marks queued items `sent`, or raises the error set in `next_sync_error`.
+round marks queued items `sent`, or raises the error set in `next_sync_error` (or `Offline` while
+`online` is False) and, as the real service, leaves what waits queued and reports the failure
+in `sync_status().last_error` (and `revoked` after `DeviceRevoked`). Invites are real
+`sync.invite` codes; `fake_invite` makes one.
 
 Not for production: passphrases are compared in memory, nothing is encrypted.
 """
@@ -46,19 +49,21 @@ from app.services.field_types import (
     SyncStatus,
     UnlockFailed,
     check_new_passphrase,
+    guess_type,
+    invite_preview,
 )
 from core import consent, forms, links, source
 from core.forms import FormDefinition
 from storage import media_meta
+from sync.errors import DeviceRevoked, NotEnrolled, Offline, SyncError
+from sync.invite import Invite
 from sync.referrals import Contact
 from sync.shortcode import ShortCodeError, parse_code
 
-FAKE_INVITE_PREFIX = "FV1-"
-
 
 def fake_invite(server: str = "https://org.example", root: str = "ab" * 16) -> str:
-    """An invite code only the fake accepts: `FV1-<root fingerprint>-<server>`."""
-    return f"{FAKE_INVITE_PREFIX}{root}-{server}"
+    """A real invite code (`sync.invite`) for `server` and the root fingerprint `root`."""
+    return Invite(server, "fake-" + "t" * 20, root).encode()
 
 
 @dataclasses.dataclass
@@ -87,6 +92,8 @@ class FakeFieldService(FieldService):
         self._wipe_count = 0
         self._reset_data()
         self.next_sync_error: BaseException | None = None
+        self.online = True
+        """False: every sync round fails with `Offline`, as with no network."""
         self.calls: list[str] = []
         self.short_codes: set[str] = set()
         """Short codes `fetch_short_invite` accepts (canonical form)."""
@@ -102,6 +109,7 @@ class FakeFieldService(FieldService):
         self._org: OrgInfo | None = None
         self._last_sync: float | None = None
         self._last_error = ""
+        self._revoked = False
         self.directory: tuple[Contact, ...] = ()  # what the org document would publish
 
     def _need_open(self) -> None:
@@ -187,13 +195,7 @@ class FakeFieldService(FieldService):
 
     # ---- organisation
     def preview_invite(self, code: str) -> InvitePreview:
-        code = code.strip()
-        if not code.startswith(FAKE_INVITE_PREFIX):
-            raise InviteRefused("invalid_invite")
-        root, _, server = code[len(FAKE_INVITE_PREFIX) :].partition("-")
-        if len(root) != 32 or not server.startswith(("http://", "https://")):
-            raise InviteRefused("invalid_invite")
-        return InvitePreview(server=server, root_fingerprint=root)
+        return invite_preview(code)
 
     def fetch_short_invite(self, server: str, code: str) -> str:
         """Codes from `fake_short_codes` open to a fake invite for `server`."""
@@ -476,22 +478,34 @@ class FakeFieldService(FieldService):
     def sync_status(self) -> SyncStatus:
         self._need_open()
         enrolled = self._org is not None and self._org.enrolled
-        return SyncStatus(enrolled, self._last_sync, self._waiting(), self._last_error)
+        return SyncStatus(
+            enrolled, self._last_sync, self._waiting(), self._last_error, revoked=self._revoked
+        )
 
     def sync_round(self) -> SyncStatus:
+        """As the real service: a failed round leaves everything as it was and says why in
+        `last_error`; a good one clears it."""
         self._need_open()
         self.calls.append("sync")
+        try:
+            self._simulated_round()
+        except SyncError as exc:
+            self._last_error = exc.reason
+            self._revoked = self._revoked or isinstance(exc, DeviceRevoked)
+            raise
+        self._last_sync, self._last_error = self._clock(), ""
+        return self.sync_status()
+
+    def _simulated_round(self) -> None:
         if self.next_sync_error is not None:
             error, self.next_sync_error = self.next_sync_error, None
-            self._last_error = str(getattr(error, "reason", "sync_error"))
-            for i in self._incidents.values():
-                if i.status == "queued":
-                    i.status, i.reason = "failed", self._last_error
             raise error
+        if self._revoked:
+            raise DeviceRevoked()
         if self._org is None:
-            from sync.errors import NotEnrolled, Offline
-
             raise Offline() if self._last_sync else NotEnrolled()
+        if not self.online:
+            raise Offline()
         self._org = dataclasses.replace(self._org, enrolled=True)
         for i in self._incidents.values():
             if i.status in ("queued", "failed"):
@@ -504,8 +518,6 @@ class FakeFieldService(FieldService):
         for note_id, note in list(self._notes.items()):
             if note.status == "queued":
                 self._notes[note_id] = dataclasses.replace(note, status="sent")
-        self._last_sync, self._last_error = self._clock(), ""
-        return self.sync_status()
 
     # ---- settings
     def settings(self) -> Settings:
@@ -542,9 +554,3 @@ class FakeFieldService(FieldService):
 
     def about(self) -> About:
         return about_info()
-
-
-def guess_type(name: str) -> str:
-    import mimetypes
-
-    return mimetypes.guess_type(name)[0] or "application/octet-stream"

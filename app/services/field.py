@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 from app.services import field_decoy, field_keystore
-from app.services.fake_field import guess_type
 from app.services.field_api import FieldService, about_info, default_form
 from app.services.field_types import (
     DRAFT_FORMS,
@@ -57,6 +56,9 @@ from app.services.field_types import (
     SyncStatus,
     UnlockFailed,
     check_new_passphrase,
+    guess_type,
+    invite_preview,
+    parse_invite,
 )
 from core import consent, forms, links, source
 from core.crypto.random import random_bytes
@@ -70,7 +72,7 @@ from sync import device as device_mod
 from sync import invite_drop, outbox
 from sync import referrals as referrals_mod
 from sync.enrolment import device_fingerprint
-from sync.invite import Invite, InviteError
+from sync.invite import InviteError
 from sync.shortcode import ShortCodeError
 
 APP_SETTINGS_ID = device_mod.fixed_id("field-app-settings")
@@ -330,11 +332,7 @@ class VaultFieldService(FieldService):
 
     # ------------------------------------------------------------ organisation
     def preview_invite(self, code: str) -> InvitePreview:
-        try:
-            invite = Invite.parse(code)
-        except InviteError:
-            raise InviteRefused("invalid_invite") from None
-        return InvitePreview(server=invite.server_url, root_fingerprint=invite.root_fingerprint)
+        return invite_preview(code)
 
     def fetch_short_invite(self, server: str, code: str) -> str:
         proxy = str(self._app_settings().get("proxy") or "") or None
@@ -349,10 +347,7 @@ class VaultFieldService(FieldService):
         vault = self._v()
         if device_mod.DeviceIdentity.load(vault) is not None:
             raise InviteRefused("already_enrolled")
-        try:
-            invite = Invite.parse(code)
-        except InviteError:
-            raise InviteRefused("invalid_invite") from None
+        invite = parse_invite(code)
         proxy = str(self._app_settings().get("proxy") or "") or None
         device_mod.identity_from_invite(
             vault,
@@ -819,8 +814,7 @@ class VaultFieldService(FieldService):
         try:
             report = engine.run_once()
         except SyncError as exc:
-            self._last_error = exc.reason
-            self._mark_failed(exc.reason)
+            self._last_error = exc.reason  # what the sync line shows; what waits stays queued
             raise
         finally:
             self._progress = None
@@ -830,7 +824,6 @@ class VaultFieldService(FieldService):
             self._after_wipe()
             return SyncStatus(False, None, 0)
         self._last_error = ""
-        self._unfail()
         self._arm_wipe_check()
         self._forget_drafts_of_sent()
         return self.sync_status()
@@ -860,16 +853,6 @@ class VaultFieldService(FieldService):
             from app.services import field_wipecheck
 
             field_wipecheck.arm_quietly(self.data_dir, self.keystore, self._v())
-
-    def _mark_failed(self, reason: str) -> None:
-        """Show a non-retryable failure on what is waiting (it stays queued underneath)."""
-        if not self.unlocked or reason in ("offline", "timeout", "server_unavailable"):
-            return
-        self._put_app_settings(sync_failure=reason)
-
-    def _unfail(self) -> None:
-        if self.unlocked and self._app_settings().get("sync_failure"):
-            self._put_app_settings(sync_failure="")
 
     def cancel_sync(self) -> None:
         engine = self._engine

@@ -26,10 +26,12 @@ Sync failures (`sync.errors.SyncError`) pass through unchanged: they already car
 from __future__ import annotations
 
 import dataclasses
+import mimetypes
 from collections.abc import Mapping
 from typing import Any
 
 from core.strength import Problem, assess
+from sync.invite import Invite, InviteError
 
 AUTO_LOCK_CHOICES = (30, 60, 120, 300, 900)  # seconds
 WIPE_THRESHOLD_CHOICES = (0, 3, 5, 10, 20)  # 0 = never wipe on wrong passphrases
@@ -309,3 +311,22 @@ def check_new_passphrase(passphrase: str, duress: str | None, *, disguise: bool)
             raise PassphraseRefused(PROBLEM_REASONS[problem])
     if duress is not None and duress == passphrase:
         raise PassphraseRefused("duress_same_as_passphrase")
+
+
+def guess_type(name: str) -> str:
+    """The media type an attachment named `name` gets when the picker gave none."""
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+def parse_invite(code: str) -> Invite:
+    """An invite code read strictly (`sync.invite`); `InviteRefused("invalid_invite")` if not."""
+    try:
+        return Invite.parse(code)
+    except InviteError:
+        raise InviteRefused("invalid_invite") from None
+
+
+def invite_preview(code: str) -> InvitePreview:
+    """What the join screen shows before the owner accepts an invite."""
+    invite = parse_invite(code)
+    return InvitePreview(server=invite.server_url, root_fingerprint=invite.root_fingerprint)

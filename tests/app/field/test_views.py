@@ -342,7 +342,12 @@ def test_the_list_shows_each_sync_state_newest_first() -> None:
     with pytest.raises(DeviceRevoked):
         svc.sync_round()
     shown = texts(screen.build().body)
-    assert "Not sent: The organisation has disconnected this phone" in shown
+    # as on the real service: the report still waits, and the sync line says why
+    assert "Waiting to send" in shown and "Not sent" not in shown
+    assert (
+        "The organisation has disconnected this phone"
+        in find(screen.build().body, "sync-error").value
+    )
     click(button_of(find(screen.build().body, "incident-new")))
     assert ctx.nav.names[-1] == "go:incident"  # type: ignore[attr-defined]
 
