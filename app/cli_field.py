@@ -11,21 +11,28 @@ Every verb takes `--json` for machine-readable output. The passphrase comes from
 `FIELDVAULT_PASSPHRASE` environment variable or an interactive prompt, never from an argument
 (arguments are visible to every user of the machine in the process list).
 
-`add` reads the record's data as a JSON object on stdin, e.g. `{"title": "...", "form":
-"incident", "values": {...}}`; attachments are stored in the vault and sent as blobs.
+The verbs call the same service as the app's screens (`app.services.field.VaultFieldService`):
+`add` validates an incident against the organisation's form and stores it as the app does.
+It reads a JSON object on stdin: for an incident `{"answers": {...}}` (form answers keyed by
+field id; `form` and `form_version` may come along and are ignored: the service knows the
+form), for a note `{"text": "...", "shared": true}`. Files given with `--attach` are encrypted
+into the vault and listed in the form's evidence field. The older input `{"title": ...,
+"values": {...}}` is read as answers by `field_types.incident_answers`.
 
-Exit codes: 0 done; 1 usage or vault error; 2 sync failed but will succeed later (offline,
-timeout, server busy); 3 sync refused for good (revoked, server key changed, TLS pin mismatch).
+Exit codes: 0 done; 1 usage, vault or form error (`reason` is the service's machine reason);
+2 sync failed but will succeed later (offline, timeout, server busy); 3 sync refused for good
+(revoked, server key changed, TLS pin mismatch).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
-import mimetypes
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -80,18 +87,6 @@ def _emit(args: argparse.Namespace, obj: dict[str, Any], text: str) -> None:
         print(text)
 
 
-def _open(args: argparse.Namespace) -> Any:
-    """Open the vault, or print why not (wrong passphrase, in use, missing) and exit 1."""
-    from storage import Vault
-    from storage.errors import VaultError
-
-    try:
-        return Vault.open(Path(args.data), _passphrase())
-    except VaultError as exc:
-        _emit(args, {"ok": False, "reason": type(exc).__name__, "detail": str(exc)}, str(exc))
-        raise SystemExit(1) from None
-
-
 def _fail(args: argparse.Namespace, error: Exception, code: int) -> int:
     reason = getattr(error, "reason", type(error).__name__)
     _emit(args, {"ok": False, "reason": reason, "detail": str(error)}, f"error: {error}")
@@ -100,6 +95,43 @@ def _fail(args: argparse.Namespace, error: Exception, code: int) -> int:
 
 def _sync_exit(error: Exception) -> int:
     return 2 if getattr(error, "retryable", False) else 3
+
+
+def _service(args: argparse.Namespace) -> Any:
+    from app.services.field import VaultFieldService
+
+    return VaultFieldService(Path(args.data))
+
+
+@contextlib.contextmanager
+def _unlocked(args: argparse.Namespace) -> Iterator[Any]:
+    """The field service with the vault open, locked again afterwards; or why not, and exit 1."""
+    from app.services.field_types import FieldServiceError
+
+    service = _service(args)
+    passphrase = _passphrase()
+    if not service.has_vault():
+        _emit(args, {"ok": False, "reason": "vault_not_found"}, "no vault there")
+        raise SystemExit(1)
+    try:
+        service.unlock(passphrase)
+    except FieldServiceError as exc:
+        raise SystemExit(_fail(args, exc, 1)) from None
+    try:
+        yield service
+    finally:
+        service.lock()  # also fine after a remote wipe (the vault then is already locked)
+
+
+def _read_object(args: argparse.Namespace) -> dict[str, Any] | None:
+    try:
+        data = json.loads(sys.stdin.read() or "{}")
+    except json.JSONDecodeError:
+        data = None
+    if not isinstance(data, dict):
+        _emit(args, {"ok": False, "reason": "bad_json"}, "stdin is not a JSON object")
+        return None
+    return data
 
 
 # -- verbs ----------------------------------------------------------------------------------
@@ -113,145 +145,153 @@ def _run_app(args: argparse.Namespace) -> int:
 
 
 def _init(args: argparse.Namespace) -> int:
-    from storage import Vault
+    from app.services.field_types import FieldServiceError
     from sync.client import normalise_proxy
-    from sync.device import identity_from_invite
-    from sync.engine import SyncEngine
     from sync.errors import SyncError
-    from sync.invite import Invite, InviteError
 
+    service = _service(args)
     try:
-        invite = Invite.parse(args.invite)
+        service.preview_invite(args.invite)
         if args.proxy:
             normalise_proxy(args.proxy)
-    except (InviteError, ValueError) as exc:
+    except (FieldServiceError, ValueError) as exc:
         return _fail(args, exc, 1)
-    if Vault.exists(Path(args.data)):
+    if service.has_vault():
         _emit(args, {"ok": False, "reason": "vault_exists"}, "a vault already exists there")
         return 1
-    from app.services.field_types import PassphraseRefused, check_new_passphrase
-
-    passphrase = _passphrase(confirm=True)
-    try:  # the same floor as the app's setup: an image of the phone is guessed offline
-        check_new_passphrase(passphrase, None, disguise=False)
-    except PassphraseRefused as exc:
+    try:  # the app's floor (an image of the phone is guessed offline); opens to unlock
+        service.create(_passphrase(confirm=True), language=args.language, disguise=False)
+    except FieldServiceError as exc:
         return _fail(args, exc, 1)
-    vault = Vault.create(Path(args.data), passphrase)
-    from storage.launch import write_launch
-
-    write_launch(args.data, language=args.language, disguise=False)  # the app opens to unlock
     try:
-        identity = identity_from_invite(
-            vault,
-            invite,
-            proxy=args.proxy,
-            label=args.label,
-        )
+        if args.proxy:
+            service.update_settings(proxy=args.proxy)
+        device_id = service.join(args.invite, label=args.label).device_id
         try:
-            SyncEngine(vault).run_once()
+            service.sync_round()
         except SyncError as exc:
-            detail = {"ok": True, "device_id": identity.device_id, "enrolled": False}
             _emit(
                 args,
-                {**detail, "reason": exc.reason},
+                {"ok": True, "device_id": device_id, "enrolled": False, "reason": exc.reason},
                 f"vault created; enrolment will finish at the next sync ({exc.reason})",
             )
             return 0
         _emit(
             args,
-            {"ok": True, "device_id": identity.device_id, "enrolled": True},
-            f"enrolled as device {identity.device_id}",
+            {"ok": True, "device_id": device_id, "enrolled": True},
+            f"enrolled as device {device_id}",
         )
         return 0
     finally:
-        vault.lock()
+        service.lock()
 
 
 def _add(args: argparse.Namespace) -> int:
-    from core.records import Kind, Record
-    from sync.outbox import queue_record
+    from app.services.field_types import FieldServiceError, FormInvalid, incident_answers
 
-    try:
-        data = json.loads(sys.stdin.read() or "{}")
-    except json.JSONDecodeError:
-        _emit(args, {"ok": False, "reason": "bad_json"}, "stdin is not a JSON object")
+    data = _read_object(args)
+    if data is None:
         return 1
-    if not isinstance(data, dict):
-        _emit(args, {"ok": False, "reason": "bad_json"}, "stdin is not a JSON object")
-        return 1
-    vault = _open(args)
-    try:
-        attachments = list(data.get("attachments") or [])
-        for path in args.attach:
-            media_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
-            with open(path, "rb") as source:
-                stored = vault.attach(source, media_type=media_type, name=Path(path).name)
-            attachments.append(
-                {"id": stored.id, "media_type": stored.media_type, "name": stored.name}
+    with _unlocked(args) as service:
+        try:
+            if args.kind == "note":
+                note_id = service.save_note(
+                    None, str(data.get("text", "")), shared=bool(data.get("shared", True))
+                )
+                status = next(n.status for n in service.list_notes() if n.id == note_id)
+                _emit(args, {"ok": True, "id": note_id, "status": status}, f"{note_id} {status}")
+                return 0
+            answers = incident_answers(data)
+            _attach(service, answers, args.attach)
+            incident_id = service.save_incident(None, answers, submit=True)
+        except FormInvalid as exc:
+            _emit(
+                args,
+                {"ok": False, "reason": exc.reason, "errors": exc.errors},
+                "the form is not complete: "
+                + ", ".join(f"{k} ({v})" for k, v in sorted(exc.errors.items())),
             )
-        if attachments:
-            data["attachments"] = attachments
-        kind = Kind.INCIDENT if args.kind == "incident" else Kind.NOTE
-        saved = queue_record(vault, Record(kind=kind, data=data))
-        _emit(
-            args,
-            {"ok": True, "id": saved.id, "status": str(saved.status)},
-            f"{saved.id} {saved.status}",
-        )
+            return 1
+        except FieldServiceError as exc:
+            return _fail(args, exc, 1)
+        status = service.get_incident(incident_id).status
+        _emit(args, {"ok": True, "id": incident_id, "status": status}, f"{incident_id} {status}")
         return 0
-    finally:
-        vault.lock()
+
+
+def _attach(service: Any, answers: dict[str, Any], paths: list[str]) -> None:
+    """Encrypt each file into the vault (the file itself stays) and list it in the form's
+    evidence field (the first attachments field where the form has none of that name)."""
+    if not paths:
+        return
+    fields = [f.id for f in service.form().fields if f.type == "attachments"]
+    field = "evidence" if "evidence" in fields else fields[0]
+    refs = list(answers.get(field) or [])
+    for path in paths:
+        refs.append(service.attach_path(Path(path), remove_source=False).id)
+    answers[field] = refs
 
 
 def _list(args: argparse.Namespace) -> int:
-    from core.records import Kind
+    with _unlocked(args) as service:
+        rows = [
+            _row(
+                i.id,
+                "stub" if i.stub else "incident",
+                i.status,
+                i.status_reason,
+                i.title,
+                "",
+                i.updated_at or i.created_at,
+            )
+            for i in service.list_incidents()
+        ]
+        rows += [
+            _row(n.id, "note", n.status, n.status_reason, "", n.text, n.updated_at or n.created_at)
+            for n in service.list_notes()
+        ]
+        rows += [
+            _row(m.id, "message", "", "", "", m.text, m.created_at) for m in service.messages()
+        ]
+    rows.sort(key=lambda r: r["updated_at"])
+    text = "\n".join(
+        f"{r['id']}  {r['kind']:<8} {r['status']:<7} {r['title'] or r['text']}" for r in rows
+    )
+    _emit(args, {"ok": True, "records": rows}, text or "(nothing yet)")
+    return 0
 
-    vault = _open(args)
-    try:
-        rows = []
-        for kind in (Kind.INCIDENT, Kind.NOTE, Kind.STUB, Kind.MESSAGE):
-            for record in vault.list(kind=kind):
-                rows.append(
-                    {
-                        "id": record.id,
-                        "kind": str(record.kind),
-                        "status": str(record.status),
-                        "reason": record.status_reason,
-                        "title": str(record.data.get("title", "")),
-                        "text": str(record.data.get("text", "")),
-                        "updated_at": record.updated_at or record.created_at,
-                    }
-                )
-        rows.sort(key=lambda r: r["updated_at"])
-        text = "\n".join(
-            f"{r['id']}  {r['kind']:<8} {r['status']:<7} {r['title'] or r['text']}" for r in rows
-        )
-        _emit(args, {"ok": True, "records": rows}, text or "(nothing yet)")
-        return 0
-    finally:
-        vault.lock()
+
+def _row(
+    record_id: str, kind: str, status: str, reason: str, title: str, text: str, updated: float
+) -> dict[str, Any]:
+    return {
+        "id": record_id,
+        "kind": kind,
+        "status": status,
+        "reason": reason,
+        "title": title,
+        "text": text,
+        "updated_at": updated,
+    }
 
 
 def _sync(args: argparse.Namespace) -> int:
-    from sync.engine import SyncEngine
     from sync.errors import SyncError
 
-    vault = _open(args)
-    try:
+    with _unlocked(args) as service:
         try:
-            report = SyncEngine(vault).run_once()
+            service.sync_round()
         except SyncError as exc:
             return _fail(args, exc, _sync_exit(exc))
-        summary = dataclasses.asdict(report)
-        _emit(
-            args,
-            {"ok": True, **summary},
-            f"sent {report.envelopes_sent} envelope(s) and {report.blobs_sent} blob(s); "
-            f"{report.messages_received} new message(s)" + ("; wiped" if report.wiped else ""),
-        )
-        return 0
-    finally:
-        vault.lock()  # also fine after a remote wipe (the vault then is already locked)
+        report = service.last_report
+    summary = dataclasses.asdict(report)
+    _emit(
+        args,
+        {"ok": True, **summary},
+        f"sent {report.envelopes_sent} envelope(s) and {report.blobs_sent} blob(s); "
+        f"{report.messages_received} new message(s)" + ("; wiped" if report.wiped else ""),
+    )
+    return 0
 
 
 def _wipe(args: argparse.Namespace) -> int:

@@ -57,6 +57,7 @@ from app.services.field_types import (
     UnlockFailed,
     check_new_passphrase,
     guess_type,
+    incident_answers,
     invite_preview,
     parse_invite,
 )
@@ -121,6 +122,7 @@ class VaultFieldService(FieldService):
         self._progress: tuple[int, int] | None = None
         self._blob_sent: dict[str, int] = {}  # bytes of each blob the server acknowledged
         self._last_error = ""
+        self.last_report: Any = None  # the sync engine's report of the last good round
         self._language = ""  # this session's language when no launch file says it
         self._notice = ""  # what the last unlock found that the owner must be told, once
         self._mutex = threading.RLock()
@@ -343,7 +345,8 @@ class VaultFieldService(FieldService):
         except (ValueError, InviteError):
             raise InviteRefused("bad_server_address") from None
 
-    def join(self, code: str) -> OrgInfo:
+    def join(self, code: str, *, label: str | None = None) -> OrgInfo:
+        """`label` names this device for the coordinators (the command line's `--label`)."""
         vault = self._v()
         if device_mod.DeviceIdentity.load(vault) is not None:
             raise InviteRefused("already_enrolled")
@@ -353,6 +356,7 @@ class VaultFieldService(FieldService):
             vault,
             invite,
             proxy=proxy,
+            label=label,
         )
         self._engine = None
         info = self.org_info()
@@ -391,7 +395,7 @@ class VaultFieldService(FieldService):
         messages = [r for r in vault.list(kind=Kind.MESSAGE)]
         out: list[IncidentSummary] = []
         for record in vault.list(kind=Kind.INCIDENT):
-            answers = record.data.get("answers") or {}
+            answers = incident_answers(record.data)
             out.append(
                 IncidentSummary(
                     id=record.id,
@@ -431,7 +435,7 @@ class VaultFieldService(FieldService):
                 infos.append(self.attachment(str(item["id"])))
         return Incident(
             id=record.id,
-            answers=dict(record.data.get("answers") or {}),
+            answers=incident_answers(record.data),
             status=_shown_status(record.status),
             status_reason=record.status_reason,
             version=record.version,
@@ -818,6 +822,7 @@ class VaultFieldService(FieldService):
             raise
         finally:
             self._progress = None
+        self.last_report = report
         if getattr(report, "wiped", False):
             with self._mutex:
                 self._vault, self._engine = None, None

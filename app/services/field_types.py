@@ -330,3 +330,23 @@ def invite_preview(code: str) -> InvitePreview:
     """What the join screen shows before the owner accepts an invite."""
     invite = parse_invite(code)
     return InvitePreview(server=invite.server_url, root_fingerprint=invite.root_fingerprint)
+
+
+def incident_answers(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The form answers inside an incident record's `data`: the one place that reads both shapes.
+
+    Records hold `{"form", "form_version", "answers", "attachments"}`. Before 0.3,
+    `fieldvault field add` stored what it was given instead, usually `{"title", "values"}`:
+    their `values` are the answers, and the `title` is kept under `title` unless a value has
+    that name. Anything else without `answers` has none. (The coordinator's
+    `coordinator_cases.answers_of` reads records that came in from phones; it can delegate here.)
+    """
+    answers = data.get("answers")
+    if isinstance(answers, Mapping):
+        return dict(answers)
+    values = data.get("values")
+    old: dict[str, Any] = dict(values) if isinstance(values, Mapping) else {}
+    title = data.get("title")
+    if isinstance(title, str) and title:
+        old.setdefault("title", title)
+    return old

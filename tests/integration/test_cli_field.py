@@ -13,6 +13,15 @@ from sync import coordinator
 from tests.integration.conftest import PASSPHRASE, Org
 
 MARKER = "OKAPI-91d2-cli-plaintext-marker"
+ANSWERS = {
+    "occurred_at": "2026-11-01T21:30",
+    "region": "kg.bishkek",
+    "violation_types": ["detention"],
+    "description": MARKER,
+    "perpetrator_types": ["police"],
+    "victims": "A1",
+    "consent": {"share_org": True, "statistics": True, "advocacy": False},
+}
 
 
 def _field(data: Path, *args: str, stdin: str = "", env: dict[str, str] | None = None) -> Any:
@@ -37,7 +46,7 @@ def _json(result: Any) -> dict[str, Any]:
 def test_init_add_list_sync_and_wipe_from_the_command_line(org: Org, tmp_path: Path) -> None:
     data = tmp_path / "phone"
     invite = coordinator.create_invite(org.coordinator, expires_in=600).encode()
-    init = _field(data, "init", "--invite", invite, "--label", "cli")
+    init = _field(data, "init", "--invite", invite, "--label", "cli", "--language", "en")
     assert init.returncode == 0 and _json(init)["enrolled"] is True
 
     photo = tmp_path / "p.jpg"
@@ -49,14 +58,16 @@ def test_init_add_list_sync_and_wipe_from_the_command_line(org: Org, tmp_path: P
         "incident",
         "--attach",
         str(photo),
-        stdin=json.dumps({"title": MARKER}),
+        stdin=json.dumps({"form": "default-incident", "answers": ANSWERS}),
     )
     assert add.returncode == 0, add.stderr.decode()
     record_id = _json(add)["id"]
     assert _json(add)["status"] == "queued"
 
     listed = _json(_field(data, "list"))["records"]
-    assert [(r["id"], r["status"], r["title"]) for r in listed] == [(record_id, "queued", MARKER)]
+    assert [(r["id"], r["status"], r["title"]) for r in listed] == [
+        (record_id, "queued", "Detention or arrest")
+    ]
 
     synced = _field(data, "sync")
     assert synced.returncode == 0
@@ -65,7 +76,9 @@ def test_init_add_list_sync_and_wipe_from_the_command_line(org: Org, tmp_path: P
     assert [(r["id"], r["kind"], r["title"]) for r in listed] == [(record_id, "stub", "")]
 
     coordinator.pull(org.coordinator)
-    assert org.coordinator.get(record_id).data["latest"]["title"] == MARKER
+    latest = org.coordinator.get(record_id).data["latest"]
+    assert latest["answers"]["description"] == MARKER
+    assert len(latest["answers"]["evidence"]) == 1 == len(latest["attachments"])
 
     wiped = _field(data, "wipe", env={})
     assert wiped.returncode == 0
@@ -102,8 +115,21 @@ def test_a_wrong_passphrase_is_reported_without_a_traceback(org: Org, tmp_path: 
     assert _field(data, "init", "--invite", invite).returncode == 0
     result = _field(data, "list", env={"FIELDVAULT_PASSPHRASE": "not the passphrase"})
     assert result.returncode == 1
-    assert _json(result)["reason"] == "WrongPassphrase"
+    assert _json(result)["reason"] == "wrong_passphrase"
     assert b"Traceback" not in result.stderr
+
+
+def test_an_incomplete_incident_is_refused_with_the_fields_to_answer(
+    org: Org, tmp_path: Path
+) -> None:
+    data = tmp_path / "phone"
+    invite = coordinator.create_invite(org.coordinator, expires_in=600).encode()
+    assert _field(data, "init", "--invite", invite).returncode == 0
+    result = _field(data, "add", stdin=json.dumps({"title": MARKER, "values": {}}))
+    assert result.returncode == 1
+    answer = _json(result)
+    assert answer["reason"] == "form_invalid" and "description" in answer["errors"]
+    assert _json(_field(data, "list"))["records"] == []
 
 
 def test_init_refuses_a_passphrase_under_the_floor_and_creates_nothing(

@@ -50,6 +50,20 @@ FIELD_PASSPHRASE = "walkthrough field passphrase"
 MARKER = "walkthrough-marker-7f3a"
 
 
+def _incident(description: str) -> str:
+    """What `fieldvault field add` reads: answers to the default form."""
+    answers = {
+        "occurred_at": "2026-11-01T21:30",
+        "region": "kg.bishkek",
+        "violation_types": ["detention"],
+        "description": description,
+        "perpetrator_types": ["police"],
+        "victims": "A1",
+        "consent": {"share_org": True, "statistics": True, "advocacy": False},
+    }
+    return json.dumps({"answers": answers})
+
+
 def _field(data: Path, *args: str, stdin: str = "") -> tuple[int, dict[str, Any]]:
     env = _project_env()
     env["FIELDVAULT_PASSPHRASE"] = FIELD_PASSPHRASE
@@ -116,8 +130,7 @@ def test_a_device_enrolled_with_the_pinned_invite_syncs_through_caddy_to_postgre
         assert (status, answer.get("enrolled")) == (0, True), answer
         photo = tmp_path / "statement.txt"
         photo.write_bytes(MARKER.encode() * 200)
-        incident = {"title": MARKER, "form": "incident", "values": {"summary": MARKER}}
-        status, answer = _field(phone, "add", "--attach", str(photo), stdin=json.dumps(incident))
+        status, answer = _field(phone, "add", "--attach", str(photo), stdin=_incident(MARKER))
         assert status == 0, answer
         status, answer = _field(phone, "sync")
         assert status == 0, answer
@@ -125,7 +138,7 @@ def test_a_device_enrolled_with_the_pinned_invite_syncs_through_caddy_to_postgre
 
         assert coordinator.pull(coord).stored >= 1
         cases = coord.list(kind=Kind.CASE)
-        assert [c.data["latest"]["title"] for c in cases] == [MARKER]
+        assert [c.data["latest"]["answers"]["description"] for c in cases] == [MARKER]
         blobs = cases[0].data["revisions"][-1]["blobs"]
         assert coordinator.fetch_blob(coord, blobs[0]["id"]) == photo.read_bytes()
     finally:
@@ -159,7 +172,7 @@ def test_a_device_whose_invite_pins_another_certificate_is_refused_with_the_pin_
             False,
             "tls_pin_mismatch",
         ), answer
-        status, answer = _field(phone, "add", stdin=json.dumps({"title": "never sent"}))
+        status, answer = _field(phone, "add", stdin=_incident("never sent"))
         assert status == 0, answer
         status, answer = _field(phone, "sync")
         assert (status, answer.get("reason")) == (3, "tls_pin_mismatch"), answer
