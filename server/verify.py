@@ -23,15 +23,13 @@ from sync import envelope as sync_envelope
 from sync import orgdoc as sync_orgdoc
 from sync import orgseal as sync_orgseal
 from sync.age import bech32
-from sync.encoding import EncodingError, b64u_decode, b64u_encode, canonical_json
+from sync.encoding import EncodingError, ReasonError, b64u_decode, b64u_encode, canonical_json
 
 MAX_RECIPIENT = 4096
 
 
-class EnvelopeRefused(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+class EnvelopeRefused(ReasonError):
+    """One pushed envelope is refused (`reason`); the rest of the batch goes on."""
 
 
 def org_document(obj: Any, pinned_root: str | None = None) -> OrgDocument:

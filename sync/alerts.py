@@ -40,6 +40,7 @@ from typing import Any
 from core.records import Kind, Record, Status
 from core.vault_port import DeviceVaultPort, VaultPort
 from sync.device import DeviceIdentity, fixed_id, get_or_none
+from sync.encoding import ReasonError
 from sync.errors import SyncError
 
 VERSION = 1
@@ -55,12 +56,8 @@ SETTINGS_ID = fixed_id("alarm-settings")
 MAX_FUTURE = 366 * 24 * 3600
 
 
-class AlertError(ValueError):
+class AlertError(ReasonError, ValueError):
     """An alarm or check-in value is not acceptable. `reason` is machine-readable."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

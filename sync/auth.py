@@ -26,7 +26,7 @@ from core.crypto.errors import BadSignature
 from core.crypto.hashing import sha256_hex
 from core.crypto.random import random_bytes
 from core.crypto.signing import SigningKey, verify
-from sync.encoding import EncodingError, b64u_decode, b64u_encode
+from sync.encoding import EncodingError, ReasonError, b64u_decode, b64u_encode
 from sync.keys import key_id
 from sync.labels import REQUEST_SIGNATURE
 
@@ -56,15 +56,11 @@ def upload_digest_field(upload_sha256: str) -> str:
     return _UPLOAD_FIELD + upload_sha256
 
 
-class AuthError(Exception):
+class AuthError(ReasonError):
     """A request's signature headers are missing, malformed, stale or forged.
 
     `reason` is machine-readable: missing_auth, malformed_auth, stale_request, bad_signature.
     """
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ Use `b64u_encode` / `b64u_decode` for keys, signatures and binary payloads, and
 `canonical_json` for anything that is signed. Decoders reject non-canonical input (padding,
 stray characters, non-zero trailing bits, duplicate keys), so one value has exactly one encoding
 and a signature can never be made to cover two different readings. `key_problem` is the one
-rule every strict parser applies to an object's members.
+rule every strict parser applies to an object's members, `ReasonError` what they raise.
 """
 
 from __future__ import annotations
@@ -21,6 +21,15 @@ _B64U = re.compile(r"\A[A-Za-z0-9_-]*\Z")
 
 class EncodingError(ValueError):
     """Input is not in the one canonical encoding this format allows."""
+
+
+class ReasonError(Exception):
+    """A refusal whose message is its machine-readable `reason` and nothing else (nothing of
+    the input), so it is safe to log. The parsers' errors derive from it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 def b64u_encode(data: bytes) -> str:

@@ -39,6 +39,7 @@ from urllib.parse import urlsplit
 import segno
 
 from core.crypto.hashing import sha256
+from sync.encoding import ReasonError
 from sync.labels import INVITE_CHECKSUM
 
 PREFIX = "FV1-"
@@ -64,12 +65,8 @@ _HEX64 = re.compile(r"\A[0-9a-f]{64}\Z")
 _URL_CHARS = re.compile(r"\A[!-~]+\Z")
 
 
-class InviteError(ValueError):
+class InviteError(ReasonError, ValueError):
     """An invite code or its fields are not valid. `reason` is machine-readable."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from core.records import Record, Status
-from sync.encoding import EncodingError, canonical_json, key_problem, parse_json_strict
+from sync.encoding import EncodingError, ReasonError, canonical_json, key_problem, parse_json_strict
 from sync.envelope import Envelope
 
 TYPES = frozenset(
@@ -49,12 +49,8 @@ _OUTER = frozenset({"type", "record", "blobs"})
 _BLOB_FIELDS = frozenset({"id", "sha256", "size", "media_type", "name"})
 
 
-class PayloadError(ValueError):
+class PayloadError(ReasonError, ValueError):
     """A payload does not have the documented shape. `reason` is machine-readable."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

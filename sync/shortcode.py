@@ -41,6 +41,7 @@ from core.crypto import aead
 from core.crypto.errors import InvalidCiphertext
 from core.crypto.kdf import hkdf_sha256, scrypt_derive
 from core.crypto.random import random_bytes
+from sync.encoding import ReasonError
 from sync.invite import ALPHABET, Invite, InviteError
 from sync.labels import SHORT_CODE_KEY, SHORT_CODE_LOOKUP, SHORT_CODE_SCRYPT, SHORT_CODE_SEAL
 
@@ -56,12 +57,8 @@ _DECODE = {c: i for i, c in enumerate(ALPHABET)} | {"O": 0, "I": 1, "L": 1}
 _SEPARATORS = re.compile(r"[\s\-]")
 
 
-class ShortCodeError(ValueError):
+class ShortCodeError(ReasonError, ValueError):
     """A short code or a sealed invite is not valid. `reason` is machine-readable."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
