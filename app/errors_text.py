@@ -1,9 +1,12 @@
 """The one mapper from typed errors to catalogue keys, for both apps and the command line.
 
 Use `error_key(exc)` to get a key in the `common` catalogue (`error.*`), or
-`error_text(exc, translator)` for the translated sentence. Storage errors are matched by class
-(walking the class hierarchy by name, so this module needs no storage import at start-up); sync
-and service errors by their machine `reason`. Anything unknown maps to `error.unexpected`.
+`error_text(exc, translator)` for the translated sentence. Errors are matched by their machine
+`reason` only: the field service's closed set (`app.services.field_types.FieldReason`), sync's
+(`sync.errors`) and the server's refusals, all in `REASON_KEYS`. A storage error that reaches
+this module unwrapped (the coordinator's services still pass them) gets its reason from
+`field_types.storage_reason`, by class, never by class name. Anything unknown maps to
+`error.unexpected`; an unknown sync or server reason to the generic sync or refusal sentence.
 
 Danger: never show `str(exc)` to a user: it is a developer diagnostic. Show this mapping.
 """
@@ -15,26 +18,14 @@ from typing import Any, Protocol
 
 UNEXPECTED = "error.unexpected"
 
-# storage.errors classes (see storage/errors.py), by class name
-STORAGE_KEYS: Mapping[str, str] = {
-    "WrongPassphrase": "error.wrong_passphrase",
-    "VaultInUse": "error.vault_in_use",
-    "VaultRolledBack": "error.vault_rolled_back",
-    "VaultCorrupt": "error.vault_corrupt",
-    "VaultFormatTooNew": "error.vault_too_new",
-    "VaultNotFound": "error.vault_not_found",
-    "VaultExists": "error.vault_exists",
-    "VaultLocked": "error.locked",
-    "RecordNotFound": "error.not_found",
-    "AttachmentNotFound": "error.not_found",
-    "AttachmentCorrupt": "error.attachment_corrupt",
-    "MetadataStripFailed": "error.metadata_strip_failed",
-    "StorageFull": "error.storage_full",
-    "VaultError": "error.storage",
-}
-
 # machine reasons: sync.errors (`SyncError.reason`), server refusals, and app/services errors
 REASON_KEYS: Mapping[str, str] = {
+    # storage, as app.services.field_types.storage_reason names it
+    "vault_too_new": "error.vault_too_new",
+    "vault_not_found": "error.vault_not_found",
+    "vault_exists": "error.vault_exists",
+    "attachment_corrupt": "error.attachment_corrupt",
+    "storage_error": "error.storage",
     # sync.errors
     "offline": "error.offline",
     "timeout": "error.timeout",
@@ -99,7 +90,7 @@ REASON_KEYS: Mapping[str, str] = {
     "metadata_not_removable": "error.metadata_not_removable",
 }
 
-ALL_KEYS = frozenset({UNEXPECTED, *STORAGE_KEYS.values(), *REASON_KEYS.values()})
+ALL_KEYS = frozenset({UNEXPECTED, "error.sync", "error.server_refused", *REASON_KEYS.values()})
 
 
 class _Translates(Protocol):
@@ -112,20 +103,18 @@ def reason_key(reason: str) -> str:
 
 
 def error_key(exc: BaseException) -> str:
-    for cls in type(exc).__mro__:
-        if cls.__module__.startswith("storage") and cls.__name__ in STORAGE_KEYS:
-            return STORAGE_KEYS[cls.__name__]
+    from app.services.field_types import storage_reason
+    from storage.errors import VaultError
+    from sync.errors import ServerRefused, SyncError
+
+    if isinstance(exc, VaultError):
+        return reason_key(storage_reason(exc))
     reason = getattr(exc, "reason", None)
-    if isinstance(reason, str) and reason:
-        return REASON_KEYS.get(reason, _fallback(exc))
-    return UNEXPECTED
-
-
-def _fallback(exc: BaseException) -> str:
-    names = {cls.__name__ for cls in type(exc).__mro__}
-    if "ServerRefused" in names:
+    if isinstance(reason, str) and reason and reason in REASON_KEYS:
+        return REASON_KEYS[reason]
+    if isinstance(exc, ServerRefused):
         return "error.server_refused"
-    if "SyncError" in names:
+    if isinstance(exc, SyncError):
         return "error.sync"
     return UNEXPECTED
 

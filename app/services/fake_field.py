@@ -204,7 +204,7 @@ class FakeFieldService(FieldService):
         try:
             canonical = parse_code(code)
         except ShortCodeError as exc:
-            raise InviteRefused(SHORT_CODE_REASONS.get(exc.reason, exc.reason)) from None
+            raise InviteRefused(SHORT_CODE_REASONS.get(exc.reason, "invalid_invite")) from None
         if not server.strip().startswith(("http://", "https://")):
             raise InviteRefused("bad_server_address")
         if canonical not in self.short_codes:

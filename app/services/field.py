@@ -60,6 +60,7 @@ from app.services.field_types import (
     incident_answers,
     invite_preview,
     parse_invite,
+    service_error,
 )
 from core import consent, forms, links, source
 from core.crypto.random import random_bytes
@@ -81,17 +82,6 @@ APP_SETTINGS_ID = device_mod.fixed_id("field-app-settings")
 # passphrase, the duress passphrase and a wrong one cannot be told apart by their time.
 UNLOCK_FLOOR_SECONDS = 1.0
 WAITING = (Status.READY, Status.QUEUED, Status.FAILED)
-
-
-def _translate(exc: storage_errors.VaultError) -> Exception:
-    """Storage errors that a screen can act on, as service errors."""
-    if isinstance(exc, storage_errors.VaultLocked):
-        return Locked()
-    if isinstance(exc, storage_errors.RecordNotFound | storage_errors.AttachmentNotFound):
-        return NotFound()
-    if isinstance(exc, storage_errors.MetadataStripFailed):
-        return AttachmentRefused("metadata_strip_failed")
-    return exc
 
 
 class VaultFieldService(FieldService):
@@ -341,7 +331,7 @@ class VaultFieldService(FieldService):
         try:
             return invite_drop.fetch(server.strip(), code, proxy=proxy).encode()
         except ShortCodeError as exc:
-            raise InviteRefused(SHORT_CODE_REASONS.get(exc.reason, exc.reason)) from None
+            raise InviteRefused(SHORT_CODE_REASONS.get(exc.reason, "invalid_invite")) from None
         except (ValueError, InviteError):
             raise InviteRefused("bad_server_address") from None
 
@@ -488,7 +478,7 @@ class VaultFieldService(FieldService):
                 return vault.put(record).id
             return outbox.queue_record(vault, record).id
         except storage_errors.VaultError as exc:
-            raise _translate(exc) from exc
+            raise service_error(exc) from exc
 
     def _draft_answers(self, answers: Mapping[str, Any]) -> dict[str, Any]:
         document = device_mod.load_sync_state(self._v()).org_document or {}
@@ -536,7 +526,7 @@ class VaultFieldService(FieldService):
                 keep_metadata=keep_metadata,
             )
         except storage_errors.VaultError as exc:
-            raise _translate(exc) from exc
+            raise service_error(exc) from exc
         return self._info(stored)
 
     def attach_path(
@@ -573,7 +563,7 @@ class VaultFieldService(FieldService):
         except storage_errors.VaultError as exc:
             if remove_source:
                 path.unlink(missing_ok=True)
-            raise _translate(exc) from exc
+            raise service_error(exc) from exc
         except OSError:
             raise AttachmentRefused("attachment_unreadable") from None
         if remove_source:
@@ -589,19 +579,19 @@ class VaultFieldService(FieldService):
         try:
             return self._info(self._v().attachment_info(attachment_id))
         except storage_errors.VaultError as exc:
-            raise _translate(exc) from exc
+            raise service_error(exc) from exc
 
     def attachment_bytes(self, attachment_id: str) -> bytes:
         try:
             return self._v().read_attachment(attachment_id)
         except storage_errors.VaultError as exc:
-            raise _translate(exc) from exc
+            raise service_error(exc) from exc
 
     def remove_attachment(self, attachment_id: str) -> None:
         try:
             self._v().delete_attachment(attachment_id)
         except storage_errors.VaultError as exc:
-            raise _translate(exc) from exc
+            raise service_error(exc) from exc
 
     # ------------------------------------------------------------ notes
     def list_notes(self) -> list[Note]:
@@ -662,7 +652,7 @@ class VaultFieldService(FieldService):
         try:
             return vault.put(record).id
         except storage_errors.VaultError as exc:
-            raise _translate(exc) from exc
+            raise service_error(exc) from exc
 
     def _draft(self, record: Record) -> Draft:
         return Draft(

@@ -20,7 +20,11 @@ machine `reason` that `app.errors_text` maps to a catalogue key.
     │                         too_many_attempts | invite_tampered | bad_server_address
     └── NotSent               a withdrawal of consent about a report not yet sent (edit it)
 
-Sync failures (`sync.errors.SyncError`) pass through unchanged: they already carry a reason.
+Every `reason` is one of `FieldReason`, a closed set: mypy refuses any other. Storage errors
+never cross the boundary: the service wraps them (`storage_reason`) into these errors, chained
+with `from`. Sync failures raised by `sync_round` stay `sync.errors.SyncError` (the sync loop in
+sync/loop.py backs off and stops on their classes); their `reason` is what `sync_status()`'s
+`last_error` holds. `app.errors_text` is the one place that turns any of these reasons into text.
 """
 
 from __future__ import annotations
@@ -28,9 +32,10 @@ from __future__ import annotations
 import dataclasses
 import mimetypes
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal, get_args
 
 from core.strength import Problem, assess
+from storage import errors as storage_errors
 from sync.invite import Invite, InviteError
 
 AUTO_LOCK_CHOICES = (30, 60, 120, 300, 900)  # seconds
@@ -38,21 +43,74 @@ WIPE_THRESHOLD_CHOICES = (0, 3, 5, 10, 20)  # 0 = never wipe on wrong passphrase
 MIN_PASSPHRASE = 6
 SHORT_PIN = 8
 MAX_ATTACHMENT_BYTES = 200 * 1024 * 1024
-SHORT_CODE_REASONS = {
+
+FieldReason = Literal[
+    "field_error",
+    # passphrases
+    "weak_passphrase",
+    "passphrase_code_too_short",
+    "passphrase_common",
+    "passphrase_pattern",
+    "passphrase_not_digits",
+    "duress_same_as_passphrase",
+    # unlock and the vault
+    "wrong_passphrase",
+    "wiped",
+    "vault_in_use",
+    "vault_corrupt",
+    "vault_rolled_back",
+    "vault_too_new",
+    "vault_not_found",
+    "vault_exists",
+    "keystore_unavailable",
+    "locked",
+    "storage_full",
+    "storage_error",
+    # records and attachments
+    "not_found",
+    "form_invalid",
+    "no_consent_to_share",
+    "not_sent",
+    "invalid_purpose",
+    "attachment_too_large",
+    "attachment_unreadable",
+    "attachment_corrupt",
+    "metadata_strip_failed",
+    "metadata_not_removable",
+    # invites and settings
+    "invalid_invite",
+    "already_enrolled",
+    "short_code_typo",
+    "code_unknown",
+    "code_expired",
+    "code_used",
+    "too_many_attempts",
+    "invite_tampered",
+    "bad_server_address",
+    "invalid_proxy",
+]
+FIELD_REASONS: frozenset[str] = frozenset(get_args(FieldReason))
+"""Every reason a `FieldServiceError` may carry (app.errors_text maps each one to text)."""
+
+SHORT_CODE_REASONS: Mapping[str, FieldReason] = {
     "bad_length": "short_code_typo",
     "bad_character": "short_code_typo",
     "bad_check": "short_code_typo",
     "tampered": "invite_tampered",
+    "code_unknown": "code_unknown",
+    "code_expired": "code_expired",
+    "code_used": "code_used",
+    "too_many_attempts": "too_many_attempts",
 }
-"""`sync.shortcode` reasons as the field service reports them (others keep their name)."""
+"""`sync.shortcode` and `sync.invite_drop` reasons as the field service reports them."""
 
 
 class FieldServiceError(Exception):
     """Base of the field service's errors; `reason` is machine-readable."""
 
-    reason = "field_error"
+    reason: FieldReason = "field_error"
 
-    def __init__(self, reason: str | None = None, detail: str = "") -> None:
+    def __init__(self, reason: FieldReason | None = None, detail: str = "") -> None:
         if reason is not None:
             self.reason = reason
         super().__init__(f"{self.reason}: {detail}" if detail else self.reason)
@@ -81,7 +139,9 @@ class UnlockFailed(FieldServiceError):
 
     reason = "wrong_passphrase"
 
-    def __init__(self, reason: str = "wrong_passphrase", attempts_left: int | None = None) -> None:
+    def __init__(
+        self, reason: FieldReason = "wrong_passphrase", attempts_left: int | None = None
+    ) -> None:
         super().__init__(reason)
         self.attempts_left = attempts_left
 
@@ -286,7 +346,7 @@ def passphrase_strength(passphrase: str) -> Strength:
     return Strength(score, tuple(warnings))
 
 
-PROBLEM_REASONS = {
+PROBLEM_REASONS: Mapping[Problem, FieldReason] = {
     Problem.CODE_TOO_SHORT: "passphrase_code_too_short",
     Problem.COMMON: "passphrase_common",
     Problem.PATTERN: "passphrase_pattern",
@@ -350,3 +410,43 @@ def incident_answers(data: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(title, str) and title:
         old.setdefault("title", title)
     return old
+
+
+_STORAGE_REASONS: tuple[tuple[type[storage_errors.VaultError], FieldReason], ...] = (
+    (storage_errors.WrongPassphrase, "wrong_passphrase"),
+    (storage_errors.VaultInUse, "vault_in_use"),
+    (storage_errors.VaultRolledBack, "vault_rolled_back"),  # before VaultCorrupt, its base
+    (storage_errors.VaultCorrupt, "vault_corrupt"),
+    (storage_errors.VaultFormatTooNew, "vault_too_new"),
+    (storage_errors.VaultNotFound, "vault_not_found"),
+    (storage_errors.VaultExists, "vault_exists"),
+    (storage_errors.VaultLocked, "locked"),
+    (storage_errors.RecordNotFound, "not_found"),
+    (storage_errors.AttachmentNotFound, "not_found"),
+    (storage_errors.AttachmentCorrupt, "attachment_corrupt"),
+    (storage_errors.MetadataStripFailed, "metadata_strip_failed"),
+    (storage_errors.StorageFull, "storage_full"),
+)
+
+
+def storage_reason(exc: storage_errors.VaultError) -> FieldReason:
+    """The reason a storage error crosses the field service boundary with (by class, never by
+    class name); `storage_error` for one not listed."""
+    for cls, reason in _STORAGE_REASONS:
+        if isinstance(exc, cls):
+            return reason
+    return "storage_error"
+
+
+def service_error(exc: storage_errors.VaultError) -> FieldServiceError:
+    """A storage error as the field service raises it (raise it `from exc`)."""
+    reason = storage_reason(exc)
+    if reason == "locked":
+        return Locked()
+    if reason == "not_found":
+        return NotFound()
+    if reason in ("metadata_strip_failed", "attachment_corrupt"):
+        return AttachmentRefused(reason)
+    if isinstance(exc, storage_errors.WrongPassphrase):
+        return UnlockFailed(reason, attempts_left=exc.attempts_left)
+    return FieldServiceError(reason)
