@@ -329,7 +329,7 @@ def _guarded(func: Any) -> Any:
 
 
 def _filter(args: argparse.Namespace) -> Any:
-    from app.services.coordinator_cases import CaseFilter
+    from app.casebook.cases import CaseFilter
 
     return CaseFilter(
         text=args.text,

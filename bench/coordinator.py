@@ -26,9 +26,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from app.casebook.cases import CaseFilter, CaseIndex
+from app.casebook.dashboard import aggregate
 from app.services.coordinator_api import load_default_forms
-from app.services.coordinator_cases import CaseFilter, CaseIndex
-from app.services.coordinator_dashboard import aggregate
 from core.forms import parse_form
 from core.records import Kind, Record, Status
 

@@ -205,8 +205,8 @@ def test_a_vault_whose_journal_is_a_newer_format_is_refused_and_not_wiped(old: P
 def test_a_0_1_report_opens_under_the_new_form_and_consent_keeps_it_to_casework(
     old: Path, manifest: dict[str, Any]
 ) -> None:
+    from app.casebook.cases import CaseIndex
     from app.exports import consent as export_consent
-    from app.services.coordinator_cases import CaseIndex
     from app.services.field_api import default_form
     from core import forms
 

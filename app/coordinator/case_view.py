@@ -20,11 +20,11 @@ from typing import Any
 
 import flet as ft
 
+from app.casebook.cases import Attachment, CaseDetail
 from app.coordinator import widgets as w
 from app.coordinator.case_consent import ConsentCard, DirectoryPicker
 from app.coordinator.context import ViewContext
 from app.coordinator.links_section import LinksSection
-from app.services.coordinator_cases import Attachment, CaseDetail
 from app.services.coordinator_types import MessageInfo
 from app.ui.fields import list_arrow
 from core.cases import STATUSES

@@ -14,10 +14,10 @@ from typing import Any
 
 import flet as ft
 
+from app.casebook.cases import CaseSummary, short_text
 from app.coordinator import widgets as w
 from app.coordinator.context import ViewContext
 from app.coordinator.filters_view import FilterBar
-from app.services.coordinator_cases import CaseSummary, short_text
 from app.services.coordinator_types import PullSummary
 
 PAGE = 100

@@ -8,12 +8,12 @@ import datetime as _dt
 from collections.abc import Callable
 from typing import Any, cast
 
+from app.casebook import dates
+from app.casebook.cases import CaseFilter
 from app.coordinator.port import UiPort
 from app.errors_text import error_text
 from app.i18n import Translator
-from app.services import coordinator_dates as dates
 from app.services.coordinator_api import CoordinatorService
-from app.services.coordinator_cases import CaseFilter
 
 NAMESPACE = "coordinator"
 

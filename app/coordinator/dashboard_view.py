@@ -17,11 +17,11 @@ from collections.abc import Callable, Sequence
 import flet as ft
 import flet_charts as fch
 
+from app.casebook.dashboard import UNKNOWN, Dashboard
 from app.coordinator import widgets as w
 from app.coordinator.context import ViewContext
 from app.coordinator.filters_view import FilterBar
 from app.coordinator.links_section import entity_text
-from app.services.coordinator_dashboard import UNKNOWN, Dashboard
 
 MAX_BARS = 12
 MAX_MONTH_BARS = 36

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from app.services.coordinator_cases import CaseIndex, CaseSummary, answers_of
+from app.casebook.cases import CaseIndex, CaseSummary, answers_of
 from core.consent import (
     ADVOCACY,
     PURPOSES,

@@ -21,8 +21,8 @@ import datetime as _dt
 import io
 from collections.abc import Sequence
 
+from app.casebook.cases import CaseIndex, CaseSummary
 from app.exports import consent
-from app.services.coordinator_cases import CaseIndex, CaseSummary
 
 BASE_COLUMNS = (
     "case_id",

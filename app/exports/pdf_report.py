@@ -25,8 +25,8 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from app.services import coordinator_dates as dates
-from app.services.coordinator_cases import CaseDetail
+from app.casebook import dates
+from app.casebook.cases import CaseDetail
 
 DATE_TYPES = ("date", "datetime")
 PHOTO_WIDTH_MM = 120

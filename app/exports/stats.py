@@ -22,9 +22,9 @@ import dataclasses
 import io
 from collections.abc import Iterable
 
+from app.casebook.cases import CaseIndex, CaseSummary
+from app.casebook.dashboard import DIMENSIONS, UNKNOWN, aggregate
 from app.exports import consent
-from app.services.coordinator_cases import CaseIndex, CaseSummary
-from app.services.coordinator_dashboard import DIMENSIONS, UNKNOWN, aggregate
 
 DEFAULT_THRESHOLD = 3
 

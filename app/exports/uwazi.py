@@ -53,9 +53,9 @@ import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from app.casebook.cases import CaseIndex, CaseSummary, answers_of
 from app.exports import consent
 from app.exports.csv_export import COUNTABLE_TYPES
-from app.services.coordinator_cases import CaseIndex, CaseSummary, answers_of
 from core.forms import LANGUAGES, Field, FormDefinition, label
 
 CSV_NAME = "import.csv"

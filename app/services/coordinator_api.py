@@ -23,11 +23,11 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from app.casebook.cases import CaseDetail, CaseFilter, CaseIndex, CaseSummary, YesNo
+from app.casebook.dashboard import Dashboard, aggregate, with_entities
 from app.exports import bundle, consent, csv_export, identity, pdf_report, protect, stats, uwazi
 from app.exports.opened import OpenedExport, opened
 from app.services import timestamps
-from app.services.coordinator_cases import CaseDetail, CaseFilter, CaseIndex, CaseSummary, YesNo
-from app.services.coordinator_dashboard import Dashboard, aggregate, with_entities
 from app.services.coordinator_directory import DirectoryMixin
 from app.services.coordinator_links import LinksMixin
 from app.services.coordinator_tags import DeviceTagsMixin

@@ -24,9 +24,9 @@ import abc
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from app.casebook.cases import CaseDetail, CaseIndex
 from app.exports import consent as export_consent
 from app.services import coordinator_warnlist as warnlist
-from app.services.coordinator_cases import CaseDetail, CaseIndex
 from app.services.coordinator_types import CoordinatorError
 from core.consent import Standing
 from sync import referrals as directory

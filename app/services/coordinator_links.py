@@ -25,7 +25,7 @@ import abc
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from app.services.coordinator_cases import CaseFilter, CaseIndex, answers_of
+from app.casebook.cases import CaseFilter, CaseIndex, answers_of
 from app.services.coordinator_types import CoordinatorError
 from core import links
 

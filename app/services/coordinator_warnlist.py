@@ -17,8 +17,8 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from app.casebook.cases import CaseIndex, answers_of, case_reference, normalise
 from app.exports import consent
-from app.services.coordinator_cases import CaseIndex, answers_of, case_reference, normalise
 
 FIELD = "disclosed_contacts"
 _SPLIT = re.compile(r"[,;\n]+")

@@ -8,7 +8,7 @@ import dataclasses
 import time
 from typing import Any
 
-from app.services.coordinator_cases import CaseIndex
+from app.casebook.cases import CaseIndex
 from core.crypto.signing import SigningKey
 from core.records import Kind, Record
 from sync import coordinator, envelope

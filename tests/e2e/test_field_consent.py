@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from app.casebook.cases import CaseIndex
 from app.exports import consent as export_consent
 from app.i18n import Translator
 from app.services.coordinator_api import load_default_forms
-from app.services.coordinator_cases import CaseIndex
 from app.services.field import VaultFieldService
 from core.forms import parse_form
 from core.records import Kind

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.services.coordinator_cases import Custody, recipient_types
+from app.casebook.cases import Custody, recipient_types
 from core.crypto.signing import SigningKey
 from sync import age
 from sync import envelope as env

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.services.coordinator_cases import CaseFilter, CaseIndex, normalise
-from app.services.coordinator_dashboard import UNKNOWN, aggregate
+from app.casebook.cases import CaseFilter, CaseIndex, normalise
+from app.casebook.dashboard import UNKNOWN, aggregate
 from tests.app.coordinator import factory
 
 

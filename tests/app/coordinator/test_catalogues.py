@@ -114,7 +114,7 @@ def literal_keys() -> set[str]:
     files = [
         *(ROOT / "app" / "coordinator").glob("*.py"),
         ROOT / "app" / "exports" / "pdf_report.py",
-        ROOT / "app" / "services" / "coordinator_dates.py",
+        ROOT / "app" / "casebook" / "dates.py",
         ROOT / "app" / "services" / "coordinator_api.py",
     ]
     for path in files:

@@ -12,8 +12,8 @@ import zipfile
 
 import pytest
 
+from app.casebook.cases import CaseFilter, CaseIndex
 from app.exports import bundle, csv_export, pdf_report, protect, stats
-from app.services.coordinator_cases import CaseFilter, CaseIndex
 from core.crypto.signing import SigningKey
 from core.forms import FormDefinition, parse_form
 from sync.age.api import decrypt, decrypt_with_passphrase

@@ -15,15 +15,15 @@ import flet_charts as fch
 import pytest
 from PIL import Image
 
+from app.casebook import dates
+from app.casebook.cases import CaseFilter, case_reference, short_text
+from app.casebook.dashboard import aggregate
 from app.coordinator.case_view import CaseView
 from app.coordinator.cases_view import TITLE_CHARS, CaseListView
 from app.coordinator.dashboard_view import DashboardView
 from app.coordinator.exports_view import ExportsView
 from app.exports import bundle, pdf_report
 from app.i18n import Translator
-from app.services import coordinator_dates as dates
-from app.services.coordinator_cases import CaseFilter, case_reference, short_text
-from app.services.coordinator_dashboard import aggregate
 from core.crypto.hashing import sha256_hex
 from core.crypto.signing import SigningKey
 from tests.app.coordinator import factory

@@ -9,7 +9,7 @@ import zipfile
 import pytest
 from PIL import Image
 
-from app.services.coordinator_cases import CaseFilter
+from app.casebook.cases import CaseFilter
 from app.services.coordinator_types import CoordinatorError
 from sync.invite import Invite as InviteCode
 from tests.app.coordinator.worlds import PASSPHRASE, FakeWorld, RealWorld

@@ -27,9 +27,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app import cli_coordinator
+from app.casebook.cases import CaseIndex
 from app.cli import main
 from app.exports import uwazi
-from app.services.coordinator_cases import CaseIndex
 from app.services.coordinator_fake import FakeCoordinatorService
 from core.forms import parse_form
 from sync.age.api import decrypt

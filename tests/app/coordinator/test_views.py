@@ -8,6 +8,7 @@ import json
 import flet as ft
 import pytest
 
+from app.casebook.cases import CaseFilter
 from app.coordinator.case_view import CaseView
 from app.coordinator.cases_view import CaseListView
 from app.coordinator.context import NAMESPACE, ViewContext
@@ -18,7 +19,6 @@ from app.coordinator.forms_view import FormsView
 from app.coordinator.setup_view import SetupView, UnlockView
 from app.coordinator.shell import SCREENS, CoordinatorApp
 from app.i18n import Translator
-from app.services.coordinator_cases import CaseFilter
 from app.services.coordinator_fake import FakeCoordinatorService
 from sync.shortcode import parse_code
 from tests.app.coordinator.fakes import FakePort, click

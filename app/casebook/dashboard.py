@@ -16,7 +16,7 @@ import dataclasses
 from collections import Counter
 from collections.abc import Iterable
 
-from app.services.coordinator_cases import CaseSummary
+from app.casebook.cases import CaseSummary
 from core.links import PERPETRATOR_KINDS, LinkIndex
 
 UNKNOWN = "-"
