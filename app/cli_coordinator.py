@@ -287,12 +287,12 @@ def _emit(args: argparse.Namespace, payload: Any, text: str) -> None:
 
 def _fail(args: argparse.Namespace, error: BaseException) -> int:
     from app.errors_text import error_key
+    from sync.errors import SyncError
 
     reason = getattr(error, "reason", "") or error_key(error)
     _emit(args, {"ok": False, "reason": reason}, f"error: {reason}")
-    names = {c.__name__ for c in type(error).__mro__}
-    if "SyncError" in names:
-        return 2 if getattr(error, "retryable", False) else 3
+    if isinstance(error, SyncError):
+        return 2 if error.retryable else 3
     return 1
 
 

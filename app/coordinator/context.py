@@ -14,6 +14,9 @@ from app.coordinator.port import UiPort
 from app.errors_text import error_text
 from app.i18n import Translator
 from app.services.coordinator_api import CoordinatorService
+from app.services.coordinator_types import CoordinatorError
+from sync.encoding import ReasonError
+from sync.errors import SyncError
 
 NAMESPACE = "coordinator"
 
@@ -36,10 +39,13 @@ class ViewContext:
         return self.translator.t(key, **params)
 
     def error(self, exc: BaseException) -> str:
-        """User text for an error: the coordinator's own reasons first, then the shared mapper."""
-        reason = getattr(exc, "reason", "")
-        if isinstance(reason, str) and reason and self.translator.has(f"error.{reason}"):
-            return self.t(f"error.{reason}")
+        """User text for an error. A `CoordinatorError` (or a sync or parser error with a
+        reason) is `error.<reason>` when a catalogue has that key; everything else (storage,
+        unknown reasons) goes to the shared mapper, `app.errors_text`."""
+        if isinstance(exc, CoordinatorError | SyncError | ReasonError):
+            key = f"error.{exc.reason}"
+            if self.translator.has(key):
+                return self.t(key)
         return error_text(exc, cast(Any, self.translator))
 
     def status(self, status: str) -> str:

@@ -48,6 +48,7 @@ from app.services.coordinator_types import (
     Invite,
     OpenInvite,
     PullSummary,
+    reason_of,
 )
 from core import links
 from core.crypto.hashing import sha256_hex
@@ -60,23 +61,6 @@ from sync.errors import SyncError, TlsError, TlsPinMismatch, UntrustedDocument
 UI_SETTINGS_ID = "coordinator-ui-settings"
 DEVICE_KEYS_ID = "coordinator-device-keys"  # the devices' public keys, kept for offline exports
 MIN_PASSPHRASE = 10
-
-
-def device_info(raw: Mapping[str, Any]) -> DeviceInfo:
-    return DeviceInfo(
-        id=str(raw.get("id", "")),
-        label=str(raw.get("label") or ""),
-        enrolled_at=int(raw.get("enrolled_at") or 0),
-        last_seen=int(raw.get("last_seen") or 0),
-        envelopes=int(raw.get("envelopes") or 0),
-        last_seq=int(raw.get("last_seq") or 0),
-        chain=str(raw.get("chain") or "ok"),
-        problems=tuple(str(p) for p in raw.get("problems") or ()),
-        revoked=bool(raw.get("revoked")),
-        wipe=str(raw.get("wipe") or "none"),
-        roster=str(raw.get("roster") or "unverified"),
-        fingerprint=str(raw.get("fingerprint") or ""),
-    )
 
 
 def _check_tls(vault: Any) -> None:
@@ -229,7 +213,7 @@ class VaultCoordinatorService(CoordinatorBase):
         except pq_switch.MissingKeyUpdates as exc:
             raise CoordinatorError("missing_key_updates", ", ".join(exc.names)) from None
         except pq_switch.KeyUpdateError as exc:
-            raise CoordinatorError(exc.reason, str(exc)) from None
+            raise CoordinatorError(reason_of(exc.reason), str(exc)) from None
         self._invalidate()
         return int(doc.version)
 
@@ -328,10 +312,10 @@ class VaultCoordinatorService(CoordinatorBase):
         try:
             sc.cancel_invite(self.vault, invite_id)
         except sc.CoordinatorError as exc:
-            raise CoordinatorError(exc.reason) from None
+            raise CoordinatorError(reason_of(exc.reason)) from None
 
     def devices(self) -> list[DeviceInfo]:
-        return [device_info(d) for d in sc.list_devices(self.vault)]
+        return [DeviceInfo.from_raw(d) for d in sc.list_devices(self.vault)]
 
     def confirm_device(self, device_id: str, fingerprint: str) -> None:
         self._known_device(device_id)

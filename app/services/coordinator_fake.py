@@ -32,6 +32,7 @@ from app.services.coordinator_types import (
     Invite,
     OpenInvite,
     PullSummary,
+    reason_of,
 )
 from core.crypto.hashing import sha256_hex
 from core.crypto.signing import SigningKey
@@ -189,7 +190,7 @@ class FakeCoordinatorService(CoordinatorBase):
         except pq_switch.MissingKeyUpdates as exc:
             raise CoordinatorError("missing_key_updates", ", ".join(exc.names)) from None
         except pq_switch.KeyUpdateError as exc:
-            raise CoordinatorError(exc.reason, str(exc)) from None
+            raise CoordinatorError(reason_of(exc.reason), str(exc)) from None
         self._post_quantum = True
         self._version += 1
         return self._version
@@ -283,9 +284,7 @@ class FakeCoordinatorService(CoordinatorBase):
 
     def devices(self) -> list[DeviceInfo]:
         self._require_unlocked()
-        from app.services.coordinator import device_info
-
-        return [device_info(d) for d in self._device_table.values()]
+        return [DeviceInfo.from_raw(d) for d in self._device_table.values()]
 
     def _device(self, device_id: str) -> dict[str, Any]:
         self._require_unlocked()

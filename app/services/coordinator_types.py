@@ -1,29 +1,87 @@
 """Plain data the coordinator service hands to screens and the command line. No Flet, no I/O.
 
-Errors: `CoordinatorError` carries a machine `reason` (mapped to text by `app.errors_text` or
-the coordinator catalogue's `error.*` keys), never secrets or case content:
+Errors: `CoordinatorError` carries a machine `reason`, one of the closed set `CoordinatorReason`
+(never secrets or case content; `detail` is a developer diagnostic). Each reason is the
+catalogue key `error.<reason>` (coordinator catalogue, or the common one), which
+`app.coordinator.context.ViewContext.error` shows; the command line prints the reason itself.
+Reasons a lower layer gives (`sync.coordinator`'s key updates and invites) are taken over with
+`reason_of`, which turns one this set does not know into `unexpected`.
 
     CoordinatorError
       reasons: locked, not_set_up, already_set_up, wrong_passphrase, weak_passphrase,
-               not_found, invalid_event, form_invalid, empty_message, needs_passphrase,
-               no_recipients, unknown_device, unsupported, invalid_tls_pin,
+               not_found, invalid_event, form_invalid, empty_message, message_too_long,
+               needs_passphrase, no_recipients, no_devices, unknown_device, unsupported,
+               invalid_tls_pin, invalid_token, invalid_tag, invalid_join_request,
                join_key_kind (a join code with classic keys for a post-quantum
                organisation, or the reverse), consent_withheld (no chosen case may go
                into that export: the victims did not agree, or withdrew),
-               invalid_referrals (a referral directory entry is wrong: the detail names it)
+               invalid_referrals (a referral directory entry is wrong: the detail names it),
+               already_verified, fingerprint_mismatch (verifying a device),
+               wipe_not_confirmed, no_root_key, no_victim_key,
+               already_post_quantum, missing_key_updates, and from key update codes
+               invalid_key_update, unknown_coordinator, bad_signature, not_post_quantum;
+               unexpected (a lower layer's reason this set does not know)
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
+from typing import Any, Literal, get_args
+
+CoordinatorReason = Literal[
+    "locked",
+    "not_set_up",
+    "already_set_up",
+    "wrong_passphrase",
+    "weak_passphrase",
+    "not_found",
+    "invalid_event",
+    "form_invalid",
+    "empty_message",
+    "message_too_long",
+    "needs_passphrase",
+    "no_recipients",
+    "no_devices",
+    "unknown_device",
+    "unsupported",
+    "invalid_tls_pin",
+    "invalid_token",
+    "invalid_tag",
+    "invalid_join_request",
+    "join_key_kind",
+    "consent_withheld",
+    "invalid_referrals",
+    "already_verified",
+    "fingerprint_mismatch",
+    "wipe_not_confirmed",
+    "no_root_key",
+    "no_victim_key",
+    "already_post_quantum",
+    "missing_key_updates",
+    "invalid_key_update",
+    "unknown_coordinator",
+    "bad_signature",
+    "not_post_quantum",
+    "unexpected",
+]
+REASONS: frozenset[str] = frozenset(get_args(CoordinatorReason))
+
+
+def reason_of(reason: str) -> CoordinatorReason:
+    """A lower layer's machine reason as one of ours (`unexpected` for one we do not know)."""
+    for known in get_args(CoordinatorReason):
+        if known == reason:
+            return known
+    return "unexpected"
 
 
 class CoordinatorError(Exception):
     """A coordinator operation was refused; `reason` says why (machine-readable)."""
 
-    def __init__(self, reason: str, detail: str = "") -> None:
+    def __init__(self, reason: CoordinatorReason, detail: str = "") -> None:
         super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
+        self.reason: CoordinatorReason = reason
         self.detail = detail
 
 
@@ -55,6 +113,24 @@ class DeviceInfo:
     wipe: str  # none | pending | done
     roster: str = "verified"  # verified | unverified (not admitted) | key_changed (server lies)
     fingerprint: str = ""  # over the keys the server reports; compare with the phone's
+
+    @classmethod
+    def from_raw(cls, raw: Mapping[str, Any]) -> DeviceInfo:
+        """A device as `sync.coordinator.list_devices` (or the fake's table) describes it."""
+        return cls(
+            id=str(raw.get("id", "")),
+            label=str(raw.get("label") or ""),
+            enrolled_at=int(raw.get("enrolled_at") or 0),
+            last_seen=int(raw.get("last_seen") or 0),
+            envelopes=int(raw.get("envelopes") or 0),
+            last_seq=int(raw.get("last_seq") or 0),
+            chain=str(raw.get("chain") or "ok"),
+            problems=tuple(str(p) for p in raw.get("problems") or ()),
+            revoked=bool(raw.get("revoked")),
+            wipe=str(raw.get("wipe") or "none"),
+            roster=str(raw.get("roster") or "unverified"),
+            fingerprint=str(raw.get("fingerprint") or ""),
+        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -9,10 +9,14 @@ from pathlib import Path
 import pytest
 
 from app.coordinator.cases_view import COLUMNS
+from app.coordinator.context import ViewContext
 from app.coordinator.filters_view import FACETS
 from app.coordinator.shell import SCREENS
-from app.i18n import I18N_DIR, LANGUAGES, placeholders
+from app.i18n import I18N_DIR, LANGUAGES, Translator, placeholders
+from app.services.coordinator_fake import FakeCoordinatorService
+from app.services.coordinator_types import REASONS, CoordinatorError, reason_of
 from core.cases import STATUSES
+from tests.app.coordinator.fakes import FakePort
 
 ROOT = Path(__file__).resolve().parents[3]
 CATALOGUES = {
@@ -148,3 +152,21 @@ def test_the_pdf_headings_are_all_translated() -> None:
     from app.exports.pdf_report import ENGLISH
 
     assert set(ENGLISH) <= set(CATALOGUES["kk"])
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_coordinator_reason_has_its_sentence_in_every_language(lang) -> None:
+    translator = Translator(lang, "coordinator")
+    missing = sorted(r for r in REASONS if not translator.has(f"error.{r}"))
+    assert not missing, missing
+
+
+def test_a_lower_layers_reason_is_taken_over_only_when_the_boundary_knows_it() -> None:
+    assert reason_of("bad_signature") == "bad_signature"
+    assert reason_of("something_new") == "unexpected"
+
+
+def test_a_coordinator_error_is_shown_as_its_reasons_sentence() -> None:
+    ctx = ViewContext(FakeCoordinatorService(), FakePort(), Translator("en", "coordinator"))
+    expected = CATALOGUES["en"]["error.no_devices"]
+    assert ctx.error(CoordinatorError("no_devices", "detail")) == expected
