@@ -29,44 +29,59 @@ class SettingsScreen:
         t = self.ctx.t
         s = self.ctx.service.settings()
         self.proxy = s.proxy
-        org = self.ctx.service.org_info()
-        about = self.ctx.service.about()
-        self.auto_lock = ft.Dropdown(
+        self._make_inputs(s)
+        body: list[ft.Control] = [
+            self.banner,
+            self.notice,
+            heading(t("settings.language")),
+            language_picker(self.ctx.tr.lang, self.pick_language),
+            *self._security_section(),
+            *self._duress_section(s),
+            *self._wipe_section(s),
+            *self._sync_section(),
+            heading(t("settings.org")),
+            *self._org(self.ctx.service.org_info()),
+            *self._about_section(),
+        ]
+        return Screen(t("settings.title"), body)
+
+    def _picker(
+        self, label: str, value: int, options: list[tuple[int, str]], on_select: Any, data: str
+    ) -> ft.Dropdown:
+        return ft.Dropdown(
             editable=True,  # a named text field for screen readers
             enable_filter=False,
-            trailing_icon=list_arrow(t("list.open")),
-            label=t("settings.auto_lock"),
-            value=str(s.auto_lock_seconds),
-            options=[
-                ft.DropdownOption(key=str(v), text=self._duration(v)) for v in AUTO_LOCK_CHOICES
-            ],
-            on_select=self.on_auto_lock,
-            data="settings-auto-lock",
+            trailing_icon=list_arrow(self.ctx.t("list.open")),
+            label=label,
+            value=str(value),
+            options=[ft.DropdownOption(key=str(v), text=text) for v, text in options],
+            on_select=on_select,
+            data=data,
             expand=True,
         )
-        self.threshold = ft.Dropdown(
-            editable=True,  # a named text field for screen readers
-            enable_filter=False,
-            trailing_icon=list_arrow(t("list.open")),
-            label=t("settings.wipe_threshold"),
-            value=str(s.wipe_threshold),
-            options=[
-                ft.DropdownOption(key=str(v), text=t("settings.never") if v == 0 else str(v))
-                for v in WIPE_THRESHOLD_CHOICES
-            ],
-            on_select=self.on_threshold,
-            data="settings-threshold",
-            expand=True,
+
+    def _make_inputs(self, s: Settings) -> None:
+        """The controls whose values the handlers read back."""
+        t = self.ctx.t
+        self.auto_lock = self._picker(
+            t("settings.auto_lock"),
+            s.auto_lock_seconds,
+            [(v, self._duration(v)) for v in AUTO_LOCK_CHOICES],
+            self.on_auto_lock,
+            "settings-auto-lock",
+        )
+        self.threshold = self._picker(
+            t("settings.wipe_threshold"),
+            s.wipe_threshold,
+            [(v, t("settings.never") if v == 0 else str(v)) for v in WIPE_THRESHOLD_CHOICES],
+            self.on_threshold,
+            "settings-threshold",
         )
         self.forget = ft.Switch(
-            value=s.send_and_forget,
-            on_change=self.on_forget,
-            data="settings-forget",
+            value=s.send_and_forget, on_change=self.on_forget, data="settings-forget"
         )
         self.disguise = ft.Switch(
-            value=s.disguise,
-            on_change=self.on_disguise,
-            data="settings-disguise",
+            value=s.disguise, on_change=self.on_disguise, data="settings-disguise"
         )
         self.proxy_field = sensitive_field(
             label=t("settings.proxy"),
@@ -76,22 +91,21 @@ class SettingsScreen:
             data="settings-proxy",
         )
         self.current_field = secret_field(
-            reveal_label=self.ctx.t("secret.reveal"),
+            reveal_label=t("secret.reveal"),
             label=t("settings.current_passphrase"),
             on_change=self.on_current,
             data="settings-current",
         )
         self.duress_field = secret_field(
-            reveal_label=self.ctx.t("secret.reveal"),
+            reveal_label=t("secret.reveal"),
             label=t("settings.new_duress"),
             on_change=self.on_duress,
             data="settings-duress",
         )
-        body: list[ft.Control] = [
-            self.banner,
-            self.notice,
-            heading(t("settings.language")),
-            language_picker(self.ctx.tr.lang, self.pick_language),
+
+    def _security_section(self) -> list[ft.Control]:
+        t = self.ctx.t
+        return [
             heading(t("settings.security")),
             ft.Row([self.auto_lock]),
             ft.Row([self.threshold]),
@@ -112,6 +126,11 @@ class SettingsScreen:
                 filled=False,
                 icon=ft.Icons.TIMER_OUTLINED,
             ),
+        ]
+
+    def _duress_section(self, s: Settings) -> list[ft.Control]:
+        t = self.ctx.t
+        return [
             heading(t("settings.duress")),
             hint(t("settings.duress_on") if s.has_duress else t("settings.duress_off")),
             self.current_field,
@@ -119,17 +138,25 @@ class SettingsScreen:
             big_button(
                 t("settings.set_duress"), self.set_duress, data="settings-set-duress", filled=False
             ),
+        ]
+
+    def _wipe_section(self, s: Settings) -> list[ft.Control]:
+        t = self.ctx.t
+        immediate = ft.Switch(
+            value=s.panic_immediate,
+            on_change=self.on_panic_mode,
+            data="settings-panic-immediate",
+        )
+        return [
             heading(t("settings.wipe_title")),
             hint(t("settings.wipe_covers")),
-            toggle_row(
-                ft.Switch(
-                    value=s.panic_immediate,
-                    on_change=self.on_panic_mode,
-                    data="settings-panic-immediate",
-                ),
-                t("setup.panic_immediate"),
-            ),
+            toggle_row(immediate, t("setup.panic_immediate")),
             hint(t("setup.panic_immediate_hint")),
+        ]
+
+    def _sync_section(self) -> list[ft.Control]:
+        t = self.ctx.t
+        return [
             heading(t("settings.sync")),
             toggle_row(self.forget, t("settings.send_and_forget")),
             hint(t("settings.send_and_forget_hint")),
@@ -137,14 +164,17 @@ class SettingsScreen:
             big_button(
                 t("settings.save_proxy"), self.save_proxy, data="settings-save-proxy", filled=False
             ),
-            heading(t("settings.org")),
-            *self._org(org),
+        ]
+
+    def _about_section(self) -> list[ft.Control]:
+        t = self.ctx.t
+        about = self.ctx.service.about()
+        return [
             heading(t("settings.about")),
             ft.Text(t("settings.version", version=about.app_version), data="about-app"),
             ft.Text(t("settings.crypto", version=about.cryptography_version), data="about-crypto"),
             ft.Text(t("settings.openssl", version=about.openssl_version), data="about-openssl"),
         ]
-        return Screen(t("settings.title"), body)
 
     def _duration(self, seconds: int) -> str:
         if seconds < 60:

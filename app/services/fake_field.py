@@ -21,37 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from app.services import field_decoy
+from app.services import field_types as ftypes
 from app.services.field_api import FieldService, about_info, default_form
-from app.services.field_types import (
-    DRAFT_FORMS,
-    MAX_ATTACHMENT_BYTES,
-    SHORT_CODE_REASONS,
-    About,
-    AttachmentInfo,
-    AttachmentRefused,
-    ConsentWithheld,
-    Draft,
-    FieldServiceError,
-    FormInvalid,
-    Incident,
-    IncidentSummary,
-    InvitePreview,
-    InviteRefused,
-    LaunchPrefs,
-    Locked,
-    Message,
-    Note,
-    NotFound,
-    NotSent,
-    OrgInfo,
-    PassphraseRefused,
-    Settings,
-    SyncStatus,
-    UnlockFailed,
-    check_new_passphrase,
-    guess_type,
-    invite_preview,
-)
 from core import consent, forms, links, source
 from core.forms import FormDefinition
 from storage import media_meta
@@ -84,7 +55,7 @@ class FakeFieldService(FieldService):
         self._clock = clock
         # the organisation's victim key (the sealed org document's in the real service)
         self.victim_key: bytes | None = bytes(range(32))
-        self._prefs = LaunchPrefs(disguise=True)  # nothing on disk: the calculator
+        self._prefs = ftypes.LaunchPrefs(disguise=True)  # nothing on disk: the calculator
         self._passphrase: str | None = None
         self._duress: str | None = None
         self._open = False
@@ -100,13 +71,13 @@ class FakeFieldService(FieldService):
 
     def _reset_data(self) -> None:
         self._incidents: dict[str, _Incident] = {}
-        self._notes: dict[str, Note] = {}
-        self._attachments: dict[str, tuple[AttachmentInfo, bytes]] = {}
-        self._messages: list[Message] = []
-        self._drafts: dict[str, Draft] = {}
+        self._notes: dict[str, ftypes.Note] = {}
+        self._attachments: dict[str, tuple[ftypes.AttachmentInfo, bytes]] = {}
+        self._messages: list[ftypes.Message] = []
+        self._drafts: dict[str, ftypes.Draft] = {}
         self.read_messages: set[str] = set()
-        self._settings = Settings(language=self._prefs.language or "ru")
-        self._org: OrgInfo | None = None
+        self._settings = ftypes.Settings(language=self._prefs.language or "ru")
+        self._org: ftypes.OrgInfo | None = None
         self._last_sync: float | None = None
         self._last_error = ""
         self._revoked = False
@@ -114,10 +85,10 @@ class FakeFieldService(FieldService):
 
     def _need_open(self) -> None:
         if not self._open:
-            raise Locked()
+            raise ftypes.Locked()
 
     # ---- before unlock
-    def launch_prefs(self) -> LaunchPrefs:
+    def launch_prefs(self) -> ftypes.LaunchPrefs:
         return self._prefs
 
     def set_language(self, lang: str) -> None:
@@ -135,12 +106,12 @@ class FakeFieldService(FieldService):
     def create(
         self, passphrase: str, *, duress: str | None = None, language: str, disguise: bool = False
     ) -> None:
-        check_new_passphrase(passphrase, duress, disguise=disguise)
+        ftypes.check_new_passphrase(passphrase, duress, disguise=disguise)
         self.calls.append("create")
         self._reset_data()
         self._passphrase, self._duress = passphrase, duress
-        self._prefs = LaunchPrefs(language=language, disguise=disguise)
-        self._settings = Settings(
+        self._prefs = ftypes.LaunchPrefs(language=language, disguise=disguise)
+        self._settings = ftypes.Settings(
             language=language,
             disguise=disguise,
             has_duress=bool(duress),
@@ -152,20 +123,20 @@ class FakeFieldService(FieldService):
     def unlock(self, passphrase: str) -> None:
         self.calls.append("unlock")
         if self._passphrase is None:
-            raise UnlockFailed("wiped")
+            raise ftypes.UnlockFailed("wiped")
         if self._duress is not None and passphrase == self._duress:
             lang, disguise = self._prefs.language, self._prefs.disguise
             self._reset_data()
             self._passphrase, self._duress = passphrase, None
             decoy = field_decoy.decoy(lang, now=self._clock())
-            self._settings = Settings(
+            self._settings = ftypes.Settings(
                 language=lang,
                 disguise=disguise,
                 auto_lock_seconds=decoy.auto_lock_seconds,
                 panic_immediate=disguise,
             )
             for text, created in decoy.notes:
-                note = Note(uuid.uuid4().hex, text, False, "local", "", created, created)
+                note = ftypes.Note(uuid.uuid4().hex, text, False, "local", "", created, created)
                 self._notes[note.id] = note
             self._last_sync = float(decoy.last_sync)
             self._open, self._failures = True, 0
@@ -175,9 +146,9 @@ class FakeFieldService(FieldService):
             threshold = self._settings.wipe_threshold
             if threshold and self._failures >= threshold:
                 self.wipe()
-                raise UnlockFailed("wiped", attempts_left=0)
+                raise ftypes.UnlockFailed("wiped", attempts_left=0)
             left = threshold - self._failures if threshold else None
-            raise UnlockFailed("wrong_passphrase", attempts_left=left)
+            raise ftypes.UnlockFailed("wrong_passphrase", attempts_left=left)
         self._failures = 0
         self._open = True
 
@@ -190,12 +161,12 @@ class FakeFieldService(FieldService):
         self._wipe_count += 1
         self._open = False
         self._passphrase = self._duress = None
-        self._prefs = LaunchPrefs(disguise=True)
+        self._prefs = ftypes.LaunchPrefs(disguise=True)
         self._reset_data()
 
     # ---- organisation
-    def preview_invite(self, code: str) -> InvitePreview:
-        return invite_preview(code)
+    def preview_invite(self, code: str) -> ftypes.InvitePreview:
+        return ftypes.invite_preview(code)
 
     def fetch_short_invite(self, server: str, code: str) -> str:
         """Codes from `fake_short_codes` open to a fake invite for `server`."""
@@ -204,22 +175,24 @@ class FakeFieldService(FieldService):
         try:
             canonical = parse_code(code)
         except ShortCodeError as exc:
-            raise InviteRefused(SHORT_CODE_REASONS.get(exc.reason, "invalid_invite")) from None
+            raise ftypes.InviteRefused(
+                ftypes.SHORT_CODE_REASONS.get(exc.reason, "invalid_invite")
+            ) from None
         if not server.strip().startswith(("http://", "https://")):
-            raise InviteRefused("bad_server_address")
+            raise ftypes.InviteRefused("bad_server_address")
         if canonical not in self.short_codes:
-            raise InviteRefused("code_unknown")
+            raise ftypes.InviteRefused("code_unknown")
         return fake_invite(server.strip())
 
-    def join(self, code: str) -> OrgInfo:
+    def join(self, code: str) -> ftypes.OrgInfo:
         self._need_open()
         if self._org is not None:
-            raise InviteRefused("already_enrolled")
+            raise ftypes.InviteRefused("already_enrolled")
         preview = self.preview_invite(code)
-        self._org = OrgInfo(preview.server, preview.root_fingerprint, "cd" * 16, "", False)
+        self._org = ftypes.OrgInfo(preview.server, preview.root_fingerprint, "cd" * 16, "", False)
         return self._org
 
-    def org_info(self) -> OrgInfo | None:
+    def org_info(self) -> ftypes.OrgInfo | None:
         self._need_open()
         return self._org
 
@@ -228,14 +201,14 @@ class FakeFieldService(FieldService):
         return default_form()
 
     # ---- incidents
-    def list_incidents(self) -> list[IncidentSummary]:
+    def list_incidents(self) -> list[ftypes.IncidentSummary]:
         self._need_open()
         form = default_form()
         out = []
         for i in self._incidents.values():
             refs = i.answers.get("evidence", [])
             out.append(
-                IncidentSummary(
+                ftypes.IncidentSummary(
                     id=i.id,
                     title="" if i.stub else forms.summary(form, i.answers, self._settings.language),
                     status=i.status,
@@ -255,15 +228,17 @@ class FakeFieldService(FieldService):
         try:
             return self._incidents[incident_id]
         except KeyError:
-            raise NotFound() from None
+            raise ftypes.NotFound() from None
 
-    def get_incident(self, incident_id: str) -> Incident:
+    def get_incident(self, incident_id: str) -> ftypes.Incident:
         i = self._incident(incident_id)
         if i.stub:
-            raise NotFound()
+            raise ftypes.NotFound()
         refs = i.answers.get("evidence", [])
         infos = tuple(self._attachments[a][0] for a in refs if a in self._attachments)
-        return Incident(i.id, dict(i.answers), i.status, i.reason, i.version, i.created, infos)
+        return ftypes.Incident(
+            i.id, dict(i.answers), i.status, i.reason, i.version, i.created, infos
+        )
 
     def save_incident(
         self, incident_id: str | None, answers: Mapping[str, Any], *, submit: bool
@@ -274,13 +249,13 @@ class FakeFieldService(FieldService):
             answers = source.stamp(form, answers, self._clock())
             errors = forms.validate(form, answers)
             if errors:
-                raise FormInvalid(errors)
+                raise ftypes.FormInvalid(errors)
         now = self._clock()
         cleaned = forms.clean_answers(form, answers) if submit else dict(answers)
         pseudonyms = [f.id for f in form.fields if f.type == "pseudonym"]
         cleaned, failed = links.pseudonymise_answers(cleaned, pseudonyms, self.victim_key)
         if failed:
-            raise FormInvalid({field_id: forms.ERROR_NO_PSEUDONYM for field_id in failed})
+            raise ftypes.FormInvalid({field_id: forms.ERROR_NO_PSEUDONYM for field_id in failed})
         if incident_id is None:
             record = _Incident(uuid.uuid4().hex, cleaned, created=now, updated=now)
             self._incidents[record.id] = record
@@ -294,8 +269,8 @@ class FakeFieldService(FieldService):
         )
         record.status, record.reason = ("queued" if submit else "draft"), ""
         if withheld:
-            record.status, record.reason = "draft", ConsentWithheld.reason
-            raise ConsentWithheld()
+            record.status, record.reason = "draft", ftypes.ConsentWithheld.reason
+            raise ftypes.ConsentWithheld()
         return record.id
 
     def delete_incident(self, incident_id: str) -> None:
@@ -308,16 +283,18 @@ class FakeFieldService(FieldService):
     # ---- attachments
     def attach_bytes(
         self, data: bytes, *, name: str, media_type: str = "", keep_metadata: bool = False
-    ) -> AttachmentInfo:
+    ) -> ftypes.AttachmentInfo:
         self._need_open()
-        if len(data) > MAX_ATTACHMENT_BYTES:
-            raise AttachmentRefused("attachment_too_large")
+        if len(data) > ftypes.MAX_ATTACHMENT_BYTES:
+            raise ftypes.AttachmentRefused("attachment_too_large")
         if not keep_metadata:
             try:
                 media_meta.plan(io.BytesIO(data))
             except media_meta.MetadataNotRemovable:
-                raise AttachmentRefused("metadata_not_removable") from None
-        info = AttachmentInfo(uuid.uuid4().hex, name, media_type or guess_type(name), len(data))
+                raise ftypes.AttachmentRefused("metadata_not_removable") from None
+        info = ftypes.AttachmentInfo(
+            uuid.uuid4().hex, name, media_type or ftypes.guess_type(name), len(data)
+        )
         self._attachments[info.id] = (info, bytes(data))
         return info
 
@@ -329,17 +306,17 @@ class FakeFieldService(FieldService):
         media_type: str = "",
         remove_source: bool = True,
         keep_metadata: bool = False,
-    ) -> AttachmentInfo:
+    ) -> ftypes.AttachmentInfo:
         self._need_open()
         try:
             data = path.read_bytes()
         except OSError:
-            raise AttachmentRefused("attachment_unreadable") from None
+            raise ftypes.AttachmentRefused("attachment_unreadable") from None
         try:
             info = self.attach_bytes(
                 data, name=name or path.name, media_type=media_type, keep_metadata=keep_metadata
             )
-        except AttachmentRefused as exc:
+        except ftypes.AttachmentRefused as exc:
             if remove_source and exc.reason != "metadata_not_removable":
                 path.unlink(missing_ok=True)
             raise
@@ -347,27 +324,27 @@ class FakeFieldService(FieldService):
             path.unlink(missing_ok=True)
         return info
 
-    def attachment(self, attachment_id: str) -> AttachmentInfo:
+    def attachment(self, attachment_id: str) -> ftypes.AttachmentInfo:
         self._need_open()
         try:
             return self._attachments[attachment_id][0]
         except KeyError:
-            raise NotFound() from None
+            raise ftypes.NotFound() from None
 
     def attachment_bytes(self, attachment_id: str) -> bytes:
         self._need_open()
         try:
             return self._attachments[attachment_id][1]
         except KeyError:
-            raise NotFound() from None
+            raise ftypes.NotFound() from None
 
     def remove_attachment(self, attachment_id: str) -> None:
         self._need_open()
         if self._attachments.pop(attachment_id, None) is None:
-            raise NotFound()
+            raise ftypes.NotFound()
 
     # ---- notes
-    def list_notes(self) -> list[Note]:
+    def list_notes(self) -> list[ftypes.Note]:
         self._need_open()
         return sorted(self._notes.values(), key=lambda n: (n.created_at, n.id), reverse=True)
 
@@ -376,10 +353,10 @@ class FakeFieldService(FieldService):
         now = self._clock()
         status = "queued" if shared else "local"
         if note_id is None:
-            note = Note(uuid.uuid4().hex, text, shared, status, "", now, now)
+            note = ftypes.Note(uuid.uuid4().hex, text, shared, status, "", now, now)
         else:
             if note_id not in self._notes:
-                raise NotFound()
+                raise ftypes.NotFound()
             old = self._notes[note_id]
             note = dataclasses.replace(old, text=text, shared=shared, status=status, updated_at=now)
         self._notes[note.id] = note
@@ -388,7 +365,7 @@ class FakeFieldService(FieldService):
     def delete_note(self, note_id: str) -> None:
         self._need_open()
         if self._notes.pop(note_id, None) is None:
-            raise NotFound()
+            raise ftypes.NotFound()
         self._forget_drafts_of("note", note_id)
 
     # ---- drafts
@@ -396,7 +373,7 @@ class FakeFieldService(FieldService):
         self, draft_id: str | None, form: str, target: str, content: Mapping[str, Any]
     ) -> str:
         self._need_open()
-        if form not in DRAFT_FORMS:
+        if form not in ftypes.DRAFT_FORMS:
             raise ValueError(f"unknown draft form {form!r}")
         draft_id = draft_id if draft_id in self._drafts else uuid.uuid4().hex
         assert draft_id is not None
@@ -404,18 +381,18 @@ class FakeFieldService(FieldService):
             fields = [f.id for f in default_form().fields if f.type == "pseudonym"]
             answers = links.draft_answers(content["answers"], fields, self.victim_key)
             content = {**content, "answers": answers}
-        self._drafts[draft_id] = Draft(draft_id, form, target, dict(content), self._clock())
+        self._drafts[draft_id] = ftypes.Draft(draft_id, form, target, dict(content), self._clock())
         return draft_id
 
-    def list_drafts(self, form: str | None = None) -> list[Draft]:
+    def list_drafts(self, form: str | None = None) -> list[ftypes.Draft]:
         self._need_open()
         drafts = [d for d in self._drafts.values() if form in (None, d.form)]
         return sorted(drafts, key=lambda d: (d.updated_at, d.id), reverse=True)
 
-    def get_draft(self, draft_id: str) -> Draft:
+    def get_draft(self, draft_id: str) -> ftypes.Draft:
         self._need_open()
         if draft_id not in self._drafts:
-            raise NotFound()
+            raise ftypes.NotFound()
         return self._drafts[draft_id]
 
     def delete_draft(self, draft_id: str) -> None:
@@ -428,13 +405,13 @@ class FakeFieldService(FieldService):
                 del self._drafts[draft.id]
 
     # ---- messages
-    def add_coordinator_message(self, incident_id: str, text: str) -> Message:
+    def add_coordinator_message(self, incident_id: str, text: str) -> ftypes.Message:
         """Test hook: a message as if it had arrived from a coordinator at sync."""
-        message = Message(uuid.uuid4().hex, incident_id, text, True, self._clock())
+        message = ftypes.Message(uuid.uuid4().hex, incident_id, text, True, self._clock())
         self._messages.append(message)
         return message
 
-    def messages(self, incident_id: str | None = None) -> list[Message]:
+    def messages(self, incident_id: str | None = None) -> list[ftypes.Message]:
         self._need_open()
         return [m for m in self._messages if incident_id in (None, m.incident_id)]
 
@@ -448,7 +425,7 @@ class FakeFieldService(FieldService):
 
     def reply(self, incident_id: str, text: str) -> str:
         self._incident(incident_id)
-        message = Message(uuid.uuid4().hex, incident_id, text, False, self._clock())
+        message = ftypes.Message(uuid.uuid4().hex, incident_id, text, False, self._clock())
         self._messages.append(message)
         return message.id
 
@@ -457,10 +434,10 @@ class FakeFieldService(FieldService):
         try:
             chosen = consent.purposes_of(list(purposes))
         except ValueError:
-            raise FieldServiceError("invalid_purpose") from None
+            raise ftypes.FieldServiceError("invalid_purpose") from None
         i = self._incident(incident_id)
         if i.status not in ("queued", "sent"):
-            raise NotSent()
+            raise ftypes.NotSent()
         i.withdrawn = tuple(sorted(set(i.withdrawn) | chosen))
         self.calls.append(f"withdraw:{incident_id}")
         return uuid.uuid4().hex
@@ -475,14 +452,14 @@ class FakeFieldService(FieldService):
         notes = sum(1 for n in self._notes.values() if n.status == "queued")
         return incidents + notes
 
-    def sync_status(self) -> SyncStatus:
+    def sync_status(self) -> ftypes.SyncStatus:
         self._need_open()
         enrolled = self._org is not None and self._org.enrolled
-        return SyncStatus(
+        return ftypes.SyncStatus(
             enrolled, self._last_sync, self._waiting(), self._last_error, revoked=self._revoked
         )
 
-    def sync_round(self) -> SyncStatus:
+    def sync_round(self) -> ftypes.SyncStatus:
         """As the real service: a failed round leaves everything as it was and says why in
         `last_error`; a good one clears it."""
         self._need_open()
@@ -520,11 +497,11 @@ class FakeFieldService(FieldService):
                 self._notes[note_id] = dataclasses.replace(note, status="sent")
 
     # ---- settings
-    def settings(self) -> Settings:
+    def settings(self) -> ftypes.Settings:
         self._need_open()
         return self._settings
 
-    def update_settings(self, **changes: Any) -> Settings:
+    def update_settings(self, **changes: Any) -> ftypes.Settings:
         self._need_open()
         allowed = {
             "auto_lock_seconds",
@@ -538,7 +515,7 @@ class FakeFieldService(FieldService):
         if unknown:
             raise ValueError(f"unknown settings {sorted(unknown)}")
         if changes.get("disguise") and not (self._passphrase or "").isdigit():
-            raise PassphraseRefused("passphrase_not_digits")
+            raise ftypes.PassphraseRefused("passphrase_not_digits")
         self._settings = dataclasses.replace(self._settings, **changes)
         if "disguise" in changes:
             self._prefs = dataclasses.replace(self._prefs, disguise=bool(changes["disguise"]))
@@ -547,10 +524,10 @@ class FakeFieldService(FieldService):
     def set_duress(self, passphrase: str, duress: str | None) -> None:
         self._need_open()
         if passphrase != self._passphrase:
-            raise UnlockFailed("wrong_passphrase")
-        check_new_passphrase(passphrase, duress, disguise=self._prefs.disguise)
+            raise ftypes.UnlockFailed("wrong_passphrase")
+        ftypes.check_new_passphrase(passphrase, duress, disguise=self._prefs.disguise)
         self._duress = duress
         self._settings = dataclasses.replace(self._settings, has_duress=duress is not None)
 
-    def about(self) -> About:
+    def about(self) -> ftypes.About:
         return about_info()

@@ -262,6 +262,11 @@ class SyncStatus:
     bytes_left: int = 0  # attachment bytes still to send (at most; the server may hold more)
 
 
+def groups_of_four(fingerprint: str) -> str:
+    """A fingerprint in groups of four characters, for reading aloud and comparing by eye."""
+    return " ".join(fingerprint[i : i + 4] for i in range(0, len(fingerprint), 4))
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class InvitePreview:
     server: str
@@ -270,8 +275,7 @@ class InvitePreview:
     @property
     def fingerprint_groups(self) -> str:
         """The fingerprint in groups of four for reading aloud over the phone."""
-        fp = self.root_fingerprint
-        return " ".join(fp[i : i + 4] for i in range(0, len(fp), 4))
+        return groups_of_four(self.root_fingerprint)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -285,13 +289,11 @@ class OrgInfo:
 
     @property
     def fingerprint_groups(self) -> str:
-        fp = self.root_fingerprint
-        return " ".join(fp[i : i + 4] for i in range(0, len(fp), 4))
+        return groups_of_four(self.root_fingerprint)
 
     @property
     def device_fingerprint_groups(self) -> str:
-        fp = self.device_fingerprint
-        return " ".join(fp[i : i + 4] for i in range(0, len(fp), 4))
+        return groups_of_four(self.device_fingerprint)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

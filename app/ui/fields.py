@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import flet as ft
 
@@ -93,31 +93,17 @@ class DateInput:
         expand: int | None = None,
     ) -> None:
         self.lang, self.on_change, self.error_text = lang, on_change, error_text
-        self.field = sensitive_field(
-            label=label,
-            hint_text=dates.hint(lang),
-            value=dates.format_date(value, lang),
-            keyboard_type=ft.KeyboardType.DATETIME,
-            on_change=self.typed,
-            on_blur=self.check,
-            on_submit=self.check,
-            data=data,
-            key=key,
-            expand=True,
+        self.field = _moment_field(
+            label, dates.hint(lang), dates.format_date(value, lang), self, data, key=key
         )
+        self.field.on_submit = self.check
         self.picker = ft.DatePicker(
             first_date=_dt.datetime.combine(dates.EARLIEST, _dt.time()),
             last_date=_dt.datetime.combine(dates.LATEST, _dt.time()),
             locale=ft.Locale(lang),
             on_change=self.picked,
         )
-        self.button = ft.IconButton(
-            ft.Icon(ft.Icons.CALENDAR_MONTH, semantics_label=pick_label),
-            tooltip=pick_label,
-            on_click=self.pick,
-            data=f"{data}-pick" if data else None,
-            size_constraints=ft.BoxConstraints(min_width=TOUCH, min_height=TOUCH),
-        )
+        self.button = _pick_button(ft.Icons.CALENDAR_MONTH, pick_label, self.pick, data)
         self.control = ft.Row(
             [self.field, self.button], spacing=4, width=width, expand=expand, tight=True
         )
@@ -170,28 +156,13 @@ class TimeInput:
         expand: int | None = None,
     ) -> None:
         self.on_change, self.error_text = on_change, error_text
-        self.field = sensitive_field(
-            label=label,
-            hint_text="14:30",
-            value=value,
-            keyboard_type=ft.KeyboardType.DATETIME,
-            on_change=self.typed,
-            on_blur=self.check,
-            data=data,
-            expand=True,
-        )
+        self.field = _moment_field(label, "14:30", value, self, data)
         self.picker = ft.TimePicker(
             locale=ft.Locale(lang),
             hour_format=ft.TimePickerHourFormat.H24,
             on_change=self.picked,
         )
-        self.button = ft.IconButton(
-            ft.Icon(ft.Icons.SCHEDULE, semantics_label=pick_label),
-            tooltip=pick_label,
-            on_click=self.pick,
-            data=f"{data}-pick" if data else None,
-            size_constraints=ft.BoxConstraints(min_width=TOUCH, min_height=TOUCH),
-        )
+        self.button = _pick_button(ft.Icons.SCHEDULE, pick_label, self.pick, data)
         self.control = ft.Row([self.field, self.button], spacing=4, expand=expand, tight=True)
 
     @property
@@ -221,6 +192,41 @@ class TimeInput:
         self.field.value = dates.format_time(chosen)
         self.field.error = None
         self.on_change(self.field.value)
+
+
+class _Typed(Protocol):
+    def typed(self, _e: Any = None) -> None: ...
+    def check(self, _e: Any = None) -> bool: ...
+
+
+def _moment_field(
+    label: str, hint_text: str, value: str, owner: _Typed, data: str | None, **extra: Any
+) -> ft.TextField:
+    """The text field of a `DateInput` or `TimeInput`: typed into, checked on leaving."""
+    return sensitive_field(
+        label=label,
+        hint_text=hint_text,
+        value=value,
+        keyboard_type=ft.KeyboardType.DATETIME,
+        on_change=owner.typed,
+        on_blur=owner.check,
+        data=data,
+        expand=True,
+        **extra,
+    )
+
+
+def _pick_button(
+    icon: ft.IconData, pick_label: str, on_click: Callable[[Any], None], data: str | None
+) -> ft.IconButton:
+    """The 48 dp button beside a date or time field that opens its picker, named for readers."""
+    return ft.IconButton(
+        ft.Icon(icon, semantics_label=pick_label),
+        tooltip=pick_label,
+        on_click=on_click,
+        data=f"{data}-pick" if data else None,
+        size_constraints=ft.BoxConstraints(min_width=TOUCH, min_height=TOUCH),
+    )
 
 
 def _show(e: Any, dialog: ft.DialogControl) -> None:
