@@ -63,6 +63,7 @@ import dataclasses
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,21 @@ def register(subparsers: Any) -> None:
 
     verb = verb_adder(verbs)
 
+    _register_organisation(verb)
+    _register_devices(verb)
+    _register_cases(verb)
+    _register_evidence(verb)
+    from app import cli_links
+
+    cli_links.register(verb)
+
+    from app import cli_referrals
+
+    cli_referrals.register(verb)
+
+
+def _register_organisation(verb: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    """init, join, add-coordinator, forget-policy, post-quantum, backup-root."""
     init = verb("init", "create the organisation on a fresh server")
     init.add_argument("--server", required=True, help="server URL")
     init.add_argument("--bootstrap", required=True, help="bootstrap token from `server init`")
@@ -132,6 +148,9 @@ def register(subparsers: Any) -> None:
     backup.add_argument("-o", "--output", required=True, type=Path)
     backup.set_defaults(func=_backup)
 
+
+def _register_devices(verb: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    """invites, devices, the roster, pull and alerts."""
     invite = verb("invite", "create an invite code for a new device")
     invite.add_argument("--expires-in", type=int, default=7 * 86400, help="seconds")
     invite.add_argument("--label", default="", help="a label for the device")
@@ -168,6 +187,9 @@ def register(subparsers: Any) -> None:
     alarms.add_argument("--handle", metavar="ID", help="mark an alarm handled (id or prefix)")
     alarms.set_defaults(func=_alerts)
 
+
+def _register_cases(verb: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    """cases, export, forms."""
     cases = verb("cases", "list cases (with filters)")
     _filter_args(cases)
     cases.set_defaults(func=_cases)
@@ -203,6 +225,9 @@ def register(subparsers: Any) -> None:
     )
     xlsform.set_defaults(func=_import_xlsform)
 
+
+def _register_evidence(verb: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    """identity, timestamping authorities, timestamp, verify-bundle."""
     identity = verb("identity", "your age identity, for opening exports with stock `age`")
     identity_verbs = identity.add_subparsers(dest="identity_verb", metavar="ACTION", required=True)
     identity_export = verb_adder(identity_verbs)(
@@ -248,14 +273,6 @@ def register(subparsers: Any) -> None:
         help="CA certificate (PEM) of a timestamping authority you trust (repeatable)",
     )
     check.set_defaults(func=_verify_bundle)
-
-    from app import cli_links
-
-    cli_links.register(verb)
-
-    from app import cli_referrals
-
-    cli_referrals.register(verb)
 
 
 def _name_and_pin_args(parser: argparse.ArgumentParser) -> None:

@@ -119,9 +119,9 @@ class AlertsView:
                 self.status,
                 self.list,
                 w.card(w.heading(t("alerts.plan_title")), self.plan_text),
-                w.card(
-                    w.heading(t("alerts.plan_edit_title")),
-                    w.muted(t("alerts.plan_hint")),
+                w.hint_card(
+                    t("alerts.plan_edit_title"),
+                    t("alerts.plan_hint"),
                     self.editor,
                     ft.FilledButton(
                         t("alerts.plan_publish"), on_click=self.on_publish, key="alert-publish"

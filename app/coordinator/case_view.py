@@ -86,7 +86,25 @@ class CaseView:
         back = ft.TextButton(
             t("case.back"), icon=ft.Icons.ARROW_BACK, on_click=self.on_back, key="case-back"
         )
-        left = ft.Column(
+        self.control = ft.Column(
+            [
+                back,
+                self.header,
+                self.error,
+                ft.Row(
+                    [self._left_column(), self._right_column()],
+                    vertical_alignment=ft.CrossAxisAlignment.START,
+                ),
+            ],
+            spacing=12,
+            scroll=ft.ScrollMode.AUTO,
+            expand=True,
+        )
+
+    def _left_column(self) -> ft.Column:
+        """What came in: custody, the report, its attachments and its revisions."""
+        t = self.ctx.t
+        return ft.Column(
             [
                 w.card(w.heading(t("case.custody")), self.custody),
                 w.card(w.heading(t("case.report")), self.fields),
@@ -97,26 +115,14 @@ class CaseView:
             expand=3,
             horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
         )
-        right = ft.Column(
+
+    def _right_column(self) -> ft.Column:
+        """What the coordinators do with it: workflow, links, consent, comments, referrals,
+        messages to the reporter."""
+        t = self.ctx.t
+        return ft.Column(
             [
-                w.card(
-                    w.heading(t("case.workflow")),
-                    w.muted(t("case.status")),
-                    self.status,
-                    self.assignee,
-                    w.muted(t("case.tags")),
-                    self.tags,
-                    ft.Row(
-                        [
-                            self.new_tag,
-                            ft.IconButton(
-                                ft.Icon(ft.Icons.ADD, semantics_label=t("case.add_tag")),
-                                tooltip=t("case.add_tag"),
-                                on_click=self.on_tag,
-                            ),
-                        ]
-                    ),
-                ),
+                self._workflow_card(),
                 self.links.control,
                 self.consent.control,
                 w.card(
@@ -133,9 +139,9 @@ class CaseView:
                     self.referral_note,
                     ft.OutlinedButton(t("case.refer"), on_click=self.on_refer, key="refer"),
                 ),
-                w.card(
-                    w.heading(t("case.messages")),
-                    w.muted(t("case.messages_hint")),
+                w.hint_card(
+                    t("case.messages"),
+                    t("case.messages_hint"),
                     self.thread,
                     self.message,
                     ft.FilledButton(
@@ -147,16 +153,26 @@ class CaseView:
             expand=2,
             horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
         )
-        self.control = ft.Column(
-            [
-                back,
-                self.header,
-                self.error,
-                ft.Row([left, right], vertical_alignment=ft.CrossAxisAlignment.START),
-            ],
-            spacing=12,
-            scroll=ft.ScrollMode.AUTO,
-            expand=True,
+
+    def _workflow_card(self) -> ft.Control:
+        t = self.ctx.t
+        return w.hint_card(
+            t("case.workflow"),
+            t("case.status"),
+            self.status,
+            self.assignee,
+            w.muted(t("case.tags")),
+            self.tags,
+            ft.Row(
+                [
+                    self.new_tag,
+                    ft.IconButton(
+                        ft.Icon(ft.Icons.ADD, semantics_label=t("case.add_tag")),
+                        tooltip=t("case.add_tag"),
+                        on_click=self.on_tag,
+                    ),
+                ]
+            ),
         )
 
     # ---- rendering
@@ -181,8 +197,43 @@ class CaseView:
         ctx, t, d = self.ctx, self.ctx.t, self.detail
         if d is None:
             return
+        state = d.state
+        self.header.controls = self._header(d)
+        self.custody.controls = self._custody(d)
+        self.fields.controls = self._fields(d)
+        self.attachments.controls = [self._attachment(a) for a in d.attachments] or [
+            w.muted(t("case.no_attachments"))
+        ]
+        self.history.controls = self._revisions(d)
+        self.status.value = state.status
+        self._fill_assignees(state.assignee)
+        self.tags.controls = [self._tag_chip(tag) for tag in sorted(state.tags)] or [
+            w.muted(t("case.no_tags"))
+        ]
+        self.comments.controls = [
+            ft.Column(
+                [
+                    w.muted(f"{ctx.when(c.created)} · {ctx.name(c.author)}"),
+                    ft.Text(c.text),
+                ],
+                spacing=2,
+            )
+            for c in state.comments
+        ] or [w.muted(t("case.no_comments"))]
+        self.referrals.controls = [
+            self.directory.referral(r, ctx.when(r.created)) for r in state.referrals
+        ] or [w.muted(t("case.no_referrals"))]
+        replies = [m.id for m in self.messages if m.direction != "out"]
+        new = set(replies[len(replies) - self.unread :]) if self.unread else set()
+        self.thread.controls = [self._message(m, m.id in new) for m in self.messages] or [
+            w.muted(t("case.no_messages"))
+        ]
+
+    def _header(self, d: CaseDetail) -> list[ft.Control]:
+        """The reference and title, then status, custody verdict and where it came from."""
+        ctx, t = self.ctx, self.ctx.t
         s, state = d.summary, d.state
-        self.header.controls = [
+        return [
             ft.Row(
                 [
                     w.reference(s.reference),
@@ -214,12 +265,10 @@ class CaseView:
                 wrap=True,
             ),
         ]
-        self.custody.controls = self._custody(d)
-        self.fields.controls = self._fields(d)
-        self.attachments.controls = [self._attachment(a) for a in d.attachments] or [
-            w.muted(t("case.no_attachments"))
-        ]
-        self.history.controls = [
+
+    def _revisions(self, d: CaseDetail) -> list[ft.Control]:
+        ctx, t = self.ctx, self.ctx.t
+        return [
             ft.ExpansionTile(
                 title=ft.Text(t("case.revision", version=n, when=ctx.when(rev.created))),
                 subtitle=ft.Text(t("case.received_at", when=ctx.when(rev.received_at)), size=12),
@@ -234,56 +283,41 @@ class CaseView:
             )
             for n, rev in enumerate(d.revisions, start=1)
         ]
-        self.status.value = state.status
+
+    def _fill_assignees(self, assignee: str) -> None:
+        """Unassigned, me, everyone assigned a case anywhere, and this case's assignee."""
+        ctx, t = self.ctx, self.ctx.t
         me = self._me()
         assignees = {UNASSIGNED: t("case.unassigned")}
         if me:
             assignees[me] = t("case.me")
         for value in ctx.service.facet_values().get("assignee", []):
             assignees.setdefault(value, ctx.name(value))
-        if state.assignee:
-            assignees.setdefault(state.assignee, ctx.name(state.assignee))
+        if assignee:
+            assignees.setdefault(assignee, ctx.name(assignee))
         self.assignee.options = [ft.DropdownOption(key=k, text=v) for k, v in assignees.items()]
-        self.assignee.value = state.assignee or UNASSIGNED
-        self.tags.controls = [
-            ft.Container(
-                ft.Row(
-                    [
-                        ft.Text(tag, size=13),
-                        ft.IconButton(
-                            ft.Icon(ft.Icons.CLOSE, semantics_label=t("case.remove_tag")),
-                            icon_size=14,
-                            tooltip=t("case.remove_tag"),
-                            on_click=lambda _e, tg=tag: self.on_untag(tg),
-                        ),
-                    ],
-                    spacing=0,
-                    tight=True,
-                ),
-                bgcolor=ft.Colors.SECONDARY_CONTAINER,
-                border_radius=14,
-                padding=ft.Padding(10, 0, 0, 0),
-            )
-            for tag in sorted(state.tags)
-        ] or [w.muted(t("case.no_tags"))]
-        self.comments.controls = [
-            ft.Column(
+        self.assignee.value = assignee or UNASSIGNED
+
+    def _tag_chip(self, tag: str) -> ft.Control:
+        t = self.ctx.t
+        return ft.Container(
+            ft.Row(
                 [
-                    w.muted(f"{ctx.when(c.created)} · {ctx.name(c.author)}"),
-                    ft.Text(c.text),
+                    ft.Text(tag, size=13),
+                    ft.IconButton(
+                        ft.Icon(ft.Icons.CLOSE, semantics_label=t("case.remove_tag")),
+                        icon_size=14,
+                        tooltip=t("case.remove_tag"),
+                        on_click=lambda _e, tg=tag: self.on_untag(tg),
+                    ),
                 ],
-                spacing=2,
-            )
-            for c in state.comments
-        ] or [w.muted(t("case.no_comments"))]
-        self.referrals.controls = [
-            self.directory.referral(r, ctx.when(r.created)) for r in state.referrals
-        ] or [w.muted(t("case.no_referrals"))]
-        replies = [m.id for m in self.messages if m.direction != "out"]
-        new = set(replies[len(replies) - self.unread :]) if self.unread else set()
-        self.thread.controls = [self._message(m, m.id in new) for m in self.messages] or [
-            w.muted(t("case.no_messages"))
-        ]
+                spacing=0,
+                tight=True,
+            ),
+            bgcolor=ft.Colors.SECONDARY_CONTAINER,
+            border_radius=14,
+            padding=ft.Padding(10, 0, 0, 0),
+        )
 
     def _me(self) -> str:
         try:

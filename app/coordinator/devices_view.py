@@ -47,56 +47,7 @@ class DevicesView:
         self.invite_button = ft.FilledButton(
             t("devices.invite"), icon=ft.Icons.QR_CODE, on_click=self.on_invite, key="invite"
         )
-        # Read-only text fields: the code can be selected and copied by hand, and a screen
-        # reader announces it with its label (selectable Text hid it from the semantics tree).
-        self.invite_code = ft.TextField(
-            label=t("devices.invite_code"),
-            read_only=True,
-            multiline=True,
-            text_size=14,
-            text_style=ft.TextStyle(font_family="monospace"),
-            key="invite-code",
-        )
-        self.copy_button = ft.TextButton(
-            t("devices.copy_code"), icon=ft.Icons.CONTENT_COPY, key="invite-copy"
-        )
-        self.short_code = ft.TextField(
-            label=t("devices.short_code"),
-            read_only=True,
-            text_size=24,
-            text_style=ft.TextStyle(font_family="monospace", weight=ft.FontWeight.BOLD),
-            width=320,
-            key="invite-short-code",
-        )
-        self.short_server = w.muted("")
-        self.copy_short_button = ft.TextButton(
-            t("devices.copy_short_code"), icon=ft.Icons.CONTENT_COPY, key="invite-short-copy"
-        )
-        self.short_box = ft.Column(
-            [self.short_code, self.short_server, self.copy_short_button], visible=False
-        )
-        self.invite_qr = ft.Image(
-            src=b"",
-            width=220,
-            height=220,
-            visible=False,
-            semantics_label=t("devices.invite_qr"),
-        )
-        self.invite_box = w.card(
-            w.heading(t("devices.invite_ready")),
-            w.muted(t("devices.invite_hint")),
-            ft.Row(
-                [
-                    self.invite_qr,
-                    ft.Container(
-                        ft.Column([self.short_box, self.invite_code, self.copy_button]),
-                        expand=True,
-                    ),
-                ],
-                vertical_alignment=ft.CrossAxisAlignment.START,
-            ),
-        )
-        self.invite_box.visible = False
+        self._build_invite_box()
         self.open_invites = ft.Column([], spacing=4, key="open-invites")
         self.error = w.banner("")
         self.table = ft.DataTable(
@@ -132,6 +83,61 @@ class DevicesView:
             scroll=ft.ScrollMode.AUTO,
             expand=True,
         )
+
+    def _build_invite_box(self) -> None:
+        """The invite just made: its QR code, its long code and its short code, with copy
+        buttons (hidden until there is one)."""
+        t = self.ctx.t
+        # Read-only text fields: the code can be selected and copied by hand, and a screen
+        # reader announces it with its label (selectable Text hid it from the semantics tree).
+        self.invite_code = ft.TextField(
+            label=t("devices.invite_code"),
+            read_only=True,
+            multiline=True,
+            text_size=14,
+            text_style=ft.TextStyle(font_family="monospace"),
+            key="invite-code",
+        )
+        self.copy_button = ft.TextButton(
+            t("devices.copy_code"), icon=ft.Icons.CONTENT_COPY, key="invite-copy"
+        )
+        self.short_code = ft.TextField(
+            label=t("devices.short_code"),
+            read_only=True,
+            text_size=24,
+            text_style=ft.TextStyle(font_family="monospace", weight=ft.FontWeight.BOLD),
+            width=320,
+            key="invite-short-code",
+        )
+        self.short_server = w.muted("")
+        self.copy_short_button = ft.TextButton(
+            t("devices.copy_short_code"), icon=ft.Icons.CONTENT_COPY, key="invite-short-copy"
+        )
+        self.short_box = ft.Column(
+            [self.short_code, self.short_server, self.copy_short_button], visible=False
+        )
+        self.invite_qr = ft.Image(
+            src=b"",
+            width=220,
+            height=220,
+            visible=False,
+            semantics_label=t("devices.invite_qr"),
+        )
+        self.invite_box = w.hint_card(
+            t("devices.invite_ready"),
+            t("devices.invite_hint"),
+            ft.Row(
+                [
+                    self.invite_qr,
+                    ft.Container(
+                        ft.Column([self.short_box, self.invite_code, self.copy_button]),
+                        expand=True,
+                    ),
+                ],
+                vertical_alignment=ft.CrossAxisAlignment.START,
+            ),
+        )
+        self.invite_box.visible = False
 
     # ---- data
     def load(self) -> None:

@@ -71,9 +71,9 @@ class EventWipeSection:
             padding=12,
             visible=False,
         )
-        self.control = w.card(
-            w.heading(t("devices.event_wipe_title")),
-            w.muted(t("devices.event_wipe_hint")),
+        self.control = w.hint_card(
+            t("devices.event_wipe_title"),
+            t("devices.event_wipe_hint"),
             self.error,
             self.checks,
             ft.Row(

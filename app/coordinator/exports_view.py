@@ -18,7 +18,6 @@ from app.coordinator.context import ViewContext
 from app.coordinator.open_export_view import OpenExportSection
 from app.exports.protect import needs_protection
 from app.services.coordinator_types import ExportResult
-from app.ui.fields import named_reveal
 
 KINDS = ("csv", "stats", "pdf", "bundle", "uwazi")
 WITH_IDENTIFYING_CHOICE = ("csv", "uwazi")
@@ -31,15 +30,10 @@ class ExportsView:
         t = ctx.t
         self.last: ExportResult | None = None
         self.scope = w.muted("")
-        self.kind = ft.RadioGroup(
-            value="csv",
+        self.kind = w.radio_choice(
+            [(k, t(f"exports.kind_{k}"), f"kind-{k}") for k in KINDS],
+            "csv",
             on_change=self.on_options,
-            content=ft.Column(
-                [
-                    ft.Radio(value=k, label=t(f"exports.kind_{k}"), key=f"kind-{k}", height=48)
-                    for k in KINDS
-                ]
-            ),
         )
         self.identifying = ft.Checkbox(
             height=48,
@@ -47,18 +41,6 @@ class ExportsView:
             value=False,
             on_change=self.on_options,
             key="identifying",
-        )
-        self.protection = ft.RadioGroup(
-            value="recipients",
-            on_change=self.on_options,
-            content=ft.Column(
-                [
-                    ft.Radio(
-                        value=p, label=t(f"exports.protect_{p}"), key=f"protect-{p}", height=48
-                    )
-                    for p in PROTECTIONS
-                ]
-            ),
         )
         self.comments = ft.Checkbox(
             height=48,
@@ -69,33 +51,8 @@ class ExportsView:
         )
         self.uwazi_consent = w.muted(t("exports.uwazi_consent"))
         self.uwazi_consent.visible = False
-        self.passphrase = ft.TextField(
-            label=t("exports.passphrase"),
-            password=True,
-            can_reveal_password=True,
-            width=320,
-            visible=False,
-            key="export-passphrase",
-        )
-        named_reveal(self.passphrase, ctx.t("secret.reveal"))
-        self.passphrase_again = ft.TextField(
-            label=t("exports.passphrase_again"),
-            password=True,
-            can_reveal_password=True,
-            width=320,
-            visible=False,
-            key="export-passphrase-again",
-        )
-        named_reveal(self.passphrase_again, ctx.t("secret.reveal"))
+        self._build_protection()
         self.warning = w.banner(t("exports.warning"))
-        self.protect_box = ft.Column(
-            [
-                w.muted(t("exports.protection")),
-                self.protection,
-                self.passphrase,
-                self.passphrase_again,
-            ]
-        )
         self.button = ft.FilledButton(
             t("exports.export"), icon=ft.Icons.SAVE_ALT, on_click=self.on_export, key="export"
         )
@@ -114,20 +71,7 @@ class ExportsView:
             [
                 w.title(t("exports.title")),
                 self.scope,
-                ft.Row(
-                    [
-                        w.card(
-                            w.heading(t("exports.what")),
-                            self.kind,
-                            self.identifying,
-                            self.comments,
-                            self.uwazi_consent,
-                        ),
-                        w.card(self.protect_box),
-                    ],
-                    vertical_alignment=ft.CrossAxisAlignment.START,
-                    wrap=True,
-                ),
+                self._options_row(),
                 self.warning,
                 ft.Row([self.button, self.busy]),
                 self.result,
@@ -145,6 +89,54 @@ class ExportsView:
             expand=True,
         )
         self.on_options()
+
+    def _build_protection(self) -> None:
+        """How an export is protected: to the coordinators' keys, a passphrase, or not at all."""
+        t = self.ctx.t
+        self.protection = w.radio_choice(
+            [(p, t(f"exports.protect_{p}"), f"protect-{p}") for p in PROTECTIONS],
+            "recipients",
+            on_change=self.on_options,
+        )
+        self.passphrase = w.secret_field(
+            t("exports.passphrase"),
+            t("secret.reveal"),
+            width=320,
+            visible=False,
+            key="export-passphrase",
+        )
+        self.passphrase_again = w.secret_field(
+            t("exports.passphrase_again"),
+            t("secret.reveal"),
+            width=320,
+            visible=False,
+            key="export-passphrase-again",
+        )
+        self.protect_box = ft.Column(
+            [
+                w.muted(t("exports.protection")),
+                self.protection,
+                self.passphrase,
+                self.passphrase_again,
+            ]
+        )
+
+    def _options_row(self) -> ft.Row:
+        """What to export, and how to protect it."""
+        return ft.Row(
+            [
+                w.card(
+                    w.heading(self.ctx.t("exports.what")),
+                    self.kind,
+                    self.identifying,
+                    self.comments,
+                    self.uwazi_consent,
+                ),
+                w.card(self.protect_box),
+            ],
+            vertical_alignment=ft.CrossAxisAlignment.START,
+            wrap=True,
+        )
 
     def load(self) -> None:
         try:

@@ -19,7 +19,6 @@ from app.coordinator import widgets as w
 from app.coordinator.context import ViewContext
 from app.exports.identity import ExportOpenError
 from app.exports.opened import OpenedExport
-from app.ui.fields import named_reveal
 
 OPEN_ERRORS = (
     "not_encrypted",
@@ -43,16 +42,14 @@ class OpenExportSection:
             on_click=self.on_pick,
             key="open-export-pick",
         )
-        self.passphrase = ft.TextField(
-            label=t("exports.open_passphrase"),
-            password=True,
-            can_reveal_password=True,
+        self.passphrase = w.secret_field(
+            t("exports.open_passphrase"),
+            t("secret.reveal"),
             width=320,
             visible=False,
             on_submit=self.on_open,
             key="open-export-passphrase",
         )
-        named_reveal(self.passphrase, ctx.t("secret.reveal"))
         self.open_button = ft.FilledButton(
             t("exports.open_button"), on_click=self.on_open, visible=False, key="open-export"
         )

@@ -49,9 +49,9 @@ class ReferralsCard:
             t("referrals.reach"), multiline=True, min_lines=2, width=640, key="referral-reach"
         )
         self.status = w.banner("")
-        self.control = w.card(
-            w.heading(t("referrals.title")),
-            w.muted(t("referrals.hint")),
+        self.control = w.hint_card(
+            t("referrals.title"),
+            t("referrals.hint"),
             self.rows,
             ft.Row([self.name, self.service, self.city, self.languages], wrap=True),
             self.reach,

@@ -108,9 +108,9 @@ class TimestampsCard:
         )
         self.for_org = ft.Checkbox(label=t("tsa.for_org"), key="tsa-org", height=48)
         self.status = w.banner("")
-        self.control = w.card(
-            w.heading(t("tsa.title")),
-            w.muted(t("tsa.hint")),
+        self.control = w.hint_card(
+            t("tsa.title"),
+            t("tsa.hint"),
             self.rows,
             self.url,
             self.ca,

@@ -13,7 +13,6 @@ from app.coordinator.context import ViewContext
 from app.coordinator.referrals_card import ReferralsCard
 from app.coordinator.settings_keys import PostQuantumCard, TimestampsCard
 from app.i18n import LANGUAGES
-from app.ui.fields import named_reveal
 from app.ui.language import ENDONYMS
 from sync.keys import format_fingerprint
 
@@ -36,21 +35,16 @@ class SettingsView:
             wrap=True,
         )
         self.facts = ft.Column([], spacing=6)
-        self.backup_passphrase = ft.TextField(
-            label=t("settings.backup_passphrase"),
-            password=True,
-            can_reveal_password=True,
-            width=340,
-            key="backup-passphrase",
+        self.backup_passphrase = w.secret_field(
+            t("settings.backup_passphrase"), t("secret.reveal"), width=340, key="backup-passphrase"
         )
-        named_reveal(self.backup_passphrase, ctx.t("secret.reveal"))
         self.backup_status = w.banner("")
         self.join_code = ft.TextField(
             label=t("settings.join_code"), read_only=True, multiline=True, key="join-code"
         )
-        self.pending = w.card(
-            w.heading(t("settings.pending_title")),
-            w.muted(t("settings.pending_hint")),
+        self.pending = w.hint_card(
+            t("settings.pending_title"),
+            t("settings.pending_hint"),
             self.join_code,
         )
         self.pending.visible = False
@@ -72,52 +66,67 @@ class SettingsView:
                 self.pending,
                 w.card(w.heading(t("settings.language")), self.languages),
                 w.card(w.heading(t("settings.organisation")), self.facts),
-                w.card(
-                    w.heading(t("settings.add_title")),
-                    w.muted(t("settings.add_hint")),
-                    self.add_code,
-                    ft.OutlinedButton(
-                        t("settings.add_button"),
-                        icon=ft.Icons.PERSON_ADD,
-                        on_click=self.on_add_coordinator,
-                        key="add-coordinator",
-                    ),
-                    self.add_status,
-                ),
+                self._add_coordinator_card(),
                 self.referrals.control,
                 self.timestamps.control,
                 self.post_quantum.control,
-                w.card(
-                    w.heading(t("settings.backup")),
-                    w.muted(t("settings.backup_hint")),
-                    ft.Row(
-                        [
-                            self.backup_passphrase,
-                            ft.OutlinedButton(
-                                t("settings.backup_button"),
-                                icon=ft.Icons.KEY,
-                                on_click=self.on_backup,
-                                key="backup",
-                            ),
-                        ],
-                        wrap=True,
-                    ),
-                    self.backup_status,
-                ),
-                w.card(
-                    w.heading(t("settings.session")),
-                    w.muted(t("settings.lock_hint")),
-                    ft.FilledButton(
-                        t("settings.lock"),
-                        icon=ft.Icons.LOCK,
-                        on_click=lambda _e: self.on_lock(),
-                        key="lock",
-                    ),
-                ),
+                self._backup_card(),
+                self._session_card(),
             ],
             spacing=12,
             scroll=ft.ScrollMode.AUTO,
             expand=True,
+        )
+
+    def _add_coordinator_card(self) -> ft.Control:
+        """Add a coordinator by the code they sent."""
+        t = self.ctx.t
+        return w.hint_card(
+            t("settings.add_title"),
+            t("settings.add_hint"),
+            self.add_code,
+            ft.OutlinedButton(
+                t("settings.add_button"),
+                icon=ft.Icons.PERSON_ADD,
+                on_click=self.on_add_coordinator,
+                key="add-coordinator",
+            ),
+            self.add_status,
+        )
+
+    def _backup_card(self) -> ft.Control:
+        """Back up the keys under a passphrase."""
+        t = self.ctx.t
+        return w.hint_card(
+            t("settings.backup"),
+            t("settings.backup_hint"),
+            ft.Row(
+                [
+                    self.backup_passphrase,
+                    ft.OutlinedButton(
+                        t("settings.backup_button"),
+                        icon=ft.Icons.KEY,
+                        on_click=self.on_backup,
+                        key="backup",
+                    ),
+                ],
+                wrap=True,
+            ),
+            self.backup_status,
+        )
+
+    def _session_card(self) -> ft.Control:
+        """Lock the workspace."""
+        t = self.ctx.t
+        return w.hint_card(
+            t("settings.session"),
+            t("settings.lock_hint"),
+            ft.FilledButton(
+                t("settings.lock"),
+                icon=ft.Icons.LOCK,
+                on_click=lambda _e: self.on_lock(),
+                key="lock",
+            ),
         )
 
     def load(self) -> None:

@@ -13,7 +13,6 @@ import flet as ft
 
 from app.coordinator import widgets as w
 from app.coordinator.context import ViewContext
-from app.ui.fields import named_reveal
 
 MODES = ("new", "join")
 FIELD_WIDTH = 512
@@ -24,14 +23,9 @@ class SetupView:
         self.ctx, self.on_ready = ctx, on_ready
         t = ctx.t
         self.mode = "new"
-        self.passphrase = ft.TextField(
-            width=FIELD_WIDTH,
-            label=t("setup.passphrase"),
-            password=True,
-            can_reveal_password=True,
-            key="passphrase",
+        self.passphrase = w.secret_field(
+            t("setup.passphrase"), t("secret.reveal"), width=FIELD_WIDTH, key="passphrase"
         )
-        named_reveal(self.passphrase, ctx.t("secret.reveal"))
         self.confirm = ft.TextField(
             width=FIELD_WIDTH,
             label=t("setup.passphrase_again"),
@@ -56,33 +50,11 @@ class SetupView:
             key="tls-pin",
             autocorrect=False,
         )
-        self.org = w.sensitive_field(t("setup.org_name"), key="org-name", width=FIELD_WIDTH)
         self.post_quantum = ft.Checkbox(
             label=t("setup.post_quantum"), key="post-quantum", height=48
         )
-        self.token = ft.TextField(
-            width=FIELD_WIDTH,
-            label=t("setup.bootstrap_token"),
-            password=True,
-            key="bootstrap-token",
-        )
-        self.backup = w.sensitive_field(
-            t("setup.backup_text"),
-            multiline=True,
-            min_lines=3,
-            max_lines=6,
-            key="backup-text",
-            width=FIELD_WIDTH,
-        )
-        self.backup_passphrase = ft.TextField(
-            width=FIELD_WIDTH,
-            label=t("setup.backup_passphrase"),
-            password=True,
-            key="backup-passphrase",
-        )
-        self.load_backup = ft.OutlinedButton(
-            t("setup.load_backup"), icon=ft.Icons.UPLOAD_FILE, on_click=self.on_load_backup
-        )
+        self._build_new_fields()
+        self._build_join_fields()
         self.error = w.banner("")
         self.busy = ft.ProgressRing(visible=False, width=24, height=24)
         self.submit = ft.FilledButton(t("setup.create"), on_click=self.on_submit, key="setup-go")
@@ -93,10 +65,6 @@ class SetupView:
             ],
             selected=["new"],
             on_change=self.on_mode,
-        )
-        self.new_fields = ft.Column([self.org, self.token], spacing=12)
-        self.join_fields = ft.Column(
-            [self.backup, self.load_backup, self.backup_passphrase], spacing=12, visible=False
         )
         self.control = ft.Container(
             ft.Column(
@@ -122,6 +90,42 @@ class SetupView:
             ),
             width=560,
             padding=24,
+        )
+
+    def _build_new_fields(self) -> None:
+        """What a new organisation needs: its name and the server's bootstrap token."""
+        t = self.ctx.t
+        self.org = w.sensitive_field(t("setup.org_name"), key="org-name", width=FIELD_WIDTH)
+        self.token = ft.TextField(
+            width=FIELD_WIDTH,
+            label=t("setup.bootstrap_token"),
+            password=True,
+            key="bootstrap-token",
+        )
+        self.new_fields = ft.Column([self.org, self.token], spacing=12)
+
+    def _build_join_fields(self) -> None:
+        """What joining needs: the key backup an existing coordinator made, and its passphrase."""
+        t = self.ctx.t
+        self.backup = w.sensitive_field(
+            t("setup.backup_text"),
+            multiline=True,
+            min_lines=3,
+            max_lines=6,
+            key="backup-text",
+            width=FIELD_WIDTH,
+        )
+        self.backup_passphrase = ft.TextField(
+            width=FIELD_WIDTH,
+            label=t("setup.backup_passphrase"),
+            password=True,
+            key="backup-passphrase",
+        )
+        self.load_backup = ft.OutlinedButton(
+            t("setup.load_backup"), icon=ft.Icons.UPLOAD_FILE, on_click=self.on_load_backup
+        )
+        self.join_fields = ft.Column(
+            [self.backup, self.load_backup, self.backup_passphrase], spacing=12, visible=False
         )
 
     def set_mode(self, mode: str) -> None:
@@ -219,15 +223,13 @@ class UnlockView:
     def __init__(self, ctx: ViewContext, on_ready: Callable[[], None]) -> None:
         self.ctx, self.on_ready = ctx, on_ready
         t = ctx.t
-        self.passphrase = ft.TextField(
-            label=t("unlock.passphrase"),
-            password=True,
-            can_reveal_password=True,
+        self.passphrase = w.secret_field(
+            t("unlock.passphrase"),
+            t("secret.reveal"),
             autofocus=True,
             on_submit=self.on_unlock,
             key="unlock-passphrase",
         )
-        named_reveal(self.passphrase, ctx.t("secret.reveal"))
         self.error = w.banner("")
         self.busy = ft.ProgressRing(visible=False, width=24, height=24)
         self.button = ft.FilledButton(t("unlock.button"), on_click=self.on_unlock, key="unlock")

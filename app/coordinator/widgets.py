@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import flet as ft
 
+from app.ui.fields import named_reveal
+
 STATUS_COLOURS = {
     "new": ft.Colors.BLUE_100,
     "in_review": ft.Colors.AMBER_100,
@@ -67,6 +69,11 @@ def card(*controls: ft.Control, padding: int = 16) -> ft.Container:
     )
 
 
+def hint_card(title: str, hint: str, *controls: ft.Control) -> ft.Container:
+    """A card with a heading, a line saying what it is for, then its controls."""
+    return card(heading(title), muted(hint), *controls)
+
+
 def banner(text: str, *, error: bool = True) -> ft.Container:
     return ft.Container(
         ft.Text(text, color=ft.Colors.ON_ERROR_CONTAINER if error else None),
@@ -84,6 +91,31 @@ def sensitive_field(label: str, **kwargs: object) -> ft.TextField:
         autocorrect=False,
         enable_suggestions=False,
         enable_ime_personalized_learning=False,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def secret_field(label: str, reveal: str, **kwargs: object) -> ft.TextField:
+    """A passphrase field whose reveal button is named `reveal` for screen readers."""
+    field = ft.TextField(
+        label=label,
+        password=True,
+        can_reveal_password=True,
+        **kwargs,  # type: ignore[arg-type]
+    )
+    named_reveal(field, reveal)
+    return field
+
+
+def radio_choice(
+    choices: list[tuple[str, str, str]], value: str | None = None, **kwargs: object
+) -> ft.RadioGroup:
+    """One radio button a line, each `(value, label, key)`, 48 pixels high (a touch target)."""
+    return ft.RadioGroup(
+        value=value,
+        content=ft.Column(
+            [ft.Radio(value=v, label=label, key=key, height=48) for v, label, key in choices]
+        ),
         **kwargs,  # type: ignore[arg-type]
     )
 

@@ -230,24 +230,43 @@ def build_bundle(
     listed in the report as not included.
     Raises `ValueError` when a case has no wire envelope or an author key is unknown.
     """
-    files: dict[str, bytes] = {}
-    entries: list[dict[str, Any]] = []
-    stamps: list[dict[str, str]] = []
-    case_list: list[dict[str, Any]] = []
-    keys: dict[str, str] = {}
-    seen: set[str] = set()
-    attached: list[dict[str, Any]] = []
+    builder = _BundleBuilder(author_keys, timestamps or {}, attachments or {})
     for case in cases:
+        builder.add_case(case, include_content=include_content)
+    builder.entries.sort(key=lambda e: (e["author"], e["seq"]))
+    builder.files["README.txt"] = README.encode("utf-8")
+    manifest = builder.manifest(signer, org=org, now=now)
+    # The export-time report is computed on the bundle as it will be written.
+    draft = _assemble(manifest, builder.files, signer)
+    builder.files["REPORT.txt"] = verify_bundle(draft).report_text().encode("utf-8")
+    return _assemble(manifest, builder.files, signer)
+
+
+@dataclasses.dataclass
+class _BundleBuilder:
+    """What `build_bundle` gathers case by case: files, envelope entries, stamps, keys."""
+
+    author_keys: Mapping[str, bytes]
+    timestamps: Mapping[str, Sequence[bytes]]
+    attachments: Mapping[str, AttachmentFile]
+    files: dict[str, bytes] = dataclasses.field(default_factory=dict)
+    entries: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    stamps: list[dict[str, str]] = dataclasses.field(default_factory=list)
+    case_list: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    keys: dict[str, str] = dataclasses.field(default_factory=dict)
+    seen: set[str] = dataclasses.field(default_factory=set)
+    attached: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+    def add_case(self, case: Mapping[str, Any], *, include_content: bool) -> None:
         case_id = str(case.get("case_id", ""))
         ids: list[str] = []
         records = []
         for rev in case.get("revisions") or []:
-            wire = _wire_of(rev)
-            envelope = env.from_wire(wire)
+            envelope = env.from_wire(_wire_of(rev))
             author = envelope.author
-            if author not in author_keys:
+            if author not in self.author_keys:
                 raise ValueError(f"no public key for device {author}")
-            keys[author] = b64u_encode(author_keys[author])
+            self.keys[author] = b64u_encode(self.author_keys[author])
             ids.append(envelope.id)
             refs = [dict(b) for b in rev.get("blobs") or [] if isinstance(b, Mapping)]
             entry = {"envelope_id": envelope.id, "seq": envelope.seq, "record": rev.get("record")}
@@ -255,44 +274,51 @@ def build_bundle(
                 entry["blobs"] = refs
             records.append(entry)
             for ref in refs:
-                attached.extend(_attach(case_id, ref, attachments or {}, files, attached))
-            if envelope.id in seen:
-                continue
-            seen.add(envelope.id)
-            name = f"envelopes/{envelope.id}.json"
-            files[name] = canonical_json(env.to_wire(envelope))
-            entries.append({"id": envelope.id, "author": author, "seq": envelope.seq, "file": name})
-            digest = env.envelope_hash(envelope)
-            for number, token in enumerate((timestamps or {}).get(digest, ()), start=1):
-                stamp_name = f"timestamps/{envelope.id}-{number}.tsr"
-                files[stamp_name] = bytes(token)
-                stamps.append({"envelope": envelope.id, "hash": digest, "file": stamp_name})
-        case_list.append({"case_id": case_id, "envelopes": ids})
+                found = _attach(case_id, ref, self.attachments, self.files, self.attached)
+                self.attached.extend(found)
+            self._add_envelope(envelope)
+        self.case_list.append({"case_id": case_id, "envelopes": ids})
         if include_content:
-            files[f"content/{case_id}.json"] = canonical_json(
+            self.files[f"content/{case_id}.json"] = canonical_json(
                 {"case_id": case_id, "type": case.get("type", ""), "revisions": records}
             )
-    entries.sort(key=lambda e: (e["author"], e["seq"]))
-    files["README.txt"] = README.encode("utf-8")
-    manifest: dict[str, Any] = {
-        "format": FORMAT,
-        "v": VERSION,
-        "created": now,
-        "org": org,
-        "signer": {"id": key_id(signer.public_bytes()), "key": b64u_encode(signer.public_bytes())},
-        "cases": case_list,
-        "envelopes": entries,
-        "keys": keys,
-        "files": {},
-    }
-    if stamps:
-        manifest["timestamps"] = stamps
-    if attached:
-        manifest["attachments"] = attached
-    # The export-time report is computed on the bundle as it will be written.
-    draft = _assemble(manifest, files, signer)
-    files["REPORT.txt"] = verify_bundle(draft).report_text().encode("utf-8")
-    return _assemble(manifest, files, signer)
+
+    def _add_envelope(self, envelope: env.Envelope) -> None:
+        """The envelope's file and its timestamp tokens, once however many cases name it."""
+        if envelope.id in self.seen:
+            return
+        self.seen.add(envelope.id)
+        name = f"envelopes/{envelope.id}.json"
+        self.files[name] = canonical_json(env.to_wire(envelope))
+        self.entries.append(
+            {"id": envelope.id, "author": envelope.author, "seq": envelope.seq, "file": name}
+        )
+        digest = env.envelope_hash(envelope)
+        for number, token in enumerate(self.timestamps.get(digest, ()), start=1):
+            stamp_name = f"timestamps/{envelope.id}-{number}.tsr"
+            self.files[stamp_name] = bytes(token)
+            self.stamps.append({"envelope": envelope.id, "hash": digest, "file": stamp_name})
+
+    def manifest(self, signer: SigningKey, *, org: str, now: int) -> dict[str, Any]:
+        manifest: dict[str, Any] = {
+            "format": FORMAT,
+            "v": VERSION,
+            "created": now,
+            "org": org,
+            "signer": {
+                "id": key_id(signer.public_bytes()),
+                "key": b64u_encode(signer.public_bytes()),
+            },
+            "cases": self.case_list,
+            "envelopes": self.entries,
+            "keys": self.keys,
+            "files": {},
+        }
+        if self.stamps:
+            manifest["timestamps"] = self.stamps
+        if self.attached:
+            manifest["attachments"] = self.attached
+        return manifest
 
 
 def _attach(
@@ -378,37 +404,86 @@ def verify_bundle(data: bytes, *, tsa_trusted: Sequence[bytes] = ()) -> BundleVe
     contents = _read_zip(data, v)
     if contents is None:
         return dataclasses.replace(empty, problems=tuple(v.problems))
+    read = _read_manifest(contents, v)
+    if read is None:
+        return dataclasses.replace(empty, problems=tuple(v.problems))
+    signer_id = _check_manifest_signature(read, v)
+    _check_file_list(read, contents, v)
+    checked, verified = _check_envelopes(read, contents, v)
+    stamped = _check_timestamps(read.stamp_entries, contents, verified, tsa_trusted, v)
+    _check_attachments(read.attachment_entries, contents, v)
+    return BundleVerdict(
+        ok=not v.problems,
+        problems=tuple(v.problems),
+        notes=tuple(v.notes),
+        signer=signer_id,
+        org=str(read.manifest.get("org", "")),
+        created=int(read.manifest.get("created") or 0),
+        cases=len(read.cases),
+        envelopes=checked,
+        authors=tuple(sorted(read.keys)),
+        timestamps=stamped,
+    )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Manifest:
+    """A bundle's manifest, read strictly (nothing checked yet)."""
+
+    manifest: dict[str, Any]
+    signer_key: bytes
+    signature: bytes
+    entries: list[Any]
+    keys: dict[str, bytes]
+    files: dict[str, str]
+    cases: list[Any]
+    stamp_entries: list[tuple[str, str, str]]
+    attachment_entries: list[dict[str, Any]]
+
+
+def _read_manifest(contents: Mapping[str, bytes], v: _Verifier) -> _Manifest | None:
     try:
         manifest = parse_json_strict(contents["manifest.json"])
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
             raise EncodingError("not a manifest")
-        signer_key = b64u_decode(manifest["signer"]["key"], length=32)
-        signature = b64u_decode(contents["manifest.sig"].decode("ascii").strip(), length=64)
-        entries = list(manifest["envelopes"])
-        keys = {str(k): b64u_decode(val, length=32) for k, val in manifest["keys"].items()}
-        files = {str(k): str(val) for k, val in manifest["files"].items()}
-        cases = list(manifest["cases"])
-        stamp_entries = [
-            (str(s["envelope"]), str(s["hash"]), str(s["file"]))
-            for s in manifest.get("timestamps", [])
-        ]
-        attachment_entries = [dict(a) for a in manifest.get("attachments", [])]
+        return _Manifest(
+            manifest=manifest,
+            signer_key=b64u_decode(manifest["signer"]["key"], length=32),
+            signature=b64u_decode(contents["manifest.sig"].decode("ascii").strip(), length=64),
+            entries=list(manifest["envelopes"]),
+            keys={str(k): b64u_decode(val, length=32) for k, val in manifest["keys"].items()},
+            files={str(k): str(val) for k, val in manifest["files"].items()},
+            cases=list(manifest["cases"]),
+            stamp_entries=[
+                (str(s["envelope"]), str(s["hash"]), str(s["file"]))
+                for s in manifest.get("timestamps", [])
+            ],
+            attachment_entries=[dict(a) for a in manifest.get("attachments", [])],
+        )
     except (KeyError, TypeError, AttributeError, EncodingError, UnicodeDecodeError) as exc:
         v.fail("not_a_bundle", f"manifest missing or malformed ({type(exc).__name__})")
-        return dataclasses.replace(empty, problems=tuple(v.problems))
+        return None
 
-    signer_id = key_id(signer_key)
-    if manifest["signer"].get("id") != signer_id:
+
+def _check_manifest_signature(read: _Manifest, v: _Verifier) -> str:
+    """The signer's key id, after checking it and the manifest's signature."""
+    signer_id = key_id(read.signer_key)
+    if read.manifest["signer"].get("id") != signer_id:
         v.fail("manifest_signature", "the signer id does not match the signer key")
     try:
         verify_signature(
-            signer_key, signature, EVIDENCE_BUNDLE_SIGNATURE + canonical_json(manifest)
+            read.signer_key,
+            read.signature,
+            EVIDENCE_BUNDLE_SIGNATURE + canonical_json(read.manifest),
         )
     except BadSignature:
         v.fail("manifest_signature", "the manifest signature does not verify: it was changed")
+    return signer_id
 
-    listed = set(files) | {e.get("file") for e in entries if isinstance(e, dict)}
-    for name, digest in files.items():
+
+def _check_file_list(read: _Manifest, contents: Mapping[str, bytes], v: _Verifier) -> None:
+    listed = set(read.files) | {e.get("file") for e in read.entries if isinstance(e, dict)}
+    for name, digest in read.files.items():
         if name not in contents:
             v.fail("missing_file", f"{name} is listed but missing")
         elif sha256_hex(contents[name]) != digest:
@@ -416,72 +491,82 @@ def verify_bundle(data: bytes, *, tsa_trusted: Sequence[bytes] = ()) -> BundleVe
     for name in sorted(set(contents) - listed - set(_FIXED)):
         v.fail("unexpected_file", f"{name} was added after export")
 
+
+def _check_envelopes(
+    read: _Manifest, contents: Mapping[str, bytes], v: _Verifier
+) -> tuple[int, dict[str, env.Envelope]]:
+    """How many listed envelopes verify, and each by id; each one's place in its chain checked."""
     checked = 0
     verified: dict[str, env.Envelope] = {}
     last: dict[str, env.Envelope] = {}
-    for position, entry in enumerate(entries):
-        name = str(entry.get("file", "")) if isinstance(entry, dict) else ""
-        if name not in contents:
-            v.fail("missing_file", f"envelope {position + 1} ({name or '?'}) is missing")
-            continue
-        try:
-            envelope = env.from_wire(parse_json_strict(contents[name]))
-        except (env.EnvelopeError, EncodingError) as exc:
-            reason = getattr(exc, "reason", "malformed")
-            v.fail("malformed_envelope", f"{name}: not a valid envelope ({reason})")
-            continue
-        if envelope.id != entry.get("id") or envelope.seq != entry.get("seq"):
-            v.fail("envelope_mismatch", f"{name} is not the envelope the manifest lists there")
-        key = keys.get(envelope.author)
-        if key is None:
-            v.fail("wrong_author", f"{name}: no public key for device {envelope.author}")
-            continue
-        try:
-            env.verify(envelope, key)
-        except env.EnvelopeError as exc:
-            code = exc.reason if exc.reason in ("wrong_author", "payload_mismatch") else None
-            detail = {
-                "payload_mismatch": "its payload is not the one the device signed",
-                "wrong_author": "it names a device key other than the one given",
-            }.get(exc.reason, f"the device signature does not verify ({exc.reason})")
-            v.fail(code or "bad_signature", f"{name}: {detail}")
+    for position, entry in enumerate(read.entries):
+        envelope = _verified_envelope(position, entry, read.keys, contents, v)
+        if envelope is None:
             continue
         checked += 1
         verified[envelope.id] = envelope
         before = last.get(envelope.author)
-        link = follows(before, envelope)
-        if link == "reordered" and before is not None:
-            v.fail(
-                "reordered",
-                f"device {envelope.author}: seq {envelope.seq} comes after seq {before.seq}",
-            )
-        elif link == "broken":
-            v.fail(
-                "chain_broken",
-                f"device {envelope.author}: seq {envelope.seq} does not link to "
-                + (f"seq {before.seq}" if before is not None else "the start of its chain"),
-            )
-        elif link == "skipped" and before is not None:
-            v.notes.append(
-                f"device {envelope.author}: seq {before.seq + 1}..{envelope.seq - 1} are "
-                "other records of this device, not part of this bundle"
-            )
+        _check_link(before, envelope, v)
         if before is None or envelope.seq > before.seq:
             last[envelope.author] = envelope
-    stamped = _check_timestamps(stamp_entries, contents, verified, tsa_trusted, v)
-    _check_attachments(attachment_entries, contents, v)
-    return BundleVerdict(
-        ok=not v.problems,
-        problems=tuple(v.problems),
-        notes=tuple(v.notes),
-        signer=signer_id,
-        org=str(manifest.get("org", "")),
-        created=int(manifest.get("created") or 0),
-        cases=len(cases),
-        envelopes=checked,
-        authors=tuple(sorted(keys)),
-        timestamps=stamped,
-    )
+    return checked, verified
+
+
+def _verified_envelope(
+    position: int,
+    entry: Any,
+    keys: Mapping[str, bytes],
+    contents: Mapping[str, bytes],
+    v: _Verifier,
+) -> env.Envelope | None:
+    name = str(entry.get("file", "")) if isinstance(entry, dict) else ""
+    if name not in contents:
+        v.fail("missing_file", f"envelope {position + 1} ({name or '?'}) is missing")
+        return None
+    try:
+        envelope = env.from_wire(parse_json_strict(contents[name]))
+    except (env.EnvelopeError, EncodingError) as exc:
+        reason = getattr(exc, "reason", "malformed")
+        v.fail("malformed_envelope", f"{name}: not a valid envelope ({reason})")
+        return None
+    if envelope.id != entry.get("id") or envelope.seq != entry.get("seq"):
+        v.fail("envelope_mismatch", f"{name} is not the envelope the manifest lists there")
+    key = keys.get(envelope.author)
+    if key is None:
+        v.fail("wrong_author", f"{name}: no public key for device {envelope.author}")
+        return None
+    try:
+        env.verify(envelope, key)
+    except env.EnvelopeError as exc:
+        code = exc.reason if exc.reason in ("wrong_author", "payload_mismatch") else None
+        detail = {
+            "payload_mismatch": "its payload is not the one the device signed",
+            "wrong_author": "it names a device key other than the one given",
+        }.get(exc.reason, f"the device signature does not verify ({exc.reason})")
+        v.fail(code or "bad_signature", f"{name}: {detail}")
+        return None
+    return envelope
+
+
+def _check_link(before: env.Envelope | None, envelope: env.Envelope, v: _Verifier) -> None:
+    """Whether `envelope` follows the device's envelope before it in this bundle."""
+    link = follows(before, envelope)
+    if link == "reordered" and before is not None:
+        v.fail(
+            "reordered",
+            f"device {envelope.author}: seq {envelope.seq} comes after seq {before.seq}",
+        )
+    elif link == "broken":
+        v.fail(
+            "chain_broken",
+            f"device {envelope.author}: seq {envelope.seq} does not link to "
+            + (f"seq {before.seq}" if before is not None else "the start of its chain"),
+        )
+    elif link == "skipped" and before is not None:
+        v.notes.append(
+            f"device {envelope.author}: seq {before.seq + 1}..{envelope.seq - 1} are "
+            "other records of this device, not part of this bundle"
+        )
 
 
 def _signed_refs(contents: Mapping[str, bytes], case_id: str) -> list[Mapping[str, Any]]:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from app.casebook import dates
 from app.casebook.cases import CaseDetail
@@ -67,32 +67,23 @@ def _english(key: str, **params: Any) -> str:
     return ENGLISH[key].format(**params)
 
 
-def case_report(
-    detail: CaseDetail,
-    *,
-    t: Callable[..., str] = _english,
-    status_label: Callable[[str], str] = str,
-    identifying: bool = True,
-    now: int = 0,
-    photos: Mapping[str, bytes] | None = None,
-    comments: bool = False,
-    names: Mapping[str, str] | None = None,
-    lang: str = "en",
-    not_public: Collection[str] = (),
-) -> bytes:
+class ReportOptions(TypedDict, total=False):
+    """What `case_report` passes on to `cases_report` (see there)."""
+
+    t: Callable[..., str]
+    status_label: Callable[[str], str]
+    identifying: bool
+    now: int
+    photos: Mapping[str, bytes] | None
+    comments: bool
+    names: Mapping[str, str] | None
+    lang: str
+    not_public: Collection[str]
+
+
+def case_report(detail: CaseDetail, **options: Unpack[ReportOptions]) -> bytes:
     """One case as a PDF."""
-    return cases_report(
-        [detail],
-        t=t,
-        status_label=status_label,
-        identifying=identifying,
-        now=now,
-        photos=photos,
-        comments=comments,
-        names=names,
-        lang=lang,
-        not_public=not_public,
-    )
+    return cases_report([detail], **options)
 
 
 def cases_report(

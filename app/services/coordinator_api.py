@@ -657,24 +657,7 @@ class CoordinatorBase(CoordinatorService):
             data = stats.stats_csv(stats.statistics(summaries, index=index, lang=lang))
             name, media, identifying = f"statistics-{stamp}.csv", "text/csv", False
         elif kind == "pdf":
-            details = [index.detail(s.id, lang, answer_words(lang)) for s in summaries]
-            tr = _with_params(t or self._catalogue(lang))
-            not_public = [
-                d.summary.id
-                for d in details
-                if not consent.standing_of(index, d.summary.id).allows(consent.UWAZI)
-            ]
-            data = pdf_report.cases_report(
-                details,
-                not_public=not_public,
-                t=tr,
-                status_label=lambda s: tr(f"status.{s}"),
-                photos=self._photos(details),
-                comments=comments,
-                names=self.names(),
-                now=self._clock(),
-                lang=lang,
-            )
+            data = self._pdf_export(index, summaries, lang=lang, t=t, comments=comments)
             name, media = f"cases-{stamp}.pdf", "application/pdf"
         elif kind == "uwazi":
             data = uwazi.build(
@@ -682,30 +665,64 @@ class CoordinatorBase(CoordinatorService):
             ).data
             name, media = f"uwazi-{stamp}.zip", "application/zip"
         else:
-            data = bundle.build_bundle(
-                [index.raw(s.id) for s in summaries],
-                author_keys=self._device_keys(),
-                signer=self._bundle_signer(),
-                org=self.info().org,
-                now=self._clock(),
-                timestamps=self._timestamp_tokens(),
-                attachments=self._bundle_attachments([s.id for s in summaries]),
-            )
+            data = self._bundle_export(index, summaries)
             name, media = f"evidence-{stamp}.zip", "application/zip"
         if protection == "none" or not protect.needs_protection(kind, identifying):
             return ExportResult(name, data, False, media, identifying, tuple(left_out))
-        if protection == "passphrase":
-            if len(passphrase) < 8:
-                raise CoordinatorError("needs_passphrase")
-            sealed = protect.protect(data, passphrase=passphrase)
-        else:
-            recipients = self._recipients()
-            if not recipients:
-                raise CoordinatorError("no_recipients")
-            sealed = protect.protect(data, recipients=recipients)
+        sealed = self._sealed(data, protection, passphrase)
         return ExportResult(
             name + ".age", sealed, True, "application/octet-stream", identifying, tuple(left_out)
         )
+
+    def _pdf_export(
+        self,
+        index: CaseIndex,
+        summaries: Sequence[CaseSummary],
+        *,
+        lang: str,
+        t: Callable[[str], str] | None,
+        comments: bool,
+    ) -> bytes:
+        details = [index.detail(s.id, lang, answer_words(lang)) for s in summaries]
+        tr = _with_params(t or self._catalogue(lang))
+        not_public = [
+            d.summary.id
+            for d in details
+            if not consent.standing_of(index, d.summary.id).allows(consent.UWAZI)
+        ]
+        return pdf_report.cases_report(
+            details,
+            not_public=not_public,
+            t=tr,
+            status_label=lambda s: tr(f"status.{s}"),
+            photos=self._photos(details),
+            comments=comments,
+            names=self.names(),
+            now=self._clock(),
+            lang=lang,
+        )
+
+    def _bundle_export(self, index: CaseIndex, summaries: Sequence[CaseSummary]) -> bytes:
+        return bundle.build_bundle(
+            [index.raw(s.id) for s in summaries],
+            author_keys=self._device_keys(),
+            signer=self._bundle_signer(),
+            org=self.info().org,
+            now=self._clock(),
+            timestamps=self._timestamp_tokens(),
+            attachments=self._bundle_attachments([s.id for s in summaries]),
+        )
+
+    def _sealed(self, data: bytes, protection: str, passphrase: str) -> bytes:
+        """`data` encrypted with age, to a passphrase or to every coordinator's key."""
+        if protection == "passphrase":
+            if len(passphrase) < 8:
+                raise CoordinatorError("needs_passphrase")
+            return protect.protect(data, passphrase=passphrase)
+        recipients = self._recipients()
+        if not recipients:
+            raise CoordinatorError("no_recipients")
+        return protect.protect(data, recipients=recipients)
 
     @staticmethod
     def _catalogue(lang: str) -> Callable[[str], str]:
