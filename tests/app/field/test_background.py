@@ -40,7 +40,7 @@ class FakePage:
     def run_task(self, fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> None:
         coroutine = fn(*args)
         if (
-            fn.__name__ == "_idle_watch"
+            fn.__name__ in ("_idle_watch", "watch")  # the idle lock and the alarm's watch
             or getattr(fn, "__self__", None).__class__.__name__ == "SyncLoop"
         ):
             coroutine.close()  # endless loops: not run here
