@@ -46,6 +46,8 @@ from app.services.coordinator_types import (
     CoordinatorInfo,
     DeviceInfo,
     Invite,
+    JoinOrganisation,
+    NewOrganisation,
     OpenInvite,
     PullSummary,
     reason_of,
@@ -119,29 +121,19 @@ class VaultCoordinatorService(CoordinatorBase):
         self._dir.mkdir(parents=True, exist_ok=True)
         return self._vault_class.create(self._dir, passphrase)
 
-    def setup_new(
-        self,
-        *,
-        passphrase: str,
-        server_url: str,
-        bootstrap_token: str,
-        org_name: str,
-        coordinator_name: str,
-        tls_pin: str = "",
-        post_quantum: bool = False,
-    ) -> CoordinatorInfo:
-        pin = checked_pin(tls_pin)
-        vault = self._create_vault(passphrase)
+    def _set_up_new(self, request: NewOrganisation) -> CoordinatorInfo:
+        pin = checked_pin(request.tls_pin)
+        vault = self._create_vault(request.passphrase)
         try:
             sc.create_organisation(
                 vault,
-                server_url,
-                bootstrap_token,
-                org_name,
+                request.server_url,
+                request.bootstrap_token,
+                request.org_name,
                 forms=load_default_forms(),
-                coordinator_name=coordinator_name,
+                coordinator_name=request.coordinator_name,
                 tls_pin=pin or None,
-                post_quantum=post_quantum,
+                post_quantum=request.post_quantum,
             )
         except BaseException:
             vault.wipe()
@@ -151,29 +143,19 @@ class VaultCoordinatorService(CoordinatorBase):
             self.ensure_victim_key()
         return self.info()
 
-    def setup_join(
-        self,
-        *,
-        passphrase: str,
-        server_url: str,
-        backup: bytes,
-        backup_passphrase: str,
-        coordinator_name: str,
-        tls_pin: str = "",
-        post_quantum: bool = False,
-    ) -> CoordinatorInfo:
-        pin = checked_pin(tls_pin)
-        vault = self._create_vault(passphrase)
+    def _set_up_join(self, request: JoinOrganisation) -> CoordinatorInfo:
+        pin = checked_pin(request.tls_pin)
+        vault = self._create_vault(request.passphrase)
         try:
             sc.join_organisation(
                 vault,
-                server_url,
-                name=coordinator_name,
+                request.server_url,
+                name=request.coordinator_name,
                 root_fingerprint="",
                 tls_pin=pin or None,
-                post_quantum=post_quantum,
+                post_quantum=request.post_quantum,
             )
-            sc.import_root_key_backup(vault, backup, backup_passphrase)
+            sc.import_root_key_backup(vault, request.backup, request.backup_passphrase)
             _check_tls(vault)
         except UntrustedDocument:
             vault.wipe()

@@ -37,7 +37,9 @@ from app.services.coordinator_types import (
     DeviceInfo,
     ExportResult,
     Invite,
+    JoinOrganisation,
     MessageInfo,
+    NewOrganisation,
     OpenInvite,
     PullSummary,
 )
@@ -108,7 +110,6 @@ class CoordinatorService(LinksMixin, DeviceTagsMixin, DirectoryMixin):
     @abc.abstractmethod
     def unlocked(self) -> bool: ...
 
-    @abc.abstractmethod
     def setup_new(
         self,
         *,
@@ -125,8 +126,21 @@ class CoordinatorService(LinksMixin, DeviceTagsMixin, DirectoryMixin):
         stored with this coordinator's keys and carried by every invite it creates.
         `post_quantum` makes the organisation's keys hybrid (mlkem768x25519): every device
         then seals to post-quantum recipients, and coordinators must join with it too."""
+        return self._set_up_new(
+            NewOrganisation(
+                passphrase=passphrase,
+                server_url=server_url,
+                bootstrap_token=bootstrap_token,
+                org_name=org_name,
+                coordinator_name=coordinator_name,
+                tls_pin=tls_pin,
+                post_quantum=post_quantum,
+            )
+        )
 
     @abc.abstractmethod
+    def _set_up_new(self, request: NewOrganisation) -> CoordinatorInfo: ...
+
     def setup_join(
         self,
         *,
@@ -141,6 +155,20 @@ class CoordinatorService(LinksMixin, DeviceTagsMixin, DirectoryMixin):
         """*Blocking.* New vault from a root key backup; signs this coordinator into the org.
         `tls_pin` as for `setup_new`; `post_quantum` must match the organisation's kind, or
         `add_coordinator` refuses the join request."""
+        return self._set_up_join(
+            JoinOrganisation(
+                passphrase=passphrase,
+                server_url=server_url,
+                backup=backup,
+                backup_passphrase=backup_passphrase,
+                coordinator_name=coordinator_name,
+                tls_pin=tls_pin,
+                post_quantum=post_quantum,
+            )
+        )
+
+    @abc.abstractmethod
+    def _set_up_join(self, request: JoinOrganisation) -> CoordinatorInfo: ...
 
     @abc.abstractmethod
     def unlock(self, passphrase: str) -> None:

@@ -30,6 +30,8 @@ from app.services.coordinator_types import (
     CoordinatorInfo,
     DeviceInfo,
     Invite,
+    JoinOrganisation,
+    NewOrganisation,
     OpenInvite,
     PullSummary,
     reason_of,
@@ -109,40 +111,24 @@ class FakeCoordinatorService(CoordinatorBase):
         if post_quantum:
             self._identity, self._recipient = generate_identity(pq_hybrid=True)
 
-    def setup_new(
-        self,
-        *,
-        passphrase: str,
-        server_url: str,
-        bootstrap_token: str,
-        org_name: str,
-        coordinator_name: str,
-        tls_pin: str = "",
-        post_quantum: bool = False,
-    ) -> CoordinatorInfo:
-        if not bootstrap_token:
+    def _set_up_new(self, request: NewOrganisation) -> CoordinatorInfo:
+        if not request.bootstrap_token:
             raise CoordinatorError("invalid_token")
-        self._start(passphrase, server_url, coordinator_name, tls_pin)
-        self._use_keys(post_quantum)
-        self._org = org_name
+        self._start(
+            request.passphrase, request.server_url, request.coordinator_name, request.tls_pin
+        )
+        self._use_keys(request.post_quantum)
+        self._org = request.org_name
         return self.info()
 
-    def setup_join(
-        self,
-        *,
-        passphrase: str,
-        server_url: str,
-        backup: bytes,
-        backup_passphrase: str,
-        coordinator_name: str,
-        tls_pin: str = "",
-        post_quantum: bool = False,
-    ) -> CoordinatorInfo:
-        expected = b"fake-backup:" + sha256_hex(backup_passphrase.encode("utf-8")).encode()
-        if not backup.startswith(expected):
+    def _set_up_join(self, request: JoinOrganisation) -> CoordinatorInfo:
+        expected = b"fake-backup:" + sha256_hex(request.backup_passphrase.encode("utf-8")).encode()
+        if not request.backup.startswith(expected):
             raise CoordinatorError("wrong_passphrase")
-        self._start(passphrase, server_url, coordinator_name, tls_pin)
-        self._use_keys(post_quantum)
+        self._start(
+            request.passphrase, request.server_url, request.coordinator_name, request.tls_pin
+        )
+        self._use_keys(request.post_quantum)
         self._org = ""
         self._listed = False
         return self.info()

@@ -86,6 +86,32 @@ class CoordinatorError(Exception):
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class NewOrganisation:
+    """What `setup_new` was given (see there); `tls_pin` as typed, not yet checked."""
+
+    passphrase: str = dataclasses.field(repr=False)
+    server_url: str
+    bootstrap_token: str = dataclasses.field(repr=False)
+    org_name: str
+    coordinator_name: str
+    tls_pin: str = ""
+    post_quantum: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class JoinOrganisation:
+    """What `setup_join` was given (see there); `tls_pin` as typed, not yet checked."""
+
+    passphrase: str = dataclasses.field(repr=False)
+    server_url: str
+    backup: bytes = dataclasses.field(repr=False)
+    backup_passphrase: str = dataclasses.field(repr=False)
+    coordinator_name: str
+    tls_pin: str = ""
+    post_quantum: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class CoordinatorInfo:
     org: str
     coordinator_id: str
