@@ -463,25 +463,38 @@ def _devices(args: argparse.Namespace, service: Any) -> int:
     return 0
 
 
+def _acting(
+    name: str, act: Callable[[Any, argparse.Namespace], object], done: str
+) -> Callable[[argparse.Namespace], int]:
+    """A verb that makes one service call and says it is done (`done` names the arguments)."""
+
+    def run(args: argparse.Namespace, service: Any) -> int:
+        act(service, args)
+        _emit(args, {"ok": True}, done.format(**vars(args)))
+        return 0
+
+    run.__name__ = name
+    guarded: Callable[[argparse.Namespace], int] = _guarded(run)
+    return guarded
+
+
+_cancel_invite = _acting(
+    "_cancel_invite", lambda s, a: s.cancel_invite(a.invite_id), "invite {invite_id} cancelled"
+)
+_verify = _acting(
+    "_verify",
+    lambda s, a: s.confirm_device(a.device_id, a.fingerprint),
+    "device {device_id} verified and added to the roster",
+)
+_revoke = _acting("_revoke", lambda s, a: s.revoke(a.device_id), "device {device_id} revoked")
+_wipe = _acting("_wipe", lambda s, a: s.wipe(a.device_id), "wipe ordered for device {device_id}")
+
+
 @_guarded
 def _invites(args: argparse.Namespace, service: Any) -> int:
     invites = service.open_invites()
     lines = [f"{i.id}  {i.label or '-':20} expires {i.expires_at}" for i in invites]
     _emit(args, {"invites": [dataclasses.asdict(i) for i in invites]}, "\n".join(lines))
-    return 0
-
-
-@_guarded
-def _cancel_invite(args: argparse.Namespace, service: Any) -> int:
-    service.cancel_invite(args.invite_id)
-    _emit(args, {"ok": True}, f"invite {args.invite_id} cancelled")
-    return 0
-
-
-@_guarded
-def _verify(args: argparse.Namespace, service: Any) -> int:
-    service.confirm_device(args.device_id, args.fingerprint)
-    _emit(args, {"ok": True}, f"device {args.device_id} verified and added to the roster")
     return 0
 
 
@@ -510,20 +523,6 @@ def _post_quantum(args: argparse.Namespace, service: Any) -> int:
         {"ok": True, "version": version},
         f"org document version {version} published: devices seal post-quantum from their next sync",
     )
-    return 0
-
-
-@_guarded
-def _revoke(args: argparse.Namespace, service: Any) -> int:
-    service.revoke(args.device_id)
-    _emit(args, {"ok": True}, f"device {args.device_id} revoked")
-    return 0
-
-
-@_guarded
-def _wipe(args: argparse.Namespace, service: Any) -> int:
-    service.wipe(args.device_id)
-    _emit(args, {"ok": True}, f"wipe ordered for device {args.device_id}")
     return 0
 
 
