@@ -503,19 +503,7 @@ class FakeFieldService(FieldService):
 
     def update_settings(self, **changes: Any) -> ftypes.Settings:
         self._need_open()
-        allowed = {
-            "auto_lock_seconds",
-            "wipe_threshold",
-            "send_and_forget",
-            "proxy",
-            "disguise",
-            "panic_immediate",
-        }
-        unknown = set(changes) - allowed
-        if unknown:
-            raise ValueError(f"unknown settings {sorted(unknown)}")
-        if changes.get("disguise") and not (self._passphrase or "").isdigit():
-            raise ftypes.PassphraseRefused("passphrase_not_digits")
+        ftypes.check_setting_changes(changes, digits=(self._passphrase or "").isdigit())
         self._settings = dataclasses.replace(self._settings, **changes)
         if "disguise" in changes:
             self._prefs = dataclasses.replace(self._prefs, disguise=bool(changes["disguise"]))

@@ -56,6 +56,7 @@ from app.services.field_types import (
     SyncStatus,
     UnlockFailed,
     check_new_passphrase,
+    check_setting_changes,
     guess_type,
     incident_answers,
     invite_preview,
@@ -874,19 +875,7 @@ class VaultFieldService(FieldService):
 
     def update_settings(self, **changes: Any) -> Settings:
         vault = self._v()
-        allowed = {
-            "auto_lock_seconds",
-            "wipe_threshold",
-            "send_and_forget",
-            "proxy",
-            "disguise",
-            "panic_immediate",
-        }
-        unknown = set(changes) - allowed
-        if unknown:
-            raise ValueError(f"unknown settings {sorted(unknown)}")
-        if changes.get("disguise") and not self._digits:
-            raise PassphraseRefused("passphrase_not_digits")
+        check_setting_changes(changes, digits=self._digits)
         if "panic_immediate" in changes:
             self._put_app_settings(panic_immediate=bool(changes["panic_immediate"]))
         if "auto_lock_seconds" in changes:

@@ -356,6 +356,29 @@ PROBLEM_REASONS: Mapping[Problem, FieldReason] = {
 }
 
 
+SETTING_NAMES = frozenset(
+    {
+        "auto_lock_seconds",
+        "wipe_threshold",
+        "send_and_forget",
+        "proxy",
+        "disguise",
+        "panic_immediate",
+    }
+)
+"""What `update_settings` may change."""
+
+
+def check_setting_changes(changes: Mapping[str, Any], *, digits: bool) -> None:
+    """Refuse unknown settings (`ValueError`, a caller's mistake) and the calculator disguise
+    when the passphrase is not a number the calculator can take (`PassphraseRefused`)."""
+    unknown = set(changes) - SETTING_NAMES
+    if unknown:
+        raise ValueError(f"unknown settings {sorted(unknown)}")
+    if changes.get("disguise") and not digits:
+        raise PassphraseRefused("passphrase_not_digits")
+
+
 def check_new_passphrase(passphrase: str, duress: str | None, *, disguise: bool) -> None:
     """Refuse passphrases the app cannot accept (raises `PassphraseRefused`).
 
