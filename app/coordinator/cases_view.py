@@ -77,11 +77,7 @@ class CaseListView:
         )
 
     def load(self) -> None:
-        try:
-            self.filters.load_options()
-        except Exception as exc:  # shown, never fatal for the screen
-            self.show_error(exc)
-        self.refresh()
+        self.filters.load(self.show_error)
 
     def refresh(self) -> None:
         ctx = self.ctx

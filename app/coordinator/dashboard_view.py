@@ -138,11 +138,7 @@ class DashboardView:
         )
 
     def load(self) -> None:
-        try:
-            self.filters.load_options()
-        except Exception as exc:
-            self.show_error(exc)
-        self.refresh()
+        self.filters.load(self.show_error)
 
     def show_error(self, exc: BaseException) -> None:
         self.error.content.value = self.ctx.error(exc)  # type: ignore[union-attr]

@@ -88,6 +88,15 @@ class FilterBar:
             spacing=8,
         )
 
+    def load(self, show_error: Callable[[BaseException], None]) -> None:
+        """Fill the drop-downs, then run the screen's query; a failure to fill them is shown,
+        never fatal for the screen."""
+        try:
+            self.load_options()
+        except Exception as exc:
+            show_error(exc)
+        self.on_change()
+
     def load_options(self) -> None:
         """Fill the drop-downs with every value present in the cases (labels in the language)."""
         ctx = self.ctx
