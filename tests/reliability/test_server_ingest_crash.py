@@ -35,7 +35,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(pick(300, 1800))]
 
 ROOT = Path(__file__).resolve().parents[2]
 KILLS = pick(4, 50)
-ENVELOPES = pick(4000, 30000)
+ENVELOPES = pick(10000, 60000)
 BATCH = 50
 
 
