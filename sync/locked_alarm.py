@@ -165,14 +165,7 @@ def verify(
 def post(facts: Any, sealed: bytes, *, timeout: float = 5.0) -> None:
     """Post a sealed alarm with the check key of a `sync.wipecheck.CheckFacts` (raises a
     `sync.errors.SyncError` on failure)."""
-    from sync.client import Client
+    from sync.wipecheck import check_key_client
 
-    with Client(
-        facts.server,
-        signing_key=facts.check_key,
-        tls_pin=facts.pin,
-        proxy=facts.proxy,
-        connect_timeout=timeout,
-        read_timeout=timeout,
-    ) as client:
+    with check_key_client(facts, timeout=timeout) as client:
         client.call("POST", PATH, json_body={"sealed": b64u_encode(sealed)})

@@ -247,16 +247,22 @@ def _coordinators(document: Any, facts: CheckFacts) -> commands_mod.KnowsCoordin
         return None
 
 
-def fetch(facts: CheckFacts, *, timeout: float = CHECK_TIMEOUT) -> Any:
-    """Ask the server with the check key; raise a `sync.errors.SyncError` on any failure."""
-    with Client(
+def check_key_client(facts: CheckFacts, *, timeout: float = CHECK_TIMEOUT) -> Client:
+    """A client that signs with the check key, through the phone's pin and proxy, with short
+    timeouts (the two routes that accept the check key: pending commands, locked alarms)."""
+    return Client(
         facts.server,
         signing_key=facts.check_key,
         tls_pin=facts.pin,
         proxy=facts.proxy,
         connect_timeout=timeout,
         read_timeout=timeout,
-    ) as client:
+    )
+
+
+def fetch(facts: CheckFacts, *, timeout: float = CHECK_TIMEOUT) -> Any:
+    """Ask the server with the check key; raise a `sync.errors.SyncError` on any failure."""
+    with check_key_client(facts, timeout=timeout) as client:
         return client.call("GET", "/v1/commands/pending")
 
 
