@@ -199,7 +199,7 @@ def _journey(ui: FletPage, server, tmp_path: Path) -> None:
     ui.wait_text("Signature valid, chain intact")
     ui.wait_text(re.compile("Задержали после встречи"))
     shot(ui, "case")
-    ui.click("Show")
+    ui.click("Show", exact=True)  # the attachment's; "Show the choices" opens a list
     ui.page.wait_for_timeout(1500)
     ui.click_locator(ui.page.get_by_role("radio", name="Verified"))
     ui.wait_text(re.compile("^Verified$"))
