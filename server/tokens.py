@@ -14,7 +14,12 @@ TOKEN_BYTES = 32
 
 
 def new_token() -> str:
-    return b64u_encode(random_bytes(TOKEN_BYTES))
+    """A fresh token that never starts with "-": one typed after `--bootstrap` on a command
+    line would otherwise be read as an option (1 token in 64)."""
+    while True:
+        token = b64u_encode(random_bytes(TOKEN_BYTES))
+        if not token.startswith("-"):
+            return token
 
 
 def token_hash(token: str) -> str:
