@@ -95,6 +95,8 @@ class VaultCoordinatorService(CoordinatorBase):
         self._vault: Any = None
         self._lang = "ru"
         self._blobs: dict[str, bytes] = {}
+        self._stamps_due = True  # a pull must look for unstamped envelopes
+        self._stamped_with: tuple[str, ...] = ()  # the authorities last asked
 
     # ---- session
     def is_set_up(self) -> bool:
@@ -217,6 +219,7 @@ class VaultCoordinatorService(CoordinatorBase):
 
     def _opened(self, vault: Any) -> None:
         self._vault = vault
+        self._stamps_due, self._stamped_with = True, ()
         self._invalidate()
         settings = self._get(UI_SETTINGS_ID)
         if settings is not None and settings.data.get("language") in LANGUAGES:
@@ -327,7 +330,7 @@ class VaultCoordinatorService(CoordinatorBase):
         self._invalidate()
         problems = [f"{eid[:8]}: {reason}" for eid, reason in report.problems]
         problems += [f"{device[:8]}: key_changed" for device in report.key_changed]
-        stamps = self.stamp_pending()  # independent timestamps for what just arrived
+        stamps = self._stamp_after_pull(report.stored + report.released)
         problems += [f"{url}: {reason}" for url, reason in stamps.failures]
         return PullSummary(
             envelopes=report.fetched,
@@ -459,6 +462,17 @@ class VaultCoordinatorService(CoordinatorBase):
         settings = {timestamps.ORG_SETTING: timestamps.org_setting(chosen)}
         doc = sc.publish_org_document(self.vault, settings=settings, now=self._clock)
         return int(doc.version)
+
+    def _stamp_after_pull(self, arrived: int) -> timestamps.StampReport:
+        """Stamp after a pull only when it can find something: new envelopes arrived, an
+        earlier round left some waiting, or the authorities changed. (The coordinator app
+        pulls every 30 s; each stamping round reads every case.)"""
+        urls = tuple(a.url for a in self.all_timestamp_authorities())
+        if not arrived and not self._stamps_due and urls == self._stamped_with:
+            return timestamps.StampReport(0, 0, ())
+        report = self.stamp_pending()
+        self._stamps_due, self._stamped_with = report.pending > 0, urls
+        return report
 
     def stamp_pending(self) -> timestamps.StampReport:
         """*Blocking.* Ask the organisation's and this laptop's authorities to stamp every

@@ -372,3 +372,24 @@ def test_every_coordinator_stamps_at_pull_with_the_authorities_the_organisation_
         assert len(second._timestamp_tokens()) == 2
     finally:
         world.close()
+
+
+def test_an_idle_pull_asks_nobody_until_the_authorities_change(
+    authority, second_authority, tmp_path
+) -> None:
+    from tests.app.coordinator.worlds import RealWorld
+
+    world = RealWorld(tmp_path)
+    try:
+        world.setup()
+        world.report(world.enrol_device("phone"), factory.SAMPLE_ANSWERS[0])
+        service = world.service
+        with serve(authority) as a, serve(second_authority) as b:
+            service.set_timestamp_authorities([ts.Authority(a.url)])
+            assert service.pull().stamped == 1
+            asked = len(a.requests)
+            assert service.pull().stamped == 0 and len(a.requests) == asked  # nothing new
+            service.set_timestamp_authorities([ts.Authority(a.url), ts.Authority(b.url)])
+            assert service.pull().stamped == 1 and len(b.requests) == 1  # a new authority
+    finally:
+        world.close()
