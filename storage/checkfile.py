@@ -1,6 +1,7 @@
 """The wipe-check file on disk: `<data dir>/state`, always exactly `SIZE` bytes.
 
-Use `write_check_file(data_dir, sealed)` with what `sync.wipecheck.seal` made and
+Use `CheckFile(data_dir)` (what `sync.wipecheck` reads and writes through), or
+`write_check_file(data_dir, sealed)` with what `sync.wipecheck.seal` made and
 `read_check_file(data_dir)` at start. The bytes are opaque here (sealed under a key the phone's
 keystore holds); this module only keeps them whole: written atomically, read back only when
 the size is right. The wipe overwrites and removes the file together with the key file
@@ -14,11 +15,33 @@ from __future__ import annotations
 
 import contextlib
 import os
+from typing import TYPE_CHECKING
 
+from core.checkfile_port import SIZE
 from storage.files import atomic_write, fsync_dir
 from storage.layout import Layout
 
-SIZE = 4096
+__all__ = ["SIZE", "CheckFile", "read_check_file", "remove_check_file", "write_check_file"]
+
+
+class CheckFile:
+    """The wipe-check file of the data directory `data_dir` (satisfies
+    `core.checkfile_port.CheckFilePort`, which `sync.wipecheck` takes)."""
+
+    def __init__(self, data_dir: str | os.PathLike[str]) -> None:
+        self.data_dir = data_dir
+
+    def read(self) -> bytes | None:
+        return read_check_file(self.data_dir)
+
+    def write(self, sealed: bytes) -> None:
+        write_check_file(self.data_dir, sealed)
+
+
+if TYPE_CHECKING:  # the port sync.wipecheck is typed against
+    from core.checkfile_port import CheckFilePort
+
+    _PORT: type[CheckFilePort] = CheckFile
 
 
 def write_check_file(data_dir: str | os.PathLike[str], sealed: bytes) -> None:

@@ -14,7 +14,7 @@ outside its vault, what it needs to ask for its commands at start:
   each command with `sync.commands.verify_command`, and on a valid wipe calls the app's wipe.
   Silent: every failure (no file, no keystore entry, network, a hostile answer) returns False.
 
-The check file (`storage.checkfile`, exactly 4096 bytes):
+The check file (`core.checkfile_port`, kept on disk by `storage.checkfile`; exactly 4096 bytes):
 
     nonce (12) || ChaCha20-Poly1305(key, length (2, big-endian) || JSON || zero padding,
                                     aad = CHECK_FILE label)
@@ -43,15 +43,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import os
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+from core.checkfile_port import SIZE, CheckFilePort
 from core.crypto import aead
 from core.crypto.errors import InvalidCiphertext
 from core.crypto.random import random_bytes
 from core.crypto.signing import SigningKey
-from storage.checkfile import SIZE, read_check_file, write_check_file
 from sync import commands as commands_mod
 from sync import orgdoc, orgseal
 from sync.client import Client
@@ -168,7 +167,7 @@ def open_(sealed: bytes, key: bytes) -> CheckFacts:
 
 
 def arm(
-    data_dir: str | os.PathLike[str],
+    check_file: CheckFilePort,
     keystore: Keystore,
     key_name: str,
     wanted: Callable[[bytes | None], CheckFacts],
@@ -184,7 +183,7 @@ def arm(
     key = keystore.get(key_name)
     current: CheckFacts | None = None
     if key is not None and len(key) == KEY_SIZE:
-        sealed = read_check_file(data_dir)
+        sealed = check_file.read()
         if sealed is not None:
             try:
                 current = open_(sealed, key)
@@ -198,7 +197,7 @@ def arm(
         return False
     if current is None or current.check_seed != facts.check_seed:
         register_key(facts.check_key)
-    write_check_file(data_dir, seal(facts, key))
+    check_file.write(seal(facts, key))
     return True
 
 
@@ -267,7 +266,7 @@ def fetch(facts: CheckFacts, *, timeout: float = CHECK_TIMEOUT) -> Any:
 
 
 def check(
-    data_dir: str | os.PathLike[str],
+    check_file: CheckFilePort,
     keystore: Keystore | None,
     key_name: str,
     wipe: Callable[[], None],
@@ -284,7 +283,7 @@ def check(
         if keystore is None:
             return False
         key = keystore.get(key_name)
-        sealed = read_check_file(data_dir)
+        sealed = check_file.read()
         if key is None or sealed is None:
             return False
         facts = open_(sealed, key)
@@ -298,13 +297,13 @@ def check(
 
 
 def load_facts(
-    data_dir: str | os.PathLike[str], keystore: Keystore | None, key_name: str
+    check_file: CheckFilePort, keystore: Keystore | None, key_name: str
 ) -> CheckFacts | None:
     """What the check file holds, or None (no keystore, no key, no file, or it does not open)."""
     if keystore is None:
         return None
     key = keystore.get(key_name)
-    sealed = read_check_file(data_dir)
+    sealed = check_file.read()
     if key is None or sealed is None:
         return None
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -79,4 +80,85 @@ def test_no_file_names_a_path_of_a_particular_machine() -> None:
             continue
         if machine_paths.search(text):
             offenders.append(name)
+    assert offenders == []
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Every module `path` imports, at the top or inside a function, as dotted names."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parent, base] if base else parent)
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return found
+
+
+# The units whose dependencies must point one way: the top-level packages, and the
+# coordinator's layers inside app (see docs/architecture.md).
+_UNITS = (
+    "app.services",
+    "app.exports",
+    "app.casebook",
+    "app.field",
+    "app.coordinator",
+    "app.ui",
+    "app",
+    "core",
+    "storage",
+    "sync",
+    "server",
+    "bench",
+)
+
+
+def _unit_of(module: str) -> str | None:
+    for unit in _UNITS:
+        if module == unit or module.startswith(unit + "."):
+            return unit
+    return None
+
+
+def _unit_dependencies() -> dict[tuple[str, str], str]:
+    """(importer unit, imported unit) -> one importing file, for every edge between units."""
+    edges: dict[tuple[str, str], str] = {}
+    for path in _python_files(*PACKAGES, "bench"):
+        source = _unit_of(".".join(path.relative_to(ROOT).with_suffix("").parts))
+        for module in _imported_modules(path):
+            target = _unit_of(module)
+            if source and target and target != source and not target.startswith(source + "."):
+                edges.setdefault((source, target), str(path.relative_to(ROOT)))
+    return edges
+
+
+def test_no_two_packages_import_each_other() -> None:
+    edges = _unit_dependencies()
+    both_ways = sorted(
+        f"{a} ({edges[a, b]}) <-> {b} ({edges[b, a]})"
+        for a, b in edges
+        if (b, a) in edges and a < b and not (a == "app" or b == "app")
+    )
+    assert both_ways == []
+
+
+def test_the_lower_layers_never_import_the_upper_ones() -> None:
+    forbidden = {
+        "core": {"storage", "sync", "server", "app", "bench"},
+        "storage": {"sync", "server", "app", "bench"},
+        "sync": {"storage", "server", "app", "bench"},
+        "server": {"storage", "app", "bench"},
+    }
+    edges = _unit_dependencies()
+    offenders = sorted(
+        f"{a} -> {b} ({where})"
+        for (a, b), where in edges.items()
+        if b.split(".")[0] in forbidden.get(a.split(".")[0], set())
+    )
     assert offenders == []

@@ -29,6 +29,7 @@ from typing import Any
 
 from app.services.field_keystore import CHECK_FILE_KEY_NAME
 from core.records import Status
+from storage.checkfile import CheckFile
 from sync import alerts, locked_alarm, wipecheck
 from sync.alerts import AlarmSettings, AlertError, Location
 from sync.device import DeviceIdentity
@@ -173,7 +174,7 @@ class AlarmService:
         if keystore is None or data_dir is None:
             return None
         try:
-            facts = wipecheck.load_facts(data_dir, keystore, CHECK_FILE_KEY_NAME)
+            facts = wipecheck.load_facts(CheckFile(data_dir), keystore, CHECK_FILE_KEY_NAME)
             if facts is None or not facts.recipients or facts.message not in alerts.MESSAGES:
                 return None
             sealed = locked_alarm.seal(

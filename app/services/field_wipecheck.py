@@ -22,6 +22,7 @@ from typing import Any
 from app.services.field_keystore import CHECK_FILE_KEY_NAME, DeviceKeystore
 from core.crypto.signing import SigningKey
 from core.records import Kind, Record, Status
+from storage.checkfile import CheckFile
 from sync import alerts, checkkey, outbox, wipecheck
 from sync import device as device_mod
 from sync.client import Client
@@ -62,7 +63,7 @@ def arm(data_dir: Path, keystore: DeviceKeystore, vault: Any) -> bool:
         ) as client:
             checkkey.register(client, check_key, identity.device_id)
 
-    written = wipecheck.arm(data_dir, keystore, CHECK_FILE_KEY_NAME, wanted, register)
+    written = wipecheck.arm(CheckFile(data_dir), keystore, CHECK_FILE_KEY_NAME, wanted, register)
     announce(data_dir, keystore, vault)
     return written
 
@@ -70,7 +71,7 @@ def arm(data_dir: Path, keystore: DeviceKeystore, vault: Any) -> bool:
 def announce(data_dir: Path, keystore: DeviceKeystore, vault: Any) -> bool:
     """Queue the announcement of the check key as this phone's alarm key, once per key and only
     when the file can seal an alarm. True if one was queued."""
-    facts = wipecheck.load_facts(data_dir, keystore, CHECK_FILE_KEY_NAME)
+    facts = wipecheck.load_facts(CheckFile(data_dir), keystore, CHECK_FILE_KEY_NAME)
     if facts is None or not facts.recipients:
         return False
     public = b64u_encode(facts.check_key.public_bytes())
@@ -95,4 +96,4 @@ def check_at_start(service: Any) -> bool:
     data_dir = getattr(service, "data_dir", None)
     if keystore is None or data_dir is None:
         return False
-    return wipecheck.check(data_dir, keystore, CHECK_FILE_KEY_NAME, service.wipe)
+    return wipecheck.check(CheckFile(data_dir), keystore, CHECK_FILE_KEY_NAME, service.wipe)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from app.services.field_keystore import MemoryKeystore
 from core.crypto.signing import SigningKey
-from storage.checkfile import SIZE, read_check_file
+from storage.checkfile import SIZE, CheckFile, read_check_file
 from sync import commands, orgdoc, orgseal, wipecheck
 from sync.keys import key_id
 from tests.server.helpers import Actor, Org
@@ -94,12 +94,12 @@ def test_arming_registers_a_new_check_key_once_and_rewrites_only_on_change(
     def register(key: SigningKey) -> None:
         registered.append(key.public_bytes())
 
-    assert wipecheck.arm(tmp_path, keystore, NAME, wanted, register) is True
+    assert wipecheck.arm(CheckFile(tmp_path), keystore, NAME, wanted, register) is True
     first = read_check_file(tmp_path)
-    assert wipecheck.arm(tmp_path, keystore, NAME, wanted, register) is False
+    assert wipecheck.arm(CheckFile(tmp_path), keystore, NAME, wanted, register) is False
     assert read_check_file(tmp_path) == first
     floor[0] = 2  # a newer org document accepted
-    assert wipecheck.arm(tmp_path, keystore, NAME, wanted, register) is True
+    assert wipecheck.arm(CheckFile(tmp_path), keystore, NAME, wanted, register) is True
     assert len(registered) == 1  # same check key: nothing to register again
     key = keystore.get(NAME)
     assert key is not None and len(key) == 32
@@ -112,7 +112,7 @@ def test_a_failed_registration_writes_no_file(tmp_path: Path) -> None:
         raise RuntimeError("offline")
 
     with pytest.raises(RuntimeError):
-        wipecheck.arm(tmp_path, MemoryKeystore(), NAME, lambda s: facts(), refuse)
+        wipecheck.arm(CheckFile(tmp_path), MemoryKeystore(), NAME, lambda s: facts(), refuse)
     assert read_check_file(tmp_path) is None
 
 
@@ -123,7 +123,7 @@ def test_without_a_keystore_or_a_file_the_check_does_nothing_and_asks_nobody(
     wiped: list[bool] = []
     for keystore in (None, MemoryKeystore()):
         assert not wipecheck.check(
-            tmp_path, keystore, NAME, lambda: wiped.append(True), fetcher=asked.append
+            CheckFile(tmp_path), keystore, NAME, lambda: wiped.append(True), fetcher=asked.append
         )
     assert asked == [] and wiped == []
 
