@@ -1,7 +1,8 @@
 """Everything FieldVault writes to a device's (or coordinator's) disk: the encrypted vault.
 
-Use `Vault` (create, open, put/get/list/delete, attach/read_attachment/open_attachment,
-spool_*, change_passphrase, set_duress_passphrase, settings, lock, wipe) and, without any key,
+Use `Vault` (create, open, put/get/list/delete, `unit()` for an atomic read-modify-write,
+attach/read_attachment/open_attachment, spool_*, change_passphrase, set_duress_passphrase,
+settings, lock, wipe) and, without any key,
 `wipe_directory(path, extra_dirs=())` for a panic or remote wipe of a locked vault. Unit tests
 of other parts use `storage.memory.MemoryVault`, which has the same interface.
 
@@ -11,6 +12,7 @@ Map:
 - `journal`: encrypted append-only record log with atomic compaction.
 - `table`: decrypted records in memory, queried through TinyDB.
 - `codec`: sub-keys and record sealing.  - `blobs`: streaming-encrypted attachments.
+- `unit`: the unit of work `vault.unit()` hands out (staged puts and deletes, one entry).
 - `photos`: metadata removal.      - `spool`: staging for others' ciphertext.
 - `attempts`: failed-unlock counter.  - `wipe`: the panic wipe.  - `lock`, `files`, `layout`.
 - `launch`: the pre-unlock launch file beside the directory (language only; none when disguised).

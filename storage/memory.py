@@ -12,6 +12,7 @@ Danger: never use it in a product path: it keeps everything in plaintext in memo
 from __future__ import annotations
 
 import builtins
+import contextlib
 import dataclasses
 import hashlib
 import io
@@ -35,6 +36,7 @@ from storage.errors import (
 )
 from storage.spool import CommitsOnExit, check_name
 from storage.table import RecordTable, Where, decode, to_record
+from storage.unit import Unit, open_unit
 from storage.wipe import WipeReport
 
 
@@ -106,6 +108,7 @@ class MemoryVault:
         self._spool: dict[str, bytes] = {}
         self._locked = False
         self._mutex = threading.RLock()
+        self._unit_lock = threading.RLock()
         self.settings = MemorySettings(wipe_threshold)
         self.wiped = False
         self._generation = 0
@@ -170,17 +173,33 @@ class MemoryVault:
         return self.put_many([record])[0]
 
     def put_many(self, records: Iterable[Record]) -> builtins.list[Record]:
+        return self._write_unit(list(records), [])
+
+    def unit(self) -> contextlib.AbstractContextManager[Unit]:
+        """A unit of work, as `Vault.unit`."""
+        return open_unit(self, self._unit_lock, self._write_unit)
+
+    def _write_unit(
+        self, puts: builtins.list[Record], deletes: builtins.list[str]
+    ) -> builtins.list[Record]:
         with self._mutex:
             self._check()
+            for record_id in deletes:
+                if record_id not in self._table:
+                    raise RecordNotFound(record_id)
             now = time.time()
             plains = []
-            for record in records:
+            for record in puts:
                 if not isinstance(record, Record):
                     raise TypeError("put() takes a core.records.Record")
                 saved = dataclasses.replace(record, version=record.version + 1, updated_at=now)
                 plains.append(encode_record(saved))
             for plain in plains:
                 self._table.put(decode(plain)["id"], plain, b"")
+            for record_id in deletes:
+                self._table.remove(record_id)
+            if deletes:
+                self.compact()  # deleting forgets, as in `Vault`
             return [to_record(plain) for plain in plains]
 
     def get(self, record_id: str) -> Record:
@@ -201,16 +220,7 @@ class MemoryVault:
         self.delete_many([record_id])
 
     def delete_many(self, record_ids: Iterable[str]) -> None:
-        with self._mutex:
-            self._check()
-            ids = list(dict.fromkeys(record_ids))
-            for record_id in ids:
-                if record_id not in self._table:
-                    raise RecordNotFound(record_id)
-            for record_id in ids:
-                self._table.remove(record_id)
-            if ids:
-                self.compact()  # deleting forgets, as in `Vault.delete_many`
+        self._write_unit([], list(dict.fromkeys(record_ids)))
 
     def compact(self) -> None:
         """Same contract as `Vault.compact`: a new journal key generation (nothing to rewrite)."""

@@ -87,6 +87,7 @@ from storage.layout import Layout
 from storage.lock import VaultLock
 from storage.spool import Spool, SpoolWriter
 from storage.table import RecordTable, Where, to_record
+from storage.unit import Unit, open_unit
 from storage.wipe import KEY_TEMP_PREFIX, WipeReport, overwrite_and_unlink, wipe_directory
 
 PathLike = str | os.PathLike[str]
@@ -185,6 +186,7 @@ class Vault:
         self._extra_dirs = tuple(extra_dirs)
         self._spool = Spool(layout.spool, layout.tmp)
         self._mutex = threading.RLock()
+        self._unit_lock = threading.RLock()  # held by `unit()` blocks, never by single calls
         self._forget_pending = False
         self._generation = states.current.generation  # of the journal in `self._journal`
         self.open_report = report
@@ -540,6 +542,29 @@ class Vault:
             return []
         plains = [plain for plain, _ in prepared]
         self._commit([op for _, op in prepared], plains)
+        return [to_record(plain) for plain in plains]
+
+    def unit(self) -> contextlib.AbstractContextManager[Unit]:
+        """A unit of work (`storage.unit`): `with vault.unit() as uow:` reads and stages under
+        the vault's state lock and writes what it staged in one journal entry at a clean exit."""
+        return open_unit(self, self._unit_lock, self._write_unit)
+
+    @_unlocked
+    def _write_unit(
+        self, puts: builtins.list[Record], deletes: builtins.list[str]
+    ) -> builtins.list[Record]:
+        """Save `puts` and delete `deletes` in one journal entry: all or nothing. A deletion
+        is then forgotten by re-keying, as `delete_many` does (on a full disk, at the next save
+        that has room)."""
+        for record_id in deletes:
+            if record_id not in self._table:
+                raise RecordNotFound(record_id)
+        now = time.time()
+        prepared = [self._prepare(record, now) for record in puts]
+        plains = [plain for plain, _ in prepared]
+        ops = [op for _, op in prepared] + [Op(OP_DELETE, record_id) for record_id in deletes]
+        self._forget_pending = self._forget_pending or bool(deletes)
+        self._commit(ops, plains)
         return [to_record(plain) for plain in plains]
 
     @_unlocked

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from storage import Vault
+from storage.memory import MemoryVault
 
 PASSPHRASE = "correct horse battery staple"
 DURESS = "sunny day in Bishkek"
@@ -34,6 +36,17 @@ def make_vault(vault_path: Path) -> Iterator[Callable[..., Vault]]:
     yield make
     for vault in opened:
         vault.lock()
+
+
+@pytest.fixture(params=["encrypted", "memory"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """The vault contract's subject: the encrypted `Vault` and the in-memory `MemoryVault`."""
+    if request.param == "encrypted":
+        vault: Any = Vault.create(tmp_path / "v", PASSPHRASE, kdf_log_n=FAST_LOG_N)
+    else:
+        vault = MemoryVault(PASSPHRASE)
+    yield vault
+    vault.lock()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ Other parts of FieldVault unit-test against `MemoryVault`; these tests are what 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,22 +18,10 @@ from storage import (
     AttachmentNotFound,
     RecordNotFound,
     SpoolNotFound,
-    Vault,
     VaultLocked,
     WrongPassphrase,
 )
-from storage.memory import MemoryVault
-from tests.storage.conftest import FAST_LOG_N, PASSPHRASE
-
-
-@pytest.fixture(params=["encrypted", "memory"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
-    if request.param == "encrypted":
-        vault: Any = Vault.create(tmp_path / "v", PASSPHRASE, kdf_log_n=FAST_LOG_N)
-    else:
-        vault = MemoryVault(PASSPHRASE)
-    yield vault
-    vault.lock()
+from tests.storage.conftest import PASSPHRASE
 
 
 def note(text: str = "hello", **kwargs: Any) -> Record:

@@ -189,6 +189,45 @@ def test_put_many_is_one_entry_so_a_torn_write_loses_all_or_none(
     reopened.lock()
 
 
+def test_a_unit_is_one_entry_so_a_torn_write_loses_all_or_none(
+    vault: Vault, vault_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, doomed = vault.put_many([note(0), note(-1)])
+    monkeypatch.setattr(vault_module, "prepare_snapshot", _fail_with(errno.ENOSPC))
+    with vault.unit() as uow:  # the deletion stays logged: no room to forget it by re-keying
+        changed = uow.get(first.id)
+        changed.data["text"] = "changed"
+        uow.put(changed)
+        uow.put_many([note(i) for i in range(1, 30)])
+        uow.delete(doomed.id)
+    monkeypatch.undo()
+    vault.lock()
+    journal = vault_path / "journal"
+    offsets = entry_offsets(journal)
+    assert len(offsets) == 2
+    full = journal.read_bytes()
+    for cut in (offsets[1] + 9, (offsets[1] + len(full)) // 2, len(full) - 1):
+        journal.write_bytes(full[:cut])
+        reopened = Vault.open(vault_path, PASSPHRASE)
+        assert sorted(r.data["i"] for r in reopened.list()) == [-1, 0]
+        assert reopened.get(first.id).data["text"] == "note number 0"
+        reopened.lock()
+    journal.write_bytes(full)
+    reopened = Vault.open(vault_path, PASSPHRASE)
+    assert sorted(r.data["i"] for r in reopened.list()) == list(range(30))
+    assert reopened.get(first.id).data["text"] == "changed"
+    reopened.lock()
+
+
+def test_a_unit_that_staged_nothing_writes_nothing(vault: Vault, vault_path: Path) -> None:
+    saved = vault.put(note(1))
+    size = (vault_path / "journal").stat().st_size
+    with vault.unit() as uow:
+        uow.get(saved.id)
+    assert (vault_path / "journal").stat().st_size == size
+    assert uow.saved == []
+
+
 def test_compaction_keeps_live_records_and_shrinks_the_journal(
     vault: Vault, vault_path: Path
 ) -> None:

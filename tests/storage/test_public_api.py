@@ -9,7 +9,7 @@ from storage import Vault
 from storage.memory import MemoryVault
 
 FACADE = {
-    "create", "open", "exists", "put", "put_many", "get", "list", "delete", "delete_many",
+    "create", "open", "exists", "put", "put_many", "unit", "get", "list", "delete", "delete_many",
     "compact", "attach", "read_attachment", "open_attachment", "attachment_info", "attachments",
     "delete_attachment", "spool_writer", "spool_reader", "spool_size", "spool_delete",
     "spool_names", "change_passphrase", "set_duress_passphrase", "lock", "close", "wipe",
