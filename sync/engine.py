@@ -22,16 +22,10 @@ A round, in this order:
    A `sent` entry keeps its sealed envelope (which this device cannot read) until a
    coordinator's receipt names it; one unconfirmed for `RECHECK_AFTER` is pushed again, so a
    server that said "stored" without storing costs a resend, never the report.
-6. **Blobs**: each asks the server for its offset, then sends the rest from the spool in
-   chunks sized to the link (`sync.pacing`: 256 KiB at first, then what takes about two
-   seconds at the measured rate, up to 16 MiB, halved after a cut; capped at a quarter of the
-   refused size if the server answers `body_too_large`); a cut connection costs the chunk in
-   flight, and the upload resumes from the server's offset next time (`offset_mismatch` answers
-   carry it). Each chunk is signed over the blob's SHA-256 through the chunk's end (`sync.auth`),
-   taken from the digests noted when the blob was spooled where a chunk ends on one (every
-   4 MiB: fast links) and hashed on the way otherwise; a server from before that gets chunks
-   signed over their own SHA-256. A blob is `sent` when the server says it is complete; its
-   spooled ciphertext stays until a coordinator's receipt names it, as for envelopes.
+6. **Blobs**: each is sent from the spool in signed chunks sized to the link, resuming from the
+   server's offset (`sync.upload`; chunk sizes: `sync.pacing`). A blob is `sent` when the
+   server says it is complete; its spooled ciphertext stays until a coordinator's receipt
+   names it, as for envelopes.
 7. **Messages** from coordinators: verified against the coordinator's key in the org document,
    decrypted with the device's own age identity, stored as `Kind.MESSAGE` records, cursor saved
    in the same `put_many`. **Receipts** (signed by a listed coordinator, so the server cannot
@@ -61,14 +55,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from core.crypto.hashing import sha256_hex
 from core.records import Kind, Record, Status
 from core.vault_port import DeviceVaultPort, VaultPort
 from sync import commands as commands_mod
@@ -83,21 +75,16 @@ from sync.device import (
     save_sync_state,
     state_lock,
 )
-from sync.encoding import EncodingError, b64u_decode
 from sync.enrolment import enrolment_proof
 from sync.errors import (
     DeviceRevoked,
     NotEnrolled,
-    Offline,
-    OffsetMismatch,
     OrgDocumentExpired,
     ProtocolError,
     ServerRefused,
     SyncError,
-    Timeout,
 )
 from sync.outbox import (
-    CHECKPOINT_BYTES,
     entry_for_record,
     pending_blobs,
     queued_envelopes,
@@ -106,13 +93,13 @@ from sync.outbox import (
 from sync.pacing import FIRST, SMALLEST, ChunkPacer
 from sync.payload import Payload, PayloadError, parse_payload, received_record
 from sync.trust import accept_org_document, writer_problem
+from sync.upload import BlobUploader
 
 BATCH_SIZE = 100
 CHUNK_SIZE = 16 * 1024 * 1024
 """The largest chunk; `sync.pacing` chooses each chunk's size below it from the link's speed."""
 MESSAGE_PAGE = 100
 ACK_TIMEOUT = 5.0
-MAX_BLOB_RESTARTS = 2
 RECHECK_AFTER = 24 * 3600
 """A sent envelope or blob with no coordinator's receipt after this long is sent again."""
 SENT_KINDS = (Kind.INCIDENT, Kind.NOTE, Kind.ALERT, Kind.CHECKIN)
@@ -183,11 +170,9 @@ class SyncEngine:
         )
         self._cancel = threading.Event()
         self._round_lock = threading.Lock()
-        # Chunks are signed over the upload's running SHA-256 (`sync.auth`) unless the server
-        # predates that; the hash of what the server acknowledged is kept per blob, so a round
-        # resuming where the last one stopped need not hash the blob from its start again.
-        self._upload_digests = True
-        self._acknowledged: dict[str, tuple[int, Any]] = {}
+        self._uploader = BlobUploader(
+            vault, self.pacer, check_cancel=self._check_cancel, progress=self._progress
+        )
 
     def cancel(self) -> None:
         """Ask a running round to stop at the next batch or chunk boundary."""
@@ -494,108 +479,11 @@ class SyncEngine:
             report.blobs_sent += 1
 
     def _upload_one(self, client: Client, entry: Record, report: SyncReport) -> bool:
-        size = int(entry.data["size"])
-        digest = str(entry.data["sha256"])
-        offset = client.blob_begin(entry.id, size, digest)
-        if offset >= size:
-            self._acknowledged.pop(entry.id, None)
-            return bool(client.blob_status(entry.id).get("complete", offset == size))
-        restarts = 0
-        pacer = self.pacer
-        known = _Checkpoints(entry.data, size)
-        # One worker reads (and, where no checkpoint gives the digest, hashes) the next chunk
-        # while the current one is on the wire. Only one thread touches the reader at a time:
-        # `ahead` is always waited for first.
-        with (
-            self.vault.spool_reader(entry.data["spool"]) as source,
-            ThreadPoolExecutor(max_workers=1) as reader,
-        ):
-            window = _Window(source, *self._acknowledged.pop(entry.id, (0, None)))
-            ahead: Future[tuple[bytes, Any]] | None = None
-            while True:
-                self._check_cancel()
-                if ahead is not None:
-                    window.extend(*ahead.result())
-                    ahead = None
-                want = known.fit(offset, min(pacer.size, size - offset))
-                upload_hex = known.at(offset + want) if self._upload_digests else None
-                need_hash = self._upload_digests and upload_hex is None
-                chunk, through = window.take(offset, want, hashed=need_hash)
-                if not chunk and offset < size:
-                    raise SyncError(
-                        "the spooled blob is shorter than queued", reason="spool_damaged"
-                    )
-                following = offset + len(chunk)
-                if following < size and following == window.end:
-                    ahead = self._read_ahead(reader, source, known, following, size, through)
-                started = time.monotonic()
-                try:
-                    if not self._upload_digests:
-                        sent = client.blob_chunk(entry.id, offset, chunk, sha256=sha256_hex(chunk))
-                    else:
-                        upload_hex = upload_hex or through.hexdigest()
-                        sent = client.blob_chunk(entry.id, offset, chunk, upload_sha256=upload_hex)
-                    offset, complete = sent
-                except OffsetMismatch as exc:
-                    offset = exc.offset
-                    continue
-                except (Offline, Timeout) as exc:
-                    pacer.cut()  # the next round resumes from the server's offset
-                    exc.progressed = report.bytes_uploaded > 0
-                    self._remember(entry.id, window)
-                    raise
-                except ServerRefused as exc:
-                    if exc.reason == "bad_signature" and self._upload_digests:
-                        self._upload_digests = False  # a server from before upload digests
-                        continue
-                    if exc.reason == "body_too_large" and len(chunk) > pacer.smallest:
-                        pacer.limit(len(chunk) // 4)  # an older server
-                        continue
-                    restarts += 1
-                    if exc.reason == "hash_mismatch" and restarts <= MAX_BLOB_RESTARTS:
-                        offset = 0  # the server dropped what it had; send it all again
-                        known = _Checkpoints({}, size)  # hash as it goes, trusting no note
-                        continue
-                    raise
-                pacer.sent(len(chunk), time.monotonic() - started)
-                window.drop_before(offset)
-                report.bytes_uploaded += len(chunk)
-                if self.progress is not None:
-                    self.progress(entry.id, offset, size)
-                if complete:
-                    return True
-                if offset >= size:
-                    return bool(client.blob_status(entry.id).get("complete"))
+        return self._uploader.upload(client, entry, report)
 
-    def _read_ahead(
-        self,
-        reader: ThreadPoolExecutor,
-        source: Any,
-        known: _Checkpoints,
-        following: int,
-        size: int,
-        through: Any,
-    ) -> Future[tuple[bytes, Any]] | None:
-        """Start reading the chunk after this one while this one is on the wire: as much as
-        the pacer may ask for next, so that growing costs no join; bytes to hash only as many
-        as it asks now, as they are hashed again if it then asks for fewer (slow links, where
-        joins cost nothing). None when there is nothing to read ahead yet."""
-        pacer = self.pacer
-        reach = known.fit(following, min(pacer.ceiling, size - following))
-        if not self._upload_digests or known.at(following + reach) is not None:
-            return reader.submit(_read_hashed, source, reach, None)
-        if through is not None:
-            next_want = known.fit(following, min(pacer.size, size - following))
-            return reader.submit(_read_hashed, source, next_want, through)
-        return None
-
-    def _remember(self, blob_id: str, window: _Window) -> None:
-        """Keep the running hash of what the server acknowledged, for the next round."""
-        if window.state is None:
-            return
-        self._acknowledged[blob_id] = (window.start, window.state.copy())
-        while len(self._acknowledged) > 8:
-            self._acknowledged.pop(next(iter(self._acknowledged)))
+    def _progress(self, blob_id: str, offset: int, size: int) -> None:
+        if self.progress is not None:
+            self.progress(blob_id, offset, size)
 
     def _fetch_messages(
         self,
@@ -809,153 +697,6 @@ def _wipe_marker(command_id: str) -> Record:
 
 def _pending_wipe(vault: VaultPort) -> bool:
     return get_or_none(vault, _WIPE_MARKER_ID) is not None
-
-
-class _Checkpoints:
-    """The digests of a spooled blob noted when it was spooled (`sync.outbox`): at every
-    multiple of `CHECKPOINT_BYTES`, and at its end. Entries spooled before them have none."""
-
-    def __init__(self, data: dict[str, Any], size: int) -> None:
-        try:
-            self._digests = b64u_decode(str(data.get("checkpoints", "")))
-        except EncodingError:
-            self._digests = b""
-        self._count = min(len(self._digests) // 32, size // CHECKPOINT_BYTES)
-        self._size = size
-        self._sha256 = str(data.get("sha256", "")) or None
-
-    def fit(self, offset: int, want: int) -> int:
-        """`want` bytes from `offset`, ending on the last checkpoint within them if the chunk
-        spans one (so it needs no hashing)."""
-        end = offset + want
-        if want >= CHECKPOINT_BYTES and end < self._size:
-            aligned = min(end - end % CHECKPOINT_BYTES, self._count * CHECKPOINT_BYTES)
-            if aligned > offset:
-                return aligned - offset
-        return want
-
-    def at(self, end: int) -> str | None:
-        """SHA-256 hex of the blob's first `end` bytes, if noted."""
-        if end == self._size:
-            return self._sha256
-        index, rest = divmod(end, CHECKPOINT_BYTES)
-        if rest or not 1 <= index <= self._count:
-            return None
-        return self._digests[(index - 1) * 32 : index * 32].hex()
-
-
-class _Window:
-    """Spooled bytes read but not yet acknowledged by the server: `[start, end)` of the blob.
-
-    Chunk sizes change from one chunk to the next, and a cut chunk is sent again (perhaps
-    smaller), so the bytes are kept until the server counts them rather than read again. The
-    spool reader stands at `end`.
-
-    Hashing, only where no checkpoint gives a chunk's digest: `state` is the running SHA-256 of
-    the blob's first `start` bytes, `end_state` that of its first `end` bytes (a piece read
-    ahead is hashed on the reader's thread); None when unknown, because the bytes before were
-    sent under checkpoint digests. A chunk that then needs hashing rereads the blob from its
-    start (rare: a fast link turned slow in the middle of a blob).
-    """
-
-    def __init__(self, source: Any, start: int = 0, state: Any = None) -> None:
-        self.source = source
-        self.start = 0
-        self.data = b""
-        self.state: Any = hashlib.sha256()
-        self.end_state: Any = self.state.copy()
-        if start and state is not None:  # where the last round was acknowledged
-            self.start = _seek(source, 0, start)
-            if self.start == start:
-                self.state, self.end_state = state, state.copy()
-            else:
-                self._rewind()
-
-    @property
-    def end(self) -> int:
-        return self.start + len(self.data)
-
-    def extend(self, data: bytes, end_state: Any) -> None:
-        """Add a piece read ahead (the reader moved past it), hashed through its end or not."""
-        self.data = self.data + data if self.data else data
-        self.end_state = end_state
-
-    def drop_before(self, offset: int) -> None:
-        """The server holds everything before `offset`: forget what was read of it (into the
-        running hash, if kept). Never reads: the reader may be reading ahead meanwhile."""
-        if offset <= self.start:
-            return
-        if offset >= self.end:
-            self.state = self.end_state.copy() if self.end_state is not None else None
-            self.start, self.data = self.end, b""
-            return
-        dropped = offset - self.start
-        if self.state is not None:
-            self.state.update(self.data[:dropped])
-        self.data = self.data[dropped:]
-        self.start += dropped
-
-    def _rewind(self) -> None:
-        self.start = _seek(self.source, self.end, 0)
-        self.data, self.state = b"", hashlib.sha256()
-        self.end_state = self.state.copy()
-
-    def take(self, offset: int, want: int, *, hashed: bool) -> tuple[bytes, Any]:
-        """Up to `want` bytes at `offset`, and (`hashed`) the running hash through them."""
-        if offset < self.start or (hashed and self.state is None):
-            self._rewind()
-        self.drop_before(offset)
-        while self.start < offset:  # past what was read: skip (hash) the bytes up to it
-            more = self.source.read(min(1 << 20, offset - self.start))
-            if not more:
-                break
-            if self.state is not None:
-                self.state.update(more)
-            self.start += len(more)
-            self.end_state = self.state.copy() if self.state is not None else None
-        while len(self.data) < want:
-            more = self.source.read(want - len(self.data))
-            if not more:
-                break
-            self.data, self.end_state = (self.data + more if self.data else more), None
-        chunk = self.data[:want]
-        if not hashed:
-            if len(chunk) == len(self.data):
-                self.end_state = None  # sent under a noted digest: not hashed here
-            return chunk, None
-        if len(chunk) == len(self.data) and self.end_state is not None:
-            return chunk, self.end_state.copy()
-        through = self.state.copy()
-        through.update(chunk)
-        if len(chunk) == len(self.data):
-            self.end_state = through.copy()
-        return chunk, through
-
-
-def _read_hashed(source: Any, size: int, state: Any) -> tuple[bytes, Any]:
-    """Read the next `size` bytes; the running hash `state` (a copy) carried through them, or
-    None without one."""
-    data = source.read(size)
-    if state is None:
-        return data, None
-    state = state.copy()
-    state.update(data)
-    return data, state
-
-
-def _seek(source: Any, position: int, offset: int) -> int:
-    """Move a spool reader to `offset` (seek if it can, else reopen is the caller's job)."""
-    if hasattr(source, "seek") and getattr(source, "seekable", lambda: False)():
-        source.seek(offset)
-        return offset
-    if offset < position:
-        raise SyncError("cannot rewind the spooled blob", reason="spool_not_seekable")
-    while position < offset:
-        skipped = source.read(min(1 << 20, offset - position))
-        if not skipped:
-            break
-        position += len(skipped)
-    return position
 
 
 def _raw_id(raw: Any) -> str:

@@ -1,0 +1,319 @@
+"""Sending one spooled blob to the server in signed chunks: `BlobUploader.upload`.
+
+The sync engine owns one `BlobUploader` for as long as it lives (what it learnt about the link
+and the server carries into the next round) and calls `upload(client, entry, report)` for each
+queued blob (`sync.outbox.pending_blobs`); marking the entry sent is the engine's job.
+
+The upload asks the server for its offset, then sends the rest from the spool in chunks sized to
+the link (`sync.pacing`: 256 KiB at first, then what takes about two seconds at the measured
+rate, up to 16 MiB, halved after a cut; capped at a quarter of the refused size if the server
+answers `body_too_large`); `offset_mismatch` answers carry the server's offset. Each chunk is
+signed over the blob's SHA-256 through the chunk's end (`sync.auth`), taken from the digests
+noted when the blob was spooled where a chunk ends on one (`_Checkpoints`), hashed on the way
+otherwise; a server from before that (`bad_signature`) gets chunks signed over their own
+SHA-256. A cut connection costs the chunk in flight; the next round resumes from the server's
+offset.
+
+Danger: the spool reader is shared by the chunk being sent and the one read ahead on a worker
+thread; only one of them may touch it at a time (the read ahead is always waited for first).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Protocol
+
+from core.crypto.hashing import sha256_hex
+from core.records import Record
+from core.vault_port import DeviceVaultPort
+from sync.client import Client
+from sync.encoding import EncodingError, b64u_decode
+from sync.errors import Offline, OffsetMismatch, ServerRefused, SyncError, Timeout
+from sync.outbox import CHECKPOINT_BYTES
+from sync.pacing import ChunkPacer
+
+MAX_BLOB_RESTARTS = 2
+"""Times one upload starts again from 0 after `hash_mismatch` before the error is raised."""
+
+
+class UploadReport(Protocol):
+    bytes_uploaded: int
+
+
+class BlobUploader:
+    """Uploads spooled blobs for one engine.
+
+    Chunks are signed over the upload's running SHA-256 (`sync.auth`) unless the server
+    predates that (`upload_digests` turns False); the hash of what the server acknowledged is
+    kept per blob, so a round resuming where the last one stopped need not hash the blob from
+    its start again.
+    """
+
+    def __init__(
+        self,
+        vault: DeviceVaultPort,
+        pacer: ChunkPacer,
+        *,
+        check_cancel: Callable[[], None],
+        progress: Callable[[str, int, int], None],
+    ) -> None:
+        self.vault = vault
+        self.pacer = pacer
+        self._check_cancel = check_cancel
+        self._progress = progress
+        self.upload_digests = True
+        self._acknowledged: dict[str, tuple[int, Any]] = {}
+
+    def upload(self, client: Client, entry: Record, report: UploadReport) -> bool:
+        """Send the rest of one queued blob; True when the server says it is complete."""
+        size = int(entry.data["size"])
+        digest = str(entry.data["sha256"])
+        offset = client.blob_begin(entry.id, size, digest)
+        if offset >= size:
+            self._acknowledged.pop(entry.id, None)
+            return bool(client.blob_status(entry.id).get("complete", offset == size))
+        restarts = 0
+        pacer = self.pacer
+        known = _Checkpoints(entry.data, size)
+        # One worker reads (and, where no checkpoint gives the digest, hashes) the next chunk
+        # while the current one is on the wire. Only one thread touches the reader at a time:
+        # `ahead` is always waited for first.
+        with (
+            self.vault.spool_reader(entry.data["spool"]) as source,
+            ThreadPoolExecutor(max_workers=1) as reader,
+        ):
+            window = _Window(source, *self._acknowledged.pop(entry.id, (0, None)))
+            ahead: Future[tuple[bytes, Any]] | None = None
+            while True:
+                self._check_cancel()
+                if ahead is not None:
+                    window.extend(*ahead.result())
+                    ahead = None
+                want = known.fit(offset, min(pacer.size, size - offset))
+                upload_hex = known.at(offset + want) if self.upload_digests else None
+                need_hash = self.upload_digests and upload_hex is None
+                chunk, through = window.take(offset, want, hashed=need_hash)
+                if not chunk and offset < size:
+                    raise SyncError(
+                        "the spooled blob is shorter than queued", reason="spool_damaged"
+                    )
+                following = offset + len(chunk)
+                if following < size and following == window.end:
+                    ahead = self._read_ahead(reader, source, known, following, size, through)
+                started = time.monotonic()
+                try:
+                    if not self.upload_digests:
+                        sent = client.blob_chunk(entry.id, offset, chunk, sha256=sha256_hex(chunk))
+                    else:
+                        upload_hex = upload_hex or through.hexdigest()
+                        sent = client.blob_chunk(entry.id, offset, chunk, upload_sha256=upload_hex)
+                    offset, complete = sent
+                except OffsetMismatch as exc:
+                    offset = exc.offset
+                    continue
+                except (Offline, Timeout) as exc:
+                    pacer.cut()  # the next round resumes from the server's offset
+                    exc.progressed = report.bytes_uploaded > 0
+                    self._remember(entry.id, window)
+                    raise
+                except ServerRefused as exc:
+                    if exc.reason == "bad_signature" and self.upload_digests:
+                        self.upload_digests = False  # a server from before upload digests
+                        continue
+                    if exc.reason == "body_too_large" and len(chunk) > pacer.smallest:
+                        pacer.limit(len(chunk) // 4)  # an older server
+                        continue
+                    restarts += 1
+                    if exc.reason == "hash_mismatch" and restarts <= MAX_BLOB_RESTARTS:
+                        offset = 0  # the server dropped what it had; send it all again
+                        known = _Checkpoints({}, size)  # hash as it goes, trusting no note
+                        continue
+                    raise
+                pacer.sent(len(chunk), time.monotonic() - started)
+                window.drop_before(offset)
+                report.bytes_uploaded += len(chunk)
+                self._progress(entry.id, offset, size)
+                if complete:
+                    return True
+                if offset >= size:
+                    return bool(client.blob_status(entry.id).get("complete"))
+
+    def _read_ahead(
+        self,
+        reader: ThreadPoolExecutor,
+        source: Any,
+        known: _Checkpoints,
+        following: int,
+        size: int,
+        through: Any,
+    ) -> Future[tuple[bytes, Any]] | None:
+        """Start reading the chunk after this one while this one is on the wire: as much as
+        the pacer may ask for next, so that growing costs no join; bytes to hash only as many
+        as it asks now, as they are hashed again if it then asks for fewer (slow links, where
+        joins cost nothing). None when there is nothing to read ahead yet."""
+        pacer = self.pacer
+        reach = known.fit(following, min(pacer.ceiling, size - following))
+        if not self.upload_digests or known.at(following + reach) is not None:
+            return reader.submit(_read_hashed, source, reach, None)
+        if through is not None:
+            next_want = known.fit(following, min(pacer.size, size - following))
+            return reader.submit(_read_hashed, source, next_want, through)
+        return None
+
+    def _remember(self, blob_id: str, window: _Window) -> None:
+        """Keep the running hash of what the server acknowledged, for the next round."""
+        if window.state is None:
+            return
+        self._acknowledged[blob_id] = (window.start, window.state.copy())
+        while len(self._acknowledged) > 8:
+            self._acknowledged.pop(next(iter(self._acknowledged)))
+
+
+class _Checkpoints:
+    """The digests of a spooled blob noted when it was spooled (`sync.outbox`): at every
+    multiple of `CHECKPOINT_BYTES`, and at its end. Entries spooled before them have none."""
+
+    def __init__(self, data: dict[str, Any], size: int) -> None:
+        try:
+            self._digests = b64u_decode(str(data.get("checkpoints", "")))
+        except EncodingError:
+            self._digests = b""
+        self._count = min(len(self._digests) // 32, size // CHECKPOINT_BYTES)
+        self._size = size
+        self._sha256 = str(data.get("sha256", "")) or None
+
+    def fit(self, offset: int, want: int) -> int:
+        """`want` bytes from `offset`, ending on the last checkpoint within them if the chunk
+        spans one (so it needs no hashing)."""
+        end = offset + want
+        if want >= CHECKPOINT_BYTES and end < self._size:
+            aligned = min(end - end % CHECKPOINT_BYTES, self._count * CHECKPOINT_BYTES)
+            if aligned > offset:
+                return aligned - offset
+        return want
+
+    def at(self, end: int) -> str | None:
+        """SHA-256 hex of the blob's first `end` bytes, if noted."""
+        if end == self._size:
+            return self._sha256
+        index, rest = divmod(end, CHECKPOINT_BYTES)
+        if rest or not 1 <= index <= self._count:
+            return None
+        return self._digests[(index - 1) * 32 : index * 32].hex()
+
+
+class _Window:
+    """Spooled bytes read but not yet acknowledged by the server: `[start, end)` of the blob.
+
+    Chunk sizes change from one chunk to the next, and a cut chunk is sent again (perhaps
+    smaller), so the bytes are kept until the server counts them rather than read again. The
+    spool reader stands at `end`.
+
+    Hashing, only where no checkpoint gives a chunk's digest: `state` is the running SHA-256 of
+    the blob's first `start` bytes, `end_state` that of its first `end` bytes (a piece read
+    ahead is hashed on the reader's thread); None when unknown, because the bytes before were
+    sent under checkpoint digests. A chunk that then needs hashing rereads the blob from its
+    start (rare: a fast link turned slow in the middle of a blob).
+    """
+
+    def __init__(self, source: Any, start: int = 0, state: Any = None) -> None:
+        self.source = source
+        self.start = 0
+        self.data = b""
+        self.state: Any = hashlib.sha256()
+        self.end_state: Any = self.state.copy()
+        if start and state is not None:  # where the last round was acknowledged
+            self.start = _seek(source, 0, start)
+            if self.start == start:
+                self.state, self.end_state = state, state.copy()
+            else:
+                self._rewind()
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.data)
+
+    def extend(self, data: bytes, end_state: Any) -> None:
+        """Add a piece read ahead (the reader moved past it), hashed through its end or not."""
+        self.data = self.data + data if self.data else data
+        self.end_state = end_state
+
+    def drop_before(self, offset: int) -> None:
+        """The server holds everything before `offset`: forget what was read of it (into the
+        running hash, if kept). Never reads: the reader may be reading ahead meanwhile."""
+        if offset <= self.start:
+            return
+        if offset >= self.end:
+            self.state = self.end_state.copy() if self.end_state is not None else None
+            self.start, self.data = self.end, b""
+            return
+        dropped = offset - self.start
+        if self.state is not None:
+            self.state.update(self.data[:dropped])
+        self.data = self.data[dropped:]
+        self.start += dropped
+
+    def _rewind(self) -> None:
+        self.start = _seek(self.source, self.end, 0)
+        self.data, self.state = b"", hashlib.sha256()
+        self.end_state = self.state.copy()
+
+    def take(self, offset: int, want: int, *, hashed: bool) -> tuple[bytes, Any]:
+        """Up to `want` bytes at `offset`, and (`hashed`) the running hash through them."""
+        if offset < self.start or (hashed and self.state is None):
+            self._rewind()
+        self.drop_before(offset)
+        while self.start < offset:  # past what was read: skip (hash) the bytes up to it
+            more = self.source.read(min(1 << 20, offset - self.start))
+            if not more:
+                break
+            if self.state is not None:
+                self.state.update(more)
+            self.start += len(more)
+            self.end_state = self.state.copy() if self.state is not None else None
+        while len(self.data) < want:
+            more = self.source.read(want - len(self.data))
+            if not more:
+                break
+            self.data, self.end_state = (self.data + more if self.data else more), None
+        chunk = self.data[:want]
+        if not hashed:
+            if len(chunk) == len(self.data):
+                self.end_state = None  # sent under a noted digest: not hashed here
+            return chunk, None
+        if len(chunk) == len(self.data) and self.end_state is not None:
+            return chunk, self.end_state.copy()
+        through = self.state.copy()
+        through.update(chunk)
+        if len(chunk) == len(self.data):
+            self.end_state = through.copy()
+        return chunk, through
+
+
+def _read_hashed(source: Any, size: int, state: Any) -> tuple[bytes, Any]:
+    """Read the next `size` bytes; the running hash `state` (a copy) carried through them, or
+    None without one."""
+    data = source.read(size)
+    if state is None:
+        return data, None
+    state = state.copy()
+    state.update(data)
+    return data, state
+
+
+def _seek(source: Any, position: int, offset: int) -> int:
+    """Move a spool reader to `offset` (seek if it can, else reopen is the caller's job)."""
+    if hasattr(source, "seek") and getattr(source, "seekable", lambda: False)():
+        source.seek(offset)
+        return offset
+    if offset < position:
+        raise SyncError("cannot rewind the spooled blob", reason="spool_not_seekable")
+    while position < offset:
+        skipped = source.read(min(1 << 20, offset - position))
+        if not skipped:
+            break
+        position += len(skipped)
+    return position
