@@ -26,7 +26,7 @@ from typing import Any
 
 from core.crypto.signing import SigningKey
 from core.records import Kind, Record
-from core.vault_port import VaultPort
+from core.vault_port import RecordReader, VaultPort
 from sync import age, singleton
 from sync.envelope import ZERO_HASH
 from sync.invite import Invite
@@ -81,7 +81,7 @@ class DeviceIdentity:
         return singleton.to_record(self, IDENTITY_ID, kind=Kind.DEVICE_KEY)
 
     @classmethod
-    def load(cls, vault: VaultPort) -> DeviceIdentity | None:
+    def load(cls, vault: RecordReader) -> DeviceIdentity | None:
         return singleton.load(cls, vault, IDENTITY_ID)
 
     def save(self, vault: VaultPort) -> None:
@@ -158,7 +158,7 @@ class ChainState:
         return singleton.to_record(self, CHAIN_ID)
 
 
-def load_chain(vault: VaultPort) -> ChainState:
+def load_chain(vault: RecordReader) -> ChainState:
     return singleton.load(ChainState, vault, CHAIN_ID) or ChainState()
 
 
@@ -178,7 +178,7 @@ class SyncState:
         return singleton.to_record(self, SYNC_STATE_ID)
 
 
-def load_sync_state(vault: VaultPort) -> SyncState:
+def load_sync_state(vault: RecordReader) -> SyncState:
     return singleton.load(SyncState, vault, SYNC_STATE_ID) or SyncState()
 
 
@@ -196,7 +196,7 @@ class SyncSettings:
         return singleton.to_record(self, SETTINGS_ID)
 
 
-def load_settings(vault: VaultPort) -> SyncSettings:
+def load_settings(vault: RecordReader) -> SyncSettings:
     return singleton.load(SyncSettings, vault, SETTINGS_ID) or SyncSettings()
 
 

@@ -15,9 +15,9 @@ What one call does:
 2. The payload (`sync.payload`) names the record and each blob by id, SHA-256 and size; it is
    sealed into an envelope (`sync.envelope.seal`): encrypted to the current recipients of the
    verified org document, signed with the device key, chained after the previous envelope.
-3. One `vault.put_many` saves the record (status `queued`), the envelope's outbox entry, the
-   blob entries and the advanced chain head: all of it or nothing, so a crash can neither lose a
-   sealed envelope nor reuse a chain position.
+3. One unit of work (`vault.unit()`) saves the record (status `queued`), the envelope's outbox
+   entry, the blob entries and the advanced chain head: all of it or nothing, so a crash can
+   neither lose a sealed envelope nor reuse a chain position.
 
 Before the first sync the device does not yet know the organisation's recipients; the record is
 then saved `ready` and sealed by the engine (`seal_ready`) as soon as the org document arrives.
@@ -40,15 +40,9 @@ from typing import Any
 from core.crypto.hashing import sha256_hex
 from core.crypto.signing import SigningKey
 from core.records import Kind, Record, Status, new_id
-from core.vault_port import DeviceVaultPort, SpoolSink, VaultPort
+from core.vault_port import DeviceVaultPort, RecordReader, SpoolSink, VaultPort
 from sync import age, envelope
-from sync.device import (
-    DeviceIdentity,
-    get_or_none,
-    load_chain,
-    load_sync_state,
-    state_lock,
-)
+from sync.device import DeviceIdentity, get_or_none, load_chain, load_sync_state
 from sync.encoding import b64u_encode
 from sync.errors import NotEnrolled
 from sync.payload import KIND_FOR_TYPE, BlobRef, build_payload
@@ -197,12 +191,12 @@ def _queue_payload(
     if identity is None or recipients is None:
         raise NotEnrolled(refusal)
     plaintext = build_payload(payload_type, record)
-    with state_lock(vault):
+    with vault.unit() as uow:
         entry, chain = _seal_envelope(
-            identity, plaintext, recipients, KIND_FOR_TYPE[payload_type], vault, now
+            identity, plaintext, recipients, KIND_FOR_TYPE[payload_type], uow, now
         )
         entry.data.update(record_id="", **entry_data)
-        vault.put_many([entry, chain])
+        uow.put_many([entry, chain])
     return entry.id
 
 
@@ -237,14 +231,14 @@ def _seal(
     record.status = Status.QUEUED
     record.status_reason = ""
     plaintext = build_payload(str(record.kind), wire_record(record), refs)
-    with state_lock(vault):
+    with vault.unit() as uow:
         entry, chain = _seal_envelope(
-            identity, plaintext, recipients, KIND_FOR_TYPE[str(record.kind)], vault, now
+            identity, plaintext, recipients, KIND_FOR_TYPE[str(record.kind)], uow, now
         )
         entry.data["record_id"] = record.id
         entry.data["blobs"] = [ref.id for ref in refs]
-        saved = vault.put_many([record, entry, chain, *blob_entries])
-    return saved[0]
+        uow.put_many([record, entry, chain, *blob_entries])
+    return uow.saved[0]
 
 
 def wire_record(record: Record) -> dict[str, Any]:
@@ -271,7 +265,7 @@ def _seal_envelope(
     plaintext: bytes,
     recipients: list[str],
     kind: str,
-    vault: VaultPort,
+    vault: RecordReader,
     now: Callable[[], float],
 ) -> tuple[Record, Record]:
     """Seal at the next chain position; return the outbox entry and the new chain head."""

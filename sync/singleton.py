@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from core.crypto.hashing import sha256_hex
 from core.crypto.signing import SigningKey
 from core.records import Kind, Record, Status
-from core.vault_port import VaultPort
+from core.vault_port import RecordReader
 from sync.encoding import b64u_decode, b64u_encode
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ def fixed_id(name: str) -> str:
     return sha256_hex(f"fieldvault/singleton/{name}".encode())[:32]
 
 
-def get_or_none(vault: VaultPort, record_id: str) -> Record | None:
+def get_or_none(vault: RecordReader, record_id: str) -> Record | None:
     """`vault.get` that returns None when the record does not exist."""
     try:
         return vault.get(record_id)
@@ -93,7 +93,7 @@ def to_record(obj: DataclassInstance, record_id: str, *, kind: str = Kind.SETTIN
     return Record(kind=kind, id=record_id, status=Status.LOCAL, data=to_data(obj))
 
 
-def load(cls: type[T], vault: VaultPort, record_id: str) -> T | None:
+def load(cls: type[T], vault: RecordReader, record_id: str) -> T | None:
     """The dataclass kept at `record_id`, or None if the vault holds no such record."""
     record = get_or_none(vault, record_id)
     return None if record is None else from_data(cls, record.data)

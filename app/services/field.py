@@ -889,11 +889,11 @@ class VaultFieldService(FieldService):
         if "proxy" in changes:
             proxy = _check_proxy(str(changes["proxy"]))
             self._put_app_settings(proxy=proxy)
-            with device_mod.state_lock(vault):
-                identity = device_mod.DeviceIdentity.load(vault)
+            with vault.unit() as uow:
+                identity = device_mod.DeviceIdentity.load(uow)
                 if identity is not None:
                     identity.proxy = proxy or None
-                    identity.save(vault)
+                    uow.put(identity.to_record())
             self._engine = None
         if "disguise" in changes:
             self._save_launch(

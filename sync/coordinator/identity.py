@@ -17,7 +17,7 @@ from typing import Any
 
 from core.crypto.signing import SigningKey
 from core.records import Kind, Record
-from core.vault_port import VaultPort
+from core.vault_port import RecordReader, VaultPort
 from sync import age, envelope, singleton
 from sync.client import Client
 from sync.encoding import b64u_encode
@@ -129,14 +129,14 @@ class CoordinatorState:
         return singleton.to_record(self, STATE_ID)
 
 
-def load_identity(vault: VaultPort) -> CoordinatorIdentity:
+def load_identity(vault: RecordReader) -> CoordinatorIdentity:
     identity = singleton.load(CoordinatorIdentity, vault, IDENTITY_ID)
     if identity is None:
         raise NotEnrolled("this vault holds no coordinator identity")
     return identity
 
 
-def load_state(vault: VaultPort) -> CoordinatorState:
+def load_state(vault: RecordReader) -> CoordinatorState:
     return singleton.load(CoordinatorState, vault, STATE_ID) or CoordinatorState()
 
 

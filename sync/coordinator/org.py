@@ -40,7 +40,6 @@ from sync.coordinator.identity import (
     load_identity,
     load_state,
 )
-from sync.device import state_lock
 from sync.encoding import EncodingError, b64u_decode, b64u_encode, canonical_json, parse_json_strict
 from sync.errors import UntrustedDocument
 from sync.keys import key_id
@@ -190,12 +189,17 @@ def verified_document(
         identity.org_identity = shared  # a coordinator who joined learns it from the document
         vault.put(identity.to_record())
     if doc.version != state.org_version or state.org_document is None:
-        with state_lock(vault):
-            state = load_state(vault)
-            state.org_document = orgdoc.to_wire(signed)
-            state.org_version = doc.version
-            vault.put(state.to_record())
+        _remember(vault, signed, doc.version)
     return doc
+
+
+def _remember(vault: VaultPort, signed: orgdoc.SignedOrgDocument, version: int) -> None:
+    """Keep `signed` as the org document this coordinator accepted."""
+    with vault.unit() as uow:
+        state = load_state(uow)
+        state.org_document = orgdoc.to_wire(signed)
+        state.org_version = version
+        uow.put(state.to_record())
 
 
 def refresh_org_document(vault: VaultPort) -> orgdoc.OrgDocument:
@@ -261,11 +265,7 @@ def publish_org_document(
     signed = orgdoc.sign_org_document(doc, identity.root_key)
     with client_for(identity) as client:
         client.put_org_document(for_server(signed, identity, identity.root_key))
-    with state_lock(vault):
-        state = load_state(vault)
-        state.org_document = orgdoc.to_wire(signed)
-        state.org_version = doc.version
-        vault.put(state.to_record())
+    _remember(vault, signed, doc.version)
     if add_coordinator is not None:
         from sync.coordinator.roster import reshare_roster
 

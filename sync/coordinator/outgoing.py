@@ -1,7 +1,7 @@
 """What a coordinator sends: case events, messages, roster entries and receipts.
 
 Each is sealed into this coordinator's own signed chain, stored locally with its outbox entry
-in one `put_many`, then pushed (`push_pending`) in chain order.
+in one unit of work (`vault.unit()`), then pushed (`push_pending`) in chain order.
 
 - `push_case_event(vault, case_id, event)`: to every coordinator.
 - `send_message(vault, device_id, case_id, text)`: to one device, encrypted to the age
@@ -20,13 +20,12 @@ from typing import Any
 
 from core.cases import CaseEvent, order_events
 from core.records import Kind, Record, Status, new_id
-from core.vault_port import VaultPort
+from core.vault_port import RecordReader, VaultPort
 from sync import envelope, orgdoc
 from sync.coordinator.identity import CoordinatorError, connect, load_identity, load_state
 from sync.coordinator.org import org_document, refresh_org_document, renew_if_due
 from sync.coordinator.records import case_event_record, message_record
 from sync.coordinator.roster import RosterEntry, roster_entry
-from sync.device import state_lock
 from sync.errors import OrgDocumentExpired
 from sync.outbox import seal_entry
 from sync.payload import build_payload, parse_payload
@@ -163,16 +162,16 @@ class _Outgoing:
 
 def _seal_and_queue(vault: VaultPort, outgoing: _Outgoing, now: Callable[[], float]) -> str:
     """`_seal` and store what it made, atomically; return the envelope id."""
-    with state_lock(vault):
-        records = _seal(vault, outgoing, now)
-        vault.put_many(records)
+    with vault.unit() as uow:
+        records = _seal(uow, outgoing, now)
+        uow.put_many(records)
     return str(records[0].data["envelope_id"])
 
 
-def _seal(vault: VaultPort, outgoing: _Outgoing, now: Callable[[], float]) -> list[Record]:
+def _seal(vault: RecordReader, outgoing: _Outgoing, now: Callable[[], float]) -> list[Record]:
     """The outbox entry, the moved chain head and the local record (if any), to store together.
 
-    Call under `state_lock(vault)` and store the result in one `put_many`.
+    Read through the unit of work that stores the result (the chain head must not move between).
     """
     identity = load_identity(vault)
     state = load_state(vault)

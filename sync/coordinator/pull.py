@@ -1,7 +1,7 @@
 """Pull: fetch, verify, decrypt and store every new envelope, then receipt what was kept.
 
 `pull(vault)` -> `PullReport`. Safe to repeat at any time; a crash or a re-pull never stores
-anything twice (each page is stored in one `put_many` with the cursor). In order:
+anything twice (each page is stored in one unit of work with the cursor). In order:
 
 1. The org document, accepted only from the pinned root and never older than the one held;
    renewed if it lapses soon and this coordinator holds the root key.
@@ -41,7 +41,7 @@ from sync.coordinator.org import renew_if_due, verified_document
 from sync.coordinator.outgoing import push_pending, queue_receipt
 from sync.coordinator.records import case_event_record, message_record
 from sync.coordinator.roster import coordinator_keys, refresh_roster, roster, store_shared_entry
-from sync.device import fixed_id, get_or_none, state_lock
+from sync.device import fixed_id, get_or_none
 from sync.errors import BlobTooLarge, OrgDocumentExpired, ServerRefused, SyncError
 from sync.examine import Examined, Examiner, examine
 from sync.payload import Payload
@@ -133,7 +133,7 @@ def pull(
     """Fetch, verify, decrypt and store every new envelope; see the module docstring."""
     identity, client = connect(vault)
     report = PullReport()
-    with client, state_lock(vault):
+    with client, vault.unit():  # the state lock for the whole pull; each page is its own unit
         document = verified_document(vault, identity, client)
         document = renew_if_due(vault, document, now=now) or document
         if orgdoc.is_expired(document, now()):
@@ -250,20 +250,29 @@ def _release_held(run: _Round, keys: dict[str, bytes], age_identities: Sequence[
         item = record.data["item"]
         _ingest(run, item, examine(item, keys, identities), touched)
         run.report.released += 1
-    _store_page(run, touched)
-    run.vault.delete_many([r.id for r in held])
+    _store_page(run, touched, released=[r.id for r in held])
 
 
-def _store_page(run: _Round, touched: dict[str, Record], *, cursor: int | None = None) -> None:
+def _store_page(
+    run: _Round,
+    touched: dict[str, Record],
+    *,
+    cursor: int | None = None,
+    released: Sequence[str] = (),
+) -> None:
     """Store what a page touched with the chain heads, new pending attachments and (for a feed
-    page) the cursor, in one `put_many`: a crash stores all of it or none."""
-    state = load_state(run.vault)
-    if cursor is not None:
-        state.cursor = cursor
-    state.heads = {a: [h.seq, h.hash] for a, h in run.verifier.heads().items()}
-    state.pending_blobs = [*state.pending_blobs, *run.new_blobs]
+    page) the cursor, deleting the `released` held envelopes, in one unit of work: a crash
+    stores all of it or none."""
+    with run.vault.unit() as uow:
+        state = load_state(uow)
+        if cursor is not None:
+            state.cursor = cursor
+        state.heads = {a: [h.seq, h.hash] for a, h in run.verifier.heads().items()}
+        state.pending_blobs = [*state.pending_blobs, *run.new_blobs]
+        uow.put_many([*touched.values(), state.to_record()])
+        for record_id in released:
+            uow.delete(record_id)
     run.new_blobs = []
-    run.vault.put_many([*touched.values(), state.to_record()])
     run.report.cases_touched += sum(1 for r in touched.values() if r.kind == Kind.CASE)
 
 
@@ -502,18 +511,18 @@ def _check_blobs(run: _Round, client: Client) -> None:
             case_id = str(entry[4]) if len(entry) > 4 else ""
             altered.setdefault(case_id, []).append(blob_id)
             run.report.problems.append((blob_id, "attachment_altered"))
-    updates: list[Record] = []
-    for case_id, blob_ids in altered.items():
-        case = get_or_none(vault, case_id) if case_id else None
-        if case is not None and case.kind == Kind.CASE:
-            for blob_id in blob_ids:
-                case.data["custody"]["problems"].append(
-                    f"attachment {blob_id[:8]}: its bytes are not the ones the device signed"
-                )
-            updates.append(case)
-    state = load_state(vault)
-    state.pending_blobs = still
-    vault.put_many([*updates, state.to_record()])
+    with vault.unit() as uow:
+        for case_id, blob_ids in altered.items():
+            case = get_or_none(uow, case_id) if case_id else None
+            if case is not None and case.kind == Kind.CASE:
+                for blob_id in blob_ids:
+                    case.data["custody"]["problems"].append(
+                        f"attachment {blob_id[:8]}: its bytes are not the ones the device signed"
+                    )
+                uow.put(case)
+        state = load_state(uow)
+        state.pending_blobs = still
+        uow.put(state.to_record())
     for author, blob_ids in verified.items():
         run.report.receipts_sent += queue_receipt(
             vault, author, run.receipts.pop(author, []), blob_ids

@@ -35,11 +35,11 @@ from typing import Any
 
 from core.crypto.random import random_bytes
 from core.records import Kind, Record, Status
-from core.vault_port import VaultPort
+from core.vault_port import RecordReader, VaultPort
 from sync import commands, invite_drop, orgdoc
 from sync.client import Client
 from sync.coordinator.identity import CoordinatorError, connect, load_identity, load_state
-from sync.device import fixed_id, get_or_none, state_lock
+from sync.device import fixed_id, get_or_none
 from sync.encoding import EncodingError, b64u_decode, b64u_encode
 from sync.enrolment import device_fingerprint, proof_matches
 from sync.errors import ServerRefused, SyncError
@@ -129,7 +129,7 @@ def roster_record_id(device_id: str) -> str:
     return fixed_id(f"roster/{device_id}")
 
 
-def roster(vault: VaultPort) -> dict[str, RosterEntry]:
+def roster(vault: RecordReader) -> dict[str, RosterEntry]:
     entries = {}
     for record in vault.list(kind=Kind.ROSTER):
         try:
@@ -141,14 +141,14 @@ def roster(vault: VaultPort) -> dict[str, RosterEntry]:
     return entries
 
 
-def roster_entry(vault: VaultPort, device_id: str) -> RosterEntry | None:
+def roster_entry(vault: RecordReader, device_id: str) -> RosterEntry | None:
     record = get_or_none(vault, roster_record_id(device_id))
     if record is None or record.kind != Kind.ROSTER:
         return None
     return RosterEntry.from_record(record)
 
 
-def roster_keys(vault: VaultPort) -> dict[str, bytes]:
+def roster_keys(vault: RecordReader) -> dict[str, bytes]:
     """Device id -> signing key, for every admitted device."""
     return {device_id: e.signing_key for device_id, e in roster(vault).items()}
 
@@ -295,8 +295,8 @@ def refresh_roster(
             how="invite",
         )
         invite.data["used_by"] = device_id
-        with state_lock(vault):
-            vault.put_many([*queue_roster_entry(vault, admitted, now=now), invite])
+        with vault.unit() as uow:
+            uow.put_many([*queue_roster_entry(vault, admitted, now=now), invite])
         known[device_id] = admitted
         report.admitted.append(device_id)
         _withdraw_drop(client, invite)
@@ -347,8 +347,8 @@ def confirm_device(
         admitted_at=int(now()),
         how="confirmed",
     )
-    with state_lock(vault):
-        vault.put_many(queue_roster_entry(vault, entry, now=now))
+    with vault.unit() as uow:
+        uow.put_many(queue_roster_entry(vault, entry, now=now))
     push_pending(vault)
     return entry
 
@@ -360,8 +360,8 @@ def reshare_roster(vault: VaultPort, *, now: Callable[[], float] = time.time) ->
 
     entries = list(roster(vault).values())
     for entry in entries:
-        with state_lock(vault):
-            vault.put_many(queue_roster_entry(vault, entry, now=now))
+        with vault.unit() as uow:
+            uow.put_many(queue_roster_entry(vault, entry, now=now))
     if entries:
         push_pending(vault)
     return len(entries)
@@ -395,7 +395,7 @@ def list_devices(vault: VaultPort) -> list[dict[str, Any]]:
     _, client = connect(vault)
     with client:
         devices = client.devices()
-        with state_lock(vault):
+        with vault.unit():  # the vault's state lock: admissions do their own units inside
             admitted = refresh_roster(vault, client, devices=devices).admitted
     if admitted:
         push_pending(vault)

@@ -113,19 +113,20 @@ def test_an_edit_is_a_new_revision_that_reuses_the_queued_blob() -> None:
     assert refs[0] == refs[1] and len(pending_blobs(vault)) == 1
 
 
-def test_a_failed_save_leaves_neither_an_envelope_nor_a_used_chain_position() -> None:
+def test_a_failed_save_leaves_neither_an_envelope_nor_a_used_chain_position(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     org = FakeOrg.create()
     vault = enrolled_device(org)
     queue_record(vault, Record(kind=Kind.NOTE, data={"text": "one"}))
-    original = vault.put_many
 
-    def failing(records: list[Record]) -> list[Record]:
+    def failing(puts: list[Record], deletes: list[str]) -> list[Record]:
         raise OSError("disk full")
 
-    vault.put_many = failing  # type: ignore[method-assign]
-    with pytest.raises(OSError):
-        queue_record(vault, Record(kind=Kind.NOTE, data={"text": "two"}))
-    vault.put_many = original  # type: ignore[method-assign]
+    with monkeypatch.context() as patch:
+        patch.setattr(vault, "_write_unit", failing)  # where every unit's changes are written
+        with pytest.raises(OSError):
+            queue_record(vault, Record(kind=Kind.NOTE, data={"text": "two"}))
     assert load_chain(vault).seq == 1 and len(pending_envelopes(vault)) == 1
     queue_record(vault, Record(kind=Kind.NOTE, data={"text": "three"}))
     assert [e.data["seq"] for e in pending_envelopes(vault)] == [1, 2]
