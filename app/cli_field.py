@@ -11,7 +11,7 @@ Every verb takes `--json` for machine-readable output. The passphrase comes from
 `FIELDVAULT_PASSPHRASE` environment variable or an interactive prompt, never from an argument
 (arguments are visible to every user of the machine in the process list).
 
-The verbs call the same service as the app's screens (`app.services.field.VaultFieldService`):
+The verbs call the same service as the app's screens, built by `app.field.bootstrap`:
 `add` validates an incident against the organisation's form and stores it as the app does.
 It reads a JSON object on stdin: for an incident `{"answers": {...}}` (form answers keyed by
 field id; `form` and `form_version` may come along and are ignored: the service knows the
@@ -98,9 +98,9 @@ def _sync_exit(error: Exception) -> int:
 
 
 def _service(args: argparse.Namespace) -> Any:
-    from app.services.field import VaultFieldService
+    from app.field.bootstrap import make_service
 
-    return VaultFieldService(Path(args.data))
+    return make_service(Path(args.data), unlock_floor=0.0)
 
 
 @contextlib.contextmanager

@@ -63,12 +63,12 @@ def make_main(service_factory: Callable[[], CoordinatorService]) -> Callable[[ft
 
 
 def run(data_dir: Path, *, web: bool = False, port: int = 8551) -> None:
-    from app.services.coordinator import VaultCoordinatorService
+    from app.coordinator.bootstrap import make_service
 
     os.environ.setdefault("FLET_SESSION_TIMEOUT", str(SESSION_TIMEOUT))
     os.environ["FLET_SERVER_IP"] = HOST
     os.environ.setdefault("FLET_WEB_NO_CDN", "true")
-    main = make_main(lambda: VaultCoordinatorService(data_dir))
+    main = make_main(lambda: make_service(data_dir))
     assets = str(Path(__file__).resolve().parents[2] / "assets")
     if web:
         ft.run(

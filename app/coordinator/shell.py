@@ -13,6 +13,7 @@ from typing import Any
 import flet as ft
 
 from app.coordinator.alerts_view import AlertBanner, AlertsView
+from app.coordinator.bootstrap import alerts_for
 from app.coordinator.case_view import CaseView
 from app.coordinator.cases_view import CaseListView
 from app.coordinator.context import NAMESPACE, ViewContext
@@ -25,7 +26,6 @@ from app.coordinator.settings_view import SettingsView
 from app.coordinator.setup_view import SetupView, UnlockView
 from app.coordinator.warnlist_view import WarnListView
 from app.i18n import LANGUAGES, Translator
-from app.services.coordinator_alerts import CoordinatorAlerts
 from app.services.coordinator_api import CoordinatorService
 from app.ui.language import ENDONYMS
 
@@ -60,7 +60,7 @@ class CoordinatorApp:
         )
         self.screen = ""
         self.view: Any = None
-        self.alerts = CoordinatorAlerts(service)  # alarms and missed check-ins
+        self.alerts = alerts_for(service)  # alarms and missed check-ins
         self.banner = AlertBanner(self.ctx, lambda: self.navigate("alerts"))
         self.root = ft.Container(expand=True)
         self.start()

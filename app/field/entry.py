@@ -18,76 +18,42 @@ passphrase screen exists. Desktop and browser have no keystore and start as befo
 
 `FIELDVAULT_FIELD_PREVIEW=1` runs the UI on the in-memory fake service (nothing is saved):
 for UI previews and translations review only, never for real use.
+
+The services themselves are built in `app.field.bootstrap` (shared with the command line);
+this module adds the page: the keystore, the start-up check and the shell.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import flet as ft
 
+from app.field.bootstrap import (
+    cache_dirs,
+    default_data_dir,
+    make_service,
+    preview_service,
+    preview_wanted,
+    start_checked,
+)
 from app.i18n import ASSETS
 
 if TYPE_CHECKING:
     from app.services.field_api import FieldService
-    from app.services.field_keystore import DeviceKeystore
 
-
-def default_data_dir() -> Path:
-    device = os.environ.get("FLET_APP_STORAGE_DATA")
-    if device:
-        return Path(device) / "fieldvault"
-    return Path.home() / ".fieldvault" / "field"
-
-
-def cache_dirs() -> tuple[Path, ...]:
-    """Directories outside the vault that may hold plaintext copies and go with every wipe:
-    the app's temp directory (the file picker's copies) and its cache directory (where the
-    camera plugin writes each photo and video before handing the bytes over)."""
-    found: list[Path] = []
-    for name in ("FLET_APP_STORAGE_TEMP", "FLET_APP_STORAGE_CACHE"):
-        value = os.environ.get(name)
-        if value and Path(value) not in found:
-            found.append(Path(value))
-    return tuple(found)
-
-
-def make_service(
-    data_dir: Path | str | None = None, *, keystore: DeviceKeystore | None = None
-) -> FieldService:
-    """The real field service on `data_dir` (default: `default_data_dir()`), bound to
-    `keystore` where there is one (a phone; tests pass `MemoryKeystore`)."""
-    from app.services.field import UNLOCK_FLOOR_SECONDS, VaultFieldService
-
-    return VaultFieldService(
-        Path(data_dir) if data_dir else default_data_dir(),
-        extra_dirs=cache_dirs(),
-        unlock_floor=UNLOCK_FLOOR_SECONDS,
-        keystore=keystore,
-    )
-
-
-def start_checked(service: FieldService) -> bool:
-    """What the app does before its first screen: the wipe check (True if it wiped). Blocking:
-    run it off the UI thread."""
-    from app.services.field_wipecheck import check_at_start
-
-    return check_at_start(service)
+__all__ = ["cache_dirs", "default_data_dir", "main", "make_main", "make_service", "run"]
 
 
 def make_main(data_dir: Path | str | None = None) -> Callable[[ft.Page], None]:
     """A `main(page)` bound to one data directory (each web session gets its own shell)."""
 
     def main(page: ft.Page) -> None:
-        service: FieldService
-        if os.environ.get("FIELDVAULT_FIELD_PREVIEW") == "1":
-            from app.services.fake_field import FakeFieldService
-
-            _show(page, FakeFieldService())
+        if preview_wanted():
+            _show(page, preview_service())
             return
         from app.field.secure_keystore import phone_keystore
 

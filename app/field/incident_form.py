@@ -36,7 +36,7 @@ from app.services.field_types import FormInvalid, NotFound
 from app.ui.banner import ErrorBanner
 from app.ui.fields import DateInput, TimeInput, list_arrow, sensitive_field, unseen_label
 from core import forms, links
-from core.forms import Field
+from core.forms import Field, Option
 
 COUNTRIES = ("kg", "kz", "other")
 INLINE_LABEL_TYPES = ("text", "long_text", "number", "single_choice")
@@ -172,120 +172,136 @@ class IncidentFormScreen:
         return ft.Column(parts, spacing=4, data=f"field-{field.id}")
 
     def _control(self, field: Field, label: str) -> ft.Control:
-        value = self.answers.get(field.id)
-        lang = self.ctx.tr.lang
-        t = self.ctx.t
-        fid = field.id
-        if field.type in ("text", "long_text"):
-            long = field.type == "long_text"
-            return sensitive_field(
-                label=label or None,
-                value=value if isinstance(value, str) else "",
-                multiline=long,
-                min_lines=4 if long else 1,
-                max_lines=12 if long else 1,
-                on_change=self._set_text(fid),
-                data=f"input-{fid}",
-            )
-        if field.type == "pseudonym":
-            kept = str(value) if links.is_pseudonym(value) else ""
-            return sensitive_field(
-                label=label or None,
-                value="" if kept else (value if isinstance(value, str) else ""),
-                helper=t("form.pseudonym_kept", ref=links.short_pseudonym(kept))
-                if kept
-                else t("form.pseudonym_hint"),
-                keyboard_type=ft.KeyboardType.TEXT,
-                on_change=self._set_pseudonym(fid, kept),
-                data=f"input-{fid}",
-            )
-        if field.type == "number":
-            raw = self.raw_numbers.get(fid, "" if value is None else str(value))
-            return sensitive_field(
-                label=label or None,
-                value=raw,
-                keyboard_type=ft.KeyboardType.NUMBER,
-                input_filter=ft.InputFilter(regex_string=r"^-?[0-9 ]*$", allow=True),
-                on_change=self._set_number(fid),
-                data=f"input-{fid}",
-            )
+        """The input for one field, by its type; `label` is "" when it is shown above it."""
         if field.type in ("date", "datetime"):
             return self._when_control(field)
-        if field.type == "single_choice":
-            return ft.Dropdown(
-                label=label or None,
-                editable=True,
-                enable_filter=True,
-                value=value if isinstance(value, str) else None,
-                options=[
-                    ft.DropdownOption(key=o.value, text=forms.label(o.labels, lang))
-                    for o in field.options
-                ],
-                on_select=self._set_choice(fid),
-                data=f"input-{fid}",
-                expand=True,
-                menu_height=360,
-            )
         if field.type == "region":
             return self._region_control(field)
-        if field.type == "multi_choice":
-            chosen = value if isinstance(value, list) else []
-            return ft.Column(
+        build = _BUILDERS.get(field.type)
+        if build is None:  # pragma: no cover - parse_form admits only known types
+            return ft.Text(field.type)
+        return build(self, field, label or None, self.answers.get(field.id))
+
+    def _text_control(self, field: Field, label: str | None, value: Any) -> ft.Control:
+        long = field.type == "long_text"
+        return sensitive_field(
+            label=label,
+            value=value if isinstance(value, str) else "",
+            multiline=long,
+            min_lines=4 if long else 1,
+            max_lines=12 if long else 1,
+            on_change=self._set_text(field.id),
+            data=f"input-{field.id}",
+        )
+
+    def _pseudonym_control(self, field: Field, label: str | None, value: Any) -> ft.Control:
+        t = self.ctx.t
+        kept = str(value) if links.is_pseudonym(value) else ""
+        return sensitive_field(
+            label=label,
+            value="" if kept else (value if isinstance(value, str) else ""),
+            helper=t("form.pseudonym_kept", ref=links.short_pseudonym(kept))
+            if kept
+            else t("form.pseudonym_hint"),
+            keyboard_type=ft.KeyboardType.TEXT,
+            on_change=self._set_pseudonym(field.id, kept),
+            data=f"input-{field.id}",
+        )
+
+    def _number_control(self, field: Field, label: str | None, value: Any) -> ft.Control:
+        fid = field.id
+        raw = self.raw_numbers.get(fid, "" if value is None else str(value))
+        return sensitive_field(
+            label=label,
+            value=raw,
+            keyboard_type=ft.KeyboardType.NUMBER,
+            input_filter=ft.InputFilter(regex_string=r"^-?[0-9 ]*$", allow=True),
+            on_change=self._set_number(fid),
+            data=f"input-{fid}",
+        )
+
+    def _choice_control(self, field: Field, label: str | None, value: Any) -> ft.Control:
+        lang = self.ctx.tr.lang
+        return ft.Dropdown(
+            label=label,
+            editable=True,
+            enable_filter=True,
+            value=value if isinstance(value, str) else None,
+            options=[
+                ft.DropdownOption(key=o.value, text=forms.label(o.labels, lang))
+                for o in field.options
+            ],
+            on_select=self._set_choice(field.id),
+            data=f"input-{field.id}",
+            expand=True,
+            menu_height=360,
+        )
+
+    def _multi_choice_control(self, field: Field, _label: str | None, value: Any) -> ft.Control:
+        fid = field.id
+        chosen = value if isinstance(value, list) else []
+        return self._option_toggles(
+            field,
+            lambda o: ft.Checkbox(
+                value=o.value in chosen,
+                on_change=self._toggle(fid, o.value),
+                data=f"input-{fid}-{o.value}",
+            ),
+            spacing=0,
+        )
+
+    def _yes_no_control(self, field: Field, _label: str | None, value: Any) -> ft.Control:
+        t = self.ctx.t
+        fid = field.id
+        return ft.RadioGroup(
+            ft.Row(
                 [
-                    toggle_row(
-                        ft.Checkbox(
-                            value=o.value in chosen,
-                            on_change=self._toggle(fid, o.value),
-                            data=f"input-{fid}-{o.value}",
-                        ),
-                        forms.label(o.labels, lang),
-                    )
-                    for o in field.options
-                ],
-                spacing=0,
-            )
-        if field.type == "yes_no":
-            return ft.RadioGroup(
-                ft.Row(
-                    [
-                        ft.Container(  # 48 dp targets
-                            ft.Radio(value="yes", label=t("common.yes"), data=f"input-{fid}-yes"),
-                            height=48,
-                        ),
-                        ft.Container(
-                            ft.Radio(value="no", label=t("common.no"), data=f"input-{fid}-no"),
-                            height=48,
-                        ),
-                    ]
-                ),
-                value=None if value is None else ("yes" if value else "no"),
-                on_change=self._set_yes_no(fid),
-            )
-        if field.type == "consent":
-            given = value if isinstance(value, dict) else {}
-            self.answers[fid] = {o.value: bool(given.get(o.value, False)) for o in field.options}
-            return ft.Column(
-                [
-                    toggle_row(
-                        ft.Switch(
-                            value=self.answers[fid][o.value],
-                            on_change=self._set_consent(fid, o.value),
-                            data=f"input-{fid}-{o.value}",
-                        ),
-                        forms.label(o.labels, lang),
-                    )
-                    for o in field.options
-                ],
-                spacing=4,
-            )
-        if field.type == "attachments":
-            ids = value if isinstance(value, list) else []
-            panel = self.panels.get(fid) or AttachmentsPanel(
-                self.ctx, ids, self._set_attachments(fid)
-            )
-            self.panels[fid] = panel
-            return panel.control
-        return ft.Text(field.type)  # pragma: no cover - parse_form admits only known types
+                    ft.Container(  # 48 dp targets
+                        ft.Radio(value="yes", label=t("common.yes"), data=f"input-{fid}-yes"),
+                        height=48,
+                    ),
+                    ft.Container(
+                        ft.Radio(value="no", label=t("common.no"), data=f"input-{fid}-no"),
+                        height=48,
+                    ),
+                ]
+            ),
+            value=None if value is None else ("yes" if value else "no"),
+            on_change=self._set_yes_no(fid),
+        )
+
+    def _consent_control(self, field: Field, _label: str | None, value: Any) -> ft.Control:
+        """Every option answered (off unless given): the form is sent with each one."""
+        fid = field.id
+        given = value if isinstance(value, dict) else {}
+        consent = {o.value: bool(given.get(o.value, False)) for o in field.options}
+        self.answers[fid] = consent
+        return self._option_toggles(
+            field,
+            lambda o: ft.Switch(
+                value=consent[o.value],
+                on_change=self._set_consent(fid, o.value),
+                data=f"input-{fid}-{o.value}",
+            ),
+            spacing=4,
+        )
+
+    def _option_toggles(
+        self, field: Field, toggle: Callable[[Option], ft.Switch | ft.Checkbox], *, spacing: int
+    ) -> ft.Column:
+        """One labelled checkbox or switch (`toggle(option)`) a line, in the form's order."""
+        lang = self.ctx.tr.lang
+        return ft.Column(
+            [toggle_row(toggle(o), forms.label(o.labels, lang)) for o in field.options],
+            spacing=spacing,
+        )
+
+    def _attachments_control(self, field: Field, _label: str | None, value: Any) -> ft.Control:
+        fid = field.id
+        ids = value if isinstance(value, list) else []
+        panel = self.panels.get(fid) or AttachmentsPanel(self.ctx, ids, self._set_attachments(fid))
+        self.panels[fid] = panel
+        return panel.control
 
     def _when_control(self, field: Field) -> ft.Control:
         fid = field.id
@@ -623,3 +639,17 @@ def _dropdowns(control: ft.Control) -> list[ft.Dropdown]:
         return [control]
     inner = getattr(control, "controls", None) or []
     return [c for child in inner for c in _dropdowns(child)]
+
+
+_Builder = Callable[[IncidentFormScreen, Field, "str | None", Any], ft.Control]
+_BUILDERS: dict[str, _Builder] = {
+    "text": IncidentFormScreen._text_control,
+    "long_text": IncidentFormScreen._text_control,
+    "pseudonym": IncidentFormScreen._pseudonym_control,
+    "number": IncidentFormScreen._number_control,
+    "single_choice": IncidentFormScreen._choice_control,
+    "multi_choice": IncidentFormScreen._multi_choice_control,
+    "yes_no": IncidentFormScreen._yes_no_control,
+    "consent": IncidentFormScreen._consent_control,
+    "attachments": IncidentFormScreen._attachments_control,
+}

@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 import flet as ft
 
 from app.field.alarm import AlarmControl, CheckinScreen
+from app.field.bootstrap import alarm_service
 from app.field.calculator import CalculatorScreen
 from app.field.capture import FletCapture
 from app.field.context import FieldContext, PickedFile, Screen
@@ -45,7 +46,6 @@ from app.field.unlock import UnlockScreen
 from app.field.widgets import scroll_key
 from app.field.withdraw import WithdrawScreen
 from app.i18n import Translator
-from app.services.field_alarm import AlarmService
 from app.services.field_api import FieldService
 
 T = TypeVar("T")
@@ -84,7 +84,7 @@ class AppShell:
         self.picker = ft.FilePicker()  # a service: must stay referenced (FLET.md 0.4)
         self.haptics = ft.HapticFeedback()  # the owner's sign after a panic wipe
         self.ctx.capture = FletCapture(page)  # camera and recorder (app.field.capture)
-        self.alarm = AlarmControl(self.ctx, AlarmService(service), page)  # the silent alarm
+        self.alarm = AlarmControl(self.ctx, alarm_service(service), page)  # the silent alarm
         self.ctx.alarm = self.alarm
 
     # ------------------------------------------------------------ start

@@ -56,7 +56,7 @@ from core import links
 from core.crypto.hashing import sha256_hex
 from core.crypto.signing import SigningKey
 from core.records import Kind, Record, Status
-from sync import coordinator as sc
+from sync import coordinator as sync_coordinator
 from sync.engine import FORGET_READ_MESSAGES, FORGET_SENT_NOTES
 from sync.errors import SyncError, TlsError, TlsPinMismatch, UntrustedDocument
 
@@ -69,7 +69,7 @@ def _check_tls(vault: Any) -> None:
     """Refuse a wrong (or missing) certificate pin at setup rather than at the first pull. Other
     network trouble is left for the first pull: joining itself needs no server."""
     try:
-        with sc.client_for(sc.load_identity(vault)) as client:
+        with sync_coordinator.client_for(sync_coordinator.load_identity(vault)) as client:
             client.health()
     except (TlsError, TlsPinMismatch):
         raise
@@ -127,7 +127,7 @@ class VaultCoordinatorService(CoordinatorBase):
         pin = checked_pin(request.tls_pin)
         vault = self._create_vault(request.passphrase)
         try:
-            sc.create_organisation(
+            sync_coordinator.create_organisation(
                 vault,
                 request.server_url,
                 request.bootstrap_token,
@@ -149,7 +149,7 @@ class VaultCoordinatorService(CoordinatorBase):
         pin = checked_pin(request.tls_pin)
         vault = self._create_vault(request.passphrase)
         try:
-            sc.join_organisation(
+            sync_coordinator.join_organisation(
                 vault,
                 request.server_url,
                 name=request.coordinator_name,
@@ -157,7 +157,9 @@ class VaultCoordinatorService(CoordinatorBase):
                 tls_pin=pin or None,
                 post_quantum=request.post_quantum,
             )
-            sc.import_root_key_backup(vault, request.backup, request.backup_passphrase)
+            sync_coordinator.import_root_key_backup(
+                vault, request.backup, request.backup_passphrase
+            )
             _check_tls(vault)
         except UntrustedDocument:
             vault.wipe()
@@ -169,14 +171,14 @@ class VaultCoordinatorService(CoordinatorBase):
         return self.info()
 
     def join_request(self) -> str:
-        facts = sc.coordinator_info(self.vault)
+        facts = sync_coordinator.coordinator_info(self.vault)
         return encode_join_request(facts)
 
     def add_coordinator(self, code: str) -> int:
         info = decode_join_request(code)
         try:
-            doc = sc.publish_org_document(self.vault, add_coordinator=info)
-        except sc.KeyKindMismatch:
+            doc = sync_coordinator.publish_org_document(self.vault, add_coordinator=info)
+        except sync_coordinator.KeyKindMismatch:
             raise CoordinatorError("join_key_kind") from None
         return int(doc.version)
 
@@ -204,7 +206,7 @@ class VaultCoordinatorService(CoordinatorBase):
     def _refresh_document(self) -> None:
         """Fetch the org document if the server lets us (it does once we are listed)."""
         with contextlib.suppress(SyncError):
-            sc.refresh_org_document(self.vault)
+            sync_coordinator.refresh_org_document(self.vault)
 
     def unlock(self, passphrase: str) -> None:
         from storage import WrongPassphrase
@@ -242,11 +244,11 @@ class VaultCoordinatorService(CoordinatorBase):
             return None
 
     def info(self) -> CoordinatorInfo:
-        facts = sc.coordinator_info(self.vault)
-        doc = sc.org_document(self.vault)
+        facts = sync_coordinator.coordinator_info(self.vault)
+        doc = sync_coordinator.org_document(self.vault)
         if doc is None:
             self._refresh_document()
-            doc = sc.org_document(self.vault)
+            doc = sync_coordinator.org_document(self.vault)
         return CoordinatorInfo(
             org=doc.org if doc else "",
             coordinator_id=str(facts["id"]),
@@ -257,19 +259,19 @@ class VaultCoordinatorService(CoordinatorBase):
             coordinators=tuple(c.name or c.id for c in doc.coordinators) if doc else (),
             listed=doc is not None and any(c.id == facts["id"] for c in doc.coordinators),
             tls_pin=str(facts.get("tls_pin") or ""),
-            post_quantum=doc is not None and sc.is_post_quantum(doc),
+            post_quantum=doc is not None and sync_coordinator.is_post_quantum(doc),
         )
 
     def backup_root(self, passphrase: str) -> bytes:
         if len(passphrase) < MIN_PASSPHRASE:
             raise CoordinatorError("weak_passphrase")
-        return sc.export_root_key_backup(self.vault, passphrase)
+        return sync_coordinator.export_root_key_backup(self.vault, passphrase)
 
     # ---- devices
     def create_invite(self, expires_in: int = 7 * 86400, label: str = "") -> Invite:
         # the invite carries the TLS pin stored at setup (if any), so devices pin it too
-        pin = sc.load_identity(self.vault).tls_pin
-        invite, short = sc.create_invite_with_code(
+        pin = sync_coordinator.load_identity(self.vault).tls_pin
+        invite, short = sync_coordinator.create_invite_with_code(
             self.vault, expires_in=expires_in, label=label or None, tls_pin=pin
         )
         code = invite.encode()
@@ -289,22 +291,24 @@ class VaultCoordinatorService(CoordinatorBase):
                 created=int(r.data.get("created") or 0),
                 expires_at=int(r.data.get("expires_at") or 0),
             )
-            for r in sc.open_invites(self.vault)
+            for r in sync_coordinator.open_invites(self.vault)
         ]
         return sorted(invites, key=lambda i: (-i.created, i.id))
 
     def cancel_invite(self, invite_id: str) -> None:
         try:
-            sc.cancel_invite(self.vault, invite_id)
-        except sc.CoordinatorError as exc:
+            sync_coordinator.cancel_invite(self.vault, invite_id)
+        except sync_coordinator.CoordinatorError as exc:
             raise CoordinatorError(reason_of(exc.reason)) from None
 
     def devices(self) -> list[DeviceInfo]:
-        return [DeviceInfo.from_raw(d) for d in sc.list_devices(self.vault)]
+        return [DeviceInfo.from_raw(d) for d in sync_coordinator.list_devices(self.vault)]
 
     def confirm_device(self, device_id: str, fingerprint: str) -> None:
         self._known_device(device_id)
-        sc.confirm_device(self.vault, device_id, fingerprint=fingerprint, now=self._clock)
+        sync_coordinator.confirm_device(
+            self.vault, device_id, fingerprint=fingerprint, now=self._clock
+        )
 
     def _known_device(self, device_id: str) -> None:
         if device_id not in {d.id for d in self.devices()}:
@@ -312,21 +316,21 @@ class VaultCoordinatorService(CoordinatorBase):
 
     def revoke(self, device_id: str) -> None:
         self._known_device(device_id)
-        sc.revoke_device(self.vault, device_id)
+        sync_coordinator.revoke_device(self.vault, device_id)
 
     def wipe(self, device_id: str) -> None:
         self._known_device(device_id)
-        sc.order_wipe(self.vault, device_id, now=self._clock)
+        sync_coordinator.order_wipe(self.vault, device_id, now=self._clock)
 
     def _order_wipe(self, device_id: str) -> None:
-        sc.order_wipe(self.vault, device_id, now=self._clock)
+        sync_coordinator.order_wipe(self.vault, device_id, now=self._clock)
 
     # ---- cases
     def pull(self) -> PullSummary:
         from app.services.coordinator_alerts import pull_lock
 
         with pull_lock(self):  # the alarm watcher pulls too (app.coordinator.alerts_view)
-            report = sc.pull(self.vault, now=self._clock)
+            report = sync_coordinator.pull(self.vault, now=self._clock)
         self._invalidate()
         problems = [f"{eid[:8]}: {reason}" for eid, reason in report.problems]
         problems += [f"{device[:8]}: key_changed" for device in report.key_changed]
@@ -348,20 +352,20 @@ class VaultCoordinatorService(CoordinatorBase):
         if blob_id not in {a.id for a in detail.attachments}:
             raise CoordinatorError("not_found")
         if blob_id not in self._blobs:
-            self._blobs[blob_id] = sc.fetch_blob(self.vault, blob_id, case_id=case_id)
+            self._blobs[blob_id] = sync_coordinator.fetch_blob(self.vault, blob_id, case_id=case_id)
         return self._blobs[blob_id]
 
     def _attachment_original(self, case_id: str, blob_id: str) -> tuple[bytes, bytes | None]:
         """One download gives both: the bytes as the device encrypted them (checked against
-        the hash it signed, as `sc.fetch_blob` does) and their decryption."""
+        the hash it signed, as `sync_coordinator.fetch_blob` does) and their decryption."""
         from sync import age
         from sync.errors import AttachmentAltered, UntrustedDocument
         from sync.trust import blob_problem
 
-        ref = sc.signed_reference(self.vault, blob_id, case_id)
+        ref = sync_coordinator.signed_reference(self.vault, blob_id, case_id)
         if ref is None:
             raise CoordinatorError("not_found")
-        identity, client = sc.connect(self.vault)
+        identity, client = sync_coordinator.connect(self.vault)
         with client:
             original = b"".join(client.blob_chunks(blob_id, limit=int(ref.get("size", 0))))
         if blob_problem(sha256_hex(original), len(original), ref) is not None:
@@ -378,10 +382,10 @@ class VaultCoordinatorService(CoordinatorBase):
         return list(self.vault.list(kind=kind))
 
     def _device_labels(self) -> dict[str, str]:
-        return {device_id: e.label for device_id, e in sc.roster(self.vault).items()}
+        return {device_id: e.label for device_id, e in sync_coordinator.roster(self.vault).items()}
 
     def _coordinator_names(self) -> dict[str, str]:
-        doc = sc.org_document(self.vault)
+        doc = sync_coordinator.org_document(self.vault)
         return {c.id: c.name for c in doc.coordinators} if doc else {}
 
     def _load_setting(self, record_id: str) -> dict[str, Any]:
@@ -396,31 +400,31 @@ class VaultCoordinatorService(CoordinatorBase):
         )
 
     def _push_event(self, case_id: str, event: dict[str, Any]) -> None:
-        sc.push_case_event(self.vault, case_id, event, now=self._clock)
+        sync_coordinator.push_case_event(self.vault, case_id, event, now=self._clock)
 
     def _push_message(self, case_id: str, device: str, text: str) -> None:
-        sc.send_message(self.vault, device, case_id, text, now=self._clock)
+        sync_coordinator.send_message(self.vault, device, case_id, text, now=self._clock)
 
     def _device_keys(self) -> dict[str, bytes]:
         """The devices' public signing keys from the roster (never from the server's list), so
         exports and bundle checks work offline and cannot be fed a swapped key."""
-        return sc.roster_keys(self.vault)
+        return sync_coordinator.roster_keys(self.vault)
 
     def _bundle_signer(self) -> SigningKey:
-        return sc.load_identity(self.vault).signing_key
+        return sync_coordinator.load_identity(self.vault).signing_key
 
     def _recipients(self) -> list[str]:
-        doc = sc.org_document(self.vault)
+        doc = sync_coordinator.org_document(self.vault)
         return list(doc.recipients) if doc else []
 
     def _age_identity(self) -> str:
-        return sc.load_identity(self.vault).age_identity
+        return sync_coordinator.load_identity(self.vault).age_identity
 
     def _age_identities(self) -> list[str]:
-        return sc.load_identity(self.vault).age_identities
+        return sync_coordinator.load_identity(self.vault).age_identities
 
     def _victim_key(self) -> bytes | None:
-        doc = sc.org_document(self.vault)
+        doc = sync_coordinator.org_document(self.vault)
         return links.victim_key_of(doc.settings) if doc else None
 
     def ensure_victim_key(self) -> bool:
@@ -429,14 +433,14 @@ class VaultCoordinatorService(CoordinatorBase):
         clear: the key would not be secret there."""
         if self._victim_key() is not None:
             return True
-        if not sc.load_identity(self.vault).org_identity:
+        if not sync_coordinator.load_identity(self.vault).org_identity:
             return False
         key = links.new_victim_key().hex()
         try:
-            sc.publish_org_document(
+            sync_coordinator.publish_org_document(
                 self.vault, settings={links.VICTIM_KEY_SETTING: key}, now=self._clock
             )
-        except sc.NoRootKey:
+        except sync_coordinator.NoRootKey:
             raise CoordinatorError("no_root_key") from None
         self._invalidate()
         return True
@@ -453,14 +457,14 @@ class VaultCoordinatorService(CoordinatorBase):
 
     def org_timestamp_authorities(self) -> list[timestamps.Authority]:
         """The organisation's authorities, from the org document every coordinator holds."""
-        doc = sc.org_document(self.vault)
+        doc = sync_coordinator.org_document(self.vault)
         return timestamps.org_authorities(doc.settings if doc else None)
 
     def publish_org_timestamp_authorities(self, chosen: Sequence[timestamps.Authority]) -> int:
         """Publish the organisation's list (needs the root key); every coordinator's pull then
         asks them."""
         settings = {timestamps.ORG_SETTING: timestamps.org_setting(chosen)}
-        doc = sc.publish_org_document(self.vault, settings=settings, now=self._clock)
+        doc = sync_coordinator.publish_org_document(self.vault, settings=settings, now=self._clock)
         return int(doc.version)
 
     def _stamp_after_pull(self, arrived: int) -> timestamps.StampReport:
@@ -480,36 +484,38 @@ class VaultCoordinatorService(CoordinatorBase):
         chosen = self.all_timestamp_authorities()
         if not chosen:
             return timestamps.StampReport(0, 0, ())
-        proxy = sc.load_identity(self.vault).proxy
+        proxy = sync_coordinator.load_identity(self.vault).proxy
         return timestamps.stamp_pending(self.vault, chosen=chosen, proxy=proxy)
 
     # ---- forms
     def forms(self) -> list[dict[str, Any]]:
-        doc = sc.org_document(self.vault)
+        doc = sync_coordinator.org_document(self.vault)
         if doc is not None and doc.forms:
             return [dict(f) for f in doc.forms]
         return load_default_forms()
 
     def publish_forms(self, forms: Sequence[Mapping[str, Any]]) -> int:
         checked = self._check_forms(forms)
-        doc = sc.publish_org_document(self.vault, forms=checked)
+        doc = sync_coordinator.publish_org_document(self.vault, forms=checked)
         self._invalidate()
         return int(doc.version)
 
     def _org_settings(self) -> Mapping[str, Any]:
-        doc = sc.org_document(self.vault)
+        doc = sync_coordinator.org_document(self.vault)
         return dict(doc.settings) if doc else {}
 
     def _publish_settings(self, settings: dict[str, Any]) -> int:
         try:
-            doc = sc.publish_org_document(self.vault, settings=settings, now=self._clock)
-        except sc.NoRootKey:
+            doc = sync_coordinator.publish_org_document(
+                self.vault, settings=settings, now=self._clock
+            )
+        except sync_coordinator.NoRootKey:
             raise CoordinatorError("no_root_key") from None
         return int(doc.version)
 
     def publish_forget_policy(self, *, sent_notes: bool, read_messages: bool) -> int:
         settings = {FORGET_SENT_NOTES: sent_notes, FORGET_READ_MESSAGES: read_messages}
-        doc = sc.publish_org_document(self.vault, settings=settings, now=self._clock)
+        doc = sync_coordinator.publish_org_document(self.vault, settings=settings, now=self._clock)
         return int(doc.version)
 
     # ---- settings

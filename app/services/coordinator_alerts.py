@@ -18,7 +18,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from sync import coordinator as sc
+from sync import coordinator as sync_coordinator
 from sync.coordinator import alerts
 from sync.coordinator.alerts import RaisedAlert
 
@@ -72,12 +72,12 @@ class CoordinatorAlerts:
         vault = self._vault()
         if vault is None:
             raise KeyError(alert_id)
-        me = str(sc.coordinator_info(vault).get("id", ""))
+        me = str(sync_coordinator.coordinator_info(vault).get("id", ""))
         alerts.handle(vault, alert_id, by=me, now=self.now())
 
     def plan(self) -> str:
         vault = self._vault()
-        document = sc.org_document(vault) if vault is not None else None
+        document = sync_coordinator.org_document(vault) if vault is not None else None
         return alerts.emergency_plan(document.settings if document is not None else None)
 
     def publish_plan(self, text: str) -> int:
@@ -86,5 +86,7 @@ class CoordinatorAlerts:
         vault = self._vault()
         if vault is None:
             raise alerts.AlertError("locked")
-        doc = sc.publish_org_document(vault, settings={alerts.PLAN_SETTING: plan}, now=self._clock)
+        doc = sync_coordinator.publish_org_document(
+            vault, settings={alerts.PLAN_SETTING: plan}, now=self._clock
+        )
         return int(doc.version)
