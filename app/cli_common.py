@@ -43,3 +43,19 @@ def read_secret(env: str, prompt: str, *, confirm: bool = False) -> str:
     if confirm and getpass.getpass(f"Repeat {prompt.lower()}: ") != first:
         raise SystemExit("the passphrases differ")
     return first
+
+
+def command(
+    verb: Callable[[str, str], argparse.ArgumentParser],
+    name: str,
+    help_text: str,
+    func: Callable[[argparse.Namespace], int],
+    *positionals: str,
+) -> argparse.ArgumentParser:
+    """A verb (from `verb_adder`) that runs `func`, taking `positionals` in order; add its
+    options to what is returned."""
+    sub = verb(name, help_text)
+    for positional in positionals:
+        sub.add_argument(positional)
+    sub.set_defaults(func=func)
+    return sub

@@ -106,23 +106,13 @@ def _register_organisation(verb: Callable[[str, str], argparse.ArgumentParser]) 
     init.add_argument("--server", required=True, help="server URL")
     init.add_argument("--bootstrap", required=True, help="bootstrap token from `server init`")
     init.add_argument("--org", default="FieldVault", help="organisation name")
-    _name_and_pin_args(init)
-    init.add_argument(
-        "--post-quantum",
-        action="store_true",
-        help="hybrid post-quantum (mlkem768x25519) keys for the organisation",
-    )
+    _setup_args(init, "hybrid post-quantum (mlkem768x25519) keys for the organisation")
     init.set_defaults(func=_init)
 
     join = verb("join", "join as a second coordinator with a root key backup")
     join.add_argument("--server", required=True, help="server URL")
     join.add_argument("--backup", required=True, type=Path, help="root key backup file")
-    _name_and_pin_args(join)
-    join.add_argument(
-        "--post-quantum",
-        action="store_true",
-        help="hybrid post-quantum keys: needed to join a post-quantum organisation",
-    )
+    _setup_args(join, "hybrid post-quantum keys: needed to join a post-quantum organisation")
     join.set_defaults(func=_join)
 
     add = verb("add-coordinator", "sign a joining coordinator into the org document")
@@ -275,7 +265,8 @@ def _register_evidence(verb: Callable[[str, str], argparse.ArgumentParser]) -> N
     check.set_defaults(func=_verify_bundle)
 
 
-def _name_and_pin_args(parser: argparse.ArgumentParser) -> None:
+def _setup_args(parser: argparse.ArgumentParser, post_quantum_help: str) -> None:
+    """--name, --tls-pin and --post-quantum: what `init` and `join` both take."""
     parser.add_argument("--name", default="", help="your name, shown to other coordinators")
     parser.add_argument(
         "--tls-pin",
@@ -283,6 +274,7 @@ def _name_and_pin_args(parser: argparse.ArgumentParser) -> None:
         metavar="HEX",
         help="SHA-256 of the server's DER certificate (self-signed servers)",
     )
+    parser.add_argument("--post-quantum", action="store_true", help=post_quantum_help)
 
 
 def _filter_args(parser: argparse.ArgumentParser) -> None:
@@ -314,9 +306,9 @@ def _fail(args: argparse.Namespace, error: BaseException) -> int:
 
 
 def _service(args: argparse.Namespace, *, unlock: bool = True) -> Any:
-    from app.services.coordinator import VaultCoordinatorService
+    from app.coordinator.bootstrap import make_service
 
-    service = VaultCoordinatorService(Path(args.data))
+    service = make_service(args.data)
     if unlock:
         if not service.is_set_up():
             raise SystemExit("no coordinator workspace here; run `coordinator init` or `join`")
@@ -551,9 +543,9 @@ def _pull(args: argparse.Namespace, service: Any) -> int:
 def _alerts(args: argparse.Namespace, service: Any) -> int:
     import datetime
 
-    from app.services.coordinator_alerts import CoordinatorAlerts
+    from app.coordinator.bootstrap import alerts_for
 
-    alerts = CoordinatorAlerts(service)
+    alerts = alerts_for(service)
     if not args.no_pull:
         alerts.refresh()
     if args.handle:

@@ -25,7 +25,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from app.cli_common import read_secret
+from app.cli_common import command, read_secret
 from core.links import ENTITY_KINDS
 
 VICTIM_ENV = "FIELDVAULT_VICTIM"
@@ -36,27 +36,23 @@ def register(verb: Callable[[str, str], argparse.ArgumentParser]) -> None:
 
     guarded = cc._guarded
 
-    show = verb("links", "what a case names, the cases linked to it, merges")
-    show.add_argument("case")
-    show.set_defaults(func=guarded(_links))
-
-    link = verb("link", "link two cases (a signed case event)")
-    link.add_argument("case")
-    link.add_argument("other")
+    command(
+        verb, "links", "what a case names, the cases linked to it, merges", guarded(_links), "case"
+    )
+    link = command(
+        verb, "link", "link two cases (a signed case event)", guarded(_link), "case", "other"
+    )
     link.add_argument("--note", default="", help="why they are linked")
-    link.set_defaults(func=guarded(_link))
-    unlink = verb("unlink", "remove a link between two cases")
-    unlink.add_argument("case")
-    unlink.add_argument("other")
-    unlink.set_defaults(func=guarded(_unlink))
-
-    merge = verb("merge", "merge a case's report into another case (one event, counted once)")
-    merge.add_argument("case")
+    command(verb, "unlink", "remove a link between two cases", guarded(_unlink), "case", "other")
+    merge = command(
+        verb,
+        "merge",
+        "merge a case's report into another case (one event, counted once)",
+        guarded(_merge),
+        "case",
+    )
     merge.add_argument("--into", required=True, help="the surviving case")
-    merge.set_defaults(func=guarded(_merge))
-    unmerge = verb("unmerge", "undo the merge of a case")
-    unmerge.add_argument("case")
-    unmerge.set_defaults(func=guarded(_unmerge))
+    command(verb, "unmerge", "undo the merge of a case", guarded(_unmerge), "case")
 
     entity = verb("entity", "add or remove what a case names (station, badge, ...)")
     entity.add_argument("action", choices=("add", "remove"))

@@ -20,6 +20,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+from app.cli_common import command
 from core.consent import PURPOSES
 from sync import referrals
 
@@ -37,14 +38,11 @@ def register(verb: Callable[[str, str], argparse.ArgumentParser]) -> None:
     add.add_argument("--reach", default="", help="how to reach them safely")
     add.add_argument("--id", default="", help="keep this id (replaces the contact with it)")
     add.set_defaults(func=guarded(_add))
-    remove = verb("referral-remove", "remove a contact (publishes the org document)")
-    remove.add_argument("id")
-    remove.set_defaults(func=guarded(_remove))
-    refer = verb("refer", "record that a case was referred to a directory contact")
-    refer.add_argument("case")
-    refer.add_argument("contact")
+    removal = "remove a contact (publishes the org document)"
+    command(verb, "referral-remove", removal, guarded(_remove), "id")
+    referral = "record that a case was referred to a directory contact"
+    refer = command(verb, "refer", referral, guarded(_refer), "case", "contact")
     refer.add_argument("--note", default="")
-    refer.set_defaults(func=guarded(_refer))
     withdraw = verb("withdraw", "record a withdrawal of consent (cannot be undone)")
     withdraw.add_argument("case")
     withdraw.add_argument(
