@@ -4,7 +4,9 @@ Use `apply_events(events)` to fold every case event of one case into a `CaseStat
 `validate_event(event)` to check an event dict before it is signed and sent. Both are pure.
 
 Workflow: a case starts `new` and moves through `in_review`, `verified`, `referred`, `closed`.
-Any status may follow any other (a closed case can be reopened); the history keeps every step.
+Any status may follow any other (a closed case can be reopened): the table is
+`core.lifecycle.CASE`, which the fold checks every step against; the history keeps every step.
+Only coordinators send case events (the envelope layer checks who signed them).
 
 Deterministic merge, so that coordinators acting at the same time converge on the same state
 whatever order their events arrive in:
@@ -38,9 +40,9 @@ import itertools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from core import consent, links
+from core import consent, lifecycle, links
 
-STATUSES: tuple[str, ...] = ("new", "in_review", "verified", "referred", "closed")
+STATUSES: tuple[str, ...] = lifecycle.CASE_STATUSES
 INITIAL_STATUS = "new"
 EVENT_TYPES: tuple[str, ...] = (
     "status",
@@ -267,7 +269,7 @@ def apply_events(events: Iterable[CaseEvent | Mapping[str, Any]], case_id: str =
         ev = item.event
         kind = ev["type"]
         if kind == "status":
-            status = ev["status"]
+            status = lifecycle.CASE.check(status, ev["status"])
         elif kind == "assign":
             assignee = ev["assignee"]
         elif kind == "tag":

@@ -37,6 +37,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from core import lifecycle
 from core.crypto.hashing import sha256_hex
 from core.crypto.signing import SigningKey
 from core.records import Kind, Record, Status, new_id
@@ -110,9 +111,7 @@ def queue_record(
         raise NotEnrolled("this device has not been set up with an invite")
     recipients = current_recipients(vault, now())
     if recipients is None:
-        record.status = Status.READY
-        record.status_reason = ""
-        return vault.put(record)
+        return vault.put(lifecycle.move(record, Status.READY))
     return _seal(vault, identity, record, recipients, now)
 
 
@@ -227,9 +226,9 @@ def _seal(
     recipients: list[str],
     now: Callable[[], float],
 ) -> Record:
+    lifecycle.lifecycle_of(record).check(record.status, Status.QUEUED)  # before any spooling
     blob_entries, refs = _queue_attachments(vault, record, recipients)
-    record.status = Status.QUEUED
-    record.status_reason = ""
+    lifecycle.move(record, Status.QUEUED)
     plaintext = build_payload(str(record.kind), wire_record(record), refs)
     with vault.unit() as uow:
         entry, chain = _seal_envelope(

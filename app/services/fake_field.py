@@ -23,7 +23,7 @@ from typing import Any
 from app.services import field_decoy
 from app.services import field_types as ftypes
 from app.services.field_api import FieldService, about_info, default_form
-from core import consent, forms, links, source
+from core import consent, forms, lifecycle, links, source
 from core.forms import FormDefinition
 from storage import media_meta
 from sync.errors import DeviceRevoked, NotEnrolled, Offline, SyncError
@@ -267,9 +267,12 @@ class FakeFieldService(FieldService):
             and consent.has_consent_question(form)
             and not consent.allows(form, cleaned, consent.SENDING)
         )
-        record.status, record.reason = ("queued" if submit else "draft"), ""
+        if submit and not withheld:
+            record.status, record.reason = lifecycle.INCIDENT.check(record.status, "queued"), ""
+        elif lifecycle.INCIDENT.allows(record.status, "draft"):  # never once queued or sent
+            record.status = "draft"
+            record.reason = ftypes.ConsentWithheld.reason if withheld else ""
         if withheld:
-            record.status, record.reason = "draft", ftypes.ConsentWithheld.reason
             raise ftypes.ConsentWithheld()
         return record.id
 
@@ -358,6 +361,7 @@ class FakeFieldService(FieldService):
             if note_id not in self._notes:
                 raise ftypes.NotFound()
             old = self._notes[note_id]
+            lifecycle.NOTE.check(old.status, status)
             note = dataclasses.replace(old, text=text, shared=shared, status=status, updated_at=now)
         self._notes[note.id] = note
         return note.id
@@ -486,7 +490,7 @@ class FakeFieldService(FieldService):
         self._org = dataclasses.replace(self._org, enrolled=True)
         for i in self._incidents.values():
             if i.status in ("queued", "failed"):
-                i.status, i.reason = "sent", ""
+                i.status, i.reason = lifecycle.INCIDENT.check(i.status, "sent"), ""
                 if self._settings.send_and_forget:
                     for ref in i.answers.get("evidence", []) or []:
                         self._attachments.pop(ref, None)
@@ -494,7 +498,8 @@ class FakeFieldService(FieldService):
                     self._forget_drafts_of("incident", i.id)
         for note_id, note in list(self._notes.items()):
             if note.status == "queued":
-                self._notes[note_id] = dataclasses.replace(note, status="sent")
+                sent = lifecycle.NOTE.check(note.status, "sent")
+                self._notes[note_id] = dataclasses.replace(note, status=sent)
 
     # ---- settings
     def settings(self) -> ftypes.Settings:

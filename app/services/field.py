@@ -63,7 +63,7 @@ from app.services.field_types import (
     parse_invite,
     service_error,
 )
-from core import consent, forms, links, source
+from core import consent, forms, lifecycle, links, source
 from core.crypto.random import random_bytes
 from core.forms import FormDefinition, FormDefinitionError, parse_form
 from core.records import Kind, Record, Status
@@ -465,17 +465,16 @@ class VaultFieldService(FieldService):
             record.data = data
         try:
             if not submit:
-                if record.status not in (Status.QUEUED, Status.SENT):
-                    record.status, record.status_reason = Status.DRAFT, ""
+                _back_to_draft(record)
                 return vault.put(record).id
             if consent.has_consent_question(form) and not consent.allows(
                 form, answers, consent.SENDING
             ):
-                record.status, record.status_reason = Status.DRAFT, ConsentWithheld.reason
+                _back_to_draft(record, ConsentWithheld.reason)
                 vault.put(record)  # kept, never sealed: nothing of it leaves the phone
                 raise ConsentWithheld()
             if device_mod.DeviceIdentity.load(vault) is None:
-                record.status, record.status_reason = Status.READY, ""
+                lifecycle.move(record, Status.READY)
                 return vault.put(record).id
             return outbox.queue_record(vault, record).id
         except storage_errors.VaultError as exc:
@@ -621,10 +620,10 @@ class VaultFieldService(FieldService):
             # when the owner last wrote it, as the screen shows it (the decoy's notes carry
             # their own past times the same way)
             record.data["edited"] = int(self._clock())
-            record.status, record.status_reason = Status.LOCAL, ""
+            lifecycle.move(record, Status.LOCAL)
             return vault.put(record).id
         if device_mod.DeviceIdentity.load(vault) is None:
-            record.status = Status.READY
+            lifecycle.move(record, Status.READY, record.status_reason)
             return vault.put(record).id
         return outbox.queue_record(vault, record).id
 
@@ -916,6 +915,13 @@ class VaultFieldService(FieldService):
 
     def about(self) -> About:
         return about_info()
+
+
+def _back_to_draft(incident: Record, reason: str = "") -> None:
+    """Make `incident` a draft again, unless something of it is sealed already (queued or sent,
+    which never become drafts again): then it keeps its status and the edit stays here."""
+    if lifecycle.INCIDENT.allows(incident.status, Status.DRAFT):
+        lifecycle.move(incident, Status.DRAFT, reason)
 
 
 def _media_plan(handle: Any, keep_metadata: bool) -> media_meta.Plan | None:

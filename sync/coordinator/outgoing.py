@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from core import lifecycle
 from core.cases import CaseEvent, order_events
 from core.records import Kind, Record, Status, new_id
 from core.vault_port import RecordReader, VaultPort
@@ -219,12 +220,10 @@ def push_pending(vault: VaultPort) -> int:
                         "the server answered for another envelope", reason="protocol_error"
                     )
                 if result.get("status") in ("stored", "duplicate"):
-                    entry.status = Status.SENT
-                    done.append(entry)
+                    done.append(lifecycle.move(entry, Status.SENT))
                 elif result.get("status") == "rejected":
-                    entry.status = Status.FAILED
-                    entry.status_reason = str(result.get("reason", ""))[:100]
-                    done.append(entry)
+                    reason = str(result.get("reason", ""))[:100]
+                    done.append(lifecycle.move(entry, Status.FAILED, reason))
             if done:
                 vault.put_many(done)
                 acked += sum(1 for e in done if e.status == Status.SENT)

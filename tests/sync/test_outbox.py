@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from core.crypto.hashing import sha256_hex
+from core.lifecycle import InvalidTransition
 from core.records import Kind, Record, Status
 from storage import Vault
 from storage.memory import MemoryVault
@@ -130,6 +131,15 @@ def test_a_failed_save_leaves_neither_an_envelope_nor_a_used_chain_position(
     assert load_chain(vault).seq == 1 and len(pending_envelopes(vault)) == 1
     queue_record(vault, Record(kind=Kind.NOTE, data={"text": "three"}))
     assert [e.data["seq"] for e in pending_envelopes(vault)] == [1, 2]
+
+
+def test_the_outbox_refuses_a_step_the_records_lifecycle_forbids_and_seals_nothing() -> None:
+    org = FakeOrg.create()
+    vault = enrolled_device(org)
+    kept_local = Record(kind=Kind.INCIDENT, data={"title": "x"}, status=Status.LOCAL)
+    with pytest.raises(InvalidTransition, match="incident: local -> queued"):
+        queue_record(vault, kept_local)
+    assert pending_envelopes(vault) == [] and load_chain(vault).seq == 0
 
 
 def test_floats_in_a_record_do_not_break_sealing() -> None:

@@ -200,6 +200,32 @@ def test_a_report_the_victim_did_not_allow_to_share_stays_on_the_phone_as_a_draf
     assert service.get_incident(kept.id).answers["description"].startswith("Held")
 
 
+def _mark_sent(service: FieldService, incident_id: str) -> None:
+    """What a sync round that delivered the report leaves (no server needed here)."""
+    if isinstance(service, FakeFieldService):
+        service._incidents[incident_id].status = "sent"
+    else:
+        assert isinstance(service, VaultFieldService)
+        vault = service._v()
+        record = vault.get(incident_id)
+        record.status = "sent"
+        vault.put(record)
+
+
+def test_a_sent_report_never_becomes_a_draft_again_when_edited_or_consent_is_withheld(
+    service: FieldService,
+) -> None:
+    service.create(PASS, language="en")
+    incident_id = service.save_incident(None, complete_answers(), submit=True)
+    _mark_sent(service, incident_id)
+    service.save_incident(incident_id, complete_answers(description="Edited."), submit=False)
+    assert service.get_incident(incident_id).status == "sent"
+    withheld = {"share_org": False, "statistics": True, "advocacy": False}
+    with pytest.raises(ConsentWithheld):
+        service.save_incident(incident_id, complete_answers(consent=withheld), submit=True)
+    assert service.get_incident(incident_id).status == "sent"
+
+
 def test_hidden_answers_are_not_kept_when_sending(service: FieldService) -> None:
     service.create(PASS, language="en")
     answers = complete_answers(violation_types=["beating"])
