@@ -162,3 +162,14 @@ def test_the_lower_layers_never_import_the_upper_ones() -> None:
         if b.split(".")[0] in forbidden.get(a.split(".")[0], set())
     )
     assert offenders == []
+
+
+def test_no_function_outside_the_tests_is_longer_than_80_lines() -> None:
+    too_long = []
+    for path in [*_python_files(*PACKAGES, "bench"), ROOT / "main.py"]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                if lines > 80:
+                    too_long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({lines})")
+    assert too_long == []
