@@ -301,31 +301,17 @@ class FakeFieldService(FieldService):
         self._attachments[info.id] = (info, bytes(data))
         return info
 
-    def attach_path(
-        self,
-        path: Path,
-        *,
-        name: str = "",
-        media_type: str = "",
-        remove_source: bool = True,
-        keep_metadata: bool = False,
+    def _attach_file(
+        self, path: Path, name: str, media_type: str, keep_metadata: bool
     ) -> ftypes.AttachmentInfo:
         self._need_open()
         try:
             data = path.read_bytes()
         except OSError:
             raise ftypes.AttachmentRefused("attachment_unreadable") from None
-        try:
-            info = self.attach_bytes(
-                data, name=name or path.name, media_type=media_type, keep_metadata=keep_metadata
-            )
-        except ftypes.AttachmentRefused as exc:
-            if remove_source and exc.reason != "metadata_not_removable":
-                path.unlink(missing_ok=True)
-            raise
-        if remove_source:
-            path.unlink(missing_ok=True)
-        return info
+        return self.attach_bytes(
+            data, name=name, media_type=media_type, keep_metadata=keep_metadata
+        )
 
     def attachment(self, attachment_id: str) -> ftypes.AttachmentInfo:
         self._need_open()

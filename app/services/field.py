@@ -529,24 +529,15 @@ class VaultFieldService(FieldService):
             raise service_error(exc) from exc
         return self._info(stored)
 
-    def attach_path(
-        self,
-        path: Path,
-        *,
-        name: str = "",
-        media_type: str = "",
-        remove_source: bool = True,
-        keep_metadata: bool = False,
+    def _attach_file(
+        self, path: Path, name: str, media_type: str, keep_metadata: bool
     ) -> AttachmentInfo:
         try:
             size = path.stat().st_size
         except OSError:
             raise AttachmentRefused("attachment_unreadable") from None
         if size > MAX_ATTACHMENT_BYTES:
-            if remove_source:
-                path.unlink(missing_ok=True)
             raise AttachmentRefused("attachment_too_large")
-        name = name or path.name
         try:
             with open(path, "rb") as handle:
                 plan = _media_plan(handle, keep_metadata)
@@ -556,18 +547,10 @@ class VaultFieldService(FieldService):
                     name=name,
                     keep_metadata=keep_metadata,
                 )
-        except AttachmentRefused as exc:
-            if remove_source and exc.reason != "metadata_not_removable":
-                path.unlink(missing_ok=True)
-            raise
         except storage_errors.VaultError as exc:
-            if remove_source:
-                path.unlink(missing_ok=True)
             raise service_error(exc) from exc
         except OSError:
             raise AttachmentRefused("attachment_unreadable") from None
-        if remove_source:
-            path.unlink(missing_ok=True)
         return self._info(stored)
 
     def clear_capture_leftovers(self, since: float) -> None:

@@ -20,10 +20,12 @@ from app.services.field_types import (
     About,
     AttachmentInfo,
     Draft,
+    FieldServiceError,
     Incident,
     IncidentSummary,
     InvitePreview,
     LaunchPrefs,
+    Locked,
     Message,
     Note,
     OrgInfo,
@@ -32,6 +34,8 @@ from app.services.field_types import (
 )
 from core.forms import FormDefinition
 from sync.referrals import Contact
+
+_COPY_KEPT = ("metadata_not_removable", "attachment_unreadable")
 
 
 class FieldService(abc.ABC):
@@ -124,7 +128,6 @@ class FieldService(abc.ABC):
         unless kept; media whose metadata cannot be removed is refused with
         `AttachmentRefused("metadata_not_removable")`."""
 
-    @abc.abstractmethod
     def attach_path(
         self,
         path: Path,
@@ -136,7 +139,23 @@ class FieldService(abc.ABC):
     ) -> AttachmentInfo:
         """*Blocking.* Encrypt a picker's cached copy and (with `remove_source`) delete that
         plaintext copy, whatever happens, except after `metadata_not_removable`: then the copy
-        stays for the owner's choice (attach again with `keep_metadata`, or `discard_copy`)."""
+        stays for the owner's choice (attach again with `keep_metadata`, or `discard_copy`).
+        A copy that cannot be read, or a locked service, leaves the copy alone."""
+        try:
+            info = self._attach_file(path, name or path.name, media_type, keep_metadata)
+        except FieldServiceError as exc:
+            if remove_source and not isinstance(exc, Locked) and exc.reason not in _COPY_KEPT:
+                path.unlink(missing_ok=True)
+            raise
+        if remove_source:
+            path.unlink(missing_ok=True)
+        return info
+
+    @abc.abstractmethod
+    def _attach_file(
+        self, path: Path, name: str, media_type: str, keep_metadata: bool
+    ) -> AttachmentInfo:
+        """Encrypt the file at `path` as `attach_path` does, leaving the file itself alone."""
 
     def discard_copy(self, path: Path) -> None:
         """*Blocking.* Delete a plaintext copy the picker left (a no-op if it is gone)."""
