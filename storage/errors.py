@@ -102,22 +102,23 @@ class VaultLocked(VaultError):
         super().__init__("the vault is locked")
 
 
-class RecordNotFound(VaultError, KeyError):
+class _Missing(VaultError, KeyError):
+    """Nothing by that name: also a `KeyError`, whose text is its message (not quoted)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class RecordNotFound(_Missing):
     def __init__(self, record_id: str) -> None:
         self.record_id = record_id
-        VaultError.__init__(self, f"no record with id {record_id!r}")
-
-    def __str__(self) -> str:
-        return str(self.args[0])
+        super().__init__(f"no record with id {record_id!r}")
 
 
-class AttachmentNotFound(VaultError, KeyError):
+class AttachmentNotFound(_Missing):
     def __init__(self, attachment_id: str) -> None:
         self.attachment_id = attachment_id
-        VaultError.__init__(self, f"no attachment with id {attachment_id!r}")
-
-    def __str__(self) -> str:
-        return str(self.args[0])
+        super().__init__(f"no attachment with id {attachment_id!r}")
 
 
 class AttachmentCorrupt(VaultError):
@@ -128,13 +129,10 @@ class AttachmentCorrupt(VaultError):
         super().__init__(f"attachment {attachment_id!r} is damaged")
 
 
-class SpoolNotFound(VaultError, KeyError):
+class SpoolNotFound(_Missing):
     def __init__(self, name: str) -> None:
         self.name = name
-        VaultError.__init__(self, f"no spool file {name!r}")
-
-    def __str__(self) -> str:
-        return str(self.args[0])
+        super().__init__(f"no spool file {name!r}")
 
 
 class MetadataStripFailed(VaultError):

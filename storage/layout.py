@@ -31,45 +31,32 @@ SPOOL = "spool"
 TMP = "tmp"
 
 
+class _Entry:
+    """A `Layout` attribute: the path of one entry below the data directory."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, layout: Layout, owner: type[Layout] | None = None) -> Path:
+        return layout.root / self.name
+
+
 @dataclasses.dataclass(frozen=True)
 class Layout:
     root: Path
 
+    key = _Entry(KEY)
+    attempts = _Entry(ATTEMPTS)
+    journal = _Entry(JOURNAL)
+    lock = _Entry(LOCK)
+    state = _Entry(STATE)
+    blobs = _Entry(BLOBS)
+    spool = _Entry(SPOOL)
+    tmp = _Entry(TMP)
+
     @classmethod
     def at(cls, path: str | os.PathLike[str]) -> Layout:
         return cls(Path(path))
-
-    @property
-    def key(self) -> Path:
-        return self.root / KEY
-
-    @property
-    def attempts(self) -> Path:
-        return self.root / ATTEMPTS
-
-    @property
-    def journal(self) -> Path:
-        return self.root / JOURNAL
-
-    @property
-    def lock(self) -> Path:
-        return self.root / LOCK
-
-    @property
-    def state(self) -> Path:
-        return self.root / STATE
-
-    @property
-    def blobs(self) -> Path:
-        return self.root / BLOBS
-
-    @property
-    def spool(self) -> Path:
-        return self.root / SPOOL
-
-    @property
-    def tmp(self) -> Path:
-        return self.root / TMP
 
     def make_dirs(self) -> None:
         for directory in (self.blobs, self.spool, self.tmp):

@@ -27,7 +27,14 @@ from typing import Any, Protocol
 
 from core.crypto.errors import BadSignature
 from core.crypto.signing import SigningKey, verify
-from sync.encoding import EncodingError, b64u_decode, b64u_encode, canonical_json, key_problem
+from sync.encoding import (
+    EncodingError,
+    ReasonError,
+    b64u_decode,
+    b64u_encode,
+    canonical_json,
+    key_problem,
+)
 from sync.keys import key_id
 from sync.labels import COMMAND_SIGNATURE
 from sync.orgdoc import Coordinator, OrgDocument
@@ -40,13 +47,8 @@ _HEX32 = re.compile(r"\A[0-9a-f]{32}\Z")
 _FIELDS = frozenset({"v", "id", "device", "type", "issued", "by"})
 
 
-class CommandError(Exception):
+class CommandError(ReasonError):
     reason = "command_error"
-
-    def __init__(self, reason: str | None = None) -> None:
-        if reason is not None:
-            self.reason = reason
-        super().__init__(self.reason)
 
 
 class MalformedCommand(CommandError):

@@ -1,7 +1,8 @@
 """Strict encodings used on the wire: unpadded base64url and canonical JSON.
 
-Use `b64u_encode` / `b64u_decode` for keys, signatures and binary payloads, and
-`canonical_json` for anything that is signed. Decoders reject non-canonical input (padding,
+Use `b64u_encode` / `b64u_decode` for keys, signatures and binary payloads,
+`canonical_json` for anything that is signed, and `CROCKFORD` / `crockford_digits` for codes a
+person types (invites, short codes). Decoders reject non-canonical input (padding,
 stray characters, non-zero trailing bits, duplicate keys), so one value has exactly one encoding
 and a signature can never be made to cover two different readings. `key_problem` is the one
 rule every strict parser applies to an object's members, `ReasonError` what they raise.
@@ -17,6 +18,9 @@ from collections.abc import Iterable, Set
 from typing import Any
 
 _B64U = re.compile(r"\A[A-Za-z0-9_-]*\Z")
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+"""Base 32 without I, L, O and U: nothing to misread when a code is read aloud or typed."""
+_CROCKFORD_DIGITS = {c: i for i, c in enumerate(CROCKFORD)} | {"O": 0, "I": 1, "L": 1}
 
 
 class EncodingError(ValueError):
@@ -25,11 +29,15 @@ class EncodingError(ValueError):
 
 class ReasonError(Exception):
     """A refusal whose message is its machine-readable `reason` and nothing else (nothing of
-    the input), so it is safe to log. The parsers' errors derive from it."""
+    the input), so it is safe to log. The parsers' errors derive from it; a subclass may set a
+    default `reason`, taken when none is given."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    reason: str = "refused"
+
+    def __init__(self, reason: str | None = None) -> None:
+        if reason is not None:
+            self.reason = reason
+        super().__init__(self.reason)
 
 
 def b64u_encode(data: bytes) -> str:
@@ -49,6 +57,13 @@ def b64u_decode(text: str, *, length: int | None = None) -> bytes:
     if length is not None and len(data) != length:
         raise EncodingError(f"expected {length} bytes")
     return data
+
+
+def crockford_digits(text: str) -> list[int] | None:
+    """The base-32 digits of upper-case `text` (O, I and L read as 0, 1 and 1), or None if a
+    character is not a digit."""
+    digits = [_CROCKFORD_DIGITS.get(char) for char in text]
+    return None if None in digits else [d for d in digits if d is not None]
 
 
 def canonical_json(value: Any) -> bytes:

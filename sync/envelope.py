@@ -39,7 +39,14 @@ from core.crypto.signing import SigningKey
 from core.crypto.signing import verify as verify_signature
 from sync import age
 from sync.age.keys import IdentityLike
-from sync.encoding import EncodingError, b64u_decode, b64u_encode, canonical_json, key_problem
+from sync.encoding import (
+    EncodingError,
+    ReasonError,
+    b64u_decode,
+    b64u_encode,
+    canonical_json,
+    key_problem,
+)
 from sync.encoding import parse_json_strict as _parse_json
 from sync.keys import key_id
 from sync.labels import ENVELOPE_SIGNATURE
@@ -60,16 +67,14 @@ _REQUIRED = frozenset({"v", "id", "author", "seq", "prev", "created", "kind", "s
 _WIRE_FIELDS = frozenset({"header", "sig", "payload"})
 
 
-class EnvelopeError(Exception):
+class EnvelopeError(ReasonError):
     """Base of every envelope failure. `reason` is machine-readable and never holds secrets."""
 
     reason = "envelope_error"
 
     def __init__(self, reason: str | None = None, *, envelope_id: str | None = None) -> None:
-        if reason is not None:
-            self.reason = reason
         self.envelope_id = envelope_id
-        super().__init__(self.reason)
+        super().__init__(reason)
 
 
 class EnvelopeFormatError(EnvelopeError):

@@ -39,11 +39,11 @@ from urllib.parse import urlsplit
 import segno
 
 from core.crypto.hashing import sha256
-from sync.encoding import ReasonError
+from sync.encoding import CROCKFORD, ReasonError, crockford_digits
 from sync.labels import INVITE_CHECKSUM
 
 PREFIX = "FV1-"
-ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+ALPHABET = CROCKFORD
 GROUP = 5
 CHECKSUM_SIZE = 4
 MAX_TEXT = 1024
@@ -57,7 +57,6 @@ _KNOWN_FLAGS = FLAG_TLS_PIN | FLAG_ENROL_SECRET | FLAG_ORG_FLOOR | FLAG_ORG_KEY
 SECRET_SIZE = 16
 MAX_FLOOR = 2**32 - 1
 
-_DECODE = {c: i for i, c in enumerate(ALPHABET)} | {"O": 0, "I": 1, "L": 1}
 _VERSION = re.compile(r"\AFV(\d+)[-\s]")
 _TOKEN = re.compile(r"\A[A-Za-z0-9_-]+\Z")
 _HEX32 = re.compile(r"\A[0-9a-f]{32}\Z")
@@ -251,11 +250,11 @@ def _base32_encode(data: bytes) -> str:
 def _base32_decode(text: str) -> bytes:
     if len(text) * 5 % 8 >= 5:
         raise InviteError("bad_length")
+    digits = crockford_digits(text)
+    if digits is None:
+        raise InviteError("bad_character")
     value = 0
-    for char in text:
-        digit = _DECODE.get(char)
-        if digit is None:
-            raise InviteError("bad_character")
+    for digit in digits:
         value = value << 5 | digit
     padding = len(text) * 5 % 8
     if value & ((1 << padding) - 1):

@@ -38,7 +38,14 @@ from typing import Any
 from core.crypto.errors import BadSignature
 from core.crypto.signing import SigningKey, verify
 from sync.age import bech32
-from sync.encoding import EncodingError, b64u_decode, b64u_encode, canonical_json, key_problem
+from sync.encoding import (
+    EncodingError,
+    ReasonError,
+    b64u_decode,
+    b64u_encode,
+    canonical_json,
+    key_problem,
+)
 from sync.keys import key_id
 from sync.labels import ORG_DOCUMENT_SIGNATURE
 
@@ -60,13 +67,8 @@ RENEW_BEFORE = 40 * 86400
 _COORDINATOR_FIELDS = frozenset({"id", "name", "signing_key", "recipient"})
 
 
-class OrgDocumentError(Exception):
+class OrgDocumentError(ReasonError):
     reason = "org_document_error"
-
-    def __init__(self, reason: str | None = None) -> None:
-        if reason is not None:
-            self.reason = reason
-        super().__init__(self.reason)
 
 
 class MalformedOrgDocument(OrgDocumentError):

@@ -41,7 +41,7 @@ from core.crypto import aead
 from core.crypto.errors import InvalidCiphertext
 from core.crypto.kdf import hkdf_sha256, scrypt_derive
 from core.crypto.random import random_bytes
-from sync.encoding import ReasonError
+from sync.encoding import ReasonError, crockford_digits
 from sync.invite import ALPHABET, Invite, InviteError
 from sync.labels import SHORT_CODE_KEY, SHORT_CODE_LOOKUP, SHORT_CODE_SCRYPT, SHORT_CODE_SEAL
 
@@ -53,7 +53,6 @@ SCRYPT_LOG_N = 15
 MAX_SEALED = 2048
 """The largest sealed invite a server stores or a phone accepts (an invite is under 600 bytes)."""
 
-_DECODE = {c: i for i, c in enumerate(ALPHABET)} | {"O": 0, "I": 1, "L": 1}
 _SEPARATORS = re.compile(r"[\s\-]")
 
 
@@ -83,12 +82,9 @@ def parse_code(text: str) -> str:
     cleaned = _SEPARATORS.sub("", text.strip().upper())
     if len(cleaned) != CODE_CHARS:
         raise ShortCodeError("bad_length")
-    digits = []
-    for char in cleaned:
-        value = _DECODE.get(char)
-        if value is None:
-            raise ShortCodeError("bad_character")
-        digits.append(value)
+    digits = crockford_digits(cleaned)
+    if digits is None:
+        raise ShortCodeError("bad_character")
     if _check(digits[:DATA_CHARS]) != digits[DATA_CHARS]:
         raise ShortCodeError("bad_check")
     return _format(digits)

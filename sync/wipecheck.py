@@ -280,14 +280,8 @@ def check(
     False, and the app starts as if nothing had been asked.
     """
     try:
-        if keystore is None:
-            return False
-        key = keystore.get(key_name)
-        sealed = check_file.read()
-        if key is None or sealed is None:
-            return False
-        facts = open_(sealed, key)
-        if ordered_wipe(facts, fetcher(facts)) is None:
+        facts = load_facts(check_file, keystore, key_name)
+        if facts is None or ordered_wipe(facts, fetcher(facts)) is None:
             return False
     except Exception:  # silent by design: the app must start whatever happens
         return False
