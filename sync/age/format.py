@@ -55,6 +55,23 @@ class Stanza:
             body_lines.append(b"")
         return line + b"\n" + b"".join(part + b"\n" for part in body_lines)
 
+    def first_arg(self, *, count: int, label: str, what: str, size: int) -> bytes:
+        """The first of exactly `count` arguments, canonical base64 of `size` bytes (a share,
+        salt or encapsulation); else `HeaderError` naming the stanza's `label` and `what`."""
+        if len(self.args) != count:
+            plural = "s" if count > 1 else ""
+            raise HeaderError(f"{label} stanza needs exactly {_COUNTS[count]} argument{plural}")
+        try:
+            value = b64.decode(self.args[0].encode())
+        except ValueError:
+            raise HeaderError(f"{label} {what} is not canonical base64") from None
+        if len(value) != size:
+            raise HeaderError(f"{label} {what} has the wrong length")
+        return value
+
+
+_COUNTS = {1: "one", 2: "two"}
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Header:

@@ -79,14 +79,7 @@ class HybridIdentity:
         """The file key if `stanza` is addressed to this identity, else None."""
         if stanza.type != STANZA_TYPE:
             return None
-        if len(stanza.args) != 1:
-            raise HeaderError("mlkem768x25519 stanza needs exactly one argument")
-        try:
-            enc = b64.decode(stanza.args[0].encode())
-        except ValueError:
-            raise HeaderError("mlkem768x25519 enc is not canonical base64") from None
-        if len(enc) != kem.ENC_SIZE:
-            raise HeaderError("mlkem768x25519 enc has the wrong length")
+        enc = stanza.first_arg(count=1, label="mlkem768x25519", what="enc", size=kem.ENC_SIZE)
         if len(stanza.body) != _BODY_SIZE:
             raise HeaderError("mlkem768x25519 stanza body has the wrong length")
         _require()
@@ -102,20 +95,18 @@ class HybridIdentity:
 
 
 def parse_recipient(text: str) -> HybridRecipient:
-    try:
-        hrp, data = bech32.decode(text)
-    except ValueError:
-        raise ValueError("malformed age recipient") from None
-    if hrp != RECIPIENT_HRP or len(data) != kem.PUBLIC_SIZE:
-        raise ValueError("malformed age post-quantum recipient")
-    return HybridRecipient(data)
+    return HybridRecipient(_decode(text, RECIPIENT_HRP, kem.PUBLIC_SIZE, "recipient"))
 
 
 def parse_identity(text: str) -> HybridIdentity:
+    return HybridIdentity(_decode(text, IDENTITY_HRP, kem.SEED_SIZE, "identity"))
+
+
+def _decode(text: str, hrp: str, size: int, what: str) -> bytes:
     try:
-        hrp, data = bech32.decode(text)
+        found, data = bech32.decode(text)
     except ValueError:
-        raise ValueError("malformed age identity") from None
-    if hrp != IDENTITY_HRP or len(data) != kem.SEED_SIZE:
-        raise ValueError("malformed age post-quantum identity")
-    return HybridIdentity(data)
+        raise ValueError(f"malformed age {what}") from None
+    if found != hrp or len(data) != size:
+        raise ValueError(f"malformed age post-quantum {what}")
+    return data

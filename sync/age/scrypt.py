@@ -57,14 +57,7 @@ class Passphrase:
         """
         if stanza.type != STANZA_TYPE:
             return None
-        if len(stanza.args) != 2:
-            raise HeaderError("scrypt stanza needs exactly two arguments")
-        try:
-            salt = b64.decode(stanza.args[0].encode())
-        except ValueError:
-            raise HeaderError("scrypt salt is not canonical base64") from None
-        if len(salt) != SALT_SIZE:
-            raise HeaderError("scrypt salt has the wrong length")
+        salt = stanza.first_arg(count=2, label="scrypt", what="salt", size=SALT_SIZE)
         if not _DECIMAL.match(stanza.args[1]) or len(stanza.args[1]) > 3:
             raise HeaderError("scrypt work factor is not a canonical decimal")
         log_n = int(stanza.args[1])

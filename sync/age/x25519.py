@@ -68,14 +68,7 @@ class X25519Identity:
         """
         if stanza.type != STANZA_TYPE:
             return None
-        if len(stanza.args) != 1:
-            raise HeaderError("X25519 stanza needs exactly one argument")
-        try:
-            share = b64.decode(stanza.args[0].encode())
-        except ValueError:
-            raise HeaderError("X25519 share is not canonical base64") from None
-        if len(share) != KEY_SIZE:
-            raise HeaderError("X25519 share has the wrong length")
+        share = stanza.first_arg(count=1, label="X25519", what="share", size=KEY_SIZE)
         try:
             secret = ecdh.shared_secret(self._secret, share)
         except ValueError:
