@@ -74,41 +74,40 @@ def _table(**steps: Iterable[str]) -> dict[str, frozenset[str]]:
 
 
 _ANSWERED = ("queued", "ready", "sent", "failed")  # a revision, or the server's answer to one
+_SENT = _table(
+    draft=("ready", "queued"),
+    ready=("ready", "queued"),
+    queued=_ANSWERED,
+    sent=_ANSWERED,
+    failed=_ANSWERED,
+)
+
+
+def _grow(table: Mapping[str, frozenset[str]], **more: Iterable[str]) -> dict[str, frozenset[str]]:
+    """`table` with the steps in `more` added."""
+    extra = _table(**more)
+    return {s: table.get(s, frozenset()) | extra.get(s, frozenset()) for s in [*table, *extra]}
+
 
 SENT_RECORD = Lifecycle(
     "sent record",
-    _table(
-        draft=("ready", "queued"),
-        ready=("ready", "queued"),
-        queued=_ANSWERED,
-        sent=_ANSWERED,
-        failed=_ANSWERED,
-    ),
+    _SENT,
     who="the phone: the outbox seals, the sync engine records the server's answer",
 )
 """Alarms and check-ins (`sync.alerts`): made `ready`, sealed, answered."""
 
 INCIDENT = Lifecycle(
     Kind.INCIDENT.value,
-    _table(
-        draft=("draft", "ready", "queued"),
-        ready=("draft", "ready", "queued"),
-        queued=_ANSWERED,
-        sent=_ANSWERED,
-        failed=("draft", *_ANSWERED),
-    ),
+    _grow(_SENT, draft=("draft",), ready=("draft",), failed=("draft",)),  # nothing sealed
     who="the documenter (draft, submit), the outbox (seal) and the sync engine (answers)",
 )
 
 NOTE = Lifecycle(
     Kind.NOTE.value,
-    _table(
-        draft=("local", "ready", "queued"),
+    _grow(
+        _SENT,
+        **{status: ("local",) for status in ("draft", "ready", "queued", "sent", "failed")},
         local=("local", "ready", "queued"),
-        ready=("local", "ready", "queued"),
-        queued=("local", *_ANSWERED),
-        sent=("local", *_ANSWERED),
-        failed=("local", *_ANSWERED),
     ),
     who="the documenter (share or keep local), the outbox and the sync engine",
 )

@@ -314,16 +314,15 @@ class FakeFieldService(FieldService):
         )
 
     def attachment(self, attachment_id: str) -> ftypes.AttachmentInfo:
-        self._need_open()
-        try:
-            return self._attachments[attachment_id][0]
-        except KeyError:
-            raise ftypes.NotFound() from None
+        return self._stored(attachment_id)[0]
 
     def attachment_bytes(self, attachment_id: str) -> bytes:
+        return self._stored(attachment_id)[1]
+
+    def _stored(self, attachment_id: str) -> tuple[ftypes.AttachmentInfo, bytes]:
         self._need_open()
         try:
-            return self._attachments[attachment_id][1]
+            return self._attachments[attachment_id]
         except KeyError:
             raise ftypes.NotFound() from None
 
