@@ -107,11 +107,12 @@ class AlertsView:
                 ft.Row(
                     [
                         w.title(t("alerts.title")),
-                        ft.OutlinedButton(
+                        w.button(
+                            "outlined",
                             t("alerts.refresh"),
-                            icon=ft.Icons.REFRESH,
-                            on_click=self.on_refresh,
-                            key="alert-refresh",
+                            self.on_refresh,
+                            "alert-refresh",
+                            ft.Icons.REFRESH,
                         ),
                     ],
                     alignment=ft.MainAxisAlignment.SPACE_BETWEEN,
@@ -123,9 +124,7 @@ class AlertsView:
                     t("alerts.plan_edit_title"),
                     t("alerts.plan_hint"),
                     self.editor,
-                    ft.FilledButton(
-                        t("alerts.plan_publish"), on_click=self.on_publish, key="alert-publish"
-                    ),
+                    w.button("filled", t("alerts.plan_publish"), self.on_publish, "alert-publish"),
                 ),
             ],
             scroll=ft.ScrollMode.AUTO,

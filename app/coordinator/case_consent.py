@@ -34,8 +34,8 @@ class ConsentCard:
             p: ft.Checkbox(label=t(f"consent.purpose_{p}"), key=f"withdraw-{p}", height=48)
             for p in PURPOSES
         }
-        self.button = ft.OutlinedButton(
-            t("consent.withdraw"), icon=ft.Icons.BLOCK, on_click=self.on_withdraw, key="withdraw"
+        self.button = w.button(
+            "outlined", t("consent.withdraw"), self.on_withdraw, "withdraw", ft.Icons.BLOCK
         )
         self.status = w.banner("")
         self.control = w.card(

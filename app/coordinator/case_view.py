@@ -26,7 +26,6 @@ from app.coordinator.case_consent import ConsentCard, DirectoryPicker
 from app.coordinator.context import ViewContext
 from app.coordinator.links_section import LinksSection
 from app.services.coordinator_types import MessageInfo
-from app.ui.fields import list_arrow
 from core.cases import STATUSES
 
 UNASSIGNED = "-"
@@ -58,16 +57,14 @@ class CaseView:
             ),
             on_change=self.on_status,
         )
-        self.assignee = ft.Dropdown(
-            trailing_icon=list_arrow(ctx.t("list.open")),
-            editable=True,
-            enable_filter=False,
-            label=t("case.assignee"),
+        self.assignee = w.choice(
+            t("case.assignee"),
+            ctx.t("list.open"),
             width=220,
             on_select=self.on_assign,
             key="case-assignee",
         )
-        self.tags = ft.Row([], wrap=True)
+        self.tags = w.actions()
         self.new_tag = w.sensitive_field(t("case.add_tag"), width=200, on_submit=self.on_tag)
         self.comments = ft.Column([], spacing=6)
         self.new_comment = w.sensitive_field(
@@ -83,22 +80,15 @@ class CaseView:
         self.message = w.sensitive_field(
             t("case.message"), multiline=True, min_lines=2, key="message-text"
         )
-        back = ft.TextButton(
-            t("case.back"), icon=ft.Icons.ARROW_BACK, on_click=self.on_back, key="case-back"
-        )
-        self.control = ft.Column(
-            [
-                back,
-                self.header,
-                self.error,
-                ft.Row(
-                    [self._left_column(), self._right_column()],
-                    vertical_alignment=ft.CrossAxisAlignment.START,
-                ),
-            ],
-            spacing=12,
-            scroll=ft.ScrollMode.AUTO,
-            expand=True,
+        back = w.button("text", t("case.back"), self.on_back, "case-back", ft.Icons.ARROW_BACK)
+        self.control = w.screen_column(
+            back,
+            self.header,
+            self.error,
+            ft.Row(
+                [self._left_column(), self._right_column()],
+                vertical_alignment=ft.CrossAxisAlignment.START,
+            ),
         )
 
     def _left_column(self) -> ft.Column:
@@ -129,7 +119,7 @@ class CaseView:
                     w.heading(t("case.comments")),
                     self.comments,
                     self.new_comment,
-                    ft.FilledButton(t("case.comment"), on_click=self.on_comment, key="comment"),
+                    w.button("filled", t("case.comment"), self.on_comment, "comment"),
                 ),
                 w.card(
                     w.heading(t("case.referrals")),
@@ -137,16 +127,14 @@ class CaseView:
                     self.directory.control,
                     self.referral_to,
                     self.referral_note,
-                    ft.OutlinedButton(t("case.refer"), on_click=self.on_refer, key="refer"),
+                    w.button("outlined", t("case.refer"), self.on_refer, "refer"),
                 ),
                 w.hint_card(
                     t("case.messages"),
                     t("case.messages_hint"),
                     self.thread,
                     self.message,
-                    ft.FilledButton(
-                        t("case.send"), icon=ft.Icons.SEND, on_click=self.on_send, key="send"
-                    ),
+                    w.button("filled", t("case.send"), self.on_send, "send", ft.Icons.SEND),
                 ),
             ],
             spacing=12,
@@ -246,23 +234,20 @@ class CaseView:
                 ],
                 vertical_alignment=ft.CrossAxisAlignment.CENTER,
             ),
-            ft.Row(
-                [
-                    w.status_pill(ctx.status(state.status), state.status),
-                    w.verdict_pill(
-                        d.custody.ok,
-                        t("custody.ok_short" if d.custody.ok else "custody.problem_short"),
-                    ),
-                    w.muted(
-                        t(
-                            "case.meta",
-                            case=s.reference,
-                            device=ctx.name(s.device),
-                            received=ctx.when(s.received_at),
-                        )
-                    ),
-                ],
-                wrap=True,
+            w.actions(
+                w.status_pill(ctx.status(state.status), state.status),
+                w.verdict_pill(
+                    d.custody.ok,
+                    t("custody.ok_short" if d.custody.ok else "custody.problem_short"),
+                ),
+                w.muted(
+                    t(
+                        "case.meta",
+                        case=s.reference,
+                        device=ctx.name(s.device),
+                        received=ctx.when(s.received_at),
+                    )
+                ),
             ),
         ]
 
@@ -300,23 +285,11 @@ class CaseView:
 
     def _tag_chip(self, tag: str) -> ft.Control:
         t = self.ctx.t
-        return ft.Container(
-            ft.Row(
-                [
-                    ft.Text(tag, size=13),
-                    ft.IconButton(
-                        ft.Icon(ft.Icons.CLOSE, semantics_label=t("case.remove_tag")),
-                        icon_size=14,
-                        tooltip=t("case.remove_tag"),
-                        on_click=lambda _e, tg=tag: self.on_untag(tg),
-                    ),
-                ],
-                spacing=0,
-                tight=True,
-            ),
-            bgcolor=ft.Colors.SECONDARY_CONTAINER,
-            border_radius=14,
-            padding=ft.Padding(10, 0, 0, 0),
+        return w.removable_chip(
+            ft.Text(tag, size=13),
+            remove=t("case.remove_tag"),
+            on_remove=lambda _e: self.on_untag(tag),
+            colour=ft.Colors.SECONDARY_CONTAINER,
         )
 
     def _me(self) -> str:
@@ -366,28 +339,27 @@ class CaseView:
         buttons: list[ft.Control] = []
         if is_image:
             buttons.append(
-                ft.TextButton(
+                w.button(
+                    "text",
                     t("case.show_photo"),
-                    icon=ft.Icons.VISIBILITY,
-                    on_click=lambda _e: self.on_attachment(a, holder),
-                    key=f"show-{a.id[:8]}",
+                    lambda _e: self.on_attachment(a, holder),
+                    f"show-{a.id[:8]}",
+                    ft.Icons.VISIBILITY,
                 )
             )
         buttons.append(
-            ft.TextButton(
+            w.button(
+                "text",
                 t("case.download"),
-                icon=ft.Icons.DOWNLOAD,
-                on_click=lambda _e: self.on_download(a),
-                key=f"download-{a.id[:8]}",
+                lambda _e: self.on_download(a),
+                f"download-{a.id[:8]}",
+                ft.Icons.DOWNLOAD,
             )
         )
-        row = ft.Row(
-            [
-                ft.Icon(ft.Icons.IMAGE if is_image else ft.Icons.ATTACH_FILE),
-                ft.Text(t("case.attachment_line", name=name, kib=kib)),
-                *buttons,
-            ],
-            wrap=True,
+        row = w.actions(
+            ft.Icon(ft.Icons.IMAGE if is_image else ft.Icons.ATTACH_FILE),
+            ft.Text(t("case.attachment_line", name=name, kib=kib)),
+            *buttons,
         )
         return ft.Column([row, holder], spacing=4)
 

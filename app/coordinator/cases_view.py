@@ -35,8 +35,8 @@ class CaseListView:
         self.results: list[CaseSummary] = []
         self.filters = FilterBar(ctx, self.refresh)
         self.count = w.muted("")
-        self.pull_button = ft.FilledButton(
-            t("cases.pull"), icon=ft.Icons.DOWNLOAD, on_click=self.on_pull, key="pull"
+        self.pull_button = w.button(
+            "filled", t("cases.pull"), self.on_pull, "pull", ft.Icons.DOWNLOAD
         )
         self.pull_status = w.muted("")
         self.error = w.banner("")
@@ -58,22 +58,17 @@ class CaseListView:
         )
         self.more = ft.TextButton(t("cases.more"), on_click=self.on_more, visible=False)
         self.empty = w.muted(t("cases.none"))
-        self.control = ft.Column(
-            [
-                ft.Row(
-                    [w.title(t("cases.title")), ft.Row([self.pull_status, self.pull_button])],
-                    alignment=ft.MainAxisAlignment.SPACE_BETWEEN,
-                ),
-                self.filters.control,
-                self.error,
-                self.count,
-                self.empty,
-                ft.Row([self.table], scroll=ft.ScrollMode.AUTO),
-                self.more,
-            ],
-            spacing=12,
-            scroll=ft.ScrollMode.AUTO,
-            expand=True,
+        self.control = w.screen_column(
+            ft.Row(
+                [w.title(t("cases.title")), ft.Row([self.pull_status, self.pull_button])],
+                alignment=ft.MainAxisAlignment.SPACE_BETWEEN,
+            ),
+            self.filters.control,
+            self.error,
+            self.count,
+            self.empty,
+            ft.Row([self.table], scroll=ft.ScrollMode.AUTO),
+            self.more,
         )
 
     def load(self) -> None:

@@ -123,18 +123,13 @@ class DashboardView:
         self.left_out.visible = False
         self.error = w.banner("")
         self.grid = ft.ResponsiveRow([], spacing=16, run_spacing=16)
-        self.control = ft.Column(
-            [
-                w.title(t("dashboard.title")),
-                self.filters.control,
-                self.error,
-                self.total,
-                self.left_out,
-                self.grid,
-            ],
-            spacing=12,
-            scroll=ft.ScrollMode.AUTO,
-            expand=True,
+        self.control = w.screen_column(
+            w.title(t("dashboard.title")),
+            self.filters.control,
+            self.error,
+            self.total,
+            self.left_out,
+            self.grid,
         )
 
     def load(self) -> None:

@@ -20,7 +20,6 @@ from app.coordinator import widgets as w
 from app.coordinator.context import ViewContext
 from app.coordinator.event_wipe import EventWipeSection
 from app.services.coordinator_types import DeviceInfo, Invite, OpenInvite
-from app.ui.fields import list_arrow
 
 EXPIRY_CHOICES = (3600, 86400, 7 * 86400, 30 * 86400)
 
@@ -32,11 +31,9 @@ class DevicesView:
         self.devices: list[DeviceInfo] = []
         self.invite: Invite | None = None
         self.label = w.sensitive_field(t("devices.invite_label"), width=260, key="invite-label")
-        self.expiry = ft.Dropdown(
-            editable=True,
-            enable_filter=False,
-            label=t("devices.invite_expires"),
-            trailing_icon=list_arrow(t("list.open")),
+        self.expiry = w.choice(
+            t("devices.invite_expires"),
+            t("list.open"),
             value=str(7 * 86400),
             width=200,
             options=[
@@ -44,8 +41,8 @@ class DevicesView:
                 for s in EXPIRY_CHOICES
             ],
         )
-        self.invite_button = ft.FilledButton(
-            t("devices.invite"), icon=ft.Icons.QR_CODE, on_click=self.on_invite, key="invite"
+        self.invite_button = w.button(
+            "filled", t("devices.invite"), self.on_invite, "invite", ft.Icons.QR_CODE
         )
         self._build_invite_box()
         self.open_invites = ft.Column([], spacing=4, key="open-invites")

@@ -76,17 +76,9 @@ class EventWipeSection:
             t("devices.event_wipe_hint"),
             self.error,
             self.checks,
-            ft.Row(
-                [
-                    self.tag,
-                    ft.FilledTonalButton(
-                        t("devices.tag_apply"),
-                        icon=ft.Icons.SELL,
-                        on_click=self.on_tag,
-                        key="tag-apply",
-                    ),
-                ],
-                wrap=True,
+            w.actions(
+                self.tag,
+                w.button("tonal", t("devices.tag_apply"), self.on_tag, "tag-apply", ft.Icons.SELL),
             ),
             self.tags,
             self.confirm_box,

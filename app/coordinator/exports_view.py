@@ -53,40 +53,36 @@ class ExportsView:
         self.uwazi_consent.visible = False
         self._build_protection()
         self.warning = w.banner(t("exports.warning"))
-        self.button = ft.FilledButton(
-            t("exports.export"), icon=ft.Icons.SAVE_ALT, on_click=self.on_export, key="export"
+        self.button = w.button(
+            "filled", t("exports.export"), self.on_export, "export", ft.Icons.SAVE_ALT
         )
         self.busy = ft.ProgressRing(visible=False, width=24, height=24)
         self.result = w.muted("")
         self.error = w.banner("")
-        self.verify_button = ft.OutlinedButton(
+        self.verify_button = w.button(
+            "outlined",
             t("exports.verify_pick"),
-            icon=ft.Icons.VERIFIED,
-            on_click=self.on_verify_pick,
-            key="verify-pick",
+            self.on_verify_pick,
+            "verify-pick",
+            ft.Icons.VERIFIED,
         )
         self.verdict = ft.Column([], spacing=4)
         self.opener = OpenExportSection(ctx)  # "Open an encrypted export"
-        self.control = ft.Column(
-            [
-                w.title(t("exports.title")),
-                self.scope,
-                self._options_row(),
-                self.warning,
-                ft.Row([self.button, self.busy]),
-                self.result,
-                self.error,
-                ft.Divider(),
-                w.heading(t("exports.verify_title")),
-                w.muted(t("exports.verify_hint")),
-                self.verify_button,
-                self.verdict,
-                ft.Divider(),
-                self.opener.control,
-            ],
-            spacing=12,
-            scroll=ft.ScrollMode.AUTO,
-            expand=True,
+        self.control = w.screen_column(
+            w.title(t("exports.title")),
+            self.scope,
+            self._options_row(),
+            self.warning,
+            ft.Row([self.button, self.busy]),
+            self.result,
+            self.error,
+            ft.Divider(),
+            w.heading(t("exports.verify_title")),
+            w.muted(t("exports.verify_hint")),
+            self.verify_button,
+            self.verdict,
+            ft.Divider(),
+            self.opener.control,
         )
         self.on_options()
 

@@ -10,7 +10,6 @@ import flet as ft
 
 from app.coordinator import widgets as w
 from app.coordinator.context import ViewContext
-from app.ui.fields import list_arrow
 from core.forms import FormDefinition, label
 
 TYPE_ICONS = {
@@ -34,13 +33,8 @@ class FormsView:
         t = ctx.t
         self.forms: list[dict[str, Any]] = []
         self.selected = 0
-        self.picker = ft.Dropdown(
-            trailing_icon=list_arrow(self.ctx.t("list.open")),
-            editable=True,
-            enable_filter=False,
-            label=t("forms.form"),
-            width=320,
-            on_select=self.on_pick_form,
+        self.picker = w.choice(
+            t("forms.form"), self.ctx.t("list.open"), width=320, on_select=self.on_pick_form
         )
         self.editor = ft.TextField(
             label=t("forms.json"),
@@ -54,43 +48,37 @@ class FormsView:
         )
         self.status = w.banner("")
         self.preview = ft.Column([], spacing=6)
-        self.control = ft.Column(
-            [
-                w.title(t("forms.title")),
-                w.muted(t("forms.intro")),
-                ft.Row(
-                    [
-                        self.picker,
-                        ft.OutlinedButton(
-                            t("forms.import"), icon=ft.Icons.UPLOAD_FILE, on_click=self.on_import
-                        ),
-                        ft.OutlinedButton(
-                            t("forms.validate"),
-                            icon=ft.Icons.RULE,
-                            on_click=self.on_validate,
-                            key="form-validate",
-                        ),
-                        ft.FilledButton(
-                            t("forms.publish"),
-                            icon=ft.Icons.PUBLISH,
-                            on_click=self.on_publish,
-                            key="form-publish",
-                        ),
-                    ],
-                    wrap=True,
+        self.control = w.screen_column(
+            w.title(t("forms.title")),
+            w.muted(t("forms.intro")),
+            w.actions(
+                self.picker,
+                ft.OutlinedButton(
+                    t("forms.import"), icon=ft.Icons.UPLOAD_FILE, on_click=self.on_import
                 ),
-                self.status,
-                ft.Row(
-                    [
-                        ft.Container(self.editor, expand=3),
-                        ft.Container(w.card(w.heading(t("forms.preview")), self.preview), expand=2),
-                    ],
-                    vertical_alignment=ft.CrossAxisAlignment.START,
+                w.button(
+                    "outlined",
+                    t("forms.validate"),
+                    self.on_validate,
+                    "form-validate",
+                    ft.Icons.RULE,
                 ),
-            ],
-            spacing=12,
-            scroll=ft.ScrollMode.AUTO,
-            expand=True,
+                w.button(
+                    "filled",
+                    t("forms.publish"),
+                    self.on_publish,
+                    "form-publish",
+                    ft.Icons.PUBLISH,
+                ),
+            ),
+            self.status,
+            ft.Row(
+                [
+                    ft.Container(self.editor, expand=3),
+                    ft.Container(w.card(w.heading(t("forms.preview")), self.preview), expand=2),
+                ],
+                vertical_alignment=ft.CrossAxisAlignment.START,
+            ),
         )
 
     def load(self) -> None:

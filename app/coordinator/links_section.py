@@ -24,7 +24,6 @@ import flet as ft
 
 from app.coordinator import widgets as w
 from app.coordinator.context import ViewContext
-from app.ui.fields import list_arrow
 from core.cases import case_reference
 from core.links import ENTITY_KINDS, CaseLinks, Entity, LinkedCase, short_pseudonym
 
@@ -56,11 +55,9 @@ class LinksSection:
         self.merged = ft.Column([], spacing=4)
         self.entities = ft.Row([], wrap=True, spacing=6, run_spacing=6)
         self.linked = ft.Column([], spacing=6)
-        self.kind = ft.Dropdown(
-            trailing_icon=list_arrow(ctx.t("list.open")),
-            editable=True,
-            enable_filter=False,
-            label=t("links.kind"),
+        self.kind = w.choice(
+            t("links.kind"),
+            ctx.t("list.open"),
             width=260,
             value="station",
             options=[ft.DropdownOption(key=k, text=t(f"links.kind_{k}")) for k in ENTITY_KINDS],
@@ -69,11 +66,10 @@ class LinksSection:
         self.value = w.sensitive_field(
             t("links.value"), expand=True, on_submit=self.on_add_entity, key="entity-value"
         )
-        self.other = ft.Dropdown(
-            trailing_icon=list_arrow(ctx.t("list.open")),
-            editable=True,
+        self.other = w.choice(
+            t("links.other_case"),
+            ctx.t("list.open"),
             enable_filter=True,
-            label=t("links.other_case"),
             expand=True,
             key="link-other",
         )
@@ -89,11 +85,12 @@ class LinksSection:
             ft.Row(
                 [
                     self.value,
-                    ft.TextButton(
+                    w.button(
+                        "text",
                         t("links.add_entity"),
-                        icon=ft.Icons.ADD,
-                        on_click=self.on_add_entity,
-                        key="entity-add",
+                        self.on_add_entity,
+                        "entity-add",
+                        ft.Icons.ADD,
                     ),
                 ],
                 vertical_alignment=ft.CrossAxisAlignment.CENTER,
@@ -102,19 +99,9 @@ class LinksSection:
             self.linked,
             ft.Row([self.other]),
             ft.Row([self.note]),
-            ft.Row(
-                [
-                    ft.OutlinedButton(
-                        t("links.link"), icon=ft.Icons.LINK, on_click=self.on_link, key="link"
-                    ),
-                    ft.OutlinedButton(
-                        t("links.merge_here"),
-                        icon=ft.Icons.MERGE,
-                        on_click=self.on_merge,
-                        key="merge",
-                    ),
-                ],
-                wrap=True,
+            w.actions(
+                w.button("outlined", t("links.link"), self.on_link, "link", ft.Icons.LINK),
+                w.button("outlined", t("links.merge_here"), self.on_merge, "merge", ft.Icons.MERGE),
             ),
         )
 
@@ -141,22 +128,21 @@ class LinksSection:
         if links.merged_into:
             self.merge_line.controls = [
                 w.banner(t("links.merged_into", case=case_reference(links.survivor)), error=False),
-                ft.Row(
-                    [
-                        ft.TextButton(
-                            t("links.open_case"),
-                            icon=ft.Icons.OPEN_IN_NEW,
-                            on_click=lambda _e: ctx.navigate("case", links.survivor),
-                            key="open-survivor",
-                        ),
-                        ft.TextButton(
-                            t("links.unmerge"),
-                            icon=ft.Icons.CALL_SPLIT,
-                            on_click=self.on_unmerge,
-                            key="unmerge",
-                        ),
-                    ],
-                    wrap=True,
+                w.actions(
+                    w.button(
+                        "text",
+                        t("links.open_case"),
+                        lambda _e: ctx.navigate("case", links.survivor),
+                        "open-survivor",
+                        ft.Icons.OPEN_IN_NEW,
+                    ),
+                    w.button(
+                        "text",
+                        t("links.unmerge"),
+                        self.on_unmerge,
+                        "unmerge",
+                        ft.Icons.CALL_SPLIT,
+                    ),
                 ),
             ]
             for box in self.merge_line.controls[:1]:
@@ -205,26 +191,13 @@ class LinksSection:
     def _chip(self, entity: Entity) -> ft.Control:
         t = self.ctx.t
         source = t("links.from_report" if entity.source == "report" else "links.from_coordinator")
-        return ft.Container(
-            ft.Row(
-                [
-                    ft.Text(
-                        entity_text(self.ctx, entity.kind, entity.shown or entity.value), size=13
-                    ),
-                    ft.Text(f"· {source}", size=11, color=ft.Colors.ON_SURFACE_VARIANT),
-                    ft.IconButton(
-                        ft.Icon(ft.Icons.CLOSE, semantics_label=t("links.remove_entity")),
-                        icon_size=14,
-                        tooltip=t("links.remove_entity"),
-                        on_click=lambda _e, en=entity: self.on_remove_entity(en),
-                    ),
-                ],
-                spacing=4,
-                tight=True,
-            ),
-            bgcolor=ft.Colors.TERTIARY_CONTAINER,
-            border_radius=14,
-            padding=ft.Padding(10, 0, 0, 0),
+        return w.removable_chip(
+            ft.Text(entity_text(self.ctx, entity.kind, entity.shown or entity.value), size=13),
+            ft.Text(f"· {source}", size=11, color=ft.Colors.ON_SURFACE_VARIANT),
+            remove=t("links.remove_entity"),
+            on_remove=lambda _e: self.on_remove_entity(entity),
+            colour=ft.Colors.TERTIARY_CONTAINER,
+            spacing=4,
         )
 
     def _linked(self, peer: LinkedCase) -> ft.Control:
@@ -243,10 +216,11 @@ class LinksSection:
                             ft.Text(
                                 self._summary_text(case_id), weight=ft.FontWeight.W_600, expand=True
                             ),
-                            ft.TextButton(
+                            w.button(
+                                "text",
                                 t("links.open_case"),
-                                on_click=lambda _e: ctx.navigate("case", case_id),
-                                key=f"open-linked-{case_id[:8]}",
+                                lambda _e: ctx.navigate("case", case_id),
+                                f"open-linked-{case_id[:8]}",
                             ),
                             ft.IconButton(
                                 ft.Icon(ft.Icons.LINK_OFF, semantics_label=t("links.unlink")),

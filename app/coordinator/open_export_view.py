@@ -36,11 +36,8 @@ class OpenExportSection:
         t = ctx.t
         self.picked: tuple[str, bytes] | None = None
         self.last: OpenedExport | None = None
-        self.pick_button = ft.OutlinedButton(
-            t("exports.open_pick"),
-            icon=ft.Icons.LOCK_OPEN,
-            on_click=self.on_pick,
-            key="open-export-pick",
+        self.pick_button = w.button(
+            "outlined", t("exports.open_pick"), self.on_pick, "open-export-pick", ft.Icons.LOCK_OPEN
         )
         self.passphrase = w.secret_field(
             t("exports.open_passphrase"),
@@ -60,7 +57,7 @@ class OpenExportSection:
                 w.heading(t("exports.open_title")),
                 w.muted(t("exports.open_hint")),
                 self.pick_button,
-                ft.Row([self.passphrase, self.open_button], wrap=True),
+                w.actions(self.passphrase, self.open_button),
                 self.error,
                 self.result,
             ],

@@ -53,13 +53,10 @@ class ReferralsCard:
             t("referrals.title"),
             t("referrals.hint"),
             self.rows,
-            ft.Row([self.name, self.service, self.city, self.languages], wrap=True),
+            w.actions(self.name, self.service, self.city, self.languages),
             self.reach,
-            ft.FilledButton(
-                t("referrals.add"),
-                icon=ft.Icons.PERSON_ADD_ALT,
-                on_click=self.on_add,
-                key="referral-add",
+            w.button(
+                "filled", t("referrals.add"), self.on_add, "referral-add", ft.Icons.PERSON_ADD_ALT
             ),
             self.status,
         )

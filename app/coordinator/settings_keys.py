@@ -36,19 +36,13 @@ class PostQuantumCard:
         self.steps = ft.Column(
             [
                 w.muted(t("keys.pq_hint")),
-                ft.OutlinedButton(
-                    t("keys.pq_prepare"),
-                    icon=ft.Icons.KEY,
-                    on_click=self.on_prepare,
-                    key="pq-prepare",
+                w.button(
+                    "outlined", t("keys.pq_prepare"), self.on_prepare, "pq-prepare", ft.Icons.KEY
                 ),
                 self.code,
                 self.codes,
-                ft.OutlinedButton(
-                    t("keys.pq_switch"),
-                    icon=ft.Icons.SHIELD,
-                    on_click=self.on_switch,
-                    key="pq-switch",
+                w.button(
+                    "outlined", t("keys.pq_switch"), self.on_switch, "pq-switch", ft.Icons.SHIELD
                 ),
             ],
             spacing=8,
@@ -115,7 +109,7 @@ class TimestampsCard:
             self.url,
             self.ca,
             self.for_org,
-            ft.OutlinedButton(t("tsa.add"), icon=ft.Icons.ADD, on_click=self.on_add, key="tsa-add"),
+            w.button("outlined", t("tsa.add"), self.on_add, "tsa-add", ft.Icons.ADD),
             self.status,
         )
 

@@ -60,22 +60,17 @@ class SettingsView:
         self.post_quantum = PostQuantumCard(ctx)
         self.timestamps = TimestampsCard(ctx)
         self.referrals = ReferralsCard(ctx)
-        self.control = ft.Column(
-            [
-                w.title(t("settings.title")),
-                self.pending,
-                w.card(w.heading(t("settings.language")), self.languages),
-                w.card(w.heading(t("settings.organisation")), self.facts),
-                self._add_coordinator_card(),
-                self.referrals.control,
-                self.timestamps.control,
-                self.post_quantum.control,
-                self._backup_card(),
-                self._session_card(),
-            ],
-            spacing=12,
-            scroll=ft.ScrollMode.AUTO,
-            expand=True,
+        self.control = w.screen_column(
+            w.title(t("settings.title")),
+            self.pending,
+            w.card(w.heading(t("settings.language")), self.languages),
+            w.card(w.heading(t("settings.organisation")), self.facts),
+            self._add_coordinator_card(),
+            self.referrals.control,
+            self.timestamps.control,
+            self.post_quantum.control,
+            self._backup_card(),
+            self._session_card(),
         )
 
     def _add_coordinator_card(self) -> ft.Control:
@@ -85,11 +80,12 @@ class SettingsView:
             t("settings.add_title"),
             t("settings.add_hint"),
             self.add_code,
-            ft.OutlinedButton(
+            w.button(
+                "outlined",
                 t("settings.add_button"),
-                icon=ft.Icons.PERSON_ADD,
-                on_click=self.on_add_coordinator,
-                key="add-coordinator",
+                self.on_add_coordinator,
+                "add-coordinator",
+                ft.Icons.PERSON_ADD,
             ),
             self.add_status,
         )
@@ -100,17 +96,15 @@ class SettingsView:
         return w.hint_card(
             t("settings.backup"),
             t("settings.backup_hint"),
-            ft.Row(
-                [
-                    self.backup_passphrase,
-                    ft.OutlinedButton(
-                        t("settings.backup_button"),
-                        icon=ft.Icons.KEY,
-                        on_click=self.on_backup,
-                        key="backup",
-                    ),
-                ],
-                wrap=True,
+            w.actions(
+                self.backup_passphrase,
+                w.button(
+                    "outlined",
+                    t("settings.backup_button"),
+                    self.on_backup,
+                    "backup",
+                    ft.Icons.KEY,
+                ),
             ),
             self.backup_status,
         )
@@ -121,11 +115,8 @@ class SettingsView:
         return w.hint_card(
             t("settings.session"),
             t("settings.lock_hint"),
-            ft.FilledButton(
-                t("settings.lock"),
-                icon=ft.Icons.LOCK,
-                on_click=lambda _e: self.on_lock(),
-                key="lock",
+            w.button(
+                "filled", t("settings.lock"), lambda _e: self.on_lock(), "lock", ft.Icons.LOCK
             ),
         )
 

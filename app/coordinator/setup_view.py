@@ -232,7 +232,7 @@ class UnlockView:
         )
         self.error = w.banner("")
         self.busy = ft.ProgressRing(visible=False, width=24, height=24)
-        self.button = ft.FilledButton(t("unlock.button"), on_click=self.on_unlock, key="unlock")
+        self.button = w.button("filled", t("unlock.button"), self.on_unlock, "unlock")
         self.control = ft.Container(
             ft.Column(
                 [

@@ -27,16 +27,11 @@ class WarnListView:
             key="warnlist-table",
         )
         self.empty = w.muted(t("warnlist.empty"))
-        self.control = ft.Column(
-            [
-                w.title(t("warnlist.title")),
-                w.muted(t("warnlist.hint")),
-                self.error,
-                w.card(self.table, self.empty),
-            ],
-            spacing=12,
-            scroll=ft.ScrollMode.AUTO,
-            expand=True,
+        self.control = w.screen_column(
+            w.title(t("warnlist.title")),
+            w.muted(t("warnlist.hint")),
+            self.error,
+            w.card(self.table, self.empty),
         )
 
     def load(self) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, Literal
+
 import flet as ft
 
-from app.ui.fields import named_reveal
+from app.ui.fields import list_arrow, named_reveal
 
 STATUS_COLOURS = {
     "new": ft.Colors.BLUE_100,
@@ -128,3 +131,72 @@ def show_banner(box: ft.Container, text: str, *, error: bool = True) -> None:
     label.color = ft.Colors.ON_ERROR_CONTAINER if error else ft.Colors.GREEN_900
     box.bgcolor = ft.Colors.ERROR_CONTAINER if error else ft.Colors.GREEN_100
     box.visible = bool(text)
+
+
+Handler = Callable[[Any], Any]
+_BUTTONS: dict[str, Callable[..., ft.LayoutControl]] = {
+    "filled": ft.FilledButton,
+    "tonal": ft.FilledTonalButton,
+    "outlined": ft.OutlinedButton,
+    "text": ft.TextButton,
+}
+
+
+def button(
+    kind: Literal["filled", "tonal", "outlined", "text"],
+    label: str,
+    on_click: Handler | None,
+    key: str,
+    icon: ft.IconData | None = None,
+) -> ft.LayoutControl:
+    """A labelled action button of one `kind`, found by its `key` (the browser tests and screen
+    readers go by its label: keep both stable)."""
+    return _BUTTONS[kind](label, icon=icon, on_click=on_click, key=key)
+
+
+def actions(*controls: ft.Control) -> ft.Row:
+    """Controls side by side (a field and its button, or a few buttons), wrapping when the
+    window is narrow."""
+    return ft.Row(list(controls), wrap=True)
+
+
+def removable_chip(
+    *texts: ft.Control, remove: str, on_remove: Handler, colour: str, spacing: int = 0
+) -> ft.Container:
+    """A rounded chip showing `texts` with a small close button named `remove` (its tooltip
+    and its name for screen readers)."""
+    return ft.Container(
+        ft.Row(
+            [
+                *texts,
+                ft.IconButton(
+                    ft.Icon(ft.Icons.CLOSE, semantics_label=remove),
+                    icon_size=14,
+                    tooltip=remove,
+                    on_click=on_remove,
+                ),
+            ],
+            spacing=spacing,
+            tight=True,
+        ),
+        bgcolor=colour,
+        border_radius=14,
+        padding=ft.Padding(10, 0, 0, 0),
+    )
+
+
+def screen_column(*controls: ft.Control, expand: bool | int = True) -> ft.Column:
+    """A screen's (or a pane's) body: its parts one under another, scrolling as a whole."""
+    return ft.Column(list(controls), spacing=12, scroll=ft.ScrollMode.AUTO, expand=expand)
+
+
+def choice(label: str, arrow: str, *, enable_filter: bool = False, **kwargs: Any) -> ft.Dropdown:
+    """A drop-down named `label` (editable, so screen readers announce a named text box) whose
+    arrow is named `arrow`; `enable_filter` narrows the list as one types."""
+    return ft.Dropdown(
+        label=label,
+        editable=True,
+        enable_filter=enable_filter,
+        trailing_icon=list_arrow(arrow),
+        **kwargs,
+    )
