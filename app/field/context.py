@@ -29,6 +29,10 @@ class PickedFile:
     copy: bool = False  # `path` is the picker's copy, to be deleted once imported or refused
 
 
+class ShowsErrors(Protocol):
+    def show(self, text: str) -> None: ...
+
+
 class Navigator(Protocol):
     def go(self, route: str, **params: str) -> None: ...
     def refresh(self) -> None: ...
@@ -57,6 +61,29 @@ class FieldContext:
 
     def error(self, exc: BaseException) -> str:
         return error_text(exc, self.tr)
+
+    def attempt(self, banner: ShowsErrors, fn: Callable[..., Any], *args: Any) -> bool:
+        """Call `fn(*args)`; if it fails, say why in `banner` and answer False."""
+        return self._shown(banner, _failure_of(fn, *args))
+
+    async def attempt_off_ui(self, banner: ShowsErrors, fn: Callable[..., Any], *args: Any) -> bool:
+        """`attempt` for blocking work (key derivation, encryption, HTTP): run off the UI thread
+        through `nav.run`; the banner is filled back on the UI thread."""
+        return self._shown(banner, await self.nav.run(_failure_of, fn, *args))
+
+    def _shown(self, banner: ShowsErrors, failure: Exception | None) -> bool:
+        if failure is not None:
+            banner.show(self.error(failure))
+        return failure is None
+
+
+def _failure_of(fn: Callable[..., Any], *args: Any) -> Exception | None:
+    """What `fn(*args)` raised, or None when it succeeded."""
+    try:
+        fn(*args)
+    except Exception as exc:
+        return exc
+    return None
 
 
 @dataclasses.dataclass

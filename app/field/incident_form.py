@@ -312,32 +312,25 @@ class IncidentFormScreen:
             text = value if isinstance(value, str) else ""
             parts = [text[:10], text[11:16] if field.type == "datetime" else ""]
             self.date_parts[fid] = parts
-        lang = self.ctx.tr.lang
-        row: list[ft.Control] = [
-            DateInput(
-                label=t("form.date"),
-                lang=lang,
-                value=parts[0],
-                on_change=self._set_when_text(fid, 0, field.type),
-                pick_label=t("date.pick"),
-                error_text=t("form.error.bad_date"),
-                data=f"input-{fid}-date",
-                expand=3,
-            ).control
+        # (input, label, picker's name, error, data suffix, share of the row) for each part
+        kinds: list[tuple[type[DateInput | TimeInput], str, str, str, str, int]] = [
+            (DateInput, "form.date", "date.pick", "form.error.bad_date", "date", 3)
         ]
         if field.type == "datetime":
-            row.append(
-                TimeInput(
-                    label=t("form.time"),
-                    lang=lang,
-                    value=parts[1],
-                    on_change=self._set_when_text(fid, 1, field.type),
-                    pick_label=t("date.pick_time"),
-                    error_text=t("date.bad_time"),
-                    data=f"input-{fid}-time",
-                    expand=2,
-                ).control
-            )
+            kinds.append((TimeInput, "form.time", "date.pick_time", "date.bad_time", "time", 2))
+        row: list[ft.Control] = [
+            kind(
+                label=t(label),
+                lang=self.ctx.tr.lang,
+                value=parts[index],
+                on_change=self._set_when_text(fid, index, field.type),  # bound per part
+                pick_label=t(pick),
+                error_text=t(error),
+                data=f"input-{fid}-{suffix}",
+                expand=share,
+            ).control
+            for index, (kind, label, pick, error, suffix, share) in enumerate(kinds)
+        ]
         now = ft.TextButton(
             t("form.now"), on_click=self._now(fid, field.type), data=f"input-{fid}-now", height=48
         )

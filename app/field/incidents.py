@@ -110,8 +110,5 @@ class IncidentListScreen:
         self.ctx.nav.go("incident", draft=draft.id)
 
     def discard(self, draft: Draft) -> None:
-        try:
-            discard_draft(self.ctx, draft)
-        except Exception as exc:
-            self.notice.show(self.ctx.error(exc))
+        self.ctx.attempt(self.notice, discard_draft, self.ctx, draft)
         self.ctx.nav.refresh()

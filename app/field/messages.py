@@ -74,10 +74,8 @@ class MessagesScreen:
     async def send(self, _e: Any = None) -> None:
         if self.incident_id is None or not self.draft.strip():
             return
-        try:
-            await self.ctx.nav.run(self.ctx.service.reply, self.incident_id, self.draft)
-        except Exception as exc:
-            self.banner.show(self.ctx.error(exc))
+        reply = self.ctx.service.reply
+        if not await self.ctx.attempt_off_ui(self.banner, reply, self.incident_id, self.draft):
             return
         self.draft = ""
         self.ctx.nav.refresh()

@@ -130,10 +130,7 @@ class NotesScreen:
         self.ctx.nav.refresh()
 
     def discard(self, draft: Draft) -> None:
-        try:
-            discard_draft(self.ctx, draft)
-        except Exception as exc:
-            self.banner.show(self.ctx.error(exc))
+        self.ctx.attempt(self.banner, discard_draft, self.ctx, draft)
         self.ctx.nav.refresh()
 
     async def save(self, _e: Any = None) -> None:
@@ -141,10 +138,7 @@ class NotesScreen:
         if not self.text.strip():
             self.banner.show(self.ctx.t("notes.empty_text"))
             return
-        try:
-            await self.ctx.nav.run(self._save)
-        except Exception as exc:
-            self.banner.show(self.ctx.error(exc))
+        if not await self.ctx.attempt_off_ui(self.banner, self._save):
             return
         shared = self.shared
         self.editing, self.text, self.shared = None, "", False
@@ -182,10 +176,7 @@ class NotesScreen:
 
     def _delete(self, note_id: str) -> Callable[[Any], None]:
         def handler(_e: Any = None) -> None:
-            try:
-                self.ctx.service.delete_note(note_id)
-            except Exception as exc:
-                self.banner.show(self.ctx.error(exc))
+            self.ctx.attempt(self.banner, self.ctx.service.delete_note, note_id)
             if self.editing == note_id:  # its draft went with it
                 self.drafts.stop()
                 self.editing, self.text = None, ""

@@ -261,10 +261,9 @@ class SettingsScreen:
         current, duress = self.current, self.duress or None
         self.current = self.duress = ""
         self.current_field.value = self.duress_field.value = ""
-        try:
-            await self.ctx.nav.run(self.ctx.service.set_duress, current, duress)
-        except Exception as exc:
-            self.banner.show(self.ctx.error(exc))
+        if not await self.ctx.attempt_off_ui(
+            self.banner, self.ctx.service.set_duress, current, duress
+        ):
             return
         self.ctx.nav.refresh()
 

@@ -339,10 +339,7 @@ class SetupScreen:
 
     async def join(self, _e: Any = None) -> None:
         self.banner.clear()
-        try:
-            await self.ctx.nav.run(self.ctx.service.join, self.invite)
-        except Exception as exc:
-            self.banner.show(self.ctx.error(exc))
+        if not await self.ctx.attempt_off_ui(self.banner, self.ctx.service.join, self.invite):
             return
         self.invite = ""
         self.ctx.nav.unlocked()

@@ -86,10 +86,8 @@ class WithdrawScreen:
 
     async def withdraw(self, _e: Any = None) -> None:
         chosen = self.chosen()
-        try:
-            await self.ctx.nav.run(self.ctx.service.withdraw_consent, self.incident_id, chosen)
-        except Exception as exc:
-            self.banner.show(self.ctx.error(exc))
+        withdraw = self.ctx.service.withdraw_consent
+        if not await self.ctx.attempt_off_ui(self.banner, withdraw, self.incident_id, chosen):
             return
         self.confirming, self.done = False, True
         for box in self.boxes.values():

@@ -68,15 +68,12 @@ def named_reveal(field: ft.TextField, label: str) -> ft.TextField:
     return field
 
 
-class DateInput:
-    """A date typed in the reader's local form (`03.12.2026`, or ISO anywhere) or picked from
-    Flet's calendar (`DatePicker`, in the reader's language). `on_change` receives the ISO date,
-    or the typed text unchanged when it is not a date (so a validator refuses it and nothing
-    typed is lost); leaving the field with such text shows `error_text` under it.
+class _MomentInput:
+    """What `DateInput` and `TimeInput` share: a text field typed into and checked on leaving,
+    beside a 48 dp button opening the picker. Subclasses say how text parses and is shown."""
 
-    `control` is what goes on screen; `field` the text field (its `data` names it for tests);
-    `pick(e)` opens the calendar and `picked(e)` takes its answer.
-    """
+    ICON: ft.IconData
+    HINT = ""
 
     def __init__(
         self,
@@ -94,35 +91,82 @@ class DateInput:
     ) -> None:
         self.lang, self.on_change, self.error_text = lang, on_change, error_text
         self.field = _moment_field(
-            label, dates.hint(lang), dates.format_date(value, lang), self, data, key=key
+            label, self.HINT or dates.hint(lang), self._shown(value), self, data, key=key
         )
-        self.field.on_submit = self.check
-        self.picker = ft.DatePicker(
-            first_date=_dt.datetime.combine(dates.EARLIEST, _dt.time()),
-            last_date=_dt.datetime.combine(dates.LATEST, _dt.time()),
-            locale=ft.Locale(lang),
-            on_change=self.picked,
-        )
-        self.button = _pick_button(ft.Icons.CALENDAR_MONTH, pick_label, self.pick, data)
+        self.picker = self._make_picker()
+        self.button = _pick_button(self.ICON, pick_label, self.pick, data)
         self.control = ft.Row(
             [self.field, self.button], spacing=4, width=width, expand=expand, tight=True
         )
 
+    def _shown(self, value: str) -> str:
+        return value
+
+    def _make_picker(self) -> Any:
+        raise NotImplementedError
+
+    def _parses(self, text: str) -> bool:
+        raise NotImplementedError
+
+    def pick(self, e: Any = None) -> None:
+        raise NotImplementedError
+
     @property
     def value(self) -> str:
-        return dates.to_iso(str(self.field.value or ""), self.lang)
+        raise NotImplementedError
 
     def typed(self, _e: Any = None) -> None:
-        if self.field.error and dates.parse_date(str(self.field.value or ""), self.lang):
+        if self.field.error and self._parses(str(self.field.value or "")):
             self.field.error = None
         self.on_change(self.value)
 
     def check(self, _e: Any = None) -> bool:
-        """Show the error under the field if its text is not a date; True if it is fine."""
+        """Show the error under the field if its text does not parse; True if it is fine."""
         text = str(self.field.value or "").strip()
-        bad = bool(text) and dates.parse_date(text, self.lang) is None
+        bad = bool(text) and not self._parses(text)
         self.field.error = self.error_text if bad else None
         return not bad
+
+    def _take(self, shown: str, stored: str) -> None:
+        """What the picker chose: shown in the field, `stored` handed to `on_change`."""
+        self.field.value = shown
+        self.field.error = None
+        self.on_change(stored)
+
+
+class DateInput(_MomentInput):
+    """A date typed in the reader's local form (`03.12.2026`, or ISO anywhere) or picked from
+    Flet's calendar (`DatePicker`, in the reader's language). `on_change` receives the ISO date,
+    or the typed text unchanged when it is not a date (so a validator refuses it and nothing
+    typed is lost); leaving the field (or Enter) with such text shows `error_text` under it.
+
+    `control` is what goes on screen; `field` the text field (its `data` names it for tests);
+    `pick(e)` opens the calendar and `picked(e)` takes its answer.
+    """
+
+    ICON = ft.Icons.CALENDAR_MONTH
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.field.on_submit = self.check
+
+    def _shown(self, value: str) -> str:
+        return dates.format_date(value, self.lang)
+
+    def _make_picker(self) -> ft.DatePicker:
+        return ft.DatePicker(
+            first_date=_dt.datetime.combine(dates.EARLIEST, _dt.time()),
+            last_date=_dt.datetime.combine(dates.LATEST, _dt.time()),
+            locale=ft.Locale(self.lang),
+            on_change=self.picked,
+        )
+
+    def _parses(self, text: str) -> bool:
+        return dates.parse_date(text, self.lang) is not None
+
+    @property
+    def value(self) -> str:
+        return dates.to_iso(str(self.field.value or ""), self.lang)
 
     def pick(self, e: Any = None) -> None:
         current = dates.parse_date(str(self.field.value or ""), self.lang)
@@ -134,51 +178,29 @@ class DateInput:
         if chosen is None:
             return
         day = chosen.date() if isinstance(chosen, _dt.datetime) else chosen
-        self.field.value = dates.format_date(day, self.lang)
-        self.field.error = None
-        self.on_change(day.isoformat())
+        self._take(dates.format_date(day, self.lang), day.isoformat())
 
 
-class TimeInput:
+class TimeInput(_MomentInput):
     """A 24-hour time typed (`14:30`, `14.30`) or picked from Flet's `TimePicker`. `on_change`
     receives `HH:MM`, or the typed text unchanged when it is not a time."""
 
-    def __init__(
-        self,
-        *,
-        label: str,
-        lang: str,
-        value: str,
-        on_change: Callable[[str], None],
-        pick_label: str,
-        error_text: str,
-        data: str | None = None,
-        expand: int | None = None,
-    ) -> None:
-        self.on_change, self.error_text = on_change, error_text
-        self.field = _moment_field(label, "14:30", value, self, data)
-        self.picker = ft.TimePicker(
-            locale=ft.Locale(lang),
+    ICON = ft.Icons.SCHEDULE
+    HINT = "14:30"
+
+    def _make_picker(self) -> ft.TimePicker:
+        return ft.TimePicker(
+            locale=ft.Locale(self.lang),
             hour_format=ft.TimePickerHourFormat.H24,
             on_change=self.picked,
         )
-        self.button = _pick_button(ft.Icons.SCHEDULE, pick_label, self.pick, data)
-        self.control = ft.Row([self.field, self.button], spacing=4, expand=expand, tight=True)
+
+    def _parses(self, text: str) -> bool:
+        return dates.parse_time(text) is not None
 
     @property
     def value(self) -> str:
         return dates.time_to_stored(str(self.field.value or ""))
-
-    def typed(self, _e: Any = None) -> None:
-        if self.field.error and dates.parse_time(str(self.field.value or "")):
-            self.field.error = None
-        self.on_change(self.value)
-
-    def check(self, _e: Any = None) -> bool:
-        text = str(self.field.value or "").strip()
-        bad = bool(text) and dates.parse_time(text) is None
-        self.field.error = self.error_text if bad else None
-        return not bad
 
     def pick(self, e: Any = None) -> None:
         current = dates.parse_time(str(self.field.value or ""))
@@ -189,9 +211,8 @@ class TimeInput:
         chosen = self.picker.value
         if chosen is None:
             return
-        self.field.value = dates.format_time(chosen)
-        self.field.error = None
-        self.on_change(self.field.value)
+        shown = dates.format_time(chosen)
+        self._take(shown, shown)
 
 
 class _Typed(Protocol):
