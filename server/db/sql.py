@@ -18,7 +18,7 @@ import abc
 import contextlib
 import secrets
 from collections.abc import Iterator, Sequence
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from server.db.base import (
     ZERO_HASH,
@@ -667,18 +667,21 @@ class _Ingest:
         return {str(r[0]): str(r[1]) for r in rows}
 
     def _hash_at(self, seq: int) -> str | None:
+        """The hash of this author's envelope `seq` (pending in this batch, or stored)."""
         if seq in self.pending:
             return self.pending[seq].hash
-        row = self.tx.one(
-            "SELECT hash FROM envelopes WHERE author = ? AND seq = ?", (self.author, seq)
-        )
-        return None if row is None else str(row[0])
+        return self._stored_at(seq, "hash")
 
     def _prev_at(self, seq: int) -> str | None:
+        """The hash envelope `seq` names as its predecessor (pending, or stored)."""
         if seq in self.pending:
             return self.pending[seq].prev
+        return self._stored_at(seq, "prev")
+
+    def _stored_at(self, seq: int, column: Literal["hash", "prev"]) -> str | None:
         row = self.tx.one(
-            "SELECT prev FROM envelopes WHERE author = ? AND seq = ?", (self.author, seq)
+            f"SELECT {column} FROM envelopes WHERE author = ? AND seq = ?",
+            (self.author, seq),
         )
         return None if row is None else str(row[0])
 

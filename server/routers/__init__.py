@@ -58,3 +58,17 @@ REFUSAL_STATUS = {
 def refusal(exc: Refused) -> ApiError:
     """The API's answer to a rule the repository refused to break."""
     return ApiError(REFUSAL_STATUS.get(exc.reason, 409), exc.reason, exc.detail)
+
+
+def sealed_bytes(text: str, *, limit: int, code: str, what: str = "sealed") -> bytes:
+    """A sealed blob from a request body: canonical base64url, 1 to `limit` bytes; anything
+    else is a 422 with the route's error `code`."""
+    from sync.encoding import EncodingError, b64u_decode
+
+    try:
+        sealed = b64u_decode(text)
+    except EncodingError:
+        raise ApiError(422, code, f"{what} is not canonical base64url") from None
+    if not sealed or len(sealed) > limit:
+        raise ApiError(422, code, f"{what} is empty or too long")
+    return sealed

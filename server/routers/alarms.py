@@ -18,8 +18,8 @@ from server.auth import AsCheckKey, AsCoordinator, Ctx
 from server.db.base import Refused
 from server.errors import ApiError
 from server.models import Done, LockedAlarmBody, LockedAlarmItem, LockedAlarmsAnswer
-from server.routers import QUOTA_REFUSALS
-from sync.encoding import EncodingError, b64u_decode, b64u_encode
+from server.routers import QUOTA_REFUSALS, sealed_bytes
+from sync.encoding import b64u_encode
 
 router = APIRouter(tags=["alarms"], responses=QUOTA_REFUSALS)
 
@@ -33,12 +33,7 @@ MAX_SEALED = 32 * 1024
 @router.post("/v1/alarms", status_code=201, response_model=Done)
 def post_alarm(body: LockedAlarmBody, caller: AsCheckKey, ctx: Ctx) -> Done:
     """A locked phone's sealed alarm (check key only)."""
-    try:
-        sealed = b64u_decode(body.sealed)
-    except EncodingError:
-        raise ApiError(422, "invalid_body", "sealed is not canonical base64url") from None
-    if not sealed or len(sealed) > MAX_SEALED:
-        raise ApiError(422, "invalid_body", "sealed is empty or too long")
+    sealed = sealed_bytes(body.sealed, limit=MAX_SEALED, code="invalid_body")
     assert caller.device is not None
     now = ctx.clock()
     try:

@@ -35,8 +35,8 @@ from server.config import MAX_INVITE_SECONDS
 from server.db.base import DropLimits, RateLimited, Refused
 from server.errors import ApiError
 from server.models import Done, Strict
-from server.routers import REFUSALS, refusal
-from sync.encoding import EncodingError, b64u_decode, b64u_encode
+from server.routers import REFUSALS, refusal, sealed_bytes
+from sync.encoding import b64u_encode
 from sync.shortcode import MAX_SEALED
 
 router = APIRouter(tags=["invite-drops"], responses=REFUSALS)
@@ -75,12 +75,7 @@ class DropAnswer(BaseModel):
 
 @router.post("/v1/invite-drops", status_code=201, response_model=DropStored)
 def put_drop(body: DropBody, caller: AsCoordinator, ctx: Ctx) -> DropStored:
-    try:
-        sealed = b64u_decode(body.sealed)
-    except EncodingError:
-        raise ApiError(422, "bad_sealed", "sealed is not base64url") from None
-    if len(sealed) > MAX_SEALED:
-        raise ApiError(422, "bad_sealed", "sealed invite too long")
+    sealed = sealed_bytes(body.sealed, limit=MAX_SEALED, code="bad_sealed")
     now = ctx.clock()
     try:
         ctx.repo.put_invite_drop(
