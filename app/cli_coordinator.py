@@ -365,16 +365,22 @@ def _run_app(args: argparse.Namespace) -> int:
     return 0
 
 
+def _setup_answers(args: argparse.Namespace) -> dict[str, Any]:
+    """What `init` and `join` both hand the service (see `_setup_args`); asks for the new
+    workspace's passphrase first."""
+    return {
+        "passphrase": read_secret(PASSPHRASE_ENV, "Passphrase", confirm=True),
+        "server_url": args.server,
+        "coordinator_name": args.name,
+        "tls_pin": args.tls_pin,
+        "post_quantum": args.post_quantum,
+    }
+
+
 @_guarded
 def _init(args: argparse.Namespace, service: Any) -> int:
     info = service.setup_new(
-        passphrase=read_secret(PASSPHRASE_ENV, "Passphrase", confirm=True),
-        server_url=args.server,
-        bootstrap_token=args.bootstrap,
-        org_name=args.org,
-        coordinator_name=args.name,
-        tls_pin=args.tls_pin,
-        post_quantum=args.post_quantum,
+        **_setup_answers(args), bootstrap_token=args.bootstrap, org_name=args.org
     )
     kind = "post-quantum (devices seal to mlkem768x25519)" if info.post_quantum else "classic"
     _emit(
@@ -388,13 +394,9 @@ def _init(args: argparse.Namespace, service: Any) -> int:
 @_guarded
 def _join(args: argparse.Namespace, service: Any) -> int:
     info = service.setup_join(
-        passphrase=read_secret(PASSPHRASE_ENV, "Passphrase", confirm=True),
-        server_url=args.server,
+        **_setup_answers(args),
         backup=args.backup.read_bytes(),
         backup_passphrase=read_secret(BACKUP_PASSPHRASE_ENV, "Backup passphrase"),
-        coordinator_name=args.name,
-        tls_pin=args.tls_pin,
-        post_quantum=args.post_quantum,
     )
     code = service.join_request()
     _emit(
