@@ -7,7 +7,9 @@ Measures (full / --quick):
   sync engine in batches of 100 until the server acknowledged all (budget >= 1,000/s). Sealing
   is timed separately (`seal_per_s`): it happens when a record is saved, not at sync time.
 - `upload_vs_raw_ratio`: a 200 MB (32 MB) attachment uploaded from the spool by the engine in
-  chunks sized to the link (256 KiB, 1 MiB, 4 MiB, then 16 MiB on loopback: `sync.pacing`)
+  chunks sized to the link (256 KiB, 1 MiB, 2.75 MiB, 16 MiB, 64 MiB, then 128 MiB on
+  loopback: `sync.pacing`; those that end on a digest noted at spool time are read from the
+  spool while they are sent)
   to the real server, against the best of two raw `requests` PUTs of the same
   number of bytes to the raw baseline of `bench.server` (the same uvicorn, a minimal endpoint
   that writes the body to a file in the server's data directory; no auth, hashing, database or
@@ -18,8 +20,8 @@ Measures (full / --quick):
   measured on a second blob of the same size: tracing every allocation costs the device about
   0.02 s of CPU per 200 MB (5 % of the upload's time), so it stays off the timed one.
 - `resent_after_cut_bytes`: bytes sent again after the connection is reset in the middle of the
-  second chunk of a blob of 2.5 largest chunks (budget <= one chunk, `chunk_bytes`, the
-  largest; the second chunk is 1 MiB since chunks grow from 256 KiB).
+  second chunk of a 40 MiB blob (budget <= one chunk, `chunk_bytes`, the largest; the second
+  chunk is 1 MiB since chunks grow from 256 KiB).
 - `pull_10000_s`: coordinator pull + verify + decrypt + store of 10,000 envelopes (budget
   <= 10 s). --quick pulls 1,000 and reports `pull_quick` instead. `worker_processes` says
   whether the pull could use worker processes (only while the process runs a single thread).
@@ -61,6 +63,7 @@ from tests.support.live_server import start_live_server  # noqa: E402
 
 PASSPHRASE = "bench passphrase"  # noqa: S105 - a throw-away test vault
 MB = 1_000_000
+RESUME_BYTES = 40 * 1024 * 1024
 
 
 def _vault(path: Path) -> Vault:
@@ -351,7 +354,7 @@ def run(quick: bool) -> dict[str, Any]:
             result["upload"] = upload
             result["upload_vs_raw_ratio"] = upload["upload_vs_raw_ratio"]
             result["upload_peak_mb"] = upload["upload_peak_mb"]
-            resume = bench_resume(coord, tmp, server.url, CHUNK_SIZE * 5 // 2)
+            resume = bench_resume(coord, tmp, server.url, RESUME_BYTES)
             result["resume"] = resume
             result["resent_after_cut_bytes"] = resume["resent_after_cut_bytes"]
             coordinator.pull(coord)  # drain what the steps above sent

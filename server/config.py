@@ -33,8 +33,14 @@ JSON_BODY_LIMIT = 1 * MIB
 ENVELOPE_BATCH_LIMIT = 4 * MIB
 """`POST /v1/envelopes`: a batch of up to 100 envelopes, whatever comes first."""
 
-BLOB_CHUNK_LIMIT = 16 * MIB
-"""`PUT /v1/blobs/{id}/chunks`: one chunk of raw bytes."""
+BLOB_CHUNK_LIMIT = 128 * MIB
+"""`PUT /v1/blobs/{id}/chunks`: one chunk of raw bytes, streamed into the upload as it arrives
+(the server holds about `blob_pipe.PIPE_QUEUED` MiB of it at a time). Told to devices in the
+`X-FieldVault-Chunk-Limit` header of `POST /v1/blobs` answers."""
+BLOB_BUFFERED_LIMIT = 16 * MIB
+"""The largest chunk the server reads whole before writing it: one that cannot be streamed
+(not the upload's next bytes, or signed over its own body by an older device, which never sends
+more than this). Larger ones are refused (413) once their headers are checked."""
 
 MAX_BATCH = 100
 MAX_BLOB_SIZE = 4 * 1024 * MIB

@@ -32,7 +32,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, Protocol, cast
 from urllib.parse import urlencode, urlsplit
 
 import requests
@@ -55,11 +55,14 @@ from sync.errors import (
     TlsError,
     TlsPinMismatch,
 )
+from sync.pacing import HEADER_CHUNK_LIMIT, SERVER_CHUNK_LIMIT
 
 CONNECT_TIMEOUT = 15.0
 READ_TIMEOUT = 60.0
 DOWNLOAD_RESUMES = 5
 """A download cut this many times in a row without a byte of progress gives up."""
+STREAM_PIECE = 1024 * 1024
+"""Bytes of a streamed chunk read from the spool and handed to the socket at a time."""
 _PIN_HEX_LENGTH = 64
 # Nothing but what the server needs: no User-Agent (it names the software), Accept or
 # Accept-Encoding (bodies are ciphertext or small JSON). `requests` and `urllib3` would add them.
@@ -124,6 +127,47 @@ class _PinnedAdapter(HTTPAdapter):
         return host_params, extended
 
 
+class SpoolFile(Protocol):
+    """What a streamed chunk reads: an open, seekable binary file (a spool reader)."""
+
+    def seek(self, offset: int, whence: int = 0, /) -> int: ...
+
+    def readinto(self, buffer: memoryview, /) -> int | None: ...
+
+
+class SpoolSlice:
+    """`length` bytes of a seekable file from `offset`, as a request body read while it is sent.
+
+    `Client.blob_chunk` sends it with a `Content-Length`, `STREAM_PIECE` bytes at a time through
+    one buffer, so a chunk of any size costs that much memory and each piece is copied once on
+    its way from the file to the socket. Sending it again (after a cut) reads the file again.
+
+    Danger: the file must not change or move while the body is sent; a file shorter than
+    `offset + length` raises `SyncError` (`spool_damaged`) in the middle of the request.
+    """
+
+    def __init__(self, source: SpoolFile, offset: int, length: int) -> None:
+        if offset < 0 or length <= 0:
+            raise ValueError("a slice starts at 0 or later and holds at least one byte")
+        self.source = source
+        self.offset = offset
+        self.length = length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __iter__(self) -> Iterator[memoryview]:
+        self.source.seek(self.offset)
+        buffer = memoryview(bytearray(min(STREAM_PIECE, self.length)))
+        left = self.length
+        while left:
+            got = self.source.readinto(buffer[: min(left, len(buffer))])
+            if not got:
+                raise SyncError("the spooled blob is shorter than queued", reason="spool_damaged")
+            yield buffer[:got]  # sent before the next piece is read into the buffer
+            left -= got
+
+
 class Client:
     """A signed, timed, optionally proxied and pinned connection to one organisation server."""
 
@@ -146,6 +190,8 @@ class Client:
         self.signing_key = signing_key
         self.timeout = (connect_timeout, read_timeout)
         self._now = now
+        self.chunk_limit = SERVER_CHUNK_LIMIT
+        """The largest blob chunk the server takes (learnt by `blob_begin`)."""
         self._session = requests.Session()
         self._session.trust_env = False
         self._session.headers.clear()
@@ -175,7 +221,7 @@ class Client:
         *,
         query: Mapping[str, Any] | None = None,
         json_body: Any = None,
-        raw_body: bytes | None = None,
+        raw_body: bytes | SpoolSlice | None = None,
         signed: bool = True,
         stream: bool = False,
         body_sha256: str | None = None,
@@ -193,6 +239,10 @@ class Client:
         if query:
             path_and_query += "?" + urlencode(query)
         headers: dict[str, str] = {}
+        streamed = isinstance(raw_body, SpoolSlice)
+        if streamed and upload_sha256 is None:
+            raise ValueError("a streamed body must be signed over its upload's digest")
+        body: bytes | SpoolSlice
         if json_body is not None:
             body = canonical_json(json_body)
             headers["Content-Type"] = "application/json"
@@ -211,7 +261,7 @@ class Client:
                     self.signing_key,
                     method,
                     path_and_query,
-                    body,
+                    body if isinstance(body, bytes) else b"",  # streamed: upload digest only
                     now=int(self._now()),
                     body_sha256=body_sha256 if raw_body is not None else None,
                     upload_sha256=upload_sha256 if raw_body is not None else None,
@@ -222,7 +272,7 @@ class Client:
             response = self._session.request(
                 method,
                 url,
-                data=body if body else None,
+                data=cast(Any, body) if body else None,  # a SpoolSlice: an iterable of pieces
                 headers=headers,
                 timeout=self.timeout,
                 allow_redirects=False,
@@ -236,13 +286,7 @@ class Client:
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
         """Send one request and parse its JSON answer strictly."""
-        response = self.request(method, path, **kwargs)
-        try:
-            return parse_json_strict(response.content)
-        except requests.exceptions.RequestException as exc:
-            raise _translate(exc) from exc
-        except EncodingError as exc:
-            raise ProtocolError("the server's answer is not valid JSON") from exc
+        return _json(self.request(method, path, **kwargs))
 
     # -- the API (docs/protocol.md) ----------------------------------------------------------
 
@@ -334,9 +378,15 @@ class Client:
         return _obj(self.call("GET", "/v1/messages", query={"after": after, "limit": limit}))
 
     def blob_begin(self, blob_id: str, size: int, sha256: str) -> int:
-        """Announce a blob (idempotent); return how many bytes the server already holds."""
+        """Announce a blob (idempotent); return how many bytes the server already holds.
+
+        Also learns the largest chunk the server takes (`chunk_limit`), from its answer's
+        `X-FieldVault-Chunk-Limit`; a server that does not say takes `SERVER_CHUNK_LIMIT`.
+        """
         body = {"id": blob_id, "size": size, "sha256": sha256}
-        return _int(_obj(self.call("POST", "/v1/blobs", json_body=body)).get("offset"))
+        response = self.request("POST", "/v1/blobs", json_body=body)
+        self.chunk_limit = _hint_int(response.headers.get(HEADER_CHUNK_LIMIT)) or SERVER_CHUNK_LIMIT
+        return _int(_obj(_json(response)).get("offset"))
 
     def blob_status(self, blob_id: str) -> dict[str, Any]:
         return _obj(self.call("GET", f"/v1/blobs/{_segment(blob_id)}/status"))
@@ -345,12 +395,15 @@ class Client:
         self,
         blob_id: str,
         offset: int,
-        data: bytes,
+        data: bytes | SpoolSlice,
         *,
         sha256: str | None = None,
         upload_sha256: str | None = None,
     ) -> tuple[int, bool]:
         """Send bytes at `offset`; return (server offset, complete). `OffsetMismatch` if off.
+
+        `data`: the bytes, or a `SpoolSlice` read from the spool while it is sent (only with
+        `upload_sha256`, which signs it without reading it first).
 
         `sha256`: the chunk's SHA-256 (hex) if already computed, so it is not hashed twice.
         `upload_sha256`: sign the SHA-256 of the blob's first `offset + len(data)` bytes instead
@@ -451,6 +504,15 @@ def _check_complete(response: requests.Response, delivered: int) -> None:
         return
     if delivered < expected:
         raise Offline("the download was cut")
+
+
+def _json(response: requests.Response) -> Any:
+    try:
+        return parse_json_strict(response.content)
+    except requests.exceptions.RequestException as exc:
+        raise _translate(exc) from exc
+    except EncodingError as exc:
+        raise ProtocolError("the server's answer is not valid JSON") from exc
 
 
 def _hint_int(value: str | None) -> int | None:

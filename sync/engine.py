@@ -96,7 +96,7 @@ from sync.trust import accept_org_document, writer_problem
 from sync.upload import BlobUploader
 
 BATCH_SIZE = 100
-CHUNK_SIZE = 16 * 1024 * 1024
+CHUNK_SIZE = 128 * 1024 * 1024
 """The largest chunk; `sync.pacing` chooses each chunk's size below it from the link's speed."""
 MESSAGE_PAGE = 100
 ACK_TIMEOUT = 5.0

@@ -1,8 +1,10 @@
 """How big the next upload chunk should be, from how fast the last ones went.
 
-Use `ChunkPacer(largest=16 MiB)`: read `size` before sending a chunk, then report what happened
+Use `ChunkPacer(largest=...)`: read `size` before sending a chunk, then report what happened
 with `sent(nbytes, seconds)` or `cut()`. The engine keeps one pacer for as long as it lives, so
-what one round learnt about the link carries into the next.
+what one round learnt about the link carries into the next; its `largest` is the engine's
+`CHUNK_SIZE` (128 MiB), and the uploader sends no more than the server takes (`chunk_limit`,
+`SERVER_CHUNK_LIMIT` unless the server says) nor holds more than `LARGEST` in memory.
 
 A chunk is the unit a cut connection loses (the server keeps only whole, authenticated chunks),
 so the pacer aims for chunks that take `target_seconds` on the link as measured: it starts small
@@ -22,6 +24,12 @@ that errs on the side of smaller chunks, which only costs a few hundred bytes of
 from __future__ import annotations
 
 LARGEST = 16 * 1024 * 1024
+"""The largest chunk held in memory (hashed on the way, or for a server from before upload
+digests); chunks streamed from the spool may be as large as the server takes."""
+SERVER_CHUNK_LIMIT = 16 * 1024 * 1024
+"""The largest chunk a server takes if its `POST /v1/blobs` answer does not say otherwise."""
+HEADER_CHUNK_LIMIT = "X-FieldVault-Chunk-Limit"
+"""The `POST /v1/blobs` answer's header naming the largest chunk the server takes, in bytes."""
 FIRST = 256 * 1024
 SMALLEST = 64 * 1024
 TARGET_SECONDS = 2.0

@@ -24,17 +24,20 @@ import hashlib
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from core.crypto.hashing import sha256_hex
 from core.records import Record
 from core.vault_port import DeviceVaultPort
-from sync.client import Client
+from sync.client import Client, SpoolFile, SpoolSlice
 from sync.encoding import EncodingError, b64u_decode
 from sync.errors import Offline, OffsetMismatch, ServerRefused, SyncError, Timeout
 from sync.outbox import CHECKPOINT_BYTES
-from sync.pacing import ChunkPacer
+from sync.pacing import LARGEST, ChunkPacer
 
+HELD_CHUNK = LARGEST
+"""The largest chunk read into memory: one hashed on the way (no noted digest at its end) or
+sent to a server from before upload digests. Others are streamed from the spool."""
 MAX_BLOB_RESTARTS = 2
 """Times one upload starts again from 0 after `hash_mismatch` before the error is raised."""
 
@@ -86,31 +89,19 @@ class BlobUploader:
             ThreadPoolExecutor(max_workers=1) as reader,
         ):
             window = _Window(source, *self._acknowledged.pop(entry.id, (0, None)))
+            streams = _can_stream(source)
             ahead: Future[tuple[bytes, Any]] | None = None
             while True:
                 self._check_cancel()
                 if ahead is not None:
                     window.extend(*ahead.result())
                     ahead = None
-                want = known.fit(offset, min(pacer.size, size - offset))
-                upload_hex = known.at(offset + want) if self.upload_digests else None
-                need_hash = self.upload_digests and upload_hex is None
-                chunk, through = window.take(offset, want, hashed=need_hash)
-                if not chunk and offset < size:
-                    raise SyncError(
-                        "the spooled blob is shorter than queued", reason="spool_damaged"
-                    )
-                following = offset + len(chunk)
-                if following < size and following == window.end:
-                    ahead = self._read_ahead(reader, source, known, following, size, through)
+                chunk, upload_hex, ahead = self._chunk_at(
+                    client, window, reader, known, offset, size, streams
+                )
                 started = time.monotonic()
                 try:
-                    if not self.upload_digests:
-                        sent = client.blob_chunk(entry.id, offset, chunk, sha256=sha256_hex(chunk))
-                    else:
-                        upload_hex = upload_hex or through.hexdigest()
-                        sent = client.blob_chunk(entry.id, offset, chunk, upload_sha256=upload_hex)
-                    offset, complete = sent
+                    offset, complete = self._send(client, entry.id, offset, chunk, upload_hex)
                 except OffsetMismatch as exc:
                     offset = exc.offset
                     continue
@@ -141,6 +132,54 @@ class BlobUploader:
                 if offset >= size:
                     return bool(client.blob_status(entry.id).get("complete"))
 
+    def _chunk_at(
+        self,
+        client: Client,
+        window: _Window,
+        reader: ThreadPoolExecutor,
+        known: _Checkpoints,
+        offset: int,
+        size: int,
+        streams: bool,
+    ) -> tuple[bytes | SpoolSlice, str | None, Future[tuple[bytes, Any]] | None]:
+        """The next chunk, from `offset`: (its bytes, or a `SpoolSlice` if it ends on a noted
+        digest and the spool `streams`; the upload's digest through it, None if the server
+        predates upload digests; the read ahead started for the chunk after it, if any)."""
+        room = min(self.pacer.size, client.chunk_limit, size - offset)
+        want = known.fit(offset, room)
+        upload_hex = known.at(offset + want) if self.upload_digests else None
+        if streams and upload_hex is not None:
+            window.forget(offset + want)  # the slice moves the reader
+            return SpoolSlice(cast(SpoolFile, window.source), offset, want), upload_hex, None
+        want = known.fit(offset, min(room, HELD_CHUNK))
+        upload_hex = known.at(offset + want) if self.upload_digests else None
+        need_hash = self.upload_digests and upload_hex is None
+        chunk, through = window.take(offset, want, hashed=need_hash)
+        if not chunk and offset < size:
+            raise SyncError("the spooled blob is shorter than queued", reason="spool_damaged")
+        if need_hash:
+            upload_hex = through.hexdigest()
+        following = offset + len(chunk)
+        ahead = None
+        if following < size and following == window.end:
+            ahead = self._read_ahead(
+                reader, window.source, known, following, size, through, streams
+            )
+        return chunk, upload_hex, ahead
+
+    def _send(
+        self,
+        client: Client,
+        blob_id: str,
+        offset: int,
+        chunk: bytes | SpoolSlice,
+        upload_hex: str | None,
+    ) -> tuple[int, bool]:
+        if upload_hex is not None:
+            return client.blob_chunk(blob_id, offset, chunk, upload_sha256=upload_hex)
+        assert isinstance(chunk, bytes)  # only chunks signed over the upload's digest stream
+        return client.blob_chunk(blob_id, offset, chunk, sha256=sha256_hex(chunk))
+
     def _read_ahead(
         self,
         reader: ThreadPoolExecutor,
@@ -149,14 +188,18 @@ class BlobUploader:
         following: int,
         size: int,
         through: Any,
+        streams: bool,
     ) -> Future[tuple[bytes, Any]] | None:
         """Start reading the chunk after this one while this one is on the wire: as much as
         the pacer may ask for next, so that growing costs no join; bytes to hash only as many
         as it asks now, as they are hashed again if it then asks for fewer (slow links, where
-        joins cost nothing). None when there is nothing to read ahead yet."""
+        joins cost nothing). None when there is nothing to read ahead yet, or when the next
+        chunk ends on a noted digest and `streams` (it is then read while it is sent)."""
         pacer = self.pacer
-        reach = known.fit(following, min(pacer.ceiling, size - following))
+        reach = known.fit(following, min(pacer.ceiling, HELD_CHUNK, size - following))
         if not self.upload_digests or known.at(following + reach) is not None:
+            if streams and self.upload_digests:
+                return None
             return reader.submit(_read_hashed, source, reach, None)
         if through is not None:
             next_want = known.fit(following, min(pacer.size, size - following))
@@ -256,6 +299,13 @@ class _Window:
         self.data = self.data[dropped:]
         self.start += dropped
 
+    def forget(self, position: int) -> None:
+        """The bytes before `position` go straight from the spool to the server (a streamed
+        chunk, which moves the reader): stand the reader at `position`, holding nothing and
+        with the running hash unknown (sent under a noted digest)."""
+        self.start = _seek(self.source, self.end, position)
+        self.data, self.state, self.end_state = b"", None, None
+
     def _rewind(self) -> None:
         self.start = _seek(self.source, self.end, 0)
         self.data, self.state = b"", hashlib.sha256()
@@ -291,6 +341,12 @@ class _Window:
         if len(chunk) == len(self.data):
             self.end_state = through.copy()
         return chunk, through
+
+
+def _can_stream(source: Any) -> bool:
+    """Whether chunks can be read from `source` while they are sent (`SpoolSlice`)."""
+    seekable = getattr(source, "seekable", None)
+    return callable(seekable) and bool(seekable()) and hasattr(source, "readinto")
 
 
 def _read_hashed(source: Any, size: int, state: Any) -> tuple[bytes, Any]:

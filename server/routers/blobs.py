@@ -55,10 +55,10 @@ from server.auth import (
 )
 from server.blob_pipe import pipe_body
 from server.blobs import Appender
-from server.config import BLOB_CHUNK_LIMIT
+from server.config import BLOB_BUFFERED_LIMIT, BLOB_CHUNK_LIMIT
 from server.context import Services
 from server.db.base import Blob, Refused
-from server.errors import ApiError, ErrorBody
+from server.errors import ApiError, BodyTooLarge, ErrorBody
 from server.models import BlobBegin, BlobOffset, BlobStatus, ChunkAnswer
 from server.routers import QUOTA_REFUSALS, refusal
 from sync.auth import (
@@ -71,6 +71,7 @@ from sync.auth import (
 )
 from sync.encoding import EncodingError, b64u_decode
 from sync.keys import key_id
+from sync.pacing import HEADER_CHUNK_LIMIT
 
 router = APIRouter(tags=["blobs"], responses=QUOTA_REFUSALS)
 
@@ -105,10 +106,19 @@ def begin(body: BlobBegin, caller: AsMember, ctx: Ctx) -> Any:
         if existing.storage_name != name:
             ctx.blobs.discard(name)
         else:
-            return JSONResponse({"offset": existing.offset}, status_code=201)
+            return _offset_answer(existing.offset, 201)
     if (existing.owner, existing.size, existing.sha256) != (caller.key_id, body.size, body.sha256):
         raise ApiError(409, "blob_conflict", "a different blob with this id exists")
-    return JSONResponse({"offset": existing.offset}, status_code=200)
+    return _offset_answer(existing.offset, 200)
+
+
+def _offset_answer(offset: int, status: int) -> JSONResponse:
+    """Where the upload stands, and the largest chunk this server takes."""
+    return JSONResponse(
+        {"offset": offset},
+        status_code=status,
+        headers={HEADER_CHUNK_LIMIT: str(BLOB_CHUNK_LIMIT)},
+    )
 
 
 @router.get("/v1/blobs/{blob_id}/status", response_model=BlobStatus)
@@ -151,12 +161,49 @@ async def chunk(request: Request, blob_id: BlobId, ctx: Ctx, offset: Offset) -> 
         if opened is not None:
             return await _stream_chunk(request, ctx, *opened, offset, upload, stack)
     if upload is None:
+        if length is not None and length > BLOB_BUFFERED_LIMIT:
+            raise BodyTooLarge(BLOB_BUFFERED_LIMIT)  # its signature needs the body read whole
         verified = await signed(request, ctx)
     else:  # the body is checked against the announced digest once the upload is locked
         verified = _verify_digest(request, upload_digest_field(upload), ctx)
     caller = await run_in_threadpool(member, verified, ctx)
-    data = await request.body()
+    if upload is not None and length is not None and length > BLOB_BUFFERED_LIMIT:
+        return await run_in_threadpool(_unstreamed, ctx, caller, blob_id, offset, length)
+    data = await _body_within(request, BLOB_BUFFERED_LIMIT)
     return await run_in_threadpool(_write_chunk, ctx, caller, blob_id, offset, data, upload)
+
+
+async def _body_within(request: Request, limit: int) -> bytes:
+    """The whole body, refused (413) as soon as it passes `limit` bytes."""
+    pieces: list[bytes] = []
+    received = 0
+    async for piece in request.stream():
+        received += len(piece)
+        if received > limit:
+            raise BodyTooLarge(limit)
+        pieces.append(piece)
+    return b"".join(pieces)
+
+
+def _unstreamed(ctx: Services, caller: Caller, blob_id: str, offset: int, length: int) -> Any:
+    """A chunk too large to read whole that the streamed path did not take: the answer the
+    plain path would give, without reading it. If nothing is wrong with it (the upload moved
+    or was busy a moment ago), `offset_mismatch` with the upload's offset: send it again."""
+    blob = _owned(ctx, blob_id, caller)
+    if blob.complete:
+        return ChunkAnswer(offset=blob.size, complete=True)
+    if offset != blob.offset:
+        raise ApiError(
+            409, "offset_mismatch", f"the upload is at {blob.offset}", offset=blob.offset
+        )
+    if offset + length > blob.size:
+        raise ApiError(422, "chunk_too_long", "the chunk goes past the declared size")
+    try:
+        with ctx.blobs.locked(blob.storage_name):
+            pass
+    except FileNotFoundError:
+        return _lost(ctx, caller, blob_id)
+    raise ApiError(409, "offset_mismatch", "the upload was busy", offset=blob.offset)
 
 
 def _content_length(request: Request) -> int | None:
@@ -342,12 +389,17 @@ def _write_chunk(
     try:
         return _write_locked(ctx, caller, blob, offset, data, upload)
     except FileNotFoundError:
-        # Finished by another request meanwhile, or the file was lost: start a fresh one.
-        blob = _owned(ctx, blob_id, caller)
-        if blob.complete:
-            return ChunkAnswer(offset=blob.size, complete=True)
-        ctx.repo.reset_blob(blob_id, ctx.blobs.create())
-        raise ApiError(409, "offset_mismatch", "the upload restarts", offset=0) from None
+        return _lost(ctx, caller, blob_id)
+
+
+def _lost(ctx: Services, caller: Caller, blob_id: str) -> Any:
+    """The upload's file is gone: finished by another request meanwhile, or lost (then start
+    a fresh one, from 0)."""
+    blob = _owned(ctx, blob_id, caller)
+    if blob.complete:
+        return ChunkAnswer(offset=blob.size, complete=True)
+    ctx.repo.reset_blob(blob_id, ctx.blobs.create())
+    raise ApiError(409, "offset_mismatch", "the upload restarts", offset=0)
 
 
 def _write_locked(

@@ -11,6 +11,7 @@ import psycopg
 
 from server.config import BLOB_CHUNK_LIMIT
 from sync.auth import HEADER_SIGNATURE, HEADER_UPLOAD_SHA256, sign_request
+from sync.pacing import HEADER_CHUNK_LIMIT, SERVER_CHUNK_LIMIT
 from tests.server.conftest import Server
 from tests.server.helpers import Actor
 
@@ -130,6 +131,17 @@ def test_chunk_past_the_declared_size_is_refused(org_server: Server, device: Act
     answer = _chunk(org_server, device, 0, b"abcd")
     assert answer.status_code == 422
     assert org_server.repo.blob(BLOB_ID).offset == 0  # type: ignore[union-attr]
+
+
+def test_declaring_a_blob_answers_the_largest_chunk_the_server_takes(
+    org_server: Server, device: Actor
+) -> None:
+    body = {"id": BLOB_ID, "size": 3, "sha256": hashlib.sha256(b"abc").hexdigest()}
+    for status in (201, 200):  # declared, then resumed
+        answer = org_server.api.call("POST", "/v1/blobs", device, json=body)
+        assert answer.status_code == status
+        assert answer.headers[HEADER_CHUNK_LIMIT] == str(BLOB_CHUNK_LIMIT)
+    assert BLOB_CHUNK_LIMIT > SERVER_CHUNK_LIMIT  # more than a device assumes unless told
 
 
 def test_chunk_over_the_chunk_limit_is_refused(org_server: Server, device: Actor) -> None:

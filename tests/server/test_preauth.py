@@ -20,7 +20,12 @@ from typing import Any
 from starlette.types import Message
 
 from core.crypto.signing import SigningKey
-from server.config import BLOB_CHUNK_LIMIT, ENVELOPE_BATCH_LIMIT, PREAUTH_BODY_LIMIT
+from server.config import (
+    BLOB_BUFFERED_LIMIT,
+    BLOB_CHUNK_LIMIT,
+    ENVELOPE_BATCH_LIMIT,
+    PREAUTH_BODY_LIMIT,
+)
 from sync.auth import HEADER_CONTENT_SHA256, HEADER_UPLOAD_SHA256, sign_request
 from sync.encoding import canonical_json
 from tests.server.conftest import Server
@@ -253,4 +258,39 @@ def test_a_chunk_naming_both_a_content_and_an_upload_digest_is_refused_unread(
         "PUT", target, {**headers, HEADER_CONTENT_SHA256: digest}, BLOB_CHUNK_LIMIT
     )
     assert (status, answer["error"]) == (401, "malformed_auth")
+    assert probe.pulled == 0
+
+
+def _declare(server: Server, device: Actor, size: int) -> None:
+    body = {"id": BLOB_ID, "size": size, "sha256": "00" * 32}
+    answer = server.api.call("POST", "/v1/blobs", device, json=body)
+    assert answer.status_code == 201, answer.text
+
+
+def test_a_chunk_too_large_to_read_whole_at_the_wrong_offset_gets_the_offset_unread(
+    org_server: Server, device: Actor
+) -> None:
+    _declare(org_server, device, 4 * BLOB_BUFFERED_LIMIT)
+    target = f"/v1/blobs/{BLOB_ID}/chunks?offset=4096"  # the upload is at 0
+    digest = hashlib.sha256(b"the blob through the chunk's end").hexdigest()
+    headers = sign_request(
+        device.key, "PUT", target, b"", now=org_server.clock(), upload_sha256=digest
+    )
+    probe = Pulled(org_server)
+    status, answer = probe.call("PUT", target, headers, 2 * BLOB_BUFFERED_LIMIT)
+    assert (status, answer["error"], answer["offset"]) == (409, "offset_mismatch", 0)
+    assert probe.pulled == 0
+
+
+def test_a_chunk_signed_over_its_body_too_large_to_read_whole_is_refused_unread(
+    org_server: Server, device: Actor
+) -> None:
+    _declare(org_server, device, 4 * BLOB_BUFFERED_LIMIT)
+    target = f"/v1/blobs/{BLOB_ID}/chunks?offset=4096"  # not streamed: the upload is at 0
+    body = bytes(BLOB_BUFFERED_LIMIT + 1)
+    probe = Pulled(org_server)
+    status, answer = probe.call(
+        "PUT", target, _signed(device.key, "PUT", target, body, org_server.clock()), len(body)
+    )
+    assert (status, answer["error"]) == (413, "body_too_large")
     assert probe.pulled == 0

@@ -16,10 +16,11 @@ from typing import Any
 from core.crypto.signing import SigningKey
 from storage.memory import MemoryVault
 from sync import age, orgdoc
-from sync.client import OrgDocumentAnswer
+from sync.client import OrgDocumentAnswer, SpoolSlice
 from sync.device import DeviceIdentity, SyncState, create_identity
 from sync.errors import DeviceRevoked, OffsetMismatch, ServerRefused
 from sync.keys import key_id
+from sync.pacing import SERVER_CHUNK_LIMIT
 
 
 @dataclasses.dataclass
@@ -83,6 +84,8 @@ class FakeServer:
         self.reject: dict[str, str] = {}
         self.hash_mismatch_once: set[str] = set()
         self.no_upload_digests = False  # a server from before chunks signed over upload digests
+        self.chunk_limit = SERVER_CHUNK_LIMIT  # the largest chunk it takes
+        self.streamed: list[int] = []  # lengths of the chunks read from the spool while sent
         self.revoked = False  # like the real server: org document and commands still answered
         self.calls: list[str] = []
 
@@ -97,6 +100,7 @@ class FakeClient:
         self.server = server
         self.identity = identity
         self.timeout = (1.0, 1.0)
+        self.chunk_limit = server.chunk_limit
 
     def close(self) -> None:
         pass
@@ -152,11 +156,17 @@ class FakeClient:
         self,
         blob_id: str,
         offset: int,
-        data: bytes,
+        data: bytes | SpoolSlice,
         *,
         sha256: str | None = None,
         upload_sha256: str | None = None,
     ) -> tuple[int, bool]:
+        if isinstance(data, SpoolSlice):  # read as the real client sends it
+            assert upload_sha256 is not None
+            self.server.streamed.append(len(data))
+            data = b"".join(bytes(piece) for piece in data)
+        if len(data) > self.server.chunk_limit:
+            raise ServerRefused("body_too_large", status=413)  # what the real server answers
         if sha256 is not None and sha256 != hashlib.sha256(data).hexdigest():
             raise ServerRefused("bad_signature", status=401)  # what the real server answers
         if upload_sha256 is not None and self.server.no_upload_digests:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import io
 import json
+import os
 import ssl
 import subprocess
 import threading
@@ -19,18 +21,20 @@ from pathlib import Path
 import pytest
 
 from core.crypto.signing import SigningKey
-from sync.auth import verify_request
-from sync.client import Client, normalise_pin, normalise_proxy
+from sync.auth import upload_digest_field, verify_request, verify_request_digest
+from sync.client import STREAM_PIECE, Client, SpoolSlice, normalise_pin, normalise_proxy
 from sync.errors import (
     DeviceRevoked,
     Offline,
     OffsetMismatch,
     ServerRefused,
     ServerUnavailable,
+    SyncError,
     Timeout,
     TlsError,
     TlsPinMismatch,
 )
+from sync.pacing import HEADER_CHUNK_LIMIT, SERVER_CHUNK_LIMIT
 from tests.support.fault_proxy import FaultProxy
 
 Handler = Callable[[http.server.BaseHTTPRequestHandler, bytes], tuple[int, bytes]]
@@ -39,7 +43,13 @@ Handler = Callable[[http.server.BaseHTTPRequestHandler, bytes], tuple[int, bytes
 class _Server:
     """A loopback HTTP(S) server answering every request with `handler`; records requests."""
 
-    def __init__(self, handler: Handler, *, tls: tuple[Path, Path] | None = None) -> None:
+    def __init__(
+        self,
+        handler: Handler,
+        *,
+        tls: tuple[Path, Path] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.seen: list[tuple[str, str, dict[str, str], bytes]] = []
         outer = self
 
@@ -54,6 +64,8 @@ class _Server:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(answer)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(answer)
 
@@ -189,6 +201,62 @@ def test_http_refusals_become_typed_errors_with_machine_reasons(
     with pytest.raises(expected) as info:
         Client(server.url, signing_key=SigningKey.generate()).commands()
     assert info.value.reason == reason
+
+
+def test_a_spool_slice_is_sent_with_its_length_its_bytes_and_a_signature_over_the_upload(
+    serve,
+) -> None:
+    server = serve(_json(200, {"offset": 10, "complete": False}))
+    data = os.urandom(2 * STREAM_PIECE + 5)
+    key = SigningKey.generate()
+    upload = hashlib.sha256(b"the blob through the chunk's end").hexdigest()
+    sent = SpoolSlice(io.BytesIO(data), 3, len(data) - 4)
+    assert Client(server.url, signing_key=key).blob_chunk("b1", 3, sent, upload_sha256=upload) == (
+        10,
+        False,
+    )
+    method, path, headers, body = server.seen[0]
+    assert body == data[3:-1] and headers["Content-Length"] == str(len(data) - 4)
+    assert "Transfer-Encoding" not in headers
+    field = upload_digest_field(upload)
+    verified = verify_request_digest(headers, method, path, field, now=int(time.time()))
+    assert verified.public_key == key.public_bytes()
+
+
+def test_a_spool_slice_reads_through_one_buffer_of_at_most_one_piece() -> None:
+    data = os.urandom(3 * STREAM_PIECE)
+    pieces = [bytes(piece) for piece in SpoolSlice(io.BytesIO(data), 1, len(data) - 1)]
+    assert b"".join(pieces) == data[1:]
+    assert [len(piece) for piece in pieces] == [STREAM_PIECE, STREAM_PIECE, STREAM_PIECE - 1]
+
+
+def test_a_spool_shorter_than_its_slice_is_reported_damaged(serve) -> None:
+    server = serve(_json(200, {"offset": 10, "complete": False}))
+    client = Client(server.url, signing_key=SigningKey.generate())
+    upload = hashlib.sha256(b"x").hexdigest()
+    with pytest.raises(SyncError) as info:
+        client.blob_chunk("b1", 0, SpoolSlice(io.BytesIO(b"abc"), 0, 10), upload_sha256=upload)
+    assert info.value.reason == "spool_damaged"
+
+
+def test_a_spool_slice_is_only_sent_signed_over_its_uploads_digest(serve) -> None:
+    server = serve(_json(200, {"offset": 10, "complete": False}))
+    client = Client(server.url, signing_key=SigningKey.generate())
+    with pytest.raises(ValueError):
+        client.blob_chunk("b1", 0, SpoolSlice(io.BytesIO(b"abc"), 0, 3))
+    assert server.seen == []
+
+
+def test_declaring_a_blob_learns_the_largest_chunk_the_server_takes(serve) -> None:
+    named = serve(_json(200, {"offset": 0}), headers={HEADER_CHUNK_LIMIT: str(128 * 1024 * 1024)})
+    client = Client(named.url, signing_key=SigningKey.generate())
+    assert client.chunk_limit == SERVER_CHUNK_LIMIT == 16 * 1024 * 1024  # until it says
+    assert client.blob_begin("b1", 5, "00" * 32) == 0
+    assert client.chunk_limit == 128 * 1024 * 1024
+    silent = serve(_json(200, {"offset": 0}))  # a server from before the header
+    client = Client(silent.url, signing_key=SigningKey.generate())
+    client.blob_begin("b1", 5, "00" * 32)
+    assert client.chunk_limit == SERVER_CHUNK_LIMIT
 
 
 def test_offset_mismatch_carries_the_servers_offset(serve) -> None:

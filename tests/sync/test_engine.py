@@ -10,6 +10,7 @@ import pytest
 
 from core.records import Kind, Record, Status
 from sync import commands, envelope
+from sync.client import STREAM_PIECE, SpoolSlice
 from sync.device import DeviceIdentity, SyncSettings, load_sync_state, save_settings
 from sync.encoding import b64u_encode
 from sync.engine import SyncEngine
@@ -362,10 +363,10 @@ def test_chunks_on_a_fast_link_end_on_the_digests_noted_when_the_blob_was_spoole
     assert ends[-1] == blob.data["size"]  # every chunk signed over the upload's digest
 
 
-def test_a_growing_pacer_finds_each_chunk_read_ahead_in_one_piece() -> None:
-    _, server, vault = _setup()
-    _incident_with_blob(vault, 40 * MIB)
+def _spying_spool(vault: object) -> tuple[list[int], list[int]]:
+    """(sizes of `read` calls, sizes of `readinto` calls) on the vault's spool readers."""
     reads: list[int] = []
+    pieces: list[int] = []
     spool_reader = vault.spool_reader  # type: ignore[attr-defined]
 
     class Spy(io.BytesIO):
@@ -374,18 +375,82 @@ def test_a_growing_pacer_finds_each_chunk_read_ahead_in_one_piece() -> None:
             reads.append(len(data))
             return data
 
+        def readinto(self, buffer: object) -> int:
+            got = super().readinto(buffer)  # type: ignore[arg-type]
+            pieces.append(got)
+            return got
+
     def spying(name: str) -> io.BytesIO:
         return Spy(spool_reader(name).read())
 
     vault.spool_reader = spying  # type: ignore[attr-defined]
+    return reads, pieces
+
+
+def test_chunks_ending_on_noted_digests_are_streamed_from_the_spool_a_piece_at_a_time() -> None:
+    _, server, vault = _setup()
+    _incident_with_blob(vault, 40 * MIB)
+    reads, pieces = _spying_spool(vault)
     assert _engine(vault, server).run_once().blobs_sent == 1
     chunks = [length for _, _, length in server.chunks]
     assert chunks[:4] == [256 * 1024, 1 * MIB, 4 * MIB - 1280 * 1024, 16 * MIB]
-    # the first two are hashed as they are sent (they end between noted digests), so what
-    # is read ahead for them is only what the pacer asks for at the time; from the third on
-    # each chunk is one read, never a short read topped up and joined
-    assert reads[:3] == [256 * 1024, 256 * 1024, 768 * 1024]
-    assert reads[3:] == chunks[2:]
+    # the first two end between noted digests: read into memory and hashed as they are sent;
+    # every later one is read while it is sent, through one buffer of at most STREAM_PIECE
+    assert sum(reads) == 1280 * 1024
+    assert server.streamed == chunks[2:]
+    assert sum(pieces) == sum(chunks[2:]) and max(pieces) == STREAM_PIECE
+
+
+def test_a_server_that_names_a_larger_chunk_limit_gets_larger_streamed_chunks() -> None:
+    _, server, vault = _setup()
+    server.chunk_limit = 64 * MIB
+    _incident_with_blob(vault, 90 * MIB)
+    assert _engine(vault, server).run_once().blobs_sent == 1
+    chunks = [length for _, _, length in server.chunks]
+    assert max(chunks) == 64 * MIB and 64 * MIB in server.streamed
+
+
+def test_a_server_that_does_not_name_its_chunk_limit_never_gets_more_than_16_mib() -> None:
+    _, server, vault = _setup()
+    _incident_with_blob(vault, 60 * MIB)
+    assert _engine(vault, server).run_once().blobs_sent == 1
+    assert max(length for _, _, length in server.chunks) == 16 * MIB
+
+
+def test_a_streamed_chunk_cut_in_the_middle_is_read_again_from_the_spool() -> None:
+    _, server, vault = _setup()
+    _incident_with_blob(vault, 30 * MIB)
+    client = server.client(DeviceIdentity.load(vault))  # type: ignore[arg-type]
+    send = client.blob_chunk
+    cut: list[int] = []
+
+    def cut_first_streamed(
+        blob_id: str, offset: int, data: object, **kwargs: object
+    ) -> tuple[int, bool]:
+        if isinstance(data, SpoolSlice) and not cut:
+            cut.append(offset)
+            next(iter(data))  # one piece went out, then the connection dropped
+            raise Offline("cut")
+        return send(blob_id, offset, data, **kwargs)  # type: ignore[arg-type]
+
+    client.blob_chunk = cut_first_streamed  # type: ignore[method-assign]
+    engine = _engine(vault, server)
+    engine._client_factory = lambda identity: client
+    with pytest.raises(Offline):
+        engine.run_once()
+    assert engine.run_once().blobs_sent == 1  # the fake checks the blob's SHA-256
+    offsets = [offset for _, offset, _ in server.chunks]
+    assert cut == [1280 * 1024] and offsets[2] == cut[0]  # sent again from where it was cut
+
+
+def test_a_restart_after_streamed_chunks_hashes_the_blob_again_from_its_start() -> None:
+    _, server, vault = _setup()
+    _incident_with_blob(vault, 20 * MIB)
+    (blob,) = pending_blobs(vault)
+    server.hash_mismatch_once.add(blob.id)
+    assert _engine(vault, server).run_once().blobs_sent == 1
+    offsets = [offset for _, offset, _ in server.chunks]
+    assert offsets.count(0) == 2 and server.streamed  # streamed first, hashed after the restart
 
 
 def test_a_server_from_before_upload_digests_gets_chunks_signed_over_their_bodies() -> None:
