@@ -475,17 +475,10 @@ class AttachmentsPanel:
             )
         )
         self.notice.controls = [
-            ft.Container(
-                ft.Column(
-                    [
-                        ft.Text(text, size=15, data="att-original"),
-                        ft.Row(buttons, wrap=True),
-                    ],
-                    spacing=6,
-                ),
-                bgcolor=ft.Colors.SECONDARY_CONTAINER,
-                padding=12,
-                border_radius=8,
+            _choice_box(
+                ft.Text(text, size=15, data="att-original"),
+                buttons,
+                ft.Colors.SECONDARY_CONTAINER,
             )
         ]
 
@@ -531,39 +524,19 @@ class AttachmentsPanel:
             self.question.controls = []
             return
         picked = self.pending[0]
-        self.question.controls = [
-            ft.Container(
-                ft.Column(
-                    [
-                        ft.Text(
-                            t("att.metadata_stays", name=picked.name),
-                            color=ft.Colors.ON_ERROR_CONTAINER,
-                            size=15,
-                            data="att-metadata-question",
-                        ),
-                        ft.Row(
-                            [
-                                ft.TextButton(
-                                    t("att.keep_metadata"),
-                                    on_click=self.keep_metadata,
-                                    data="att-keep-metadata",
-                                ),
-                                ft.TextButton(
-                                    t("att.do_not_add"),
-                                    on_click=self.do_not_add,
-                                    data="att-do-not-add",
-                                ),
-                            ],
-                            wrap=True,
-                        ),
-                    ],
-                    spacing=6,
-                ),
-                bgcolor=ft.Colors.ERROR_CONTAINER,
-                padding=12,
-                border_radius=8,
-            )
+        question = ft.Text(
+            t("att.metadata_stays", name=picked.name),
+            color=ft.Colors.ON_ERROR_CONTAINER,
+            size=15,
+            data="att-metadata-question",
+        )
+        answers: list[ft.Control] = [
+            ft.TextButton(
+                t("att.keep_metadata"), on_click=self.keep_metadata, data="att-keep-metadata"
+            ),
+            ft.TextButton(t("att.do_not_add"), on_click=self.do_not_add, data="att-do-not-add"),
         ]
+        self.question.controls = [_choice_box(question, answers, ft.Colors.ERROR_CONTAINER)]
 
     async def keep_metadata(self, _e: Any = None) -> None:
         """The owner chose, for this one file, to add it with its metadata."""
@@ -607,10 +580,7 @@ class AttachmentsPanel:
 
     def _remove(self, attachment_id: str) -> Callable[[Any], None]:
         def handler(_e: Any = None) -> None:
-            try:
-                self.ctx.service.remove_attachment(attachment_id)
-            except Exception as exc:
-                self.banner.show(self.ctx.error(exc))
+            self.ctx.attempt(self.banner, self.ctx.service.remove_attachment, attachment_id)
             self.ids = [a for a in self.ids if a != attachment_id]
             self.previews.pop(attachment_id, None)
             self.on_change(list(self.ids))
@@ -630,3 +600,13 @@ class AttachmentsPanel:
         self.drop_pending()
         self.previews.clear()
         self._render()
+
+
+def _choice_box(text: ft.Text, answers: list[ft.Control], colour: str) -> ft.Container:
+    """A coloured box asking the owner something: the sentence, then its answers."""
+    return ft.Container(
+        ft.Column([text, ft.Row(answers, wrap=True)], spacing=6),
+        bgcolor=colour,
+        padding=12,
+        border_radius=8,
+    )

@@ -74,6 +74,17 @@ async def _within(call: Awaitable[T], seconds: float) -> T:
         raise CaptureUnavailable("failed") from None
 
 
+async def _plugin(call: Callable[[], Awaitable[T]], seconds: float, reason: str) -> T:
+    """`call()` within `seconds`: our own refusals pass unchanged, whatever the plugin raises
+    becomes `reason`, a denial or "failed" (see `_failed`)."""
+    try:
+        return await _within(call(), seconds)
+    except CaptureUnavailable:
+        raise
+    except Exception as exc:
+        raise _failed(exc, reason) from None
+
+
 class CapturePort(Protocol):
     """What the attachments panel needs from a camera and a recorder."""
 
@@ -194,24 +205,16 @@ class FletCapture:
         if self.camera is None:
             self.preview()
         camera: Any = self.camera
-        try:
-            cameras = await _within(camera.get_available_cameras(), OPEN_TIMEOUT)
-        except Exception as exc:
-            raise _failed(exc, "no_camera") from None
+        cameras = await _plugin(camera.get_available_cameras, OPEN_TIMEOUT, "no_camera")
         if not cameras:
             raise CaptureUnavailable("no_camera")
         back = [c for c in cameras if c.lens_direction == flet_camera.CameraLensDirection.BACK]
-        try:
-            await _within(
-                camera.initialize(
-                    (back or cameras)[0], flet_camera.ResolutionPreset.HIGH, enable_audio=video
-                ),
-                OPEN_TIMEOUT,
-            )
-        except CaptureUnavailable:
-            raise
-        except Exception as exc:
-            raise _failed(exc, "no_camera") from None
+        high = flet_camera.ResolutionPreset.HIGH
+        await _plugin(
+            lambda: camera.initialize((back or cameras)[0], high, enable_audio=video),
+            OPEN_TIMEOUT,
+            "no_camera",
+        )
 
     def _open(self) -> Any:
         if self.camera is None:
@@ -219,28 +222,17 @@ class FletCapture:
         return self.camera
 
     async def take_photo(self) -> bytes:
-        try:
-            return bytes(await _within(self._open().take_picture(), PHOTO_TIMEOUT))
-        except CaptureUnavailable:
-            raise
-        except Exception as exc:
-            raise _failed(exc, "no_camera") from None
+        photo = await _plugin(lambda: self._open().take_picture(), PHOTO_TIMEOUT, "no_camera")
+        return bytes(photo)
 
     async def start_video(self) -> None:
-        try:
-            await _within(self._open().start_video_recording(), OPEN_TIMEOUT)
-        except CaptureUnavailable:
-            raise
-        except Exception as exc:
-            raise _failed(exc, "no_camera") from None
+        await _plugin(lambda: self._open().start_video_recording(), OPEN_TIMEOUT, "no_camera")
 
     async def stop_video(self) -> bytes:
-        try:
-            return bytes(await _within(self._open().stop_video_recording(), STOP_TIMEOUT))
-        except CaptureUnavailable:
-            raise
-        except Exception as exc:
-            raise _failed(exc, "no_camera") from None
+        video = await _plugin(
+            lambda: self._open().stop_video_recording(), STOP_TIMEOUT, "no_camera"
+        )
+        return bytes(video)
 
     async def close_camera(self) -> None:
         self.camera = None  # dropping the control from the page releases the camera
