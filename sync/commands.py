@@ -27,14 +27,8 @@ from typing import Any, Protocol
 
 from core.crypto.errors import BadSignature
 from core.crypto.signing import SigningKey, verify
-from sync.encoding import (
-    EncodingError,
-    ReasonError,
-    b64u_decode,
-    b64u_encode,
-    canonical_json,
-    key_problem,
-)
+from sync import encoding
+from sync.encoding import EncodingError, b64u_decode, b64u_encode, canonical_json, key_problem
 from sync.keys import key_id
 from sync.labels import COMMAND_SIGNATURE
 from sync.orgdoc import Coordinator, OrgDocument
@@ -47,7 +41,7 @@ _HEX32 = re.compile(r"\A[0-9a-f]{32}\Z")
 _FIELDS = frozenset({"v", "id", "device", "type", "issued", "by"})
 
 
-class CommandError(ReasonError):
+class CommandError(encoding.ReasonError):
     reason = "command_error"
 
 

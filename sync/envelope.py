@@ -37,16 +37,9 @@ from core.crypto.errors import BadSignature
 from core.crypto.hashing import sha256_hex
 from core.crypto.signing import SigningKey
 from core.crypto.signing import verify as verify_signature
-from sync import age
+from sync import age, encoding
 from sync.age.keys import IdentityLike
-from sync.encoding import (
-    EncodingError,
-    ReasonError,
-    b64u_decode,
-    b64u_encode,
-    canonical_json,
-    key_problem,
-)
+from sync.encoding import EncodingError, b64u_decode, b64u_encode, canonical_json, key_problem
 from sync.encoding import parse_json_strict as _parse_json
 from sync.keys import key_id
 from sync.labels import ENVELOPE_SIGNATURE
@@ -67,7 +60,7 @@ _REQUIRED = frozenset({"v", "id", "author", "seq", "prev", "created", "kind", "s
 _WIRE_FIELDS = frozenset({"header", "sig", "payload"})
 
 
-class EnvelopeError(ReasonError):
+class EnvelopeError(encoding.ReasonError):
     """Base of every envelope failure. `reason` is machine-readable and never holds secrets."""
 
     reason = "envelope_error"

@@ -37,15 +37,9 @@ from typing import Any
 
 from core.crypto.errors import BadSignature
 from core.crypto.signing import SigningKey, verify
+from sync import encoding
 from sync.age import bech32
-from sync.encoding import (
-    EncodingError,
-    ReasonError,
-    b64u_decode,
-    b64u_encode,
-    canonical_json,
-    key_problem,
-)
+from sync.encoding import EncodingError, b64u_decode, b64u_encode, canonical_json, key_problem
 from sync.keys import key_id
 from sync.labels import ORG_DOCUMENT_SIGNATURE
 
@@ -67,7 +61,7 @@ RENEW_BEFORE = 40 * 86400
 _COORDINATOR_FIELDS = frozenset({"id", "name", "signing_key", "recipient"})
 
 
-class OrgDocumentError(ReasonError):
+class OrgDocumentError(encoding.ReasonError):
     reason = "org_document_error"
 
 

@@ -150,28 +150,45 @@ def _store_alarm(
     claimed = data.get("at")
     at = min(int(claimed), when) if type(claimed) is int and claimed > 0 else when
     location = parse_location(data.get("location"))
-    touched[record_id] = Record(
-        kind=Kind.ALERT,
-        id=record_id,
-        status=Status.LOCAL,
-        data={
-            "device": sealed.author,
-            "reason": reason,
-            "at": at,
-            "message": message,
-            "location": location.to_dict() if location is not None else None,
-            "wiped": bool(data.get("wiped")),
-            "checkin": _record_id("checkin", sealed.author, str(data.get("checkin", ""))[:64])
-            if data.get("checkin")
-            else "",
-            "envelope_id": sealed.id,
-            "nonce": nonce,
-            "received_at": received,
-            "handled_at": 0,
-            "handled_by": "",
-        },
+    checkin = str(data.get("checkin", ""))[:64]
+    touched[record_id] = alarm_record(
+        record_id,
+        sealed.author,
+        at=at,
+        message=message,
+        received=received,
+        reason=reason,
+        location=location.to_dict() if location is not None else None,
+        wiped=bool(data.get("wiped")),
+        checkin=_record_id("checkin", sealed.author, checkin) if data.get("checkin") else "",
+        envelope_id=sealed.id,
+        nonce=nonce,
     )
     return True
+
+
+def alarm_record(
+    record_id: str, device: str, *, at: int, message: str, received: int, **facts: Any
+) -> Record:
+    """A received alarm as a coordinator keeps it, not yet handled. `facts` set what the alarm
+    said beyond the defaults (`reason`, `location`, `wiped`, `checkin`, `envelope_id`,
+    `nonce`, and `locked` for one posted by a locked phone)."""
+    data = {
+        "device": device,
+        "reason": "alarm",
+        "at": at,
+        "message": message,
+        "location": None,
+        "wiped": False,
+        "checkin": "",
+        "envelope_id": "",
+        "nonce": "",
+        "received_at": received,
+        "handled_at": 0,
+        "handled_by": "",
+        **facts,
+    }
+    return Record(kind=Kind.ALERT, id=record_id, status=Status.LOCAL, data=data)
 
 
 def _store_checkin(

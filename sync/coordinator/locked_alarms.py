@@ -29,7 +29,7 @@ from core.records import Kind, Record, Status
 from core.vault_port import VaultPort
 from sync import envelope, locked_alarm
 from sync.age.keys import parse_identity
-from sync.coordinator.alerts import nonce_record_id
+from sync.coordinator.alerts import alarm_record, nonce_record_id
 from sync.device import fixed_id, get_or_none
 from sync.encoding import EncodingError, b64u_decode, b64u_encode
 from sync.errors import ServerRefused
@@ -176,25 +176,14 @@ def _one(
     if get_or_none(vault, record_id) is not None or any(r.id == record_id for r in changed):
         return "duplicate"
     changed.append(
-        Record(
-            kind=Kind.ALERT,
-            id=record_id,
-            status=Status.LOCAL,
-            data={
-                "device": device,
-                "reason": "alarm",
-                "at": alarm.at,
-                "message": alarm.message,
-                "location": None,
-                "wiped": False,
-                "checkin": "",
-                "envelope_id": "",
-                "nonce": alarm.nonce,
-                "locked": True,
-                "received_at": now,
-                "handled_at": 0,
-                "handled_by": "",
-            },
+        alarm_record(
+            record_id,
+            device,
+            at=alarm.at,
+            message=alarm.message,
+            received=now,
+            nonce=alarm.nonce,
+            locked=True,
         )
     )
     return "raised"
