@@ -186,6 +186,15 @@ def save_sync_state(vault: VaultPort, state: SyncState) -> None:
     vault.put(state.to_record())
 
 
+def update_sync_state(vault: VaultPort, **changes: Any) -> SyncState:
+    """Set the fields named in `changes` on the sync state, read and written in one unit of
+    work (so no other field changed meanwhile is lost); return the new state."""
+    with vault.unit() as uow:
+        state = dataclasses.replace(load_sync_state(uow), **changes)
+        uow.put(state.to_record())
+    return state
+
+
 @dataclasses.dataclass(slots=True)
 class SyncSettings:
     """User-facing sync preferences (the settings screen edits these)."""

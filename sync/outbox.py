@@ -368,7 +368,7 @@ def _spool(
     return writer.size, writer.hexdigest(), bytes(writer.checkpoints)
 
 
-def entry_for_record(vault: VaultPort, record_id: str) -> list[Record]:
+def entry_for_record(vault: RecordReader, record_id: str) -> list[Record]:
     """Every outbox entry (envelopes and blobs) belonging to one record."""
     return [r for r in vault.list(kind=Kind.OUTBOX) if r.data.get("record_id") == record_id]
 
