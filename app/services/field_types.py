@@ -267,29 +267,32 @@ def groups_of_four(fingerprint: str) -> str:
     return " ".join(fingerprint[i : i + 4] for i in range(0, len(fingerprint), 4))
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class InvitePreview:
-    server: str
+class _ReadAloud:
+    """The organisation's root fingerprint in groups of four, for reading aloud over the
+    phone (`fingerprint_groups`)."""
+
+    __slots__ = ()
     root_fingerprint: str
 
     @property
     def fingerprint_groups(self) -> str:
-        """The fingerprint in groups of four for reading aloud over the phone."""
         return groups_of_four(self.root_fingerprint)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class OrgInfo:
+class InvitePreview(_ReadAloud):
+    server: str
+    root_fingerprint: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OrgInfo(_ReadAloud):
     server: str
     root_fingerprint: str
     device_id: str
     org_name: str
     enrolled: bool
     device_fingerprint: str = ""  # what a coordinator compares before verifying by hand
-
-    @property
-    def fingerprint_groups(self) -> str:
-        return groups_of_four(self.root_fingerprint)
 
     @property
     def device_fingerprint_groups(self) -> str:
