@@ -9,7 +9,8 @@ after an envelope of it was sealed). Who moves what:
 - the documenter (field service): an incident `draft -> ready | queued`, back to `draft` while
   nothing of it is sealed (a `queued` or `sent` incident never becomes a draft again: its
   consent can still be withdrawn, and what was sealed is out of the phone's hands); a note
-  `local <-> ready | queued` (sharing or unsharing it);
+  `local <-> ready | queued` (sharing or unsharing it; a note unshared after it was sealed
+  still takes the server's answer);
 - the outbox: `ready -> queued` (sealing), and `queued | sent | failed -> queued` for a
   revision;
 - the sync engine: `queued | sent | failed -> sent | failed` from the server's answer to any
@@ -107,7 +108,7 @@ NOTE = Lifecycle(
     _grow(
         _SENT,
         **{status: ("local",) for status in ("draft", "ready", "queued", "sent", "failed")},
-        local=("local", "ready", "queued"),
+        local=("local", "ready", "queued", "sent", "failed"),  # answered after unsharing
     ),
     who="the documenter (share or keep local), the outbox and the sync engine",
 )

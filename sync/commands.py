@@ -134,6 +134,18 @@ def to_wire(signed: SignedCommand) -> dict[str, Any]:
     return {"cmd": signed.cmd.to_dict(), "sig": b64u_encode(signed.sig)}
 
 
+def read_command(
+    raw: Any,
+    org_document: OrgDocument | KnowsCoordinators,
+    device_id: str,
+    *,
+    executed_ids: Collection[str],
+) -> Command:
+    """`from_wire`, then `verify_command`: the command `raw` carries if this device may execute
+    it; a `CommandError` otherwise."""
+    return verify_command(from_wire(raw), org_document, device_id, executed_ids=executed_ids)
+
+
 def from_wire(obj: Any) -> SignedCommand:
     """Parse `{"cmd": …, "sig": …}` strictly (shape only: call `verify_command` next)."""
     if not isinstance(obj, dict) or set(obj) != {"cmd", "sig"}:

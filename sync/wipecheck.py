@@ -222,11 +222,8 @@ def ordered_wipe(facts: CheckFacts, answer: Any) -> str | None:
         return None
     for raw in commands:
         try:
-            command = commands_mod.verify_command(
-                commands_mod.from_wire(raw),
-                coordinators,
-                facts.device,
-                executed_ids=frozenset(facts.done),
+            command = commands_mod.read_command(
+                raw, coordinators, facts.device, executed_ids=frozenset(facts.done)
             )
         except commands_mod.CommandError:
             continue
