@@ -17,8 +17,9 @@ offset had moved meanwhile.
 Chunks are not flushed one by one before they are acknowledged: a power cut may leave an upload
 shorter or different than its recorded offset, which the final hash check catches (the upload
 then restarts). A kept chunk is handed to a background thread that flushes it while the next one
-arrives, so that a finished blob's own flush has about one chunk left to write; a finished blob
-is flushed, then renamed into `complete/`, then the directory is flushed, before it is
+arrives, and a long chunk is flushed every `FLUSH_EARLY` bytes while it is still arriving, so
+that a finished blob's own flush has at most about that much left to write; a finished blob is
+flushed, then renamed into `complete/`, then the directory is flushed, before it is
 acknowledged.
 
 Writers hold `locked(name)` (an exclusive `flock`) while they check the offset, write and
@@ -61,6 +62,8 @@ NAME = re.compile(r"\A[0-9a-f]{32}\Z")
 READ_SIZE = 1024 * 1024
 HASH_CACHE_ENTRIES = 256
 IOV_MAX = 1024
+FLUSH_EARLY = 16 * 1024 * 1024
+"""Bytes of a chunk written before a background flush of them starts, while the rest arrives."""
 """Buffers handed to one `pwritev` (POSIX guarantees at least 16; Linux takes 1024)."""
 
 
@@ -204,9 +207,13 @@ class _FileAppender(Appender):
         self._before = self._hasher.copy() if self._hasher is not None else None
         os.ftruncate(self._fd, offset)
         self.written = 0
+        self._flushed = 0
 
     def write_pieces(self, pieces: Sequence[bytes]) -> None:
         self.written += pwrite_all(self._fd, pieces, self._offset + self.written)
+        if self.written - self._flushed >= FLUSH_EARLY:  # a long chunk: start on its flush
+            self._flushed = self.written
+            self._store._flush_later(os.dup(self._fd))
 
     def hash_pieces(self, pieces: Sequence[bytes]) -> None:
         hasher = self._hasher

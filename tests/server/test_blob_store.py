@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from server import blobs
 from server.blobs import BlobStore, DirectoryBlobStore, open_blob_store
 from server.config import ServerConfig
 from server.db import open_repository
@@ -320,3 +321,22 @@ def test_the_upload_digest_covers_the_bytes_before_the_chunk_even_when_another_p
     appender.write(b"!")
     assert appender.upload_digest() == _sha(before[:offset] + b"chunk!")
     appender.undo()
+
+
+def test_a_long_chunk_is_flushed_while_it_arrives_and_can_still_be_undone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(blobs, "FLUSH_EARLY", 1024)
+    store = DirectoryBlobStore(tmp_path)
+    flushed: list[int] = []
+    flush_later = store._flush_later
+    monkeypatch.setattr(store, "_flush_later", lambda fd: (flushed.append(fd), flush_later(fd)))
+    name = store.create()
+    store.write_at(name, 0, b"kept")
+    appender = store.append(name, 4)
+    for _ in range(5):
+        appender.write(b"x" * 600)
+    assert len(flushed) == 2  # after 1,200 and 2,400 bytes, before the chunk is kept
+    appender.undo()
+    store.close()  # waits for the flushes
+    assert store.digest(name) == _sha(b"kept")
