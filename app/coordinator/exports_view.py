@@ -94,19 +94,12 @@ class ExportsView:
             "recipients",
             on_change=self.on_options,
         )
-        self.passphrase = w.secret_field(
-            t("exports.passphrase"),
-            t("secret.reveal"),
-            width=320,
-            visible=False,
-            key="export-passphrase",
-        )
-        self.passphrase_again = w.secret_field(
-            t("exports.passphrase_again"),
-            t("secret.reveal"),
-            width=320,
-            visible=False,
-            key="export-passphrase-again",
+        self.passphrase, self.passphrase_again = (
+            w.secret_field(t(label), t("secret.reveal"), width=320, visible=False, key=key)
+            for label, key in (
+                ("exports.passphrase", "export-passphrase"),
+                ("exports.passphrase_again", "export-passphrase-again"),
+            )
         )
         self.protect_box = ft.Column(
             [

@@ -26,7 +26,7 @@ from app.field.calc_engine import Calculator
 from app.field.context import FieldContext, Screen
 from app.field.panic import OWNER_SIGN, wipe_now
 from app.field.widgets import refresh
-from app.services.field_types import MIN_PASSPHRASE, UnlockFailed
+from app.services.field_types import MIN_PASSPHRASE
 
 ROWS = (
     ("C", "⌫", "%", "÷"),
@@ -125,15 +125,11 @@ class CalculatorScreen:
             return
         self.busy = True
         try:
-            await self.ctx.nav.run(self.ctx.service.unlock, digits)
-        except UnlockFailed as exc:
-            if exc.reason == "wiped":
-                self.ctx.nav.wiped()
-            return
-        except Exception:
-            return  # a calculator shows no errors; the number stays on the display
+            failure = await self.ctx.unlock(digits)
         finally:
             self.busy = False
+        if failure is not None:
+            return  # a calculator shows no errors; the number stays on the display
         self.calc.press("C")
         self.ctx.nav.unlocked()
 

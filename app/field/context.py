@@ -17,6 +17,7 @@ import flet as ft
 from app.errors_text import error_text
 from app.i18n import Translator
 from app.services.field_api import FieldService
+from app.services.field_types import UnlockFailed
 
 T = TypeVar("T")
 
@@ -71,10 +72,24 @@ class FieldContext:
         through `nav.run`; the banner is filled back on the UI thread."""
         return self._shown(banner, await self.nav.run(_failure_of, fn, *args))
 
+    async def unlock(self, passphrase: str) -> Exception | None:
+        """Unlock off the UI thread: None once open, else why not. When the attempt wiped the
+        vault (the wrong-passphrase threshold), the app is already on its wiped screen and the
+        answer is an `UnlockFailed` that `wiped_by` recognises: show nothing more."""
+        failure = await self.nav.run(_failure_of, self.service.unlock, passphrase)
+        if wiped_by(failure):
+            self.nav.wiped()
+        return failure
+
     def _shown(self, banner: ShowsErrors, failure: Exception | None) -> bool:
         if failure is not None:
             banner.show(self.error(failure))
         return failure is None
+
+
+def wiped_by(failure: Exception | None) -> bool:
+    """Whether an unlock attempt failed by wiping the vault."""
+    return isinstance(failure, UnlockFailed) and failure.reason == "wiped"
 
 
 def _failure_of(fn: Callable[..., Any], *args: Any) -> Exception | None:

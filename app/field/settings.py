@@ -9,10 +9,10 @@ from typing import Any
 import flet as ft
 
 from app.field.context import FieldContext, Screen
-from app.field.widgets import big_button, heading, hint, toggle_row
+from app.field.widgets import big_button, heading, hint, passphrase_field, toggle_row
 from app.services.field_types import AUTO_LOCK_CHOICES, WIPE_THRESHOLD_CHOICES, Settings
 from app.ui.banner import ErrorBanner
-from app.ui.fields import list_arrow, secret_field, sensitive_field
+from app.ui.fields import list_arrow, sensitive_field
 from app.ui.language import language_picker
 
 
@@ -90,17 +90,11 @@ class SettingsScreen:
             on_change=self.on_proxy,
             data="settings-proxy",
         )
-        self.current_field = secret_field(
-            reveal_label=t("secret.reveal"),
-            label=t("settings.current_passphrase"),
-            on_change=self.on_current,
-            data="settings-current",
+        self.current_field = passphrase_field(
+            self.ctx, "settings.current_passphrase", "settings-current", on_change=self.on_current
         )
-        self.duress_field = secret_field(
-            reveal_label=t("secret.reveal"),
-            label=t("settings.new_duress"),
-            on_change=self.on_duress,
-            data="settings-duress",
+        self.duress_field = passphrase_field(
+            self.ctx, "settings.new_duress", "settings-duress", on_change=self.on_duress
         )
 
     def _security_section(self) -> list[ft.Control]:

@@ -12,12 +12,10 @@ from typing import Any
 
 import flet as ft
 
-from app.field.context import FieldContext, Screen
+from app.field.context import FieldContext, Screen, wiped_by
 from app.field.panic import PanicControl, panic_corner
-from app.field.widgets import big_button, button_of, heading
-from app.services.field_types import UnlockFailed
+from app.field.widgets import big_button, button_of, heading, passphrase_field
 from app.ui.banner import ErrorBanner
-from app.ui.fields import secret_field
 
 
 class UnlockScreen:
@@ -29,12 +27,12 @@ class UnlockScreen:
 
     def build(self) -> Screen:
         t = self.ctx.t
-        self.field = secret_field(
-            reveal_label=self.ctx.t("secret.reveal"),
-            label=t("unlock.passphrase"),
+        self.field = passphrase_field(
+            self.ctx,
+            "unlock.passphrase",
+            "unlock-passphrase",
             on_submit=self.unlock,
             autofocus=True,
-            data="unlock-passphrase",
         )
         self.button_row = big_button(t("unlock.button"), self.unlock, data="unlock-button")
         body: list[ft.Control] = [
@@ -56,18 +54,13 @@ class UnlockScreen:
         self.busy = True
         button_of(self.button_row).disabled = True
         try:
-            await self.ctx.nav.run(self.ctx.service.unlock, passphrase)
-        except UnlockFailed as exc:
-            if exc.reason == "wiped":
-                self.ctx.nav.wiped()
-                return
-            self.banner.show(self.ctx.error(exc))
-            return
-        except Exception as exc:
-            self.banner.show(self.ctx.error(exc))
-            return
+            failure = await self.ctx.unlock(passphrase)
         finally:
             self.busy = False
             button_of(self.button_row).disabled = False
+        if failure is not None:
+            if not wiped_by(failure):
+                self.banner.show(self.ctx.error(failure))
+            return
         self.banner.clear()
         self.ctx.nav.unlocked()

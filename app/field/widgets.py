@@ -13,7 +13,7 @@ from typing import Any
 import flet as ft
 
 from app.field.context import FieldContext
-from app.ui.fields import TOUCH
+from app.ui.fields import TOUCH, secret_field
 
 STATUS_COLOURS = {
     "draft": ft.Colors.GREY_700,
@@ -124,4 +124,12 @@ def toggle_row(control: ft.Switch | ft.Checkbox, label: str, *, data: str | None
     )
     return ft.Row(
         [target, text], data=data, vertical_alignment=ft.CrossAxisAlignment.CENTER, spacing=4
+    )
+
+
+def passphrase_field(ctx: FieldContext, label_key: str, data: str, **kwargs: Any) -> ft.TextField:
+    """A passphrase field labelled `ctx.t(label_key)`, its reveal button named for screen
+    readers; nothing typed is learnt by the keyboard."""
+    return secret_field(
+        reveal_label=ctx.t("secret.reveal"), label=ctx.t(label_key), data=data, **kwargs
     )
