@@ -5,13 +5,13 @@ Use:
   signing key, the age identity (for messages sent back to this device), and the enrolment
   settings (server address, pinned root fingerprint, TLS pin, proxy, invite token).
 - `load_chain` / `ChainState.to_record` for the envelope chain (next seq, hash of the last
-  envelope): written only by the outbox, in the same `put_many` as the envelope it sealed.
-- `load_sync_state` / `save_sync_state` for what the engine learns: accepted org document and
-  its version, executed command ids, message cursor, revocation.
+  envelope): written only by the outbox, in the same unit of work as the envelope it sealed.
+- `load_sync_state` / `update_sync_state` for what the engine learns: accepted org document
+  and its version, executed command ids, message cursor, revocation.
 
 Three records, three writers, so the app saving an incident and the engine finishing a round
-never overwrite each other's fields (each kept by `sync.singleton`). `state_lock(vault)`
-serialises read-modify-write cycles inside one process.
+never overwrite each other's fields (each kept by `sync.singleton`). A read-modify-write of
+any of them is a unit of work (`with vault.unit() as uow:`), which serialises them.
 
 Danger: `DeviceIdentity.signing_key` and `age_identity` are the device's secrets. They exist in
 memory only while the vault is unlocked; never log them or put them in an error.
@@ -20,8 +20,6 @@ memory only while the vault is unlocked; never log them or put them in an error.
 from __future__ import annotations
 
 import dataclasses
-import threading
-import weakref
 from typing import Any
 
 from core.crypto.signing import SigningKey
@@ -39,19 +37,6 @@ IDENTITY_ID = fixed_id("device-identity")
 CHAIN_ID = fixed_id("device-chain")
 SYNC_STATE_ID = fixed_id("device-sync-state")
 SETTINGS_ID = fixed_id("device-sync-settings")
-
-
-_LOCKS: weakref.WeakKeyDictionary[Any, threading.RLock] = weakref.WeakKeyDictionary()
-_LOCKS_GUARD = threading.Lock()
-
-
-def state_lock(vault: VaultPort) -> threading.RLock:
-    """The one lock for read-modify-write of this vault's sync records within a process."""
-    with _LOCKS_GUARD:
-        lock = _LOCKS.get(vault)
-        if lock is None:
-            lock = _LOCKS[vault] = threading.RLock()
-        return lock
 
 
 @dataclasses.dataclass(slots=True)

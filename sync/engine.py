@@ -28,9 +28,9 @@ A round, in this order:
    names it, as for envelopes.
 7. **Messages** from coordinators: verified against the coordinator's key in the org document,
    decrypted with the device's own age identity, stored as `Kind.MESSAGE` records, cursor saved
-   in the same `put_many`. **Receipts** (signed by a listed coordinator, so the server cannot
-   forge one) delete the sealed envelopes and spooled attachments they name, and mark the
-   incidents they belong to `confirmed_at`.
+   in the same unit of work (`vault.unit()`). **Receipts** (signed by a listed coordinator, so
+   the server cannot forge one) delete the sealed envelopes and spooled attachments they name,
+   and mark the incidents they belong to `confirmed_at`, in one unit of work.
 8. **Send and forget** (setting, on by default): an incident whose envelopes and blobs are all
    acknowledged is replaced by a `Kind.STUB` record (id, status, sent time, no title), its
    attachments are deleted, and the vault is compacted so the readable copy is gone from disk.
@@ -61,6 +61,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from core import lifecycle
 from core.records import Kind, Record, Status
 from core.vault_port import DeviceVaultPort, VaultPort
 from sync import commands as commands_mod
@@ -72,8 +73,7 @@ from sync.device import (
     get_or_none,
     load_settings,
     load_sync_state,
-    save_sync_state,
-    state_lock,
+    update_sync_state,
 )
 from sync.enrolment import enrolment_proof
 from sync.errors import (
@@ -208,10 +208,7 @@ class SyncEngine:
             except _Cancelled:
                 report.cancelled = True
             except DeviceRevoked:
-                with state_lock(self.vault):
-                    state = load_sync_state(self.vault)
-                    state.revoked = True
-                    save_sync_state(self.vault, state)
+                update_sync_state(self.vault, revoked=True)
                 self._revoked_round(client, identity, report)
             finally:
                 client.close()
@@ -241,10 +238,7 @@ class SyncEngine:
         if hints.messages is not False:
             self._fetch_messages(client, identity, document, report)
         report.forgotten = self._forget_sent()
-        with state_lock(self.vault):
-            state = load_sync_state(self.vault)
-            state.last_sync = int(self._now())
-            save_sync_state(self.vault, state)
+        update_sync_state(self.vault, last_sync=int(self._now()))
 
     def _revoked_round(self, client: Client, identity: DeviceIdentity, report: SyncReport) -> None:
         """What a revoked device still does: fetch, verify and execute its commands.
@@ -312,12 +306,12 @@ class SyncEngine:
         if answer.document is not None and (
             document.version != state.org_version or held is None or answer.etag != state.org_etag
         ):
-            with state_lock(self.vault):
-                state = load_sync_state(self.vault)
-                state.org_document = orgdoc.to_wire(signed)
-                state.org_version = document.version
-                state.org_etag = answer.etag
-                save_sync_state(self.vault, state)
+            update_sync_state(
+                self.vault,
+                org_document=orgdoc.to_wire(signed),
+                org_version=document.version,
+                org_etag=answer.etag,
+            )
         return document, answer
 
     def _run_commands(
@@ -334,8 +328,8 @@ class SyncEngine:
         state = load_sync_state(self.vault)
         for raw in client.commands():
             try:
-                command = commands_mod.verify_command(
-                    commands_mod.from_wire(raw),
+                command = commands_mod.read_command(
+                    raw,
                     document,
                     identity.device_id,
                     executed_ids=frozenset(state.executed_commands),
@@ -345,10 +339,10 @@ class SyncEngine:
                 report.problems.append((_raw_id(raw), exc.reason))
                 continue
             if command.type == "wipe":
-                with state_lock(self.vault):
-                    state = load_sync_state(self.vault)
+                with self.vault.unit() as uow:
+                    state = load_sync_state(uow)
                     state.executed_commands.append(command.id)
-                    self.vault.put_many([state.to_record(), _wipe_marker(command.id)])
+                    uow.put_many([state.to_record(), _wipe_marker(command.id)])
                 self._wipe(client, command.id, report)
                 return True
             report.problems.append((command.id, "unknown_command"))
@@ -407,9 +401,7 @@ class SyncEngine:
                     report.envelopes_duplicate += 1
             elif status == "rejected":
                 reason = str(result.get("reason", "rejected"))[:100]
-                entry.status = Status.FAILED
-                entry.status_reason = reason
-                failed.append(entry)
+                failed.append(lifecycle.move(entry, Status.FAILED, reason))
                 report.envelopes_rejected += 1
                 report.problems.append((entry.id, reason))
         return acked, failed
@@ -422,28 +414,29 @@ class SyncEngine:
         A crash between the two steps leaves acknowledged entries queued; they are pushed again
         and the server answers `duplicate`, so nothing is lost or stored twice.
         """
-        updates: list[Record] = list(failed)
         now = int(self._now())
-        for entry in acked + failed:
-            record_id = entry.data.get("record_id")
-            if not record_id:
-                continue
-            record = get_or_none(self.vault, str(record_id))
-            if record is None or record.kind not in SENT_KINDS:
-                continue
-            if entry.status == Status.FAILED:
-                record.status, record.status_reason = Status.FAILED, entry.status_reason
-            elif all(b.status == Status.SENT for b in blobs_by_record.get(str(record_id), [])):
-                record.status, record.status_reason = Status.SENT, ""
-                record.data.setdefault("sent_at", now)
-            else:
-                continue
-            updates.append(record)
-        for entry in acked:  # kept, sealed, until a coordinator's receipt names it
-            entry.status, entry.status_reason = Status.SENT, ""
-            entry.data["acked_at"] = now
-        if updates or acked:
-            self.vault.put_many([*updates, *acked])
+        with self.vault.unit() as uow:
+            uow.put_many(failed)
+            for entry in acked + failed:
+                record_id = str(entry.data.get("record_id") or "")
+                record = get_or_none(uow, record_id) if record_id else None
+                if record is None or record.kind not in SENT_KINDS:
+                    continue
+                if entry.status == Status.FAILED:
+                    outcome, reason = Status.FAILED, entry.status_reason
+                elif all(b.status == Status.SENT for b in blobs_by_record.get(record_id, [])):
+                    outcome, reason = Status.SENT, ""
+                    record.data.setdefault("sent_at", now)
+                else:
+                    continue
+                # A record changed since this envelope was sealed keeps its status (a draft
+                # again, as earlier versions made one whose consent was withheld).
+                if lifecycle.lifecycle_of(record).allows(record.status, outcome):
+                    uow.put(lifecycle.move(record, outcome, reason))
+            for entry in acked:  # kept, sealed, until a coordinator's receipt names it
+                lifecycle.move(entry, Status.SENT)
+                entry.data["acked_at"] = now
+                uow.put(entry)
 
     def _requeue_unconfirmed(self) -> None:
         """Send again what the server acknowledged long ago but no coordinator confirmed."""
@@ -453,10 +446,8 @@ class SyncEngine:
             for e in self.vault.list(kind=Kind.OUTBOX)
             if e.status == Status.SENT and int(e.data.get("acked_at", 0) or 0) < due
         ]
-        for entry in stale:
-            entry.status = Status.QUEUED
         if stale:
-            self.vault.put_many(stale)
+            self.vault.put_many([lifecycle.move(entry, Status.QUEUED) for entry in stale])
 
     def _upload_blobs(self, client: Client, report: SyncReport) -> None:
         for entry in pending_blobs(self.vault):
@@ -511,10 +502,10 @@ class SyncEngine:
             next_cursor = page.get("next")
             if not isinstance(next_cursor, int) or next_cursor < cursor:
                 next_cursor = max([cursor] + [int(i.get("cursor", 0)) for i in items])
-            with state_lock(self.vault):
-                state = load_sync_state(self.vault)
+            with self.vault.unit() as uow:
+                state = load_sync_state(uow)
                 state.message_cursor = next_cursor
-                self.vault.put_many([*records, state.to_record()])
+                uow.put_many([*records, state.to_record()])
             report.messages_received += len(records)
             if not items or next_cursor == cursor:
                 return
@@ -562,26 +553,20 @@ class SyncEngine:
     def _apply_receipt(self, receipt: Payload) -> int:
         """Delete the sealed envelopes and spooled blobs a coordinator confirmed holding."""
         named = {str(i) for key in ("envelopes", "blobs") for i in receipt.record.get(key) or []}
-        entries = [
-            e
-            for e in self.vault.list(kind=Kind.OUTBOX)
-            if e.id in named and e.status == Status.SENT
-        ]
-        if not entries:
-            return 0
         now = int(self._now())
-        confirmed: list[Record] = []
-        for record_id in {str(e.data.get("record_id", "")) for e in entries} - {""}:
-            record = get_or_none(self.vault, record_id)
-            if record is not None and record.kind in (*SENT_KINDS, Kind.STUB):
-                rest = [r for r in entry_for_record(self.vault, record_id) if r.id not in named]
-                if not rest:
-                    record.data["confirmed_at"] = now
-                    confirmed.append(record)
-        with state_lock(self.vault):
-            if confirmed:
-                self.vault.put_many(confirmed)
-            self.vault.delete_many([e.id for e in entries])
+        with self.vault.unit() as uow:
+            entries = [
+                e for e in uow.list(kind=Kind.OUTBOX) if e.id in named and e.status == Status.SENT
+            ]
+            for record_id in {str(e.data.get("record_id", "")) for e in entries} - {""}:
+                record = get_or_none(uow, record_id)
+                if record is not None and record.kind in (*SENT_KINDS, Kind.STUB):
+                    rest = [r for r in entry_for_record(uow, record_id) if r.id not in named]
+                    if not rest:
+                        record.data["confirmed_at"] = now
+                        uow.put(record)
+            for entry in entries:
+                uow.delete(entry.id)
         for entry in entries:
             if entry.data.get("type") == "blob":
                 with contextlib.suppress(Exception):

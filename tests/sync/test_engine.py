@@ -69,6 +69,28 @@ def test_a_rejected_envelope_marks_its_record_failed_with_the_reason() -> None:
     assert (record.status, record.status_reason) == (Status.FAILED, "fork")
 
 
+def test_an_answer_leaves_alone_an_incident_that_went_back_to_draft_after_it_was_sealed() -> None:
+    _, server, vault = _setup()
+    saved = queue_record(vault, Record(kind=Kind.INCIDENT, data={"title": "t"}))
+    draft = vault.get(saved.id)  # as versions before the lifecycle did when consent was withheld
+    draft.status, draft.status_reason = Status.DRAFT, "no_consent_to_share"
+    vault.put(draft)
+    report = _engine(vault, server).run_once()
+    assert report.envelopes_sent == 1 and pending_envelopes(vault) == []
+    kept = vault.get(saved.id)
+    assert (kept.status, kept.status_reason) == (Status.DRAFT, "no_consent_to_share")
+
+
+def test_a_note_unshared_after_it_was_sealed_still_shows_the_servers_answer() -> None:
+    _, server, vault = _setup()
+    saved = queue_record(vault, Record(kind=Kind.NOTE, data={"text": "x"}))
+    unshared = vault.get(saved.id)
+    unshared.status = Status.LOCAL
+    vault.put(unshared)
+    _engine(vault, server).run_once()
+    assert vault.get(saved.id).status == Status.SENT
+
+
 def test_a_blob_resumes_from_the_servers_offset_and_sends_only_the_rest() -> None:
     _, server, vault = _setup()
     _incident_with_blob(vault, 300_000)
