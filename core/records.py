@@ -5,7 +5,8 @@ A `Record` is a dataclass with a kind, a free-form `data` dict (JSON-compatible)
 
 Statuses follow a record through its life on a device:
 `draft -> ready -> queued -> sent`, or `failed` with `status_reason`. Records that never leave
-the device (settings, keys) stay `local`.
+the device (settings, keys) stay `local`. Which status may follow which, per kind, is
+`core.lifecycle`; change a status with `lifecycle.move`, never by assignment.
 """
 
 from __future__ import annotations
