@@ -108,29 +108,35 @@ def store_alert(
     data = record.get("data")
     if not field_id or not isinstance(data, dict):
         return None
-    when = merge_time(sealed.header.created, received)
+    arrival = _Arrival(
+        vault, sealed, field_id, data, merge_time(sealed.header.created, received), touched
+    )
     try:
         if payload.type == "alert":
-            return _store_alarm(vault, sealed, field_id, data, when, received, touched)
-        seen_at = int(time.time()) if seen is None else seen
-        return _store_checkin(vault, sealed, field_id, data, when, seen_at, touched)
+            return _store_alarm(arrival, received)
+        return _store_checkin(arrival, int(time.time()) if seen is None else seen)
     except (AlertError, TypeError, ValueError):
         return None
 
 
-def _current(vault: VaultPort, touched: dict[str, Record], record_id: str) -> Record | None:
-    return touched.get(record_id) or get_or_none(vault, record_id)
+@dataclasses.dataclass(frozen=True)
+class _Arrival:
+    """One alarm or check-in envelope being stored: what it says (`data`, under the phone's own
+    `field_id`), when it counts from, and the records this pull has touched so far."""
+
+    vault: VaultPort
+    sealed: envelope.Envelope
+    field_id: str
+    data: dict[str, Any]
+    when: int
+    touched: dict[str, Record]
+
+    def current(self, record_id: str) -> Record | None:
+        return self.touched.get(record_id) or get_or_none(self.vault, record_id)
 
 
-def _store_alarm(
-    vault: VaultPort,
-    sealed: envelope.Envelope,
-    field_id: str,
-    data: dict[str, Any],
-    when: int,
-    received: int,
-    touched: dict[str, Record],
-) -> bool:
+def _store_alarm(arrival: _Arrival, received: int) -> bool:
+    sealed, data, when, touched = arrival.sealed, arrival.data, arrival.when, arrival.touched
     reason, message = data.get("reason"), data.get("message")
     if reason not in REASONS or message not in MESSAGES:
         raise AlertError("bad_alert")
@@ -138,9 +144,9 @@ def _store_alarm(
     record_id = (
         nonce_record_id(sealed.author, nonce)
         if nonce
-        else _record_id("alert", sealed.author, field_id)
+        else _record_id("alert", sealed.author, arrival.field_id)
     )
-    existing = _current(vault, touched, record_id)
+    existing = arrival.current(record_id)
     if existing is not None:
         if existing.data.get("locked") and not existing.data.get("envelope_id"):
             existing.data["envelope_id"] = sealed.id  # the same alarm, now also signed in full
@@ -191,20 +197,13 @@ def alarm_record(
     return Record(kind=Kind.ALERT, id=record_id, status=Status.LOCAL, data=data)
 
 
-def _store_checkin(
-    vault: VaultPort,
-    sealed: envelope.Envelope,
-    field_id: str,
-    data: dict[str, Any],
-    when: int,
-    seen: int,
-    touched: dict[str, Record],
-) -> bool:
+def _store_checkin(arrival: _Arrival, seen: int) -> bool:
+    sealed, data, when = arrival.sealed, arrival.data, arrival.when
     state = data.get("state")
     if state not in (ARMED, DONE):
         raise AlertError("bad_checkin")
-    record_id = _record_id("checkin", sealed.author, field_id)
-    existing = _current(vault, touched, record_id)
+    record_id = _record_id("checkin", sealed.author, arrival.field_id)
+    existing = arrival.current(record_id)
     if existing is None:
         existing = Record(
             kind=Kind.CHECKIN,
@@ -238,7 +237,7 @@ def _store_checkin(
         info["done_seen"] = min(seen, int(info.get("done_seen") or seen))
         deadline = deadline or int(data.get("deadline", 0) or 0)
         info["deadline"] = deadline
-    touched[record_id] = existing
+    arrival.touched[record_id] = existing
     return True
 
 
