@@ -31,7 +31,7 @@ import dataclasses
 import re
 import uuid
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, NotRequired, Protocol, TypedDict, Unpack
 
 from core.crypto.errors import BadSignature
 from core.crypto.hashing import sha256_hex
@@ -145,19 +145,25 @@ class Envelope:
 # --- sealing, verifying, opening ------------------------------------------------------------
 
 
+class Signing(TypedDict):
+    """The keywords of `sign_ciphertext` (and `seal`): who signs, the envelope's place in the
+    signer's chain (`seq`, `prev`), its kind, the device it is `to` (a message), when, and its
+    id (random when not given)."""
+
+    signer: SigningKey
+    seq: int
+    prev: str
+    kind: str
+    to: NotRequired[str | None]
+    now: int
+    envelope_id: NotRequired[str | None]
+
+
 def seal(
-    record_payload: bytes,
-    *,
-    signer: SigningKey,
-    recipients: Sequence[str],
-    seq: int,
-    prev: str,
-    kind: str,
-    to: str | None = None,
-    now: int,
-    envelope_id: str | None = None,
+    record_payload: bytes, *, recipients: Sequence[str], **signing: Unpack[Signing]
 ) -> Envelope:
-    """Encrypt `record_payload` to `recipients` with age, then sign the header with `signer`.
+    """Encrypt `record_payload` to `recipients` with age, then sign the header as
+    `sign_ciphertext` does with the `signing` keywords.
 
     Raises `EnvelopeFormatError` (reason `payload_too_large`, `bad_value`, ...) when the result
     would not be a valid envelope, and `ValueError` for recipients that are not age recipients.
@@ -165,18 +171,8 @@ def seal(
     if not recipients:
         raise ValueError("an envelope needs at least one recipient")
     if len(record_payload) > MAX_PAYLOAD_BYTES:  # age only adds bytes: refuse before encrypting
-        raise EnvelopeFormatError("payload_too_large", envelope_id=envelope_id)
-    ciphertext = age.encrypt(record_payload, list(recipients))
-    return sign_ciphertext(
-        ciphertext,
-        signer=signer,
-        seq=seq,
-        prev=prev,
-        kind=kind,
-        to=to,
-        now=now,
-        envelope_id=envelope_id,
-    )
+        raise EnvelopeFormatError("payload_too_large", envelope_id=signing.get("envelope_id"))
+    return sign_ciphertext(age.encrypt(record_payload, list(recipients)), **signing)
 
 
 class ChainPosition(Protocol):
