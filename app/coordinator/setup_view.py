@@ -26,12 +26,7 @@ class SetupView:
         self.passphrase = w.secret_field(
             t("setup.passphrase"), t("secret.reveal"), width=FIELD_WIDTH, key="passphrase"
         )
-        self.confirm = ft.TextField(
-            width=FIELD_WIDTH,
-            label=t("setup.passphrase_again"),
-            password=True,
-            key="passphrase-again",
-        )
+        self.confirm = _hidden_field(t("setup.passphrase_again"), "passphrase-again")
         self.name = w.sensitive_field(
             t("setup.your_name"), key="coordinator-name", width=FIELD_WIDTH
         )
@@ -66,42 +61,29 @@ class SetupView:
             selected=["new"],
             on_change=self.on_mode,
         )
-        self.control = ft.Container(
-            ft.Column(
-                [
-                    w.title(t("setup.title")),
-                    w.muted(t("setup.intro")),
-                    self.switch,
-                    self.passphrase,
-                    self.confirm,
-                    self.name,
-                    self.server,
-                    self.tls_pin,
-                    ft.Column(
-                        [self.post_quantum, w.muted(t("setup.post_quantum_help"))], spacing=2
-                    ),
-                    self.new_fields,
-                    self.join_fields,
-                    self.error,
-                    ft.Row([self.submit, self.busy]),
-                ],
-                spacing=12,
-                scroll=ft.ScrollMode.AUTO,
-            ),
+        self.control = _panel(
+            t("setup.title"),
+            t("setup.intro"),
+            self.switch,
+            self.passphrase,
+            self.confirm,
+            self.name,
+            self.server,
+            self.tls_pin,
+            ft.Column([self.post_quantum, w.muted(t("setup.post_quantum_help"))], spacing=2),
+            self.new_fields,
+            self.join_fields,
+            self.error,
+            ft.Row([self.submit, self.busy]),
             width=560,
-            padding=24,
+            scroll=ft.ScrollMode.AUTO,
         )
 
     def _build_new_fields(self) -> None:
         """What a new organisation needs: its name and the server's bootstrap token."""
         t = self.ctx.t
         self.org = w.sensitive_field(t("setup.org_name"), key="org-name", width=FIELD_WIDTH)
-        self.token = ft.TextField(
-            width=FIELD_WIDTH,
-            label=t("setup.bootstrap_token"),
-            password=True,
-            key="bootstrap-token",
-        )
+        self.token = _hidden_field(t("setup.bootstrap_token"), "bootstrap-token")
         self.new_fields = ft.Column([self.org, self.token], spacing=12)
 
     def _build_join_fields(self) -> None:
@@ -115,12 +97,7 @@ class SetupView:
             key="backup-text",
             width=FIELD_WIDTH,
         )
-        self.backup_passphrase = ft.TextField(
-            width=FIELD_WIDTH,
-            label=t("setup.backup_passphrase"),
-            password=True,
-            key="backup-passphrase",
-        )
+        self.backup_passphrase = _hidden_field(t("setup.backup_passphrase"), "backup-passphrase")
         self.load_backup = ft.OutlinedButton(
             t("setup.load_backup"), icon=ft.Icons.UPLOAD_FILE, on_click=self.on_load_backup
         )
@@ -233,19 +210,13 @@ class UnlockView:
         self.error = w.banner("")
         self.busy = ft.ProgressRing(visible=False, width=24, height=24)
         self.button = w.button("filled", t("unlock.button"), self.on_unlock, "unlock")
-        self.control = ft.Container(
-            ft.Column(
-                [
-                    w.title(t("unlock.title")),
-                    w.muted(t("unlock.intro")),
-                    self.passphrase,
-                    self.error,
-                    ft.Row([self.button, self.busy]),
-                ],
-                spacing=12,
-            ),
+        self.control = _panel(
+            t("unlock.title"),
+            t("unlock.intro"),
+            self.passphrase,
+            self.error,
+            ft.Row([self.button, self.busy]),
             width=480,
-            padding=24,
         )
 
     def on_unlock(self, _e: Any = None) -> None:
@@ -264,3 +235,19 @@ class UnlockView:
             self.on_ready()
 
         self.ctx.port.run(lambda: self.ctx.service.unlock(passphrase), done, failed)
+
+
+def _hidden_field(label: str, key: str) -> ft.TextField:
+    """A passphrase typed without a reveal button (the repeat, the backup's)."""
+    return ft.TextField(width=FIELD_WIDTH, label=label, password=True, key=key)
+
+
+def _panel(
+    title: str, intro: str, *controls: ft.Control, width: int, scroll: ft.ScrollMode | None = None
+) -> ft.Container:
+    """The frame of the setup and unlock screens: a title, a line on what to do, the fields."""
+    return ft.Container(
+        ft.Column([w.title(title), w.muted(intro), *controls], spacing=12, scroll=scroll),
+        width=width,
+        padding=24,
+    )

@@ -27,7 +27,7 @@ Danger: the vault holds the root key. `lock()` forgets it and every decrypted at
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -123,10 +123,21 @@ class VaultCoordinatorService(CoordinatorBase):
         self._dir.mkdir(parents=True, exist_ok=True)
         return self._vault_class.create(self._dir, passphrase)
 
+    @contextlib.contextmanager
+    def _new_vault(self, passphrase: str) -> Iterator[Any]:
+        """A fresh vault to set up in: opened as the workspace when the block succeeds, wiped
+        again when anything in it fails."""
+        vault = self._create_vault(passphrase)
+        try:
+            yield vault
+        except BaseException:
+            vault.wipe()
+            raise
+        self._opened(vault)
+
     def _set_up_new(self, request: NewOrganisation) -> CoordinatorInfo:
         pin = checked_pin(request.tls_pin)
-        vault = self._create_vault(request.passphrase)
-        try:
+        with self._new_vault(request.passphrase) as vault:
             sync_coordinator.create_organisation(
                 vault,
                 request.server_url,
@@ -137,37 +148,28 @@ class VaultCoordinatorService(CoordinatorBase):
                 tls_pin=pin or None,
                 post_quantum=request.post_quantum,
             )
-        except BaseException:
-            vault.wipe()
-            raise
-        self._opened(vault)
         with contextlib.suppress(SyncError):  # published later with `ensure_victim_key`
             self.ensure_victim_key()
         return self.info()
 
     def _set_up_join(self, request: JoinOrganisation) -> CoordinatorInfo:
         pin = checked_pin(request.tls_pin)
-        vault = self._create_vault(request.passphrase)
-        try:
-            sync_coordinator.join_organisation(
-                vault,
-                request.server_url,
-                name=request.coordinator_name,
-                root_fingerprint="",
-                tls_pin=pin or None,
-                post_quantum=request.post_quantum,
-            )
-            sync_coordinator.import_root_key_backup(
-                vault, request.backup, request.backup_passphrase
-            )
-            _check_tls(vault)
-        except UntrustedDocument:
-            vault.wipe()
-            raise CoordinatorError("wrong_passphrase") from None
-        except BaseException:
-            vault.wipe()
-            raise
-        self._opened(vault)
+        with self._new_vault(request.passphrase) as vault:
+            try:
+                sync_coordinator.join_organisation(
+                    vault,
+                    request.server_url,
+                    name=request.coordinator_name,
+                    root_fingerprint="",
+                    tls_pin=pin or None,
+                    post_quantum=request.post_quantum,
+                )
+                sync_coordinator.import_root_key_backup(
+                    vault, request.backup, request.backup_passphrase
+                )
+                _check_tls(vault)
+            except UntrustedDocument:
+                raise CoordinatorError("wrong_passphrase") from None
         return self.info()
 
     def join_request(self) -> str:

@@ -442,42 +442,38 @@ class FakeCoordinatorService(CoordinatorBase):
         *,
         now: bool = False,
     ) -> None:
-        eid = uuid.uuid4().hex
         self._event_seq += 1
-        record = Record(
-            kind=Kind.CASE_EVENT,
-            id=eid,
-            status=Status.LOCAL,
-            data={
-                "case_id": case_id,
-                "author": author,
-                "created": created,
-                "seq": self._event_seq,
-                "envelope_id": eid,
-                "event": dict(event),
-            },
+        record = _received(
+            Kind.CASE_EVENT,
+            case_id=case_id,
+            author=author,
+            created=created,
+            seq=self._event_seq,
+            event=dict(event),
         )
         if now:
-            self._records_by_id[eid] = record
+            self._records_by_id[record.id] = record
         else:
             self._pending.append(record)
 
     def _message_record(self, case_id: str, device: str, direction: str, text: str) -> Record:
-        eid = uuid.uuid4().hex
-        return Record(
-            kind=Kind.MESSAGE,
-            id=eid,
-            status=Status.LOCAL,
-            data={
-                "case_id": case_id,
-                "device": device,
-                "direction": direction,
-                "text": text,
-                "created": self._clock(),
-                "envelope_id": eid,
-            },
+        return _received(
+            Kind.MESSAGE,
+            case_id=case_id,
+            device=device,
+            direction=direction,
+            text=text,
+            created=self._clock(),
         )
 
     def _store_message(self, case_id: str, device: str, direction: str, text: str) -> None:
         record = self._message_record(case_id, device, direction, text)
         self._records_by_id[record.id] = record
+
+
+def _received(kind: str, **data: Any) -> Record:
+    """A record as a pull stores it: named after the envelope it came in (a new one here)."""
+    envelope_id = uuid.uuid4().hex
+    return Record(
+        kind=kind, id=envelope_id, status=Status.LOCAL, data={**data, "envelope_id": envelope_id}
+    )
