@@ -29,7 +29,7 @@ import flet as ft
 
 from app.field.context import FieldContext, Screen
 from app.field.panic import PanicControl, panic_corner
-from app.field.widgets import big_button, button_of, heading, hint, toggle_row
+from app.field.widgets import big_button, button_of, heading, hint, passphrase_field, toggle_row
 from app.services.field_types import (
     FieldServiceError,
     InvitePreview,
@@ -37,7 +37,7 @@ from app.services.field_types import (
     passphrase_strength,
 )
 from app.ui.banner import ErrorBanner
-from app.ui.fields import secret_field, sensitive_field
+from app.ui.fields import sensitive_field
 from app.ui.language import language_picker
 from core.strength import MIN_CODE_DIGITS, assess
 from sync.shortcode import looks_like_code
@@ -95,32 +95,25 @@ class SetupScreen:
 
     def _passphrase(self) -> list[ft.Control]:
         t = self.ctx.t
-        self.pass_field = secret_field(
-            reveal_label=self.ctx.t("secret.reveal"),
-            label=t("setup.passphrase"),
-            value=self.passphrase,
-            on_change=self.on_passphrase,
-            data="setup-passphrase",
-        )
-        self.confirm_field = secret_field(
-            reveal_label=self.ctx.t("secret.reveal"),
-            label=t("setup.confirm"),
-            value=self.confirm,
-            on_change=self.on_confirm,
-            data="setup-confirm",
+        self.pass_field, self.confirm_field = (
+            passphrase_field(self.ctx, label, data, value=value, on_change=on_change)
+            for label, data, value, on_change in (
+                ("setup.passphrase", "setup-passphrase", self.passphrase, self.on_passphrase),
+                ("setup.confirm", "setup-confirm", self.confirm, self.on_confirm),
+            )
         )
         self.strength_bar = ft.ProgressBar(value=0, height=8, border_radius=4)
         self.strength_text = ft.Text("", size=14)
         self.warnings = ft.Column([], spacing=2)
         self.disguise_switch = ft.Switch(value=self.disguise, on_change=self.on_disguise)
         self.duress_switch = ft.Switch(value=self.duress_on, on_change=self.on_duress_switch)
-        self.duress_field = secret_field(
-            reveal_label=self.ctx.t("secret.reveal"),
-            label=t("setup.duress_passphrase"),
+        self.duress_field = passphrase_field(
+            self.ctx,
+            "setup.duress_passphrase",
+            "setup-duress",
             value=self.duress,
             on_change=self.on_duress,
             visible=self.duress_on,
-            data="setup-duress",
         )
         self.panic_switch = ft.Switch(value=self.immediate, on_change=self.on_panic_mode)
         self.create_row = big_button(t("setup.create"), self.create, data="setup-create")
