@@ -408,18 +408,25 @@ class Client:
         `sha256`: the chunk's SHA-256 (hex) if already computed, so it is not hashed twice.
         `upload_sha256`: sign the SHA-256 of the blob's first `offset + len(data)` bytes instead
         of the chunk's, so neither side hashes the bytes twice (`sync.auth`); servers from
-        before it answer `bad_signature`.
+        before it answer `bad_signature`. Any 413 is `ServerRefused("body_too_large")`, also one
+        without the server's JSON (a proxy in front of it that takes smaller bodies), so the
+        engine sends smaller chunks.
         """
-        answer = _obj(
-            self.call(
-                "PUT",
-                f"/v1/blobs/{_segment(blob_id)}/chunks",
-                query={"offset": offset},
-                raw_body=data,
-                body_sha256=sha256,
-                upload_sha256=upload_sha256,
-            )
+        response = self.request(
+            "PUT",
+            f"/v1/blobs/{_segment(blob_id)}/chunks",
+            query={"offset": offset},
+            raw_body=data,
+            body_sha256=sha256,
+            upload_sha256=upload_sha256,
+            accept=(413,),
         )
+        if response.status_code == 413:
+            refusal = _refusal(response)
+            if isinstance(refusal, ServerRefused):
+                raise refusal
+            raise ServerRefused("body_too_large", status=413, detail="the body was refused")
+        answer = _obj(_json(response))
         return _int(answer.get("offset")), bool(answer.get("complete"))
 
     def blob_download(self, blob_id: str) -> bytes:

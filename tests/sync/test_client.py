@@ -11,6 +11,7 @@ import http.server
 import io
 import json
 import os
+import socket
 import ssl
 import subprocess
 import threading
@@ -230,12 +231,15 @@ def test_a_spool_slice_reads_through_one_buffer_of_at_most_one_piece() -> None:
     assert [len(piece) for piece in pieces] == [STREAM_PIECE, STREAM_PIECE, STREAM_PIECE - 1]
 
 
-def test_a_spool_shorter_than_its_slice_is_reported_damaged(serve) -> None:
-    server = serve(_json(200, {"offset": 10, "complete": False}))
-    client = Client(server.url, signing_key=SigningKey.generate())
-    upload = hashlib.sha256(b"x").hexdigest()
-    with pytest.raises(SyncError) as info:
-        client.blob_chunk("b1", 0, SpoolSlice(io.BytesIO(b"abc"), 0, 10), upload_sha256=upload)
+def test_a_spool_shorter_than_its_slice_is_reported_damaged() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as listener:  # takes the bytes, never answers
+        client = Client(
+            f"http://127.0.0.1:{listener.getsockname()[1]}", signing_key=SigningKey.generate()
+        )
+        upload = hashlib.sha256(b"x").hexdigest()
+        short = SpoolSlice(io.BytesIO(b"abc"), 0, 10)
+        with pytest.raises(SyncError) as info:
+            client.blob_chunk("b1", 0, short, upload_sha256=upload)
     assert info.value.reason == "spool_damaged"
 
 
@@ -257,6 +261,18 @@ def test_declaring_a_blob_learns_the_largest_chunk_the_server_takes(serve) -> No
     client = Client(silent.url, signing_key=SigningKey.generate())
     client.blob_begin("b1", 5, "00" * 32)
     assert client.chunk_limit == SERVER_CHUNK_LIMIT
+
+
+def test_a_chunk_refused_as_too_large_by_a_proxy_in_front_of_the_server_says_so(serve) -> None:
+    proxy = serve(lambda request, body: (413, b"<html>413 Request Entity Too Large</html>"))
+    client = Client(proxy.url, signing_key=SigningKey.generate())
+    with pytest.raises(ServerRefused) as info:
+        client.blob_chunk("b1", 0, b"abc", upload_sha256=hashlib.sha256(b"abc").hexdigest())
+    assert (info.value.reason, info.value.status) == ("body_too_large", 413)
+    ours = serve(_json(413, {"error": "body_too_large", "detail": "over 16 MiB"}))
+    with pytest.raises(ServerRefused) as info:
+        Client(ours.url, signing_key=SigningKey.generate()).blob_chunk("b1", 0, b"abc")
+    assert (info.value.reason, info.value.detail) == ("body_too_large", "over 16 MiB")
 
 
 def test_offset_mismatch_carries_the_servers_offset(serve) -> None:
