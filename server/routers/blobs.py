@@ -14,7 +14,10 @@ A chunk from the upload's owner, at the right offset and with a `Content-Length`
 into the file as it arrives with the upload locked; the signature and the caller are checked
 when the body is in, and on any failure the file is cut back to where the chunk started. Every
 other chunk request takes the plain path (body read whole, then authenticated, then written),
-so refusals keep their order.
+so refusals keep their order; that path reads at most `BLOB_BUFFERED_LIMIT` (16 MiB), and a
+larger chunk signed over its upload's digest gets the answer it would have had without being
+read (`_unstreamed`). Chunks up to `BLOB_CHUNK_LIMIT` (128 MiB, told to devices in the
+`X-FieldVault-Chunk-Limit` header of every `POST /v1/blobs` answer) are streamed.
 
 Hashing: a chunk signed over its upload's digest (`X-FieldVault-Upload-SHA256`, what current
 devices send) is hashed once, into the upload's running SHA-256, whose value when the body is
@@ -187,8 +190,9 @@ async def _body_within(request: Request, limit: int) -> bytes:
 
 def _unstreamed(ctx: Services, caller: Caller, blob_id: str, offset: int, length: int) -> Any:
     """A chunk too large to read whole that the streamed path did not take: the answer the
-    plain path would give, without reading it. If nothing is wrong with it (the upload moved
-    or was busy a moment ago), `offset_mismatch` with the upload's offset: send it again."""
+    plain path would give, without reading it. If nothing is wrong with it now (the upload
+    moved while the streamed path looked), `offset_mismatch` with the upload's offset: send
+    it again."""
     blob = _owned(ctx, blob_id, caller)
     if blob.complete:
         return ChunkAnswer(offset=blob.size, complete=True)
@@ -203,7 +207,7 @@ def _unstreamed(ctx: Services, caller: Caller, blob_id: str, offset: int, length
             pass
     except FileNotFoundError:
         return _lost(ctx, caller, blob_id)
-    raise ApiError(409, "offset_mismatch", "the upload was busy", offset=blob.offset)
+    raise ApiError(409, "offset_mismatch", "the upload moved meanwhile", offset=blob.offset)
 
 
 def _content_length(request: Request) -> int | None:
