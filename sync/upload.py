@@ -6,16 +6,20 @@ queued blob (`sync.outbox.pending_blobs`); marking the entry sent is the engine'
 
 The upload asks the server for its offset, then sends the rest from the spool in chunks sized to
 the link (`sync.pacing`: 256 KiB at first, then what takes about two seconds at the measured
-rate, up to 16 MiB, halved after a cut; capped at a quarter of the refused size if the server
-answers `body_too_large`); `offset_mismatch` answers carry the server's offset. Each chunk is
-signed over the blob's SHA-256 through the chunk's end (`sync.auth`), taken from the digests
-noted when the blob was spooled where a chunk ends on one (`_Checkpoints`), hashed on the way
-otherwise; a server from before that (`bad_signature`) gets chunks signed over their own
-SHA-256. A cut connection costs the chunk in flight; the next round resumes from the server's
-offset.
+rate, up to the largest chunk the server takes, `Client.chunk_limit`; halved after a cut;
+capped at a quarter of the refused size after a 413); `offset_mismatch` answers carry the
+server's offset. Each chunk is signed over the blob's SHA-256 through the chunk's end
+(`sync.auth`), taken from the digests noted when the blob was spooled where a chunk ends on one
+(`_Checkpoints`), hashed on the way otherwise; a server from before that (`bad_signature`) gets
+chunks signed over their own SHA-256. A chunk that ends on a noted digest is read from the spool
+while it is sent (`SpoolSlice`: 1 MiB of memory whatever its size); the others, at most
+`HELD_CHUNK`, are read into memory (`_Window`), the next one while the current one is on the
+wire. A cut connection costs the chunk in flight; the next round resumes from the server's
+offset, reading that chunk from the spool again.
 
-Danger: the spool reader is shared by the chunk being sent and the one read ahead on a worker
-thread; only one of them may touch it at a time (the read ahead is always waited for first).
+Danger: the spool reader is shared by the chunk being sent (held or streamed) and the one read
+ahead on a worker thread; only one of them may touch it at a time (the read ahead is always
+waited for first, and none is started while a chunk is streamed).
 """
 
 from __future__ import annotations
