@@ -71,14 +71,14 @@ from storage import errors as storage_errors
 from storage import media_meta
 from storage.launch import read_launch, remove_launch, write_launch
 from storage.vault import Vault
-from sync import device as device_mod
+from sync import device as sync_device
 from sync import invite_drop, outbox
 from sync import referrals as referrals_mod
 from sync.enrolment import device_fingerprint
 from sync.invite import InviteError
 from sync.shortcode import ShortCodeError
 
-APP_SETTINGS_ID = device_mod.fixed_id("field-app-settings")
+APP_SETTINGS_ID = sync_device.fixed_id("field-app-settings")
 # Every unlock on a phone takes at least this long (scrypt is calibrated to about 0.5 s): the
 # passphrase, the duress passphrase and a wrong one cannot be told apart by their time.
 UNLOCK_FLOOR_SECONDS = 1.0
@@ -206,7 +206,7 @@ class VaultFieldService(FieldService):
             self._vault, self._digits = vault, passphrase.isdigit()
             self._engine, self._progress, self._last_error = None, None, ""
             self._notice = "rolled_back" if vault.open_report.rollback else ""
-        if device_mod.get_or_none(vault, APP_SETTINGS_ID) is None and not vault.list():
+        if sync_device.get_or_none(vault, APP_SETTINGS_ID) is None and not vault.list():
             # Nothing at all: the duress passphrase has just replaced the vault (one this
             # service created always holds its settings). Make it look used, and leave no
             # keystore entry of the wipe check (the vault's own secret stays: it opens this one).
@@ -244,7 +244,7 @@ class VaultFieldService(FieldService):
                 "auto_lock_seconds": d.auto_lock_seconds,
             },
         )
-        state = device_mod.SyncState(
+        state = sync_device.SyncState(
             org_document={"doc": {"org": d.org_name}}, last_sync=d.last_sync
         ).to_record()
         with contextlib.suppress(storage_errors.VaultError):
@@ -297,9 +297,6 @@ class VaultFieldService(FieldService):
     def open_vault(self) -> Vault:
         """The unlocked vault, for services built on it (`app.services.field_alarm`); raises
         `Locked` otherwise. Never keep it across a lock."""
-        return self._v()
-
-    def _v(self) -> Vault:
         vault = self._vault
         if vault is None or vault.locked:
             raise Locked()
@@ -307,7 +304,7 @@ class VaultFieldService(FieldService):
 
     def _get(self, record_id: str, *kinds: str) -> Record:
         try:
-            record = self._v().get(record_id)
+            record = self.open_vault().get(record_id)
         except storage_errors.RecordNotFound:
             raise NotFound() from None
         if kinds and record.kind not in kinds:
@@ -315,13 +312,15 @@ class VaultFieldService(FieldService):
         return record
 
     def _app_settings(self) -> dict[str, Any]:
-        record = device_mod.get_or_none(self._v(), APP_SETTINGS_ID)
+        record = sync_device.get_or_none(self.open_vault(), APP_SETTINGS_ID)
         return dict(record.data) if record is not None else {}
 
     def _put_app_settings(self, **changes: Any) -> None:
         data = self._app_settings()
         data.update(changes)
-        self._v().put(Record(kind=Kind.SETTING, id=APP_SETTINGS_ID, status=Status.LOCAL, data=data))
+        self.open_vault().put(
+            Record(kind=Kind.SETTING, id=APP_SETTINGS_ID, status=Status.LOCAL, data=data)
+        )
 
     # ------------------------------------------------------------ organisation
     def preview_invite(self, code: str) -> InvitePreview:
@@ -338,12 +337,12 @@ class VaultFieldService(FieldService):
 
     def join(self, code: str, *, label: str | None = None) -> OrgInfo:
         """`label` names this device for the coordinators (the command line's `--label`)."""
-        vault = self._v()
-        if device_mod.DeviceIdentity.load(vault) is not None:
+        vault = self.open_vault()
+        if sync_device.DeviceIdentity.load(vault) is not None:
             raise InviteRefused("already_enrolled")
         invite = parse_invite(code)
         proxy = str(self._app_settings().get("proxy") or "") or None
-        device_mod.identity_from_invite(
+        sync_device.identity_from_invite(
             vault,
             invite,
             proxy=proxy,
@@ -355,10 +354,10 @@ class VaultFieldService(FieldService):
         return info
 
     def org_info(self) -> OrgInfo | None:
-        identity = device_mod.DeviceIdentity.load(self._v())
+        identity = sync_device.DeviceIdentity.load(self.open_vault())
         if identity is None:
             return None
-        document = device_mod.load_sync_state(self._v()).org_document or {}
+        document = sync_device.load_sync_state(self.open_vault()).org_document or {}
         name = str(document.get("doc", {}).get("org", ""))
         return OrgInfo(
             server=identity.server_url,
@@ -372,7 +371,7 @@ class VaultFieldService(FieldService):
         )
 
     def form(self) -> FormDefinition:
-        document = device_mod.load_sync_state(self._v()).org_document or {}
+        document = sync_device.load_sync_state(self.open_vault()).org_document or {}
         for raw in document.get("doc", {}).get("forms") or []:
             with contextlib.suppress(FormDefinitionError):
                 return parse_form(raw)
@@ -380,7 +379,7 @@ class VaultFieldService(FieldService):
 
     # ------------------------------------------------------------ incidents
     def list_incidents(self) -> list[IncidentSummary]:
-        vault = self._v()
+        vault = self.open_vault()
         form = self.form()
         lang = self.launch_prefs().language or "ru"
         messages = [r for r in vault.list(kind=Kind.MESSAGE)]
@@ -437,7 +436,7 @@ class VaultFieldService(FieldService):
     def save_incident(
         self, incident_id: str | None, answers: Mapping[str, Any], *, submit: bool
     ) -> str:
-        vault = self._v()
+        vault = self.open_vault()
         form = self.form()
         if submit:
             answers = source.stamp(form, answers, self._clock())
@@ -473,7 +472,7 @@ class VaultFieldService(FieldService):
                 _back_to_draft(record, ConsentWithheld.reason)
                 vault.put(record)  # kept, never sealed: nothing of it leaves the phone
                 raise ConsentWithheld()
-            if device_mod.DeviceIdentity.load(vault) is None:
+            if sync_device.DeviceIdentity.load(vault) is None:
                 lifecycle.move(record, Status.READY)
                 return vault.put(record).id
             return outbox.queue_record(vault, record).id
@@ -481,7 +480,7 @@ class VaultFieldService(FieldService):
             raise service_error(exc) from exc
 
     def _draft_answers(self, answers: Mapping[str, Any]) -> dict[str, Any]:
-        document = device_mod.load_sync_state(self._v()).org_document or {}
+        document = sync_device.load_sync_state(self.open_vault()).org_document or {}
         key = links.victim_key_of(document.get("doc", {}).get("settings"))
         fields = [f.id for f in self.form().fields if f.type == "pseudonym"]
         return links.draft_answers(answers, fields, key)
@@ -490,7 +489,7 @@ class VaultFieldService(FieldService):
         """The answers with every `pseudonym` field hashed under the organisation's victim key
         (from the sealed org document), before anything is stored: a name or number typed there
         never reaches the vault. Without a key, `FormInvalid` and nothing is stored."""
-        document = device_mod.load_sync_state(self._v()).org_document or {}
+        document = sync_device.load_sync_state(self.open_vault()).org_document or {}
         key = links.victim_key_of(document.get("doc", {}).get("settings"))
         fields = [f.id for f in form.fields if f.type == "pseudonym"]
         out, failed = links.pseudonymise_answers(answers, fields, key)
@@ -499,7 +498,7 @@ class VaultFieldService(FieldService):
         return out
 
     def delete_incident(self, incident_id: str) -> None:
-        vault = self._v()
+        vault = self.open_vault()
         record = self._get(incident_id, Kind.INCIDENT, Kind.STUB)
         for item in record.data.get("attachments") or []:
             with contextlib.suppress(storage_errors.AttachmentNotFound):
@@ -519,7 +518,7 @@ class VaultFieldService(FieldService):
             raise AttachmentRefused("attachment_too_large")
         plan = _media_plan(io.BytesIO(data), keep_metadata)
         try:
-            stored = self._v().attach(
+            stored = self.open_vault().attach(
                 plan.apply(bytes(data)) if plan is not None else bytes(data),
                 media_type=media_type or guess_type(name),
                 name=name,
@@ -541,7 +540,7 @@ class VaultFieldService(FieldService):
         try:
             with open(path, "rb") as handle:
                 plan = _media_plan(handle, keep_metadata)
-                stored = self._v().attach(
+                stored = self.open_vault().attach(
                     cast(IO[bytes], plan.reader(handle)) if plan is not None else handle,
                     media_type=media_type or guess_type(name),
                     name=name,
@@ -560,19 +559,19 @@ class VaultFieldService(FieldService):
 
     def attachment(self, attachment_id: str) -> AttachmentInfo:
         try:
-            return self._info(self._v().attachment_info(attachment_id))
+            return self._info(self.open_vault().attachment_info(attachment_id))
         except storage_errors.VaultError as exc:
             raise service_error(exc) from exc
 
     def attachment_bytes(self, attachment_id: str) -> bytes:
         try:
-            return self._v().read_attachment(attachment_id)
+            return self.open_vault().read_attachment(attachment_id)
         except storage_errors.VaultError as exc:
             raise service_error(exc) from exc
 
     def remove_attachment(self, attachment_id: str) -> None:
         try:
-            self._v().delete_attachment(attachment_id)
+            self.open_vault().delete_attachment(attachment_id)
         except storage_errors.VaultError as exc:
             raise service_error(exc) from exc
 
@@ -588,12 +587,12 @@ class VaultFieldService(FieldService):
                 created_at=r.created_at,
                 updated_at=float(r.data.get("edited") or r.updated_at),
             )
-            for r in self._v().list(kind=Kind.NOTE)
+            for r in self.open_vault().list(kind=Kind.NOTE)
         ]
         return sorted(notes, key=lambda n: (n.created_at, n.id), reverse=True)
 
     def save_note(self, note_id: str | None, text: str, *, shared: bool) -> str:
-        vault = self._v()
+        vault = self.open_vault()
         if note_id is None:
             record = Record(kind=Kind.NOTE, data={}, status=Status.LOCAL)
         else:
@@ -605,14 +604,14 @@ class VaultFieldService(FieldService):
             record.data["edited"] = int(self._clock())
             lifecycle.move(record, Status.LOCAL)
             return vault.put(record).id
-        if device_mod.DeviceIdentity.load(vault) is None:
+        if sync_device.DeviceIdentity.load(vault) is None:
             lifecycle.move(record, Status.READY, record.status_reason)
             return vault.put(record).id
         return outbox.queue_record(vault, record).id
 
     def delete_note(self, note_id: str) -> None:
         self._get(note_id, Kind.NOTE)
-        self._v().delete_many([note_id, *self._drafts_of("note", note_id)])
+        self.open_vault().delete_many([note_id, *self._drafts_of("note", note_id)])
 
     # ------------------------------------------------------------ drafts
     def save_draft(
@@ -620,8 +619,8 @@ class VaultFieldService(FieldService):
     ) -> str:
         if form not in DRAFT_FORMS:
             raise ValueError(f"unknown draft form {form!r}")
-        vault = self._v()
-        record = device_mod.get_or_none(vault, draft_id) if draft_id else None
+        vault = self.open_vault()
+        record = sync_device.get_or_none(vault, draft_id) if draft_id else None
         if record is None or record.kind != Kind.DRAFT:
             record = Record(kind=Kind.DRAFT, data={}, status=Status.LOCAL)
         if isinstance(content.get("answers"), Mapping):  # a victim's number is never kept
@@ -647,7 +646,7 @@ class VaultFieldService(FieldService):
         )
 
     def list_drafts(self, form: str | None = None) -> list[Draft]:
-        drafts = [self._draft(r) for r in self._v().list(kind=Kind.DRAFT)]
+        drafts = [self._draft(r) for r in self.open_vault().list(kind=Kind.DRAFT)]
         drafts = [d for d in drafts if form in (None, d.form)]
         return sorted(drafts, key=lambda d: (d.updated_at, d.id), reverse=True)
 
@@ -655,15 +654,15 @@ class VaultFieldService(FieldService):
         return self._draft(self._get(draft_id, Kind.DRAFT))
 
     def delete_draft(self, draft_id: str) -> None:
-        vault = self._v()
-        record = device_mod.get_or_none(vault, draft_id)
+        vault = self.open_vault()
+        record = sync_device.get_or_none(vault, draft_id)
         if record is not None and record.kind == Kind.DRAFT:
             vault.delete(draft_id)
 
     def _drafts_of(self, form: str, target: str) -> list[str]:
         return [
             r.id
-            for r in self._v().list(kind=Kind.DRAFT)
+            for r in self.open_vault().list(kind=Kind.DRAFT)
             if r.data.get("form") == form and r.data.get("target") == target
         ]
 
@@ -677,13 +676,13 @@ class VaultFieldService(FieldService):
                 from_coordinator=r.data.get("direction", "in") == "in",
                 created_at=float(r.data.get("created") or r.created_at),
             )
-            for r in self._v().list(kind=Kind.MESSAGE)
+            for r in self.open_vault().list(kind=Kind.MESSAGE)
         ]
         out = [m for m in out if incident_id in (None, m.incident_id)]
         return sorted(out, key=lambda m: (m.created_at, m.id))
 
     def mark_read(self, incident_id: str | None = None) -> None:
-        vault = self._v()
+        vault = self.open_vault()
         unread = [
             r
             for r in vault.list(kind=Kind.MESSAGE)
@@ -697,7 +696,7 @@ class VaultFieldService(FieldService):
             vault.put_many(unread)
 
     def reply(self, incident_id: str, text: str) -> str:
-        vault = self._v()
+        vault = self.open_vault()
         thread = self.messages(incident_id)
         incoming = [m for m in thread if m.from_coordinator]
         in_reply_to = incoming[-1].id if incoming else ""
@@ -721,7 +720,7 @@ class VaultFieldService(FieldService):
     def withdraw_consent(self, incident_id: str, purposes: Sequence[str]) -> str:
         """Withdraw consent about a report already sent (or its stub): a signed envelope that
         only this device can write, honoured by every export from then on. Never undone."""
-        vault = self._v()
+        vault = self.open_vault()
         try:
             chosen = consent.purposes_of(list(purposes))
         except ValueError:
@@ -737,14 +736,14 @@ class VaultFieldService(FieldService):
 
     def referrals(self) -> tuple[referrals_mod.Contact, ...]:
         """The organisation's referral directory from the signed org document held (offline)."""
-        document = device_mod.load_sync_state(self._v()).org_document or {}
+        document = sync_device.load_sync_state(self.open_vault()).org_document or {}
         return referrals_mod.from_settings(document.get("doc", {}).get("settings"))
 
     # ------------------------------------------------------------ sync
     def sync_status(self) -> SyncStatus:
-        vault = self._v()
-        identity = device_mod.DeviceIdentity.load(vault)
-        state = device_mod.load_sync_state(vault)
+        vault = self.open_vault()
+        identity = sync_device.DeviceIdentity.load(vault)
+        state = sync_device.load_sync_state(vault)
         waiting = sum(
             1
             for kind in (Kind.INCIDENT, Kind.NOTE)
@@ -771,7 +770,7 @@ class VaultFieldService(FieldService):
             from sync.engine import SyncEngine
 
             factory = self._engine_factory or SyncEngine
-            self._engine = factory(self._v(), progress=self._on_progress)
+            self._engine = factory(self.open_vault(), progress=self._on_progress)
         return self._engine
 
     def _on_progress(self, blob_id: str, sent: int, total: int) -> None:
@@ -781,10 +780,10 @@ class VaultFieldService(FieldService):
     def sync_round(self) -> SyncStatus:
         from sync.errors import Offline, SyncError
 
-        vault = self._v()
+        vault = self.open_vault()
         if (
-            device_mod.DeviceIdentity.load(vault) is None
-            and device_mod.load_sync_state(vault).last_sync
+            sync_device.DeviceIdentity.load(vault) is None
+            and sync_device.load_sync_state(vault).last_sync
         ):
             raise Offline()  # synced once, no longer connected (the duress vault): no server
         engine = self._make_engine()
@@ -809,7 +808,7 @@ class VaultFieldService(FieldService):
     def _forget_drafts_of_sent(self) -> None:
         """Send and forget leaves only a stub of a report (or of a shared note, where the
         organisation forgets sent notes): an unsaved edit of it goes too."""
-        vault = self._v()
+        vault = self.open_vault()
         live = {
             "incident": {r.id for r in vault.list(kind=Kind.INCIDENT)},
             "note": {r.id for r in vault.list(kind=Kind.NOTE)},
@@ -830,7 +829,7 @@ class VaultFieldService(FieldService):
         if self.keystore is not None and self.unlocked:
             from app.services import field_wipecheck
 
-            field_wipecheck.arm_quietly(self.data_dir, self.keystore, self._v())
+            field_wipecheck.arm_quietly(self.data_dir, self.keystore, self.open_vault())
 
     def cancel_sync(self) -> None:
         engine = self._engine
@@ -839,15 +838,15 @@ class VaultFieldService(FieldService):
 
     # ------------------------------------------------------------ settings
     def settings(self) -> Settings:
-        vault = self._v()
+        vault = self.open_vault()
         app = self._app_settings()
-        identity = device_mod.DeviceIdentity.load(vault)
+        identity = sync_device.DeviceIdentity.load(vault)
         proxy = identity.proxy if identity is not None else app.get("proxy")
         return Settings(
             language=self.launch_prefs().language or str(app.get("language") or "ru"),
             auto_lock_seconds=int(app.get("auto_lock_seconds", 120)),
             wipe_threshold=vault.settings.wipe_threshold,
-            send_and_forget=device_mod.load_settings(vault).send_and_forget,
+            send_and_forget=sync_device.load_settings(vault).send_and_forget,
             proxy=str(proxy or ""),
             has_duress=bool(app.get("has_duress")),
             disguise=self.launch_prefs().disguise,
@@ -856,7 +855,7 @@ class VaultFieldService(FieldService):
         )
 
     def update_settings(self, **changes: Any) -> Settings:
-        vault = self._v()
+        vault = self.open_vault()
         check_setting_changes(changes, digits=self._digits)
         if "panic_immediate" in changes:
             self._put_app_settings(panic_immediate=bool(changes["panic_immediate"]))
@@ -865,14 +864,14 @@ class VaultFieldService(FieldService):
         if "wipe_threshold" in changes:
             vault.settings.wipe_threshold = int(changes["wipe_threshold"])
         if "send_and_forget" in changes:
-            device_mod.save_settings(
-                vault, device_mod.SyncSettings(send_and_forget=bool(changes["send_and_forget"]))
+            sync_device.save_settings(
+                vault, sync_device.SyncSettings(send_and_forget=bool(changes["send_and_forget"]))
             )
         if "proxy" in changes:
             proxy = _check_proxy(str(changes["proxy"]))
             self._put_app_settings(proxy=proxy)
             with vault.unit() as uow:
-                identity = device_mod.DeviceIdentity.load(uow)
+                identity = sync_device.DeviceIdentity.load(uow)
                 if identity is not None:
                     identity.proxy = proxy or None
                     uow.put(identity.to_record())
@@ -884,7 +883,7 @@ class VaultFieldService(FieldService):
         return self.settings()
 
     def set_duress(self, passphrase: str, duress: str | None) -> None:
-        vault = self._v()
+        vault = self.open_vault()
         check_new_passphrase(passphrase, duress, disguise=self.launch_prefs().disguise)
         try:
             bound = self._bound(passphrase)

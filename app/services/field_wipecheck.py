@@ -24,20 +24,20 @@ from core.crypto.signing import SigningKey
 from core.records import Kind, Record, Status
 from storage.checkfile import CheckFile
 from sync import alerts, checkkey, outbox, wipecheck
-from sync import device as device_mod
+from sync import device as sync_device
 from sync.client import Client
 from sync.encoding import b64u_encode
 
-ANNOUNCED_ID = device_mod.fixed_id("alarm-key-announced")
+ANNOUNCED_ID = sync_device.fixed_id("alarm-key-announced")
 
 
 def arm(data_dir: Path, keystore: DeviceKeystore, vault: Any) -> bool:
     """Write the wipe-check file for an enrolled vault if what it holds changed (registering a
     new check key first). False when there is nothing to do; sync and storage errors raise."""
-    identity = device_mod.DeviceIdentity.load(vault)
+    identity = sync_device.DeviceIdentity.load(vault)
     if identity is None or not identity.enrolled:
         return False
-    state = device_mod.load_sync_state(vault)
+    state = sync_device.load_sync_state(vault)
     if state.revoked:
         return False  # the server refuses a revoked device's registration; the old file stays
 
@@ -75,7 +75,7 @@ def announce(data_dir: Path, keystore: DeviceKeystore, vault: Any) -> bool:
     if facts is None or not facts.recipients:
         return False
     public = b64u_encode(facts.check_key.public_bytes())
-    done = device_mod.get_or_none(vault, ANNOUNCED_ID)
+    done = sync_device.get_or_none(vault, ANNOUNCED_ID)
     if done is not None and done.data.get("key") == public:
         return False
     outbox.queue_alarm_key(vault, facts.check_key.public_bytes())

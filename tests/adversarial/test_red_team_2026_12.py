@@ -67,7 +67,7 @@ def decoded_under_coercion(service: VaultFieldService) -> str:
     all), every record kind included, not only what the screens show."""
     service.unlock(PASS)
     try:
-        return repr([record.data for record in service._v().list()])
+        return repr([record.data for record in service.open_vault().list()])
     finally:
         service.lock()
 
@@ -92,7 +92,7 @@ def test_send_and_forget_of_a_shared_note_forgets_its_unsaved_edit_too(
     note = phone.save_note(None, "met at the station", shared=True)
     phone.save_draft(None, "note", note, {"text": MARKER})  # an edit left half-way
     phone.sync_round()
-    records = {r.id: r.kind for r in phone._v().list()}
+    records = {r.id: r.kind for r in phone.open_vault().list()}
     assert records[note] == Kind.STUB  # the note itself was sent and forgotten
     phone.lock()
     assert MARKER not in decoded_under_coercion(phone)
@@ -114,7 +114,7 @@ def test_a_sent_alarm_keeps_neither_the_owners_location_nor_message_under_send_a
     decoded = decoded_under_coercion(phone)
     assert "40.93317" not in decoded and "73.00147" not in decoded
     phone.unlock(PASS)
-    sent = phone._v().list(kind=Kind.ALERT)
+    sent = phone.open_vault().list(kind=Kind.ALERT)
     assert len(sent) == 1 and "message" not in sent[0].data  # the preset stays in settings only
 
 

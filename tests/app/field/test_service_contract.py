@@ -206,7 +206,7 @@ def _mark_sent(service: FieldService, incident_id: str) -> None:
         service._incidents[incident_id].status = "sent"
     else:
         assert isinstance(service, VaultFieldService)
-        vault = service._v()
+        vault = service.open_vault()
         record = vault.get(incident_id)
         record.status = "sent"
         vault.put(record)
