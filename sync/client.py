@@ -55,7 +55,7 @@ from sync.errors import (
     TlsError,
     TlsPinMismatch,
 )
-from sync.pacing import HEADER_CHUNK_LIMIT, SERVER_CHUNK_LIMIT
+from sync.pacing import HEADER_CHUNK_LIMIT, SERVER_CHUNK_LIMIT, SMALLEST
 
 CONNECT_TIMEOUT = 15.0
 READ_TIMEOUT = 60.0
@@ -381,11 +381,14 @@ class Client:
         """Announce a blob (idempotent); return how many bytes the server already holds.
 
         Also learns the largest chunk the server takes (`chunk_limit`), from its answer's
-        `X-FieldVault-Chunk-Limit`; a server that does not say takes `SERVER_CHUNK_LIMIT`.
+        `X-FieldVault-Chunk-Limit`; a server that does not say (or names 0 or nonsense) takes
+        `SERVER_CHUNK_LIMIT`, and one that names less than `SMALLEST` gets that much.
         """
         body = {"id": blob_id, "size": size, "sha256": sha256}
         response = self.request("POST", "/v1/blobs", json_body=body)
-        self.chunk_limit = _hint_int(response.headers.get(HEADER_CHUNK_LIMIT)) or SERVER_CHUNK_LIMIT
+        named = _hint_int(response.headers.get(HEADER_CHUNK_LIMIT))
+        # a tiny limit would have the phone send a few bytes a request: never below SMALLEST
+        self.chunk_limit = max(named, SMALLEST) if named else SERVER_CHUNK_LIMIT
         return _int(_obj(_json(response)).get("offset"))
 
     def blob_status(self, blob_id: str) -> dict[str, Any]:

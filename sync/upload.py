@@ -35,7 +35,14 @@ from core.records import Record
 from core.vault_port import DeviceVaultPort
 from sync.client import Client, SpoolFile, SpoolSlice
 from sync.encoding import EncodingError, b64u_decode
-from sync.errors import Offline, OffsetMismatch, ServerRefused, SyncError, Timeout
+from sync.errors import (
+    Offline,
+    OffsetMismatch,
+    ProtocolError,
+    ServerRefused,
+    SyncError,
+    Timeout,
+)
 from sync.outbox import CHECKPOINT_BYTES
 from sync.pacing import LARGEST, ChunkPacer
 
@@ -44,6 +51,9 @@ HELD_CHUNK = LARGEST
 sent to a server from before upload digests. Others are streamed from the spool."""
 MAX_BLOB_RESTARTS = 2
 """Times one upload starts again from 0 after `hash_mismatch` before the error is raised."""
+MAX_STALLS = 8
+"""Answers in a row that leave the upload where it was (`offset_mismatch`, or an acknowledged
+chunk whose offset did not move forward) before the server is taken to be broken or hostile."""
 
 
 class UploadReport(Protocol):
@@ -82,7 +92,7 @@ class BlobUploader:
         if offset >= size:
             self._acknowledged.pop(entry.id, None)
             return bool(client.blob_status(entry.id).get("complete", offset == size))
-        restarts = 0
+        restarts = stalls = 0
         pacer = self.pacer
         known = _Checkpoints(entry.data, size)
         # One worker reads (and, where no checkpoint gives the digest, hashes) the next chunk
@@ -103,11 +113,12 @@ class BlobUploader:
                 chunk, upload_hex, ahead = self._chunk_at(
                     client, window, reader, known, offset, size, streams
                 )
-                started = time.monotonic()
+                started, start = time.monotonic(), offset
                 try:
                     offset, complete = self._send(client, entry.id, offset, chunk, upload_hex)
                 except OffsetMismatch as exc:
-                    offset = exc.offset
+                    offset = _server_offset(exc.offset, size)
+                    stalls = _stalled(stalls)
                     continue
                 except (Offline, Timeout) as exc:
                     pacer.cut()  # the next round resumes from the server's offset
@@ -127,6 +138,8 @@ class BlobUploader:
                         known = _Checkpoints({}, size)  # hash as it goes, trusting no note
                         continue
                     raise
+                offset = _server_offset(offset, size)
+                stalls = _stalled(stalls) if offset <= start else 0
                 pacer.sent(len(chunk), time.monotonic() - started)
                 window.drop_before(offset)
                 report.bytes_uploaded += len(chunk)
@@ -345,6 +358,20 @@ class _Window:
         if len(chunk) == len(self.data):
             self.end_state = through.copy()
         return chunk, through
+
+
+def _server_offset(offset: int, size: int) -> int:
+    """The server's answer where the upload stands, if it is within the blob."""
+    if not 0 <= offset <= size:
+        raise ProtocolError(f"the server's offset {offset} is outside the blob of {size} bytes")
+    return offset
+
+
+def _stalled(stalls: int) -> int:
+    """One more answer in a row that did not move the upload forward; too many is an error."""
+    if stalls + 1 >= MAX_STALLS:
+        raise ProtocolError("the server's offset does not move forward")
+    return stalls + 1
 
 
 def _can_stream(source: Any) -> bool:

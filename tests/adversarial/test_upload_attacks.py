@@ -822,11 +822,6 @@ def test_a_server_naming_a_huge_chunk_limit_gets_no_chunk_over_128_mib_nor_the_p
     assert peak < 8 * MIB, f"the phone held {peak // MIB} MiB"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sync/client.py blob_begin takes any X-FieldVault-Chunk-Limit from 1 up, and"
-    " sync/upload.py _chunk_at sizes chunks by it with no floor (1-byte chunks)",
-)
 def test_a_server_naming_a_tiny_chunk_limit_cannot_make_the_phone_send_a_few_bytes_a_request(
     tmp_path: Path,
 ) -> None:
@@ -844,11 +839,6 @@ def test_a_server_naming_a_tiny_chunk_limit_cannot_make_the_phone_send_a_few_byt
     assert min(lengths[:-1] or [SMALLEST]) >= SMALLEST, lengths[:8]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sync/upload.py BlobUploader.upload follows every offset_mismatch answer with"
-    " `continue`, without a bound or a check for progress: it never stops",
-)
 def test_a_server_answering_offset_mismatch_forever_cannot_keep_the_phone_sending(
     tmp_path: Path,
 ) -> None:
@@ -869,11 +859,6 @@ def test_a_server_answering_offset_mismatch_forever_cannot_keep_the_phone_sendin
     assert len(behaviour.chunks) <= 20, f"{len(behaviour.chunks)} chunks sent, no progress"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sync/upload.py BlobUploader.upload takes an acknowledged offset that does not move"
-    " (or moves back) as progress and sends again, without a bound: it never stops",
-)
 def test_a_server_acknowledging_chunks_without_moving_its_offset_cannot_keep_the_phone_sending(
     tmp_path: Path,
 ) -> None:
@@ -894,12 +879,6 @@ def test_a_server_acknowledging_chunks_without_moving_its_offset_cannot_keep_the
     assert len(behaviour.chunks) <= 20, f"{len(behaviour.chunks)} chunks sent, no progress"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sync/upload.py _chunk_at makes an offset past the blob's end a negative length:"
-    " SpoolSlice raises ValueError (the sync loop's internal_error, which halts the loop) and"
-    " not a ProtocolError",
-)
 def test_a_server_offset_past_the_blobs_end_gets_a_clear_protocol_error(tmp_path: Path) -> None:
     entry = spooled(tmp_path, os.urandom(MIB))
 
