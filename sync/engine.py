@@ -454,20 +454,29 @@ class SyncEngine:
             self._check_cancel()
             if not self._upload_one(client, entry, report):
                 continue
-            entry.status = Status.SENT
-            entry.data["sent_at"] = entry.data["acked_at"] = int(self._now())
-            updates = [entry]
-            record_id = str(entry.data.get("record_id", ""))
-            record = get_or_none(self.vault, record_id) if record_id else None
-            if record is not None and record.kind in (Kind.INCIDENT, Kind.NOTE):
-                siblings = entry_for_record(self.vault, record_id)
-                rest = [r for r in siblings if r.id != entry.id]
-                if all(r.status == Status.SENT for r in rest):
-                    record.status, record.status_reason = Status.SENT, ""
-                    record.data.setdefault("sent_at", int(self._now()))
-                    updates.append(record)
-            self.vault.put_many(updates)
+            self._mark_blob_sent(entry.id)
             report.blobs_sent += 1
+
+    def _mark_blob_sent(self, entry_id: str) -> None:
+        """The server holds the whole blob: its entry is sent, and so is its report once every
+        blob of it is (unless the report changed since it was sealed)."""
+        now = int(self._now())
+        with self.vault.unit() as uow:
+            entry = get_or_none(uow, entry_id)
+            if entry is None or not lifecycle.lifecycle_of(entry).allows(entry.status, Status.SENT):
+                return  # forgotten or already counted meanwhile
+            entry.data["sent_at"] = entry.data["acked_at"] = now
+            uow.put(lifecycle.move(entry, Status.SENT))
+            record_id = str(entry.data.get("record_id", ""))
+            record = get_or_none(uow, record_id) if record_id else None
+            if record is None or record.kind not in (Kind.INCIDENT, Kind.NOTE):
+                return
+            rest = [r for r in entry_for_record(uow, record_id) if r.id != entry.id]
+            if all(r.status == Status.SENT for r in rest) and lifecycle.lifecycle_of(record).allows(
+                record.status, Status.SENT
+            ):
+                record.data.setdefault("sent_at", now)
+                uow.put(lifecycle.move(record, Status.SENT))
 
     def _upload_one(self, client: Client, entry: Record, report: SyncReport) -> bool:
         return self._uploader.upload(client, entry, report)
