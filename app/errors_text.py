@@ -52,6 +52,7 @@ REASON_KEYS: Mapping[str, str] = {
     "envelope_quota": "error.quota",
     "blob_quota": "error.quota",
     "blob_bytes_quota": "error.quota",
+    "upload_busy": "error.upload_busy",
     # sync.invite parsing and the field service
     "invalid_invite": "error.invalid_invite",
     "short_code_typo": "error.short_code_typo",

@@ -1,6 +1,6 @@
 """A blob chunk's body, received into its `Appender` while two threads hash and write it.
 
-Use `pipe_body(request, appender, body_hash, room)` from the chunk route, with the upload
+Use `pipe_body(request, appender, body_hash, room, length)` from the chunk route, with the upload
 locked. The event loop only gathers the body's pieces (what the server buffered, 64 KiB or
 more each) into batches of `PIPE_BATCH` bytes and hands each batch to two threads without
 waiting for them: one writes it (`Appender.write_pieces`: one `pwritev`, no joined copy), the
@@ -35,6 +35,21 @@ PIPE_QUEUED = 2
 IDLE_TIMEOUT = 30.0
 """Seconds a chunk's body may stop arriving before it is answered 408 and undone (less up to
 a thirtieth of it: the deadline moves at most that often)."""
+DEADLINE_FLOOR = 60.0
+"""Seconds any chunk's body may take in all, however short (see `chunk_deadline`)."""
+SLOWEST_RATE = 8 * 1024
+"""Bytes a second a chunk's body must average once past `DEADLINE_FLOOR` (see
+`chunk_deadline`)."""
+
+
+def chunk_deadline(length: int) -> float:
+    """Seconds a chunk of `length` bytes may take to arrive in all, idle or not:
+    max(`DEADLINE_FLOOR`, length / `SLOWEST_RATE`). The upload's lock is held meanwhile, so a
+    body trickled just fast enough to dodge `IDLE_TIMEOUT` cannot hold it for ever. A 2G link
+    at about 10 KiB/s meets it for any chunk length (a phone's first chunk, 256 KiB, takes
+    about 26 s there; its smallest, 64 KiB, about 7 s); a 128 MiB chunk may take 4.5 hours."""
+    return max(DEADLINE_FLOOR, length / SLOWEST_RATE)
+
 
 Work = Callable[[Sequence[bytes]], None]
 
@@ -123,14 +138,19 @@ def _hashing(appender: Appender, body_hash: Any) -> Work:
     return both
 
 
-async def pipe_body(request: Request, appender: Appender, body_hash: Any, room: int) -> None:
+async def pipe_body(
+    request: Request, appender: Appender, body_hash: Any, room: int, length: int | None = None
+) -> None:
     """Write the body into `appender` (and hash it into `body_hash`, if given) as it arrives.
 
     More than `room` bytes is refused (422 `chunk_too_long`). The upload's lock is held
-    meanwhile, so a client that stops sending for `IDLE_TIMEOUT` seconds is answered 408 and
-    its bytes undone, rather than blocking its own resume.
+    meanwhile, so a client that stops sending for `IDLE_TIMEOUT` seconds, or whose `length`
+    bytes (`room` if not given) take longer than `chunk_deadline(length)` in all, is answered
+    408 and its bytes undone, rather than blocking its own resume (other chunks of the upload
+    meanwhile are answered `upload_busy`).
     """
     loop = asyncio.get_running_loop()
+    whole = loop.time() + chunk_deadline(room if length is None else length)
     gathered = 0
     batch: list[bytes] = []
     batched = 0
@@ -142,7 +162,7 @@ async def pipe_body(request: Request, appender: Appender, body_hash: Any, room: 
             while True:
                 now = loop.time()
                 if now - rescheduled >= IDLE_TIMEOUT / 30:  # not a new timer for every piece
-                    idle.reschedule(now + IDLE_TIMEOUT)
+                    idle.reschedule(min(now + IDLE_TIMEOUT, whole))
                     rescheduled = now
                 message = await request.receive()
                 if message["type"] == "http.disconnect":
@@ -164,6 +184,8 @@ async def pipe_body(request: Request, appender: Appender, body_hash: Any, room: 
                     break
         finished = True
     except TimeoutError:
+        if loop.time() >= whole:
+            raise ApiError(408, "request_timeout", "the chunk took too long") from None
         raise ApiError(408, "request_timeout", "the chunk stopped arriving") from None
     finally:
         await threads.close(stop=not finished)

@@ -22,7 +22,8 @@ that a finished blob's own flush has at most about that much left to write; a fi
 flushed, then renamed into `complete/`, then the directory is flushed, before it is
 acknowledged.
 
-Writers hold `locked(name)` (an exclusive `flock`) while they check the offset, write and
+Writers hold `locked(name)` (an exclusive `flock`; request handlers ask with `wait=False` and
+are told `UploadBusy` rather than wait) while they check the offset, write and
 record it (`append` writes a chunk piece by piece as it arrives and can `undo` it, so a request
 whose signature fails after its body streamed in leaves the upload exactly as it was), so two
 server processes can never interleave writes to one upload. An upload that
@@ -62,9 +63,13 @@ NAME = re.compile(r"\A[0-9a-f]{32}\Z")
 READ_SIZE = 1024 * 1024
 HASH_CACHE_ENTRIES = 256
 IOV_MAX = 1024
+"""Buffers handed to one `pwritev` (POSIX guarantees at least 16; Linux takes 1024)."""
 FLUSH_EARLY = 16 * 1024 * 1024
 """Bytes of a chunk written before a background flush of them starts, while the rest arrives."""
-"""Buffers handed to one `pwritev` (POSIX guarantees at least 16; Linux takes 1024)."""
+
+
+class UploadBusy(Exception):
+    """`locked(name, wait=False)`: another writer holds the upload's lock right now."""
 
 
 class Offsets(Protocol):
@@ -91,8 +96,10 @@ class BlobStore(abc.ABC):
         """Start an empty upload; return its name."""
 
     @abc.abstractmethod
-    def locked(self, name: str) -> contextlib.AbstractContextManager[None]:
-        """Exclusive access to one upload, across threads and processes."""
+    def locked(self, name: str, *, wait: bool = True) -> contextlib.AbstractContextManager[None]:
+        """Exclusive access to one upload, across threads and processes. With `wait=False`,
+        `UploadBusy` at once if another writer holds it (what request handlers use: a worker
+        thread must never sit waiting for a lock whose holder needs a thread to let go)."""
 
     @abc.abstractmethod
     def write_at(self, name: str, offset: int, data: bytes) -> None:
@@ -355,10 +362,13 @@ class DirectoryBlobStore(BlobStore):
         return name
 
     @contextlib.contextmanager
-    def locked(self, name: str) -> Iterator[None]:
+    def locked(self, name: str, *, wait: bool = True) -> Iterator[None]:
         fd = os.open(self.partial / self._check(name), os.O_RDONLY)  # FileNotFoundError
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise UploadBusy(name) from None
             yield
         finally:
             os.close(fd)

@@ -3,8 +3,9 @@
 `BodyLimitMiddleware` refuses a request whose `Content-Length` is over its route's limit with
 413 `body_too_large` without reading a byte of it, and counts the bytes of bodies sent without a
 length (chunked), refusing as soon as the count passes the limit. Limits are in
-`server.config`: blob chunks 16 MiB, envelope batches 4 MiB, org documents 2 MiB, any other
-body 1 MiB.
+`server.config`: blob chunks 128 MiB (`BLOB_CHUNK_LIMIT`, streamed into the upload as they
+arrive; the route reads at most `BLOB_BUFFERED_LIMIT`, 16 MiB, of one it cannot stream),
+envelope batches 4 MiB, org documents 2 MiB, any other body 1 MiB.
 
 A body that may be longer than `PREAUTH_BODY_LIMIT` (64 KiB: a declared length past it, or no
 length at all) is read only after `server.auth.preauthenticate` accepted the headers: the

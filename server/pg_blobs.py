@@ -21,7 +21,9 @@ marks it finished in one durable commit. Chunk commits skip their own flush to d
 chunks back off, together with their offset, and the device re-sends them.
 
 Locking: `locked(name)` takes a session advisory lock on a dedicated connection, so writers on
-every machine queue per upload; operations on a name this process holds run on that connection.
+every machine queue per upload; request handlers only try it (`wait=False`:
+`pg_try_advisory_lock`, `UploadBusy` if held) and never queue, so no waiting request pins a
+connection. Operations on a name this process holds run on that connection.
 A connection's lock dies with it, so a crashed process never leaves an upload stuck.
 
 Hashing: a running SHA-256 per upload this process writes, trusted only while the file's
@@ -55,6 +57,7 @@ from server.blobs import (
     Appender,
     BlobStore,
     DirectoryBlobStore,
+    UploadBusy,
     hash_prefix,
 )
 from server.db.postgres import ConnectionPool, pg_sql
@@ -317,11 +320,18 @@ class PostgresBlobStore(BlobStore):
         return name
 
     @contextlib.contextmanager
-    def locked(self, name: str) -> Iterator[None]:
+    def locked(self, name: str, *, wait: bool = True) -> Iterator[None]:
         key = _lock_key(self._check(name))
         conn = self._pool.acquire()
         try:
-            conn.execute("SELECT pg_advisory_lock(%s, %s)", (_LOCK_SPACE, key))
+            if wait:
+                conn.execute("SELECT pg_advisory_lock(%s, %s)", (_LOCK_SPACE, key))
+            else:
+                row = conn.execute(
+                    "SELECT pg_try_advisory_lock(%s, %s)", (_LOCK_SPACE, key)
+                ).fetchone()
+                if row is None or not row[0]:
+                    raise UploadBusy(name)
             try:
                 row = conn.execute(
                     "SELECT 1 FROM blob_files WHERE name = %s AND complete = 0", (name,)

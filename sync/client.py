@@ -403,7 +403,9 @@ class Client:
         sha256: str | None = None,
         upload_sha256: str | None = None,
     ) -> tuple[int, bool]:
-        """Send bytes at `offset`; return (server offset, complete). `OffsetMismatch` if off.
+        """Send bytes at `offset`; return (server offset, complete). `OffsetMismatch` if off;
+        `ServerRefused("upload_busy")` (retryable) while the server is still receiving another
+        chunk of the upload.
 
         `data`: the bytes, or a `SpoolSlice` read from the spool while it is sent (only with
         `upload_sha256`, which signs it without reading it first).

@@ -68,7 +68,10 @@ class TlsError(SyncError):
     reason = "tls_error"
 
 
-RETRYABLE_REFUSALS = frozenset({"replayed_request"})
+RETRYABLE_REFUSALS = frozenset({"replayed_request", "upload_busy"})
+"""Refusals that a later try can get past: a duplicate of our own request got there first
+(`replayed_request`); another chunk of the upload is still being received, usually our own
+from a connection the server has not yet seen cut (`upload_busy`)."""
 
 
 class ServerRefused(SyncError):
@@ -79,8 +82,8 @@ class ServerRefused(SyncError):
     def __init__(self, reason: str, *, status: int = 400, detail: str = "") -> None:
         super().__init__(detail, reason=reason)
         self.status = status
-        # A duplicated copy of our own request reached the server first: the operation is
-        # idempotent, so trying again (with a fresh nonce) is right.
+        # A duplicated copy of our own request reached the server first, or another chunk of
+        # the upload is still in: trying again later (with a fresh nonce) is right.
         self.retryable = reason in RETRYABLE_REFUSALS
 
 

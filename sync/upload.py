@@ -8,10 +8,13 @@ The upload asks the server for its offset, then sends the rest from the spool in
 the link (`sync.pacing`: 256 KiB at first, then what takes about two seconds at the measured
 rate, up to the largest chunk the server takes, `Client.chunk_limit`; halved after a cut;
 capped at a quarter of the refused size after a 413); `offset_mismatch` answers carry the
-server's offset. Each chunk is signed over the blob's SHA-256 through the chunk's end
-(`sync.auth`), taken from the digests noted when the blob was spooled where a chunk ends on one
-(`_Checkpoints`), hashed on the way otherwise; a server from before that (`bad_signature`) gets
-chunks signed over their own SHA-256. A chunk that ends on a noted digest is read from the spool
+server's offset. `upload_busy` (the server is still receiving another chunk of this upload,
+usually this phone's own from a connection that was cut on the way) ends the round with that
+retryable error: the sync loop backs off and the next round resumes from the server's offset.
+Each chunk is signed over the blob's SHA-256 through the chunk's end (`sync.auth`), taken from
+the digests noted when the blob was spooled where a chunk ends on one (`_Checkpoints`), hashed
+on the way otherwise; a server from before that (`bad_signature`) gets chunks signed over their
+own SHA-256. A chunk that ends on a noted digest is read from the spool
 while it is sent (`SpoolSlice`: 1 MiB of memory whatever its size); the others, at most
 `HELD_CHUNK`, are read into memory (`_Window`), the next one while the current one is on the
 wire. A cut connection costs the chunk in flight; the next round resumes from the server's
@@ -126,6 +129,9 @@ class BlobUploader:
                     self._remember(entry.id, window)
                     raise
                 except ServerRefused as exc:
+                    if exc.reason == "upload_busy":  # retryable: try again in a later round
+                        self._remember(entry.id, window)
+                        raise
                     if exc.reason == "bad_signature" and self.upload_digests:
                         self.upload_digests = False  # a server from before upload digests
                         continue

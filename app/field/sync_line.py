@@ -15,7 +15,7 @@ from app.field.context import FieldContext
 from app.field.widgets import size_text, when
 from app.services.field_types import SyncStatus
 
-PASSING_TROUBLE = ("offline", "timeout", "server_unavailable")
+PASSING_TROUBLE = ("offline", "timeout", "server_unavailable", "upload_busy")
 
 
 class SyncLine:

@@ -10,14 +10,25 @@ already declared never does. A download takes one `Range: bytes=N-` or `bytes=N-
 `Content-Range`), so a coordinator whose connection dropped asks only for the rest; anything
 else in `Range` is ignored (the whole blob, 200), as HTTP allows.
 
-A chunk from the upload's owner, at the right offset and with a `Content-Length`, is streamed
-into the file as it arrives with the upload locked; the signature and the caller are checked
-when the body is in, and on any failure the file is cut back to where the chunk started. Every
-other chunk request takes the plain path (body read whole, then authenticated, then written),
-so refusals keep their order; that path reads at most `BLOB_BUFFERED_LIMIT` (16 MiB), and a
-larger chunk signed over its upload's digest gets the answer it would have had without being
-read (`_unstreamed`). Chunks up to `BLOB_CHUNK_LIMIT` (128 MiB, told to devices in the
+A chunk whose signature covers a digest named in its headers (the upload's digest,
+`X-FieldVault-Upload-SHA256`, or its body's, `X-FieldVault-Content-SHA256`) is authenticated
+(signature, caller, nonce) before anything else, whatever its length; if it comes from the
+upload's owner, at the right offset and with a `Content-Length`, it is then streamed into the
+file as it arrives with the upload locked, and kept only if its bytes match the digest its
+signature covers (otherwise the file is cut back to where the chunk started). A chunk whose
+signature covers only its body is read whole (at most `BLOB_BUFFERED_LIMIT`) and authenticated
+before it goes near the lock. Every other chunk takes the plain path (body read whole, then
+written), so refusals keep their order; that path reads at most `BLOB_BUFFERED_LIMIT` (16 MiB),
+and a larger chunk signed over its upload's digest gets the answer it would have had without
+being read (`_unstreamed`). Chunks up to `BLOB_CHUNK_LIMIT` (128 MiB, told to devices in the
 `X-FieldVault-Chunk-Limit` header of every `POST /v1/blobs` answer) are streamed.
+
+The upload's lock is only ever tried, never waited for (`BlobStore.locked(wait=False)`): a
+chunk for an upload another chunk is being written to is answered 409 `upload_busy` with the
+upload's offset, at once. A worker thread waiting for the lock would be a thread the lock's
+holder may need to let go of it; enough such chunks would stall every route. The holder lets
+go on threads of its own (`_LOCK_HOLDERS`), not the shared pool, and its body has a deadline
+(`server.blob_pipe.chunk_deadline`) besides the idle timeout, so no chunk holds it for long.
 
 Hashing: a chunk signed over its upload's digest (`X-FieldVault-Upload-SHA256`, what current
 devices send) is hashed once, into the upload's running SHA-256, whose value when the body is
@@ -34,11 +45,14 @@ never be kept and counted (`Appender.keep`) unless `_stream_chunk` accepted them
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 import hashlib
 import re
-from collections.abc import Iterator
-from typing import Annotated, Any
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -57,7 +71,7 @@ from server.auth import (
     signed,
 )
 from server.blob_pipe import pipe_body
-from server.blobs import Appender
+from server.blobs import Appender, UploadBusy
 from server.config import BLOB_BUFFERED_LIMIT, BLOB_CHUNK_LIMIT
 from server.context import Services
 from server.db.base import Blob, Refused
@@ -65,21 +79,40 @@ from server.errors import ApiError, BodyTooLarge, ErrorBody
 from server.models import BlobBegin, BlobOffset, BlobStatus, ChunkAnswer
 from server.routers import QUOTA_REFUSALS, refusal
 from sync.auth import (
-    HEADER_KEY,
+    HEADER_CONTENT_SHA256,
     HEADER_UPLOAD_SHA256,
     AuthError,
     VerifiedRequest,
     upload_digest_field,
     verify_request_digest,
 )
-from sync.encoding import EncodingError, b64u_decode
-from sync.keys import key_id
 from sync.pacing import HEADER_CHUNK_LIMIT
 
 router = APIRouter(tags=["blobs"], responses=QUOTA_REFUSALS)
 
 BlobId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 Offset = Annotated[int, Query(ge=0, le=2**53 - 1)]
+
+_LOCK_HOLDERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="fieldvault-upload-lock")
+"""Where a streamed chunk keeps or undoes its bytes and lets go of its upload's lock: threads
+of their own, so a lock's release never waits for the shared pool (busy with other routes)."""
+_T = TypeVar("_T")
+
+
+async def _as_holder(work: Callable[..., _T], *args: Any) -> _T:
+    """`work(*args)` on a `_LOCK_HOLDERS` thread (it runs to the end even if the request is
+    cancelled meanwhile, so the lock is always let go)."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_LOCK_HOLDERS, functools.partial(work, *args))
+
+
+def _busy(blob: Blob) -> ApiError:
+    return ApiError(
+        409,
+        "upload_busy",
+        "another chunk of this upload is being received: try again later",
+        offset=blob.offset,
+    )
 
 
 def _owned(ctx: Services, blob_id: str, caller: Caller) -> Blob:
@@ -148,32 +181,55 @@ def status(blob_id: BlobId, caller: AsMember, ctx: Ctx) -> BlobStatus:
     },
 )
 async def chunk(request: Request, blob_id: BlobId, ctx: Ctx, offset: Offset) -> Any:
-    # The common case (the owner sending the next chunk with a Content-Length) is streamed
-    # straight into the upload; anything else takes the plain path, which reads the body first
-    # and gives every refusal in the usual order (401, 403, 404, 409, 422).
+    # A chunk signed over a digest its headers name is authenticated first, then (the common
+    # case: the owner sending the next chunk with a Content-Length) streamed straight into the
+    # upload; anything else reads the body first. Refusals keep the usual order (401, 403,
+    # 404, 409, 422), and nothing unauthenticated ever takes, or waits for, an upload's lock.
     length = _content_length(request)
-    claimed = _claimed_key_id(request)
     upload = request.headers.get(HEADER_UPLOAD_SHA256)
     if upload is not None and not is_sha256_hex(upload):
         raise ApiError(401, "malformed_auth", AUTH_DETAILS["malformed_auth"])
-    if length is not None and claimed is not None and length > 0:
-        stack = contextlib.ExitStack()
-        opened = await run_in_threadpool(
-            _open_streamed, ctx, blob_id, claimed, offset, length, upload, stack
-        )
-        if opened is not None:
-            return await _stream_chunk(request, ctx, *opened, offset, upload, stack)
-    if upload is None:
+    announced = _announced_digest(request, upload)
+    if announced is None:  # signed over its body alone (an older device): read it whole first
         if length is not None and length > BLOB_BUFFERED_LIMIT:
             raise BodyTooLarge(BLOB_BUFFERED_LIMIT)  # its signature needs the body read whole
         verified = await signed(request, ctx)
-    else:  # the body is checked against the announced digest once the upload is locked
-        verified = _verify_digest(request, upload_digest_field(upload), ctx)
+        caller = await run_in_threadpool(member, verified, ctx)
+        data = await _body_within(request, BLOB_BUFFERED_LIMIT)
+        return await run_in_threadpool(_write_chunk, ctx, caller, blob_id, offset, data, None)
+    verified = _verify_digest(request, announced, ctx)
     caller = await run_in_threadpool(member, verified, ctx)
-    if upload is not None and length is not None and length > BLOB_BUFFERED_LIMIT:
+    if length is not None and length > 0:
+        stack = contextlib.ExitStack()
+        opened = await run_in_threadpool(
+            _open_streamed, ctx, blob_id, caller, offset, length, upload, stack
+        )
+        if opened is not None:
+            return await _stream_chunk(
+                request, ctx, caller, *opened, offset, length, upload, announced, stack
+            )
+    if length is not None and length > BLOB_BUFFERED_LIMIT:
+        if upload is None:
+            raise BodyTooLarge(BLOB_BUFFERED_LIMIT)
         return await run_in_threadpool(_unstreamed, ctx, caller, blob_id, offset, length)
     data = await _body_within(request, BLOB_BUFFERED_LIMIT)
+    if upload is None and hashlib.sha256(data).hexdigest() != announced:
+        raise ApiError(401, "bad_signature", AUTH_DETAILS["bad_signature"])
     return await run_in_threadpool(_write_chunk, ctx, caller, blob_id, offset, data, upload)
+
+
+def _announced_digest(request: Request, upload: str | None) -> str | None:
+    """The digest field the request's signature covers, if its headers name it: the upload's
+    digest (current devices), else the body's `X-FieldVault-Content-SHA256`; None if only the
+    body itself can tell."""
+    if upload is not None:
+        return upload_digest_field(upload)
+    claimed = request.headers.get(HEADER_CONTENT_SHA256)
+    if claimed is not None and request.headers.get(HEADER_UPLOAD_SHA256) is None:
+        if not is_sha256_hex(claimed):
+            raise ApiError(401, "malformed_auth", AUTH_DETAILS["malformed_auth"])
+        return claimed
+    return None
 
 
 async def _body_within(request: Request, limit: int) -> bytes:
@@ -203,10 +259,12 @@ def _unstreamed(ctx: Services, caller: Caller, blob_id: str, offset: int, length
     if offset + length > blob.size:
         raise ApiError(422, "chunk_too_long", "the chunk goes past the declared size")
     try:
-        with ctx.blobs.locked(blob.storage_name):
+        with ctx.blobs.locked(blob.storage_name, wait=False):
             pass
     except FileNotFoundError:
         return _lost(ctx, caller, blob_id)
+    except UploadBusy:
+        raise _busy(blob) from None
     raise ApiError(409, "offset_mismatch", "the upload moved meanwhile", offset=blob.offset)
 
 
@@ -215,34 +273,23 @@ def _content_length(request: Request) -> int | None:
     return int(value) if value is not None and value.isdigit() else None
 
 
-def _claimed_key_id(request: Request) -> str | None:
-    """The key id the request says it is signed by (not verified yet)."""
-    raw = request.headers.get(HEADER_KEY)
-    if raw is None:
-        return None
-    try:
-        return key_id(b64u_decode(raw, length=32))
-    except EncodingError:
-        return None
-
-
 def _open_streamed(
     ctx: Services,
     blob_id: str,
-    claimed: str,
+    caller: Caller,
     offset: int,
     length: int,
     upload: str | None,
     stack: contextlib.ExitStack,
 ) -> tuple[Blob, Appender] | None:
     """(One worker-thread call.) The upload, locked (`stack` holds the lock), and an appender
-    at `offset`, if this chunk can be streamed: the claimed key owns the upload, which is at
-    `offset` and has room for `length` bytes. Otherwise None, holding nothing: the plain path
-    answers. The claim is not verified yet: the bytes that follow are undone unless it is."""
+    at `offset`, if this chunk can be streamed: the (authenticated) caller owns the upload,
+    which is at `offset` and has room for `length` bytes. Otherwise None, holding nothing: the
+    plain path answers. 409 `upload_busy` if another chunk holds the lock: never waited for."""
     blob = ctx.repo.blob(blob_id)
     if (
         blob is None
-        or blob.owner != claimed
+        or blob.owner != caller.key_id
         or blob.complete
         or blob.offset != offset
         or offset + length > blob.size
@@ -262,34 +309,52 @@ def _open_streamed(
 async def _stream_chunk(
     request: Request,
     ctx: Services,
+    caller: Caller,
     blob: Blob,
     appender: Appender,
     offset: int,
+    length: int,
     upload: str | None,
+    announced: str,
     stack: contextlib.ExitStack,
 ) -> Any:
-    """Write the body into the upload as it arrives, hashing it for the signature: into the
-    upload's running hash when the chunk is signed over the upload's digest (`upload`), else
-    into a hash of its own as well. The bytes are undone unless the signature, the caller and
-    the offset all check out once the body is in; the lock (`stack`) is let go either way, in
-    the same worker-thread call that keeps or undoes them."""
+    """Write the body into the upload as it arrives, hashing it: into the upload's running
+    hash when the chunk is signed over the upload's digest (`upload`), else into a hash of its
+    own as well. The caller and the signature over the `announced` digest were checked before;
+    the bytes are kept only if they match that digest and the offset still holds once the body
+    is in, else undone. The lock (`stack`) is let go either way, on a `_LOCK_HOLDERS` thread,
+    in the same call that keeps or undoes them."""
     try:
         body_hash = hashlib.sha256() if upload is None else None
-        await pipe_body(request, appender, body_hash, blob.size - offset)
+        await pipe_body(request, appender, body_hash, blob.size - offset, length)
         if upload is not None:
-            verified = await _verify_upload(request, ctx, blob, appender, upload)
+            if appender.upload_digest() != upload:
+                # the signature holds for the digest the device announced, not for these bytes:
+                # the upload here is not the device's copy (a power cut took bytes back)
+                await _as_holder(_restart_from, ctx, blob, appender, stack)
+                raise _restarted()
         else:
             assert body_hash is not None
-            verified = _verify_digest(request, body_hash.hexdigest(), ctx)
+            if body_hash.hexdigest() != announced:
+                raise ApiError(401, "bad_signature", AUTH_DETAILS["bad_signature"])
     except BaseException:
-        await run_in_threadpool(_undo, appender, stack)
+        await _as_holder(_undo, appender, stack)
         raise
-    return await run_in_threadpool(_accept, ctx, verified, blob, offset, appender, stack)
+    return await _as_holder(_accept, ctx, caller, blob, offset, appender, stack)
 
 
 def _undo(appender: Appender, stack: contextlib.ExitStack) -> None:
     with stack:
         appender.undo()
+
+
+def _restart_from(
+    ctx: Services, blob: Blob, appender: Appender, stack: contextlib.ExitStack
+) -> None:
+    """Undo the chunk, start the upload again from 0 and let go of the lock."""
+    with stack:
+        appender.undo()
+        _restart(ctx, blob)
 
 
 def _open_chunk(
@@ -298,9 +363,11 @@ def _open_chunk(
     """Lock the upload (held by `stack`) and start appending at `offset` (ready to keep the
     upload's running hash if the chunk is signed over it); None if the upload moved."""
     try:
-        stack.enter_context(ctx.blobs.locked(blob.storage_name))
+        stack.enter_context(ctx.blobs.locked(blob.storage_name, wait=False))
     except FileNotFoundError:
         return None
+    except UploadBusy:
+        raise _busy(blob) from None
     now = ctx.repo.blob(blob.id)
     if now is None or now.storage_name != blob.storage_name or now.offset != offset:
         return None
@@ -316,17 +383,16 @@ def _open_chunk(
 
 def _accept(
     ctx: Services,
-    verified: VerifiedRequest,
+    caller: Caller,
     blob: Blob,
     offset: int,
     appender: Appender,
     stack: contextlib.ExitStack,
 ) -> Any:
-    """The signature held: check the caller (and take the nonce), then keep the chunk (undone
-    if anything fails); then let go of the upload's lock."""
+    """The bytes are the ones signed for: keep the chunk (undone if anything fails); then let
+    go of the upload's lock."""
     with stack:
         try:
-            caller = member(verified, ctx)
             if caller.key_id != blob.owner:
                 raise ApiError(404, "not_found", "no such upload")
             return _record_chunk(ctx, blob, offset, offset + appender.written, appender)
@@ -346,23 +412,6 @@ def _verify_digest(request: Request, digest: str, ctx: Services) -> VerifiedRequ
         )
     except AuthError as exc:
         raise ApiError(401, exc.reason, AUTH_DETAILS.get(exc.reason, "refused")) from None
-
-
-async def _verify_upload(
-    request: Request, ctx: Services, blob: Blob, appender: Appender, upload: str
-) -> VerifiedRequest:
-    """The signature over the upload's digest as it now stands; if it holds only for the
-    digest the device announced, the bytes here are not the device's: restart the upload."""
-    digest = appender.upload_digest()
-    if digest == upload:
-        return _verify_digest(request, upload_digest_field(digest), ctx)
-    verified = _verify_digest(request, upload_digest_field(upload), ctx)  # 401 if forged
-    caller = await run_in_threadpool(member, verified, ctx)
-    if caller.key_id != blob.owner:
-        raise ApiError(404, "not_found", "no such upload")
-    await run_in_threadpool(appender.undo)
-    await run_in_threadpool(_restart, ctx, blob)
-    raise _restarted()
 
 
 def _restarted() -> ApiError:
@@ -410,7 +459,11 @@ def _write_locked(
     ctx: Services, caller: Caller, blob: Blob, offset: int, data: bytes, upload: str | None
 ) -> Any:
     blob_id, locked_name = blob.id, blob.storage_name
-    with ctx.blobs.locked(locked_name):
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(ctx.blobs.locked(locked_name, wait=False))
+        except UploadBusy:
+            raise _busy(blob) from None
         blob = _owned(ctx, blob_id, caller)  # as it is now that we hold the lock
         if blob.complete:
             return ChunkAnswer(offset=blob.size, complete=True)

@@ -384,12 +384,6 @@ def test_a_128_mib_chunk_is_streamed_and_never_held_whole_in_the_servers_memory(
     assert grown < 48 * MIB, f"the server's peak memory grew by {grown // MIB} MiB"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server/routers/blobs.py chunk(): _open_streamed waits for the upload's lock (flock,"
-    " pg_advisory_lock) on a worker thread, and the holder lets go of it only in _undo/_accept,"
-    " which need a worker thread too: 41 chunks to one upload deadlock every threadpool route",
-)
 @pytest.mark.parametrize("store", ["directory", "postgres"])
 def test_a_slow_chunk_and_chunks_queued_behind_it_cannot_stall_the_server_for_other_phones(
     tmp_path: Path, store: str
@@ -412,6 +406,7 @@ def test_a_slow_chunk_and_chunks_queued_behind_it_cannot_stall_the_server_for_ot
                 queued.sendall(raw_head(live, rogue, blob_id, 0, MIB, _sha(blob[:MIB])))
             time.sleep(1.5)
             waited = _announce_timed(live, honest, timeout=3)
+            busy = read_answer(sockets[-1])  # a chunk behind the held lock is told at once
             for sock in sockets:
                 sock.close()
             time.sleep(0.5)
@@ -422,6 +417,7 @@ def test_a_slow_chunk_and_chunks_queued_behind_it_cannot_stall_the_server_for_ot
                 sock.close()
             live.server.process.kill()  # it does not stop gracefully while deadlocked
             live.server.process.wait(timeout=10)
+    assert busy[0] == 409 and (busy[1]["error"], busy[1]["offset"]) == ("upload_busy", 0)
     assert waited < 2, f"another phone waited {waited:.1f} s to announce a blob"
     assert after < 2, "the server stayed stalled after the attacker hung up"
 

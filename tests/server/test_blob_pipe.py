@@ -210,6 +210,32 @@ def test_a_body_that_stops_arriving_is_answered_408_and_nothing_is_left_running(
     assert _chunk_threads() == []
 
 
+def test_a_body_trickled_past_its_whole_chunk_deadline_is_answered_408_however_steady(
+    store: DirectoryBlobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(blob_pipe, "IDLE_TIMEOUT", 0.3)
+    monkeypatch.setattr(blob_pipe, "DEADLINE_FLOOR", 0.5)
+    data = os.urandom(40 * 10)
+    name = store.create()
+    appender = store.append(name, 0)
+    appender.hash_upload()
+    started = time.monotonic()
+    with pytest.raises(ApiError) as refused:
+        body = _Body([data[at : at + 10] for at in range(0, len(data), 10)], pause=0.05)
+        asyncio.run(pipe_body(cast(Request, body), appender, None, 1 << 40, len(data)))
+    assert (refused.value.status_code, refused.value.reason) == (408, "request_timeout")
+    assert time.monotonic() - started < 1.5  # the body alone would take 2 s: cut at 0.5 s
+    appender.undo()
+    assert _chunk_threads() == []
+
+
+def test_a_whole_chunk_deadline_lets_a_2g_link_send_any_chunk_the_phone_sends() -> None:
+    rate_2g = 10 * 1024
+    for length in (64 * 1024, 256 * 1024, 16 * 1024 * 1024, 128 * 1024 * 1024):
+        assert blob_pipe.chunk_deadline(length) >= length / rate_2g
+    assert blob_pipe.chunk_deadline(1) == blob_pipe.DEADLINE_FLOOR
+
+
 def test_a_slow_body_that_keeps_arriving_is_never_cut_off(
     store: DirectoryBlobStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -284,6 +284,23 @@ def test_the_lock_on_an_upload_holds_off_every_other_process(stores: Stores) -> 
     assert order == ["first", "second"]
 
 
+def test_a_lock_tried_without_waiting_is_refused_at_once_while_held_and_taken_once_free(
+    stores: Stores,
+) -> None:
+    name = stores.store.create()
+    with stores.store.locked(name):
+        started = time.monotonic()
+        with pytest.raises(blobs.UploadBusy), stores.other.locked(name, wait=False):
+            pass
+        assert time.monotonic() - started < 1
+    with (
+        stores.other.locked(name, wait=False),
+        pytest.raises(blobs.UploadBusy),
+        stores.store.locked(name, wait=False),
+    ):
+        pass
+
+
 def test_writes_under_the_lock_are_seen_by_every_process(stores: Stores) -> None:
     name = stores.store.create()
     stores.upload(6, name)

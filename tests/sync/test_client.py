@@ -282,6 +282,18 @@ def test_offset_mismatch_carries_the_servers_offset(serve) -> None:
     assert info.value.offset == 1234
 
 
+def test_a_busy_upload_is_a_retryable_refusal(serve) -> None:
+    answer = {"error": "upload_busy", "detail": "", "offset": 1234}
+    server = serve(_json(409, answer))
+    with pytest.raises(ServerRefused) as info:
+        Client(server.url, signing_key=SigningKey.generate()).blob_chunk("b1", 0, b"abc")
+    assert (info.value.reason, info.value.status, info.value.retryable) == (
+        "upload_busy",
+        409,
+        True,
+    )
+
+
 def test_a_push_answer_for_the_wrong_number_of_envelopes_is_a_protocol_error(serve) -> None:
     from sync.errors import ProtocolError
 
