@@ -29,7 +29,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.i18n import LANGUAGES
 from app.services import timestamps
@@ -60,12 +60,15 @@ from sync import coordinator as sync_coordinator
 from sync.engine import FORGET_READ_MESSAGES, FORGET_SENT_NOTES
 from sync.errors import SyncError, TlsError, TlsPinMismatch, UntrustedDocument
 
+if TYPE_CHECKING:
+    from storage import Vault
+
 UI_SETTINGS_ID = "coordinator-ui-settings"
 DEVICE_KEYS_ID = "coordinator-device-keys"  # the devices' public keys, kept for offline exports
 MIN_PASSPHRASE = 10
 
 
-def _check_tls(vault: Any) -> None:
+def _check_tls(vault: Vault) -> None:
     """Refuse a wrong (or missing) certificate pin at setup rather than at the first pull. Other
     network trouble is left for the first pull: joining itself needs no server."""
     try:
@@ -92,7 +95,7 @@ class VaultCoordinatorService(CoordinatorBase):
             vault_class = Vault
         self._vault_class = vault_class
         self._dir = Path(data_dir)
-        self._vault: Any = None
+        self._vault: Vault | None = None
         self._lang = "ru"
         self._blobs: dict[str, bytes] = {}
         self._stamps_due = True  # a pull must look for unstamped envelopes
@@ -221,7 +224,7 @@ class VaultCoordinatorService(CoordinatorBase):
             raise error from None
         self._opened(vault)
 
-    def _opened(self, vault: Any) -> None:
+    def _opened(self, vault: Vault) -> None:
         self._vault = vault
         self._stamps_due, self._stamped_with = True, ()
         self._invalidate()

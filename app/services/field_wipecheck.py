@@ -22,6 +22,7 @@ from typing import Any
 from app.services.field_keystore import CHECK_FILE_KEY_NAME, DeviceKeystore
 from core.crypto.signing import SigningKey
 from core.records import Kind, Record, Status
+from core.vault_port import DeviceVaultPort
 from storage.checkfile import CheckFile
 from sync import alerts, checkkey, outbox, wipecheck
 from sync import device as sync_device
@@ -31,7 +32,7 @@ from sync.encoding import b64u_encode
 ANNOUNCED_ID = sync_device.fixed_id("alarm-key-announced")
 
 
-def arm(data_dir: Path, keystore: DeviceKeystore, vault: Any) -> bool:
+def arm(data_dir: Path, keystore: DeviceKeystore, vault: DeviceVaultPort) -> bool:
     """Write the wipe-check file for an enrolled vault if what it holds changed (registering a
     new check key first). False when there is nothing to do; sync and storage errors raise."""
     identity = sync_device.DeviceIdentity.load(vault)
@@ -68,7 +69,7 @@ def arm(data_dir: Path, keystore: DeviceKeystore, vault: Any) -> bool:
     return written
 
 
-def announce(data_dir: Path, keystore: DeviceKeystore, vault: Any) -> bool:
+def announce(data_dir: Path, keystore: DeviceKeystore, vault: DeviceVaultPort) -> bool:
     """Queue the announcement of the check key as this phone's alarm key, once per key and only
     when the file can seal an alarm. True if one was queued."""
     facts = wipecheck.load_facts(CheckFile(data_dir), keystore, CHECK_FILE_KEY_NAME)
@@ -83,7 +84,7 @@ def announce(data_dir: Path, keystore: DeviceKeystore, vault: Any) -> bool:
     return True
 
 
-def arm_quietly(data_dir: Path, keystore: DeviceKeystore, vault: Any) -> None:
+def arm_quietly(data_dir: Path, keystore: DeviceKeystore, vault: DeviceVaultPort) -> None:
     """`arm`, with any failure left for the next round (the sync itself has succeeded)."""
     with contextlib.suppress(Exception):
         arm(data_dir, keystore, vault)

@@ -42,6 +42,7 @@ import requests
 from core.crypto.hashing import sha256_hex
 from core.crypto.rfc3161 import BadTimestamp, load_certificates, request, token_from_response
 from core.records import Kind, Record, Status
+from core.vault_port import VaultPort
 from sync import envelope as env
 from sync.encoding import EncodingError, b64u_decode, b64u_encode
 
@@ -95,13 +96,13 @@ def check_authority(url: str, ca_pem: str = "") -> Authority:
 # ---- configuration ------------------------------------------------------------------------
 
 
-def authorities(vault: Any) -> list[Authority]:
+def authorities(vault: VaultPort) -> list[Authority]:
     record = _get(vault, AUTHORITIES_ID)
     raw = record.data.get("authorities", []) if record is not None else []
     return [Authority(str(a["url"]), str(a.get("ca_pem", ""))) for a in raw]
 
 
-def set_authorities(vault: Any, chosen: Sequence[Authority]) -> None:
+def set_authorities(vault: VaultPort, chosen: Sequence[Authority]) -> None:
     urls = [a.url for a in chosen]
     if len(set(urls)) != len(urls):
         raise ValueError("an authority is listed twice")
@@ -211,7 +212,7 @@ def record_id(case_id: str) -> str:
     return sha256_hex(f"fieldvault/timestamps/{case_id}".encode())[:32]
 
 
-def _get(vault: Any, rid: str) -> Record | None:
+def _get(vault: VaultPort, rid: str) -> Record | None:
     from storage import RecordNotFound
 
     try:
@@ -235,7 +236,7 @@ def _envelopes(case: Record) -> Iterable[tuple[str, str]]:
 
 
 def stamp_pending(
-    vault: Any,
+    vault: VaultPort,
     *,
     chosen: Sequence[Authority] | None = None,
     proxy: str | None = None,
@@ -297,7 +298,7 @@ def stamp_pending(
     return StampReport(stamped, pending, tuple(failures))
 
 
-def tokens_by_hash(vault: Any) -> dict[str, list[bytes]]:
+def tokens_by_hash(vault: VaultPort) -> dict[str, list[bytes]]:
     """Every kept token (DER), by envelope hash (hex)."""
     out: dict[str, list[bytes]] = {}
     for record in vault.list(kind=TIMESTAMP_KIND):
@@ -310,7 +311,7 @@ def tokens_by_hash(vault: Any) -> dict[str, list[bytes]]:
     return out
 
 
-def unstamped(vault: Any, chosen: Sequence[Authority] | None = None) -> int:
+def unstamped(vault: VaultPort, chosen: Sequence[Authority] | None = None) -> int:
     """How many (envelope, authority) pairs still lack a token."""
     urls = {a.url for a in (authorities(vault) if chosen is None else chosen)}
     missing = 0
