@@ -208,13 +208,27 @@ def download(live: Live, blob_id: str) -> bytes:
     return answer.content
 
 
+def begin(live: Live, size: int, *, stored: int = 0) -> tuple[Actor, bytes, str]:
+    """A newly enrolled phone, `size` random bytes it announced as a blob, and that blob's id,
+    with its first `stored` bytes already taken by the server."""
+    device = live.enrol()
+    blob = os.urandom(size)
+    blob_id = announce(live, device, blob)
+    if stored:
+        put_good(live, device, blob_id, blob, 0, stored)
+    return device, blob, blob_id
+
+
+def finish(live: Live, device: Actor, blob_id: str, blob: bytes, offset: int) -> None:
+    """The blob's bytes from `offset` on are taken in one chunk, and it downloads whole."""
+    put_good(live, device, blob_id, blob, offset, len(blob))
+    assert download(live, blob_id) == blob
+
+
 def test_a_chunk_cut_short_of_its_content_length_is_never_counted_and_the_upload_resumes(
     live: Live,
 ) -> None:
-    device = live.enrol()
-    blob = os.urandom(3 * MIB)
-    blob_id = announce(live, device, blob)
-    put_good(live, device, blob_id, blob, 0, MIB)
+    device, blob, blob_id = begin(live, 3 * MIB, stored=MIB)
     # A streamed chunk declaring 2 MiB whose connection ends after 1.5 MiB of it.
     with connect(live) as sock:
         sock.sendall(raw_head(live, device, blob_id, MIB, 2 * MIB, _sha(blob)))
@@ -231,9 +245,7 @@ def test_a_chunk_cut_short_of_its_content_length_is_never_counted_and_the_upload
 def test_bytes_sent_past_a_chunks_content_length_never_become_part_of_the_upload(
     live: Live,
 ) -> None:
-    device = live.enrol()
-    blob = os.urandom(2 * MIB)
-    blob_id = announce(live, device, blob)
+    device, blob, blob_id = begin(live, 2 * MIB)
     junk = b"GARBAGE!" * (64 * 1024)
     with connect(live) as sock:
         sock.sendall(raw_head(live, device, blob_id, 0, MIB, _sha(blob[:MIB])) + blob[:MIB] + junk)
@@ -241,18 +253,14 @@ def test_bytes_sent_past_a_chunks_content_length_never_become_part_of_the_upload
             read_answer(sock)  # 200, or 400 for the junk read as the next request
     wait_for(lambda: status(live, device, blob_id)["offset"] != 0)
     assert status(live, device, blob_id)["offset"] == MIB  # the declared bytes, not one more
-    put_good(live, device, blob_id, blob, MIB, 2 * MIB)
-    assert download(live, blob_id) == blob
+    finish(live, device, blob_id, blob, MIB)
 
 
 @pytest.mark.parametrize("length", [MIB + 1, 20 * MIB], ids=["streamable", "past-buffered"])
 def test_a_chunk_past_the_announced_size_is_refused_unread_and_leaves_the_offset(
     live: Live, length: int
 ) -> None:
-    device = live.enrol()
-    blob = os.urandom(2 * MIB)
-    blob_id = announce(live, device, blob)
-    put_good(live, device, blob_id, blob, 0, MIB)
+    device, blob, blob_id = begin(live, 2 * MIB, stored=MIB)
     with connect(live) as sock:
         sock.sendall(raw_head(live, device, blob_id, MIB, length, _sha(blob)))
         if length <= 2 * MIB:
@@ -260,17 +268,14 @@ def test_a_chunk_past_the_announced_size_is_refused_unread_and_leaves_the_offset
         code, answer = read_answer(sock)  # a 20 MiB one is answered before its body is sent
     assert (code, answer["error"]) == (422, "chunk_too_long")
     assert status(live, device, blob_id)["offset"] == MIB
-    put_good(live, device, blob_id, blob, MIB, 2 * MIB)
-    assert download(live, blob_id) == blob
+    finish(live, device, blob_id, blob, MIB)
 
 
 def test_a_chunk_over_the_named_limit_is_refused_before_a_byte_of_its_body_is_read(
     directory_server: Live,
 ) -> None:
     live = directory_server
-    device = live.enrol()
-    blob = os.urandom(MIB)
-    blob_id = announce(live, device, blob)
+    device, blob, blob_id = begin(live, MIB)
     started = time.monotonic()
     with connect(live, timeout=5) as sock:
         sock.sendall(raw_head(live, device, blob_id, 0, NAMED_LIMIT + 1, _sha(blob)))
@@ -283,10 +288,7 @@ def test_a_chunk_over_the_named_limit_is_refused_before_a_byte_of_its_body_is_re
 def test_a_chunk_whose_bytes_differ_from_its_signed_digest_is_never_acknowledged_or_kept(
     live: Live,
 ) -> None:
-    device = live.enrol()
-    blob = os.urandom(3 * MIB)
-    blob_id = announce(live, device, blob)
-    put_good(live, device, blob_id, blob, 0, MIB)
+    device, blob, blob_id = begin(live, 3 * MIB, stored=MIB)
     forged = bytearray(blob[MIB : 2 * MIB])
     forged[len(forged) // 2] ^= 0xFF
     answer = put(live, device, blob_id, MIB, bytes(forged), _sha(blob[: 2 * MIB]))
@@ -303,9 +305,7 @@ def test_bytes_a_rogue_phone_signed_itself_cannot_complete_a_blob_under_another_
     directory_server: Live,
 ) -> None:
     live = directory_server
-    device = live.enrol()
-    blob = os.urandom(2 * MIB)
-    blob_id = announce(live, device, blob)
+    device, _, blob_id = begin(live, 2 * MIB)
     other = os.urandom(2 * MIB)
     put_good(live, device, blob_id, other, 0, MIB)  # each chunk signed over what it carries
     answer = put(live, device, blob_id, MIB, other[MIB:], _sha(other))
@@ -318,9 +318,7 @@ def test_bytes_a_rogue_phone_signed_itself_cannot_complete_a_blob_under_another_
 def test_concurrent_chunks_at_overlapping_offsets_cannot_interleave_into_the_blob(
     live: Live,
 ) -> None:
-    device = live.enrol()
-    blob = os.urandom(4 * MIB)
-    blob_id = announce(live, device, blob)
+    device, blob, blob_id = begin(live, 4 * MIB)
     spans = [(0, 2 * MIB), (0, MIB), (MIB // 2, 3 * MIB), (0, 3 * MIB), (MIB, 2 * MIB)] * 2
     answers: list[int] = []
 
@@ -337,8 +335,7 @@ def test_concurrent_chunks_at_overlapping_offsets_cannot_interleave_into_the_blo
     assert set(answers) <= {200, 409}, answers
     offset = status(live, device, blob_id)["offset"]
     assert offset in {end for _, end in spans}
-    put_good(live, device, blob_id, blob, offset, 4 * MIB)
-    assert download(live, blob_id) == blob
+    finish(live, device, blob_id, blob, offset)
 
 
 def test_an_announced_size_beyond_the_daily_quota_is_refused_before_anything_is_stored(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -174,6 +174,16 @@ def test_put_many_is_one_entry_so_a_torn_write_loses_all_or_none(
     vault.put(note(0))
     vault.put_many([note(i) for i in range(1, 50)])
     vault.lock()
+    for reopened in _torn_in_the_second_entry(vault_path):
+        assert [r.data["i"] for r in reopened.list()] == [0]
+    reopened = Vault.open(vault_path, PASSPHRASE)
+    assert len(reopened.list()) == 50
+    reopened.lock()
+
+
+def _torn_in_the_second_entry(vault_path: Path) -> Iterator[Vault]:
+    """The vault, reopened with its journal's second (and last) entry cut at its start, middle
+    and end in turn; the journal is whole again afterwards."""
     journal = vault_path / "journal"
     offsets = entry_offsets(journal)
     assert len(offsets) == 2
@@ -181,12 +191,9 @@ def test_put_many_is_one_entry_so_a_torn_write_loses_all_or_none(
     for cut in (offsets[1] + 9, (offsets[1] + len(full)) // 2, len(full) - 1):
         journal.write_bytes(full[:cut])
         reopened = Vault.open(vault_path, PASSPHRASE)
-        assert [r.data["i"] for r in reopened.list()] == [0]
+        yield reopened
         reopened.lock()
     journal.write_bytes(full)
-    reopened = Vault.open(vault_path, PASSPHRASE)
-    assert len(reopened.list()) == 50
-    reopened.lock()
 
 
 def test_a_unit_is_one_entry_so_a_torn_write_loses_all_or_none(
@@ -202,17 +209,9 @@ def test_a_unit_is_one_entry_so_a_torn_write_loses_all_or_none(
         uow.delete(doomed.id)
     monkeypatch.undo()
     vault.lock()
-    journal = vault_path / "journal"
-    offsets = entry_offsets(journal)
-    assert len(offsets) == 2
-    full = journal.read_bytes()
-    for cut in (offsets[1] + 9, (offsets[1] + len(full)) // 2, len(full) - 1):
-        journal.write_bytes(full[:cut])
-        reopened = Vault.open(vault_path, PASSPHRASE)
+    for reopened in _torn_in_the_second_entry(vault_path):
         assert sorted(r.data["i"] for r in reopened.list()) == [-1, 0]
         assert reopened.get(first.id).data["text"] == "note number 0"
-        reopened.lock()
-    journal.write_bytes(full)
     reopened = Vault.open(vault_path, PASSPHRASE)
     assert sorted(r.data["i"] for r in reopened.list()) == list(range(30))
     assert reopened.get(first.id).data["text"] == "changed"
