@@ -19,6 +19,7 @@ import contextlib
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,21 @@ from typing import Any
 from server.db.sql import SqlRepository, Tx
 
 BUSY_TIMEOUT_MS = 30_000
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch the file to WAL. On a new file several connections opening at once (server
+    processes starting together) can find it locked: SQLite's busy handler does not cover a
+    change of journal mode, so this waits here instead, for up to the busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
 
 
 class _SqliteTx:
@@ -66,7 +82,7 @@ class SqliteRepository(SqlRepository):
                 self.path, isolation_level=None, check_same_thread=False, timeout=30
             )
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA journal_mode = WAL")
+            _use_wal(conn)
             conn.execute(f"PRAGMA synchronous = {self._synchronous}")
             self._local.conn = conn
             with self._lock:
