@@ -461,6 +461,17 @@ def put_in_process(
     return client.request("PUT", target, content=data, headers=headers)
 
 
+def first_mib_in_process(client: Any, api: Any, org: Any, blob: bytes) -> tuple[Actor, str]:
+    """A new phone announces `blob` to the in-process server, which takes its first MiB."""
+    device = api.enrol(org)
+    blob_id = uuid.uuid4().hex
+    body = {"id": blob_id, "size": len(blob), "sha256": _sha(blob)}
+    assert api.call("POST", "/v1/blobs", device, json=body).status_code == 201
+    first = put_in_process(client, device, blob_id, 0, blob[:MIB], _sha(blob[:MIB]))
+    assert first.json() == {"offset": MIB, "complete": False}
+    return device, blob_id
+
+
 def test_a_finished_blob_is_acknowledged_only_once_all_its_bytes_are_flushed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -485,12 +496,7 @@ def test_a_finished_blob_is_acknowledged_only_once_all_its_bytes_are_flushed(
     monkeypatch.setattr(os, "fsync", fsync)
     blob = os.urandom(3 * MIB)
     with in_process(tmp_path / "server") as (client, api, org):
-        device = api.enrol(org)
-        blob_id = uuid.uuid4().hex
-        body = {"id": blob_id, "size": len(blob), "sha256": _sha(blob)}
-        assert api.call("POST", "/v1/blobs", device, json=body).status_code == 201
-        first = put_in_process(client, device, blob_id, 0, blob[:MIB], _sha(blob[:MIB]))
-        assert first.json() == {"offset": MIB, "complete": False}
+        device, blob_id = first_mib_in_process(client, api, org, blob)
         last = put_in_process(client, device, blob_id, MIB, blob[MIB:], _sha(blob))
         assert last.json() == {"offset": len(blob), "complete": True}
         synced_when_answered = list(synced)
@@ -508,12 +514,7 @@ def test_acknowledged_bytes_a_power_cut_took_back_can_never_finish_a_wrong_blob(
     # acknowledged bytes back. The next chunk must then restart the upload, never complete it.
     blob = os.urandom(2 * MIB)
     with in_process(tmp_path / "server") as (client, api, org):
-        device = api.enrol(org)
-        blob_id = uuid.uuid4().hex
-        body = {"id": blob_id, "size": len(blob), "sha256": _sha(blob)}
-        assert api.call("POST", "/v1/blobs", device, json=body).status_code == 201
-        first = put_in_process(client, device, blob_id, 0, blob[:MIB], _sha(blob[:MIB]))
-        assert first.json() == {"offset": MIB, "complete": False}
+        device, blob_id = first_mib_in_process(client, api, org, blob)
         (partial,) = (tmp_path / "server" / "blobs" / "partial").iterdir()
         with partial.open("r+b") as handle:  # the last unflushed pages never reached the disk
             handle.truncate(MIB // 2)
