@@ -20,10 +20,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from bench.harness import sample_times
 
 ROOT = Path(__file__).resolve().parent.parent
 MB = 1_000_000
@@ -54,13 +55,8 @@ print(before / 1024, after / 1024, elapsed)
 """
 
 
-def _best(action: Callable[[], None], repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        action()
-        best = min(best, time.perf_counter() - started)
-    return best
+def _best(action: Callable[[], object], repeats: int) -> float:
+    return min(sample_times(action, repeats))
 
 
 def _ours(work: Path, identity: str, recipient: str, repeats: int) -> dict[str, float]:

@@ -3,7 +3,8 @@
 Use `BUDGETS` (every performance promise of DESIGN.md, each tied to the figure an area reports),
 `run_area(area, quick=...)` (runs one `bench/<area>.py` in a child process and returns what it
 measured), `evaluate(outcomes)` (each budget with its measured figure and `pass`, `fail` or
-`missing`) and `machine_info()`. Areas may use `timed`, `summarize` and `peak_rss_mb`.
+`missing`) and `machine_info()`. Areas may use `timed`, `elapsed`, `sample_times`, `summarize`
+and `peak_rss_mb`.
 
 A figure is found in an area's result by a dotted path (`"save.ratio_10000_vs_100"`); several
 paths may be listed when an area reports the same figure under different names in quick and full
@@ -454,6 +455,18 @@ def timed() -> Iterator[list[float]]:
         yield box
     finally:
         box.append(time.perf_counter() - started)
+
+
+def elapsed(action: Callable[[], object]) -> float:
+    """The wall time of one call of `action`, in seconds."""
+    with timed() as took:
+        action()
+    return took[0]
+
+
+def sample_times(action: Callable[[], object], samples: int) -> list[float]:
+    """The wall times of `samples` calls of `action` in a row, in seconds."""
+    return [elapsed(action) for _ in range(samples)]
 
 
 def percentile(samples: Sequence[float], p: float) -> float:

@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import json
 import sys
-import time
-from collections.abc import Callable
 from typing import Any
 from unittest import mock
 
 import cryptography
 
-from bench.harness import summarize
+from bench.harness import sample_times, summarize
 from core.crypto import mlkem, pq
 from core.crypto.random import random_bytes
 from core.crypto.signing import SigningKey
@@ -36,15 +34,6 @@ from sync.payload import build_payload
 
 RECORD_BYTES = 2048
 RECIPIENT_COUNTS = (1, 3)
-
-
-def _times(action: Callable[[], object], samples: int) -> list[float]:
-    out = []
-    for _ in range(samples):
-        started = time.perf_counter()
-        action()
-        out.append(time.perf_counter() - started)
-    return out
 
 
 def _envelopes(pq_keys: bool, samples: int) -> dict[str, Any]:
@@ -78,8 +67,8 @@ def _envelopes(pq_keys: bool, samples: int) -> dict[str, Any]:
 
         assert open_() == payload
         result[f"recipients_{count}"] = {
-            "seal": summarize(_times(seal, samples)),
-            "open": summarize(_times(open_, samples)),
+            "seal": summarize(sample_times(seal, samples)),
+            "open": summarize(sample_times(open_, samples)),
             "envelope_bytes": len(wire),
         }
     return result
@@ -90,9 +79,9 @@ def _mlkem(samples: int) -> dict[str, Any]:
     ek, dk = mlkem.keygen(seed)
     _, ciphertext = mlkem.encaps(ek)
     return {
-        "keygen": summarize(_times(lambda: mlkem.keygen(seed), samples)),
-        "encaps": summarize(_times(lambda: mlkem.encaps(ek), samples)),
-        "decaps": summarize(_times(lambda: mlkem.decaps(dk, ciphertext), samples)),
+        "keygen": summarize(sample_times(lambda: mlkem.keygen(seed), samples)),
+        "encaps": summarize(sample_times(lambda: mlkem.encaps(ek), samples)),
+        "decaps": summarize(sample_times(lambda: mlkem.decaps(dk, ciphertext), samples)),
     }
 
 

@@ -23,18 +23,19 @@ The scrypt cost is the floor (N=2^15) everywhere: unlock time is not what is mea
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from tinydb import Query, TinyDB
 
+from bench.harness import elapsed, sample_times
 from core.records import Record
 from storage import Vault
 from storage.keyfile import derive_kek
@@ -68,15 +69,6 @@ def _incident(i: int) -> Record:
     )
 
 
-def _timed(action: Callable[[], Any], samples: int) -> list[float]:
-    times = []
-    for _ in range(samples):
-        started = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - started)
-    return times
-
-
 def _fill(vault: Vault, count: int) -> None:
     for start in range(0, count, 1000):
         vault.put_many([_incident(i) for i in range(start, min(count, start + 1000))])
@@ -93,10 +85,7 @@ def _save_latencies(root: Path, sizes: tuple[int, ...], quick: bool) -> dict[int
     times: dict[int, list[float]] = {size: [] for size in sizes}
     for i in range(samples):
         for size, vault in vaults.items():
-            record = _incident(size + i)
-            started = time.perf_counter()
-            vault.put(record)
-            times[size].append(time.perf_counter() - started)
+            times[size].append(elapsed(functools.partial(vault.put, _incident(size + i))))
     for vault in vaults.values():
         vault.lock()
     return times
@@ -107,7 +96,7 @@ def _stock_latencies(root: Path, size: int, quick: bool) -> list[float]:
     samples = {100: 50, 1000: 10 if quick else 30, 10_000: 5 if quick else 20}[size]
     db = TinyDB(root / f"tinydb-{size}.json")
     db.insert_multiple(_incident(i).to_dict() for i in range(size))
-    stock = _timed(lambda: db.insert(_incident(0).to_dict()), samples)
+    stock = sample_times(lambda: db.insert(_incident(0).to_dict()), samples)
     db.close()
     return stock
 
@@ -230,12 +219,7 @@ def bench_wipe(root: Path, quick: bool) -> dict[str, Any]:
 
 def _delete_latencies(vault: Vault, ids: list[str], *, attachments: bool = False) -> list[float]:
     delete = vault.delete_attachment if attachments else vault.delete
-    times = []
-    for item in ids:
-        started = time.perf_counter()
-        delete(item)
-        times.append(time.perf_counter() - started)
-    return times
+    return [elapsed(functools.partial(delete, item)) for item in ids]
 
 
 def bench_forget(root: Path, quick: bool) -> dict[str, Any]:
@@ -244,7 +228,7 @@ def bench_forget(root: Path, quick: bool) -> dict[str, Any]:
     for size in (100, 10_000):
         vault = Vault.create(root / f"forget-{size}", PASSPHRASE, kdf_log_n=LOG_N)
         _fill(vault, size)
-        result[f"compact_{size}"] = _percentiles(_timed(vault.compact, samples))
+        result[f"compact_{size}"] = _percentiles(sample_times(vault.compact, samples))
         doomed = [vault.put(_incident(size + i)).id for i in range(samples)]
         result[f"delete_{size}"] = _percentiles(_delete_latencies(vault, doomed))
         photos = [vault.attach(os.urandom(200_000), media_type="image/jpeg").id for _ in doomed]
