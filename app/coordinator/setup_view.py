@@ -6,8 +6,9 @@ passphrase. Both run the blocking service call through the port and call `on_rea
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypedDict
 
 import flet as ft
 
@@ -16,6 +17,16 @@ from app.coordinator.context import ViewContext
 
 MODES = ("new", "join")
 FIELD_WIDTH = 512
+
+
+class _SetupFields(TypedDict):
+    """What a new organisation and a join both take from the shared fields."""
+
+    passphrase: str
+    server_url: str
+    coordinator_name: str
+    tls_pin: str
+    post_quantum: bool
 
 
 class SetupView:
@@ -132,41 +143,28 @@ class SetupView:
         if not server:
             return self._fail_text(t("setup.need_server"))
         service = self.ctx.service
-        name = (self.name.value or "").strip()
-        pin = (self.tls_pin.value or "").strip()
-        post_quantum = bool(self.post_quantum.value)
+        shared = _SetupFields(
+            passphrase=passphrase,
+            server_url=server,
+            coordinator_name=(self.name.value or "").strip(),
+            tls_pin=(self.tls_pin.value or "").strip(),
+            post_quantum=bool(self.post_quantum.value),
+        )
         if self.mode == "new":
             org, token = (self.org.value or "").strip(), (self.token.value or "").strip()
             if not org or not token:
                 return self._fail_text(t("setup.need_org_and_token"))
-
-            def work() -> Any:
-                return service.setup_new(
-                    passphrase=passphrase,
-                    server_url=server,
-                    bootstrap_token=token,
-                    org_name=org,
-                    coordinator_name=name,
-                    tls_pin=pin,
-                    post_quantum=post_quantum,
-                )
+            work = functools.partial(
+                service.setup_new, bootstrap_token=token, org_name=org, **shared
+            )
         else:
             backup = (self.backup.value or "").strip().encode("utf-8")
             backup_pass = self.backup_passphrase.value or ""
             if not backup or not backup_pass:
                 return self._fail_text(t("setup.need_backup"))
-
-            def work() -> Any:
-                return service.setup_join(
-                    passphrase=passphrase,
-                    server_url=server,
-                    backup=backup + b"\n",
-                    backup_passphrase=backup_pass,
-                    coordinator_name=name,
-                    tls_pin=pin,
-                    post_quantum=post_quantum,
-                )
-
+            work = functools.partial(
+                service.setup_join, backup=backup + b"\n", backup_passphrase=backup_pass, **shared
+            )
         self._busy(True)
         self.ctx.port.run(work, self._done, self._failed)
         return None
