@@ -451,11 +451,11 @@ class AttachmentsPanel:
 
     # ------------------------------------------------------------ originals outside the app
     def _render_notice(self) -> None:
+        """Show the notice for the first original still outside the app, if any (one at a time)."""
+        self.notice.controls = [self._original_notice(picked) for picked in self.originals[:1]]
+
+    def _original_notice(self, picked: PickedFile) -> ft.Control:
         t = self.ctx.t
-        if not self.originals:
-            self.notice.controls = []
-            return
-        picked = self.originals[0]
         desktop = picked.data is None and bool(picked.path) and not picked.copy
         text = t("att.original_desktop" if desktop else "att.original_gallery", name=picked.name)
         buttons: list[ft.Control] = []
@@ -474,13 +474,9 @@ class AttachmentsPanel:
                 data="att-dismiss-original",
             )
         )
-        self.notice.controls = [
-            _choice_box(
-                ft.Text(text, size=15, data="att-original"),
-                buttons,
-                ft.Colors.SECONDARY_CONTAINER,
-            )
-        ]
+        return _choice_box(
+            ft.Text(text, size=15, data="att-original"), buttons, ft.Colors.SECONDARY_CONTAINER
+        )
 
     async def delete_original(self, _e: Any = None) -> None:
         if not self.originals:
@@ -519,11 +515,11 @@ class AttachmentsPanel:
         self._render_question()
 
     def _render_question(self) -> None:
+        """Ask about the first file waiting for a choice, if any (one at a time)."""
+        self.question.controls = [self._metadata_question(picked) for picked in self.pending[:1]]
+
+    def _metadata_question(self, picked: PickedFile) -> ft.Control:
         t = self.ctx.t
-        if not self.pending:
-            self.question.controls = []
-            return
-        picked = self.pending[0]
         question = ft.Text(
             t("att.metadata_stays", name=picked.name),
             color=ft.Colors.ON_ERROR_CONTAINER,
@@ -536,7 +532,7 @@ class AttachmentsPanel:
             ),
             ft.TextButton(t("att.do_not_add"), on_click=self.do_not_add, data="att-do-not-add"),
         ]
-        self.question.controls = [_choice_box(question, answers, ft.Colors.ERROR_CONTAINER)]
+        return _choice_box(question, answers, ft.Colors.ERROR_CONTAINER)
 
     async def keep_metadata(self, _e: Any = None) -> None:
         """The owner chose, for this one file, to add it with its metadata."""
