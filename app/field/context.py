@@ -9,6 +9,7 @@ through `ctx.nav`, a `Navigator` that the app shell implements and tests replace
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
@@ -113,6 +114,16 @@ class Screen:
     actions: list[ft.Control] = dataclasses.field(default_factory=list)
 
 
+class _Recorded:
+    """A signal of `RecordingNavigator` that takes no argument: calling it records its name."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, nav: RecordingNavigator, owner: type | None = None) -> Callable[[], None]:
+        return functools.partial(nav._log, self.name)
+
+
 class RecordingNavigator:
     """A `Navigator` for tests: records what screens asked for and runs work inline."""
 
@@ -126,29 +137,14 @@ class RecordingNavigator:
     def go(self, route: str, **params: str) -> None:
         self._log("go:" + route, **params)
 
-    def refresh(self) -> None:
-        self._log("refresh")
-
-    def locked(self) -> None:
-        self._log("locked")
-
-    def wiped(self) -> None:
-        self._log("wiped")
-
-    def panicked(self) -> None:
-        self._log("panicked")
-
-    def unlocked(self) -> None:
-        self._log("unlocked")
-
-    def language_changed(self) -> None:
-        self._log("language_changed")
-
-    def touch(self) -> None:
-        self._log("touch")
-
-    def sync_now(self) -> None:
-        self._log("sync_now")
+    refresh = _Recorded()
+    locked = _Recorded()
+    wiped = _Recorded()
+    panicked = _Recorded()
+    unlocked = _Recorded()
+    language_changed = _Recorded()
+    touch = _Recorded()
+    sync_now = _Recorded()
 
     async def scroll_to(self, key: str) -> None:
         self._log("scroll_to", key=key)
