@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import random
 from collections.abc import Callable
 from typing import Any
@@ -40,40 +41,35 @@ from sync.errors import DeviceRevoked, SyncError
 TRIGGERS = ("start", "resume", "connectivity", "manual", "timer")
 
 
+@dataclasses.dataclass(eq=False)
 class SyncLoop:
-    def __init__(
-        self,
-        round_: Callable[[], Any],
-        *,
-        cancel: Callable[[], None] | None = None,
-        interval: float = 900.0,
-        base_delay: float = 15.0,
-        max_delay: float = 3600.0,
-        jitter: float = 0.2,
-        rng: Callable[[], float] = random.random,
-        on_result: Callable[[Any], None] | None = None,
-        on_error: Callable[[SyncError], None] | None = None,
-        paused: bool = False,
-    ) -> None:
-        self._round = round_
-        self._cancel = cancel
-        self.interval = interval
-        self.base_delay = base_delay
-        self.max_delay = max_delay
-        self.jitter = jitter
-        self._rng = rng
-        self._on_result = on_result
-        self._on_error = on_error
-        self.failures = 0
-        self.rounds = 0
-        self.last_error: SyncError | None = None
-        self.revoked = False
-        self.halted = False
-        self._paused = paused
-        self._wake = asyncio.Event()
-        self._pending: set[str] = set()
-        self._running: asyncio.Future[Any] | None = None
-        self._stopping = False
+    """Runs `round_` on triggers and on its timer (see the module docstring).
+
+    The keywords are its configuration (`paused=True` starts it paused). `failures`, `rounds`,
+    `last_error`, `revoked`, `halted` and `paused` are its state: read them, but change them
+    only through `trigger`, `pause` and `resume`.
+    """
+
+    round_: Callable[[], Any]
+    _: dataclasses.KW_ONLY
+    cancel: Callable[[], None] | None = None
+    interval: float = 900.0
+    base_delay: float = 15.0
+    max_delay: float = 3600.0
+    jitter: float = 0.2
+    rng: Callable[[], float] = random.random
+    on_result: Callable[[Any], None] | None = None
+    on_error: Callable[[SyncError], None] | None = None
+    paused: bool = False
+    failures: int = dataclasses.field(default=0, init=False)
+    rounds: int = dataclasses.field(default=0, init=False)
+    last_error: SyncError | None = dataclasses.field(default=None, init=False)
+    revoked: bool = dataclasses.field(default=False, init=False)
+    halted: bool = dataclasses.field(default=False, init=False)
+    _wake: asyncio.Event = dataclasses.field(default_factory=asyncio.Event, init=False)
+    _pending: set[str] = dataclasses.field(default_factory=set, init=False)
+    _running: asyncio.Future[Any] | None = dataclasses.field(default=None, init=False)
+    _stopping: bool = dataclasses.field(default=False, init=False)
 
     # -- called by the app ------------------------------------------------------------------
 
@@ -88,22 +84,18 @@ class SyncLoop:
 
     async def pause(self) -> None:
         """Stop starting rounds; cancel and wait for the one in flight (call before locking)."""
-        self._paused = True
+        self.paused = True
         running = self._running
         if running is not None and not running.done():
-            if self._cancel is not None:
-                self._cancel()
+            if self.cancel is not None:
+                self.cancel()
             with contextlib.suppress(Exception):
                 await asyncio.shield(running)
 
     def resume(self) -> None:
         """Allow rounds again (after unlocking) and run one straight away."""
-        self._paused = False
+        self.paused = False
         self.trigger("resume")
-
-    @property
-    def paused(self) -> bool:
-        return self._paused
 
     def next_delay(self) -> float:
         """Seconds until the timer fires, from the current failure count (with jitter)."""
@@ -114,7 +106,7 @@ class SyncLoop:
         else:
             base = min(self.max_delay, self.base_delay * 2 ** (self.failures - 1))
         spread = base * self.jitter
-        return max(0.0, base - spread + 2 * spread * self._rng())
+        return max(0.0, base - spread + 2 * spread * self.rng())
 
     async def stop(self) -> None:
         self._stopping = True
@@ -136,7 +128,7 @@ class SyncLoop:
             self._wake.clear()
             if self._stopping:
                 return
-            if self._paused or not self._pending:
+            if self.paused or not self._pending:
                 continue
             if self.halted and "manual" not in self._pending:
                 self._pending.clear()
@@ -145,7 +137,7 @@ class SyncLoop:
             await self._run_round()
 
     async def _run_round(self) -> None:
-        self._running = asyncio.ensure_future(asyncio.to_thread(self._round))
+        self._running = asyncio.ensure_future(asyncio.to_thread(self.round_))
         try:
             result = await asyncio.shield(self._running)
         except Exception as exc:
@@ -161,13 +153,13 @@ class SyncLoop:
                 self.failures = 1 if error.progressed else self.failures + 1
             else:
                 self.halted = True
-            if self._on_error is not None:
-                self._on_error(error)
+            if self.on_error is not None:
+                self.on_error(error)
             return
         finally:
             self.rounds += 1
             self._running = None
         self.failures = 0
         self.last_error = None
-        if self._on_result is not None:
-            self._on_result(result)
+        if self.on_result is not None:
+            self.on_result(result)

@@ -27,6 +27,7 @@ waited for first, and none is started while a chunk is streamed).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from collections.abc import Callable
@@ -63,6 +64,7 @@ class UploadReport(Protocol):
     bytes_uploaded: int
 
 
+@dataclasses.dataclass(eq=False)
 class BlobUploader:
     """Uploads spooled blobs for one engine.
 
@@ -72,20 +74,13 @@ class BlobUploader:
     its start again.
     """
 
-    def __init__(
-        self,
-        vault: DeviceVaultPort,
-        pacer: ChunkPacer,
-        *,
-        check_cancel: Callable[[], None],
-        progress: Callable[[str, int, int], None],
-    ) -> None:
-        self.vault = vault
-        self.pacer = pacer
-        self._check_cancel = check_cancel
-        self._progress = progress
-        self.upload_digests = True
-        self._acknowledged: dict[str, tuple[int, Any]] = {}
+    vault: DeviceVaultPort
+    pacer: ChunkPacer
+    _: dataclasses.KW_ONLY
+    check_cancel: Callable[[], None]
+    progress: Callable[[str, int, int], None]
+    upload_digests: bool = dataclasses.field(default=True, init=False)
+    _acknowledged: dict[str, tuple[int, Any]] = dataclasses.field(default_factory=dict, init=False)
 
     def upload(self, client: Client, entry: Record, report: UploadReport) -> bool:
         """Send the rest of one queued blob; True when the server says it is complete."""
@@ -109,7 +104,7 @@ class BlobUploader:
             streams = _can_stream(source)
             ahead: Future[tuple[bytes, Any]] | None = None
             while True:
-                self._check_cancel()
+                self.check_cancel()
                 if ahead is not None:
                     window.extend(*ahead.result())
                     ahead = None
@@ -149,7 +144,7 @@ class BlobUploader:
                 pacer.sent(len(chunk), time.monotonic() - started)
                 window.drop_before(offset)
                 report.bytes_uploaded += len(chunk)
-                self._progress(entry.id, offset, size)
+                self.progress(entry.id, offset, size)
                 if complete:
                     return True
                 if offset >= size:
