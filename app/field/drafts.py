@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import dataclasses
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -45,34 +46,25 @@ def loop_schedule(delay: float, callback: Callable[[], None]) -> Any:
     return loop.call_later(delay, callback)
 
 
+@dataclasses.dataclass(eq=False)
 class DraftKeeper:
     """Autosaves one form's or one note's content as a draft (see the module docstring)."""
 
-    def __init__(
-        self,
-        ctx: FieldContext,
-        form: str,
-        snapshot: Callable[[], Mapping[str, Any]],
-        *,
-        target: str = "",
-        draft_id: str | None = None,
-        pause: float = PAUSE_SECONDS,
-        schedule: Schedule = loop_schedule,
-    ) -> None:
-        self.ctx = ctx
-        self.form = form
-        self.target = target
-        self.draft_id = draft_id
-        self.snapshot = snapshot
-        self.pause = pause
-        self.schedule = schedule
-        self.pending = False  # edited since the last save
-        self.closed = False  # discarded: late saves are dropped
-        self._generation = 0  # of the newest snapshot taken
-        self._written = 0  # generation of the last snapshot written
-        self._timer: Any = None
-        self._task: Any = None
-        self._write_lock = threading.Lock()
+    ctx: FieldContext
+    form: str
+    snapshot: Callable[[], Mapping[str, Any]]
+    _: dataclasses.KW_ONLY
+    target: str = ""
+    draft_id: str | None = None
+    pause: float = PAUSE_SECONDS
+    schedule: Schedule = loop_schedule
+    pending: bool = dataclasses.field(default=False, init=False)  # edited since the last save
+    closed: bool = dataclasses.field(default=False, init=False)  # discarded: late saves dropped
+    _generation: int = dataclasses.field(default=0, init=False)  # of the newest snapshot taken
+    _written: int = dataclasses.field(default=0, init=False)  # of the last snapshot written
+    _timer: Any = dataclasses.field(default=None, init=False)
+    _task: Any = dataclasses.field(default=None, init=False)
+    _write_lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, init=False)
 
     # ------------------------------------------------------------ edits
     def changed(self) -> None:
