@@ -66,11 +66,8 @@ class Command:
     issued: int
     by: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
     def canonical(self) -> bytes:
-        return canonical_json(self.to_dict())
+        return canonical_json(dataclasses.asdict(self))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -131,7 +128,7 @@ def verify_command(
 
 
 def to_wire(signed: SignedCommand) -> dict[str, Any]:
-    return {"cmd": signed.cmd.to_dict(), "sig": b64u_encode(signed.sig)}
+    return {"cmd": dataclasses.asdict(signed.cmd), "sig": b64u_encode(signed.sig)}
 
 
 def read_command(

@@ -91,12 +91,7 @@ class Coordinator:
     recipient: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "signing_key": b64u_encode(self.signing_key),
-            "recipient": self.recipient,
-        }
+        return {**dataclasses.asdict(self), "signing_key": b64u_encode(self.signing_key)}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -55,14 +55,7 @@ class Contact:
     reach: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "service": self.service,
-            "city": self.city,
-            "languages": list(self.languages),
-            "reach": self.reach,
-        }
+        return {**dataclasses.asdict(self), "languages": list(self.languages)}
 
 
 def _text(raw: Mapping[str, Any], name: str, where: str, limit: int, *, required: bool) -> str:
