@@ -41,7 +41,9 @@ from sync.errors import DeviceRevoked, SyncError
 TRIGGERS = ("start", "resume", "connectivity", "manual", "timer")
 
 
-@dataclasses.dataclass(eq=False)
+# eq=False: compared by identity.
+# repr=False: it holds callbacks into the open vault, which no log may show.
+@dataclasses.dataclass(eq=False, repr=False)
 class SyncLoop:
     """Runs `round_` on triggers and on its timer (see the module docstring).
 

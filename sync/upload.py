@@ -64,7 +64,9 @@ class UploadReport(Protocol):
     bytes_uploaded: int
 
 
-@dataclasses.dataclass(eq=False)
+# eq=False: compared by identity.
+# repr=False: it holds the open vault, which no log may show.
+@dataclasses.dataclass(eq=False, repr=False)
 class BlobUploader:
     """Uploads spooled blobs for one engine.
 

@@ -46,7 +46,9 @@ def loop_schedule(delay: float, callback: Callable[[], None]) -> Any:
     return loop.call_later(delay, callback)
 
 
-@dataclasses.dataclass(eq=False)
+# eq=False: compared by identity.
+# repr=False: it holds the unlocked context and the form being typed, which no log may show.
+@dataclasses.dataclass(eq=False, repr=False)
 class DraftKeeper:
     """Autosaves one form's or one note's content as a draft (see the module docstring)."""
 
