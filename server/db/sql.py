@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import dataclasses
 import secrets
 from collections.abc import Iterator, Sequence
 from typing import Any, Literal, Protocol
@@ -107,6 +108,16 @@ class SqlRepository(Repository):
     def _read(self) -> Iterator[Tx]:
         with self._transaction(False) as tx:
             yield tx
+
+    def _read_all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Every row of one query, read in a transaction of its own."""
+        with self._read() as tx:
+            return tx.all(sql, params)
+
+    def _read_one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        """The first row of one query (or None), read in a transaction of its own."""
+        with self._read() as tx:
+            return tx.one(sql, params)
 
     # -- lifecycle ------------------------------------------------------------------------------
     def migrate(self) -> int:
@@ -243,18 +254,12 @@ class SqlRepository(Repository):
             if tx.one("SELECT 1 FROM coordinators WHERE key_id = ?", (device.id,)) is not None:
                 raise Refused("already_enrolled", "this key belongs to a coordinator")
             label = device.label or str(row[0])
-            stored = Device(
-                id=device.id,
-                signing_key=device.signing_key,
-                recipient=device.recipient,
-                label=label,
-                enrolled_at=now,
-                last_seen=now,
-                proof=device.proof,
+            stored = dataclasses.replace(
+                device, label=label, enrolled_at=now, last_seen=now, revoked_at=None
             )
             tx.run(
                 f"INSERT INTO devices ({_DEVICE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
-                (stored.id, stored.signing_key, stored.recipient, label, now, now, device.proof),
+                (stored.id, stored.signing_key, stored.recipient, label, now, now, stored.proof),
             )
             tx.run(
                 "UPDATE invites SET used_at = ?, device_id = ? WHERE token_hash = ?",
@@ -263,8 +268,7 @@ class SqlRepository(Repository):
         return stored
 
     def device(self, device_id: str) -> Device | None:
-        with self._read() as tx:
-            row = tx.one(f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE id = ?", (device_id,))
+        row = self._read_one(f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE id = ?", (device_id,))
         return None if row is None else _device(row)
 
     def devices(self) -> list[DeviceSummary]:
@@ -409,8 +413,9 @@ class SqlRepository(Repository):
             tx.run("UPDATE devices SET check_key = ? WHERE id = ?", (check_key, device_id))
 
     def device_by_check_key(self, check_key: str) -> Device | None:
-        with self._read() as tx:
-            row = tx.one(f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE check_key = ?", (check_key,))
+        row = self._read_one(
+            f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE check_key = ?", (check_key,)
+        )
         return None if row is None else _device(row)
 
     # -- alarms from locked phones --------------------------------------------------------------
@@ -431,12 +436,11 @@ class SqlRepository(Repository):
             )
 
     def locked_alarms(self, since: int) -> list[LockedAlarm]:
-        with self._read() as tx:
-            rows = tx.all(
-                "SELECT id, device_id, sealed, received_at FROM locked_alarms"
-                " WHERE received_at >= ? ORDER BY id",
-                (since,),
-            )
+        rows = self._read_all(
+            "SELECT id, device_id, sealed, received_at FROM locked_alarms"
+            " WHERE received_at >= ? ORDER BY id",
+            (since,),
+        )
         return [LockedAlarm(int(r[0]), str(r[1]), bytes(r[2]), int(r[3])) for r in rows]
 
     # -- commands -------------------------------------------------------------------------------
@@ -455,12 +459,11 @@ class SqlRepository(Repository):
                 raise Refused("duplicate_command", "a command with this id exists")
 
     def pending_commands(self, device_id: str) -> list[Command]:
-        with self._read() as tx:
-            rows = tx.all(
-                "SELECT id, device_id, document, acked_at FROM commands"
-                " WHERE device_id = ? AND acked_at IS NULL ORDER BY created_at, id",
-                (device_id,),
-            )
+        rows = self._read_all(
+            "SELECT id, device_id, document, acked_at FROM commands"
+            " WHERE device_id = ? AND acked_at IS NULL ORDER BY created_at, id",
+            (device_id,),
+        )
         return [Command(str(r[0]), str(r[1]), str(r[2]), None) for r in rows]
 
     def ack_command(self, device_id: str, command_id: str, now: int) -> None:
@@ -488,20 +491,19 @@ class SqlRepository(Repository):
     def feed(
         self, after: int, limit: int, max_bytes: int, to_device: str | None = None
     ) -> list[FeedItem]:
-        with self._read() as tx:
-            if to_device is None:
-                rows = tx.all(
-                    "SELECT cursor_id, received_at, header, sig, payload FROM envelopes"
-                    " WHERE cursor_id > ? ORDER BY cursor_id LIMIT ?",
-                    (after, limit),
-                )
-            else:
-                rows = tx.all(
-                    "SELECT cursor_id, received_at, header, sig, payload FROM envelopes"
-                    " WHERE recipient = ? AND kind = 'message' AND cursor_id > ?"
-                    " ORDER BY cursor_id LIMIT ?",
-                    (to_device, after, limit),
-                )
+        if to_device is None:
+            rows = self._read_all(
+                "SELECT cursor_id, received_at, header, sig, payload FROM envelopes"
+                " WHERE cursor_id > ? ORDER BY cursor_id LIMIT ?",
+                (after, limit),
+            )
+        else:
+            rows = self._read_all(
+                "SELECT cursor_id, received_at, header, sig, payload FROM envelopes"
+                " WHERE recipient = ? AND kind = 'message' AND cursor_id > ?"
+                " ORDER BY cursor_id LIMIT ?",
+                (to_device, after, limit),
+            )
         items: list[FeedItem] = []
         total = 0
         for row in rows:
@@ -528,8 +530,7 @@ class SqlRepository(Repository):
         return existing
 
     def blob(self, blob_id: str) -> Blob | None:
-        with self._read() as tx:
-            row = tx.one(f"SELECT {_BLOB_COLUMNS} FROM blobs WHERE id = ?", (blob_id,))
+        row = self._read_one(f"SELECT {_BLOB_COLUMNS} FROM blobs WHERE id = ?", (blob_id,))
         return None if row is None else _blob(row)
 
     def advance_blob(self, blob_id: str, old_offset: int, new_offset: int) -> bool:
@@ -556,23 +557,20 @@ class SqlRepository(Repository):
 
     # -- quotas ---------------------------------------------------------------------------------
     def blobs_declared_since(self, owner: str, since: int) -> tuple[int, int, int | None]:
-        with self._read() as tx:
-            row = tx.one(
-                "SELECT COUNT(*), COALESCE(SUM(size), 0), MIN(created_at) FROM blobs"
-                " WHERE owner = ? AND created_at >= ?",
-                (owner, since),
-            )
+        row = self._read_one(
+            "SELECT COUNT(*), COALESCE(SUM(size), 0), MIN(created_at) FROM blobs"
+            " WHERE owner = ? AND created_at >= ?",
+            (owner, since),
+        )
         if row is None:
             return 0, 0, None
         return int(row[0]), int(row[1]), None if row[2] is None else int(row[2])
 
     def nth_latest_envelope_time(self, author: str, nth: int) -> int | None:
-        with self._read() as tx:
-            row = tx.one(
-                "SELECT received_at FROM envelopes WHERE author = ?"
-                " ORDER BY seq DESC LIMIT 1 OFFSET ?",
-                (author, nth - 1),
-            )
+        row = self._read_one(
+            "SELECT received_at FROM envelopes WHERE author = ? ORDER BY seq DESC LIMIT 1 OFFSET ?",
+            (author, nth - 1),
+        )
         return None if row is None else int(row[0])
 
 
