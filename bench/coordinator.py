@@ -23,12 +23,14 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from app.casebook.cases import CaseFilter, CaseIndex
 from app.casebook.dashboard import aggregate
 from app.services.coordinator_api import load_default_forms
+from bench.harness import sample_times
 from core.forms import parse_form
 from core.records import Kind, Record, Status
 
@@ -114,13 +116,8 @@ def make_cases(count: int, seed: int = 7) -> tuple[list[Record], list[Record]]:
     return cases, events
 
 
-def _median_ms(fn: Any) -> float:
-    times = []
-    for _ in range(REPEATS):
-        started = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - started) * 1000)
-    return round(statistics.median(times), 2)
+def _median_ms(fn: Callable[[], object]) -> float:
+    return round(statistics.median(sample_times(fn, REPEATS)) * 1000, 2)
 
 
 def run(quick: bool) -> dict[str, Any]:
