@@ -23,14 +23,13 @@ import dataclasses
 from typing import Any
 
 from core.crypto.signing import SigningKey
-from core.records import Kind, Record
 from core.vault_port import RecordReader, VaultPort
-from sync import age, singleton
+from sync import age
 from sync.envelope import ZERO_HASH
 from sync.invite import Invite
-from sync.keys import key_id
 from sync.orgseal import identity_from_bytes
-from sync.singleton import fixed_id
+from sync.own_keys import OwnKeys
+from sync.singleton import Singleton, fixed_id
 from sync.singleton import get_or_none as get_or_none  # where most callers import it from
 
 IDENTITY_ID = fixed_id("device-identity")
@@ -40,9 +39,9 @@ SETTINGS_ID = fixed_id("device-sync-settings")
 
 
 @dataclasses.dataclass(slots=True)
-class DeviceIdentity:
-    signing_key: SigningKey = dataclasses.field(metadata=singleton.seed("signing_seed"))
-    age_identity: str = dataclasses.field(repr=False)
+class DeviceIdentity(OwnKeys):
+    record_id = IDENTITY_ID
+
     server_url: str
     root_fingerprint: str
     tls_pin: str | None = None
@@ -56,21 +55,8 @@ class DeviceIdentity:
 
     @property
     def device_id(self) -> str:
-        return key_id(self.signing_key.public_bytes())
-
-    @property
-    def recipient(self) -> str:
-        return age.recipient_of(self.age_identity)
-
-    def to_record(self) -> Record:
-        return singleton.to_record(self, IDENTITY_ID, kind=Kind.DEVICE_KEY)
-
-    @classmethod
-    def load(cls, vault: RecordReader) -> DeviceIdentity | None:
-        return singleton.load(cls, vault, IDENTITY_ID)
-
-    def save(self, vault: VaultPort) -> None:
-        vault.put(self.to_record())
+        """This device's key id (`id`), by which the server and the coordinators know it."""
+        return self.id
 
 
 def create_identity(
@@ -133,23 +119,24 @@ def identity_from_invite(
 
 
 @dataclasses.dataclass(slots=True)
-class ChainState:
+class ChainState(Singleton):
     """Where this device's envelope chain stands: the last seq used and its envelope hash."""
+
+    record_id = CHAIN_ID
 
     seq: int = 0
     last_hash: str = ZERO_HASH
 
-    def to_record(self) -> Record:
-        return singleton.to_record(self, CHAIN_ID)
-
 
 def load_chain(vault: RecordReader) -> ChainState:
-    return singleton.load(ChainState, vault, CHAIN_ID) or ChainState()
+    return ChainState.load(vault) or ChainState()
 
 
 @dataclasses.dataclass(slots=True)
-class SyncState:
+class SyncState(Singleton):
     """What the engine has learnt from the server, all of it verified before it was kept."""
+
+    record_id = SYNC_STATE_ID
 
     org_document: dict[str, Any] | None = None
     org_version: int = 0
@@ -159,16 +146,13 @@ class SyncState:
     revoked: bool = False
     last_sync: int = 0
 
-    def to_record(self) -> Record:
-        return singleton.to_record(self, SYNC_STATE_ID)
-
 
 def load_sync_state(vault: RecordReader) -> SyncState:
-    return singleton.load(SyncState, vault, SYNC_STATE_ID) or SyncState()
+    return SyncState.load(vault) or SyncState()
 
 
 def save_sync_state(vault: VaultPort, state: SyncState) -> None:
-    vault.put(state.to_record())
+    state.save(vault)
 
 
 def update_sync_state(vault: VaultPort, **changes: Any) -> SyncState:
@@ -181,18 +165,17 @@ def update_sync_state(vault: VaultPort, **changes: Any) -> SyncState:
 
 
 @dataclasses.dataclass(slots=True)
-class SyncSettings:
+class SyncSettings(Singleton):
     """User-facing sync preferences (the settings screen edits these)."""
+
+    record_id = SETTINGS_ID
 
     send_and_forget: bool = True
 
-    def to_record(self) -> Record:
-        return singleton.to_record(self, SETTINGS_ID)
-
 
 def load_settings(vault: RecordReader) -> SyncSettings:
-    return singleton.load(SyncSettings, vault, SETTINGS_ID) or SyncSettings()
+    return SyncSettings.load(vault) or SyncSettings()
 
 
 def save_settings(vault: VaultPort, settings: SyncSettings) -> None:
-    vault.put(settings.to_record())
+    settings.save(vault)

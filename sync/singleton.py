@@ -2,6 +2,8 @@
 
 Use:
 - `fixed_id(name)` for the record's id and `get_or_none(vault, id)` to read it.
+- `Singleton` as the base of such a dataclass: it names its `record_id` (and `record_kind`)
+  and gets `cls.load(vault)`, `obj.to_record()` and `obj.save(vault)`.
 - `to_record(obj, record_id)` / `load(cls, vault, record_id)` to keep a dataclass as one record:
   every field under its own name as a plain JSON value (a tuple as a list). A field whose
   metadata is `seed("signing_seed")` holds a `SigningKey` (or None) and is kept as its 32-byte
@@ -17,12 +19,12 @@ from __future__ import annotations
 import copy
 import dataclasses
 import typing
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 from core.crypto.hashing import sha256_hex
 from core.crypto.signing import SigningKey
 from core.records import Kind, Record, Status
-from core.vault_port import RecordReader
+from core.vault_port import RecordReader, VaultPort
 from sync.encoding import b64u_decode, b64u_encode
 
 if TYPE_CHECKING:
@@ -97,6 +99,28 @@ def load(cls: type[T], vault: RecordReader, record_id: str) -> T | None:
     """The dataclass kept at `record_id`, or None if the vault holds no such record."""
     record = get_or_none(vault, record_id)
     return None if record is None else from_data(cls, record.data)
+
+
+@dataclasses.dataclass(slots=True)
+class Singleton:
+    """Base of a dataclass kept as the one record at `record_id`, of kind `record_kind`.
+
+    `load(vault)` reads it back (None if the vault holds none); `to_record()` is the record to
+    put, in the unit of work of a read-modify-write; `save(vault)` puts it on its own.
+    """
+
+    record_id: ClassVar[str]
+    record_kind: ClassVar[str] = Kind.SETTING
+
+    def to_record(self) -> Record:
+        return to_record(self, self.record_id, kind=self.record_kind)
+
+    @classmethod
+    def load(cls, vault: RecordReader) -> Self | None:
+        return load(cls, vault, cls.record_id)
+
+    def save(self, vault: VaultPort) -> None:
+        vault.put(self.to_record())
 
 
 _HINTS: dict[type, dict[str, Any]] = {}

@@ -16,14 +16,13 @@ from collections.abc import Callable
 from typing import Any
 
 from core.crypto.signing import SigningKey
-from core.records import Kind, Record
 from core.vault_port import RecordReader, VaultPort
 from sync import age, envelope, singleton
 from sync.client import Client
 from sync.encoding import b64u_encode
 from sync.errors import NotEnrolled, SyncError
-from sync.keys import key_id
-from sync.singleton import fixed_id
+from sync.own_keys import OwnKeys
+from sync.singleton import Singleton, fixed_id
 
 IDENTITY_ID = fixed_id("coordinator-identity")
 STATE_ID = fixed_id("coordinator-state")
@@ -40,9 +39,9 @@ class NoRootKey(CoordinatorError):
 
 
 @dataclasses.dataclass(slots=True)
-class CoordinatorIdentity:
-    signing_key: SigningKey = dataclasses.field(metadata=singleton.seed("signing_seed"))
-    age_identity: str = dataclasses.field(repr=False)
+class CoordinatorIdentity(OwnKeys):
+    record_id = IDENTITY_ID
+
     server_url: str
     name: str = ""
     root_key: SigningKey | None = dataclasses.field(
@@ -88,14 +87,6 @@ class CoordinatorIdentity:
         """Every identity that may open something sealed to this coordinator, current first."""
         return [self.age_identity, *self.previous_age_identities]
 
-    @property
-    def id(self) -> str:
-        return key_id(self.signing_key.public_bytes())
-
-    @property
-    def recipient(self) -> str:
-        return age.recipient_of(self.age_identity)
-
     def public_info(self) -> dict[str, Any]:
         """What another coordinator needs to add this one to the org document."""
         return {
@@ -105,17 +96,16 @@ class CoordinatorIdentity:
             "recipient": self.recipient,
         }
 
-    def to_record(self) -> Record:
-        return singleton.to_record(self, IDENTITY_ID, kind=Kind.DEVICE_KEY)
-
 
 @dataclasses.dataclass(slots=True)
-class CoordinatorState:
+class CoordinatorState(Singleton):
     """The pull's progress and this coordinator's own chain (`seq`, `last_hash`).
 
     `pending_blobs` lists attachments named by stored reports whose bytes could not be checked
     yet (still uploading): `[blob id, author device, sha256, size]`, retried at every pull.
     """
+
+    record_id = STATE_ID
 
     cursor: int = 0
     org_document: dict[str, Any] | None = None
@@ -125,19 +115,16 @@ class CoordinatorState:
     last_hash: str = envelope.ZERO_HASH
     pending_blobs: list[list[Any]] = dataclasses.field(default_factory=list)
 
-    def to_record(self) -> Record:
-        return singleton.to_record(self, STATE_ID)
-
 
 def load_identity(vault: RecordReader) -> CoordinatorIdentity:
-    identity = singleton.load(CoordinatorIdentity, vault, IDENTITY_ID)
+    identity = CoordinatorIdentity.load(vault)
     if identity is None:
         raise NotEnrolled("this vault holds no coordinator identity")
     return identity
 
 
 def load_state(vault: RecordReader) -> CoordinatorState:
-    return singleton.load(CoordinatorState, vault, STATE_ID) or CoordinatorState()
+    return CoordinatorState.load(vault) or CoordinatorState()
 
 
 def coordinator_info(vault: VaultPort) -> dict[str, Any]:

@@ -63,3 +63,24 @@ def test_the_stored_data_is_a_copy_the_object_does_not_share() -> None:
 def test_a_record_the_vault_does_not_hold_loads_as_none() -> None:
     assert singleton.load(_Keys, MemoryVault(), "d" * 32) is None
     assert singleton.get_or_none(MemoryVault(), "d" * 32) is None
+
+
+@dataclasses.dataclass(slots=True)
+class _Counter(singleton.Singleton):
+    record_id = "c" * 32
+    record_kind = Kind.DEVICE_KEY
+
+    count: int = 0
+
+
+def test_a_singleton_class_saves_and_loads_itself_at_its_own_record_id() -> None:
+    vault = MemoryVault()
+    assert _Counter.load(vault) is None
+    _Counter(count=3).save(vault)
+    record = vault.get("c" * 32)
+    assert (record.kind, record.status, record.data) == (
+        Kind.DEVICE_KEY,
+        Status.LOCAL,
+        {"count": 3},
+    )
+    assert _Counter.load(vault) == _Counter(count=3)
