@@ -96,16 +96,9 @@ def sign_request(
     """
     nonce = b64u_encode(random_bytes(NONCE_SIZE))
     if upload_sha256 is not None:
-        field = upload_digest_field(upload_sha256)
-        signature = key.sign(_message_for_digest(method, path_and_query, now, nonce, field))
-        return {
-            HEADER_KEY: b64u_encode(key.public_bytes()),
-            HEADER_TIME: str(now),
-            HEADER_NONCE: nonce,
-            HEADER_SIGNATURE: b64u_encode(signature),
-            HEADER_UPLOAD_SHA256: upload_sha256,
-        }
-    digest = sha256_hex(body) if body_sha256 is None else body_sha256
+        digest = upload_digest_field(upload_sha256)
+    else:
+        digest = sha256_hex(body) if body_sha256 is None else body_sha256
     signature = key.sign(_message_for_digest(method, path_and_query, now, nonce, digest))
     headers = {
         HEADER_KEY: b64u_encode(key.public_bytes()),
@@ -113,7 +106,9 @@ def sign_request(
         HEADER_NONCE: nonce,
         HEADER_SIGNATURE: b64u_encode(signature),
     }
-    if digest != EMPTY_SHA256:
+    if upload_sha256 is not None:
+        headers[HEADER_UPLOAD_SHA256] = upload_sha256
+    elif digest != EMPTY_SHA256:
         headers[HEADER_CONTENT_SHA256] = digest
     return headers
 
