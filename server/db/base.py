@@ -89,9 +89,6 @@ class Problem:
     detected_at: int
     detail: str
 
-    def as_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class DeviceSummary:

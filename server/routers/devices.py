@@ -10,6 +10,8 @@ its requests from then on (except fetching and acknowledging commands, see `serv
 
 from __future__ import annotations
 
+import dataclasses
+
 from fastapi import APIRouter, Path
 
 from server import verify
@@ -84,7 +86,7 @@ def list_devices(caller: AsCoordinator, ctx: Ctx) -> DevicesAnswer:
                 envelopes=summary.envelopes,
                 last_seq=summary.last_seq,
                 chain=summary.chain,  # type: ignore[arg-type]
-                problems=[ProblemAnswer(**p.as_json()) for p in summary.problems],
+                problems=[ProblemAnswer(**dataclasses.asdict(p)) for p in summary.problems],
                 revoked=d.revoked,
                 revoked_at=d.revoked_at,
                 wipe=summary.wipe,  # type: ignore[arg-type]
