@@ -39,7 +39,6 @@ from app.services.coordinator_api import (
     decode_join_request,
     encode_join_request,
     load_default_forms,
-    qr_png,
 )
 from app.services.coordinator_types import (
     CoordinatorError,
@@ -279,14 +278,7 @@ class VaultCoordinatorService(CoordinatorBase):
         invite, short = sync_coordinator.create_invite_with_code(
             self.vault, expires_in=expires_in, label=label or None, tls_pin=pin
         )
-        code = invite.encode()
-        return Invite(
-            code=code,
-            expires_at=self._clock() + expires_in,
-            qr_png=qr_png(code),
-            short_code=short,
-            server=invite.server_url,
-        )
+        return self._invite(invite.encode(), expires_in, short_code=short, server=invite.server_url)
 
     def open_invites(self) -> list[OpenInvite]:
         invites = [

@@ -35,6 +35,7 @@ from app.services.coordinator_types import (
     CoordinatorError,
     CoordinatorInfo,
     DeviceInfo,
+    ExportRequest,
     ExportResult,
     Invite,
     JoinOrganisation,
@@ -300,7 +301,6 @@ class CoordinatorService(LinksMixin, DeviceTagsMixin, DirectoryMixin):
     @abc.abstractmethod
     def dashboard(self, flt: CaseFilter = ANY_CASE) -> Dashboard: ...
 
-    @abc.abstractmethod
     def export(
         self,
         kind: str,
@@ -318,6 +318,22 @@ class CoordinatorService(LinksMixin, DeviceTagsMixin, DirectoryMixin):
         *Blocking* for pdf and bundle: their photos and attachments are fetched and decrypted.
         `comments`: the PDF includes the coordinators' internal comments (off by default: a
         report for a lawyer or a court should not carry them)."""
+        return self._export(
+            ExportRequest(
+                kind=kind,
+                flt=flt,
+                identifying=identifying,
+                lang=lang,
+                case_ids=tuple(case_ids),
+                protection=protection,
+                passphrase=passphrase,
+                t=t,
+                comments=comments,
+            )
+        )
+
+    @abc.abstractmethod
+    def _export(self, request: ExportRequest) -> ExportResult: ...
 
     # ---- forms
     @abc.abstractmethod
@@ -462,6 +478,16 @@ class CoordinatorBase(CoordinatorService):
 
     @abc.abstractmethod
     def _require_unlocked(self) -> None: ...
+
+    def _invite(self, code: str, expires_in: int, *, short_code: str, server: str) -> Invite:
+        """An invite code as the screens show it: with its expiry and its QR code."""
+        return Invite(
+            code=code,
+            expires_at=self._clock() + expires_in,
+            qr_png=qr_png(code),
+            short_code=short_code,
+            server=server,
+        )
 
     # ---- shared behaviour
     def _invalidate(self) -> None:
@@ -649,31 +675,20 @@ class CoordinatorBase(CoordinatorService):
             raise CoordinatorError("form_invalid", "at least one form is required")
         return [dict(f) for f in forms]
 
-    def export(
-        self,
-        kind: str,
-        flt: CaseFilter = ANY_CASE,
-        *,
-        identifying: bool = False,
-        lang: str = "en",
-        case_ids: Sequence[str] = (),
-        protection: str = "recipients",
-        passphrase: str = "",
-        t: Callable[[str], str] | None = None,
-        comments: bool = False,
-    ) -> ExportResult:
+    def _export(self, request: ExportRequest) -> ExportResult:
+        kind, lang = request.kind, request.lang
         if kind not in protect.EXPORT_KINDS:
             raise CoordinatorError("unsupported", f"export kind {kind}")
-        if protection not in ("recipients", "passphrase", "none"):
-            raise CoordinatorError("unsupported", f"protection {protection}")
+        if request.protection not in ("recipients", "passphrase", "none"):
+            raise CoordinatorError("unsupported", f"protection {request.protection}")
         index = self.index()
         summaries = (
-            [index.summary(c) for c in case_ids if c in index.ids()]
-            if case_ids
-            else index.query(flt)
+            [index.summary(c) for c in request.case_ids if c in index.ids()]
+            if request.case_ids
+            else index.query(request.flt)
         )
         stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(self._clock()))
-        identifying = identifying or kind in ("pdf", "bundle")
+        identifying = request.identifying or kind in ("pdf", "bundle")
         use = csv_export.use(identifying) if kind == "csv" else kind
         summaries, left_out = consent.permitted(index, summaries, use)
         if left_out and not summaries:
@@ -685,7 +700,7 @@ class CoordinatorBase(CoordinatorService):
             data = stats.stats_csv(stats.statistics(summaries, index=index, lang=lang))
             name, media, identifying = f"statistics-{stamp}.csv", "text/csv", False
         elif kind == "pdf":
-            data = self._pdf_export(index, summaries, lang=lang, t=t, comments=comments)
+            data = self._pdf_export(index, summaries, request)
             name, media = f"cases-{stamp}.pdf", "application/pdf"
         elif kind == "uwazi":
             data = uwazi.build(
@@ -695,24 +710,19 @@ class CoordinatorBase(CoordinatorService):
         else:
             data = self._bundle_export(index, summaries)
             name, media = f"evidence-{stamp}.zip", "application/zip"
-        if protection == "none" or not protect.needs_protection(kind, identifying):
+        if request.protection == "none" or not protect.needs_protection(kind, identifying):
             return ExportResult(name, data, False, media, identifying, tuple(left_out))
-        sealed = self._sealed(data, protection, passphrase)
+        sealed = self._sealed(data, request.protection, request.passphrase)
         return ExportResult(
             name + ".age", sealed, True, "application/octet-stream", identifying, tuple(left_out)
         )
 
     def _pdf_export(
-        self,
-        index: CaseIndex,
-        summaries: Sequence[CaseSummary],
-        *,
-        lang: str,
-        t: Callable[[str], str] | None,
-        comments: bool,
+        self, index: CaseIndex, summaries: Sequence[CaseSummary], request: ExportRequest
     ) -> bytes:
+        lang = request.lang
         details = [index.detail(s.id, lang, answer_words(lang)) for s in summaries]
-        tr = _with_params(t or self._catalogue(lang))
+        tr = _with_params(request.t or self._catalogue(lang))
         not_public = [
             d.summary.id
             for d in details
@@ -724,7 +734,7 @@ class CoordinatorBase(CoordinatorService):
             t=tr,
             status_label=lambda s: tr(f"status.{s}"),
             photos=self._photos(details),
-            comments=comments,
+            comments=request.comments,
             names=self.names(),
             now=self._clock(),
             lang=lang,

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from app.i18n import LANGUAGES
+from app.services import coordinator_types as ct
 from app.services import timestamps
 from app.services.coordinator_api import (
     CoordinatorBase,
@@ -23,18 +24,6 @@ from app.services.coordinator_api import (
     decode_join_request,
     encode_join_request,
     load_default_forms,
-    qr_png,
-)
-from app.services.coordinator_types import (
-    CoordinatorError,
-    CoordinatorInfo,
-    DeviceInfo,
-    Invite,
-    JoinOrganisation,
-    NewOrganisation,
-    OpenInvite,
-    PullSummary,
-    reason_of,
 )
 from core.crypto.hashing import sha256_hex
 from core.crypto.signing import SigningKey
@@ -52,7 +41,7 @@ MIN_PASSPHRASE = 10
 class FakeCoordinatorService(CoordinatorBase):
     def __init__(self, *, clock: Callable[[], int] | None = None) -> None:
         super().__init__(clock=clock)
-        self._open_invites: list[OpenInvite] = []
+        self._open_invites: list[ct.OpenInvite] = []
         self._passphrase: str | None = None
         self._unlocked = False
         self._records_by_id: dict[str, Record] = {}
@@ -91,14 +80,14 @@ class FakeCoordinatorService(CoordinatorBase):
 
     def _require_unlocked(self) -> None:
         if not self._unlocked:
-            raise CoordinatorError("locked")
+            raise ct.CoordinatorError("locked")
 
     def _start(self, passphrase: str, server_url: str, name: str, tls_pin: str) -> None:
         pin = checked_pin(tls_pin)
         if self.is_set_up():
-            raise CoordinatorError("already_set_up")
+            raise ct.CoordinatorError("already_set_up")
         if len(passphrase) < MIN_PASSPHRASE:
-            raise CoordinatorError("weak_passphrase")
+            raise ct.CoordinatorError("weak_passphrase")
         self._passphrase = passphrase
         self._server = server_url.rstrip("/")
         self._tls_pin = pin
@@ -111,9 +100,9 @@ class FakeCoordinatorService(CoordinatorBase):
         if post_quantum:
             self._identity, self._recipient = generate_identity(pq_hybrid=True)
 
-    def _set_up_new(self, request: NewOrganisation) -> CoordinatorInfo:
+    def _set_up_new(self, request: ct.NewOrganisation) -> ct.CoordinatorInfo:
         if not request.bootstrap_token:
-            raise CoordinatorError("invalid_token")
+            raise ct.CoordinatorError("invalid_token")
         self._start(
             request.passphrase, request.server_url, request.coordinator_name, request.tls_pin
         )
@@ -121,10 +110,10 @@ class FakeCoordinatorService(CoordinatorBase):
         self._org = request.org_name
         return self.info()
 
-    def _set_up_join(self, request: JoinOrganisation) -> CoordinatorInfo:
+    def _set_up_join(self, request: ct.JoinOrganisation) -> ct.CoordinatorInfo:
         expected = b"fake-backup:" + sha256_hex(request.backup_passphrase.encode("utf-8")).encode()
         if not request.backup.startswith(expected):
-            raise CoordinatorError("wrong_passphrase")
+            raise ct.CoordinatorError("wrong_passphrase")
         self._start(
             request.passphrase, request.server_url, request.coordinator_name, request.tls_pin
         )
@@ -148,7 +137,7 @@ class FakeCoordinatorService(CoordinatorBase):
         self._require_unlocked()
         info = decode_join_request(code)
         if info["recipient"].startswith("age1pq1") != self._post_quantum:
-            raise CoordinatorError("join_key_kind")
+            raise ct.CoordinatorError("join_key_kind")
         self._others.append(info["name"] or info["id"])
         self._other_ids[info["id"]] = info["name"]
         self._other_keys[info["id"]] = b64u_decode(info["signing_key"], length=32)
@@ -166,7 +155,7 @@ class FakeCoordinatorService(CoordinatorBase):
     def switch_to_post_quantum(self, codes: Sequence[str]) -> int:
         self._require_unlocked()
         if self._post_quantum:
-            raise CoordinatorError("already_post_quantum")
+            raise ct.CoordinatorError("already_post_quantum")
         self.prepare_post_quantum()
         me = key_id(self._signer.public_bytes())
         listed = {cid: (self._other_ids[cid], key) for cid, key in self._other_keys.items()}
@@ -174,9 +163,9 @@ class FakeCoordinatorService(CoordinatorBase):
         try:
             pq_switch.checked_recipients(listed, codes, (me, self._recipient))
         except pq_switch.MissingKeyUpdates as exc:
-            raise CoordinatorError("missing_key_updates", ", ".join(exc.names)) from None
+            raise ct.CoordinatorError("missing_key_updates", ", ".join(exc.names)) from None
         except pq_switch.KeyUpdateError as exc:
-            raise CoordinatorError(reason_of(exc.reason), str(exc)) from None
+            raise ct.CoordinatorError(ct.reason_of(exc.reason), str(exc)) from None
         self._post_quantum = True
         self._version += 1
         return self._version
@@ -205,19 +194,19 @@ class FakeCoordinatorService(CoordinatorBase):
 
     def unlock(self, passphrase: str) -> None:
         if self._passphrase is None:
-            raise CoordinatorError("not_set_up")
+            raise ct.CoordinatorError("not_set_up")
         if passphrase != self._passphrase:
-            raise CoordinatorError("wrong_passphrase")
+            raise ct.CoordinatorError("wrong_passphrase")
         self._unlocked = True
 
     def lock(self) -> None:
         self._unlocked = False
         self._invalidate()
 
-    def info(self) -> CoordinatorInfo:
+    def info(self) -> ct.CoordinatorInfo:
         self._require_unlocked()
         me = key_id(self._signer.public_bytes())
-        return CoordinatorInfo(
+        return ct.CoordinatorInfo(
             org=self._org,
             coordinator_id=me,
             coordinator_name=self._name,
@@ -233,12 +222,12 @@ class FakeCoordinatorService(CoordinatorBase):
     def backup_root(self, passphrase: str) -> bytes:
         self._require_unlocked()
         if len(passphrase) < MIN_PASSPHRASE:
-            raise CoordinatorError("weak_passphrase")
+            raise ct.CoordinatorError("weak_passphrase")
         digest = sha256_hex(passphrase.encode("utf-8")).encode()
         return b"fake-backup:" + digest + b":" + self._org.encode("utf-8")
 
     # ---- devices
-    def create_invite(self, expires_in: int = 7 * 86400, label: str = "") -> Invite:
+    def create_invite(self, expires_in: int = 7 * 86400, label: str = "") -> ct.Invite:
         self._require_unlocked()
         code = InviteCode(
             server_url=self._server,
@@ -247,17 +236,11 @@ class FakeCoordinatorService(CoordinatorBase):
             tls_pin=self._tls_pin or None,
         ).encode()
         self._open_invites.append(
-            OpenInvite(uuid.uuid4().hex, label, self._clock(), self._clock() + expires_in)
+            ct.OpenInvite(uuid.uuid4().hex, label, self._clock(), self._clock() + expires_in)
         )
-        return Invite(
-            code=code,
-            expires_at=self._clock() + expires_in,
-            qr_png=qr_png(code),
-            short_code=new_code(),
-            server=self._server,
-        )
+        return self._invite(code, expires_in, short_code=new_code(), server=self._server)
 
-    def open_invites(self) -> list[OpenInvite]:
+    def open_invites(self) -> list[ct.OpenInvite]:
         self._require_unlocked()
         return sorted(self._open_invites, key=lambda i: (-i.created, i.id))
 
@@ -265,25 +248,25 @@ class FakeCoordinatorService(CoordinatorBase):
         self._require_unlocked()
         kept = [i for i in self._open_invites if i.id != invite_id]
         if len(kept) == len(self._open_invites):
-            raise CoordinatorError("not_found")
+            raise ct.CoordinatorError("not_found")
         self._open_invites = kept
 
-    def devices(self) -> list[DeviceInfo]:
+    def devices(self) -> list[ct.DeviceInfo]:
         self._require_unlocked()
-        return [DeviceInfo.from_raw(d) for d in self._device_table.values()]
+        return [ct.DeviceInfo.from_raw(d) for d in self._device_table.values()]
 
     def _device(self, device_id: str) -> dict[str, Any]:
         self._require_unlocked()
         if device_id not in self._device_table:
-            raise CoordinatorError("unknown_device")
+            raise ct.CoordinatorError("unknown_device")
         return self._device_table[device_id]
 
     def confirm_device(self, device_id: str, fingerprint: str) -> None:
         device = self._device(device_id)
         if device.get("roster") == "verified":
-            raise CoordinatorError("already_verified")
+            raise ct.CoordinatorError("already_verified")
         if fingerprint != device.get("fingerprint", ""):
-            raise CoordinatorError("fingerprint_mismatch")
+            raise ct.CoordinatorError("fingerprint_mismatch")
         device["roster"] = "verified"
 
     def revoke(self, device_id: str) -> None:
@@ -293,7 +276,7 @@ class FakeCoordinatorService(CoordinatorBase):
         self._device(device_id)["wipe"] = "pending"
 
     # ---- cases
-    def pull(self) -> PullSummary:
+    def pull(self) -> ct.PullSummary:
         self._require_unlocked()
         arrived = len(self._pending)
         cases = sum(1 for r in self._pending if r.kind == Kind.CASE)
@@ -301,12 +284,12 @@ class FakeCoordinatorService(CoordinatorBase):
             self._records_by_id[record.id] = record
         self._pending.clear()
         self._invalidate()
-        return PullSummary(envelopes=arrived, stored=arrived, cases=cases)
+        return ct.PullSummary(envelopes=arrived, stored=arrived, cases=cases)
 
     def attachment(self, case_id: str, blob_id: str) -> bytes:
         detail = self.case(case_id)
         if blob_id not in {a.id for a in detail.attachments} or blob_id not in self._blob_table:
-            raise CoordinatorError("not_found")
+            raise ct.CoordinatorError("not_found")
         return self._blob_table[blob_id]
 
     # ---- hooks
@@ -378,7 +361,7 @@ class FakeCoordinatorService(CoordinatorBase):
 
     def set_language(self, lang: str) -> None:
         if lang not in LANGUAGES:
-            raise CoordinatorError("unsupported", f"language {lang}")
+            raise ct.CoordinatorError("unsupported", f"language {lang}")
         self._lang = lang
 
     # ---- test helpers: the outside world

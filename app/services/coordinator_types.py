@@ -26,8 +26,10 @@ Reasons a lower layer gives (`sync.coordinator`'s key updates and invites) are t
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal, get_args
+
+from app.casebook.cases import CaseFilter
 
 CoordinatorReason = Literal[
     "locked",
@@ -201,6 +203,22 @@ class MessageInfo:
     direction: str  # out (to the reporter) | in (their reply)
     text: str
     created: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ExportRequest:
+    """What `export` was given (see there): the cases `case_ids` names, or else those `flt`
+    finds, as one file of `kind`."""
+
+    kind: str
+    flt: CaseFilter
+    identifying: bool
+    lang: str
+    case_ids: tuple[str, ...]
+    protection: str
+    passphrase: str = dataclasses.field(repr=False)
+    t: Callable[[str], str] | None
+    comments: bool
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
