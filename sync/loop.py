@@ -47,9 +47,10 @@ TRIGGERS = ("start", "resume", "connectivity", "manual", "timer")
 class SyncLoop:
     """Runs `round_` on triggers and on its timer (see the module docstring).
 
-    The keywords are its configuration (`paused=True` starts it paused). `failures`, `rounds`,
-    `last_error`, `revoked`, `halted` and `paused` are its state: read them, but change them
-    only through `trigger`, `pause` and `resume`.
+    The keywords are its configuration (`start_paused=True` starts it paused). `failures`,
+    `rounds`, `last_error`, `revoked` and `halted` are its state: read them, but change them
+    only through `trigger`, `pause` and `resume`. `paused` is read-only: only `resume` may let
+    rounds start again (never while the vault is locked).
     """
 
     round_: Callable[[], Any]
@@ -62,7 +63,7 @@ class SyncLoop:
     rng: Callable[[], float] = random.random
     on_result: Callable[[Any], None] | None = None
     on_error: Callable[[SyncError], None] | None = None
-    paused: bool = False
+    start_paused: dataclasses.InitVar[bool] = False
     failures: int = dataclasses.field(default=0, init=False)
     rounds: int = dataclasses.field(default=0, init=False)
     last_error: SyncError | None = dataclasses.field(default=None, init=False)
@@ -72,6 +73,14 @@ class SyncLoop:
     _pending: set[str] = dataclasses.field(default_factory=set, init=False)
     _running: asyncio.Future[Any] | None = dataclasses.field(default=None, init=False)
     _stopping: bool = dataclasses.field(default=False, init=False)
+    _paused: bool = dataclasses.field(default=False, init=False)
+
+    def __post_init__(self, start_paused: bool) -> None:
+        self._paused = start_paused
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
 
     # -- called by the app ------------------------------------------------------------------
 
@@ -86,7 +95,7 @@ class SyncLoop:
 
     async def pause(self) -> None:
         """Stop starting rounds; cancel and wait for the one in flight (call before locking)."""
-        self.paused = True
+        self._paused = True
         running = self._running
         if running is not None and not running.done():
             if self.cancel is not None:
@@ -96,7 +105,7 @@ class SyncLoop:
 
     def resume(self) -> None:
         """Allow rounds again (after unlocking) and run one straight away."""
-        self.paused = False
+        self._paused = False
         self.trigger("resume")
 
     def next_delay(self) -> float:

@@ -6,7 +6,6 @@ passphrase. Both run the blocking service call through the port and call `on_rea
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any, TypedDict
 
@@ -154,17 +153,22 @@ class SetupView:
             org, token = (self.org.value or "").strip(), (self.token.value or "").strip()
             if not org or not token:
                 return self._fail_text(t("setup.need_org_and_token"))
-            work = functools.partial(
-                service.setup_new, bootstrap_token=token, org_name=org, **shared
-            )
+
+            # Closures, not functools.partial: a partial's repr would show the passphrases.
+            def work() -> Any:
+                return service.setup_new(bootstrap_token=token, org_name=org, **shared)
+
         else:
             backup = (self.backup.value or "").strip().encode("utf-8")
             backup_pass = self.backup_passphrase.value or ""
             if not backup or not backup_pass:
                 return self._fail_text(t("setup.need_backup"))
-            work = functools.partial(
-                service.setup_join, backup=backup + b"\n", backup_passphrase=backup_pass, **shared
-            )
+
+            def work() -> Any:
+                return service.setup_join(
+                    backup=backup + b"\n", backup_passphrase=backup_pass, **shared
+                )
+
         self._busy(True)
         self.ctx.port.run(work, self._done, self._failed)
         return None

@@ -124,7 +124,7 @@ def test_nothing_runs_while_paused_and_resume_runs_a_round() -> None:
     rounds = _Rounds()
 
     async def body() -> None:
-        loop = SyncLoop(rounds, interval=0.01, paused=True)
+        loop = SyncLoop(rounds, interval=0.01, start_paused=True)
         task = asyncio.create_task(loop.run())
         loop.trigger("manual")
         await asyncio.sleep(0.1)
@@ -219,3 +219,10 @@ def test_a_failed_round_that_moved_data_retries_soon_instead_of_backing_off_furt
         await task
 
     _run(body)
+
+
+def test_paused_is_read_only_so_only_resume_lets_rounds_start_again() -> None:
+    loop = SyncLoop(lambda: None, start_paused=True)
+    with pytest.raises(AttributeError):
+        loop.paused = False  # type: ignore[misc]
+    assert loop.paused
