@@ -111,7 +111,7 @@ def main_flow(ui: FletPage, org: Org, data_dir: Path, tmp_path: Path) -> None:
         files=[{"name": "сүрөт.jpg", "mimeType": "image/jpeg", "buffer": photo_with_gps()}]
     )
     ui.wait_text("сүрөт.jpg")
-    ui.click_locator(ui.page.get_by_label("Көрсөтүү").first)
+    ui.click_locator(ui.page.get_by_label("Көрсөтүү", exact=True).first)  # not "көрсөтүүдөн"
     ui.toggle("уюмга берилишине")
     ui.screenshot(SHOTS / "incident_attachments.png")
     # ---- it syncs: send and forget leaves only the status on the phone

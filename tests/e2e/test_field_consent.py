@@ -95,7 +95,8 @@ def test_the_directory_opens_and_a_withdrawal_after_sending_reaches_every_export
                 ui.click_until(t("list.directory"), "Адвокат Айгерим")
                 ui.wait_text(re.compile("«китепкана»"))  # how to reach them safely
                 ui.screenshot(DOCS_SHOTS / f"field-directory-{lang}.png", settle_ms=900)
-                ui._pointer_click(ui.page.get_by_label(t("common.back")).first)  # the back arrow
+                back_arrow = ui.page.get_by_label(t("common.back"), exact=True).first
+                ui._pointer_click(back_arrow)
                 ui.wait_text(t("list.withdraw"))
 
                 # consent withdrawn from the stub of a report already sent and forgotten

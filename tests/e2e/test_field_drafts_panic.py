@@ -91,7 +91,7 @@ def kazakh_flow(ui: FletPage, data_dir: Path) -> None:
     ui.click_until("Жаңа оқиға", "Қашан және қайда")
     ui.fill("Не болғанын сипаттаңыз *", MARKER)
     ui.page.wait_for_timeout(2500)  # the pause after which a draft is written
-    ui._pointer_click(ui.page.get_by_label("Артқа").first)  # the app bar's back arrow
+    ui._pointer_click(ui.page.get_by_label("Артқа", exact=True).first)  # the app bar's back arrow
     ui.wait_text("Қалған жерден жалғастыру")
     ui.wait_text(MARKER)
     ui.screenshot(SHOTS / "field-drafts-kk.png")

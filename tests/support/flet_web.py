@@ -272,18 +272,34 @@ class FletPage:
                     raise
 
     def toggle(self, label: str) -> None:
-        """Flip the switch or checkbox whose (wrapping) label text is `label`; checks it flipped."""
-        checked = self.page.locator(
-            "flt-semantics[role=switch][aria-checked=true], "
-            "flt-semantics[role=checkbox][aria-checked=true]"
+        """Flip the switch or checkbox whose (wrapping) label text is `label`; checks that this
+        one flipped (any other box flipping at the same moment does not count)."""
+        page = self.page
+        named = page.get_by_role("switch", name=label, exact=True).or_(
+            page.get_by_role("checkbox", name=label, exact=True)
         )
-        before = checked.count()
+        if named.count():
+            target = named.first
+            before = target.get_attribute("aria-checked")
+
+            def flipped() -> bool:
+                return target.get_attribute("aria-checked") != before
+        else:  # a label wrapping the control without naming it: count the boxes that are on
+            checked = page.locator(
+                "flt-semantics[role=switch][aria-checked=true], "
+                "flt-semantics[role=checkbox][aria-checked=true]"
+            )
+            on = checked.count()
+
+            def flipped() -> bool:
+                return checked.count() != on
+
         for _ in range(3):
             self.click(label)
             # wait long enough for a slow round trip: clicking again too early flips it back
             for _ in range(50):
-                self.page.wait_for_timeout(200)
-                if checked.count() != before:
+                page.wait_for_timeout(200)
+                if flipped():
                     return
         raise AssertionError(f"the toggle labelled {label!r} did not change")
 
