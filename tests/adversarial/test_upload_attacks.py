@@ -40,7 +40,7 @@ from server.tokens import new_token, token_hash
 from sync.auth import sign_request
 from sync.client import Client
 from sync.encoding import b64u_encode, canonical_json
-from sync.errors import SyncError
+from sync.errors import ProtocolError, SyncError
 from sync.outbox import CHECKPOINT_BYTES
 from sync.pacing import HEADER_CHUNK_LIMIT, SERVER_CHUNK_LIMIT, SMALLEST, ChunkPacer
 from sync.upload import BlobUploader
@@ -833,59 +833,43 @@ def test_a_server_naming_a_tiny_chunk_limit_cannot_make_the_phone_send_a_few_byt
     assert min(lengths[:-1] or [SMALLEST]) >= SMALLEST, lengths[:8]
 
 
-def test_a_server_answering_offset_mismatch_forever_cannot_keep_the_phone_sending(
-    tmp_path: Path,
-) -> None:
-    entry = spooled(tmp_path, os.urandom(MIB))
-
-    def answer(offset: int, length: int, count: int) -> tuple[int, dict[str, Any]]:
-        if count >= 50:  # stop the experiment
-            return 503, {"error": "unavailable"}
-        return 409, {"error": "offset_mismatch", "detail": "", "offset": 0}
-
-    behaviour = Hostile(None, answer)
-    with (
-        hostile_server(behaviour) as url,
-        Client(url, signing_key=Actor.new().key) as client,
-        pytest.raises(SyncError),
-    ):
-        uploader(tmp_path).upload(client, entry, _Report())
-    assert len(behaviour.chunks) <= 20, f"{len(behaviour.chunks)} chunks sent, no progress"
-
-
-def test_a_server_acknowledging_chunks_without_moving_its_offset_cannot_keep_the_phone_sending(
-    tmp_path: Path,
-) -> None:
-    entry = spooled(tmp_path, os.urandom(MIB))
-
-    def answer(offset: int, length: int, count: int) -> tuple[int, dict[str, Any]]:
-        if count >= 50:  # stop the experiment
-            return 503, {"error": "unavailable"}
-        return 200, {"offset": 0, "complete": False}
-
-    behaviour = Hostile(None, answer)
-    with (
-        hostile_server(behaviour) as url,
-        Client(url, signing_key=Actor.new().key) as client,
-        pytest.raises(SyncError),
-    ):
-        uploader(tmp_path).upload(client, entry, _Report())
-    assert len(behaviour.chunks) <= 20, f"{len(behaviour.chunks)} chunks sent, no progress"
-
-
-def test_a_server_offset_past_the_blobs_end_gets_a_clear_protocol_error(tmp_path: Path) -> None:
+def _give_up_against(tmp_path: Path, status: int, body: dict[str, Any]) -> tuple[SyncError, int]:
+    """Upload a MiB to a server that gives every chunk the same answer (a 503 after 50 ends
+    the experiment): the error the phone stopped with, and how many chunks it sent."""
     entry = spooled(tmp_path, os.urandom(MIB))
 
     def answer(offset: int, length: int, count: int) -> tuple[int, dict[str, Any]]:
         if count >= 50:
             return 503, {"error": "unavailable"}
-        return 409, {"error": "offset_mismatch", "detail": "", "offset": 5 * MIB}
+        return status, body
 
     behaviour = Hostile(None, answer)
     with (
         hostile_server(behaviour) as url,
         Client(url, signing_key=Actor.new().key) as client,
-        pytest.raises(SyncError),
+        pytest.raises(SyncError) as raised,
     ):
         uploader(tmp_path).upload(client, entry, _Report())
-    assert len(behaviour.chunks) <= 20, f"{len(behaviour.chunks)} chunks sent"
+    return raised.value, len(behaviour.chunks)
+
+
+def test_a_server_answering_offset_mismatch_forever_cannot_keep_the_phone_sending(
+    tmp_path: Path,
+) -> None:
+    body = {"error": "offset_mismatch", "detail": "", "offset": 0}
+    _, sent = _give_up_against(tmp_path, 409, body)
+    assert sent <= 20, f"{sent} chunks sent, no progress"
+
+
+def test_a_server_acknowledging_chunks_without_moving_its_offset_cannot_keep_the_phone_sending(
+    tmp_path: Path,
+) -> None:
+    _, sent = _give_up_against(tmp_path, 200, {"offset": 0, "complete": False})
+    assert sent <= 20, f"{sent} chunks sent, no progress"
+
+
+def test_a_server_offset_past_the_blobs_end_gets_a_clear_protocol_error(tmp_path: Path) -> None:
+    body = {"error": "offset_mismatch", "detail": "", "offset": 5 * MIB}
+    error, sent = _give_up_against(tmp_path, 409, body)
+    assert sent <= 20, f"{sent} chunks sent"
+    assert isinstance(error, ProtocolError), error
